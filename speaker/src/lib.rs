@@ -1,0 +1,2 @@
+//! BGP without I/O.
+pub mod wire;
