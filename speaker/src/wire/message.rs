@@ -1,0 +1,86 @@
+//! A whole BGP message: framing, decoding by type, encoding.
+
+use super::context::CodecContext;
+use super::error::DecodeError;
+use super::header::{HEADER_LEN, Header, MessageType, set_length};
+use super::intern::AttrInterner;
+use super::notification::Notification;
+use super::open::Open;
+use super::route_refresh::RouteRefresh;
+use super::update::Update;
+use bytes::{Bytes, BytesMut};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Message {
+    Open(Open),
+    Update(Update),
+    Notification(Notification),
+    Keepalive,
+    RouteRefresh(RouteRefresh),
+}
+
+impl Message {
+    pub fn message_type(&self) -> MessageType {
+        match self {
+            Message::Open(_) => MessageType::Open,
+            Message::Update(_) => MessageType::Update,
+            Message::Notification(_) => MessageType::Notification,
+            Message::Keepalive => MessageType::Keepalive,
+            Message::RouteRefresh(_) => MessageType::RouteRefresh,
+        }
+    }
+
+    /// Decodes one whole message (header included). Trailing octets after
+    /// the length the header gives are a length error.
+    pub fn decode(
+        msg: Bytes,
+        ctx: &CodecContext,
+        interner: Option<&mut AttrInterner>,
+    ) -> Result<Message, DecodeError> {
+        let h = Header::decode(&msg, ctx.max_message_len())?;
+        if h.length != msg.len() {
+            return Err(super::error::HeaderError::BadLength { length: h.length as u16 }.into());
+        }
+        let body = msg.slice(HEADER_LEN..);
+        Ok(match h.message_type {
+            MessageType::Open => Message::Open(Open::decode(&body)?),
+            MessageType::Update => Message::Update(Update::decode(body, ctx, interner)?),
+            MessageType::Notification => Message::Notification(Notification::decode(body)),
+            MessageType::Keepalive => Message::Keepalive,
+            MessageType::RouteRefresh => Message::RouteRefresh(RouteRefresh::decode(&body, &msg)?),
+        })
+    }
+
+    /// Takes the next whole message off the front of a receive buffer:
+    /// `Ok(None)` when more octets are needed.
+    pub fn decode_from(
+        buf: &mut BytesMut,
+        ctx: &CodecContext,
+        interner: Option<&mut AttrInterner>,
+    ) -> Result<Option<Message>, DecodeError> {
+        let Some(len) = super::header::frame_len(buf, ctx.max_message_len())? else {
+            return Ok(None);
+        };
+        let msg = buf.split_to(len).freeze();
+        Message::decode(msg, ctx, interner).map(Some)
+    }
+
+    /// Appends the encoded message to `out`.
+    pub fn encode(&self, ctx: &CodecContext, out: &mut BytesMut) {
+        let start = Header::encode_start(self.message_type(), out);
+        match self {
+            Message::Open(o) => o.encode_body(out),
+            Message::Update(u) => u.encode_body(ctx, out),
+            Message::Notification(n) => n.encode_body(out),
+            Message::Keepalive => {}
+            Message::RouteRefresh(r) => r.encode_body(out),
+        }
+        set_length(out, start);
+    }
+
+    pub fn to_bytes(&self, ctx: &CodecContext) -> Bytes {
+        let mut out = BytesMut::new();
+        self.encode(ctx, &mut out);
+        out.freeze()
+    }
+}
