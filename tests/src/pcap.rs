@@ -1,0 +1,69 @@
+//! A small pcap/pcapng reader with TCP reassembly and BGP message framing,
+//! for data-driven tests on captured BGP sessions.
+//!
+//! Layers, one module each: container ([`file`], `pcapng`), link layer
+//! ([`link`]), IP ([`ip`]), TCP reassembly ([`tcp`]) and BGP framing ([`bgp`]).
+
+pub mod bgp;
+mod error;
+pub mod file;
+pub mod ip;
+pub mod link;
+mod pcapng;
+mod read;
+pub mod tcp;
+
+pub use bgp::{Anomaly, AnomalyKind, BgpFrame};
+pub use error::PcapError;
+pub use file::{Capture, Packet, read_capture};
+pub use tcp::Flow;
+
+/// Ports the data README counts as BGP.
+pub const BGP_PORTS: [u16; 2] = [179, 1179];
+
+/// Everything BGP found in one capture file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PcapBgp {
+    /// Link type of the file (pcapng: of the first interface).
+    pub link_type: u16,
+    /// Number of packet records in the file, BGP or not.
+    pub packets: usize,
+    /// Messages ordered by the packet holding their first byte.
+    pub messages: Vec<BgpFrame>,
+    pub anomalies: Vec<Anomaly>,
+}
+
+/// Reads a capture, reassembles TCP flows with either port in `ports` and
+/// frames their BGP messages.
+pub fn bgp_messages(pcap_bytes: &[u8], ports: &[u16]) -> Result<PcapBgp, PcapError> {
+    let capture = read_capture(pcap_bytes)?;
+    let mut reasm = tcp::Reassembler::new();
+    for (index, packet) in capture.packets.iter().enumerate() {
+        let Some((proto, ip)) = link::network_payload(packet.link_type, packet.data) else {
+            continue;
+        };
+        let Some(ipt) = ip::tcp_segment(proto, ip) else {
+            continue;
+        };
+        let Some(seg) = tcp::parse_tcp(ipt.segment) else {
+            continue;
+        };
+        if ports.contains(&seg.src_port) || ports.contains(&seg.dst_port) {
+            let flow = Flow::new(ipt.src, seg.src_port, ipt.dst, seg.dst_port);
+            reasm.push(index, flow, &seg);
+        }
+    }
+    let mut messages = Vec::new();
+    let mut anomalies = Vec::new();
+    for stream in reasm.finish() {
+        bgp::frame_stream(&stream, &mut messages, &mut anomalies);
+    }
+    messages.sort_by_key(|m| m.frame);
+    anomalies.sort_by_key(|a| a.frame);
+    Ok(PcapBgp {
+        link_type: capture.link_type,
+        packets: capture.packets.len(),
+        messages,
+        anomalies,
+    })
+}
