@@ -10,7 +10,13 @@ fn main() {
                 continue;
             }
         };
-        match reflex_tests::pcap::bgp_messages(&bytes, &reflex_tests::pcap::BGP_PORTS) {
+        let desync = if std::env::var_os("ABANDON").is_some() {
+            reflex_tests::pcap::Desync::Abandon
+        } else {
+            reflex_tests::pcap::Desync::Resync
+        };
+        match reflex_tests::pcap::bgp_messages_with(&bytes, &reflex_tests::pcap::BGP_PORTS, desync)
+        {
             Ok(r) => {
                 let mut types = BTreeMap::new();
                 let mut notif = BTreeMap::new();
@@ -27,7 +33,28 @@ fn main() {
                 }
                 let mut an = BTreeMap::new();
                 for a in &r.anomalies {
+                    if let Some(t) = a.msg_type {
+                        *types.entry(t).or_insert(0) += 1;
+                    }
                     *an.entry(a.kind.name()).or_insert(0) += 1;
+                }
+                if std::env::var_os("VERBOSE").is_some() {
+                    for m in &r.messages {
+                        println!(
+                            "  msg frame={} type={} len={} {}->{}",
+                            m.frame,
+                            m.msg_type,
+                            m.bytes.len(),
+                            m.flow.src,
+                            m.flow.dst
+                        );
+                    }
+                    for a in &r.anomalies {
+                        println!(
+                            "  anomaly frame={} {:?} {}->{}",
+                            a.frame, a.kind, a.flow.src, a.flow.dst
+                        );
+                    }
                 }
                 let name = path.rsplit('/').next().unwrap_or(&path);
                 println!(

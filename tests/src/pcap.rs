@@ -13,7 +13,7 @@ mod pcapng;
 mod read;
 pub mod tcp;
 
-pub use bgp::{Anomaly, AnomalyKind, BgpFrame};
+pub use bgp::{Anomaly, AnomalyKind, BgpFrame, Desync};
 pub use error::PcapError;
 pub use file::{Capture, Packet, read_capture};
 pub use tcp::Flow;
@@ -34,8 +34,17 @@ pub struct PcapBgp {
 }
 
 /// Reads a capture, reassembles TCP flows with either port in `ports` and
-/// frames their BGP messages.
+/// frames their BGP messages, resynchronising after a bad header.
 pub fn bgp_messages(pcap_bytes: &[u8], ports: &[u16]) -> Result<PcapBgp, PcapError> {
+    bgp_messages_with(pcap_bytes, ports, Desync::Resync)
+}
+
+/// [`bgp_messages`] with a choice of what to do after a bad header.
+pub fn bgp_messages_with(
+    pcap_bytes: &[u8],
+    ports: &[u16],
+    desync: Desync,
+) -> Result<PcapBgp, PcapError> {
     let capture = read_capture(pcap_bytes)?;
     let mut reasm = tcp::Reassembler::new();
     for (index, packet) in capture.packets.iter().enumerate() {
@@ -56,7 +65,7 @@ pub fn bgp_messages(pcap_bytes: &[u8], ports: &[u16]) -> Result<PcapBgp, PcapErr
     let mut messages = Vec::new();
     let mut anomalies = Vec::new();
     for stream in reasm.finish() {
-        bgp::frame_stream(&stream, &mut messages, &mut anomalies);
+        bgp::frame_stream(&stream, desync, &mut messages, &mut anomalies);
     }
     messages.sort_by_key(|m| m.frame);
     anomalies.sort_by_key(|a| a.frame);

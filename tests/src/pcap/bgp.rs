@@ -48,10 +48,28 @@ pub struct Anomaly {
     pub flow: Flow,
     /// Packet where it was detected.
     pub frame: usize,
+    /// Type code of a message whose header was read but whose body was cut.
+    pub msg_type: Option<u8>,
+}
+
+/// What to do at a message boundary without a valid header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Desync {
+    /// Scan forward for the next marker followed by a plausible length.
+    #[default]
+    Resync,
+    /// Drop the rest of the contiguous run (framing restarts after a gap).
+    /// This is what the data README's parser does.
+    Abandon,
 }
 
 /// Appends the messages and anomalies of `stream`.
-pub fn frame_stream(stream: &Stream, msgs: &mut Vec<BgpFrame>, anomalies: &mut Vec<Anomaly>) {
+pub fn frame_stream(
+    stream: &Stream,
+    desync: Desync,
+    msgs: &mut Vec<BgpFrame>,
+    anomalies: &mut Vec<Anomaly>,
+) {
     let last = stream.chunks.len().saturating_sub(1);
     for (i, chunk) in stream.chunks.iter().enumerate() {
         let mut cx = Cx {
@@ -60,9 +78,9 @@ pub fn frame_stream(stream: &Stream, msgs: &mut Vec<BgpFrame>, anomalies: &mut V
             anomalies: &mut *anomalies,
         };
         if chunk.after_gap {
-            cx.note(AnomalyKind::GapInCapture, 0);
+            cx.note(AnomalyKind::GapInCapture, 0, None);
         }
-        frame_chunk(&mut cx, i == last, msgs);
+        frame_chunk(&mut cx, i == last, desync, msgs);
     }
 }
 
@@ -73,74 +91,91 @@ struct Cx<'c> {
 }
 
 impl Cx<'_> {
-    fn note(&mut self, kind: AnomalyKind, offset: usize) {
+    fn note(&mut self, kind: AnomalyKind, offset: usize, msg_type: Option<u8>) {
         self.anomalies.push(Anomaly {
             kind,
             flow: self.flow,
             frame: self.chunk.frame_at(offset),
+            msg_type,
         });
     }
 }
 
-fn frame_chunk(cx: &mut Cx<'_>, is_last: bool, msgs: &mut Vec<BgpFrame>) {
+fn frame_chunk(cx: &mut Cx<'_>, is_last: bool, desync: Desync, msgs: &mut Vec<BgpFrame>) {
     let data = &cx.chunk.data;
     let mut pos = 0;
-    // After a gap the position is unknown: find a marker without complaint.
-    if cx.chunk.after_gap && !data.starts_with(&MARKER) {
-        match find_marker(data, 0) {
+    // After a gap the position is unknown: find a header without complaint.
+    if cx.chunk.after_gap && !is_header(data) {
+        match find_header(data, 0) {
             Some(p) => pos = p,
             None => return,
         }
     }
     while pos < data.len() {
         let rest = &data[pos..];
-        let marker_ok = rest.iter().take(16).all(|&b| b == 0xff);
-        if marker_ok && rest.len() < HEADER_LEN {
-            if is_last {
-                cx.note(AnomalyKind::TruncatedLastMessage, pos);
+        if rest.len() < HEADER_LEN {
+            // Too short to judge: only a marker prefix counts as a cut message
+            // (snaplen-cut captures often end in a few stray bytes).
+            if is_last && rest.iter().all(|&b| b == 0xff) {
+                cx.note(AnomalyKind::TruncatedLastMessage, pos, None);
             }
             return;
         }
-        let len = rest
-            .get(16..18)
-            .map_or(0, |l| usize::from(u16::from_be_bytes([l[0], l[1]])));
-        if !marker_ok || len < HEADER_LEN {
-            cx.note(AnomalyKind::BadMarkerOrDesync, pos);
-            match find_marker(data, pos + 1) {
+        if !is_header(rest) {
+            cx.note(AnomalyKind::BadMarkerOrDesync, pos, None);
+            let next = match desync {
+                Desync::Resync => find_header(data, pos + 1),
+                Desync::Abandon => None,
+            };
+            match next {
                 Some(p) => pos = p,
                 None => return,
             }
             continue;
         }
+        let len = usize::from(u16::from_be_bytes([rest[16], rest[17]]));
+        let msg_type = rest[18];
         let Some(msg) = rest.get(..len) else {
             // Cut by the end of the capture; a gap already explains a cut before it.
             if is_last {
-                cx.note(AnomalyKind::TruncatedLastMessage, pos);
+                cx.note(AnomalyKind::TruncatedLastMessage, pos, Some(msg_type));
             }
             return;
         };
         msgs.push(BgpFrame {
             flow: cx.flow,
             frame: cx.chunk.frame_at(pos),
-            msg_type: rest[18],
+            msg_type,
             bytes: Bytes::copy_from_slice(msg),
         });
         pos += len;
     }
 }
 
-/// Position of the next marker at or after `from`. Within a longer run of
-/// 0xff the marker is taken as the last 16 bytes of the run.
-fn find_marker(data: &[u8], from: usize) -> Option<usize> {
+/// A marker followed by a length of at least a header, or a marker prefix
+/// cut by the end of `data`.
+fn is_header(data: &[u8]) -> bool {
+    let marker = data.iter().take(MARKER.len()).all(|&b| b == 0xff);
+    let len_ok = match data.get(16..18) {
+        Some(&[hi, lo]) => usize::from(u16::from_be_bytes([hi, lo])) >= HEADER_LEN,
+        _ => true,
+    };
+    marker && len_ok
+}
+
+/// Position of the next plausible header at or after `from`. Within a run of
+/// more than 16 0xff bytes the marker is taken to be the last 16.
+fn find_header(data: &[u8], from: usize) -> Option<usize> {
     let mut run = 0;
     for (i, &b) in data.iter().enumerate().skip(from) {
         if b == 0xff {
             run += 1;
-        } else if run >= MARKER.len() {
-            return Some(i - MARKER.len());
-        } else {
-            run = 0;
+            continue;
         }
+        if run >= MARKER.len() && is_header(&data[i - MARKER.len()..]) {
+            return Some(i - MARKER.len());
+        }
+        run = 0;
     }
     (run >= MARKER.len()).then(|| data.len() - MARKER.len())
 }

@@ -78,7 +78,7 @@ pub struct Stream {
 
 struct Seg<'a> {
     frame: usize,
-    /// Sequence number of the first payload byte (SYN consumes one).
+    /// Sequence number of the first payload byte.
     start: u32,
     payload: &'a [u8],
 }
@@ -104,7 +104,13 @@ impl<'a> Reassembler<'a> {
     }
 
     pub fn push(&mut self, frame: usize, flow: Flow, seg: &TcpSegment<'a>) {
-        let start = seg.seq.wrapping_add(u32::from(seg.syn));
+        // The SYN takes one sequence number, but synthetic captures put data
+        // in the SYN at `seq` itself (BGP never uses TCP Fast Open).
+        let start = if seg.syn && seg.payload.is_empty() {
+            seg.seq.wrapping_add(1)
+        } else {
+            seg.seq
+        };
         let idx = match self.current.get(&flow) {
             // A SYN with a new ISN on a known flow is a new connection.
             Some(&i) if !seg.syn || self.sessions[i].isn_next.is_none_or(|n| n == start) => i,
