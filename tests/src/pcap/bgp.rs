@@ -163,6 +163,12 @@ fn is_header(data: &[u8]) -> bool {
     marker && len_ok
 }
 
+/// A header worth resynchronising on: as [`is_header`], and the type, if
+/// present, is a known one (random 0xff runs in garbage rarely pass both).
+fn resync_candidate(data: &[u8]) -> bool {
+    is_header(data) && data.get(18).is_none_or(|t| (1..=5).contains(t))
+}
+
 /// Position of the next plausible header at or after `from`. Within a run of
 /// more than 16 0xff bytes the marker is taken to be the last 16.
 fn find_header(data: &[u8], from: usize) -> Option<usize> {
@@ -172,7 +178,8 @@ fn find_header(data: &[u8], from: usize) -> Option<usize> {
             run += 1;
             continue;
         }
-        if run >= MARKER.len() && is_header(&data[i - MARKER.len()..]) {
+        // A run of at least 16 0xff ends at `i`, so `i >= 16`.
+        if run >= MARKER.len() && resync_candidate(&data[i - MARKER.len()..]) {
             return Some(i - MARKER.len());
         }
         run = 0;
