@@ -11,7 +11,11 @@ pub mod ip;
 pub mod link;
 mod pcapng;
 mod read;
+#[cfg(test)]
+mod synth;
 pub mod tcp;
+#[cfg(test)]
+mod tests;
 
 pub use bgp::{Anomaly, AnomalyKind, BgpFrame, Desync};
 pub use error::PcapError;
@@ -28,7 +32,8 @@ pub struct PcapBgp {
     pub link_type: u16,
     /// Number of packet records in the file, BGP or not.
     pub packets: usize,
-    /// Messages ordered by the packet holding their first byte.
+    /// Messages in stream order within a flow; flows interleaved by the
+    /// packet holding each message's first byte.
     pub messages: Vec<BgpFrame>,
     pub anomalies: Vec<Anomaly>,
 }
@@ -62,12 +67,20 @@ pub fn bgp_messages_with(
             reasm.push(index, flow, &seg);
         }
     }
-    let mut messages = Vec::new();
+    let mut keyed = Vec::new();
     let mut anomalies = Vec::new();
     for stream in reasm.finish() {
-        bgp::frame_stream(&stream, desync, &mut messages, &mut anomalies);
+        let mut msgs = Vec::new();
+        bgp::frame_stream(&stream, desync, &mut msgs, &mut anomalies);
+        // Interleave flows by capture position without breaking stream order.
+        let mut key = 0;
+        for m in msgs {
+            key = key.max(m.frame);
+            keyed.push((key, m));
+        }
     }
-    messages.sort_by_key(|m| m.frame);
+    keyed.sort_by_key(|(key, _)| *key);
+    let messages = keyed.into_iter().map(|(_, m)| m).collect();
     anomalies.sort_by_key(|a| a.frame);
     Ok(PcapBgp {
         link_type: capture.link_type,

@@ -29,8 +29,9 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Capture<'_>, PcapError> {
             index: packets.len(),
             offset: off,
         };
-        let block_type = Order::Little.u32(bytes, off).ok_or(trunc.clone())?;
-        if block_type == SHB {
+        // The SHB type reads the same in both orders; others need the section's.
+        let raw_type = Order::Little.u32(bytes, off).ok_or(trunc.clone())?;
+        if raw_type == SHB {
             let bom = Order::Little.u32(bytes, off + 8).ok_or(trunc.clone())?;
             order = Some(match bom {
                 BYTE_ORDER_MAGIC => Order::Little,
@@ -40,6 +41,7 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Capture<'_>, PcapError> {
             ifaces.clear();
         }
         let ord = order.ok_or(PcapError::NoSection(off))?;
+        let block_type = ord.u32(bytes, off).ok_or(trunc.clone())?;
         let len = ord.u32(bytes, off + 4).ok_or(trunc.clone())?;
         if len < 12 || len % 4 != 0 {
             return Err(PcapError::BadBlockLength { offset: off, len });

@@ -1,0 +1,5 @@
+//! Unit tests on synthetic captures.
+
+mod container;
+mod layers;
+mod streams;
