@@ -1,4 +1,5 @@
 //! Unit tests on synthetic captures.
+#![allow(clippy::unwrap_used)]
 
 mod container;
 mod layers;
