@@ -1,68 +1,70 @@
-//! Prints per-file BGP counts in the data README's format.
+//! Prints per-file BGP counts in the shape of the data README's PART B.
+//!
+//! Usage: `cargo run -p reflex-tests --example pcap_dump -- FILE...`
+//! Env: `ABANDON=1` uses the README parser's desync policy, `VERBOSE=1` lists
+//! every message and anomaly.
 use std::collections::BTreeMap;
 
+use reflex_tests::pcap::{BGP_PORTS, Desync, PcapBgp, bgp_messages_with};
+
 fn main() {
+    let desync = match std::env::var_os("ABANDON") {
+        Some(_) => Desync::Abandon,
+        None => Desync::Resync,
+    };
+    let verbose = std::env::var_os("VERBOSE").is_some();
     for path in std::env::args().skip(1) {
-        let bytes = match std::fs::read(&path) {
-            Ok(b) => b,
-            Err(e) => {
-                println!("{path}: {e}");
-                continue;
-            }
-        };
-        let desync = if std::env::var_os("ABANDON").is_some() {
-            reflex_tests::pcap::Desync::Abandon
-        } else {
-            reflex_tests::pcap::Desync::Resync
-        };
-        match reflex_tests::pcap::bgp_messages_with(&bytes, &reflex_tests::pcap::BGP_PORTS, desync)
-        {
+        let name = path.rsplit('/').next().unwrap_or(&path);
+        let res = std::fs::read(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|b| bgp_messages_with(&b, &BGP_PORTS, desync).map_err(|e| e.to_string()));
+        match res {
             Ok(r) => {
-                let mut types = BTreeMap::new();
-                let mut notif = BTreeMap::new();
-                for m in &r.messages {
-                    *types.entry(m.msg_type).or_insert(0) += 1;
-                    if m.msg_type == 3 {
-                        let k = format!(
-                            "{}/{}",
-                            m.bytes.get(19).copied().unwrap_or(0),
-                            m.bytes.get(20).copied().unwrap_or(0)
-                        );
-                        *notif.entry(k).or_insert(0) += 1;
-                    }
+                if verbose {
+                    list(&r);
                 }
-                let mut an = BTreeMap::new();
-                for a in &r.anomalies {
-                    if let Some(t) = a.msg_type {
-                        *types.entry(t).or_insert(0) += 1;
-                    }
-                    *an.entry(a.kind.name()).or_insert(0) += 1;
-                }
-                if std::env::var_os("VERBOSE").is_some() {
-                    for m in &r.messages {
-                        println!(
-                            "  msg frame={} type={} len={} {}->{}",
-                            m.frame,
-                            m.msg_type,
-                            m.bytes.len(),
-                            m.flow.src,
-                            m.flow.dst
-                        );
-                    }
-                    for a in &r.anomalies {
-                        println!(
-                            "  anomaly frame={} {:?} {}->{}",
-                            a.frame, a.kind, a.flow.src, a.flow.dst
-                        );
-                    }
-                }
-                let name = path.rsplit('/').next().unwrap_or(&path);
-                println!(
-                    "{name} lt={} pkts={} msgs={types:?} notif={notif:?} anomalies={an:?}",
-                    r.link_type, r.packets
-                );
+                summary(name, &r);
             }
-            Err(e) => println!("{path}: ERROR {e}"),
+            Err(e) => println!("{name}: ERROR {e}"),
         }
     }
+}
+
+fn list(r: &PcapBgp) {
+    for m in &r.messages {
+        let (f, t, l) = (m.frame, m.msg_type, m.bytes.len());
+        println!(
+            "  msg frame={f} type={t} len={l} {}->{}",
+            m.flow.src, m.flow.dst
+        );
+    }
+    for a in &r.anomalies {
+        println!(
+            "  anomaly frame={} {:?} {}->{}",
+            a.frame, a.kind, a.flow.src, a.flow.dst
+        );
+    }
+}
+
+/// Message types count every header seen, as the README does.
+fn summary(name: &str, r: &PcapBgp) {
+    let mut types = BTreeMap::new();
+    let mut notif = BTreeMap::new();
+    let mut anomalies = BTreeMap::new();
+    for m in &r.messages {
+        *types.entry(m.msg_type).or_insert(0) += 1;
+        if let (3, Some(code), Some(sub)) = (m.msg_type, m.bytes.get(19), m.bytes.get(20)) {
+            *notif.entry(format!("{code}/{sub}")).or_insert(0) += 1;
+        }
+    }
+    for a in &r.anomalies {
+        if let Some(t) = a.msg_type {
+            *types.entry(t).or_insert(0) += 1;
+        }
+        *anomalies.entry(a.kind.name()).or_insert(0) += 1;
+    }
+    println!(
+        "{name} lt={} pkts={} msgs={types:?} notif={notif:?} anomalies={anomalies:?}",
+        r.link_type, r.packets
+    );
 }

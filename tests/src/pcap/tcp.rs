@@ -111,9 +111,13 @@ impl<'a> Reassembler<'a> {
         } else {
             seg.seq
         };
+        let same_connection = |s: &Session<'_>| match s.isn_next {
+            Some(n) => n == start,
+            None => s.segs.is_empty(),
+        };
         let idx = match self.current.get(&flow) {
-            // A SYN with a new ISN on a known flow is a new connection.
-            Some(&i) if !seg.syn || self.sessions[i].isn_next.is_none_or(|n| n == start) => i,
+            // A SYN with a new ISN on a flow with history is a new connection.
+            Some(&i) if !seg.syn || same_connection(&self.sessions[i]) => i,
             _ => {
                 self.sessions.push(Session {
                     flow,

@@ -153,3 +153,17 @@ fn syn_starts_the_stream_and_new_syn_starts_a_new_connection() {
     assert_eq!(lens(&res), [29, 31]);
     assert!(res.anomalies.is_empty());
 }
+
+#[test]
+fn syn_after_mid_session_data_starts_a_new_connection() {
+    let old = frame(40000, 7777, &bgp(4, 0));
+    let syn = crate::pcap::synth::ether(&crate::pcap::synth::ipv4(
+        crate::pcap::synth::A,
+        crate::pcap::synth::B,
+        &crate::pcap::synth::tcp(40000, 179, 10, 0x02, &[]),
+    ));
+    let new = frame(40000, 11, &bgp(1, 10));
+    let res = run(&[old, syn, new]);
+    assert_eq!(lens(&res), [19, 29]);
+    assert!(res.anomalies.is_empty());
+}
