@@ -1,0 +1,6 @@
+//! Unit tests on synthetic captures.
+#![allow(clippy::unwrap_used)]
+
+mod container;
+mod layers;
+mod streams;
