@@ -1,3 +1,4 @@
 //! Test support.
 
 pub mod pcap;
+pub mod session_context;
