@@ -2,7 +2,7 @@
 //! depends on the family (RFC 2545 §3, RFC 4364 §4.3.2, RFC 4659 §3.2.1,
 //! RFC 8950 §3).
 
-use crate::wire::family::{Family, NlriFormat};
+use crate::wire::family::{Afi, Family, NlriFormat};
 use crate::wire::prefix::RouteDistinguisher;
 use bytes::{BufMut, Bytes, BytesMut};
 use serde::Serialize;
@@ -56,7 +56,10 @@ impl MpNextHop {
     pub fn decode(family: Family, b: &[u8]) -> Option<MpNextHop> {
         Some(match (family.nlri_format(), b.len()) {
             (NlriFormat::Opaque, _) => MpNextHop::Other(Bytes::copy_from_slice(b)),
-            (NlriFormat::Prefix | NlriFormat::Labeled, 4) => MpNextHop::Ipv4(v4(b)),
+            // RFC 8950 allows IPv6 next hops for IPv4 NLRI, not the reverse.
+            (NlriFormat::Prefix | NlriFormat::Labeled, 4) if family.afi == Afi::IPV4 => {
+                MpNextHop::Ipv4(v4(b))
+            }
             (NlriFormat::Prefix | NlriFormat::Labeled, 16) => MpNextHop::Ipv6(v6(b)),
             (NlriFormat::Prefix | NlriFormat::Labeled, 32) => {
                 MpNextHop::Ipv6LinkLocal(v6(b), v6(&b[16..]))
