@@ -1,2 +1,5 @@
 //! BGP without I/O.
 pub mod wire;
+
+#[doc(hidden)]
+pub mod fuzzing;
