@@ -173,11 +173,12 @@ impl Update {
         // are carried; NEXT_HOP only for the NLRI field (RFC 4760 §3).
         let mp_nlri = mp_reach_nlri.as_ref().is_some_and(|n| !n.is_empty());
         if !nlri.is_empty() || mp_nlri {
-            let mut required = vec![t::ORIGIN, t::AS_PATH];
-            if !nlri.is_empty() {
-                required.push(t::NEXT_HOP);
-            }
-            for code in required {
+            let required: &[u8] = if nlri.is_empty() {
+                &[t::ORIGIN, t::AS_PATH]
+            } else {
+                &[t::ORIGIN, t::AS_PATH, t::NEXT_HOP]
+            };
+            for &code in required {
                 if !attributes.attrs.iter().any(|a| a.value.type_code() == code) {
                     issues.push(UpdateError::new(
                         UpdateErrorKind::MissingWellKnown,
