@@ -1,2 +1,3 @@
 //! BGP without I/O.
+pub mod mrt;
 pub mod wire;
