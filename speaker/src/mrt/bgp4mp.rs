@@ -100,6 +100,10 @@ pub struct Bgp4mpMessage {
     pub local: bool,
     /// NLRI carry path identifiers (RFC 8050).
     pub add_path: bool,
+    /// The subtype does not say ADD-PATH, but the UPDATE only decodes with
+    /// path identifiers (`add_path` is then true).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub add_path_inferred: bool,
     /// The whole BGP message as recorded, header included.
     #[serde(skip)]
     pub raw: Bytes,
@@ -213,8 +217,27 @@ impl Bgp4mp {
                 let peering = Peering::decode(&mut c, as4)?;
                 let raw = c.rest();
                 let ctx = message_context(as4, add_path);
-                let message = Message::decode(raw.clone(), &ctx, Some(interners.get(as4)));
-                Ok(Bgp4mp::Message(Bgp4mpMessage { peering, as4, local, add_path, raw, message }))
+                let mut message = Message::decode(raw.clone(), &ctx, Some(interners.get(as4)));
+                let mut add_path_inferred = false;
+                if !add_path && matches!(message, Err(DecodeError::Update(_))) {
+                    // Writers older than RFC 8050 (BIRD before 2.0) record
+                    // ADD-PATH sessions under the plain subtypes: when the
+                    // UPDATE only decodes with path identifiers, it has them.
+                    let retry = Message::decode(raw.clone(), &message_context(as4, true), Some(interners.get(as4)));
+                    if retry.is_ok() {
+                        message = retry;
+                        add_path_inferred = true;
+                    }
+                }
+                Ok(Bgp4mp::Message(Bgp4mpMessage {
+                    peering,
+                    as4,
+                    local,
+                    add_path: add_path || add_path_inferred,
+                    add_path_inferred,
+                    raw,
+                    message,
+                }))
             }
         }
     }

@@ -4,7 +4,7 @@
 
 use super::bgp4mp::{Bgp4mp, Bgp4mpMessage};
 use super::error::MrtError;
-use super::record::{Header, Record, RecordData};
+use super::record::{Header, Record, RecordData, mrt_type};
 use crate::wire::header::{HEADER_LEN, MARKER, MessageType};
 use crate::wire::{Afi, DecodeError, Message, Prefix};
 use foldhash::fast::FixedState;
@@ -26,6 +26,8 @@ pub struct Summary {
     pub decode_errors: BTreeMap<String, u64>,
     /// The error that ended the stream early (truncation, I/O, oversized record).
     pub fatal_error: Option<String>,
+    /// Its kind ([`MrtError::kind`]): "truncated", "record_too_long", "io".
+    pub fatal_error_kind: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub table_dump_v2: Option<TableDumpV2Summary>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -37,11 +39,13 @@ pub struct Summary {
 /// TABLE_DUMP_V2 figures.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct TableDumpV2Summary {
-    /// From the (last) PEER_INDEX_TABLE.
+    /// From the last PEER_INDEX_TABLE.
     pub collector_bgp_id: Option<Ipv4Addr>,
     pub peer_index_tables: u64,
+    /// Peers of all the index tables together.
     pub peers_in_index: usize,
-    /// Distinct peer indexes that have at least one RIB entry.
+    /// Distinct peers (address and AS, through the index table in force;
+    /// the index where there is none) with at least one RIB entry.
     pub peers_with_entries: usize,
     /// Unique IPv4 / IPv6 prefixes of the per-family RIB subtypes.
     pub prefixes_v4: usize,
@@ -73,10 +77,14 @@ pub struct TableDumpSummary {
 /// BGP4MP (and legacy BGP) figures.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Bgp4mpSummary {
-    /// Distinct peer addresses of messages and state changes.
+    /// Distinct (peer AS, peer address) of BGP messages.
     pub peers: usize,
+    /// Distinct peer addresses of state changes.
+    pub state_change_peers: usize,
     /// Messages by type name (from the BGP header), plus STATE_CHANGE,
-    /// MALFORMED(header) and legacy_BGP_subtypeN.
+    /// MALFORMED(header) (a message record too short for its fields),
+    /// UPDATE_unparsed (UPDATEs, also counted under UPDATE, that do not
+    /// decode) and legacy_BGP_subtypeN.
     pub messages: BTreeMap<String, u64>,
     /// NLRI announced (NLRI field and MP_REACH_NLRI) in decoded UPDATEs.
     pub announced: u64,
@@ -100,11 +108,19 @@ pub struct SummaryBuilder {
 #[derive(Default)]
 struct Tdv2Acc {
     peers: Vec<(IpAddr, u32)>,
-    per_peer: HashMap<u16, u64, FixedState>,
+    per_peer: HashMap<PeerKey, u64, FixedState>,
     v4: Set<Prefix>,
     v6: Set<Prefix>,
     families: BTreeMap<String, (Set<String>, u64)>,
     out: TableDumpV2Summary,
+}
+
+/// A RIB entry's peer: resolved through the current index table, or only
+/// its index when the table does not have it.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum PeerKey {
+    Known(IpAddr, u32),
+    Index(u16),
 }
 
 #[derive(Default)]
@@ -116,7 +132,8 @@ struct Tdv1Acc {
 
 #[derive(Default)]
 struct BgpAcc {
-    peers: Set<IpAddr>,
+    peers: Set<(u32, IpAddr)>,
+    state_change_peers: Set<IpAddr>,
     announced: Set<Prefix>,
     withdrawn: Set<Prefix>,
     out: Bgp4mpSummary,
@@ -166,9 +183,29 @@ impl SummaryBuilder {
             Err(e @ MrtError::Body { header, .. }) => {
                 self.header(header);
                 self.error(format!("record:{}", e.kind()));
+                self.bad_bgp4mp(header);
             }
-            Err(e) => self.s.fatal_error = Some(e.to_string()),
+            Err(e) => {
+                self.s.fatal_error = Some(e.to_string());
+                self.s.fatal_error_kind = Some(e.kind().to_string());
+            }
         }
+    }
+
+    /// A BGP4MP record whose body does not decode still counts as its
+    /// subtype: a state change, or a message without a usable header.
+    fn bad_bgp4mp(&mut self, h: &Header) {
+        use super::bgp4mp::subtype as st;
+        if !matches!(h.mrt_type, mrt_type::BGP4MP | mrt_type::BGP4MP_ET) {
+            return;
+        }
+        let name = match h.subtype {
+            st::STATE_CHANGE | st::STATE_CHANGE_AS4 => "STATE_CHANGE",
+            st::ENTRY | st::SNAPSHOT => return,
+            _ => "MALFORMED(header)",
+        };
+        let acc = self.bgp.get_or_insert_with(BgpAcc::default);
+        bump(&mut acc.out.messages, name.to_string());
     }
 
     fn record(&mut self, rec: &Record) {
@@ -177,7 +214,7 @@ impl SummaryBuilder {
                 let acc = self.tdv2.get_or_insert_with(Tdv2Acc::default);
                 acc.out.peer_index_tables += 1;
                 acc.out.collector_bgp_id = Some(t.collector_bgp_id);
-                acc.out.peers_in_index = t.peers.len();
+                acc.out.peers_in_index += t.peers.len();
                 acc.peers = t.peers.iter().map(|p| (p.address, p.asn)).collect();
             }
             RecordData::Rib(rib) => {
@@ -199,7 +236,11 @@ impl SummaryBuilder {
                 fam.1 += 1;
                 acc.out.rib_entries += rib.entries.len() as u64;
                 for e in &rib.entries {
-                    *acc.per_peer.entry(e.peer_index).or_insert(0) += 1;
+                    let peer = match acc.peers.get(usize::from(e.peer_index)) {
+                        Some(&(a, asn)) => PeerKey::Known(a, asn),
+                        None => PeerKey::Index(e.peer_index),
+                    };
+                    *acc.per_peer.entry(peer).or_insert(0) += 1;
                 }
                 let issues: Vec<String> =
                     rib.entries.iter().flat_map(|e| &e.issues).map(|i| format!("attributes:{:?}", i.kind)).collect();
@@ -215,7 +256,7 @@ impl SummaryBuilder {
             }
             RecordData::Bgp4mp(Bgp4mp::StateChange(sc)) => {
                 let acc = self.bgp.get_or_insert_with(BgpAcc::default);
-                acc.peers.insert(sc.peering.peer_address);
+                acc.state_change_peers.insert(sc.peering.peer_address);
                 bump(&mut acc.out.messages, "STATE_CHANGE".to_string());
             }
             RecordData::Bgp4mp(Bgp4mp::Message(m)) => self.message(m),
@@ -234,7 +275,7 @@ impl SummaryBuilder {
 
     fn message(&mut self, m: &Bgp4mpMessage) {
         let acc = self.bgp.get_or_insert_with(BgpAcc::default);
-        acc.peers.insert(m.peering.peer_address);
+        acc.peers.insert((m.peering.peer_as, m.peering.peer_address));
         let name = match (m.raw.get(..16), m.raw.get(HEADER_LEN - 1)) {
             (Some(marker), Some(&code)) if marker == MARKER => match MessageType::from_code(code) {
                 Some(t) => t.name().to_string(),
@@ -256,6 +297,9 @@ impl SummaryBuilder {
             }
             Ok(_) => {}
             Err(e) => {
+                if matches!(e, DecodeError::Update(_)) {
+                    bump(&mut acc.out.messages, "UPDATE_unparsed".to_string());
+                }
                 let k = format!("message:{}", error_kind(e));
                 self.error(k);
             }
@@ -273,13 +317,12 @@ impl SummaryBuilder {
                 .into_iter()
                 .map(|(k, (set, total))| (k, PrefixCount { unique: set.len(), total }))
                 .collect();
-            let peers = &acc.peers;
             acc.out.top_peers = top(
                 acc.per_peer
                     .iter()
-                    .map(|(&i, &n)| match peers.get(usize::from(i)) {
-                        Some((a, asn)) => (a.to_string(), *asn, n),
-                        None => (format!("index {i}"), 0, n),
+                    .map(|(k, &n)| match k {
+                        PeerKey::Known(a, asn) => (a.to_string(), *asn, n),
+                        PeerKey::Index(i) => (format!("index {i}"), 0, n),
                     })
                     .collect(),
             );
@@ -295,6 +338,7 @@ impl SummaryBuilder {
         }
         if let Some(mut acc) = self.bgp {
             acc.out.peers = acc.peers.len();
+            acc.out.state_change_peers = acc.state_change_peers.len();
             acc.out.announced_unique = acc.announced.len();
             acc.out.withdrawn_unique = acc.withdrawn.len();
             s.bgp4mp = Some(acc.out);
@@ -350,6 +394,7 @@ impl Summary {
         }
         if let Some(b) = &self.bgp4mp {
             put("bgp4mp peers", b.peers.to_string());
+            put("bgp4mp state_change_peers", b.state_change_peers.to_string());
             for (m, n) in &b.messages {
                 put(&format!("bgp4mp messages {m}"), n.to_string());
             }
