@@ -3,6 +3,7 @@
 //! in `common/mrt_table.rs`, shared with the CLI test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[allow(dead_code)]
 mod table {
     include!("common/mrt_table.rs");
 }
