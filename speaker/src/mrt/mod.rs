@@ -27,3 +27,6 @@ pub use summary::{Summary, SummaryBuilder};
 pub use table_dump::TableDumpEntry;
 pub use table_dump_v2::{Peer, PeerIndexTable, RibEntry, RibRecord};
 pub use writer::MrtWriter;
+
+#[cfg(test)]
+mod tests;
