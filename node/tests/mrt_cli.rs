@@ -10,11 +10,18 @@ mod table {
 use std::process::{Command, Output};
 
 fn reflex(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_reflex")).args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_reflex"))
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn data(file: &str) -> String {
-    table::data_dir().join("mrt").join(file).to_string_lossy().into_owned()
+    table::data_dir()
+        .join("mrt")
+        .join(file)
+        .to_string_lossy()
+        .into_owned()
 }
 
 #[test]
@@ -30,7 +37,10 @@ fn summary_json_matches_the_readme_for_every_file() {
         let out = reflex(&["mrt", "summary", "--json", &data(row.file)]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         if out.status.success() == row.fatal.is_some() {
-            failures.push(format!("{}: exit status {} (stderr: {stderr})", row.file, out.status));
+            failures.push(format!(
+                "{}: exit status {} (stderr: {stderr})",
+                row.file, out.status
+            ));
         }
         let json: serde_json::Value = match serde_json::from_slice(&out.stdout) {
             Ok(v) => v,
@@ -39,14 +49,27 @@ fn summary_json_matches_the_readme_for_every_file() {
                 continue;
             }
         };
-        failures.extend(table::check(row, &json).into_iter().map(|m| format!("{}: {m}", row.file)));
+        failures.extend(
+            table::check(row, &json)
+                .into_iter()
+                .map(|m| format!("{}: {m}", row.file)),
+        );
     }
-    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn summary_text_is_one_aligned_line_per_figure() {
-    let out = reflex(&["mrt", "summary", &data("rib/ryu_rib.20161101.0000_pick.bz2")]);
+    let out = reflex(&[
+        "mrt",
+        "summary",
+        &data("rib/ryu_rib.20161101.0000_pick.bz2"),
+    ]);
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
@@ -56,12 +79,23 @@ fn summary_text_is_one_aligned_line_per_figure() {
     let col = first.len() - first["records".len()..].trim_start().len();
     for l in &lines {
         let b = l.as_bytes();
-        assert!(b.len() > col && &b[col - 2..col] == b"  " && b[col] != b' ', "misaligned: {l:?}");
+        assert!(
+            b.len() > col && &b[col - 2..col] == b"  " && b[col] != b' ',
+            "misaligned: {l:?}"
+        );
     }
     for want in ["records", "tdv2 peers_in_index", "tdv2 rib_entries", "time"] {
-        assert!(lines.iter().any(|l| l.starts_with(want)), "{want} missing in:\n{text}");
+        assert!(
+            lines.iter().any(|l| l.starts_with(want)),
+            "{want} missing in:\n{text}"
+        );
     }
-    assert!(text.contains("tdv2 rib_entries") && text.lines().any(|l| l.starts_with("tdv2 rib_entries") && l.ends_with(" 4")));
+    assert!(
+        text.contains("tdv2 rib_entries")
+            && text
+                .lines()
+                .any(|l| l.starts_with("tdv2 rib_entries") && l.ends_with(" 4"))
+    );
 }
 
 #[test]
@@ -70,10 +104,17 @@ fn dump_prints_one_json_object_per_record() {
         ("rib/ryu_rib.20161101.0000_pick.bz2", 3),
         ("impl-samples/mrtparse_quagga_bgp", 67),
         ("impl-samples/mrtparse_openbgpd_rib_table-mp", 31),
-        ("historic/bgpkit_rrc00_1999.12_updates.19991214.1621.gz", 18_203),
+        (
+            "historic/bgpkit_rrc00_1999.12_updates.19991214.1621.gz",
+            18_203,
+        ),
     ] {
         let out = reflex(&["mrt", "dump", &data(file)]);
-        assert!(out.status.success(), "{file}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{file}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let text = String::from_utf8(out.stdout).unwrap();
         let mut n = 0;
         for l in text.lines() {
@@ -98,12 +139,19 @@ fn dump_of_a_truncated_file_prints_every_whole_record_then_fails() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("truncated"), "{stderr}");
     let text = String::from_utf8(out.stdout).unwrap();
-    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     let (last, whole_records) = lines.split_last().unwrap();
     assert!(whole_records.iter().all(|v| v["record"].is_string()));
-    assert!(last["error"].as_str().unwrap().contains("truncated"), "{last}");
+    assert!(
+        last["error"].as_str().unwrap().contains("truncated"),
+        "{last}"
+    );
     // Every record that ends before octet 3000 was printed.
-    let end = |v: &serde_json::Value| v["offset"].as_u64().unwrap() + 12 + v["length"].as_u64().unwrap();
+    let end =
+        |v: &serde_json::Value| v["offset"].as_u64().unwrap() + 12 + v["length"].as_u64().unwrap();
     assert!(whole_records.iter().all(|v| end(v) <= 3000));
     assert_eq!(last["offset"].as_u64(), whole_records.last().map(end));
 }

@@ -14,7 +14,11 @@ use table::{ROWS, check, data_dir, mrt_files};
 #[test]
 fn every_mrt_file_matches_the_readme() {
     let files = mrt_files();
-    assert!(files.len() >= 40, "data folder not found or empty: {}", data_dir().display());
+    assert!(
+        files.len() >= 40,
+        "data folder not found or empty: {}",
+        data_dir().display()
+    );
     let mut failures = Vec::new();
     for f in &files {
         if !ROWS.iter().any(|r| r.file == f) {
@@ -33,7 +37,12 @@ fn every_mrt_file_matches_the_readme() {
             failures.push(format!("{}: {m}", row.file));
         }
     }
-    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     eprintln!("{} MRT files match their README figures", ROWS.len());
 }
 
@@ -47,7 +56,11 @@ fn truncated_files_yield_whole_records_then_one_error() {
         for r in reader.by_ref() {
             match r {
                 Ok(_) | Err(MrtError::Body { .. }) => {
-                    assert!(fatal.is_empty(), "{}: record after the fatal error", row.file);
+                    assert!(
+                        fatal.is_empty(),
+                        "{}: record after the fatal error",
+                        row.file
+                    );
                     framed += 1;
                 }
                 Err(e) => fatal.push(e),

@@ -46,7 +46,10 @@ fn recorded_messages_reencode_byte_identically() {
                 }
                 RecordData::LegacyBgp(l) => {
                     let Some(Ok(msg)) = &l.message else { continue };
-                    let ctx = CodecContext { extended_message: true, ..CodecContext::default() };
+                    let ctx = CodecContext {
+                        extended_message: true,
+                        ..CodecContext::default()
+                    };
                     let out = msg.to_bytes(&ctx);
                     legacy.compared += 1;
                     if out[19..] == l.payload[..] {
@@ -84,7 +87,9 @@ fn recorded_messages_reencode_byte_identically() {
         legacy.identical, legacy.compared
     );
     if let Some((off, want, got)) = &legacy.first_diff {
-        report.push(format!("legacy type 5: first difference at {off}:\n  recorded {want}\n  encoded  {got}"));
+        report.push(format!(
+            "legacy type 5: first difference at {off}:\n  recorded {want}\n  encoded  {got}"
+        ));
     }
     assert!(compared > 100_000, "only {compared} messages compared");
     assert!(report.is_empty(), "{}", report.join("\n"));

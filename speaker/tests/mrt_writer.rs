@@ -60,15 +60,26 @@ fn tdv2_files_round_trip_through_the_writer() {
     let mut differing = Vec::new();
     for f in &files {
         let (records, original, written) = rewrite(f);
-        let again: Vec<Record> = MrtReader::new(&written[..]).unwrap().map(Result::unwrap).collect();
+        let again: Vec<Record> = MrtReader::new(&written[..])
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
         assert_eq!(records.len(), again.len(), "{f}");
         for (a, b) in records.iter().zip(&again) {
-            assert!(same(a, b), "{f}: record at {} differs after rewriting:\n{a:?}\n{b:?}", a.offset);
+            assert!(
+                same(a, b),
+                "{f}: record at {} differs after rewriting:\n{a:?}\n{b:?}",
+                a.offset
+            );
         }
         if original == written {
             identical.push(f.clone());
         } else {
-            let at = original.iter().zip(&written).position(|(a, b)| a != b).unwrap_or(0);
+            let at = original
+                .iter()
+                .zip(&written)
+                .position(|(a, b)| a != b)
+                .unwrap_or(0);
             differing.push(format!("{f} (first difference at octet {at})"));
         }
     }
@@ -87,6 +98,9 @@ fn tdv2_files_round_trip_through_the_writer() {
         "impl-samples/mrtparse_bird6-mrtdump_rib",
         "impl-samples/mrtparse_openbgpd_rib_table-v2",
     ] {
-        assert!(identical.iter().any(|f| f == must), "{must} not byte-identical: {differing:?}");
+        assert!(
+            identical.iter().any(|f| f == must),
+            "{must} not byte-identical: {differing:?}"
+        );
     }
 }

@@ -85,7 +85,15 @@ fn dump(file: &Path) -> Result<()> {
                     | MrtError::RecordTooLong { offset, .. }
                     | MrtError::Io { offset, .. } => (Some(*offset), None, None),
                 };
-                serde_json::to_writer(&mut out, &ErrorLine { offset, mrt_type, subtype, error: &msg })?;
+                serde_json::to_writer(
+                    &mut out,
+                    &ErrorLine {
+                        offset,
+                        mrt_type,
+                        subtype,
+                        error: &msg,
+                    },
+                )?;
                 if e.is_fatal() {
                     fatal = Some(msg);
                 } else {
@@ -106,10 +114,14 @@ fn dump(file: &Path) -> Result<()> {
 /// A closed stdout (`reflex mrt dump f | head`) is not an error.
 fn quiet_broken_pipe(r: Result<()>) -> Result<()> {
     match r {
-        Err(e) if e.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe) => Ok(()),
         Err(e)
-            if e
-                .downcast_ref::<serde_json::Error>()
+            if e.downcast_ref::<io::Error>()
+                .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe) =>
+        {
+            Ok(())
+        }
+        Err(e)
+            if e.downcast_ref::<serde_json::Error>()
                 .and_then(|e| e.io_error_kind())
                 .is_some_and(|k| k == io::ErrorKind::BrokenPipe) =>
         {

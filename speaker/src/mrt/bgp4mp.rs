@@ -8,8 +8,8 @@ use super::record::BodyResult;
 use super::table_dump::table_dump_context;
 use super::table_dump_v2::{decode_attrs, read_nlri_entry, serialize_family};
 use crate::wire::{
-    Afi, AttrInterner, CodecContext, DecodeError, Family, Message, NlriEntry, PathAttributes,
-    Safi, UpdateError,
+    Afi, AttrInterner, CodecContext, DecodeError, Family, Message, NlriEntry, PathAttributes, Safi,
+    UpdateError,
 };
 use bytes::Bytes;
 use serde::Serialize;
@@ -75,7 +75,14 @@ impl Peering {
         let afi = c.u16("address family")?;
         let peer_address = c.ip(afi, "peer address")?;
         let local_address = c.ip(afi, "local address")?;
-        Ok(Peering { peer_as, local_as, interface_index, afi, peer_address, local_address })
+        Ok(Peering {
+            peer_as,
+            local_as,
+            interface_index,
+            afi,
+            peer_address,
+            local_address,
+        })
     }
 }
 
@@ -125,7 +132,11 @@ pub fn message_context(as4: bool, add_path: bool) -> CodecContext {
     CodecContext {
         four_octet_as: as4,
         extended_message: true,
-        add_path: if add_path { ADD_PATH_FAMILIES.to_vec() } else { Vec::new() },
+        add_path: if add_path {
+            ADD_PATH_FAMILIES.to_vec()
+        } else {
+            Vec::new()
+        },
         mrt_rib_entry: None,
     }
 }
@@ -145,7 +156,10 @@ pub struct Bgp4mpEntry {
     pub nlri: NlriEntry,
     #[serde(serialize_with = "super::json::serialize_attrs")]
     pub attributes: Arc<PathAttributes>,
-    #[serde(skip_serializing_if = "Vec::is_empty", serialize_with = "serialize_issues")]
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "serialize_issues"
+    )]
     pub issues: Vec<UpdateError>,
 }
 
@@ -166,7 +180,10 @@ pub struct Interners {
 
 impl Interners {
     pub fn new() -> Interners {
-        Interners { as2: AttrInterner::new(), as4: AttrInterner::new() }
+        Interners {
+            as2: AttrInterner::new(),
+            as4: AttrInterner::new(),
+        }
     }
 
     pub fn get(&mut self, as4: bool) -> &mut AttrInterner {
@@ -189,14 +206,22 @@ impl Bgp4mp {
                 let old_state = c.u16("old state")?;
                 let new_state = c.u16("new state")?;
                 c.finish()?;
-                Ok(Bgp4mp::StateChange(StateChange { peering, as4, old_state, new_state }))
+                Ok(Bgp4mp::StateChange(StateChange {
+                    peering,
+                    as4,
+                    old_state,
+                    new_state,
+                }))
             }
             st::ENTRY => decode_entry(&mut c, interners.get(false)).map(Bgp4mp::Entry),
             st::SNAPSHOT => {
                 let view = c.u16("view number")?;
                 let rest = c.rest();
                 let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
-                Ok(Bgp4mp::Snapshot(Snapshot { view, filename: rest.slice(..end) }))
+                Ok(Bgp4mp::Snapshot(Snapshot {
+                    view,
+                    filename: rest.slice(..end),
+                }))
             }
             _ => {
                 let as4 = matches!(
@@ -223,7 +248,11 @@ impl Bgp4mp {
                     // Writers older than RFC 8050 (BIRD before 2.0) record
                     // ADD-PATH sessions under the plain subtypes: when the
                     // UPDATE only decodes with path identifiers, it has them.
-                    let retry = Message::decode(raw.clone(), &message_context(as4, true), Some(interners.get(as4)));
+                    let retry = Message::decode(
+                        raw.clone(),
+                        &message_context(as4, true),
+                        Some(interners.get(as4)),
+                    );
                     if retry.is_ok() {
                         message = retry;
                         add_path_inferred = true;

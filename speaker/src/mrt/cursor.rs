@@ -21,7 +21,11 @@ impl Cursor {
 
     pub(crate) fn bytes(&mut self, n: usize, what: &'static str) -> Result<Bytes, BodyError> {
         if self.remaining() < n {
-            return Err(BodyError::Short { what, need: n, have: self.remaining() });
+            return Err(BodyError::Short {
+                what,
+                need: n,
+                have: self.remaining(),
+            });
         }
         let b = self.buf.slice(self.pos..self.pos + n);
         self.pos += n;
@@ -32,7 +36,11 @@ impl Cursor {
         let s = self
             .buf
             .get(self.pos..self.pos + N)
-            .ok_or(BodyError::Short { what, need: N, have: self.remaining() })?;
+            .ok_or(BodyError::Short {
+                what,
+                need: N,
+                have: self.remaining(),
+            })?;
         let mut a = [0u8; N];
         a.copy_from_slice(s);
         self.pos += N;
@@ -53,7 +61,11 @@ impl Cursor {
 
     /// An AS number of 2 or 4 octets.
     pub(crate) fn asn(&mut self, four: bool, what: &'static str) -> Result<u32, BodyError> {
-        if four { self.u32(what) } else { self.u16(what).map(u32::from) }
+        if four {
+            self.u32(what)
+        } else {
+            self.u16(what).map(u32::from)
+        }
     }
 
     pub(crate) fn ipv4(&mut self, what: &'static str) -> Result<Ipv4Addr, BodyError> {

@@ -25,7 +25,11 @@ pub enum MrtError {
     },
     /// One record's body does not decode; reading continues after it.
     #[error("record at offset {offset} (type {}/{}): {error}", header.mrt_type, header.subtype)]
-    Body { offset: u64, header: Header, error: BodyError },
+    Body {
+        offset: u64,
+        header: Header,
+        error: BodyError,
+    },
 }
 
 impl MrtError {
@@ -49,7 +53,11 @@ impl MrtError {
 #[derive(Clone, Debug, Error, PartialEq, Eq)]
 pub enum BodyError {
     #[error("{what}: needs {need} octets, {have} left")]
-    Short { what: &'static str, need: usize, have: usize },
+    Short {
+        what: &'static str,
+        need: usize,
+        have: usize,
+    },
     #[error("{0} octets left over after the record's fields")]
     TrailingData(usize),
     #[error("unknown address family {0}")]

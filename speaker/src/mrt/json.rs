@@ -5,7 +5,10 @@ use crate::wire::{DecodeError, Message, Update, UpdateError};
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 
-pub(crate) fn serialize_issues<S: Serializer>(issues: &[UpdateError], s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn serialize_issues<S: Serializer>(
+    issues: &[UpdateError],
+    s: S,
+) -> Result<S::Ok, S::Error> {
     let mut seq = s.serialize_seq(Some(issues.len()))?;
     for e in issues {
         seq.serialize_element(&e.to_string())?;

@@ -43,7 +43,10 @@ pub struct LegacyBgp {
     #[serde(serialize_with = "crate::wire::serialize_hex")]
     pub payload: Bytes,
     /// The message decoded after its header is rebuilt (2-octet AS numbers).
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "serialize_message_opt")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_message_opt"
+    )]
     pub message: Option<Result<Message, DecodeError>>,
 }
 
@@ -83,7 +86,10 @@ impl LegacyBgp {
             msg.put_u16((HEADER_LEN + r.payload.len()).min(0xffff) as u16);
             msg.put_u8(code);
             msg.put_slice(&r.payload);
-            let ctx = CodecContext { extended_message: true, ..CodecContext::default() };
+            let ctx = CodecContext {
+                extended_message: true,
+                ..CodecContext::default()
+            };
             r.message = Some(Message::decode(msg.freeze(), &ctx, Some(interner)));
         } else if subtype == st::STATE_CHANGE {
             r.peer_as = Some(c.u16("peer AS")?);

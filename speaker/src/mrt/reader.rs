@@ -129,14 +129,21 @@ impl<'a> MrtReader<'a> {
         }
         let mut header = Header::parse(&hdr);
         if header.length > self.max_record_len {
-            return Err(MrtError::RecordTooLong { offset, length: header.length, max: self.max_record_len });
+            return Err(MrtError::RecordTooLong {
+                offset,
+                length: header.length,
+                max: self.max_record_len,
+            });
         }
         let len = header.length as usize;
         let mut body = Vec::new();
         let read = (&mut self.src).take(len as u64).read_to_end(&mut body);
         if let Err(e) = read {
             return Err(if e.kind() == io::ErrorKind::UnexpectedEof {
-                MrtError::Truncated { offset, detail: format!("record body: {e}") }
+                MrtError::Truncated {
+                    offset,
+                    detail: format!("record body: {e}"),
+                }
             } else {
                 MrtError::Io { offset, source: e }
             });
@@ -159,13 +166,21 @@ impl<'a> MrtReader<'a> {
                 return Err(MrtError::Body {
                     offset,
                     header,
-                    error: BodyError::Short { what: "microseconds", need: 4, have: body.len() },
+                    error: BodyError::Short {
+                        what: "microseconds",
+                        need: 4,
+                        have: body.len(),
+                    },
                 });
             }
             let us = body.split_to(4);
             header.microseconds = Some(u32::from_be_bytes([us[0], us[1], us[2], us[3]]));
         }
-        Ok(Some(RawRecord { offset, header, body }))
+        Ok(Some(RawRecord {
+            offset,
+            header,
+            body,
+        }))
     }
 
     /// Fills `buf` as far as the stream allows; an early end returns the
@@ -178,7 +193,10 @@ impl<'a> MrtReader<'a> {
                 Ok(k) => n += k,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                    return Err(MrtError::Truncated { offset, detail: format!("record header: {e}") });
+                    return Err(MrtError::Truncated {
+                        offset,
+                        detail: format!("record header: {e}"),
+                    });
                 }
                 Err(e) => return Err(MrtError::Io { offset, source: e }),
             }
@@ -204,7 +222,11 @@ impl Iterator for MrtReader<'_> {
 /// Decodes the body of a framed record. Unknown types and subtypes become
 /// [`RecordData::Unknown`].
 pub fn decode_record(raw: RawRecord, interners: &mut Interners) -> Result<Record, MrtError> {
-    let RawRecord { offset, header, body } = raw;
+    let RawRecord {
+        offset,
+        header,
+        body,
+    } = raw;
     let st = header.subtype;
     let data = match header.mrt_type {
         mrt_type::TABLE_DUMP_V2 if st == tdv2::PEER_INDEX_TABLE => {
@@ -225,7 +247,15 @@ pub fn decode_record(raw: RawRecord, interners: &mut Interners) -> Result<Record
         _ => Ok(RecordData::unknown(&header, body)),
     };
     match data {
-        Ok(data) => Ok(Record { offset, header, data }),
-        Err(error) => Err(MrtError::Body { offset, header, error }),
+        Ok(data) => Ok(Record {
+            offset,
+            header,
+            data,
+        }),
+        Err(error) => Err(MrtError::Body {
+            offset,
+            header,
+            error,
+        }),
     }
 }

@@ -113,7 +113,11 @@ pub enum RecordData {
 
 impl RecordData {
     pub(crate) fn unknown(h: &Header, body: Bytes) -> RecordData {
-        RecordData::Unknown { mrt_type: h.mrt_type, subtype: h.subtype, body }
+        RecordData::Unknown {
+            mrt_type: h.mrt_type,
+            subtype: h.subtype,
+            body,
+        }
     }
 }
 

@@ -166,8 +166,16 @@ impl SummaryBuilder {
     fn header(&mut self, h: &Header) {
         self.s.records += 1;
         bump(&mut self.s.types, format!("{}/{}", h.mrt_type, h.subtype));
-        self.s.first_timestamp = Some(self.s.first_timestamp.map_or(h.timestamp, |t| t.min(h.timestamp)));
-        self.s.last_timestamp = Some(self.s.last_timestamp.map_or(h.timestamp, |t| t.max(h.timestamp)));
+        self.s.first_timestamp = Some(
+            self.s
+                .first_timestamp
+                .map_or(h.timestamp, |t| t.min(h.timestamp)),
+        );
+        self.s.last_timestamp = Some(
+            self.s
+                .last_timestamp
+                .map_or(h.timestamp, |t| t.max(h.timestamp)),
+        );
     }
 
     fn error(&mut self, kind: impl Into<String>) {
@@ -242,8 +250,12 @@ impl SummaryBuilder {
                     };
                     *acc.per_peer.entry(peer).or_insert(0) += 1;
                 }
-                let issues: Vec<String> =
-                    rib.entries.iter().flat_map(|e| &e.issues).map(|i| format!("attributes:{:?}", i.kind)).collect();
+                let issues: Vec<String> = rib
+                    .entries
+                    .iter()
+                    .flat_map(|e| &e.issues)
+                    .map(|i| format!("attributes:{:?}", i.kind))
+                    .collect();
                 issues.into_iter().for_each(|k| self.error(k));
             }
             RecordData::TableDump(t) => {
@@ -251,7 +263,11 @@ impl SummaryBuilder {
                 acc.entries += 1;
                 acc.prefixes.insert(t.prefix);
                 *acc.per_peer.entry((t.peer_address, t.peer_as)).or_insert(0) += 1;
-                let issues: Vec<String> = t.issues.iter().map(|i| format!("attributes:{:?}", i.kind)).collect();
+                let issues: Vec<String> = t
+                    .issues
+                    .iter()
+                    .map(|i| format!("attributes:{:?}", i.kind))
+                    .collect();
                 issues.into_iter().for_each(|k| self.error(k));
             }
             RecordData::Bgp4mp(Bgp4mp::StateChange(sc)) => {
@@ -263,7 +279,10 @@ impl SummaryBuilder {
             RecordData::Bgp4mp(Bgp4mp::Entry(_) | Bgp4mp::Snapshot(_)) => {}
             RecordData::LegacyBgp(l) => {
                 let acc = self.bgp.get_or_insert_with(BgpAcc::default);
-                bump(&mut acc.out.messages, format!("legacy_BGP_subtype{}", l.subtype));
+                bump(
+                    &mut acc.out.messages,
+                    format!("legacy_BGP_subtype{}", l.subtype),
+                );
                 if let Some(Err(e)) = &l.message {
                     let k = format!("legacy_message:{}", error_kind(e));
                     self.error(k);
@@ -275,7 +294,8 @@ impl SummaryBuilder {
 
     fn message(&mut self, m: &Bgp4mpMessage) {
         let acc = self.bgp.get_or_insert_with(BgpAcc::default);
-        acc.peers.insert((m.peering.peer_as, m.peering.peer_address));
+        acc.peers
+            .insert((m.peering.peer_as, m.peering.peer_address));
         let name = match (m.raw.get(..16), m.raw.get(HEADER_LEN - 1)) {
             (Some(marker), Some(&code)) if marker == MARKER => match MessageType::from_code(code) {
                 Some(t) => t.name().to_string(),
@@ -315,17 +335,24 @@ impl SummaryBuilder {
             acc.out.families = acc
                 .families
                 .into_iter()
-                .map(|(k, (set, total))| (k, PrefixCount { unique: set.len(), total }))
+                .map(|(k, (set, total))| {
+                    (
+                        k,
+                        PrefixCount {
+                            unique: set.len(),
+                            total,
+                        },
+                    )
+                })
                 .collect();
-            acc.out.top_peers = top(
-                acc.per_peer
-                    .iter()
-                    .map(|(k, &n)| match k {
-                        PeerKey::Known(a, asn) => (a.to_string(), *asn, n),
-                        PeerKey::Index(i) => (format!("index {i}"), 0, n),
-                    })
-                    .collect(),
-            );
+            acc.out.top_peers = top(acc
+                .per_peer
+                .iter()
+                .map(|(k, &n)| match k {
+                    PeerKey::Known(a, asn) => (a.to_string(), *asn, n),
+                    PeerKey::Index(i) => (format!("index {i}"), 0, n),
+                })
+                .collect());
             s.table_dump_v2 = Some(acc.out);
         }
         if let Some(acc) = self.tdv1 {
@@ -333,7 +360,11 @@ impl SummaryBuilder {
                 entries: acc.entries,
                 unique_prefixes: acc.prefixes.len(),
                 peers: acc.per_peer.len(),
-                top_peers: top(acc.per_peer.iter().map(|(&(a, asn), &n)| (a.to_string(), asn, n)).collect()),
+                top_peers: top(acc
+                    .per_peer
+                    .iter()
+                    .map(|(&(a, asn), &n)| (a.to_string(), asn, n))
+                    .collect()),
             });
         }
         if let Some(mut acc) = self.bgp {
@@ -370,14 +401,19 @@ impl Summary {
             put("time", format!("{} .. {} UTC", utc(a), utc(b)));
         }
         if let Some(t) = &self.table_dump_v2 {
-            let id = t.collector_bgp_id.map_or("-".to_string(), |a| a.to_string());
+            let id = t
+                .collector_bgp_id
+                .map_or("-".to_string(), |a| a.to_string());
             put("tdv2 collector_bgp_id", id);
             put("tdv2 peers_in_index", t.peers_in_index.to_string());
             put("tdv2 peers_with_entries", t.peers_with_entries.to_string());
             put("tdv2 prefixes v4", t.prefixes_v4.to_string());
             put("tdv2 prefixes v6", t.prefixes_v6.to_string());
             for (f, c) in &t.families {
-                put(&format!("tdv2 {f} prefixes"), format!("{} unique, {} records", c.unique, c.total));
+                put(
+                    &format!("tdv2 {f} prefixes"),
+                    format!("{} unique, {} records", c.unique, c.total),
+                );
             }
             put("tdv2 rib_entries", t.rib_entries.to_string());
             for (a, asn, n) in &t.top_peers {
@@ -394,7 +430,10 @@ impl Summary {
         }
         if let Some(b) = &self.bgp4mp {
             put("bgp4mp peers", b.peers.to_string());
-            put("bgp4mp state_change_peers", b.state_change_peers.to_string());
+            put(
+                "bgp4mp state_change_peers",
+                b.state_change_peers.to_string(),
+            );
             for (m, n) in &b.messages {
                 put(&format!("bgp4mp messages {m}"), n.to_string());
             }
@@ -427,5 +466,10 @@ pub fn utc(t: u32) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
 }

@@ -29,18 +29,28 @@ pub struct TableDumpEntry {
     pub peer_as: u32,
     #[serde(serialize_with = "super::json::serialize_attrs")]
     pub attributes: Arc<PathAttributes>,
-    #[serde(skip_serializing_if = "Vec::is_empty", serialize_with = "serialize_issues")]
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "serialize_issues"
+    )]
     pub issues: Vec<UpdateError>,
 }
 
 /// The codec context of TABLE_DUMP attributes: 2-octet AS numbers, and an
 /// MP_REACH_NLRI that may be abbreviated as in TABLE_DUMP_V2.
 pub fn table_dump_context(family: Family) -> CodecContext {
-    CodecContext { four_octet_as: false, ..rib_context(family) }
+    CodecContext {
+        four_octet_as: false,
+        ..rib_context(family)
+    }
 }
 
 impl TableDumpEntry {
-    pub fn decode(subtype: u16, body: Bytes, interner: &mut AttrInterner) -> BodyResult<TableDumpEntry> {
+    pub fn decode(
+        subtype: u16,
+        body: Bytes,
+        interner: &mut AttrInterner,
+    ) -> BodyResult<TableDumpEntry> {
         let afi = match subtype {
             subtype::AFI_IPV4 => 1,
             subtype::AFI_IPV6 => 2,
@@ -59,7 +69,11 @@ impl TableDumpEntry {
         let attr_len = c.u16("attribute length")?;
         let raw = c.bytes(usize::from(attr_len), "attributes")?;
         c.finish()?;
-        let family = if afi == 1 { Family::IPV4_UNICAST } else { Family::IPV6_UNICAST };
+        let family = if afi == 1 {
+            Family::IPV4_UNICAST
+        } else {
+            Family::IPV6_UNICAST
+        };
         let (attributes, issues) = decode_attrs(&raw, &table_dump_context(family), interner);
         Ok(TableDumpEntry {
             view,

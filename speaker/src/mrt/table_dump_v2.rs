@@ -56,7 +56,12 @@ pub struct Peer {
 impl Peer {
     /// A peer written with a 4-octet AS number.
     pub fn new(bgp_id: Ipv4Addr, address: IpAddr, asn: u32) -> Peer {
-        Peer { bgp_id, address, asn, as4: true }
+        Peer {
+            bgp_id,
+            address,
+            asn,
+            as4: true,
+        }
     }
 
     /// The Peer Type octet: bit 0 IPv6 address, bit 1 4-octet AS.
@@ -83,10 +88,19 @@ impl PeerIndexTable {
             };
             let as4 = peer_type & 2 != 0;
             let asn = c.asn(as4, "peer AS")?;
-            peers.push(Peer { bgp_id, address, asn, as4 });
+            peers.push(Peer {
+                bgp_id,
+                address,
+                asn,
+                as4,
+            });
         }
         c.finish()?;
-        Ok(PeerIndexTable { collector_bgp_id, view_name, peers })
+        Ok(PeerIndexTable {
+            collector_bgp_id,
+            view_name,
+            peers,
+        })
     }
 
     /// Appends the body. More than 65535 peers cannot be written; the count
@@ -141,7 +155,10 @@ pub struct RibEntry {
     #[serde(serialize_with = "super::json::serialize_attrs")]
     pub attributes: Arc<PathAttributes>,
     /// RFC 7606 errors in the attributes; a fatal one leaves `attributes` empty.
-    #[serde(skip_serializing_if = "Vec::is_empty", serialize_with = "serialize_issues")]
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "serialize_issues"
+    )]
     pub issues: Vec<UpdateError>,
 }
 
@@ -151,7 +168,9 @@ pub(crate) fn serialize_family<S: serde::Serializer>(f: &Family, s: S) -> Result
 
 pub(crate) fn empty_attributes() -> Arc<PathAttributes> {
     static EMPTY: OnceLock<Arc<PathAttributes>> = OnceLock::new();
-    EMPTY.get_or_init(|| Arc::new(PathAttributes::default())).clone()
+    EMPTY
+        .get_or_init(|| Arc::new(PathAttributes::default()))
+        .clone()
 }
 
 /// The codec context of RIB entry attributes (RFC 6396 §4.3.4).
@@ -189,12 +208,18 @@ pub(crate) fn read_nlri_entry(c: &mut Cursor, family: Family) -> BodyResult<Nlri
     raw.put_slice(&bits);
     raw.put_slice(&rest);
     let nlri = Nlri::decode(family, false, raw.freeze())?;
-    nlri.iter().next().ok_or(BodyError::BadPrefixLength(bits[0]))
+    nlri.iter()
+        .next()
+        .ok_or(BodyError::BadPrefixLength(bits[0]))
 }
 
 /// Reads a prefix length and the significant octets of an address.
 pub(crate) fn read_prefix(c: &mut Cursor, ipv6: bool) -> BodyResult<Prefix> {
-    let family = if ipv6 { Family::IPV6_UNICAST } else { Family::IPV4_UNICAST };
+    let family = if ipv6 {
+        Family::IPV6_UNICAST
+    } else {
+        Family::IPV4_UNICAST
+    };
     Ok(read_nlri_entry(c, family)?.prefix)
 }
 
@@ -253,14 +278,31 @@ impl RibRecord {
         for _ in 0..count {
             let peer_index = c.u16("peer index")?;
             let originated_time = c.u32("originated time")?;
-            let path_id = if add_path { Some(c.u32("path identifier")?) } else { None };
+            let path_id = if add_path {
+                Some(c.u32("path identifier")?)
+            } else {
+                None
+            };
             let len = c.u16("attribute length")?;
             let raw = c.bytes(usize::from(len), "attributes")?;
             let (attributes, issues) = decode_attrs(&raw, &ctx, interner);
-            entries.push(RibEntry { peer_index, originated_time, path_id, attributes, issues });
+            entries.push(RibEntry {
+                peer_index,
+                originated_time,
+                path_id,
+                attributes,
+                issues,
+            });
         }
         c.finish()?;
-        Ok(RibRecord { sequence, family, add_path, generic, nlri, entries })
+        Ok(RibRecord {
+            sequence,
+            family,
+            add_path,
+            generic,
+            nlri,
+            entries,
+        })
     }
 
     /// Appends the body. Entries past 65535 are not written.
@@ -271,7 +313,10 @@ impl RibRecord {
             out.put_u8(self.family.safi.0);
         }
         // The prefix without path identifier (RFC 8050 puts it in the entries).
-        let entry = NlriEntry { path_id: None, ..self.nlri };
+        let entry = NlriEntry {
+            path_id: None,
+            ..self.nlri
+        };
         let nlri = Nlri::from_entries(self.family, false, [&entry])?;
         nlri.encode(out);
         let entries = &self.entries[..self.entries.len().min(0xffff)];

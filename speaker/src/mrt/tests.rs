@@ -32,14 +32,23 @@ fn one(bytes: &[u8]) -> Record {
 fn attrs(v4_next_hop: bool, family: Option<Family>) -> Arc<PathAttributes> {
     let mut a = vec![
         PathAttribute::new(AttrValue::Origin(Origin::Igp)),
-        PathAttribute::new(AttrValue::AsPath(AsPath::sequence(vec![65001, 4_200_000_000]))),
+        PathAttribute::new(AttrValue::AsPath(AsPath::sequence(vec![
+            65001,
+            4_200_000_000,
+        ]))),
     ];
     if v4_next_hop {
-        a.push(PathAttribute::new(AttrValue::NextHop(Ipv4Addr::new(198, 18, 0, 1))));
+        a.push(PathAttribute::new(AttrValue::NextHop(Ipv4Addr::new(
+            198, 18, 0, 1,
+        ))));
     }
     if let Some(family) = family {
         let next_hop = MpNextHop::Ipv6("2001:db8::1".parse().unwrap());
-        a.push(PathAttribute::new(AttrValue::MpReachNlri(MpReachHeader { family, next_hop, reserved: 0 })));
+        a.push(PathAttribute::new(AttrValue::MpReachNlri(MpReachHeader {
+            family,
+            next_hop,
+            reserved: 0,
+        })));
     }
     Arc::new(PathAttributes::new(a))
 }
@@ -49,8 +58,17 @@ fn peer_table() -> PeerIndexTable {
         collector_bgp_id: Ipv4Addr::new(198, 18, 0, 254),
         view_name: bytes::Bytes::from_static(b"main"),
         peers: vec![
-            Peer { bgp_id: Ipv4Addr::new(198, 18, 0, 1), address: IpAddr::V4(Ipv4Addr::new(198, 18, 0, 1)), asn: 65001, as4: false },
-            Peer::new(Ipv4Addr::new(198, 18, 0, 2), IpAddr::V6("2001:db8::2".parse().unwrap()), 4_200_000_000),
+            Peer {
+                bgp_id: Ipv4Addr::new(198, 18, 0, 1),
+                address: IpAddr::V4(Ipv4Addr::new(198, 18, 0, 1)),
+                asn: 65001,
+                as4: false,
+            },
+            Peer::new(
+                Ipv4Addr::new(198, 18, 0, 2),
+                IpAddr::V6("2001:db8::2".parse().unwrap()),
+                4_200_000_000,
+            ),
         ],
     }
 }
@@ -66,7 +84,13 @@ fn table_dump_v2_written_and_read_back() {
         add_path: false,
         generic: false,
         nlri: NlriEntry::plain("198.18.0.0/15".parse().unwrap()),
-        entries: vec![RibEntry { peer_index: 0, originated_time: 5, path_id: None, attributes: attrs(true, None), issues: vec![] }],
+        entries: vec![RibEntry {
+            peer_index: 0,
+            originated_time: 5,
+            path_id: None,
+            attributes: attrs(true, None),
+            issues: vec![],
+        }],
     };
     let v6 = RibRecord {
         sequence: 1,
@@ -75,8 +99,20 @@ fn table_dump_v2_written_and_read_back() {
         generic: false,
         nlri: NlriEntry::plain("2001:db8::/32".parse().unwrap()),
         entries: vec![
-            RibEntry { peer_index: 1, originated_time: 6, path_id: Some(1), attributes: attrs(false, Some(Family::IPV6_UNICAST)), issues: vec![] },
-            RibEntry { peer_index: 1, originated_time: 6, path_id: Some(2), attributes: attrs(false, Some(Family::IPV6_UNICAST)), issues: vec![] },
+            RibEntry {
+                peer_index: 1,
+                originated_time: 6,
+                path_id: Some(1),
+                attributes: attrs(false, Some(Family::IPV6_UNICAST)),
+                issues: vec![],
+            },
+            RibEntry {
+                peer_index: 1,
+                originated_time: 6,
+                path_id: Some(2),
+                attributes: attrs(false, Some(Family::IPV6_UNICAST)),
+                issues: vec![],
+            },
         ],
     };
     w.write_rib(7, &v4).unwrap();
@@ -91,7 +127,10 @@ fn table_dump_v2_written_and_read_back() {
             assert_eq!(a, &v4);
             assert_eq!(b, &v6);
             // The same attribute set is shared.
-            assert!(Arc::ptr_eq(&b.entries[0].attributes, &b.entries[1].attributes));
+            assert!(Arc::ptr_eq(
+                &b.entries[0].attributes,
+                &b.entries[1].attributes
+            ));
         }
         other => panic!("{other:?}"),
     }
@@ -116,7 +155,9 @@ fn rib_generic_vpnv4() {
     body.put_u32(0);
     body.put_u16(0);
     let r = one(&record(13, 6, &body));
-    let RecordData::Rib(rib) = r.data else { panic!() };
+    let RecordData::Rib(rib) = r.data else {
+        panic!()
+    };
     assert!(rib.generic);
     assert_eq!(rib.family, Family::VPNV4);
     assert_eq!(rib.nlri.prefix.to_string(), "198.18.7.0/24");
@@ -142,7 +183,9 @@ fn legacy_table_dump_ipv6() {
     body.put_u16(a.len() as u16);
     body.put_slice(&a);
     let r = one(&record(12, 2, &body));
-    let RecordData::TableDump(t) = r.data else { panic!() };
+    let RecordData::TableDump(t) = r.data else {
+        panic!()
+    };
     assert_eq!(t.prefix, "2001:db8::/32".parse::<Prefix>().unwrap());
     assert_eq!((t.sequence, t.peer_as), (3, 65009));
     assert_eq!(t.attributes.as_path().unwrap().first_asn(), Some(65009));
@@ -181,20 +224,29 @@ fn bgp4mp_state_change_and_messages() {
     let mut sc = peering(true, true);
     sc.extend_from_slice(&[0, 1, 0, 6]);
     let r = one(&record(16, 5, &sc));
-    let RecordData::Bgp4mp(Bgp4mp::StateChange(s)) = r.data else { panic!() };
-    assert_eq!((s.peering.peer_as, s.old_state, s.new_state), (4_200_000_001, 1, 6));
+    let RecordData::Bgp4mp(Bgp4mp::StateChange(s)) = r.data else {
+        panic!()
+    };
+    assert_eq!(
+        (s.peering.peer_as, s.old_state, s.new_state),
+        (4_200_000_001, 1, 6)
+    );
 
     let mut m = peering(false, false);
     m.extend_from_slice(&keepalive());
     let r = one(&record(16, 1, &m));
-    let RecordData::Bgp4mp(Bgp4mp::Message(msg)) = r.data else { panic!() };
+    let RecordData::Bgp4mp(Bgp4mp::Message(msg)) = r.data else {
+        panic!()
+    };
     assert_eq!(msg.message, Ok(Message::Keepalive));
     assert_eq!(msg.raw[..], keepalive()[..]);
     assert!(!msg.as4 && !msg.add_path);
 
     // An ADD-PATH UPDATE in BGP4MP_ET (microseconds) under MESSAGE_AS4_ADDPATH.
     let mut upd = vec![0xff; 16];
-    let body = [0, 0, 0, 0x0e, 0x40, 1, 1, 0, 0x40, 3, 4, 198, 18, 0, 1, 0x40, 2, 0];
+    let body = [
+        0, 0, 0, 0x0e, 0x40, 1, 1, 0, 0x40, 3, 4, 198, 18, 0, 1, 0x40, 2, 0,
+    ];
     let nlri = [0, 0, 0, 7, 24, 198, 18, 9];
     upd.extend_from_slice(&((19 + body.len() + nlri.len()) as u16).to_be_bytes());
     upd.push(2);
@@ -205,13 +257,27 @@ fn bgp4mp_state_change_and_messages() {
     b.extend_from_slice(&upd);
     let r = one(&record(17, 9, &b));
     assert_eq!(r.header.microseconds, Some(123_456));
-    let RecordData::Bgp4mp(Bgp4mp::Message(msg)) = r.data else { panic!() };
-    let Ok(Message::Update(u)) = &msg.message else { panic!("{:?}", msg.message) };
+    let RecordData::Bgp4mp(Bgp4mp::Message(msg)) = r.data else {
+        panic!()
+    };
+    let Ok(Message::Update(u)) = &msg.message else {
+        panic!("{:?}", msg.message)
+    };
     let (_, e) = u.announced().next().unwrap();
-    assert_eq!((e.path_id, e.prefix.to_string().as_str()), (Some(7), "198.18.9.0/24"));
-    assert_eq!(msg.message.as_ref().unwrap().to_bytes(&msg.codec_context())[..], upd[..]);
+    assert_eq!(
+        (e.path_id, e.prefix.to_string().as_str()),
+        (Some(7), "198.18.9.0/24")
+    );
+    assert_eq!(
+        msg.message.as_ref().unwrap().to_bytes(&msg.codec_context())[..],
+        upd[..]
+    );
     // JSON output of a record.
-    let v = crate::mrt::record::Record { offset: 0, header: r.header, data: RecordData::Bgp4mp(Bgp4mp::Message(msg)) };
+    let v = crate::mrt::record::Record {
+        offset: 0,
+        header: r.header,
+        data: RecordData::Bgp4mp(Bgp4mp::Message(msg)),
+    };
     let json = serde_json::to_value(&v).unwrap();
     assert_eq!(json["message"]["type"], "UPDATE");
     assert_eq!(json["message"]["update"]["nlri"][0]["path_id"], 7);
@@ -221,21 +287,34 @@ fn bgp4mp_state_change_and_messages() {
 fn legacy_bgp_records() {
     let mut b = vec![0xfd, 0xe9, 198, 18, 0, 1, 0xfd, 0xe8, 198, 18, 0, 2];
     let r = one(&record(5, 7, &b));
-    let RecordData::LegacyBgp(l) = r.data else { panic!() };
+    let RecordData::LegacyBgp(l) = r.data else {
+        panic!()
+    };
     assert_eq!(l.message, Some(Ok(Message::Keepalive)));
     b.truncate(6);
     b.extend_from_slice(&[0, 1, 0, 2]);
     let r = one(&record(5, 3, &b));
-    let RecordData::LegacyBgp(l) = r.data else { panic!() };
+    let RecordData::LegacyBgp(l) = r.data else {
+        panic!()
+    };
     assert_eq!(l.states, Some((1, 2)));
 }
 
 #[test]
 fn unknown_types_are_kept() {
     let r = one(&record(99, 1, b"abc"));
-    assert!(matches!(r.data, RecordData::Unknown { mrt_type: 99, subtype: 1, ref body } if &body[..] == b"abc"));
+    assert!(
+        matches!(r.data, RecordData::Unknown { mrt_type: 99, subtype: 1, ref body } if &body[..] == b"abc")
+    );
     let r = one(&record(13, 200, b"x"));
-    assert!(matches!(r.data, RecordData::Unknown { mrt_type: 13, subtype: 200, .. }));
+    assert!(matches!(
+        r.data,
+        RecordData::Unknown {
+            mrt_type: 13,
+            subtype: 200,
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -246,14 +325,25 @@ fn a_bad_body_is_one_error_and_reading_goes_on() {
     let v = read_all(&bytes);
     assert_eq!(v.len(), 2);
     match &v[0] {
-        Err(e @ MrtError::Body { error: BodyError::Short { .. }, .. }) => assert!(!e.is_fatal()),
+        Err(
+            e @ MrtError::Body {
+                error: BodyError::Short { .. },
+                ..
+            },
+        ) => assert!(!e.is_fatal()),
         other => panic!("{other:?}"),
     }
     assert!(v[1].is_ok());
     // A state change with octets left over.
     let mut sc = peering(false, false);
     sc.extend_from_slice(&[0, 1, 0, 2, 9]);
-    assert!(matches!(&read_all(&record(16, 0, &sc))[0], Err(MrtError::Body { error: BodyError::TrailingData(1), .. })));
+    assert!(matches!(
+        &read_all(&record(16, 0, &sc))[0],
+        Err(MrtError::Body {
+            error: BodyError::TrailingData(1),
+            ..
+        })
+    ));
 }
 
 #[test]
@@ -273,18 +363,40 @@ fn truncation_and_lying_lengths() {
     bytes.extend(liar);
     let mut reader = MrtReader::new(&bytes[..]).unwrap();
     assert!(reader.next().unwrap().is_ok());
-    assert!(matches!(reader.next(), Some(Err(MrtError::Truncated { offset: 17, .. }))));
+    assert!(matches!(
+        reader.next(),
+        Some(Err(MrtError::Truncated { offset: 17, .. }))
+    ));
     assert!(reader.next().is_none());
     // A length beyond the limit: no allocation, a fatal error.
     let mut huge = record(13, 2, b"");
     huge[8..12].copy_from_slice(&u32::MAX.to_be_bytes());
     let v = read_all(&huge);
-    assert!(matches!(&v[..], [Err(MrtError::RecordTooLong { length: u32::MAX, .. })]));
+    assert!(matches!(
+        &v[..],
+        [Err(MrtError::RecordTooLong {
+            length: u32::MAX,
+            ..
+        })]
+    ));
     // The limit is configurable.
-    let v: Vec<_> = MrtReader::new(&good[..]).unwrap().with_max_record_len(4).collect();
-    assert!(matches!(&v[..], [Err(MrtError::RecordTooLong { length: 5, max: 4, .. })]));
+    let v: Vec<_> = MrtReader::new(&good[..])
+        .unwrap()
+        .with_max_record_len(4)
+        .collect();
+    assert!(matches!(
+        &v[..],
+        [Err(MrtError::RecordTooLong {
+            length: 5,
+            max: 4,
+            ..
+        })]
+    ));
     // An _ET record too short for its microseconds.
-    assert!(matches!(&read_all(&record(17, 4, &[0, 1]))[..], [Err(MrtError::Body { .. })]));
+    assert!(matches!(
+        &read_all(&record(17, 4, &[0, 1]))[..],
+        [Err(MrtError::Body { .. })]
+    ));
     // Empty input: no records, no error.
     assert!(read_all(&[]).is_empty());
 }
@@ -301,7 +413,11 @@ fn compressed_input_and_truncated_compressed_input() {
     let mut bz = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
     bz.write_all(&plain).unwrap();
     let bz = bz.finish().unwrap();
-    for (data, c) in [(&gz, Compression::Gzip), (&bz, Compression::Bzip2), (&plain, Compression::None)] {
+    for (data, c) in [
+        (&gz, Compression::Gzip),
+        (&bz, Compression::Bzip2),
+        (&plain, Compression::None),
+    ] {
         let r = MrtReader::new(&data[..]).unwrap();
         assert_eq!(r.compression(), c);
         assert_eq!(r.filter(Result::is_ok).count(), 50);
@@ -310,7 +426,13 @@ fn compressed_input_and_truncated_compressed_input() {
     let v = read_all(cut);
     let (last, whole) = v.split_last().unwrap();
     assert!(whole.iter().all(Result::is_ok));
-    assert!(matches!(last, Err(MrtError::Truncated { .. }) | Err(MrtError::Io { .. })), "{last:?}");
+    assert!(
+        matches!(
+            last,
+            Err(MrtError::Truncated { .. }) | Err(MrtError::Io { .. })
+        ),
+        "{last:?}"
+    );
 }
 
 #[test]

@@ -13,29 +13,57 @@ pub struct MrtWriter<W: Write> {
 
 impl<W: Write> MrtWriter<W> {
     pub fn new(out: W) -> MrtWriter<W> {
-        MrtWriter { out, buf: BytesMut::with_capacity(1 << 16) }
+        MrtWriter {
+            out,
+            buf: BytesMut::with_capacity(1 << 16),
+        }
     }
 
-    pub fn write_peer_index_table(&mut self, timestamp: u32, table: &PeerIndexTable) -> io::Result<()> {
+    pub fn write_peer_index_table(
+        &mut self,
+        timestamp: u32,
+        table: &PeerIndexTable,
+    ) -> io::Result<()> {
         let mut body = BytesMut::new();
         table.encode(&mut body);
-        self.write_record(timestamp, mrt_type::TABLE_DUMP_V2, subtype::PEER_INDEX_TABLE, &body)
+        self.write_record(
+            timestamp,
+            mrt_type::TABLE_DUMP_V2,
+            subtype::PEER_INDEX_TABLE,
+            &body,
+        )
     }
 
     /// Writes a RIB record as the subtype its family and ADD-PATH flag call for.
     pub fn write_rib(&mut self, timestamp: u32, rib: &RibRecord) -> io::Result<()> {
         let mut body = BytesMut::new();
-        rib.encode(&mut body).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        rib.encode(&mut body)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         self.write_record(timestamp, mrt_type::TABLE_DUMP_V2, rib.subtype(), &body)
     }
 
     /// Writes one record with the common header.
-    pub fn write_record(&mut self, timestamp: u32, mrt_type: u16, subtype: u16, body: &[u8]) -> io::Result<()> {
+    pub fn write_record(
+        &mut self,
+        timestamp: u32,
+        mrt_type: u16,
+        subtype: u16,
+        body: &[u8],
+    ) -> io::Result<()> {
         if u32::try_from(body.len()).is_err() {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "MRT record longer than 4 GiB"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "MRT record longer than 4 GiB",
+            ));
         }
         self.buf.clear();
-        let h = Header { timestamp, microseconds: None, mrt_type, subtype, length: 0 };
+        let h = Header {
+            timestamp,
+            microseconds: None,
+            mrt_type,
+            subtype,
+            length: 0,
+        };
         h.encode(body.len(), &mut self.buf);
         self.out.write_all(&self.buf)?;
         self.out.write_all(body)
