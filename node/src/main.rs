@@ -1,1 +1,35 @@
-fn main() {}
+//! The `reflex` binary.
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+mod cli;
+
+/// Reflex, a BGP route reflector.
+#[derive(Parser, Debug)]
+#[command(name = "reflex", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Read MRT (RFC 6396) routing dumps.
+    #[command(subcommand)]
+    Mrt(cli::mrt::MrtCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Mrt(cmd) => cli::mrt::run(cmd),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("reflex: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

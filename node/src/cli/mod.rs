@@ -1,0 +1,3 @@
+//! Subcommands of the `reflex` binary, one module each.
+
+pub mod mrt;
