@@ -35,7 +35,11 @@ pub fn fuzz_message(data: &[u8]) {
         return;
     }
     let again = Message::decode(m.to_bytes(&ctx), &ctx, None);
-    assert_eq!(again.as_ref().ok(), Some(&m), "re-encoding changed the message");
+    assert_eq!(
+        again.as_ref().ok(),
+        Some(&m),
+        "re-encoding changed the message"
+    );
 }
 
 /// A path attributes field alone, as in an UPDATE or an MRT RIB entry.
@@ -45,10 +49,16 @@ pub fn fuzz_attributes(data: &[u8]) {
     };
     let mut ctx = context(selector);
     if selector & 8 != 0 {
-        ctx.mrt_rib_entry = Some(if selector & 16 != 0 { Family::IPV6_UNICAST } else { Family::IPV4_UNICAST });
+        ctx.mrt_rib_entry = Some(if selector & 16 != 0 {
+            Family::IPV6_UNICAST
+        } else {
+            Family::IPV4_UNICAST
+        });
     }
     let raw = Bytes::copy_from_slice(raw);
-    let Ok((attrs, reach, unreach, issues)) = crate::wire::update::decode_interned(&raw, &ctx, None) else {
+    let Ok((attrs, reach, unreach, issues)) =
+        crate::wire::update::decode_interned(&raw, &ctx, None)
+    else {
         return;
     };
     if !issues.is_empty() {

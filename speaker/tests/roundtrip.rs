@@ -7,8 +7,8 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use speaker::wire::attr::{
     Aggregator, AsPath, AsSegment, AttrFlags, AttrValue, Community, ExtCommunity, Ipv6ExtCommunity,
-    LargeCommunity, MpNextHop, MpReachHeader, MpUnreach, Origin, PathAttribute, PathAttributes, SegmentType,
-    type_code as t,
+    LargeCommunity, MpNextHop, MpReachHeader, MpUnreach, Origin, PathAttribute, PathAttributes,
+    SegmentType, type_code as t,
 };
 use speaker::wire::capability::{
     AddPathFamily, AddPathMode, Capability, ExtendedNextHop, GracefulRestartFamily, LlgrFamily,
@@ -17,7 +17,8 @@ use speaker::wire::nlri::{LabelStack, NlriBuilder};
 use speaker::wire::prefix::{Label, RouteDistinguisher};
 use speaker::wire::route_refresh::RefreshSubtype;
 use speaker::wire::{
-    Afi, CodecContext, Family, Message, Nlri, NlriEntry, Notification, Open, Prefix, RouteRefresh, Safi, Update,
+    Afi, CodecContext, Family, Message, Nlri, NlriEntry, Notification, Open, Prefix, RouteRefresh,
+    Safi, Update,
 };
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
@@ -34,9 +35,13 @@ fn rd() -> impl Strategy<Value = RouteDistinguisher> {
 
 fn prefix(v6: bool) -> BoxedStrategy<Prefix> {
     if v6 {
-        (ipv6(), 0u8..=128).prop_map(|(a, l)| Prefix::new(IpAddr::V6(a), l).unwrap()).boxed()
+        (ipv6(), 0u8..=128)
+            .prop_map(|(a, l)| Prefix::new(IpAddr::V6(a), l).unwrap())
+            .boxed()
     } else {
-        (ipv4(), 0u8..=32).prop_map(|(a, l)| Prefix::new(IpAddr::V4(a), l).unwrap()).boxed()
+        (ipv4(), 0u8..=32)
+            .prop_map(|(a, l)| Prefix::new(IpAddr::V4(a), l).unwrap())
+            .boxed()
     }
 }
 
@@ -56,20 +61,41 @@ fn labels(max: usize) -> impl Strategy<Value = LabelStack> {
 
 fn entry(family: Family, add_path: bool) -> BoxedStrategy<NlriEntry> {
     let v6 = family.afi == Afi::IPV6;
-    let path_id = if add_path { any::<u32>().prop_map(Some).boxed() } else { Just(None).boxed() };
+    let path_id = if add_path {
+        any::<u32>().prop_map(Some).boxed()
+    } else {
+        Just(None).boxed()
+    };
     match family.safi {
         Safi::LABELED_UNICAST => (path_id, labels(3), prefix(v6))
-            .prop_filter("fits in a length octet", |(_, l, p)| 24 * l.as_slice().len() + usize::from(p.len()) <= 255)
-            .prop_map(|(path_id, labels, prefix)| NlriEntry { path_id, labels, rd: None, prefix })
+            .prop_filter("fits in a length octet", |(_, l, p)| {
+                24 * l.as_slice().len() + usize::from(p.len()) <= 255
+            })
+            .prop_map(|(path_id, labels, prefix)| NlriEntry {
+                path_id,
+                labels,
+                rd: None,
+                prefix,
+            })
             .boxed(),
         Safi::MPLS_VPN => (path_id, labels(2), rd(), prefix(v6))
             .prop_filter("fits in a length octet", |(_, l, _, p)| {
                 24 * l.as_slice().len() + 64 + usize::from(p.len()) <= 255
             })
-            .prop_map(|(path_id, labels, rd, prefix)| NlriEntry { path_id, labels, rd: Some(rd), prefix })
+            .prop_map(|(path_id, labels, rd, prefix)| NlriEntry {
+                path_id,
+                labels,
+                rd: Some(rd),
+                prefix,
+            })
             .boxed(),
         _ => (path_id, prefix(v6))
-            .prop_map(|(path_id, prefix)| NlriEntry { path_id, labels: LabelStack::default(), rd: None, prefix })
+            .prop_map(|(path_id, prefix)| NlriEntry {
+                path_id,
+                labels: LabelStack::default(),
+                rd: None,
+                prefix,
+            })
             .boxed(),
     }
 }
@@ -127,38 +153,77 @@ fn next_hop(f: Family) -> BoxedStrategy<MpNextHop> {
 }
 
 fn as_path(four: bool) -> impl Strategy<Value = AsPath> {
-    let asn = if four { any::<u32>().boxed() } else { (0u32..=0xffff).boxed() };
+    let asn = if four {
+        any::<u32>().boxed()
+    } else {
+        (0u32..=0xffff).boxed()
+    };
     let kind = prop_oneof![
         Just(SegmentType::Sequence),
         Just(SegmentType::Set),
         Just(SegmentType::ConfedSequence),
         Just(SegmentType::ConfedSet)
     ];
-    vec((kind, vec(asn, 1..=20)).prop_map(|(kind, asns)| AsSegment { kind, asns }), 0..=4)
-        .prop_map(|segments| AsPath { segments })
+    vec(
+        (kind, vec(asn, 1..=20)).prop_map(|(kind, asns)| AsSegment { kind, asns }),
+        0..=4,
+    )
+    .prop_map(|segments| AsPath { segments })
 }
 
 /// Attribute values that are valid in a context, by type code.
 fn optional_values(four: bool) -> BoxedStrategy<Vec<AttrValue>> {
-    let agg_asn = if four { any::<u32>().boxed() } else { (0u32..=0xffff).boxed() };
+    let agg_asn = if four {
+        any::<u32>().boxed()
+    } else {
+        (0u32..=0xffff).boxed()
+    };
     let mut opts: Vec<BoxedStrategy<Option<AttrValue>>> = vec![
         proptest::option::of(any::<u32>().prop_map(AttrValue::MultiExitDisc)).boxed(),
         proptest::option::of(any::<u32>().prop_map(AttrValue::LocalPref)).boxed(),
         proptest::option::of(Just(AttrValue::AtomicAggregate)).boxed(),
-        proptest::option::of((agg_asn, ipv4()).prop_map(|(asn, address)| AttrValue::Aggregator(Aggregator { asn, address }))).boxed(),
-        proptest::option::of(vec(any::<u32>().prop_map(Community), 1..20).prop_map(AttrValue::Communities)).boxed(),
-        proptest::option::of(ipv4().prop_map(AttrValue::OriginatorId)).boxed(),
-        proptest::option::of(vec(ipv4(), 1..8).prop_map(AttrValue::ClusterList)).boxed(),
-        proptest::option::of(vec(any::<[u8; 8]>().prop_map(ExtCommunity), 1..10).prop_map(AttrValue::ExtendedCommunities)).boxed(),
-        proptest::option::of(vec(any::<[u8; 20]>().prop_map(Ipv6ExtCommunity), 1..4).prop_map(AttrValue::Ipv6ExtendedCommunities)).boxed(),
         proptest::option::of(
-            vec((any::<u32>(), any::<u32>(), any::<u32>()).prop_map(|(g, a, b)| LargeCommunity { global: g, local1: a, local2: b }), 1..10)
-                .prop_map(AttrValue::LargeCommunities),
+            (agg_asn, ipv4())
+                .prop_map(|(asn, address)| AttrValue::Aggregator(Aggregator { asn, address })),
         )
         .boxed(),
         proptest::option::of(
-            (prop_oneof![19u8..=24, 26u8..=31, 33u8..=255], vec(any::<u8>(), 0..300))
-                .prop_map(|(type_code, v)| AttrValue::Unknown { type_code, value: Bytes::from(v) }),
+            vec(any::<u32>().prop_map(Community), 1..20).prop_map(AttrValue::Communities),
+        )
+        .boxed(),
+        proptest::option::of(ipv4().prop_map(AttrValue::OriginatorId)).boxed(),
+        proptest::option::of(vec(ipv4(), 1..8).prop_map(AttrValue::ClusterList)).boxed(),
+        proptest::option::of(
+            vec(any::<[u8; 8]>().prop_map(ExtCommunity), 1..10)
+                .prop_map(AttrValue::ExtendedCommunities),
+        )
+        .boxed(),
+        proptest::option::of(
+            vec(any::<[u8; 20]>().prop_map(Ipv6ExtCommunity), 1..4)
+                .prop_map(AttrValue::Ipv6ExtendedCommunities),
+        )
+        .boxed(),
+        proptest::option::of(
+            vec(
+                (any::<u32>(), any::<u32>(), any::<u32>()).prop_map(|(g, a, b)| LargeCommunity {
+                    global: g,
+                    local1: a,
+                    local2: b,
+                }),
+                1..10,
+            )
+            .prop_map(AttrValue::LargeCommunities),
+        )
+        .boxed(),
+        proptest::option::of(
+            (
+                prop_oneof![19u8..=24, 26u8..=31, 33u8..=255],
+                vec(any::<u8>(), 0..300),
+            )
+                .prop_map(|(type_code, v)| AttrValue::Unknown {
+                    type_code,
+                    value: Bytes::from(v),
+                }),
         )
         .boxed(),
     ];
@@ -166,15 +231,21 @@ fn optional_values(four: bool) -> BoxedStrategy<Vec<AttrValue>> {
         // RFC 6793: only a 2-octet session carries the AS4 attributes.
         opts.push(proptest::option::of(as_path(true).prop_map(AttrValue::As4Path)).boxed());
         opts.push(
-            proptest::option::of((any::<u32>(), ipv4()).prop_map(|(asn, address)| AttrValue::As4Aggregator(Aggregator { asn, address })))
-                .boxed(),
+            proptest::option::of(
+                (any::<u32>(), ipv4()).prop_map(|(asn, address)| {
+                    AttrValue::As4Aggregator(Aggregator { asn, address })
+                }),
+            )
+            .boxed(),
         );
     }
     opts.prop_map(|v| v.into_iter().flatten().collect()).boxed()
 }
 
 fn flags_for(value: &AttrValue, ext: bool, partial: bool) -> AttrFlags {
-    let mut f = AttrFlags::expected(value.type_code()).unwrap_or(AttrFlags::OPTIONAL_TRANSITIVE).0;
+    let mut f = AttrFlags::expected(value.type_code())
+        .unwrap_or(AttrFlags::OPTIONAL_TRANSITIVE)
+        .0;
     if ext {
         f |= AttrFlags::EXTENDED_LENGTH;
     }
@@ -186,16 +257,34 @@ fn flags_for(value: &AttrValue, ext: bool, partial: bool) -> AttrFlags {
 
 /// A well-formed UPDATE and the context it is valid in.
 fn update() -> impl Strategy<Value = (Update, CodecContext)> {
-    (any::<bool>(), proptest::option::of(family()), proptest::option::of(family()), any::<bool>())
+    (
+        any::<bool>(),
+        proptest::option::of(family()),
+        proptest::option::of(family()),
+        any::<bool>(),
+    )
         .prop_flat_map(|(four, reach_family, unreach_family, add_path)| {
-            let mut ctx = CodecContext { four_octet_as: four, extended_message: true, ..CodecContext::default() };
+            let mut ctx = CodecContext {
+                four_octet_as: four,
+                extended_message: true,
+                ..CodecContext::default()
+            };
             if add_path {
                 ctx.add_path = FAMILIES.to_vec();
             }
             let v4_ap = ctx.add_path(Family::IPV4_UNICAST);
             let reach = match reach_family {
                 Some(f) => (next_hop(f), any::<u8>(), nlri(f, ctx.add_path(f), 20))
-                    .prop_map(move |(nh, reserved, n)| Some((MpReachHeader { family: f, next_hop: nh, reserved }, n)))
+                    .prop_map(move |(nh, reserved, n)| {
+                        Some((
+                            MpReachHeader {
+                                family: f,
+                                next_hop: nh,
+                                reserved,
+                            },
+                            n,
+                        ))
+                    })
                     .boxed(),
                 None => Just(None).boxed(),
             };
@@ -209,7 +298,11 @@ fn update() -> impl Strategy<Value = (Update, CodecContext)> {
                 nlri(Family::IPV4_UNICAST, v4_ap, 20),
                 reach,
                 unreach,
-                prop_oneof![Just(Origin::Igp), Just(Origin::Egp), Just(Origin::Incomplete)],
+                prop_oneof![
+                    Just(Origin::Igp),
+                    Just(Origin::Egp),
+                    Just(Origin::Incomplete)
+                ],
                 as_path(four),
                 ipv4(),
                 optional_values(four),
@@ -218,40 +311,68 @@ fn update() -> impl Strategy<Value = (Update, CodecContext)> {
                 any::<u64>(),
             )
         })
-        .prop_map(|(ctx, withdrawn, nlri, reach, unreach, origin, path, nh, optional, flag_bits, pos, seed)| {
-            let mut values = vec![AttrValue::Origin(origin), AttrValue::AsPath(path), AttrValue::NextHop(nh)];
-            values.extend(optional);
-            let mp_reach_nlri = reach.map(|(h, n)| {
-                values.push(AttrValue::MpReachNlri(h));
-                n
-            });
-            // A fixed shuffle from the seed: attribute order is free on the wire.
-            let mut order: Vec<usize> = (0..values.len()).collect();
-            let mut s = seed;
-            for i in (1..order.len()).rev() {
-                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                order.swap(i, (s >> 33) as usize % (i + 1));
-            }
-            let attrs: Vec<PathAttribute> = order
-                .into_iter()
-                .zip(flag_bits)
-                .map(|(i, (ext, partial))| {
-                    let value = values[i].clone();
-                    PathAttribute { flags: flags_for(&value, ext, partial), value }
-                })
-                .collect();
-            let position = pos.index(attrs.len() + 1);
-            let mp_unreach = unreach.map(|nlri| MpUnreach { flags: AttrFlags::OPTIONAL_NON_TRANSITIVE, nlri, position });
-            let u = Update {
+        .prop_map(
+            |(
+                ctx,
                 withdrawn,
-                attributes: Arc::new(PathAttributes::new(attrs)),
                 nlri,
-                mp_reach_nlri,
-                mp_unreach,
-                issues: Vec::new(),
-            };
-            (u, ctx)
-        })
+                reach,
+                unreach,
+                origin,
+                path,
+                nh,
+                optional,
+                flag_bits,
+                pos,
+                seed,
+            )| {
+                let mut values = vec![
+                    AttrValue::Origin(origin),
+                    AttrValue::AsPath(path),
+                    AttrValue::NextHop(nh),
+                ];
+                values.extend(optional);
+                let mp_reach_nlri = reach.map(|(h, n)| {
+                    values.push(AttrValue::MpReachNlri(h));
+                    n
+                });
+                // A fixed shuffle from the seed: attribute order is free on the wire.
+                let mut order: Vec<usize> = (0..values.len()).collect();
+                let mut s = seed;
+                for i in (1..order.len()).rev() {
+                    s = s
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    order.swap(i, (s >> 33) as usize % (i + 1));
+                }
+                let attrs: Vec<PathAttribute> = order
+                    .into_iter()
+                    .zip(flag_bits)
+                    .map(|(i, (ext, partial))| {
+                        let value = values[i].clone();
+                        PathAttribute {
+                            flags: flags_for(&value, ext, partial),
+                            value,
+                        }
+                    })
+                    .collect();
+                let position = pos.index(attrs.len() + 1);
+                let mp_unreach = unreach.map(|nlri| MpUnreach {
+                    flags: AttrFlags::OPTIONAL_NON_TRANSITIVE,
+                    nlri,
+                    position,
+                });
+                let u = Update {
+                    withdrawn,
+                    attributes: Arc::new(PathAttributes::new(attrs)),
+                    nlri,
+                    mp_reach_nlri,
+                    mp_unreach,
+                    issues: Vec::new(),
+                };
+                (u, ctx)
+            },
+        )
 }
 
 fn family_any() -> impl Strategy<Value = Family> {
@@ -264,42 +385,87 @@ fn capability() -> impl Strategy<Value = Capability> {
         Just(Capability::RouteRefresh),
         Just(Capability::ExtendedMessage),
         Just(Capability::EnhancedRouteRefresh),
-        vec((any::<u16>(), any::<u16>(), any::<u16>()), 0..5).prop_map(|v| Capability::ExtendedNextHop {
-            entries: v.into_iter().map(|(a, s, n)| ExtendedNextHop { nlri_afi: Afi(a), nlri_safi: s, next_hop_afi: Afi(n) }).collect()
-        }),
-        any::<u8>().prop_map(|role| Capability::Role { role }),
-        (0u8..16, 0u16..4096, vec((family_any(), any::<u8>()), 0..5)).prop_map(|(restart_flags, restart_time, f)| {
-            Capability::GracefulRestart {
-                restart_flags,
-                restart_time,
-                families: f.into_iter().map(|(family, flags)| GracefulRestartFamily { family, flags }).collect(),
+        vec((any::<u16>(), any::<u16>(), any::<u16>()), 0..5).prop_map(|v| {
+            Capability::ExtendedNextHop {
+                entries: v
+                    .into_iter()
+                    .map(|(a, s, n)| ExtendedNextHop {
+                        nlri_afi: Afi(a),
+                        nlri_safi: s,
+                        next_hop_afi: Afi(n),
+                    })
+                    .collect(),
             }
         }),
+        any::<u8>().prop_map(|role| Capability::Role { role }),
+        (0u8..16, 0u16..4096, vec((family_any(), any::<u8>()), 0..5)).prop_map(
+            |(restart_flags, restart_time, f)| {
+                Capability::GracefulRestart {
+                    restart_flags,
+                    restart_time,
+                    families: f
+                        .into_iter()
+                        .map(|(family, flags)| GracefulRestartFamily { family, flags })
+                        .collect(),
+                }
+            }
+        ),
         (1u32..).prop_map(|asn| Capability::FourOctetAs { asn }),
         vec((family_any(), any::<u8>()), 0..5).prop_map(|f| Capability::AddPath {
-            families: f.into_iter().map(|(family, m)| AddPathFamily { family, mode: AddPathMode(m) }).collect()
+            families: f
+                .into_iter()
+                .map(|(family, m)| AddPathFamily {
+                    family,
+                    mode: AddPathMode(m)
+                })
+                .collect()
         }),
-        vec((family_any(), any::<u8>(), 0u32..0x100_0000), 0..5).prop_map(|f| Capability::LongLivedGracefulRestart {
-            families: f.into_iter().map(|(family, flags, stale_time)| LlgrFamily { family, flags, stale_time }).collect()
+        vec((family_any(), any::<u8>(), 0u32..0x100_0000), 0..5).prop_map(|f| {
+            Capability::LongLivedGracefulRestart {
+                families: f
+                    .into_iter()
+                    .map(|(family, flags, stale_time)| LlgrFamily {
+                        family,
+                        flags,
+                        stale_time,
+                    })
+                    .collect(),
+            }
         }),
-        (vec(any::<u8>(), 0..40), vec(any::<u8>(), 0..40))
-            .prop_map(|(h, d)| Capability::Fqdn { hostname: Bytes::from(h), domain: Bytes::from(d) }),
+        (vec(any::<u8>(), 0..40), vec(any::<u8>(), 0..40)).prop_map(|(h, d)| Capability::Fqdn {
+            hostname: Bytes::from(h),
+            domain: Bytes::from(d)
+        }),
         (any::<u8>(), vec(any::<u8>(), 0..40))
-            .prop_filter("unknown code", |(c, _)| !matches!(c, 1 | 2 | 5 | 6 | 9 | 64 | 65 | 69 | 70 | 71 | 73))
-            .prop_map(|(code, v)| Capability::Unknown { code, value: Bytes::from(v) }),
+            .prop_filter("unknown code", |(c, _)| !matches!(
+                c,
+                1 | 2 | 5 | 6 | 9 | 64 | 65 | 69 | 70 | 71 | 73
+            ))
+            .prop_map(|(code, v)| Capability::Unknown {
+                code,
+                value: Bytes::from(v)
+            }),
     ]
 }
 
 fn open() -> impl Strategy<Value = Open> {
-    (1u16.., any::<u16>().prop_filter("hold 1, 2", |h| *h != 1 && *h != 2), 1u32.., vec(vec(capability(), 0..4), 0..4), any::<bool>())
-        .prop_map(|(my_as, hold_time, id, capability_params, extended_params)| Open {
-            version: 4,
-            my_as,
-            hold_time,
-            bgp_identifier: Ipv4Addr::from(id),
-            capability_params,
-            extended_params,
-        })
+    (
+        1u16..,
+        any::<u16>().prop_filter("hold 1, 2", |h| *h != 1 && *h != 2),
+        1u32..,
+        vec(vec(capability(), 0..4), 0..4),
+        any::<bool>(),
+    )
+        .prop_map(
+            |(my_as, hold_time, id, capability_params, extended_params)| Open {
+                version: 4,
+                my_as,
+                hold_time,
+                bgp_identifier: Ipv4Addr::from(id),
+                capability_params,
+                extended_params,
+            },
+        )
 }
 
 /// The encoder sets Extended Length whenever a value needs it, so a value
@@ -319,7 +485,8 @@ fn strip_extended_length(u: &Update) -> Update {
 
 fn roundtrip(m: &Message, ctx: &CodecContext) -> (Message, Bytes) {
     let wire = m.to_bytes(ctx);
-    let back = Message::decode(wire.clone(), ctx, None).unwrap_or_else(|e| panic!("{e}: {}", speaker::wire::hex(&wire)));
+    let back = Message::decode(wire.clone(), ctx, None)
+        .unwrap_or_else(|e| panic!("{e}: {}", speaker::wire::hex(&wire)));
     (back, wire)
 }
 
@@ -432,11 +599,21 @@ fn keepalive_roundtrips() {
     let ctx = CodecContext::default();
     let (back, wire) = roundtrip(&Message::Keepalive, &ctx);
     assert_eq!(back, Message::Keepalive);
-    assert_eq!(&wire[..], &[0xff; 16].iter().copied().chain([0, 19, 4]).collect::<Vec<_>>()[..]);
+    assert_eq!(
+        &wire[..],
+        &[0xff; 16]
+            .iter()
+            .copied()
+            .chain([0, 19, 4])
+            .collect::<Vec<_>>()[..]
+    );
 }
 
 #[test]
 fn attribute_type_codes_match_iana() {
-    assert_eq!((t::ORIGIN, t::MP_REACH_NLRI, t::LARGE_COMMUNITIES), (1, 14, 32));
+    assert_eq!(
+        (t::ORIGIN, t::MP_REACH_NLRI, t::LARGE_COMMUNITIES),
+        (1, 14, 32)
+    );
     let _ = Ipv6Addr::LOCALHOST;
 }

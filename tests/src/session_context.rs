@@ -22,7 +22,8 @@ fn add_path_of(o: &Open) -> Vec<AddPathFamily> {
 }
 
 fn four_octet(o: &Open) -> bool {
-    o.capabilities().any(|c| matches!(c, Capability::FourOctetAs { .. }))
+    o.capabilities()
+        .any(|c| matches!(c, Capability::FourOctetAs { .. }))
 }
 
 impl SessionOpens {
@@ -41,27 +42,56 @@ impl SessionOpens {
                 let recv = add_path_of(r);
                 let add_path = add_path_of(s)
                     .into_iter()
-                    .filter(|f| f.mode.send() && recv.iter().any(|g| g.family == f.family && g.mode.receive()))
+                    .filter(|f| {
+                        f.mode.send()
+                            && recv
+                                .iter()
+                                .any(|g| g.family == f.family && g.mode.receive())
+                    })
                     .map(|f| f.family)
                     .collect();
-                vec![CodecContext { four_octet_as: four_octet(s) && four_octet(r), add_path, ..CodecContext::default() }]
+                vec![CodecContext {
+                    four_octet_as: four_octet(s) && four_octet(r),
+                    add_path,
+                    ..CodecContext::default()
+                }]
             }
             (Some(o), None) | (None, Some(o)) => {
                 let fams: Vec<_> = add_path_of(o).into_iter().map(|f| f.family).collect();
-                let mut v = vec![CodecContext { four_octet_as: four_octet(o), ..CodecContext::default() }];
+                let mut v = vec![CodecContext {
+                    four_octet_as: four_octet(o),
+                    ..CodecContext::default()
+                }];
                 if !fams.is_empty() {
-                    v.push(CodecContext { four_octet_as: four_octet(o), add_path: fams, ..CodecContext::default() });
+                    v.push(CodecContext {
+                        four_octet_as: four_octet(o),
+                        add_path: fams,
+                        ..CodecContext::default()
+                    });
                 }
                 v
             }
             (None, None) => {
                 use speaker::wire::Family;
-                let all = vec![Family::IPV4_UNICAST, Family::IPV6_UNICAST, Family::VPNV4, Family::VPNV6];
+                let all = vec![
+                    Family::IPV4_UNICAST,
+                    Family::IPV6_UNICAST,
+                    Family::VPNV4,
+                    Family::VPNV6,
+                ];
                 vec![
                     CodecContext::four_octet(),
                     CodecContext::default(),
-                    CodecContext { four_octet_as: true, add_path: all.clone(), ..CodecContext::default() },
-                    CodecContext { four_octet_as: false, add_path: all, ..CodecContext::default() },
+                    CodecContext {
+                        four_octet_as: true,
+                        add_path: all.clone(),
+                        ..CodecContext::default()
+                    },
+                    CodecContext {
+                        four_octet_as: false,
+                        add_path: all,
+                        ..CodecContext::default()
+                    },
                 ]
             }
         }

@@ -8,11 +8,16 @@ use speaker::wire::{CodecContext, DecodeError, Message};
 use std::path::{Path, PathBuf};
 
 fn data(sub: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/bgp-data").join(sub)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/bgp-data")
+        .join(sub)
 }
 
 fn files(sub: &str) -> Vec<PathBuf> {
-    let mut v: Vec<_> = std::fs::read_dir(data(sub)).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut v: Vec<_> = std::fs::read_dir(data(sub))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     v.sort();
     v
 }
@@ -44,7 +49,10 @@ fn clean(r: &Result<Message, DecodeError>) -> bool {
 
 #[test]
 fn exabgp_qa_messages_decode_cleanly_and_reencode_identically() {
-    let ctx = CodecContext { extended_message: true, ..CodecContext::four_octet() };
+    let ctx = CodecContext {
+        extended_message: true,
+        ..CodecContext::four_octet()
+    };
     let mut checked = 0;
     for f in files("bgp-msg/exabgp-qa-decoding") {
         let name = f.file_name().unwrap().to_string_lossy().into_owned();
@@ -58,7 +66,8 @@ fn exabgp_qa_messages_decode_cleanly_and_reencode_identically() {
             with_header(2, &raw)
         } else {
             // A bare BGP-LS NLRI: this speaker carries BGP-LS opaquely.
-            let family = speaker::wire::Family::new(speaker::wire::Afi::BGP_LS, speaker::wire::Safi::BGP_LS);
+            let family =
+                speaker::wire::Family::new(speaker::wire::Afi::BGP_LS, speaker::wire::Safi::BGP_LS);
             let n = speaker::wire::Nlri::decode(family, false, Bytes::from(raw)).unwrap();
             assert!(n.is_opaque(), "{name}");
             continue;
@@ -78,9 +87,15 @@ fn pcapplusplus_frames_decode_and_malformed_opens_are_rejected() {
     for f in files("bgp-msg/pcapplusplus-hexframes") {
         let name = f.file_name().unwrap().to_string_lossy().into_owned();
         let frame = unhex(&std::fs::read_to_string(&f).unwrap());
-        let at = frame.windows(16).position(|w| w == [0xff; 16]).expect("marker");
+        let at = frame
+            .windows(16)
+            .position(|w| w == [0xff; 16])
+            .expect("marker");
         let mut buf = BytesMut::from(&frame[at..]);
-        let malformed = name.contains("malformed") || name.contains("too_short") || name.contains("truncated") || name.contains("partial");
+        let malformed = name.contains("malformed")
+            || name.contains("too_short")
+            || name.contains("truncated")
+            || name.contains("partial");
         let mut outcomes = Vec::new();
         loop {
             match Message::decode_from(&mut buf, &ctx, None) {
@@ -95,12 +110,18 @@ fn pcapplusplus_frames_decode_and_malformed_opens_are_rejected() {
         if malformed {
             let err = outcomes.iter().find_map(|o| o.as_ref().err());
             let left_over = !buf.is_empty() && outcomes.is_empty();
-            assert!(err.is_some() || left_over, "{name}: malformed frame accepted: {outcomes:?}");
+            assert!(
+                err.is_some() || left_over,
+                "{name}: malformed frame accepted: {outcomes:?}"
+            );
             if let Some(e) = err {
                 assert!(matches!(e.notification().code, 1 | 2), "{name}: {e}");
             }
         } else {
-            assert!(!outcomes.is_empty() && outcomes.iter().all(|o| o.is_ok()), "{name}: {outcomes:?}");
+            assert!(
+                !outcomes.is_empty() && outcomes.iter().all(|o| o.is_ok()),
+                "{name}: {outcomes:?}"
+            );
         }
     }
 }

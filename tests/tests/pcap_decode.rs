@@ -35,11 +35,15 @@ pub struct FileResult {
     pub reencode_mismatch: Vec<String>,
 }
 
-fn decode_best(bytes: &bytes::Bytes, ctxs: &[CodecContext]) -> (Result<Message, DecodeError>, CodecContext) {
+fn decode_best(
+    bytes: &bytes::Bytes,
+    ctxs: &[CodecContext],
+) -> (Result<Message, DecodeError>, CodecContext) {
     let mut first = None;
     for c in ctxs {
         let r = Message::decode(bytes.clone(), c, None);
-        let clean = matches!(&r, Ok(Message::Update(u)) if u.issues.is_empty()) || matches!(&r, Ok(m) if !matches!(m, Message::Update(_)));
+        let clean = matches!(&r, Ok(Message::Update(u)) if u.issues.is_empty())
+            || matches!(&r, Ok(m) if !matches!(m, Message::Update(_)));
         if clean {
             return (r, c.clone());
         }
@@ -58,10 +62,11 @@ fn run(path: &Path) -> FileResult {
     };
     let mut opens = SessionOpens::default();
     for f in &found.messages {
-        if f.msg_type == 1 {
-            if let Ok(Message::Open(o)) = Message::decode(f.bytes.clone(), &CodecContext::default(), None) {
-                opens.record(f.flow.src, o);
-            }
+        if f.msg_type == 1
+            && let Ok(Message::Open(o)) =
+                Message::decode(f.bytes.clone(), &CodecContext::default(), None)
+        {
+            opens.record(f.flow.src, o);
         }
     }
     for f in &found.messages {
@@ -74,7 +79,9 @@ fn run(path: &Path) -> FileResult {
                 {
                     res.with_issues += 1;
                     for i in &u.issues {
-                        *res.errors.entry(format!("issue {:?} {:?}", i.kind, i.action)).or_default() += 1;
+                        *res.errors
+                            .entry(format!("issue {:?} {:?}", i.kind, i.action))
+                            .or_default() += 1;
                     }
                 } else {
                     res.clean += 1;
@@ -94,7 +101,9 @@ fn run(path: &Path) -> FileResult {
             }
             Err(e) => {
                 let n = e.notification();
-                *res.errors.entry(format!("notify {}/{}", n.code, n.subcode)).or_default() += 1;
+                *res.errors
+                    .entry(format!("notify {}/{}", n.code, n.subcode))
+                    .or_default() += 1;
             }
         }
     }
@@ -114,29 +123,74 @@ fn run(path: &Path) -> FileResult {
 /// - bgp-infinite-loop.pcap: UPDATEs of length 19, a Bad Message Length.
 const EXPECTED: &[(&str, &str)] = &[
     ("Bgp_open_malformed.pcap", "notify 2/0=1"),
-    ("evpn_esi_arbitrary.pcap", "issue MissingWellKnown TreatAsWithdraw=2"),
-    ("evpn_esi_as_based.pcap", "issue MissingWellKnown TreatAsWithdraw=2"),
-    ("evpn_esi_l2_bridge.pcap", "issue MissingWellKnown TreatAsWithdraw=2"),
-    ("evpn_esi_lacp.pcap", "issue MissingWellKnown TreatAsWithdraw=2"),
-    ("evpn_esi_mac_base.pcap", "issue MissingWellKnown TreatAsWithdraw=2"),
-    ("evpn_esi_router_id.pcap", "issue MissingWellKnown TreatAsWithdraw=2"),
-    ("evpn_nlri_eth_a-d.pcap", "issue MissingWellKnown TreatAsWithdraw=2"),
-    ("evpn_nlri_eth_seg.pcap", "issue MissingWellKnown TreatAsWithdraw=2"),
-    ("evpn_nlri_inc_multi_eth_tag.pcap", "issue MissingWellKnown TreatAsWithdraw=2"),
-    ("evpn_nlri_mac_ip_ad.pcap", "issue MissingWellKnown TreatAsWithdraw=2"),
+    (
+        "evpn_esi_arbitrary.pcap",
+        "issue MissingWellKnown TreatAsWithdraw=2",
+    ),
+    (
+        "evpn_esi_as_based.pcap",
+        "issue MissingWellKnown TreatAsWithdraw=2",
+    ),
+    (
+        "evpn_esi_l2_bridge.pcap",
+        "issue MissingWellKnown TreatAsWithdraw=2",
+    ),
+    (
+        "evpn_esi_lacp.pcap",
+        "issue MissingWellKnown TreatAsWithdraw=2",
+    ),
+    (
+        "evpn_esi_mac_base.pcap",
+        "issue MissingWellKnown TreatAsWithdraw=2",
+    ),
+    (
+        "evpn_esi_router_id.pcap",
+        "issue MissingWellKnown TreatAsWithdraw=2",
+    ),
+    (
+        "evpn_nlri_eth_a-d.pcap",
+        "issue MissingWellKnown TreatAsWithdraw=2",
+    ),
+    (
+        "evpn_nlri_eth_seg.pcap",
+        "issue MissingWellKnown TreatAsWithdraw=2",
+    ),
+    (
+        "evpn_nlri_inc_multi_eth_tag.pcap",
+        "issue MissingWellKnown TreatAsWithdraw=2",
+    ),
+    (
+        "evpn_nlri_mac_ip_ad.pcap",
+        "issue MissingWellKnown TreatAsWithdraw=2",
+    ),
     ("bgp-addpath.pcap", "notify 3/10=1"),
-    ("bgp-aigp-oobr.pcap", "issue AttributeOverrun TreatAsWithdraw=2,issue DuplicateAttribute AttributeDiscard=1,notify 3/2=112"),
-    ("bgp-as-path-oobr.pcap", "issue AttributeLength TreatAsWithdraw=1,issue AttributeOverrun TreatAsWithdraw=66,notify 3/1=1,notify 3/2=131,notify 3/9=3"),
+    (
+        "bgp-aigp-oobr.pcap",
+        "issue AttributeOverrun TreatAsWithdraw=2,issue DuplicateAttribute AttributeDiscard=1,notify 3/2=112",
+    ),
+    (
+        "bgp-as-path-oobr.pcap",
+        "issue AttributeLength TreatAsWithdraw=1,issue AttributeOverrun TreatAsWithdraw=66,notify 3/1=1,notify 3/2=131,notify 3/9=3",
+    ),
     ("bgp-bgp_capabilities_print-oobr-1.pcap", "notify 2/1=1"),
     ("bgp-bgp_capabilities_print-oobr-2.pcap", "notify 2/1=1"),
-    ("bgp-bgpsec.pcap", "issue MissingWellKnown TreatAsWithdraw=20"),
+    (
+        "bgp-bgpsec.pcap",
+        "issue MissingWellKnown TreatAsWithdraw=20",
+    ),
     ("bgp-infinite-loop.pcap", "notify 1/2=4"),
-    ("bgp-ub.pcap", "issue AttributeFlags TreatAsWithdraw=2,issue AttributeLength TreatAsWithdraw=2,issue AttributeOverrun TreatAsWithdraw=4,notify 3/1=2,notify 3/10=2,notify 3/2=6,notify 3/9=1"),
+    (
+        "bgp-ub.pcap",
+        "issue AttributeFlags TreatAsWithdraw=2,issue AttributeLength TreatAsWithdraw=2,issue AttributeOverrun TreatAsWithdraw=4,notify 3/1=2,notify 3/10=2,notify 3/2=6,notify 3/9=1",
+    ),
     ("bgp_mp_reach_nlri-oobr.pcap", "notify 3/1=6"),
     ("bgp_mvpn_6_and_7_oobr.pcap", "notify 3/1=1"),
     ("bgp_pmsi_tunnel-oobr.pcap", "notify 3/1=1"),
     ("bgp_vpn_rt-oobr.pcap", "notify 3/1=3"),
-    ("bgpsec_invalid_signature_block_length.pcap", "issue MissingWellKnown TreatAsWithdraw=1"),
+    (
+        "bgpsec_invalid_signature_block_length.pcap",
+        "issue MissingWellKnown TreatAsWithdraw=1",
+    ),
 ];
 
 #[test]
@@ -148,7 +202,10 @@ fn every_captured_message_decodes_as_the_rfcs_say_and_clean_ones_reencode_identi
         let r = run(&f);
         let got: Vec<String> = r.errors.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let got = got.join(",");
-        let want = EXPECTED.iter().find(|(n, _)| *n == name).map_or("", |(_, w)| *w);
+        let want = EXPECTED
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or("", |(_, w)| *w);
         if got != want {
             failures.push(format!("{name}: decode outcome {got:?}, expected {want:?}"));
         }
@@ -157,12 +214,20 @@ fn every_captured_message_decodes_as_the_rfcs_say_and_clean_ones_reencode_identi
         }
         // Clean messages must give back their own octets.
         if want.is_empty() && !r.reencode_mismatch.is_empty() {
-            failures.push(format!("{name}: re-encoding differs:\n  {}", r.reencode_mismatch.join("\n  ")));
+            failures.push(format!(
+                "{name}: re-encoding differs:\n  {}",
+                r.reencode_mismatch.join("\n  ")
+            ));
         }
         total += r.clean + r.with_issues;
         identical += r.reencoded;
     }
     println!("decoded {total} captured messages, {identical} re-encoded byte-identically");
-    assert!(failures.is_empty(), "{} captures differ:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} captures differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     assert!(total > 1500, "too few messages decoded: {total}");
 }

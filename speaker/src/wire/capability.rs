@@ -83,7 +83,11 @@ pub enum Capability {
     /// RFC 9234.
     Role { role: u8 },
     /// RFC 4724 §3: restart flags (high 4 bits) and time (low 12 bits).
-    GracefulRestart { restart_flags: u8, restart_time: u16, families: Vec<GracefulRestartFamily> },
+    GracefulRestart {
+        restart_flags: u8,
+        restart_time: u16,
+        families: Vec<GracefulRestartFamily>,
+    },
     /// RFC 6793.
     FourOctetAs { asn: u32 },
     /// RFC 7911.
@@ -136,7 +140,9 @@ impl Capability {
                 return Err(malformed("capability header truncated"));
             };
             let len = usize::from(*len);
-            let value = rest.get(..len).ok_or(malformed("capability length overruns parameter"))?;
+            let value = rest
+                .get(..len)
+                .ok_or(malformed("capability length overruns parameter"))?;
             out.push(Capability::decode(*c, value)?);
             v = &rest[len..];
         }
@@ -162,7 +168,7 @@ impl Capability {
             code::EXTENDED_MESSAGE => Capability::ExtendedMessage,
             code::ENHANCED_ROUTE_REFRESH => Capability::EnhancedRouteRefresh,
             code::EXTENDED_NEXT_HOP => {
-                if v.len() % 6 != 0 {
+                if !v.len().is_multiple_of(6) {
                     return Err(malformed("extended next hop capability length"));
                 }
                 let entries = v
@@ -180,7 +186,7 @@ impl Capability {
                 _ => return Err(malformed("role capability length is not 1")),
             },
             code::GRACEFUL_RESTART => {
-                if v.len() < 2 || (v.len() - 2) % 4 != 0 {
+                if v.len() < 2 || !(v.len() - 2).is_multiple_of(4) {
                     return Err(malformed("graceful restart capability length"));
                 }
                 let families = v[2..]
@@ -197,11 +203,13 @@ impl Capability {
                 }
             }
             code::FOUR_OCTET_AS => match v {
-                [a, b, c, d] => Capability::FourOctetAs { asn: u32::from_be_bytes([*a, *b, *c, *d]) },
+                [a, b, c, d] => Capability::FourOctetAs {
+                    asn: u32::from_be_bytes([*a, *b, *c, *d]),
+                },
                 _ => return Err(malformed("4-octet AS capability length is not 4")),
             },
             code::ADD_PATH => {
-                if v.len() % 4 != 0 {
+                if !v.len().is_multiple_of(4) {
                     return Err(malformed("ADD-PATH capability length"));
                 }
                 let families = v
@@ -214,7 +222,7 @@ impl Capability {
                 Capability::AddPath { families }
             }
             code::LONG_LIVED_GRACEFUL_RESTART => {
-                if v.len() % 7 != 0 {
+                if !v.len().is_multiple_of(7) {
                     return Err(malformed("long-lived graceful restart capability length"));
                 }
                 let families = v
@@ -229,10 +237,14 @@ impl Capability {
             }
             code::FQDN => {
                 let (&hl, rest) = v.split_first().ok_or(malformed("FQDN capability empty"))?;
-                let host = rest.get(..usize::from(hl)).ok_or(malformed("FQDN hostname overrun"))?;
+                let host = rest
+                    .get(..usize::from(hl))
+                    .ok_or(malformed("FQDN hostname overrun"))?;
                 let rest = &rest[usize::from(hl)..];
                 let (&dl, rest) = rest.split_first().ok_or(malformed("FQDN domain missing"))?;
-                let domain = rest.get(..usize::from(dl)).ok_or(malformed("FQDN domain overrun"))?;
+                let domain = rest
+                    .get(..usize::from(dl))
+                    .ok_or(malformed("FQDN domain overrun"))?;
                 if rest.len() != usize::from(dl) {
                     return Err(malformed("FQDN capability has trailing data"));
                 }
@@ -241,7 +253,10 @@ impl Capability {
                     domain: Bytes::copy_from_slice(domain),
                 }
             }
-            _ => Capability::Unknown { code: c, value: Bytes::copy_from_slice(v) },
+            _ => Capability::Unknown {
+                code: c,
+                value: Bytes::copy_from_slice(v),
+            },
         })
     }
 
@@ -271,7 +286,11 @@ impl Capability {
                 }
             }
             Capability::Role { role } => out.put_u8(*role),
-            Capability::GracefulRestart { restart_flags, restart_time, families } => {
+            Capability::GracefulRestart {
+                restart_flags,
+                restart_time,
+                families,
+            } => {
                 out.put_u16((u16::from(*restart_flags) << 12) | (restart_time & 0x0fff));
                 for f in families {
                     put_family(out, f.family);

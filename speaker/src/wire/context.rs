@@ -22,11 +22,18 @@ pub struct CodecContext {
 impl CodecContext {
     /// A session with 4-octet AS numbers and nothing else negotiated.
     pub fn four_octet() -> CodecContext {
-        CodecContext { four_octet_as: true, ..CodecContext::default() }
+        CodecContext {
+            four_octet_as: true,
+            ..CodecContext::default()
+        }
     }
 
     pub fn max_message_len(&self) -> usize {
-        if self.extended_message { MAX_EXTENDED_MESSAGE_LEN } else { MAX_MESSAGE_LEN }
+        if self.extended_message {
+            MAX_EXTENDED_MESSAGE_LEN
+        } else {
+            MAX_MESSAGE_LEN
+        }
     }
 
     #[inline]

@@ -82,7 +82,11 @@ impl ErrorAction {
         }
     }
     pub fn stronger(self, other: ErrorAction) -> ErrorAction {
-        if other.rank() > self.rank() { other } else { self }
+        if other.rank() > self.rank() {
+            other
+        } else {
+            self
+        }
     }
 }
 
@@ -131,7 +135,13 @@ impl UpdateError {
         detail: &'static str,
         data: Bytes,
     ) -> UpdateError {
-        UpdateError { kind, type_code, action, detail, data }
+        UpdateError {
+            kind,
+            type_code,
+            action,
+            detail,
+            data,
+        }
     }
 
     /// The NOTIFICATION that RFC 4271 §6.3 prescribes for this error, for a
@@ -156,7 +166,9 @@ impl UpdateError {
             K::InvalidNetworkField => subcode::update::INVALID_NETWORK_FIELD,
         };
         let data = match self.kind {
-            K::MalformedAttributeList | K::AttributeOverrun | K::DuplicateMpAttribute => Bytes::new(),
+            K::MalformedAttributeList | K::AttributeOverrun | K::DuplicateMpAttribute => {
+                Bytes::new()
+            }
             K::InvalidNetworkField => Bytes::new(),
             _ => self.data.clone(),
         };

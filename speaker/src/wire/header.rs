@@ -71,14 +71,18 @@ impl Header {
         let h: &[u8; HEADER_LEN] = buf
             .get(..HEADER_LEN)
             .and_then(|s| s.try_into().ok())
-            .ok_or(HeaderError::BadLength { length: buf.len() as u16 })?;
+            .ok_or(HeaderError::BadLength {
+                length: buf.len() as u16,
+            })?;
         if h[..16] != MARKER {
             return Err(HeaderError::NotSynchronized);
         }
         let length_field = u16::from_be_bytes([h[16], h[17]]);
         let length = usize::from(length_field);
         let code = h[18];
-        let bad_length = HeaderError::BadLength { length: length_field };
+        let bad_length = HeaderError::BadLength {
+            length: length_field,
+        };
         if !(HEADER_LEN..=max_len).contains(&length) {
             return Err(bad_length);
         }
@@ -92,7 +96,10 @@ impl Header {
         {
             return Err(bad_length);
         }
-        Ok(Header { length, message_type })
+        Ok(Header {
+            length,
+            message_type,
+        })
     }
 
     /// Writes a header with a zero length, to be fixed up by [`set_length`].
@@ -119,5 +126,9 @@ pub fn frame_len(buf: &[u8], max_len: usize) -> Result<Option<usize>, HeaderErro
         return Ok(None);
     }
     let h = Header::decode(buf, max_len)?;
-    Ok(if buf.len() >= h.length { Some(h.length) } else { None })
+    Ok(if buf.len() >= h.length {
+        Some(h.length)
+    } else {
+        None
+    })
 }

@@ -25,11 +25,17 @@ pub struct AttrInterner {
 
 impl AttrInterner {
     pub fn new() -> AttrInterner {
-        AttrInterner { limit: 1 << 20, ..AttrInterner::default() }
+        AttrInterner {
+            limit: 1 << 20,
+            ..AttrInterner::default()
+        }
     }
 
     pub fn with_limit(limit: usize) -> AttrInterner {
-        AttrInterner { limit, ..AttrInterner::default() }
+        AttrInterner {
+            limit,
+            ..AttrInterner::default()
+        }
     }
 
     pub(crate) fn get_raw(&mut self, raw: &[u8]) -> Option<Arc<PathAttributes>> {
@@ -57,7 +63,8 @@ impl AttrInterner {
         if let Some(raw) = raw {
             // Copy the key out of the message buffer so the interner does not
             // pin whole received messages in memory.
-            self.by_raw.insert(Bytes::copy_from_slice(&raw), shared.clone());
+            self.by_raw
+                .insert(Bytes::copy_from_slice(&raw), shared.clone());
         }
         shared
     }

@@ -39,7 +39,10 @@ impl Message {
     ) -> Result<Message, DecodeError> {
         let h = Header::decode(&msg, ctx.max_message_len())?;
         if h.length != msg.len() {
-            return Err(super::error::HeaderError::BadLength { length: h.length as u16 }.into());
+            return Err(super::error::HeaderError::BadLength {
+                length: h.length as u16,
+            }
+            .into());
         }
         let body = msg.slice(HEADER_LEN..);
         Ok(match h.message_type {

@@ -43,10 +43,16 @@ pub fn hex(b: &[u8]) -> String {
     s
 }
 
-pub(crate) fn serialize_hex<S: serde::Serializer>(b: &bytes::Bytes, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn serialize_hex<S: serde::Serializer>(
+    b: &bytes::Bytes,
+    s: S,
+) -> Result<S::Ok, S::Error> {
     s.serialize_str(&hex(b))
 }
 
-pub(crate) fn serialize_lossy<S: serde::Serializer>(b: &bytes::Bytes, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn serialize_lossy<S: serde::Serializer>(
+    b: &bytes::Bytes,
+    s: S,
+) -> Result<S::Ok, S::Error> {
     s.serialize_str(&String::from_utf8_lossy(b))
 }

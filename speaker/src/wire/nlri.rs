@@ -37,7 +37,12 @@ pub struct NlriEntry {
 
 impl NlriEntry {
     pub fn plain(prefix: Prefix) -> NlriEntry {
-        NlriEntry { path_id: None, labels: LabelStack::default(), rd: None, prefix }
+        NlriEntry {
+            path_id: None,
+            labels: LabelStack::default(),
+            rd: None,
+            prefix,
+        }
     }
 }
 
@@ -46,12 +51,6 @@ impl NlriEntry {
 pub struct LabelStack {
     len: u8,
     labels: [Label; MAX_LABELS],
-}
-
-impl Default for Label {
-    fn default() -> Label {
-        Label(0)
-    }
 }
 
 impl LabelStack {
@@ -78,12 +77,22 @@ impl Nlri {
     /// than the address or running past the field is a syntax error).
     pub fn decode(family: Family, add_path: bool, raw: Bytes) -> Result<Nlri, NlriError> {
         let count = validate(family, add_path, &raw)?;
-        Ok(Nlri { family, add_path, count, raw })
+        Ok(Nlri {
+            family,
+            add_path,
+            count,
+            raw,
+        })
     }
 
     /// An empty field.
     pub fn empty(family: Family, add_path: bool) -> Nlri {
-        Nlri { family, add_path, count: 0, raw: Bytes::new() }
+        Nlri {
+            family,
+            add_path,
+            count: 0,
+            raw: Bytes::new(),
+        }
     }
 
     pub fn family(&self) -> Family {
@@ -188,7 +197,10 @@ fn parse_entry(
     }
     let mut pos = 0;
     let path_id = if add_path {
-        let b: [u8; 4] = raw.get(0..4).and_then(|s| s.try_into().ok()).ok_or(NlriError::Truncated)?;
+        let b: [u8; 4] = raw
+            .get(0..4)
+            .and_then(|s| s.try_into().ok())
+            .ok_or(NlriError::Truncated)?;
         pos = 4;
         Some(u32::from_be_bytes(b))
     } else {
@@ -231,14 +243,29 @@ fn parse_entry(
         }
     }
     if prefix_bits > u32::from(max_bits) {
-        return Err(NlriError::PrefixTooLong { bits: prefix_bits, max: max_bits });
+        return Err(NlriError::PrefixTooLong {
+            bits: prefix_bits,
+            max: max_bits,
+        });
     }
     let n = (prefix_bits as usize).div_ceil(8);
     let octets = raw.get(pos..pos + n).ok_or(NlriError::Truncated)?;
     pos += n;
-    let prefix = Prefix::from_wire(max_bits == 128, prefix_bits as u8, octets)
-        .ok_or(NlriError::PrefixTooLong { bits: prefix_bits, max: max_bits })?;
-    Ok(Some((NlriEntry { path_id, labels, rd, prefix }, pos)))
+    let prefix = Prefix::from_wire(max_bits == 128, prefix_bits as u8, octets).ok_or(
+        NlriError::PrefixTooLong {
+            bits: prefix_bits,
+            max: max_bits,
+        },
+    )?;
+    Ok(Some((
+        NlriEntry {
+            path_id,
+            labels,
+            rd,
+            prefix,
+        },
+        pos,
+    )))
 }
 
 /// Encodes NLRI entries of one family.
@@ -251,7 +278,12 @@ pub struct NlriBuilder {
 
 impl NlriBuilder {
     pub fn new(family: Family, add_path: bool) -> NlriBuilder {
-        NlriBuilder { family, add_path, count: 0, buf: BytesMut::new() }
+        NlriBuilder {
+            family,
+            add_path,
+            count: 0,
+            buf: BytesMut::new(),
+        }
     }
 
     /// Octets this entry takes on the wire.
@@ -309,7 +341,12 @@ impl NlriBuilder {
     }
 
     pub fn finish(self) -> Nlri {
-        Nlri { family: self.family, add_path: self.add_path, count: self.count, raw: self.buf.freeze() }
+        Nlri {
+            family: self.family,
+            add_path: self.add_path,
+            count: self.count,
+            raw: self.buf.freeze(),
+        }
     }
 }
 

@@ -102,7 +102,11 @@ pub enum ShutdownCommunication {
 
 impl Notification {
     pub fn new(code: u8, subcode: u8, data: Bytes) -> Notification {
-        Notification { code, subcode, data }
+        Notification {
+            code,
+            subcode,
+            data,
+        }
     }
 
     /// A Cease with a shutdown communication (RFC 9003): subcode must be
@@ -123,7 +127,11 @@ impl Notification {
         // The header check guarantees two octets (minimum length 21).
         let code = body.first().copied().unwrap_or(0);
         let subcode = body.get(1).copied().unwrap_or(0);
-        Notification { code, subcode, data: body.slice(2.min(body.len())..) }
+        Notification {
+            code,
+            subcode,
+            data: body.slice(2.min(body.len())..),
+        }
     }
 
     pub fn encode_body(&self, out: &mut BytesMut) {

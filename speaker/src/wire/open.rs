@@ -62,7 +62,10 @@ impl Open {
     /// Decodes the body (after the 19-octet header).
     pub fn decode(body: &[u8]) -> Result<Open, OpenError> {
         let short = OpenError::Malformed("OPEN shorter than its fixed fields");
-        let fixed: &[u8; 10] = body.get(..10).and_then(|s| s.try_into().ok()).ok_or(short)?;
+        let fixed: &[u8; 10] = body
+            .get(..10)
+            .and_then(|s| s.try_into().ok())
+            .ok_or(short)?;
         let version = fixed[0];
         if version != 4 {
             return Err(OpenError::UnsupportedVersion { version });
@@ -76,28 +79,37 @@ impl Open {
         // RFC 9072 §2: Non-Ext OP Len 255 followed by Non-Ext OP Type 255.
         let extended = opt_len == 255 && rest.first() == Some(&PARAM_EXTENDED_LENGTH);
         let (params, hdr_len) = if extended {
-            let l = rest.get(1..3).ok_or(OpenError::Malformed("extended parameters length truncated"))?;
+            let l = rest
+                .get(1..3)
+                .ok_or(OpenError::Malformed("extended parameters length truncated"))?;
             let l = usize::from(u16::from_be_bytes([l[0], l[1]]));
             (rest.get(3..).filter(|p| p.len() == l), 3)
         } else {
             (Some(rest).filter(|p| p.len() == opt_len), 2)
         };
-        let mut params =
-            params.ok_or(OpenError::Malformed("optional parameters length does not match the message"))?;
+        let mut params = params.ok_or(OpenError::Malformed(
+            "optional parameters length does not match the message",
+        ))?;
 
         let mut capability_params = Vec::new();
         while !params.is_empty() {
             let param_type = params[0];
             let (len, value_at) = if hdr_len == 3 {
-                let l = params.get(1..3).ok_or(OpenError::Malformed("optional parameter truncated"))?;
+                let l = params
+                    .get(1..3)
+                    .ok_or(OpenError::Malformed("optional parameter truncated"))?;
                 (usize::from(u16::from_be_bytes([l[0], l[1]])), 3)
             } else {
-                let l = params.get(1).ok_or(OpenError::Malformed("optional parameter truncated"))?;
+                let l = params
+                    .get(1)
+                    .ok_or(OpenError::Malformed("optional parameter truncated"))?;
                 (usize::from(*l), 2)
             };
             let value = params
                 .get(value_at..value_at + len)
-                .ok_or(OpenError::Malformed("optional parameter overruns the parameters"))?;
+                .ok_or(OpenError::Malformed(
+                    "optional parameter overruns the parameters",
+                ))?;
             if param_type != PARAM_CAPABILITIES {
                 return Err(OpenError::UnsupportedOptionalParameter { param_type });
             }
@@ -107,7 +119,14 @@ impl Open {
             params = &params[value_at + len..];
         }
 
-        let open = Open { version, my_as, hold_time, bgp_identifier, capability_params, extended_params: extended };
+        let open = Open {
+            version,
+            my_as,
+            hold_time,
+            bgp_identifier,
+            capability_params,
+            extended_params: extended,
+        };
         // RFC 4271 §6.2: hold time 1 or 2 is unacceptable.
         if hold_time == 1 || hold_time == 2 {
             return Err(OpenError::UnacceptableHoldTime { hold_time });

@@ -20,11 +20,17 @@ impl Prefix {
         match addr {
             IpAddr::V4(a) if len <= 32 => {
                 let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
-                Some(Prefix { addr: IpAddr::V4(Ipv4Addr::from(u32::from(a) & mask)), len })
+                Some(Prefix {
+                    addr: IpAddr::V4(Ipv4Addr::from(u32::from(a) & mask)),
+                    len,
+                })
             }
             IpAddr::V6(a) if len <= 128 => {
                 let mask = u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0);
-                Some(Prefix { addr: IpAddr::V6(Ipv6Addr::from(u128::from(a) & mask)), len })
+                Some(Prefix {
+                    addr: IpAddr::V6(Ipv6Addr::from(u128::from(a) & mask)),
+                    len,
+                })
             }
             _ => None,
         }
@@ -48,6 +54,8 @@ impl Prefix {
         self.addr
     }
 
+    /// The prefix length in bits (a prefix is never "empty": /0 is the default route).
+    #[allow(clippy::len_without_is_empty)]
     pub fn len(&self) -> u8 {
         self.len
     }
@@ -89,7 +97,9 @@ impl Serialize for Prefix {
 impl std::str::FromStr for Prefix {
     type Err = String;
     fn from_str(s: &str) -> Result<Prefix, String> {
-        let (a, l) = s.split_once('/').ok_or_else(|| format!("{s:?}: expected ADDR/LEN"))?;
+        let (a, l) = s
+            .split_once('/')
+            .ok_or_else(|| format!("{s:?}: expected ADDR/LEN"))?;
         let addr: IpAddr = a.parse().map_err(|e| format!("{a:?}: {e}"))?;
         let len: u8 = l.parse().map_err(|e| format!("{l:?}: {e}"))?;
         Prefix::new(addr, len).ok_or_else(|| format!("{s:?}: length too long for the address"))
@@ -142,7 +152,7 @@ impl Serialize for RouteDistinguisher {
 
 /// One MPLS label stack entry as NLRI carries it (RFC 8277 §2): 20-bit label,
 /// 3 bits TC/unused, bottom-of-stack bit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 pub struct Label(pub u32);
 

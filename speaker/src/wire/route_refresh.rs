@@ -30,13 +30,20 @@ pub struct RouteRefresh {
 
 impl RouteRefresh {
     pub fn new(family: Family, subtype: RefreshSubtype) -> RouteRefresh {
-        RouteRefresh { family, subtype, orf: Bytes::new() }
+        RouteRefresh {
+            family,
+            subtype,
+            orf: Bytes::new(),
+        }
     }
 
     /// Decodes the body. `message` is the whole message, the data of the
     /// NOTIFICATION for a bad length (RFC 7313 §5).
     pub fn decode(body: &Bytes, message: &Bytes) -> Result<RouteRefresh, RouteRefreshError> {
-        let bad = || RouteRefreshError::InvalidLength { length: message.len() as u16, message: message.clone() };
+        let bad = || RouteRefreshError::InvalidLength {
+            length: message.len() as u16,
+            message: message.clone(),
+        };
         let [a0, a1, sub, safi, ..] = body[..] else {
             return Err(bad());
         };

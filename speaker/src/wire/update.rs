@@ -31,7 +31,9 @@ pub struct Update {
 
 fn empty_attributes() -> Arc<PathAttributes> {
     static EMPTY: OnceLock<Arc<PathAttributes>> = OnceLock::new();
-    EMPTY.get_or_init(|| Arc::new(PathAttributes::default())).clone()
+    EMPTY
+        .get_or_init(|| Arc::new(PathAttributes::default()))
+        .clone()
 }
 
 fn section_error(detail: &'static str) -> UpdateError {
@@ -62,7 +64,10 @@ fn has_mp_attribute(raw: &[u8]) -> Option<bool> {
         let flags = *raw.get(pos)?;
         let code = *raw.get(pos + 1)?;
         let (hdr, len) = if flags & 0x10 != 0 {
-            (4, usize::from(u16::from_be_bytes([*raw.get(pos + 2)?, *raw.get(pos + 3)?])))
+            (
+                4,
+                usize::from(u16::from_be_bytes([*raw.get(pos + 2)?, *raw.get(pos + 3)?])),
+            )
         } else {
             (3, usize::from(*raw.get(pos + 2)?))
         };
@@ -110,7 +115,10 @@ impl Update {
 
     /// The strongest RFC 7606 approach among the issues, if any.
     pub fn action(&self) -> Option<ErrorAction> {
-        self.issues.iter().map(|e| e.action).reduce(ErrorAction::stronger)
+        self.issues
+            .iter()
+            .map(|e| e.action)
+            .reduce(ErrorAction::stronger)
     }
 
     /// Whether every NLRI of this UPDATE must be handled as withdrawn.
@@ -120,14 +128,26 @@ impl Update {
 
     /// Announced NLRI of every family (NLRI field, then MP_REACH_NLRI).
     pub fn announced(&self) -> impl Iterator<Item = (Family, NlriEntry)> + '_ {
-        let mp = self.mp_reach_nlri.iter().flat_map(|n| n.iter().map(move |e| (n.family(), e)));
-        self.nlri.iter().map(|e| (Family::IPV4_UNICAST, e)).chain(mp)
+        let mp = self
+            .mp_reach_nlri
+            .iter()
+            .flat_map(|n| n.iter().map(move |e| (n.family(), e)));
+        self.nlri
+            .iter()
+            .map(|e| (Family::IPV4_UNICAST, e))
+            .chain(mp)
     }
 
     /// Withdrawn NLRI of every family (Withdrawn Routes, then MP_UNREACH_NLRI).
     pub fn withdrawals(&self) -> impl Iterator<Item = (Family, NlriEntry)> + '_ {
-        let mp = self.mp_unreach.iter().flat_map(|u| u.nlri.iter().map(move |e| (u.nlri.family(), e)));
-        self.withdrawn.iter().map(|e| (Family::IPV4_UNICAST, e)).chain(mp)
+        let mp = self
+            .mp_unreach
+            .iter()
+            .flat_map(|u| u.nlri.iter().map(move |e| (u.nlri.family(), e)));
+        self.withdrawn
+            .iter()
+            .map(|e| (Family::IPV4_UNICAST, e))
+            .chain(mp)
     }
 
     /// Counts of announced and withdrawn NLRI entries.
@@ -145,14 +165,18 @@ impl Update {
     ) -> Result<Update, UpdateError> {
         // RFC 4271 §6.3: lengths that overrun the message are a Malformed
         // Attribute List.
-        let wl = body.get(0..2).ok_or(section_error("withdrawn routes length missing"))?;
+        let wl = body
+            .get(0..2)
+            .ok_or(section_error("withdrawn routes length missing"))?;
         let wl = usize::from(u16::from_be_bytes([wl[0], wl[1]]));
-        let al = body
-            .get(2 + wl..4 + wl)
-            .ok_or(section_error("withdrawn routes length overruns the message"))?;
+        let al = body.get(2 + wl..4 + wl).ok_or(section_error(
+            "withdrawn routes length overruns the message",
+        ))?;
         let al = usize::from(u16::from_be_bytes([al[0], al[1]]));
         if 4 + wl + al > body.len() {
-            return Err(section_error("total path attribute length overruns the message"));
+            return Err(section_error(
+                "total path attribute length overruns the message",
+            ));
         }
         let v4 = Family::IPV4_UNICAST;
         let add_path = ctx.add_path(v4);
@@ -190,7 +214,14 @@ impl Update {
                 }
             }
         }
-        Ok(Update { withdrawn, attributes, nlri, mp_reach_nlri, mp_unreach, issues })
+        Ok(Update {
+            withdrawn,
+            attributes,
+            nlri,
+            mp_reach_nlri,
+            mp_unreach,
+            issues,
+        })
     }
 
     /// Encodes the body (after the header).
@@ -199,7 +230,13 @@ impl Update {
         self.withdrawn.encode(out);
         let len_at = out.len();
         out.put_u16(0);
-        encode_attributes(&self.attributes, self.mp_reach_nlri.as_ref(), self.mp_unreach.as_ref(), ctx, out);
+        encode_attributes(
+            &self.attributes,
+            self.mp_reach_nlri.as_ref(),
+            self.mp_unreach.as_ref(),
+            ctx,
+            out,
+        );
         let al = (out.len() - len_at - 2) as u16;
         out[len_at..len_at + 2].copy_from_slice(&al.to_be_bytes());
         self.nlri.encode(out);
@@ -207,7 +244,12 @@ impl Update {
 }
 
 /// Attributes, MP_REACH_NLRI NLRI, MP_UNREACH_NLRI and issues of one attribute field.
-pub type Decoded = (Arc<PathAttributes>, Option<Nlri>, Option<MpUnreach>, Vec<UpdateError>);
+pub type Decoded = (
+    Arc<PathAttributes>,
+    Option<Nlri>,
+    Option<MpUnreach>,
+    Vec<UpdateError>,
+);
 
 /// Decodes a path attributes field through an optional interner.
 pub fn decode_interned(
@@ -223,7 +265,12 @@ pub fn decode_interned(
     if raw_key && let Some(a) = interner.get_raw(raw) {
         return Ok((a, None, None, Vec::new()));
     }
-    let AttrSection { attrs, mp_reach_nlri, mp_unreach, issues } = decode_attributes(raw, ctx)?;
+    let AttrSection {
+        attrs,
+        mp_reach_nlri,
+        mp_unreach,
+        issues,
+    } = decode_attributes(raw, ctx)?;
     let attrs = if issues.is_empty() {
         interner.intern(attrs, raw_key.then(|| raw.clone()))
     } else {

@@ -48,7 +48,12 @@ impl AsPath {
         if asns.is_empty() {
             return AsPath::default();
         }
-        AsPath { segments: vec![AsSegment { kind: SegmentType::Sequence, asns }] }
+        AsPath {
+            segments: vec![AsSegment {
+                kind: SegmentType::Sequence,
+                asns,
+            }],
+        }
     }
 
     /// Decodes with 2- or 4-octet AS numbers. The error says which rule of
@@ -67,9 +72,13 @@ impl AsPath {
             let len = usize::from(*n) * width;
             let body = rest.get(..len).ok_or("segment overruns the attribute")?;
             let asns = if four_octet {
-                body.chunks_exact(4).map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]])).collect()
+                body.chunks_exact(4)
+                    .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+                    .collect()
             } else {
-                body.chunks_exact(2).map(|c| u32::from(u16::from_be_bytes([c[0], c[1]]))).collect()
+                body.chunks_exact(2)
+                    .map(|c| u32::from(u16::from_be_bytes([c[0], c[1]])))
+                    .collect()
             };
             segments.push(AsSegment { kind, asns });
             v = &rest[len..];
@@ -111,13 +120,19 @@ impl AsPath {
 
     /// Whether any AS needs 4 octets.
     pub fn has_four_octet_asn(&self) -> bool {
-        self.segments.iter().flat_map(|s| &s.asns).any(|&a| a > 0xffff)
+        self.segments
+            .iter()
+            .flat_map(|s| &s.asns)
+            .any(|&a| a > 0xffff)
     }
 
     /// The neighbour AS: first AS of a leading AS_SEQUENCE.
     pub fn first_asn(&self) -> Option<u32> {
         match self.segments.first() {
-            Some(AsSegment { kind: SegmentType::Sequence, asns }) => asns.first().copied(),
+            Some(AsSegment {
+                kind: SegmentType::Sequence,
+                asns,
+            }) => asns.first().copied(),
             _ => None,
         }
     }
@@ -125,7 +140,10 @@ impl AsPath {
     /// The origin AS: last AS of a trailing AS_SEQUENCE.
     pub fn origin_asn(&self) -> Option<u32> {
         match self.segments.last() {
-            Some(AsSegment { kind: SegmentType::Sequence, asns }) => asns.last().copied(),
+            Some(AsSegment {
+                kind: SegmentType::Sequence,
+                asns,
+            }) => asns.last().copied(),
             _ => None,
         }
     }
@@ -153,7 +171,10 @@ impl AsPath {
             match s.kind {
                 SegmentType::Sequence => {
                     let take = keep.min(s.asns.len());
-                    segments.push(AsSegment { kind: s.kind, asns: s.asns[..take].to_vec() });
+                    segments.push(AsSegment {
+                        kind: s.kind,
+                        asns: s.asns[..take].to_vec(),
+                    });
                     keep -= take;
                 }
                 SegmentType::Set => {

@@ -4,7 +4,8 @@
 
 use super::{
     Aggregator, AsPath, AttrFlags, AttrValue, Community, ExtCommunity, Ipv6ExtCommunity,
-    LargeCommunity, MpNextHop, MpReachHeader, Origin, PathAttribute, PathAttributes, type_code as t,
+    LargeCommunity, MpNextHop, MpReachHeader, Origin, PathAttribute, PathAttributes,
+    type_code as t,
 };
 use crate::wire::context::CodecContext;
 use crate::wire::error::{ErrorAction, UpdateError, UpdateErrorKind as K};
@@ -50,7 +51,8 @@ pub fn decode_attributes(raw: &Bytes, ctx: &CodecContext) -> Result<AttrSection,
             _ => 3,
         };
         if rest.len() < hdr {
-            out.issues.push(overrun(raw.slice(pos..), "attribute header truncated"));
+            out.issues
+                .push(overrun(raw.slice(pos..), "attribute header truncated"));
             break;
         }
         let flags = AttrFlags(rest[0]);
@@ -61,7 +63,10 @@ pub fn decode_attributes(raw: &Bytes, ctx: &CodecContext) -> Result<AttrSection,
             usize::from(rest[2])
         };
         if rest.len() < hdr + len {
-            out.issues.push(overrun(raw.slice(pos..), "attribute length overruns the field"));
+            out.issues.push(overrun(
+                raw.slice(pos..),
+                "attribute length overruns the field",
+            ));
             break;
         }
         let whole = pos..pos + hdr + len;
@@ -90,17 +95,34 @@ pub fn decode_attributes(raw: &Bytes, ctx: &CodecContext) -> Result<AttrSection,
                 "attribute appears more than once; later copies discarded",
                 raw.slice(whole.clone()),
             ));
-            out.attrs.attrs.push(PathAttribute { flags, value: AttrValue::Invalid { type_code: code, value } });
+            out.attrs.attrs.push(PathAttribute {
+                flags,
+                value: AttrValue::Invalid {
+                    type_code: code,
+                    value,
+                },
+            });
             continue;
         }
-        let attr = Attr { flags, code, value, whole: raw.slice(whole) };
+        let attr = Attr {
+            flags,
+            code,
+            value,
+            whole: raw.slice(whole),
+        };
         attr.decode_into(ctx, &mut out)?;
     }
     Ok(out)
 }
 
 fn overrun(data: Bytes, detail: &'static str) -> UpdateError {
-    UpdateError::new(K::AttributeOverrun, 0, ErrorAction::TreatAsWithdraw, detail, data)
+    UpdateError::new(
+        K::AttributeOverrun,
+        0,
+        ErrorAction::TreatAsWithdraw,
+        detail,
+        data,
+    )
 }
 
 struct Attr {
@@ -131,7 +153,10 @@ impl Attr {
         out.issues.push(err);
         out.attrs.attrs.push(PathAttribute {
             flags: self.flags,
-            value: AttrValue::Invalid { type_code: self.code, value: self.value.clone() },
+            value: AttrValue::Invalid {
+                type_code: self.code,
+                value: self.value.clone(),
+            },
         });
     }
 
@@ -145,8 +170,14 @@ impl Attr {
                     "unrecognized well-known attribute",
                 ));
             }
-            let value = AttrValue::Unknown { type_code: self.code, value: self.value.clone() };
-            out.attrs.attrs.push(PathAttribute { flags: self.flags, value });
+            let value = AttrValue::Unknown {
+                type_code: self.code,
+                value: self.value.clone(),
+            };
+            out.attrs.attrs.push(PathAttribute {
+                flags: self.flags,
+                value,
+            });
             return Ok(());
         };
         let flags_ok = self.flags.0 & 0xc0 == expected.0;
@@ -158,7 +189,11 @@ impl Attr {
         }
         if !flags_ok {
             // RFC 7606 §3 (c).
-            let e = self.error(K::AttributeFlags, malformed_action(self.code), "optional/transitive bits wrong");
+            let e = self.error(
+                K::AttributeFlags,
+                malformed_action(self.code),
+                "optional/transitive bits wrong",
+            );
             self.keep_invalid(out, e);
             return Ok(());
         }
@@ -175,7 +210,10 @@ impl Attr {
                         "AS4 attribute on a 4-octet AS session",
                     ));
                 }
-                out.attrs.attrs.push(PathAttribute { flags: self.flags, value });
+                out.attrs.attrs.push(PathAttribute {
+                    flags: self.flags,
+                    value,
+                });
             }
             Err((kind, detail)) => {
                 let e = self.error(kind, malformed_action(self.code), detail);
@@ -223,16 +261,28 @@ impl Attr {
                     asn: u32::from(u16::from_be_bytes([v[0], v[1]])),
                     address: ip_of(&v[2..]),
                 }),
-                (8, true) => AttrValue::Aggregator(Aggregator { asn: u32_of(v), address: ip_of(&v[4..]) }),
-                _ => return Err(len_err("AGGREGATOR length does not match the AS number size")),
+                (8, true) => AttrValue::Aggregator(Aggregator {
+                    asn: u32_of(v),
+                    address: ip_of(&v[4..]),
+                }),
+                _ => {
+                    return Err(len_err(
+                        "AGGREGATOR length does not match the AS number size",
+                    ));
+                }
             },
             t::AS4_AGGREGATOR => match v.len() {
-                8 => AttrValue::As4Aggregator(Aggregator { asn: u32_of(v), address: ip_of(&v[4..]) }),
+                8 => AttrValue::As4Aggregator(Aggregator {
+                    asn: u32_of(v),
+                    address: ip_of(&v[4..]),
+                }),
                 _ => return Err(len_err("AS4_AGGREGATOR length is not 8")),
             },
             t::COMMUNITIES => {
-                if v.is_empty() || v.len() % 4 != 0 {
-                    return Err(opt_err("COMMUNITIES length is not a non-zero multiple of 4"));
+                if v.is_empty() || !v.len().is_multiple_of(4) {
+                    return Err(opt_err(
+                        "COMMUNITIES length is not a non-zero multiple of 4",
+                    ));
                 }
                 AttrValue::Communities(v.chunks_exact(4).map(|c| Community(u32_of(c))).collect())
             }
@@ -241,14 +291,18 @@ impl Attr {
                 _ => return Err(len_err("ORIGINATOR_ID length is not 4")),
             },
             t::CLUSTER_LIST => {
-                if v.is_empty() || v.len() % 4 != 0 {
-                    return Err(len_err("CLUSTER_LIST length is not a non-zero multiple of 4"));
+                if v.is_empty() || !v.len().is_multiple_of(4) {
+                    return Err(len_err(
+                        "CLUSTER_LIST length is not a non-zero multiple of 4",
+                    ));
                 }
                 AttrValue::ClusterList(v.chunks_exact(4).map(ip_of).collect())
             }
             t::EXTENDED_COMMUNITIES => {
-                if v.is_empty() || v.len() % 8 != 0 {
-                    return Err(opt_err("EXTENDED_COMMUNITIES length is not a non-zero multiple of 8"));
+                if v.is_empty() || !v.len().is_multiple_of(8) {
+                    return Err(opt_err(
+                        "EXTENDED_COMMUNITIES length is not a non-zero multiple of 8",
+                    ));
                 }
                 AttrValue::ExtendedCommunities(
                     v.chunks_exact(8)
@@ -261,8 +315,10 @@ impl Attr {
                 )
             }
             t::IPV6_EXTENDED_COMMUNITIES => {
-                if v.is_empty() || v.len() % 20 != 0 {
-                    return Err(opt_err("IPv6 extended communities length is not a non-zero multiple of 20"));
+                if v.is_empty() || !v.len().is_multiple_of(20) {
+                    return Err(opt_err(
+                        "IPv6 extended communities length is not a non-zero multiple of 20",
+                    ));
                 }
                 AttrValue::Ipv6ExtendedCommunities(
                     v.chunks_exact(20)
@@ -275,8 +331,10 @@ impl Attr {
                 )
             }
             t::LARGE_COMMUNITIES => {
-                if v.is_empty() || v.len() % 12 != 0 {
-                    return Err(opt_err("LARGE_COMMUNITY length is not a non-zero multiple of 12"));
+                if v.is_empty() || !v.len().is_multiple_of(12) {
+                    return Err(opt_err(
+                        "LARGE_COMMUNITY length is not a non-zero multiple of 12",
+                    ));
                 }
                 AttrValue::LargeCommunities(
                     v.chunks_exact(12)
@@ -288,10 +346,13 @@ impl Attr {
                         .collect(),
                 )
             }
-            t::AS4_PATH => AttrValue::As4Path(
-                AsPath::decode(v, true).map_err(|d| (K::MalformedAsPath, d))?,
-            ),
-            _ => AttrValue::Unknown { type_code: self.code, value: self.value.clone() },
+            t::AS4_PATH => {
+                AttrValue::As4Path(AsPath::decode(v, true).map_err(|d| (K::MalformedAsPath, d))?)
+            }
+            _ => AttrValue::Unknown {
+                type_code: self.code,
+                value: self.value.clone(),
+            },
         })
     }
 
@@ -302,7 +363,11 @@ impl Attr {
 
     /// An MP attribute of a known family that is malformed: AFI/SAFI disable.
     fn mp_family_error(&self, family: Family, detail: &'static str) -> UpdateError {
-        self.error(K::OptionalAttribute, ErrorAction::AfiSafiDisable(family), detail)
+        self.error(
+            K::OptionalAttribute,
+            ErrorAction::AfiSafiDisable(family),
+            detail,
+        )
     }
 
     fn flags_issue(&self, out: &mut AttrSection, flags_ok: bool) {
@@ -316,41 +381,70 @@ impl Attr {
         }
     }
 
-    fn decode_mp_reach(self, ctx: &CodecContext, out: &mut AttrSection, flags_ok: bool) -> Result<(), UpdateError> {
+    fn decode_mp_reach(
+        self,
+        ctx: &CodecContext,
+        out: &mut AttrSection,
+        flags_ok: bool,
+    ) -> Result<(), UpdateError> {
         let v = &self.value[..];
         // RFC 6396 §4.3.4: a TABLE_DUMP_V2 RIB entry abbreviates MP_REACH_NLRI
         // to next-hop length and next hop.
-        if let Some(family) = ctx.mrt_rib_entry {
-            if let Some((&nh_len, nh)) = v.split_first()
-                && nh.len() == usize::from(nh_len)
-            {
-                let next_hop = MpNextHop::decode(family, nh)
-                    .ok_or_else(|| self.mp_family_error(family, "next hop length invalid for the family"))?;
-                let header = MpReachHeader { family, next_hop, reserved: 0 };
-                out.attrs.attrs.push(PathAttribute { flags: self.flags, value: AttrValue::MpReachNlri(header) });
-                out.mp_reach_nlri = Some(Nlri::empty(family, false));
-                return Ok(());
-            }
+        if let Some(family) = ctx.mrt_rib_entry
+            && let Some((&nh_len, nh)) = v.split_first()
+            && nh.len() == usize::from(nh_len)
+        {
+            let next_hop = MpNextHop::decode(family, nh).ok_or_else(|| {
+                self.mp_family_error(family, "next hop length invalid for the family")
+            })?;
+            let header = MpReachHeader {
+                family,
+                next_hop,
+                reserved: 0,
+            };
+            out.attrs.attrs.push(PathAttribute {
+                flags: self.flags,
+                value: AttrValue::MpReachNlri(header),
+            });
+            out.mp_reach_nlri = Some(Nlri::empty(family, false));
+            return Ok(());
         }
         if v.len() < 5 {
             return Err(self.mp_fatal("MP_REACH_NLRI shorter than its fixed fields"));
         }
         let family = Family::new(Afi(u16::from_be_bytes([v[0], v[1]])), Safi(v[2]));
         let nh_len = usize::from(v[3]);
-        let nh = v.get(4..4 + nh_len).ok_or_else(|| self.mp_family_error(family, "next hop overruns the attribute"))?;
-        let reserved = *v.get(4 + nh_len).ok_or_else(|| self.mp_family_error(family, "reserved octet missing"))?;
-        let next_hop = MpNextHop::decode(family, nh)
-            .ok_or_else(|| self.mp_family_error(family, "next hop length invalid for the family"))?;
+        let nh = v
+            .get(4..4 + nh_len)
+            .ok_or_else(|| self.mp_family_error(family, "next hop overruns the attribute"))?;
+        let reserved = *v
+            .get(4 + nh_len)
+            .ok_or_else(|| self.mp_family_error(family, "reserved octet missing"))?;
+        let next_hop = MpNextHop::decode(family, nh).ok_or_else(|| {
+            self.mp_family_error(family, "next hop length invalid for the family")
+        })?;
         let nlri = Nlri::decode(family, ctx.add_path(family), self.value.slice(5 + nh_len..))
             .map_err(|_| self.mp_family_error(family, "MP_REACH_NLRI NLRI malformed"))?;
         self.flags_issue(out, flags_ok);
-        let header = MpReachHeader { family, next_hop, reserved };
-        out.attrs.attrs.push(PathAttribute { flags: self.flags, value: AttrValue::MpReachNlri(header) });
+        let header = MpReachHeader {
+            family,
+            next_hop,
+            reserved,
+        };
+        out.attrs.attrs.push(PathAttribute {
+            flags: self.flags,
+            value: AttrValue::MpReachNlri(header),
+        });
         out.mp_reach_nlri = Some(nlri);
         Ok(())
     }
 
-    fn decode_mp_unreach(self, ctx: &CodecContext, out: &mut AttrSection, flags_ok: bool) -> Result<(), UpdateError> {
+    fn decode_mp_unreach(
+        self,
+        ctx: &CodecContext,
+        out: &mut AttrSection,
+        flags_ok: bool,
+    ) -> Result<(), UpdateError> {
         let v = &self.value[..];
         if v.len() < 3 {
             return Err(self.mp_fatal("MP_UNREACH_NLRI shorter than its fixed fields"));
@@ -359,7 +453,11 @@ impl Attr {
         let nlri = Nlri::decode(family, ctx.add_path(family), self.value.slice(3..))
             .map_err(|_| self.mp_family_error(family, "MP_UNREACH_NLRI NLRI malformed"))?;
         self.flags_issue(out, flags_ok);
-        out.mp_unreach = Some(MpUnreach { flags: self.flags, nlri, position: out.attrs.attrs.len() });
+        out.mp_unreach = Some(MpUnreach {
+            flags: self.flags,
+            nlri,
+            position: out.attrs.attrs.len(),
+        });
         Ok(())
     }
 }

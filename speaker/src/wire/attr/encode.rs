@@ -30,7 +30,11 @@ pub fn encode_attributes(
 /// received and set whenever the value needs it.
 fn put_header(flags: AttrFlags, code: u8, len: usize, out: &mut BytesMut) {
     let extended = flags.extended_length() || len > 255;
-    let flags = if extended { flags.0 | AttrFlags::EXTENDED_LENGTH } else { flags.0 };
+    let flags = if extended {
+        flags.0 | AttrFlags::EXTENDED_LENGTH
+    } else {
+        flags.0
+    };
     out.put_u8(flags);
     out.put_u8(code);
     if extended {
@@ -42,7 +46,12 @@ fn put_header(flags: AttrFlags, code: u8, len: usize, out: &mut BytesMut) {
 
 fn encode_mp_unreach(u: &MpUnreach, out: &mut BytesMut) {
     let f = u.nlri.family();
-    put_header(u.flags, super::type_code::MP_UNREACH_NLRI, 3 + u.nlri.raw().len(), out);
+    put_header(
+        u.flags,
+        super::type_code::MP_UNREACH_NLRI,
+        3 + u.nlri.raw().len(),
+        out,
+    );
     out.put_u16(f.afi.0);
     out.put_u8(f.safi.0);
     u.nlri.encode(out);
@@ -57,7 +66,11 @@ fn value_len(v: &AttrValue, nlri: Option<&Nlri>, ctx: &CodecContext) -> usize {
             .iter()
             .map(|s| s.asns.len() * asn + 2 * s.asns.len().div_ceil(255))
             .sum(),
-        AttrValue::As4Path(p) => p.segments.iter().map(|s| s.asns.len() * 4 + 2 * s.asns.len().div_ceil(255)).sum(),
+        AttrValue::As4Path(p) => p
+            .segments
+            .iter()
+            .map(|s| s.asns.len() * 4 + 2 * s.asns.len().div_ceil(255))
+            .sum(),
         AttrValue::NextHop(_) | AttrValue::MultiExitDisc(_) | AttrValue::LocalPref(_) => 4,
         AttrValue::OriginatorId(_) => 4,
         AttrValue::AtomicAggregate => 0,

@@ -182,7 +182,8 @@ impl PathAttribute {
     /// An attribute with the standard flags for its type (unknown types:
     /// optional transitive).
     pub fn new(value: AttrValue) -> PathAttribute {
-        let flags = AttrFlags::expected(value.type_code()).unwrap_or(AttrFlags::OPTIONAL_TRANSITIVE);
+        let flags =
+            AttrFlags::expected(value.type_code()).unwrap_or(AttrFlags::OPTIONAL_TRANSITIVE);
         PathAttribute { flags, value }
     }
 }
@@ -214,9 +215,9 @@ impl PathAttributes {
 
     /// The attribute of this type, unless it was malformed.
     pub fn get(&self, type_code: u8) -> Option<&PathAttribute> {
-        self.attrs
-            .iter()
-            .find(|a| a.value.type_code() == type_code && !matches!(a.value, AttrValue::Invalid { .. }))
+        self.attrs.iter().find(|a| {
+            a.value.type_code() == type_code && !matches!(a.value, AttrValue::Invalid { .. })
+        })
     }
 
     pub fn has(&self, type_code: u8) -> bool {
