@@ -14,6 +14,10 @@ use speaker::wire::{AttrInterner, CodecContext, Message};
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 
+// The allocator the reflex binary uses.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn data(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../shared/bgp-data")
@@ -48,11 +52,15 @@ fn load_raw(path: &Path) -> Vec<RawRecord> {
 }
 
 /// Decodes every UPDATE and walks every prefix; returns prefixes seen.
-fn decode_updates(msgs: &[(Bytes, CodecContext)]) -> usize {
+/// With `intern`, attribute sets go through one session's interner (kept
+/// for the whole stream, as a session keeps it); without, each UPDATE's set
+/// is decoded into its own `Arc`.
+fn decode_updates(msgs: &[(Bytes, CodecContext)], intern: bool) -> usize {
     let mut interner = AttrInterner::new();
     let mut prefixes = 0;
     for (raw, ctx) in msgs {
-        let Ok(Message::Update(u)) = Message::decode(raw.clone(), ctx, Some(&mut interner)) else {
+        let i = if intern { Some(&mut interner) } else { None };
+        let Ok(Message::Update(u)) = Message::decode(raw.clone(), ctx, i) else {
             panic!("UPDATE did not decode");
         };
         for (_, e) in u.announced() {
@@ -84,7 +92,7 @@ fn decode_table(raws: &[RawRecord]) -> usize {
 fn benches(c: &mut Criterion) {
     let msgs = load_updates(&data(UPDATES));
     let bytes: usize = msgs.iter().map(|(b, _)| b.len()).sum();
-    let prefixes = decode_updates(&msgs);
+    let prefixes = decode_updates(&msgs, false);
     eprintln!(
         "(a) {} UPDATEs, {} octets, {} prefixes",
         msgs.len(),
@@ -94,9 +102,12 @@ fn benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("a_update_stream");
     g.sample_size(20);
     g.throughput(Throughput::Elements(prefixes as u64));
-    g.bench_function("prefixes", |b| b.iter(|| decode_updates(&msgs)));
+    g.bench_function("prefixes", |b| b.iter(|| decode_updates(&msgs, false)));
+    g.bench_function("prefixes_interned", |b| {
+        b.iter(|| decode_updates(&msgs, true))
+    });
     g.throughput(Throughput::Bytes(bytes as u64));
-    g.bench_function("octets", |b| b.iter(|| decode_updates(&msgs)));
+    g.bench_function("octets", |b| b.iter(|| decode_updates(&msgs, false)));
     g.finish();
 
     let raws = load_raw(&data(TABLE));

@@ -3,7 +3,8 @@
 //!
 //! Two indexes: by the raw attribute octets (a hit skips decoding, usable
 //! when no MP attribute carries NLRI inside the field) and by value (for
-//! UPDATEs whose MP_REACH_NLRI makes the octets differ per message).
+//! UPDATEs whose MP_REACH_NLRI makes the octets differ per message). A set
+//! is in one index or the other.
 
 use super::attr::PathAttributes;
 use bytes::Bytes;
@@ -52,35 +53,36 @@ impl AttrInterner {
         if self.by_raw.len() + self.by_value.len() >= self.limit.max(1) {
             self.purge_unused();
         }
-        let shared = match self.by_value.get(&attrs) {
+        if let Some(raw) = raw {
+            // A raw-octet miss is a new set in practice: skip hashing the
+            // decoded value. Copy the key out of the message buffer so the
+            // interner does not pin whole received messages in memory.
+            let a = Arc::new(attrs);
+            self.by_raw.insert(Bytes::copy_from_slice(&raw), a.clone());
+            return a;
+        }
+        match self.by_value.get(&attrs) {
             Some(a) => a.clone(),
             None => {
                 let a = Arc::new(attrs);
                 self.by_value.insert(a.clone());
                 a
             }
-        };
-        if let Some(raw) = raw {
-            // Copy the key out of the message buffer so the interner does not
-            // pin whole received messages in memory.
-            self.by_raw
-                .insert(Bytes::copy_from_slice(&raw), shared.clone());
         }
-        shared
     }
 
     /// Drops the sets that no route uses any more.
     pub fn purge_unused(&mut self) {
-        self.by_raw.retain(|_, a| Arc::strong_count(a) > 2);
+        self.by_raw.retain(|_, a| Arc::strong_count(a) > 1);
         self.by_value.retain(|a| Arc::strong_count(a) > 1);
     }
 
-    /// Distinct attribute sets held.
+    /// Attribute sets held (a set reached by two encodings counts twice).
     pub fn len(&self) -> usize {
-        self.by_value.len()
+        self.by_raw.len() + self.by_value.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.by_value.is_empty()
+        self.by_raw.is_empty() && self.by_value.is_empty()
     }
 }

@@ -12,7 +12,7 @@ use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 
 /// Most labels an entry may carry. RFC 8277 allows more, nobody sends them.
-pub const MAX_LABELS: usize = 8;
+pub const MAX_LABELS: usize = 4;
 
 /// A validated sequence of NLRI entries of one family.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -178,6 +178,26 @@ fn validate(family: Family, add_path: bool, raw: &[u8]) -> Result<u32, NlriError
     }
     let mut pos = 0;
     let mut count = 0u32;
+    if family.nlri_format() == NlriFormat::Prefix {
+        // The common case, checked without building entries: lengths only.
+        let max = family.max_prefix_bits().unwrap_or(0);
+        let skip = if add_path { 4 } else { 0 };
+        while pos < raw.len() {
+            let bits = *raw.get(pos + skip).ok_or(NlriError::Truncated)?;
+            if bits > max {
+                return Err(NlriError::PrefixTooLong {
+                    bits: u32::from(bits),
+                    max,
+                });
+            }
+            pos += skip + 1 + usize::from(bits).div_ceil(8);
+            if pos > raw.len() {
+                return Err(NlriError::Truncated);
+            }
+            count += 1;
+        }
+        return Ok(count);
+    }
     while let Some((_, used)) = parse_entry(family, add_path, &raw[pos..])? {
         pos += used;
         count += 1;
@@ -194,6 +214,10 @@ fn parse_entry(
 ) -> Result<Option<(NlriEntry, usize)>, NlriError> {
     if raw.is_empty() {
         return Ok(None);
+    }
+    let format = family.nlri_format();
+    if format == NlriFormat::Prefix {
+        return parse_prefix_entry(family, add_path, raw).map(Some);
     }
     let mut pos = 0;
     let path_id = if add_path {
@@ -212,7 +236,6 @@ fn parse_entry(
     let mut prefix_bits = u32::from(bits);
     let mut labels = LabelStack::default();
     let mut rd = None;
-    let format = family.nlri_format();
     if matches!(format, NlriFormat::Labeled | NlriFormat::Vpn) {
         loop {
             if prefix_bits < 24 {
@@ -266,6 +289,39 @@ fn parse_entry(
         },
         pos,
     )))
+}
+
+/// The plain layout: optional path identifier, length, prefix octets.
+#[inline]
+fn parse_prefix_entry(
+    family: Family,
+    add_path: bool,
+    raw: &[u8],
+) -> Result<(NlriEntry, usize), NlriError> {
+    let (path_id, rest) = if add_path {
+        let (id, rest) = raw.split_first_chunk::<4>().ok_or(NlriError::Truncated)?;
+        (Some(u32::from_be_bytes(*id)), rest)
+    } else {
+        (None, raw)
+    };
+    let (&bits, rest) = rest.split_first().ok_or(NlriError::Truncated)?;
+    let max = family.max_prefix_bits().unwrap_or(0);
+    let n = usize::from(bits).div_ceil(8);
+    let octets = rest.get(..n).ok_or(NlriError::Truncated)?;
+    let prefix = Prefix::from_wire(max == 128, bits, octets).ok_or(NlriError::PrefixTooLong {
+        bits: u32::from(bits),
+        max,
+    })?;
+    let used = usize::from(add_path) * 4 + 1 + n;
+    Ok((
+        NlriEntry {
+            path_id,
+            labels: LabelStack::default(),
+            rd: None,
+            prefix,
+        },
+        used,
+    ))
 }
 
 /// Encodes NLRI entries of one family.

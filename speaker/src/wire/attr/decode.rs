@@ -39,6 +39,8 @@ pub struct AttrSection {
 /// session reset or AFI/SAFI disable; milder ones are in `issues`.
 pub fn decode_attributes(raw: &Bytes, ctx: &CodecContext) -> Result<AttrSection, UpdateError> {
     let mut out = AttrSection::default();
+    // Most UPDATEs carry fewer than eight attributes: one allocation.
+    out.attrs.attrs.reserve(8);
     let mut seen = [0u64; 4];
     let mut pos = 0usize;
     while pos < raw.len() {
@@ -70,7 +72,7 @@ pub fn decode_attributes(raw: &Bytes, ctx: &CodecContext) -> Result<AttrSection,
             break;
         }
         let whole = pos..pos + hdr + len;
-        let value = raw.slice(pos + hdr..pos + hdr + len);
+        let value = pos + hdr..pos + hdr + len;
         pos += hdr + len;
 
         let bit = 1u64 << (code % 64);
@@ -99,7 +101,7 @@ pub fn decode_attributes(raw: &Bytes, ctx: &CodecContext) -> Result<AttrSection,
                 flags,
                 value: AttrValue::Invalid {
                     type_code: code,
-                    value,
+                    value: raw.slice(value),
                 },
             });
             continue;
@@ -107,8 +109,9 @@ pub fn decode_attributes(raw: &Bytes, ctx: &CodecContext) -> Result<AttrSection,
         let attr = Attr {
             flags,
             code,
+            raw,
             value,
-            whole: raw.slice(whole),
+            start: whole.start,
         };
         attr.decode_into(ctx, &mut out)?;
     }
@@ -125,12 +128,15 @@ fn overrun(data: Bytes, detail: &'static str) -> UpdateError {
     )
 }
 
-struct Attr {
+/// One attribute, as offsets into the field: `Bytes` are cut only for what
+/// is kept (unknown values, error data), sparing a reference count per attribute.
+struct Attr<'a> {
     flags: AttrFlags,
     code: u8,
-    value: Bytes,
-    /// Flags, type, length and value: the data of most NOTIFICATIONs.
-    whole: Bytes,
+    raw: &'a Bytes,
+    value: std::ops::Range<usize>,
+    /// Where the attribute header starts.
+    start: usize,
 }
 
 /// The approach RFC 7606 gives when a known attribute is malformed.
@@ -144,9 +150,27 @@ fn malformed_action(code: u8) -> ErrorAction {
     }
 }
 
-impl Attr {
+impl Attr<'_> {
+    fn v(&self) -> &[u8] {
+        &self.raw[self.value.clone()]
+    }
+
+    fn value_bytes(&self) -> Bytes {
+        self.raw.slice(self.value.clone())
+    }
+
+    /// Flags, type, length and value: the data of most NOTIFICATIONs.
+    fn whole(&self) -> Bytes {
+        self.raw.slice(self.start..self.value.end)
+    }
+
+    /// The value from octet `from` on.
+    fn value_from(&self, from: usize) -> Bytes {
+        self.raw.slice(self.value.start + from..self.value.end)
+    }
+
     fn error(&self, kind: K, action: ErrorAction, detail: &'static str) -> UpdateError {
-        UpdateError::new(kind, self.code, action, detail, self.whole.clone())
+        UpdateError::new(kind, self.code, action, detail, self.whole())
     }
 
     fn keep_invalid(&self, out: &mut AttrSection, err: UpdateError) {
@@ -155,7 +179,7 @@ impl Attr {
             flags: self.flags,
             value: AttrValue::Invalid {
                 type_code: self.code,
-                value: self.value.clone(),
+                value: self.value_bytes(),
             },
         });
     }
@@ -172,7 +196,7 @@ impl Attr {
             }
             let value = AttrValue::Unknown {
                 type_code: self.code,
-                value: self.value.clone(),
+                value: self.value_bytes(),
             };
             out.attrs.attrs.push(PathAttribute {
                 flags: self.flags,
@@ -224,7 +248,7 @@ impl Attr {
     }
 
     fn decode_value(&self, ctx: &CodecContext) -> Result<AttrValue, (K, &'static str)> {
-        let v = &self.value[..];
+        let v = self.v();
         let len_err = |d| (K::AttributeLength, d);
         let opt_err = |d| (K::OptionalAttribute, d);
         let u32_of = |v: &[u8]| u32::from_be_bytes([v[0], v[1], v[2], v[3]]);
@@ -351,7 +375,7 @@ impl Attr {
             }
             _ => AttrValue::Unknown {
                 type_code: self.code,
-                value: self.value.clone(),
+                value: self.value_bytes(),
             },
         })
     }
@@ -387,7 +411,7 @@ impl Attr {
         out: &mut AttrSection,
         flags_ok: bool,
     ) -> Result<(), UpdateError> {
-        let v = &self.value[..];
+        let v = self.v();
         // RFC 6396 §4.3.4: a TABLE_DUMP_V2 RIB entry abbreviates MP_REACH_NLRI
         // to next-hop length and next hop.
         if let Some(family) = ctx.mrt_rib_entry
@@ -423,7 +447,7 @@ impl Attr {
         let next_hop = MpNextHop::decode(family, nh).ok_or_else(|| {
             self.mp_family_error(family, "next hop length invalid for the family")
         })?;
-        let nlri = Nlri::decode(family, ctx.add_path(family), self.value.slice(5 + nh_len..))
+        let nlri = Nlri::decode(family, ctx.add_path(family), self.value_from(5 + nh_len))
             .map_err(|_| self.mp_family_error(family, "MP_REACH_NLRI NLRI malformed"))?;
         self.flags_issue(out, flags_ok);
         let header = MpReachHeader {
@@ -445,12 +469,12 @@ impl Attr {
         out: &mut AttrSection,
         flags_ok: bool,
     ) -> Result<(), UpdateError> {
-        let v = &self.value[..];
+        let v = self.v();
         if v.len() < 3 {
             return Err(self.mp_fatal("MP_UNREACH_NLRI shorter than its fixed fields"));
         }
         let family = Family::new(Afi(u16::from_be_bytes([v[0], v[1]])), Safi(v[2]));
-        let nlri = Nlri::decode(family, ctx.add_path(family), self.value.slice(3..))
+        let nlri = Nlri::decode(family, ctx.add_path(family), self.value_from(3))
             .map_err(|_| self.mp_family_error(family, "MP_UNREACH_NLRI NLRI malformed"))?;
         self.flags_issue(out, flags_ok);
         out.mp_unreach = Some(MpUnreach {
