@@ -73,3 +73,19 @@ pub fn fuzz_attributes(data: &[u8]) {
     assert_eq!(*a2, *attrs, "re-encoding changed the attributes");
     assert!(i2.is_empty());
 }
+
+/// An MRT stream (possibly compressed): reading never panics, ends after a
+/// fatal error, and never allocates past the record cap.
+pub fn fuzz_mrt(data: &[u8]) {
+    let Ok(reader) = crate::mrt::MrtReader::new(std::io::Cursor::new(data.to_vec())) else {
+        return;
+    };
+    let reader = reader.with_max_record_len(1 << 20);
+    let mut fatal = false;
+    for rec in reader {
+        assert!(!fatal, "a record after a fatal error");
+        if let Err(e) = rec {
+            fatal = e.is_fatal();
+        }
+    }
+}
