@@ -6,7 +6,9 @@
 use std::path::Path;
 
 fn data(rel: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/bgp-data").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/bgp-data")
+        .join(rel)
 }
 
 #[test]
