@@ -43,3 +43,10 @@ fn mrt_entry_point_holds_on_samples_and_their_prefixes() {
         }
     }
 }
+
+#[test]
+fn fuzz_regressions() {
+    // A full-form MP_REACH_NLRI inside an MRT RIB entry was re-encoded in the
+    // abbreviated form, which did not decode again.
+    speaker::fuzzing::fuzz_attributes(&[0xeb, 0xab, 0x0e, 0x05, 0, 0, 0, 0, 3]);
+}

@@ -281,6 +281,7 @@ fn update() -> impl Strategy<Value = (Update, CodecContext)> {
                                 family: f,
                                 next_hop: nh,
                                 reserved,
+                                mrt_full_form: false,
                             },
                             n,
                         ))

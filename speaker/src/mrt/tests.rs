@@ -48,6 +48,7 @@ fn attrs(v4_next_hop: bool, family: Option<Family>) -> Arc<PathAttributes> {
             family,
             next_hop,
             reserved: 0,
+            mrt_full_form: false,
         })));
     }
     Arc::new(PathAttributes::new(a))

@@ -425,6 +425,7 @@ impl Attr<'_> {
                 family,
                 next_hop,
                 reserved: 0,
+                mrt_full_form: false,
             };
             out.attrs.attrs.push(PathAttribute {
                 flags: self.flags,
@@ -454,6 +455,7 @@ impl Attr<'_> {
             family,
             next_hop,
             reserved,
+            mrt_full_form: ctx.mrt_rib_entry.is_some(),
         };
         out.attrs.attrs.push(PathAttribute {
             flags: self.flags,

@@ -57,6 +57,12 @@ fn encode_mp_unreach(u: &MpUnreach, out: &mut BytesMut) {
     u.nlri.encode(out);
 }
 
+/// The RFC 6396 §4.3.4 form: inside an MRT RIB entry, unless the entry was
+/// read in the full form.
+fn abbreviated(h: &super::MpReachHeader, ctx: &CodecContext) -> bool {
+    ctx.mrt_rib_entry.is_some() && !h.mrt_full_form
+}
+
 fn value_len(v: &AttrValue, nlri: Option<&Nlri>, ctx: &CodecContext) -> usize {
     let asn = if ctx.four_octet_as { 4 } else { 2 };
     match v {
@@ -82,7 +88,7 @@ fn value_len(v: &AttrValue, nlri: Option<&Nlri>, ctx: &CodecContext) -> usize {
         AttrValue::Ipv6ExtendedCommunities(c) => 20 * c.len(),
         AttrValue::LargeCommunities(c) => 12 * c.len(),
         AttrValue::MpReachNlri(h) => {
-            if ctx.mrt_rib_entry.is_some() {
+            if abbreviated(h, ctx) {
                 1 + h.next_hop.wire_len()
             } else {
                 5 + h.next_hop.wire_len() + nlri.map_or(0, |n| n.raw().len())
@@ -124,13 +130,14 @@ fn encode_one(a: &PathAttribute, nlri: Option<&Nlri>, ctx: &CodecContext, out: &
             out.put_u32(c.local2);
         }),
         AttrValue::MpReachNlri(h) => {
-            if ctx.mrt_rib_entry.is_none() {
+            let full = !abbreviated(h, ctx);
+            if full {
                 out.put_u16(h.family.afi.0);
                 out.put_u8(h.family.safi.0);
             }
             out.put_u8(h.next_hop.wire_len() as u8);
             h.next_hop.encode(out);
-            if ctx.mrt_rib_entry.is_none() {
+            if full {
                 out.put_u8(h.reserved);
                 if let Some(n) = nlri {
                     n.encode(out);

@@ -16,6 +16,11 @@ pub struct MpReachHeader {
     /// The octet after the next hop (SNPA count in RFC 2858, "Reserved" in
     /// RFC 4760): ignored on receipt, kept for byte-identical re-encoding.
     pub reserved: u8,
+    /// Read from a TABLE_DUMP_V2 RIB entry that holds the full attribute
+    /// where RFC 6396 §4.3.4 asks for the abbreviated form (next hop only),
+    /// as some writers do: kept so such a file re-encodes as it was.
+    #[serde(skip)]
+    pub mrt_full_form: bool,
 }
 
 /// A next hop as MP_REACH_NLRI carries it.
