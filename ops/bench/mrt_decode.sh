@@ -17,11 +17,14 @@ files=("$data/updates/bgpdump_updates.et-header.2015.gz" "$data/derived/DERIVED_
 command -v bgpdump >/dev/null || { apt-get install -y -qq bgpdump >/dev/null; }
 cargo build --release -q -p reflex-node
 reflex=target/release/reflex
+tmp=$(mktemp)
+trap 'rm -f "$tmp"' EXIT
 
 best() { # best CMD...: "seconds peak_kib" of the fastest of $runs runs
   local b="" line
   for _ in $(seq "$runs"); do
-    line=$( { /usr/bin/time -f "%e %M" "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
+    /usr/bin/time -o "$tmp" -f "%e %M" "$@" >/dev/null 2>&1 || true
+    line=$(tail -1 "$tmp")
     if [[ -z "$b" ]] || awk -v a="${line%% *}" -v c="${b%% *}" 'BEGIN{exit !(a<c)}'; then b="$line"; fi
   done
   echo "$b"

@@ -206,3 +206,21 @@ fn large_capability_sets_use_extended_optional_parameters() {
     assert!(b.extended_params);
     assert_eq!(b.capability_params, o.capability_params);
 }
+
+#[test]
+fn interner_shares_sets_and_purges_unused_ones() {
+    use speaker::wire::AttrInterner;
+    let mut i = AttrInterner::with_limit(4);
+    let make = |n: u32| PathAttributes::new(vec![PathAttribute::new(AttrValue::LocalPref(n))]);
+    let a = i.intern(make(1), None);
+    let b = i.intern(make(1), None);
+    assert!(std::sync::Arc::ptr_eq(&a, &b));
+    drop(b);
+    for n in 2..10 {
+        let _ = i.intern(make(n), None);
+    }
+    // Only the set still in use survives the purges, and sizes stay bounded.
+    assert!(i.len() <= 8, "{}", i.len());
+    let again = i.intern(make(1), None);
+    assert!(std::sync::Arc::ptr_eq(&a, &again));
+}

@@ -181,8 +181,10 @@ pub struct Interners {
 impl Interners {
     pub fn new() -> Interners {
         Interners {
-            as2: AttrInterner::new(),
-            as4: AttrInterner::new(),
+            // A reader streams: sets no record holds any more are dropped
+            // every 4096 new ones, so memory follows what callers keep.
+            as2: AttrInterner::with_limit(1 << 12),
+            as4: AttrInterner::with_limit(1 << 12),
         }
     }
 

@@ -20,21 +20,24 @@ pub struct AttrInterner {
     by_value: HashSet<Arc<PathAttributes>, FixedState>,
     /// Above this many entries, unused sets are purged on the next insert.
     limit: usize,
+    /// Entries at which the next purge runs: at least `limit`, and twice
+    /// what survived the last purge, so a full interner is not rescanned on
+    /// every insert.
+    next_purge: usize,
     pub hits: u64,
     pub misses: u64,
 }
 
 impl AttrInterner {
     pub fn new() -> AttrInterner {
-        AttrInterner {
-            limit: 1 << 20,
-            ..AttrInterner::default()
-        }
+        AttrInterner::with_limit(1 << 20)
     }
 
+    /// An interner that purges unused sets once it holds `limit` of them.
     pub fn with_limit(limit: usize) -> AttrInterner {
         AttrInterner {
             limit,
+            next_purge: limit,
             ..AttrInterner::default()
         }
     }
@@ -50,8 +53,9 @@ impl AttrInterner {
     /// Interns a decoded set, remembering its raw octets when given.
     pub fn intern(&mut self, attrs: PathAttributes, raw: Option<Bytes>) -> Arc<PathAttributes> {
         self.misses += 1;
-        if self.by_raw.len() + self.by_value.len() >= self.limit.max(1) {
+        if self.len() >= self.next_purge.max(1) {
             self.purge_unused();
+            self.next_purge = self.limit.max(2 * self.len());
         }
         if let Some(raw) = raw {
             // A raw-octet miss is a new set in practice: skip hashing the
