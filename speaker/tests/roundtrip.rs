@@ -334,7 +334,7 @@ fn update() -> impl Strategy<Value = (Update, CodecContext)> {
                 ];
                 values.extend(optional);
                 let mp_reach_nlri = reach.map(|(h, n)| {
-                    values.push(AttrValue::MpReachNlri(h));
+                    values.push(AttrValue::MpReachNlri(Box::new(h)));
                     n
                 });
                 // A fixed shuffle from the seed: attribute order is free on the wire.

@@ -118,7 +118,11 @@ impl Nlri {
     }
 
     pub fn iter(&self) -> NlriIter<'_> {
-        NlriIter { nlri: self, pos: 0 }
+        NlriIter {
+            nlri: self,
+            pos: 0,
+            format: self.family.nlri_format(),
+        }
     }
 
     pub fn encode(&self, out: &mut BytesMut) {
@@ -152,17 +156,27 @@ impl std::fmt::Debug for Nlri {
 pub struct NlriIter<'a> {
     nlri: &'a Nlri,
     pos: usize,
+    format: NlriFormat,
 }
 
 impl Iterator for NlriIter<'_> {
     type Item = NlriEntry;
 
+    #[inline]
     fn next(&mut self) -> Option<NlriEntry> {
-        if self.nlri.is_opaque() {
+        let raw = self.nlri.raw.get(self.pos..)?;
+        if raw.is_empty() {
             return None;
         }
-        let raw = self.nlri.raw.get(self.pos..)?;
-        let (entry, used) = parse_entry(self.nlri.family, self.nlri.add_path, raw).ok()??;
+        // The field was validated: the plain layout (nearly every prefix)
+        // needs no error paths, only the arithmetic.
+        let (entry, used) = match self.format {
+            NlriFormat::Prefix => {
+                parse_prefix_entry(self.nlri.family, self.nlri.add_path, raw).ok()?
+            }
+            NlriFormat::Opaque => return None,
+            _ => parse_entry(self.nlri.family, self.nlri.add_path, raw).ok()??,
+        };
         self.pos += used;
         Some(entry)
     }

@@ -39,14 +39,28 @@ impl Prefix {
     /// Builds a prefix from the significant octets of an NLRI entry
     /// (`bytes.len() == ceil(len / 8)`, checked by the caller).
     pub(crate) fn from_wire(ipv6: bool, len: u8, bytes: &[u8]) -> Option<Prefix> {
+        // Shift octets in rather than copy a variable-length slice, and mask
+        // once: this runs for every prefix of every UPDATE.
         if ipv6 {
-            let mut a = [0u8; 16];
-            a.get_mut(..bytes.len())?.copy_from_slice(bytes);
-            Prefix::new(IpAddr::V6(Ipv6Addr::from(a)), len)
+            if len > 128 || bytes.len() > 16 {
+                return None;
+            }
+            let mut v = 0u128;
+            for (i, b) in bytes.iter().enumerate() {
+                v |= u128::from(*b) << (120 - 8 * i);
+            }
+            let mask = u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0);
+            Some(Prefix { addr: IpAddr::V6(Ipv6Addr::from(v & mask)), len })
         } else {
-            let mut a = [0u8; 4];
-            a.get_mut(..bytes.len())?.copy_from_slice(bytes);
-            Prefix::new(IpAddr::V4(Ipv4Addr::from(a)), len)
+            if len > 32 || bytes.len() > 4 {
+                return None;
+            }
+            let mut v = 0u32;
+            for (i, b) in bytes.iter().enumerate() {
+                v |= u32::from(*b) << (24 - 8 * i);
+            }
+            let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
+            Some(Prefix { addr: IpAddr::V4(Ipv4Addr::from(v & mask)), len })
         }
     }
 

@@ -429,7 +429,7 @@ impl Attr<'_> {
             };
             out.attrs.attrs.push(PathAttribute {
                 flags: self.flags,
-                value: AttrValue::MpReachNlri(header),
+                value: AttrValue::MpReachNlri(Box::new(header)),
             });
             out.mp_reach_nlri = Some(Nlri::empty(family, false));
             return Ok(());
@@ -459,7 +459,7 @@ impl Attr<'_> {
         };
         out.attrs.attrs.push(PathAttribute {
             flags: self.flags,
-            value: AttrValue::MpReachNlri(header),
+            value: AttrValue::MpReachNlri(Box::new(header)),
         });
         out.mp_reach_nlri = Some(nlri);
         Ok(())

@@ -120,8 +120,9 @@ pub enum AttrValue {
     Communities(Vec<Community>),
     OriginatorId(Ipv4Addr),
     ClusterList(Vec<Ipv4Addr>),
-    /// The MP_REACH_NLRI header; its NLRI travel with the UPDATE.
-    MpReachNlri(MpReachHeader),
+    /// The MP_REACH_NLRI header; its NLRI travel with the UPDATE. Boxed: it
+    /// is the largest value, and most attribute sets (IPv4) have none.
+    MpReachNlri(Box<MpReachHeader>),
     ExtendedCommunities(Vec<ExtCommunity>),
     As4Path(AsPath),
     As4Aggregator(Aggregator),
@@ -233,7 +234,12 @@ impl PathAttributes {
     getter!(communities, Communities, Vec<Community>);
     getter!(originator_id, OriginatorId, Ipv4Addr);
     getter!(cluster_list, ClusterList, Vec<Ipv4Addr>);
-    getter!(mp_reach, MpReachNlri, MpReachHeader);
+    pub fn mp_reach(&self) -> Option<&MpReachHeader> {
+        self.attrs.iter().find_map(|a| match &a.value {
+            AttrValue::MpReachNlri(h) => Some(&**h),
+            _ => None,
+        })
+    }
     getter!(extended_communities, ExtendedCommunities, Vec<ExtCommunity>);
     getter!(as4_path, As4Path, AsPath);
     getter!(large_communities, LargeCommunities, Vec<LargeCommunity>);
