@@ -168,7 +168,7 @@ fn as_path(four: bool) -> impl Strategy<Value = AsPath> {
         (kind, vec(asn, 1..=20)).prop_map(|(kind, asns)| AsSegment { kind, asns }),
         0..=4,
     )
-    .prop_map(|segments| AsPath { segments })
+    .prop_map(AsPath::from_segments)
 }
 
 /// Attribute values that are valid in a context, by type code.

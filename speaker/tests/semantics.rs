@@ -72,40 +72,30 @@ fn as4_path_merge_follows_rfc_6793() {
     // AS_PATH from a 2-octet speaker: 65001 AS_TRANS AS_TRANS; AS4_PATH: the
     // two real 4-octet ASes. Result: 65001 then AS4_PATH (§4.2.3).
     let t = u32::from(AS_TRANS);
-    let path = AsPath {
-        segments: vec![seq(&[65001, t, t])],
-    };
-    let as4 = AsPath {
-        segments: vec![seq(&[4_200_000_001, 4_200_000_002])],
-    };
+    let path = AsPath::from_segments(vec![seq(&[65001, t, t])]);
+    let as4 = AsPath::from_segments(vec![seq(&[4_200_000_001, 4_200_000_002])]);
     assert_eq!(
         path.merge_as4(&as4),
-        AsPath {
-            segments: vec![seq(&[65001]), seq(&[4_200_000_001, 4_200_000_002])]
-        }
+        AsPath::from_segments(vec![seq(&[65001]), seq(&[4_200_000_001, 4_200_000_002])])
     );
     // An AS4_PATH longer than AS_PATH is ignored.
-    let long = AsPath {
-        segments: vec![seq(&[1, 2, 3, 4])],
-    };
+    let long = AsPath::from_segments(vec![seq(&[1, 2, 3, 4])]);
     assert_eq!(path.merge_as4(&long), path);
 }
 
 #[test]
 fn path_length_counts_sets_once_and_confederations_not_at_all() {
-    let p = AsPath {
-        segments: vec![
-            AsSegment {
-                kind: SegmentType::ConfedSequence,
-                asns: vec![1, 2],
-            },
-            seq(&[3, 4, 5]),
-            AsSegment {
-                kind: SegmentType::Set,
-                asns: vec![6, 7],
-            },
-        ],
-    };
+    let p = AsPath::from_segments(vec![
+        AsSegment {
+            kind: SegmentType::ConfedSequence,
+            asns: vec![1, 2],
+        },
+        seq(&[3, 4, 5]),
+        AsSegment {
+            kind: SegmentType::Set,
+            asns: vec![6, 7],
+        },
+    ]);
     assert_eq!(p.path_length(), 4);
     assert_eq!(p.to_string(), "(1 2) 3 4 5 {6,7}");
     assert_eq!(p.first_asn(), None);
@@ -118,14 +108,12 @@ fn segments_longer_than_255_ases_are_split_on_encode() {
     let mut out = bytes::BytesMut::new();
     path.encode(true, &mut out);
     let back = AsPath::decode(&out, true).unwrap();
-    assert_eq!(back.segments.len(), 2);
-    assert_eq!(
-        back.segments
-            .iter()
-            .flat_map(|s| s.asns.clone())
-            .collect::<Vec<_>>(),
-        asns
-    );
+    assert_eq!(back.segments().count(), 2);
+    let flat: Vec<u32> = back
+        .segments()
+        .flat_map(|s| s.asns.iter().copied())
+        .collect();
+    assert_eq!(flat, asns);
 }
 
 #[test]

@@ -44,12 +44,14 @@ fn attrs(v4_next_hop: bool, family: Option<Family>) -> Arc<PathAttributes> {
     }
     if let Some(family) = family {
         let next_hop = MpNextHop::Ipv6("2001:db8::1".parse().unwrap());
-        a.push(PathAttribute::new(AttrValue::MpReachNlri(Box::new(MpReachHeader {
-            family,
-            next_hop,
-            reserved: 0,
-            mrt_full_form: false,
-        }))));
+        a.push(PathAttribute::new(AttrValue::MpReachNlri(Box::new(
+            MpReachHeader {
+                family,
+                next_hop,
+                reserved: 0,
+                mrt_full_form: false,
+            },
+        ))));
     }
     Arc::new(PathAttributes::new(a))
 }

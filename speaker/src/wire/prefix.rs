@@ -50,7 +50,10 @@ impl Prefix {
                 v |= u128::from(*b) << (120 - 8 * i);
             }
             let mask = u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0);
-            Some(Prefix { addr: IpAddr::V6(Ipv6Addr::from(v & mask)), len })
+            Some(Prefix {
+                addr: IpAddr::V6(Ipv6Addr::from(v & mask)),
+                len,
+            })
         } else {
             if len > 32 || bytes.len() > 4 {
                 return None;
@@ -60,7 +63,10 @@ impl Prefix {
                 v |= u32::from(*b) << (24 - 8 * i);
             }
             let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
-            Some(Prefix { addr: IpAddr::V4(Ipv4Addr::from(v & mask)), len })
+            Some(Prefix {
+                addr: IpAddr::V4(Ipv4Addr::from(v & mask)),
+                len,
+            })
         }
     }
 

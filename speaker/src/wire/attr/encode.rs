@@ -67,16 +67,8 @@ fn value_len(v: &AttrValue, nlri: Option<&Nlri>, ctx: &CodecContext) -> usize {
     let asn = if ctx.four_octet_as { 4 } else { 2 };
     match v {
         AttrValue::Origin(_) => 1,
-        AttrValue::AsPath(p) => p
-            .segments
-            .iter()
-            .map(|s| s.asns.len() * asn + 2 * s.asns.len().div_ceil(255))
-            .sum(),
-        AttrValue::As4Path(p) => p
-            .segments
-            .iter()
-            .map(|s| s.asns.len() * 4 + 2 * s.asns.len().div_ceil(255))
-            .sum(),
+        AttrValue::AsPath(p) => p.wire_len(ctx.four_octet_as),
+        AttrValue::As4Path(p) => p.wire_len(true),
         AttrValue::NextHop(_) | AttrValue::MultiExitDisc(_) | AttrValue::LocalPref(_) => 4,
         AttrValue::OriginatorId(_) => 4,
         AttrValue::AtomicAggregate => 0,

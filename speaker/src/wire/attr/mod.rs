@@ -6,7 +6,7 @@ mod decode;
 mod encode;
 mod mp;
 
-pub use as_path::{AsPath, AsSegment, SegmentType};
+pub use as_path::{AsPath, AsSegment, Segment, SegmentType, Segments};
 pub use community::{Community, ExtCommunity, Ipv6ExtCommunity, LargeCommunity};
 pub use decode::{AttrSection, MpUnreach, decode_attributes};
 pub use encode::encode_attributes;
