@@ -38,9 +38,11 @@ pub struct AttrSection {
 /// Decodes a path attributes field. `Err` is an error whose action is
 /// session reset or AFI/SAFI disable; milder ones are in `issues`.
 pub fn decode_attributes(raw: &Bytes, ctx: &CodecContext) -> Result<AttrSection, UpdateError> {
-    let mut out = AttrSection::default();
-    // Most UPDATEs carry fewer than eight attributes: one allocation.
-    out.attrs.attrs.reserve(8);
+    // Most UPDATEs carry at most eight attributes: one allocation.
+    let mut out = AttrSection {
+        attrs: PathAttributes::new(Vec::with_capacity(8)),
+        ..AttrSection::default()
+    };
     let mut seen = [0u64; 4];
     let mut pos = 0usize;
     while pos < raw.len() {
