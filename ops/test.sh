@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
 # The whole test suite. Release mode: the data-driven tests walk full
-# Internet tables from ../shared/bgp-data.
+# Internet tables from ../shared/bgp-data. Ends with one line that sums
+# every test binary's result.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -d ../shared/bgp-data ]; then
   echo "../shared/bgp-data is missing: the data-driven tests read it beside the repository" >&2
   exit 1
 fi
-exec cargo test --workspace --release "$@"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+cargo test --workspace --release "$@" 2>&1 | tee "$log" || status=$?
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+exit "$status"
