@@ -141,6 +141,14 @@ struct Attr<'a> {
     start: usize,
 }
 
+/// A value made of fixed-size items (communities, cluster list): `None`
+/// unless its length is a non-zero multiple of the item size (RFC 7606 §7.8,
+/// §7.10, §7.14; RFC 8092 §6).
+fn items<const N: usize, T>(v: &[u8], f: impl Fn(&[u8; N]) -> T) -> Option<Vec<T>> {
+    let (chunks, rest) = v.as_chunks::<N>();
+    (!chunks.is_empty() && rest.is_empty()).then(|| chunks.iter().map(f).collect())
+}
+
 /// The approach RFC 7606 gives when a known attribute is malformed.
 fn malformed_action(code: u8) -> ErrorAction {
     match code {
@@ -304,74 +312,40 @@ impl Attr<'_> {
                 }),
                 _ => return Err(len_err("AS4_AGGREGATOR length is not 8")),
             },
-            t::COMMUNITIES => {
-                if v.is_empty() || !v.len().is_multiple_of(4) {
-                    return Err(opt_err(
-                        "COMMUNITIES length is not a non-zero multiple of 4",
-                    ));
-                }
-                AttrValue::Communities(v.chunks_exact(4).map(|c| Community(u32_of(c))).collect())
-            }
+            t::COMMUNITIES => AttrValue::Communities(
+                items(v, |c: &[u8; 4]| Community(u32::from_be_bytes(*c))).ok_or(opt_err(
+                    "COMMUNITIES length is not a non-zero multiple of 4",
+                ))?,
+            ),
             t::ORIGINATOR_ID => match v.len() {
                 4 => AttrValue::OriginatorId(ip_of(v)),
                 _ => return Err(len_err("ORIGINATOR_ID length is not 4")),
             },
             t::CLUSTER_LIST => {
-                if v.is_empty() || !v.len().is_multiple_of(4) {
-                    return Err(len_err(
-                        "CLUSTER_LIST length is not a non-zero multiple of 4",
-                    ));
-                }
-                AttrValue::ClusterList(v.chunks_exact(4).map(ip_of).collect())
+                AttrValue::ClusterList(items(v, |c: &[u8; 4]| Ipv4Addr::from(*c)).ok_or(
+                    len_err("CLUSTER_LIST length is not a non-zero multiple of 4"),
+                )?)
             }
             t::EXTENDED_COMMUNITIES => {
-                if v.is_empty() || !v.len().is_multiple_of(8) {
-                    return Err(opt_err(
-                        "EXTENDED_COMMUNITIES length is not a non-zero multiple of 8",
-                    ));
-                }
-                AttrValue::ExtendedCommunities(
-                    v.chunks_exact(8)
-                        .map(|c| {
-                            let mut a = [0u8; 8];
-                            a.copy_from_slice(c);
-                            ExtCommunity(a)
-                        })
-                        .collect(),
-                )
+                AttrValue::ExtendedCommunities(items(v, |c: &[u8; 8]| ExtCommunity(*c)).ok_or(
+                    opt_err("EXTENDED_COMMUNITIES length is not a non-zero multiple of 8"),
+                )?)
             }
-            t::IPV6_EXTENDED_COMMUNITIES => {
-                if v.is_empty() || !v.len().is_multiple_of(20) {
-                    return Err(opt_err(
-                        "IPv6 extended communities length is not a non-zero multiple of 20",
-                    ));
-                }
-                AttrValue::Ipv6ExtendedCommunities(
-                    v.chunks_exact(20)
-                        .map(|c| {
-                            let mut a = [0u8; 20];
-                            a.copy_from_slice(c);
-                            Ipv6ExtCommunity(a)
-                        })
-                        .collect(),
-                )
-            }
-            t::LARGE_COMMUNITIES => {
-                if v.is_empty() || !v.len().is_multiple_of(12) {
-                    return Err(opt_err(
-                        "LARGE_COMMUNITY length is not a non-zero multiple of 12",
-                    ));
-                }
-                AttrValue::LargeCommunities(
-                    v.chunks_exact(12)
-                        .map(|c| LargeCommunity {
-                            global: u32_of(c),
-                            local1: u32_of(&c[4..]),
-                            local2: u32_of(&c[8..]),
-                        })
-                        .collect(),
-                )
-            }
+            t::IPV6_EXTENDED_COMMUNITIES => AttrValue::Ipv6ExtendedCommunities(
+                items(v, |c: &[u8; 20]| Ipv6ExtCommunity(*c)).ok_or(opt_err(
+                    "IPv6 extended communities length is not a non-zero multiple of 20",
+                ))?,
+            ),
+            t::LARGE_COMMUNITIES => AttrValue::LargeCommunities(
+                items(v, |c: &[u8; 12]| LargeCommunity {
+                    global: u32_of(c),
+                    local1: u32_of(&c[4..]),
+                    local2: u32_of(&c[8..]),
+                })
+                .ok_or(opt_err(
+                    "LARGE_COMMUNITY length is not a non-zero multiple of 12",
+                ))?,
+            ),
             t::AS4_PATH => {
                 AttrValue::As4Path(AsPath::decode(v, true).map_err(|d| (K::MalformedAsPath, d))?)
             }
