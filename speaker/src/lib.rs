@@ -1,4 +1,5 @@
 //! BGP without I/O.
+pub mod fsm;
 pub mod mrt;
 pub mod wire;
 

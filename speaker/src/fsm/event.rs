@@ -1,0 +1,81 @@
+//! What goes into a session and what comes out of it.
+
+use super::negotiate::Negotiated;
+use crate::wire::{Notification, RouteRefresh, Update};
+
+/// The six states of RFC 4271 §8.2.2.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum State {
+    Idle,
+    Connect,
+    Active,
+    OpenSent,
+    OpenConfirm,
+    Established,
+}
+
+impl State {
+    pub fn name(self) -> &'static str {
+        match self {
+            State::Idle => "Idle",
+            State::Connect => "Connect",
+            State::Active => "Active",
+            State::OpenSent => "OpenSent",
+            State::OpenConfirm => "OpenConfirm",
+            State::Established => "Established",
+        }
+    }
+}
+
+/// Administrative events (§8.1.2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AdminEvent {
+    /// ManualStart / AutomaticStart; passive when the configuration says so.
+    Start,
+    /// ManualStop: the NOTIFICATION to send if a session is up (a Cease
+    /// with an RFC 9003 message, typically); Administrative Shutdown if `None`.
+    Stop(Option<Notification>),
+}
+
+/// Transport events (§8.1.3), reported by the driver.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TcpEvent {
+    /// Our connection attempt succeeded, or an incoming one was accepted.
+    Connected,
+    /// The connection attempt failed.
+    Failed,
+    /// An established connection closed.
+    Closed,
+}
+
+/// Why a session went down.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DownReason {
+    /// We sent this NOTIFICATION (an error of the peer's, or a Cease).
+    NotificationSent(Notification),
+    NotificationReceived(Notification),
+    ConnectionClosed,
+    ConnectionFailed,
+    AdminStop,
+}
+
+/// Outputs for the driver, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// Open a TCP connection to the peer.
+    Connect,
+    /// Close the connection once what `poll_transmit` gave is written.
+    Disconnect,
+    StateChanged {
+        from: State,
+        to: State,
+    },
+    /// The session reached Established.
+    Established(Box<Negotiated>),
+    /// The session left Established or failed to get there.
+    Down(DownReason),
+    /// An UPDATE to hand to the Adj-RIB-In (check `Update::issues` and
+    /// `Update::action` for RFC 7606 treat-as-withdraw).
+    Update(Box<Update>),
+    RouteRefresh(RouteRefresh),
+}
