@@ -2,3 +2,4 @@
 
 pub mod pcap;
 pub mod session_context;
+pub mod netns;
