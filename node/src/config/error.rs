@@ -10,7 +10,7 @@ use std::path::PathBuf;
 /// The file could not be used: unreadable, or one or more problems in it.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("{}: cannot read: {source}", .path.display())]
+    #[error("{}: cannot read", .path.display())]
     Read {
         path: PathBuf,
         source: std::io::Error,

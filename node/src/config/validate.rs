@@ -61,6 +61,7 @@ pub fn parse(source: &str, file: &Path) -> Result<Config, Vec<Diagnostic>> {
         local_as: None,
         cluster_id: None,
         listening: true,
+        addresses: HashMap::new(),
         diagnostics: Vec::new(),
     };
     let config = checker.config(&raw);
@@ -177,6 +178,8 @@ struct Checker<'a> {
     local_as: Option<u32>,
     cluster_id: Option<Ipv4Addr>,
     listening: bool,
+    /// Neighbour addresses seen so far, with their key.
+    addresses: HashMap<IpAddr, String>,
     diagnostics: Vec<Diagnostic>,
 }
 
@@ -258,27 +261,10 @@ impl Checker<'_> {
         }
 
         let mut neighbors = Vec::new();
-        let mut addresses: HashMap<IpAddr, String> = HashMap::new();
         for (i, peer) in raw.neighbor.iter().enumerate() {
             let prefix = format!("neighbor[{i}]");
             let neighbor = self.neighbor(&prefix, peer, &groups, &global);
-            if let Some(n) = neighbor {
-                let key = join(&prefix, "address");
-                match addresses.get(&n.address) {
-                    Some(first) => {
-                        let problem = Problem::DuplicateNeighbor {
-                            address: n.address.to_string(),
-                            first_line: self.loc.line_of(first),
-                            first_key: first.clone(),
-                        };
-                        self.report(&key, problem);
-                    }
-                    None => {
-                        addresses.insert(n.address, key);
-                    }
-                }
-                neighbors.push(n);
-            }
+            neighbors.extend(neighbor);
         }
 
         Some(Config {
@@ -349,7 +335,11 @@ impl Checker<'_> {
                         self.report(&key, Problem::BadNeighborAddress(s.clone()));
                         None
                     }
-                    other => other,
+                    Some(a) => {
+                        self.unique_address(a, key);
+                        Some(a)
+                    }
+                    None => None,
                 }
             }
         };
@@ -494,6 +484,23 @@ impl Checker<'_> {
                 restart_time: value(&s.restart_time, defaults::RESTART_TIME),
             },
         })
+    }
+
+    /// Neighbour addresses are unique; the first one seen is the reference.
+    fn unique_address(&mut self, address: IpAddr, key: String) {
+        match self.addresses.get(&address) {
+            Some(first) => {
+                let problem = Problem::DuplicateNeighbor {
+                    address: address.to_string(),
+                    first_line: self.loc.line_of(first),
+                    first_key: first.clone(),
+                };
+                self.report(&key, problem);
+            }
+            None => {
+                self.addresses.insert(address, key);
+            }
+        }
     }
 
     /// The settings of a group or neighbour, each value checked.
@@ -678,27 +685,26 @@ impl Checker<'_> {
         }
     }
 
-    /// A family list: known names, no repeats, not empty; sorted.
+    /// A family list: known names, no repeats, not empty; sorted. With
+    /// bad names, the good ones (to check ADD-PATH against them).
     fn families(&mut self, key: &str, list: &[String]) -> Option<Vec<Family>> {
         if list.is_empty() {
             self.report(key, Problem::NoFamily);
             return None;
         }
         let mut out = Vec::new();
-        let mut ok = true;
         for (i, name) in list.iter().enumerate() {
             let item = format!("{key}[{i}]");
             match self.family(&item, name) {
                 Some(f) if out.contains(&f) => {
                     self.report(&item, Problem::DuplicateFamily(name.clone()));
-                    ok = false;
                 }
                 Some(f) => out.push(f),
-                None => ok = false,
+                None => {}
             }
         }
         out.sort();
-        ok.then_some(out)
+        (!out.is_empty()).then_some(out)
     }
 
     fn family(&mut self, key: &str, name: &str) -> Option<Family> {
