@@ -82,12 +82,18 @@ pub enum Problem {
         /// Where the other value of the pair came from, if not the same place.
         others: String,
     },
-    #[error("keepalive {keepalive} with hold time 0: no keepalives are sent when the hold time is 0 (RFC 4271 §4.4){others}")]
+    #[error(
+        "keepalive {keepalive} with hold time 0: no keepalives are sent when the hold time is 0 (RFC 4271 §4.4){others}"
+    )]
     KeepaliveWithoutHold { keepalive: u16, others: String },
     #[error("keepalive 0 with hold time {hold}: the peer's hold timer would expire{others}")]
     KeepaliveZero { hold: u16, others: String },
     #[error("idle-hold {initial} is more than idle-hold-max {max}{others}")]
-    IdleHoldAboveMax { initial: u16, max: u16, others: String },
+    IdleHoldAboveMax {
+        initial: u16,
+        max: u16,
+        others: String,
+    },
     #[error("port 0 is invalid (1 to 65535)")]
     PortZero,
     #[error("port {0} is out of range (1 to 65535)")]
@@ -124,7 +130,9 @@ pub enum Problem {
     LocalAddressFamily { local: String, address: String },
     #[error("{whom} is passive, but nothing listens (`listen.addresses` is empty)")]
     PassiveWithoutListener { whom: String },
-    #[error("route-reflector-client needs an iBGP neighbour; {whom} has remote AS {remote_as}, local AS {local_as}")]
+    #[error(
+        "route-reflector-client needs an iBGP neighbour; {whom} has remote AS {remote_as}, local AS {local_as}"
+    )]
     ClientNotInternal {
         whom: String,
         remote_as: u32,

@@ -137,3 +137,60 @@ pub fn join(prefix: &str, key: &str) -> String {
         format!("{prefix}.{key}")
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    const DOC: &str = "a = 1\n\n[t]\nb = [\n  1,\n  2,\n]\n\n[[n]]\nc = 3\n\n[[n]]\n\"d e\" = 4\n";
+
+    fn locator() -> Locator {
+        let doc = DeTable::parse(DOC).unwrap();
+        Locator::new(DOC, doc.get_ref())
+    }
+
+    #[test]
+    fn line_of_keys_elements_and_tables() {
+        let loc = locator();
+        assert_eq!(loc.line_of("a"), 1);
+        assert_eq!(loc.line_of("t"), 3);
+        assert_eq!(loc.line_of("t.b"), 4);
+        assert_eq!(loc.line_of("t.b[1]"), 6);
+        assert_eq!(loc.line_of("n[0]"), 9);
+        assert_eq!(loc.line_of("n[0].c"), 10);
+        assert_eq!(loc.line_of("n[1]"), 12);
+        assert_eq!(loc.line_of("n[1].\"d e\""), 13);
+        // Missing keys: the enclosing table, else line 1.
+        assert_eq!(loc.line_of("n[1].missing"), 12);
+        assert_eq!(loc.line_of("missing"), 1);
+    }
+
+    #[test]
+    fn path_at_an_offset() {
+        let loc = locator();
+        let at = |needle: &str| loc.path_at(DOC.find(needle).unwrap());
+        assert_eq!(at("c = 3"), Some("n[0].c"));
+        assert_eq!(at("3\n"), Some("n[0].c"));
+        assert_eq!(at("2,"), Some("t.b[1]"));
+        assert_eq!(at("\"d e\""), Some("n[1].\"d e\""));
+    }
+
+    #[test]
+    fn lines_of_offsets() {
+        let loc = Locator::lines_only("a\nb\n\nc");
+        assert_eq!(loc.line_at(0), 1);
+        assert_eq!(loc.line_at(1), 1);
+        assert_eq!(loc.line_at(2), 2);
+        assert_eq!(loc.line_at(5), 4);
+    }
+
+    #[test]
+    fn paths() {
+        assert_eq!(join("", "a"), "a");
+        assert_eq!(join("g", "x y"), "g.\"x y\"");
+        assert_eq!(parent("a.b[2].c"), Some("a.b[2]"));
+        assert_eq!(parent("a.b[2]"), Some("a.b"));
+        assert_eq!(parent("a"), None);
+    }
+}

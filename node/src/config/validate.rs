@@ -16,8 +16,8 @@ use super::model::{
     family_from_name, family_name,
 };
 use super::raw::{RawConfig, RawPeer, RawTimers};
-use speaker::wire::capability::AddPathMode;
 use speaker::wire::Family;
+use speaker::wire::capability::AddPathMode;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
@@ -105,6 +105,9 @@ impl<T> At<T> {
 #[derive(Debug, Clone, Default)]
 struct Layer {
     remote_as: Option<At<u32>>,
+    /// `remote-as` is written, valid or not (so that an invalid one is not
+    /// also reported missing).
+    remote_as_written: bool,
     description: Option<At<String>>,
     route_reflector_client: Option<At<bool>>,
     passive: Option<At<bool>>,
@@ -134,6 +137,7 @@ impl Layer {
     fn over(self, under: &Layer) -> Layer {
         Layer {
             remote_as: self.remote_as.or_else(|| under.remote_as.clone()),
+            remote_as_written: self.remote_as_written || under.remote_as_written,
             description: self.description.or_else(|| under.description.clone()),
             route_reflector_client: self
                 .route_reflector_client
@@ -376,7 +380,9 @@ impl Checker<'_> {
         let remote_as = match &s.remote_as {
             Some(r) => Some(r.clone()),
             None => {
-                self.report(prefix, Problem::Missing("remote-as"));
+                if !s.remote_as_written {
+                    self.report(prefix, Problem::Missing("remote-as"));
+                }
                 None
             }
         };
@@ -507,22 +513,30 @@ impl Checker<'_> {
     fn layer(&mut self, prefix: &str, peer: &RawPeer, level: Level) -> Layer {
         let at = |key: &str| (join(prefix, key), level);
         let mut layer = Layer {
-            description: peer.description.clone().map(|d| At::new(d, at("description"))),
+            description: peer
+                .description
+                .clone()
+                .map(|d| At::new(d, at("description"))),
             route_reflector_client: peer
                 .route_reflector_client
                 .map(|b| At::new(b, at("route-reflector-client"))),
             passive: peer.passive.map(|b| At::new(b, at("passive"))),
-            graceful_restart: peer.graceful_restart.map(|b| At::new(b, at("graceful-restart"))),
+            graceful_restart: peer
+                .graceful_restart
+                .map(|b| At::new(b, at("graceful-restart"))),
             timers: self.timers(prefix, peer.timers(), level),
             ..Layer::default()
         };
+        layer.remote_as_written = peer.remote_as.is_some();
         if let Some(n) = peer.remote_as {
             let key = join(prefix, "remote-as");
             layer.remote_as = self.asn(&key, n).map(|v| At::new(v, at("remote-as")));
         }
         if let Some(list) = &peer.families {
             let key = join(prefix, "families");
-            layer.families = self.families(&key, list).map(|v| At::new(v, at("families")));
+            layer.families = self
+                .families(&key, list)
+                .map(|v| At::new(v, at("families")));
         }
         if let Some(map) = &peer.add_path {
             let key = join(prefix, "add-path");
@@ -622,7 +636,12 @@ impl Checker<'_> {
     }
 
     /// ADD-PATH entries must name families that are enabled.
-    fn add_path_rule(&mut self, entries: &[At<(Family, AddPathMode)>], enabled: &[Family], whom: &str) {
+    fn add_path_rule(
+        &mut self,
+        entries: &[At<(Family, AddPathMode)>],
+        enabled: &[Family],
+        whom: &str,
+    ) {
         for e in entries {
             if !enabled.contains(&e.value.0) {
                 let names: Vec<String> = enabled.iter().map(|&f| family_name(f)).collect();
@@ -761,7 +780,10 @@ fn site_of_pair(
         Some(o) if o.level > this.level => {
             (o.path.clone(), format!(" ({this_name} at `{}`)", this.path))
         }
-        Some(o) => (this.path.clone(), format!(" ({other_name} at `{}`)", o.path)),
+        Some(o) => (
+            this.path.clone(),
+            format!(" ({other_name} at `{}`)", o.path),
+        ),
         None => (this.path.clone(), format!(" ({other_name} is the default)")),
     }
 }
