@@ -66,10 +66,8 @@ pub fn parse(source: &str, file: &Path) -> Result<Config, Vec<Diagnostic>> {
     };
     let config = checker.config(&raw);
     let mut diagnostics = checker.diagnostics;
-    if diagnostics.is_empty() {
-        if let Some(config) = config {
-            return Ok(config);
-        }
+    if let (true, Some(config)) = (diagnostics.is_empty(), config) {
+        return Ok(config);
     }
     let mut seen = BTreeSet::new();
     diagnostics.retain(|d| seen.insert(d.to_string()));
@@ -386,6 +384,7 @@ impl Checker<'_> {
                 None
             }
         };
+        self.timer_rules(&s.timers);
         let address = address?;
         let cluster_id = s.cluster_id.as_ref().map(|c| c.value).or(self.cluster_id);
         let families = match &s.families {
@@ -411,29 +410,30 @@ impl Checker<'_> {
                 }
             }
         }
-        if let Some(local) = &s.local_address {
-            if local.value.is_ipv4() != address.is_ipv4() {
-                self.report(
-                    &local.path,
-                    Problem::LocalAddressFamily {
-                        local: local.value.to_string(),
-                        address: address.to_string(),
-                    },
-                );
-            }
+        if let Some(local) = &s.local_address
+            && local.value.is_ipv4() != address.is_ipv4()
+        {
+            let problem = Problem::LocalAddressFamily {
+                local: local.value.to_string(),
+                address: address.to_string(),
+            };
+            self.report(&local.path, problem);
         }
         let passive = value(&s.passive, false);
-        if let (false, Some(p)) = (self.listening, &s.passive) {
-            if p.value {
-                let whom = whom.clone();
-                self.report(&p.path, Problem::PassiveWithoutListener { whom });
-            }
+        if let (false, Some(p)) = (self.listening, &s.passive)
+            && p.value
+        {
+            let whom = whom.clone();
+            self.report(&p.path, Problem::PassiveWithoutListener { whom });
         }
         let route_reflector_client = value(&s.route_reflector_client, false);
-        if let (Some(rr), Some(remote), Some(local_as)) =
-            (&s.route_reflector_client, &remote_as, local_as)
-        {
-            if rr.value && remote.value != local_as {
+        if let Some(rr) = s.route_reflector_client.as_ref().filter(|rr| rr.value) {
+            if self.role == Role::Border {
+                self.report(&rr.path, Problem::ReflectorOnly("route-reflector-client"));
+            }
+            if let (Some(remote), Some(local_as)) = (&remote_as, local_as)
+                && remote.value != local_as
+            {
                 let site = if remote.level > rr.level {
                     &remote.path
                 } else {
@@ -444,13 +444,9 @@ impl Checker<'_> {
                     remote_as: remote.value,
                     local_as,
                 };
-                self.report(&site.clone(), problem);
-            }
-            if rr.value && self.role == Role::Border {
-                self.report(&rr.path, Problem::ReflectorOnly("route-reflector-client"));
+                self.report(site, problem);
             }
         }
-        self.timer_rules(&s.timers);
         let internal = match (&remote_as, local_as) {
             (Some(r), Some(l)) => r.value == l,
             _ => true,
