@@ -62,7 +62,7 @@ pub enum Problem {
     BadNeighborAddress(String),
     #[error("AS {0} is invalid (RFC 7607: AS 0 is reserved)")]
     AsZero(i64),
-    #[error("AS 23456 is invalid here (RFC 6793 §9: AS_TRANS is not a real AS)")]
+    #[error("AS 23456 is invalid (RFC 6793: AS_TRANS only stands in for a 4-octet AS)")]
     AsTrans,
     #[error("AS {0} is out of range (1 to 4294967294; RFC 7300 reserves 4294967295)")]
     AsRange(i64),
