@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 mod cli;
+mod config;
 
 // BGP decoding allocates many small, short-lived objects: mimalloc more than
 // doubles decode throughput over glibc malloc (speaker/benches/decode.rs).
@@ -23,12 +24,15 @@ enum Command {
     /// Read MRT (RFC 6396) routing dumps.
     #[command(subcommand)]
     Mrt(cli::mrt::MrtCommand),
+    /// Validate a configuration file without starting.
+    CheckConfig(cli::check_config::CheckConfig),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Mrt(cmd) => cli::mrt::run(cmd),
+        Command::CheckConfig(cmd) => cli::check_config::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

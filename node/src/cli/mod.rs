@@ -1,3 +1,4 @@
 //! Subcommands of the `reflex` binary, one module each.
 
+pub mod check_config;
 pub mod mrt;

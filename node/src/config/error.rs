@@ -1,0 +1,145 @@
+//! What can be wrong with a configuration file, and where.
+//!
+//! Every problem found in a file is a [`Diagnostic`]: the file, the line, the
+//! key (as a path such as `neighbor[2].hold-time`) and the [`Problem`]. Its
+//! display is `FILE:LINE: key `KEY`: PROBLEM`, the form editors and `grep -n`
+//! users know.
+
+use std::path::PathBuf;
+
+/// The file could not be used: unreadable, or one or more problems in it.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{}: cannot read", .path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}", render(.0))]
+    Invalid(Vec<Diagnostic>),
+}
+
+fn render(diagnostics: &[Diagnostic]) -> String {
+    let lines: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
+    lines.join("\n")
+}
+
+/// One problem at one place in one file.
+#[derive(Debug, thiserror::Error)]
+#[error("{}:{line}: {}{problem}", .file.display(), key_prefix(.key.as_deref()))]
+pub struct Diagnostic {
+    pub file: PathBuf,
+    /// 1-based line of the key (or of the table, for a missing key).
+    pub line: usize,
+    /// The key path, when the problem belongs to one key.
+    pub key: Option<String>,
+    pub problem: Problem,
+}
+
+fn key_prefix(key: Option<&str>) -> String {
+    match key {
+        Some(k) => format!("key `{k}`: "),
+        None => String::new(),
+    }
+}
+
+/// What is wrong. The messages cite the rule they enforce.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Problem {
+    /// TOML syntax, an unknown key or a value of the wrong type (the
+    /// message is the TOML parser's).
+    #[error("{0}")]
+    Toml(String),
+    #[error("missing required key `{0}`")]
+    Missing(&'static str),
+    #[error("router id 0.0.0.0 is invalid (RFC 6286 §2.1: a non-zero 4-octet value)")]
+    ZeroRouterId,
+    #[error("`{0}` is not an IPv4 address")]
+    NotIpv4(String),
+    #[error("`{0}` is not an IP address")]
+    NotIp(String),
+    #[error("`{0}` cannot be a neighbour address (unspecified, multicast or broadcast)")]
+    BadNeighborAddress(String),
+    #[error("AS {0} is invalid (RFC 7607: AS 0 is reserved)")]
+    AsZero(i64),
+    #[error("AS 23456 is invalid (RFC 6793: AS_TRANS only stands in for a 4-octet AS)")]
+    AsTrans,
+    #[error("AS {0} is out of range (1 to 4294967294; RFC 7300 reserves 4294967295)")]
+    AsRange(i64),
+    #[error("hold time {0} is invalid (RFC 4271 §4.2: 0 or at least 3)")]
+    HoldTime(i64),
+    #[error("{what} {value} is out of range ({min} to {max} seconds)")]
+    Seconds {
+        what: &'static str,
+        value: i64,
+        min: i64,
+        max: i64,
+    },
+    #[error("keepalive {keepalive} must be less than hold time {hold}{others}")]
+    KeepaliveNotLess {
+        keepalive: u16,
+        hold: u16,
+        /// Where the other value of the pair came from, if not the same place.
+        others: String,
+    },
+    #[error(
+        "keepalive {keepalive} with hold time 0: no keepalives are sent when the hold time is 0 (RFC 4271 §4.4){others}"
+    )]
+    KeepaliveWithoutHold { keepalive: u16, others: String },
+    #[error("keepalive 0 with hold time {hold}: the peer's hold timer would expire{others}")]
+    KeepaliveZero { hold: u16, others: String },
+    #[error("idle-hold {initial} is more than idle-hold-max {max}{others}")]
+    IdleHoldAboveMax {
+        initial: u16,
+        max: u16,
+        others: String,
+    },
+    #[error("port 0 is invalid (1 to 65535)")]
+    PortZero,
+    #[error("port {0} is out of range (1 to 65535)")]
+    PortRange(i64),
+    #[error("address {0} is listed twice")]
+    DuplicateListen(String),
+    #[error("role `{0}` is unknown (expected `reflector` or `border`)")]
+    UnknownRole(String),
+    #[error("unknown family `{0}` (expected one of: {1})")]
+    UnknownFamily(String, String),
+    #[error("family `{0}` is listed twice")]
+    DuplicateFamily(String),
+    #[error("no family enabled (list at least one)")]
+    NoFamily,
+    #[error("unknown ADD-PATH mode `{0}` (expected `send`, `receive` or `both`)")]
+    UnknownAddPathMode(String),
+    #[error("ADD-PATH for `{family}`, a family {whom} does not enable (families: {enabled})")]
+    AddPathFamilyNotEnabled {
+        family: String,
+        whom: String,
+        enabled: String,
+    },
+    #[error("unknown group `{0}` (groups: {1})")]
+    UnknownGroup(String, String),
+    #[error("a group cannot set `{0}`; set it in each [[neighbor]]")]
+    NotInGroup(&'static str),
+    #[error("neighbour address {address} is also at line {first_line} (`{first_key}`)")]
+    DuplicateNeighbor {
+        address: String,
+        first_line: usize,
+        first_key: String,
+    },
+    #[error("local address {local} is not of the same family as neighbour address {address}")]
+    LocalAddressFamily { local: String, address: String },
+    #[error("{whom} is passive, but nothing listens (`listen.addresses` is empty)")]
+    PassiveWithoutListener { whom: String },
+    #[error(
+        "route-reflector-client needs an iBGP neighbour; {whom} has remote AS {remote_as}, local AS {local_as}"
+    )]
+    ClientNotInternal {
+        whom: String,
+        remote_as: u32,
+        local_as: u32,
+    },
+    #[error("{0} is only meaningful for role `reflector`; this node is a `border`")]
+    ReflectorOnly(&'static str),
+    #[error("graceful restart time {0} is out of range (RFC 4724 §3: 0 to 4095 seconds)")]
+    RestartTime(i64),
+}

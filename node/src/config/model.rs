@@ -1,0 +1,179 @@
+//! The validated configuration: plain types, defaults applied, group
+//! settings merged into each neighbour. Code that runs the node reads only
+//! this; nothing here is optional unless "absent" is a meaning of its own.
+
+use serde::{Serialize, Serializer};
+use speaker::wire::Family;
+use speaker::wire::capability::AddPathMode;
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+
+/// Defaults, in one place (`ops/config/reference.toml` repeats them).
+pub mod defaults {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+    pub const PORT: u16 = 179;
+    /// Every IPv4 and IPv6 address (the listener sets IPV6_V6ONLY).
+    pub const LISTEN: [IpAddr; 2] = [
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+    ];
+    pub const DATA_DIR: &str = "/var/lib/reflex";
+    /// RFC 4271 §10 suggests 90 s.
+    pub const HOLD_TIME: u16 = 90;
+    /// RFC 4271 §10 suggests 120 s.
+    pub const CONNECT_RETRY: u16 = 120;
+    /// DelayOpen off (RFC 4271 §8.1.1, optional attribute).
+    pub const DELAY_OPEN: u16 = 0;
+    /// First IdleHold wait after a session failure; doubles on each failure
+    /// in a row up to `IDLE_HOLD_MAX` (RFC 4271 §8.1.1 DampPeerOscillations).
+    pub const IDLE_HOLD: u16 = 5;
+    pub const IDLE_HOLD_MAX: u16 = 120;
+    /// MRAI for iBGP: the issue asks for 0 (advertise at once).
+    pub const MRAI_IBGP: u16 = 0;
+    /// MRAI for eBGP: RFC 4271 §10 suggests 30 s.
+    pub const MRAI_EBGP: u16 = 30;
+    pub const GRACEFUL_RESTART: bool = true;
+    /// RFC 4724 §3 restart time we advertise (12 bits).
+    pub const RESTART_TIME: u16 = 120;
+}
+
+/// The whole node configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Config {
+    pub router_id: Ipv4Addr,
+    pub local_as: u32,
+    /// RFC 4456 CLUSTER_ID; the router id unless set.
+    pub cluster_id: Ipv4Addr,
+    pub role: Role,
+    pub data_dir: PathBuf,
+    pub listen: Listen,
+    /// In file order.
+    pub neighbors: Vec<Neighbor>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// A member of a route-reflector cluster (the default).
+    Reflector,
+    /// A stand-alone edge speaker; reserved, not run yet.
+    Border,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Listen {
+    /// Empty: no listener, active sessions only.
+    pub addresses: Vec<IpAddr>,
+    pub port: u16,
+}
+
+/// One neighbour with everything resolved: neighbour keys, then its
+/// group's, then `[timers]`, then the defaults.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Neighbor {
+    pub address: IpAddr,
+    pub remote_as: u32,
+    pub description: Option<String>,
+    /// The group it inherits from.
+    pub group: Option<String>,
+    pub route_reflector_client: bool,
+    /// Never connects; waits for the peer.
+    pub passive: bool,
+    /// Sorted, no duplicates.
+    #[serde(serialize_with = "ser_families")]
+    pub families: Vec<Family>,
+    /// Only families in `families`.
+    #[serde(serialize_with = "ser_add_path")]
+    pub add_path: BTreeMap<Family, AddPathMode>,
+    pub local_address: Option<IpAddr>,
+    /// The node's, unless the neighbour or its group sets one.
+    pub cluster_id: Ipv4Addr,
+    pub timers: Timers,
+    pub graceful_restart: GracefulRestart,
+}
+
+/// Timer settings of one neighbour, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Timers {
+    /// Proposed in OPEN; 0 or at least 3.
+    pub hold_time: u16,
+    /// Less than `hold_time`, or 0 when `hold_time` is 0.
+    pub keepalive: u16,
+    pub connect_retry: u16,
+    /// 0: DelayOpen off.
+    pub delay_open: u16,
+    pub idle_hold: u16,
+    pub idle_hold_max: u16,
+    /// MinRouteAdvertisementInterval.
+    pub mrai: u16,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct GracefulRestart {
+    pub enabled: bool,
+    /// RFC 4724 §3 Restart Time, at most 4095.
+    pub restart_time: u16,
+}
+
+/// The family names the file uses, and their AFI/SAFI.
+pub const FAMILY_NAMES: [(&str, Family); 8] = [
+    ("ipv4-unicast", Family::IPV4_UNICAST),
+    ("ipv6-unicast", Family::IPV6_UNICAST),
+    ("ipv4-multicast", Family::IPV4_MULTICAST),
+    ("ipv6-multicast", Family::IPV6_MULTICAST),
+    ("ipv4-labeled-unicast", Family::IPV4_LABELED),
+    ("ipv6-labeled-unicast", Family::IPV6_LABELED),
+    ("vpnv4", Family::VPNV4),
+    ("vpnv6", Family::VPNV6),
+];
+
+pub fn family_from_name(name: &str) -> Option<Family> {
+    FAMILY_NAMES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|&(_, f)| f)
+}
+
+/// The configuration name of a family; families come only from
+/// `FAMILY_NAMES`, so the fallback is for completeness.
+pub fn family_name(family: Family) -> String {
+    FAMILY_NAMES
+        .iter()
+        .find(|(_, f)| *f == family)
+        .map_or_else(|| family.to_string(), |(n, _)| (*n).to_string())
+}
+
+pub fn add_path_mode_from_name(name: &str) -> Option<AddPathMode> {
+    match name {
+        "send" => Some(AddPathMode::SEND),
+        "receive" => Some(AddPathMode::RECEIVE),
+        "both" => Some(AddPathMode::BOTH),
+        _ => None,
+    }
+}
+
+fn add_path_mode_name(mode: AddPathMode) -> &'static str {
+    match (mode.send(), mode.receive()) {
+        (true, true) => "both",
+        (true, false) => "send",
+        (false, true) => "receive",
+        (false, false) => "none",
+    }
+}
+
+fn ser_families<S: Serializer>(families: &[Family], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(families.iter().map(|&f| family_name(f)))
+}
+
+fn ser_add_path<S: Serializer>(
+    add_path: &BTreeMap<Family, AddPathMode>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_map(
+        add_path
+            .iter()
+            .map(|(&f, &m)| (family_name(f), add_path_mode_name(m))),
+    )
+}

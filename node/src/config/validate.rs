@@ -1,0 +1,789 @@
+//! From the file's text to a [`Config`], or to every problem found.
+//!
+//! Three passes: TOML syntax (all syntax errors, with recovery), the serde
+//! schema (unknown keys and wrong types; serde stops at the first), then the
+//! values and the rules between them, which report everything they find.
+//!
+//! Each value is checked where it is written (once, even if a group is used
+//! by many neighbours); rules between values (keepalive < hold time, ...)
+//! are checked on each neighbour's resolved settings and reported at the
+//! more specific of the keys involved. Repeated reports are merged.
+
+use super::error::{Diagnostic, Problem};
+use super::locate::{Locator, join};
+use super::model::{
+    Config, GracefulRestart, Listen, Neighbor, Role, Timers, add_path_mode_from_name, defaults,
+    family_from_name, family_name,
+};
+use super::raw::{RawConfig, RawPeer, RawTimers};
+use speaker::wire::Family;
+use speaker::wire::capability::AddPathMode;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+
+/// Parse and validate the text of a configuration file. `file` names it in
+/// the diagnostics.
+pub fn parse(source: &str, file: &Path) -> Result<Config, Vec<Diagnostic>> {
+    let (document, syntax) = toml::de::DeTable::parse_recoverable(source);
+    if !syntax.is_empty() {
+        let loc = Locator::lines_only(source);
+        return Err(syntax
+            .iter()
+            .map(|e| Diagnostic {
+                file: file.to_path_buf(),
+                line: e.span().map_or(1, |s| loc.line_at(s.start)),
+                key: None,
+                problem: Problem::Toml(e.message().to_string()),
+            })
+            .collect());
+    }
+    let loc = Locator::new(source, document.get_ref());
+    let raw: RawConfig = match toml::from_str(source) {
+        Ok(raw) => raw,
+        Err(e) => {
+            let (line, key) = match e.span() {
+                Some(s) => (loc.line_at(s.start), loc.path_at(s.start).map(String::from)),
+                None => (1, None),
+            };
+            return Err(vec![Diagnostic {
+                file: file.to_path_buf(),
+                line,
+                key,
+                problem: Problem::Toml(e.message().to_string()),
+            }]);
+        }
+    };
+    let mut checker = Checker {
+        file,
+        loc: &loc,
+        role: Role::Reflector,
+        local_as: None,
+        cluster_id: None,
+        listening: true,
+        addresses: HashMap::new(),
+        diagnostics: Vec::new(),
+    };
+    let config = checker.config(&raw);
+    let mut diagnostics = checker.diagnostics;
+    if let (true, Some(config)) = (diagnostics.is_empty(), config) {
+        return Ok(config);
+    }
+    let mut seen = BTreeSet::new();
+    diagnostics.retain(|d| seen.insert(d.to_string()));
+    diagnostics.sort_by_key(|d| d.line);
+    Err(diagnostics)
+}
+
+/// How specific a setting's origin is; the more specific one wins, and a
+/// rule between two settings is reported at the more specific.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Level {
+    Global,
+    Group,
+    Neighbor,
+}
+
+/// A value and the key it was read from.
+#[derive(Debug, Clone)]
+struct At<T> {
+    value: T,
+    path: String,
+    level: Level,
+}
+
+impl<T> At<T> {
+    fn new(value: T, (path, level): (String, Level)) -> At<T> {
+        At { value, path, level }
+    }
+}
+
+/// Settings as written in one place (`[timers]`, a group, a neighbour),
+/// each value already checked on its own.
+#[derive(Debug, Clone, Default)]
+struct Layer {
+    remote_as: Option<At<u32>>,
+    /// `remote-as` is written, valid or not (so that an invalid one is not
+    /// also reported missing).
+    remote_as_written: bool,
+    description: Option<At<String>>,
+    route_reflector_client: Option<At<bool>>,
+    passive: Option<At<bool>>,
+    families: Option<At<Vec<Family>>>,
+    /// Each entry with its own key path.
+    add_path: Option<Vec<At<(Family, AddPathMode)>>>,
+    local_address: Option<At<IpAddr>>,
+    cluster_id: Option<At<Ipv4Addr>>,
+    graceful_restart: Option<At<bool>>,
+    restart_time: Option<At<u16>>,
+    timers: TimerLayer,
+}
+
+#[derive(Debug, Clone, Default)]
+struct TimerLayer {
+    hold_time: Option<At<u16>>,
+    keepalive: Option<At<u16>>,
+    connect_retry: Option<At<u16>>,
+    delay_open: Option<At<u16>>,
+    idle_hold: Option<At<u16>>,
+    idle_hold_max: Option<At<u16>>,
+    mrai: Option<At<u16>>,
+}
+
+impl Layer {
+    /// `self` where set, else `under`.
+    fn over(self, under: &Layer) -> Layer {
+        Layer {
+            remote_as: self.remote_as.or_else(|| under.remote_as.clone()),
+            remote_as_written: self.remote_as_written || under.remote_as_written,
+            description: self.description.or_else(|| under.description.clone()),
+            route_reflector_client: self
+                .route_reflector_client
+                .or_else(|| under.route_reflector_client.clone()),
+            passive: self.passive.or_else(|| under.passive.clone()),
+            families: self.families.or_else(|| under.families.clone()),
+            add_path: self.add_path.or_else(|| under.add_path.clone()),
+            local_address: self.local_address.or_else(|| under.local_address.clone()),
+            cluster_id: self.cluster_id.or_else(|| under.cluster_id.clone()),
+            graceful_restart: self
+                .graceful_restart
+                .or_else(|| under.graceful_restart.clone()),
+            restart_time: self.restart_time.or_else(|| under.restart_time.clone()),
+            timers: self.timers.over(&under.timers),
+        }
+    }
+}
+
+impl TimerLayer {
+    fn over(self, under: &TimerLayer) -> TimerLayer {
+        TimerLayer {
+            hold_time: self.hold_time.or_else(|| under.hold_time.clone()),
+            keepalive: self.keepalive.or_else(|| under.keepalive.clone()),
+            connect_retry: self.connect_retry.or_else(|| under.connect_retry.clone()),
+            delay_open: self.delay_open.or_else(|| under.delay_open.clone()),
+            idle_hold: self.idle_hold.or_else(|| under.idle_hold.clone()),
+            idle_hold_max: self.idle_hold_max.or_else(|| under.idle_hold_max.clone()),
+            mrai: self.mrai.or_else(|| under.mrai.clone()),
+        }
+    }
+}
+
+fn value<T: Copy>(at: &Option<At<T>>, default: T) -> T {
+    at.as_ref().map_or(default, |a| a.value)
+}
+
+struct Checker<'a> {
+    file: &'a Path,
+    loc: &'a Locator,
+    role: Role,
+    /// Node-wide values the neighbours depend on (`None`: invalid, reported).
+    local_as: Option<u32>,
+    cluster_id: Option<Ipv4Addr>,
+    listening: bool,
+    /// Neighbour addresses seen so far, with their key.
+    addresses: HashMap<IpAddr, String>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Checker<'_> {
+    fn report(&mut self, key: &str, problem: Problem) {
+        self.diagnostics.push(Diagnostic {
+            file: self.file.to_path_buf(),
+            line: self.loc.line_of(key),
+            key: Some(key.to_string()),
+            problem,
+        });
+    }
+
+    /// The whole file; `None` when something required is missing or bad.
+    fn config(&mut self, raw: &RawConfig) -> Option<Config> {
+        let router_id = match &raw.router_id {
+            None => {
+                self.report("router-id", Problem::Missing("router-id"));
+                None
+            }
+            Some(s) => match self.ipv4("router-id", s) {
+                Some(Ipv4Addr::UNSPECIFIED) => {
+                    self.report("router-id", Problem::ZeroRouterId);
+                    None
+                }
+                other => other,
+            },
+        };
+        let local_as = match raw.local_as {
+            None => {
+                self.report("local-as", Problem::Missing("local-as"));
+                None
+            }
+            Some(n) => self.asn("local-as", n),
+        };
+        self.role = match raw.role.as_deref() {
+            None | Some("reflector") => Role::Reflector,
+            Some("border") => Role::Border,
+            Some(other) => {
+                self.report("role", Problem::UnknownRole(other.to_string()));
+                Role::Reflector
+            }
+        };
+        let cluster_id = match &raw.cluster_id {
+            None => router_id,
+            Some(s) => {
+                if self.role == Role::Border {
+                    self.report("cluster-id", Problem::ReflectorOnly("cluster-id"));
+                }
+                self.ipv4("cluster-id", s)
+            }
+        };
+        let listen = self.listen(raw);
+        self.local_as = local_as;
+        self.cluster_id = cluster_id;
+        self.listening = !listen.addresses.is_empty();
+        let global = Layer {
+            timers: self.timers("timers", raw.timers.unwrap_or_default(), Level::Global),
+            ..Layer::default()
+        };
+        self.timer_rules(&global.timers);
+
+        let mut groups = BTreeMap::new();
+        for (name, peer) in &raw.group {
+            let prefix = join("group", name);
+            if peer.address.is_some() {
+                self.report(&join(&prefix, "address"), Problem::NotInGroup("address"));
+            }
+            if peer.group.is_some() {
+                self.report(&join(&prefix, "group"), Problem::NotInGroup("group"));
+            }
+            let layer = self.layer(&prefix, peer, Level::Group);
+            if let (Some(families), Some(add_path)) = (&layer.families, &layer.add_path) {
+                self.add_path_rule(add_path, &families.value, &format!("group `{name}`"));
+            }
+            let merged = layer.clone().over(&global);
+            self.timer_rules(&merged.timers);
+            groups.insert(name.clone(), layer);
+        }
+
+        let mut neighbors = Vec::new();
+        for (i, peer) in raw.neighbor.iter().enumerate() {
+            let prefix = format!("neighbor[{i}]");
+            let neighbor = self.neighbor(&prefix, peer, &groups, &global);
+            neighbors.extend(neighbor);
+        }
+
+        Some(Config {
+            router_id: router_id?,
+            local_as: local_as?,
+            cluster_id: cluster_id?,
+            role: self.role,
+            data_dir: PathBuf::from(raw.data_dir.as_deref().unwrap_or(defaults::DATA_DIR)),
+            listen,
+            neighbors,
+        })
+    }
+
+    fn listen(&mut self, raw: &RawConfig) -> Listen {
+        let mut addresses = Vec::new();
+        let mut port = defaults::PORT;
+        let Some(listen) = &raw.listen else {
+            return Listen {
+                addresses: defaults::LISTEN.to_vec(),
+                port,
+            };
+        };
+        match &listen.addresses {
+            None => addresses = defaults::LISTEN.to_vec(),
+            Some(list) => {
+                for (i, s) in list.iter().enumerate() {
+                    let key = format!("listen.addresses[{i}]");
+                    if let Some(a) = self.ip(&key, s) {
+                        if addresses.contains(&a) {
+                            self.report(&key, Problem::DuplicateListen(a.to_string()));
+                        } else {
+                            addresses.push(a);
+                        }
+                    }
+                }
+            }
+        }
+        match listen.port {
+            None => {}
+            Some(0) => self.report("listen.port", Problem::PortZero),
+            Some(p) => match u16::try_from(p) {
+                Ok(p) => port = p,
+                Err(_) => self.report("listen.port", Problem::PortRange(p)),
+            },
+        }
+        Listen { addresses, port }
+    }
+
+    /// One `[[neighbor]]`, resolved; `None` if its address or remote AS is
+    /// unusable (already reported).
+    fn neighbor(
+        &mut self,
+        prefix: &str,
+        peer: &RawPeer,
+        groups: &BTreeMap<String, Layer>,
+        global: &Layer,
+    ) -> Option<Neighbor> {
+        let local_as = self.local_as;
+        let address = match &peer.address {
+            None => {
+                self.report(prefix, Problem::Missing("address"));
+                None
+            }
+            Some(s) => {
+                let key = join(prefix, "address");
+                match self.ip(&key, s) {
+                    Some(a) if !usable_neighbor_address(a) => {
+                        self.report(&key, Problem::BadNeighborAddress(s.clone()));
+                        None
+                    }
+                    Some(a) => {
+                        self.unique_address(a, key);
+                        Some(a)
+                    }
+                    None => None,
+                }
+            }
+        };
+        let group = match &peer.group {
+            None => None,
+            Some(name) => match groups.get(name) {
+                Some(layer) => Some((name.clone(), layer)),
+                None => {
+                    let known: Vec<&str> = groups.keys().map(String::as_str).collect();
+                    let known = if known.is_empty() {
+                        "none defined".to_string()
+                    } else {
+                        known.join(", ")
+                    };
+                    self.report(
+                        &join(prefix, "group"),
+                        Problem::UnknownGroup(name.clone(), known),
+                    );
+                    None
+                }
+            },
+        };
+        let own = self.layer(prefix, peer, Level::Neighbor);
+        let inherited = match &group {
+            Some((_, layer)) => (*layer).clone().over(global),
+            None => global.clone(),
+        };
+        let s = own.over(&inherited);
+        let whom = match address {
+            Some(a) => format!("{prefix} ({a})"),
+            None => prefix.to_string(),
+        };
+
+        let remote_as = match &s.remote_as {
+            Some(r) => Some(r.clone()),
+            None => {
+                if !s.remote_as_written {
+                    self.report(prefix, Problem::Missing("remote-as"));
+                }
+                None
+            }
+        };
+        self.timer_rules(&s.timers);
+        let address = address?;
+        let cluster_id = s.cluster_id.as_ref().map(|c| c.value).or(self.cluster_id);
+        let families = match &s.families {
+            Some(f) => f.value.clone(),
+            None => match address {
+                IpAddr::V4(_) => vec![Family::IPV4_UNICAST],
+                IpAddr::V6(_) => vec![Family::IPV6_UNICAST],
+            },
+        };
+        let mut add_path = BTreeMap::new();
+        if let Some(entries) = &s.add_path {
+            // Entries written in the neighbour must name its families; a
+            // group's entries apply to the members that enable the family.
+            let own_entries: Vec<_> = entries
+                .iter()
+                .filter(|e| e.level == Level::Neighbor)
+                .cloned()
+                .collect();
+            self.add_path_rule(&own_entries, &families, &whom);
+            for e in entries {
+                if families.contains(&e.value.0) {
+                    add_path.insert(e.value.0, e.value.1);
+                }
+            }
+        }
+        if let Some(local) = &s.local_address
+            && local.value.is_ipv4() != address.is_ipv4()
+        {
+            let problem = Problem::LocalAddressFamily {
+                local: local.value.to_string(),
+                address: address.to_string(),
+            };
+            self.report(&local.path, problem);
+        }
+        let passive = value(&s.passive, false);
+        if let (false, Some(p)) = (self.listening, &s.passive)
+            && p.value
+        {
+            let whom = whom.clone();
+            self.report(&p.path, Problem::PassiveWithoutListener { whom });
+        }
+        let route_reflector_client = value(&s.route_reflector_client, false);
+        if let Some(rr) = s.route_reflector_client.as_ref().filter(|rr| rr.value) {
+            if self.role == Role::Border {
+                self.report(&rr.path, Problem::ReflectorOnly("route-reflector-client"));
+            }
+            if let (Some(remote), Some(local_as)) = (&remote_as, local_as)
+                && remote.value != local_as
+            {
+                let site = if remote.level > rr.level {
+                    &remote.path
+                } else {
+                    &rr.path
+                };
+                let problem = Problem::ClientNotInternal {
+                    whom: whom.clone(),
+                    remote_as: remote.value,
+                    local_as,
+                };
+                self.report(site, problem);
+            }
+        }
+        let internal = match (&remote_as, local_as) {
+            (Some(r), Some(l)) => r.value == l,
+            _ => true,
+        };
+        let t = &s.timers;
+        let hold_time = value(&t.hold_time, defaults::HOLD_TIME);
+        let timers = Timers {
+            hold_time,
+            keepalive: value(&t.keepalive, hold_time / 3),
+            connect_retry: value(&t.connect_retry, defaults::CONNECT_RETRY),
+            delay_open: value(&t.delay_open, defaults::DELAY_OPEN),
+            idle_hold: value(&t.idle_hold, defaults::IDLE_HOLD),
+            idle_hold_max: value(&t.idle_hold_max, defaults::IDLE_HOLD_MAX),
+            mrai: value(
+                &t.mrai,
+                if internal {
+                    defaults::MRAI_IBGP
+                } else {
+                    defaults::MRAI_EBGP
+                },
+            ),
+        };
+        Some(Neighbor {
+            address,
+            remote_as: remote_as?.value,
+            description: s.description.map(|d| d.value),
+            group: group.map(|(name, _)| name),
+            route_reflector_client,
+            passive,
+            families,
+            add_path,
+            local_address: s.local_address.map(|a| a.value),
+            cluster_id: cluster_id?,
+            timers,
+            graceful_restart: GracefulRestart {
+                enabled: value(&s.graceful_restart, defaults::GRACEFUL_RESTART),
+                restart_time: value(&s.restart_time, defaults::RESTART_TIME),
+            },
+        })
+    }
+
+    /// Neighbour addresses are unique; the first one seen is the reference.
+    fn unique_address(&mut self, address: IpAddr, key: String) {
+        match self.addresses.get(&address) {
+            Some(first) => {
+                let problem = Problem::DuplicateNeighbor {
+                    address: address.to_string(),
+                    first_line: self.loc.line_of(first),
+                    first_key: first.clone(),
+                };
+                self.report(&key, problem);
+            }
+            None => {
+                self.addresses.insert(address, key);
+            }
+        }
+    }
+
+    /// The settings of a group or neighbour, each value checked.
+    fn layer(&mut self, prefix: &str, peer: &RawPeer, level: Level) -> Layer {
+        let at = |key: &str| (join(prefix, key), level);
+        let mut layer = Layer {
+            description: peer
+                .description
+                .clone()
+                .map(|d| At::new(d, at("description"))),
+            route_reflector_client: peer
+                .route_reflector_client
+                .map(|b| At::new(b, at("route-reflector-client"))),
+            passive: peer.passive.map(|b| At::new(b, at("passive"))),
+            graceful_restart: peer
+                .graceful_restart
+                .map(|b| At::new(b, at("graceful-restart"))),
+            timers: self.timers(prefix, peer.timers(), level),
+            ..Layer::default()
+        };
+        layer.remote_as_written = peer.remote_as.is_some();
+        if let Some(n) = peer.remote_as {
+            let key = join(prefix, "remote-as");
+            layer.remote_as = self.asn(&key, n).map(|v| At::new(v, at("remote-as")));
+        }
+        if let Some(list) = &peer.families {
+            let key = join(prefix, "families");
+            layer.families = self
+                .families(&key, list)
+                .map(|v| At::new(v, at("families")));
+        }
+        if let Some(map) = &peer.add_path {
+            let key = join(prefix, "add-path");
+            layer.add_path = Some(self.add_path(&key, map, level));
+        }
+        if let Some(s) = &peer.local_address {
+            let key = join(prefix, "local-address");
+            layer.local_address = self.ip(&key, s).map(|v| At::new(v, at("local-address")));
+        }
+        if let Some(s) = &peer.cluster_id {
+            let key = join(prefix, "cluster-id");
+            if self.role == Role::Border {
+                self.report(&key, Problem::ReflectorOnly("cluster-id"));
+            }
+            layer.cluster_id = self.ipv4(&key, s).map(|v| At::new(v, at("cluster-id")));
+        }
+        if let Some(n) = peer.restart_time {
+            let key = join(prefix, "restart-time");
+            match u16::try_from(n) {
+                Ok(t) if t <= 4095 => layer.restart_time = Some(At::new(t, at("restart-time"))),
+                _ => self.report(&key, Problem::RestartTime(n)),
+            }
+        }
+        layer
+    }
+
+    fn timers(&mut self, prefix: &str, raw: RawTimers, level: Level) -> TimerLayer {
+        let mut t = TimerLayer::default();
+        let secs = |c: &mut Self, key: &str, v: Option<i64>, what, min| {
+            let v = v?;
+            let path = join(prefix, key);
+            let value = c.seconds(&path, what, v, min)?;
+            Some(At { value, path, level })
+        };
+        if let Some(v) = raw.hold_time {
+            let path = join(prefix, "hold-time");
+            if v == 1 || v == 2 {
+                self.report(&path, Problem::HoldTime(v));
+            } else if let Some(value) = self.seconds(&path, "hold time", v, 0) {
+                t.hold_time = Some(At { value, path, level });
+            }
+        }
+        t.keepalive = secs(self, "keepalive", raw.keepalive, "keepalive", 0);
+        t.connect_retry = secs(self, "connect-retry", raw.connect_retry, "connect-retry", 1);
+        t.delay_open = secs(self, "delay-open", raw.delay_open, "delay-open", 0);
+        t.idle_hold = secs(self, "idle-hold", raw.idle_hold, "idle-hold", 0);
+        t.idle_hold_max = secs(self, "idle-hold-max", raw.idle_hold_max, "idle-hold-max", 0);
+        t.mrai = secs(self, "mrai", raw.mrai, "mrai", 0);
+        t
+    }
+
+    /// Rules between timers, on settings already merged with what they
+    /// inherit; reported at the more specific key of the pair.
+    fn timer_rules(&mut self, t: &TimerLayer) {
+        if let Some(k) = &t.keepalive {
+            let hold = value(&t.hold_time, defaults::HOLD_TIME);
+            let (site, others) = site_of_pair(k, "keepalive", t.hold_time.as_ref(), "hold time");
+            let problem = if hold == 0 && k.value != 0 {
+                Some(Problem::KeepaliveWithoutHold {
+                    keepalive: k.value,
+                    others,
+                })
+            } else if hold != 0 && k.value == 0 {
+                Some(Problem::KeepaliveZero { hold, others })
+            } else if hold != 0 && k.value >= hold {
+                Some(Problem::KeepaliveNotLess {
+                    keepalive: k.value,
+                    hold,
+                    others,
+                })
+            } else {
+                None
+            };
+            if let Some(p) = problem {
+                self.report(&site, p);
+            }
+        }
+        if t.idle_hold.is_some() || t.idle_hold_max.is_some() {
+            let initial = value(&t.idle_hold, defaults::IDLE_HOLD);
+            let max = value(&t.idle_hold_max, defaults::IDLE_HOLD_MAX);
+            if initial > max {
+                let (site, others) = match (&t.idle_hold, &t.idle_hold_max) {
+                    (Some(i), m) => site_of_pair(i, "idle-hold", m.as_ref(), "idle-hold-max"),
+                    (None, Some(m)) => site_of_pair(m, "idle-hold-max", None, "idle-hold"),
+                    (None, None) => return,
+                };
+                self.report(
+                    &site,
+                    Problem::IdleHoldAboveMax {
+                        initial,
+                        max,
+                        others,
+                    },
+                );
+            }
+        }
+    }
+
+    /// ADD-PATH entries must name families that are enabled.
+    fn add_path_rule(
+        &mut self,
+        entries: &[At<(Family, AddPathMode)>],
+        enabled: &[Family],
+        whom: &str,
+    ) {
+        for e in entries {
+            if !enabled.contains(&e.value.0) {
+                let names: Vec<String> = enabled.iter().map(|&f| family_name(f)).collect();
+                self.report(
+                    &e.path,
+                    Problem::AddPathFamilyNotEnabled {
+                        family: family_name(e.value.0),
+                        whom: whom.to_string(),
+                        enabled: names.join(", "),
+                    },
+                );
+            }
+        }
+    }
+
+    fn asn(&mut self, key: &str, n: i64) -> Option<u32> {
+        let problem = match n {
+            0 => Problem::AsZero(n),
+            23456 => Problem::AsTrans,
+            1..=4_294_967_294 => return u32::try_from(n).ok(),
+            _ => Problem::AsRange(n),
+        };
+        self.report(key, problem);
+        None
+    }
+
+    fn seconds(&mut self, key: &str, what: &'static str, v: i64, min: i64) -> Option<u16> {
+        match u16::try_from(v) {
+            Ok(s) if v >= min => Some(s),
+            _ => {
+                let problem = Problem::Seconds {
+                    what,
+                    value: v,
+                    min,
+                    max: i64::from(u16::MAX),
+                };
+                self.report(key, problem);
+                None
+            }
+        }
+    }
+
+    fn ipv4(&mut self, key: &str, s: &str) -> Option<Ipv4Addr> {
+        match s.parse() {
+            Ok(a) => Some(a),
+            Err(_) => {
+                self.report(key, Problem::NotIpv4(s.to_string()));
+                None
+            }
+        }
+    }
+
+    fn ip(&mut self, key: &str, s: &str) -> Option<IpAddr> {
+        match s.parse() {
+            Ok(a) => Some(a),
+            Err(_) => {
+                self.report(key, Problem::NotIp(s.to_string()));
+                None
+            }
+        }
+    }
+
+    /// A family list: known names, no repeats, not empty; sorted. With
+    /// bad names, the good ones (to check ADD-PATH against them).
+    fn families(&mut self, key: &str, list: &[String]) -> Option<Vec<Family>> {
+        if list.is_empty() {
+            self.report(key, Problem::NoFamily);
+            return None;
+        }
+        let mut out = Vec::new();
+        for (i, name) in list.iter().enumerate() {
+            let item = format!("{key}[{i}]");
+            match self.family(&item, name) {
+                Some(f) if out.contains(&f) => {
+                    self.report(&item, Problem::DuplicateFamily(name.clone()));
+                }
+                Some(f) => out.push(f),
+                None => {}
+            }
+        }
+        out.sort();
+        (!out.is_empty()).then_some(out)
+    }
+
+    fn family(&mut self, key: &str, name: &str) -> Option<Family> {
+        let family = family_from_name(name);
+        if family.is_none() {
+            let known: Vec<&str> = super::model::FAMILY_NAMES.iter().map(|(n, _)| *n).collect();
+            self.report(
+                key,
+                Problem::UnknownFamily(name.to_string(), known.join(", ")),
+            );
+        }
+        family
+    }
+
+    fn add_path(
+        &mut self,
+        key: &str,
+        map: &BTreeMap<String, String>,
+        level: Level,
+    ) -> Vec<At<(Family, AddPathMode)>> {
+        let mut out = Vec::new();
+        for (name, mode) in map {
+            let path = join(key, name);
+            let family = self.family(&path, name);
+            let mode = match add_path_mode_from_name(mode) {
+                Some(m) => Some(m),
+                None => {
+                    self.report(&path, Problem::UnknownAddPathMode(mode.clone()));
+                    None
+                }
+            };
+            if let (Some(family), Some(mode)) = (family, mode) {
+                out.push(At {
+                    value: (family, mode),
+                    path,
+                    level,
+                });
+            }
+        }
+        out
+    }
+}
+
+/// Where to report a rule between `this` and `other`: the more specific of
+/// the two keys (`this` on a tie or when `other` is a default), with a note
+/// naming the other one.
+fn site_of_pair(
+    this: &At<u16>,
+    this_name: &str,
+    other: Option<&At<u16>>,
+    other_name: &str,
+) -> (String, String) {
+    match other {
+        Some(o) if o.level > this.level => {
+            (o.path.clone(), format!(" ({this_name} at `{}`)", this.path))
+        }
+        Some(o) => (
+            this.path.clone(),
+            format!(" ({other_name} at `{}`)", o.path),
+        ),
+        None => (this.path.clone(), format!(" ({other_name} is the default)")),
+    }
+}
+
+fn usable_neighbor_address(a: IpAddr) -> bool {
+    !(a.is_unspecified() || a.is_multicast() || a == IpAddr::V4(Ipv4Addr::BROADCAST))
+}
