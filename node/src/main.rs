@@ -5,6 +5,9 @@ use std::process::ExitCode;
 
 mod cli;
 mod config;
+mod daemon;
+mod listener;
+mod session;
 
 // BGP decoding allocates many small, short-lived objects: mimalloc more than
 // doubles decode throughput over glibc malloc (speaker/benches/decode.rs).
@@ -26,6 +29,8 @@ enum Command {
     Mrt(cli::mrt::MrtCommand),
     /// Validate a configuration file without starting.
     CheckConfig(cli::check_config::CheckConfig),
+    /// Run a node: BGP sessions with the configured neighbours.
+    Run(cli::run::Run),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +38,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Mrt(cmd) => cli::mrt::run(cmd),
         Command::CheckConfig(cmd) => cli::check_config::run(cmd),
+        Command::Run(cmd) => cli::run::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

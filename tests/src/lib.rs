@@ -1,5 +1,7 @@
 //! Test support.
 
-pub mod pcap;
-pub mod session_context;
+pub mod bird;
 pub mod netns;
+pub mod pcap;
+pub mod reflex;
+pub mod session_context;

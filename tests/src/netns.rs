@@ -19,7 +19,11 @@ fn sh(args: &[&str]) -> Result<(), String> {
     if out.status.success() {
         Ok(())
     } else {
-        Err(format!("{}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()))
+        Err(format!(
+            "{}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
     }
 }
 
@@ -54,7 +58,12 @@ impl Lan {
         let id = format!("{}x{n}", std::process::id() % 100_000);
         let hub = format!("rfx{id}h");
         sh(&["ip", "netns", "add", &hub])?;
-        let lan = Lan { id, hub, nodes: Vec::new(), subnet: (n % 250) as u8 };
+        let lan = Lan {
+            id,
+            hub,
+            nodes: Vec::new(),
+            subnet: (n % 250) as u8,
+        };
         lan.exec_ok(&lan.hub, &["ip", "link", "add", "br0", "type", "bridge"])?;
         lan.exec_ok(&lan.hub, &["ip", "link", "set", "br0", "up"])?;
         lan.exec_ok(&lan.hub, &["ip", "link", "set", "lo", "up"])?;
@@ -74,21 +83,51 @@ impl Lan {
         self.nodes.push(ns.clone());
         let a = format!("v{}n{host}", self.id);
         let b = format!("v{}b{host}", self.id);
-        sh(&["ip", "link", "add", &a, "netns", &ns, "type", "veth", "peer", "name", &b, "netns", &self.hub])?;
+        sh(&[
+            "ip", "link", "add", &a, "netns", &ns, "type", "veth", "peer", "name", &b, "netns",
+            &self.hub,
+        ])?;
         self.exec_ok(&self.hub, &["ip", "link", "set", &b, "master", "br0", "up"])?;
         let v4 = Ipv4Addr::new(198, 18, self.subnet, host);
-        let v6 = Ipv6Addr::new(0x2001, 0xdb8, u16::from(self.subnet), 0, 0, 0, 0, u16::from(host));
+        let v6 = Ipv6Addr::new(
+            0x2001,
+            0xdb8,
+            u16::from(self.subnet),
+            0,
+            0,
+            0,
+            0,
+            u16::from(host),
+        );
         self.exec_ok(&ns, &["ip", "link", "set", "lo", "up"])?;
         self.exec_ok(&ns, &["ip", "link", "set", &a, "name", "eth0"])?;
-        self.exec_ok(&ns, &["ip", "addr", "add", &format!("{v4}/24"), "dev", "eth0"])?;
-        self.exec_ok(&ns, &["ip", "-6", "addr", "add", &format!("{v6}/64"), "dev", "eth0", "nodad"])?;
+        self.exec_ok(
+            &ns,
+            &["ip", "addr", "add", &format!("{v4}/24"), "dev", "eth0"],
+        )?;
+        self.exec_ok(
+            &ns,
+            &[
+                "ip",
+                "-6",
+                "addr",
+                "add",
+                &format!("{v6}/64"),
+                "dev",
+                "eth0",
+                "nodad",
+            ],
+        )?;
         self.exec_ok(&ns, &["ip", "link", "set", "eth0", "up"])?;
         Ok(Node { ns, v4, v6 })
     }
 
     /// Cuts a node off the LAN (its link goes down) or brings it back.
     pub fn set_link(&self, node: &Node, up: bool) -> Result<(), String> {
-        self.exec_ok(&node.ns, &["ip", "link", "set", "eth0", if up { "up" } else { "down" }])
+        self.exec_ok(
+            &node.ns,
+            &["ip", "link", "set", "eth0", if up { "up" } else { "down" }],
+        )
     }
 }
 
@@ -116,7 +155,11 @@ impl Node {
         if out.status.success() {
             Ok(String::from_utf8_lossy(&out.stdout).into_owned())
         } else {
-            Err(format!("{}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()))
+            Err(format!(
+                "{}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ))
         }
     }
 }
@@ -129,8 +172,14 @@ pub struct Daemon {
 
 impl Daemon {
     pub fn spawn(name: &str, mut cmd: Command) -> Result<Daemon, String> {
-        let child = cmd.stdin(Stdio::null()).spawn().map_err(|e| format!("{name}: {e}"))?;
-        Ok(Daemon { name: name.into(), child: Some(child) })
+        let child = cmd
+            .stdin(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("{name}: {e}"))?;
+        Ok(Daemon {
+            name: name.into(),
+            child: Some(child),
+        })
     }
 
     /// Kills with SIGKILL now (a crash, for fault tests).
@@ -142,7 +191,9 @@ impl Daemon {
     }
 
     pub fn is_running(&mut self) -> bool {
-        self.child.as_mut().is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
     }
 }
 

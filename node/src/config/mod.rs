@@ -19,7 +19,7 @@ mod validate;
 mod tests;
 
 pub use error::ConfigError;
-pub use model::Config;
+pub use model::{Config, Neighbor};
 pub use validate::parse;
 
 use std::path::Path;

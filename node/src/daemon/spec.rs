@@ -1,0 +1,68 @@
+//! From a validated configuration to what the daemon runs.
+
+use super::{DaemonSpec, NeighborSpec};
+use crate::config::Config;
+use crate::config::Neighbor;
+use speaker::fsm::SessionConfig;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// The BGP port (RFC 4271 §8.2.1): outgoing connections go there.
+const BGP_PORT: u16 = 179;
+
+pub fn spec_from_config(c: &Config) -> DaemonSpec {
+    DaemonSpec {
+        listen: c
+            .listen
+            .addresses
+            .iter()
+            .map(|a| SocketAddr::new(*a, c.listen.port))
+            .collect(),
+        neighbors: c
+            .neighbors
+            .iter()
+            .map(|n| NeighborSpec {
+                addr: SocketAddr::new(n.address, BGP_PORT),
+                session: session_config(c, n),
+            })
+            .collect(),
+    }
+}
+
+fn secs(s: u16) -> Duration {
+    Duration::from_secs(u64::from(s))
+}
+
+fn session_config(c: &Config, n: &Neighbor) -> SessionConfig {
+    let t = n.timers;
+    // A seed that differs per neighbour and is the same on every run.
+    let seed = n
+        .address
+        .to_string()
+        .bytes()
+        .fold(u64::from(u32::from(c.router_id)), |h, b| {
+            h.wrapping_mul(0x100_0000_01b3).wrapping_add(u64::from(b))
+        });
+    SessionConfig {
+        local_as: c.local_as,
+        router_id: c.router_id,
+        remote_as: n.remote_as,
+        passive: n.passive,
+        families: n.families.clone(),
+        add_path: n.add_path.iter().map(|(f, m)| (*f, *m)).collect(),
+        hold_time: secs(t.hold_time),
+        keepalive: Some(secs(t.keepalive)),
+        connect_retry: secs(t.connect_retry),
+        delay_open: (t.delay_open > 0).then(|| secs(t.delay_open)),
+        idle_hold: secs(t.idle_hold),
+        idle_hold_max: secs(t.idle_hold_max),
+        graceful_restart: n
+            .graceful_restart
+            .enabled
+            .then(|| secs(n.graceful_restart.restart_time)),
+        route_refresh: true,
+        extended_message: true,
+        hostname: None,
+        jitter_seed: seed,
+    }
+}

@@ -1,0 +1,7 @@
+//! Peer sessions as actors: each owns its TCP connection, its
+//! [`speaker::fsm::Session`] and the one timer that drives it.
+
+mod actor;
+mod transport;
+
+pub use actor::{Incoming, PeerSession, Shutdown, Status};

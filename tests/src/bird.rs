@@ -1,0 +1,95 @@
+//! BIRD 2 as a test peer: a configuration, the daemon in a namespace, and
+//! its own view through birdc.
+
+use crate::netns::{Daemon, Node};
+use std::path::{Path, PathBuf};
+
+pub struct Bird {
+    pub daemon: Daemon,
+    pub socket: PathBuf,
+    node: Node,
+}
+
+/// A BIRD speaker with one iBGP/eBGP session per neighbour and static
+/// routes to announce.
+pub struct BirdConfig<'a> {
+    pub router_id: std::net::Ipv4Addr,
+    pub local_as: u32,
+    /// (protocol name, neighbour address, neighbour AS)
+    pub neighbors: Vec<(&'a str, std::net::IpAddr, u32)>,
+    /// IPv4 prefixes announced (as blackhole static routes).
+    pub routes: Vec<&'a str>,
+}
+
+impl BirdConfig<'_> {
+    pub fn render(&self, local: &Node) -> String {
+        let mut s = format!(
+            "router id {};\nlog stderr all;\nprotocol device {{}}\nprotocol direct {{ ipv4; ipv6; }}\n",
+            self.router_id
+        );
+        if !self.routes.is_empty() {
+            s.push_str("protocol static announced {\n  ipv4;\n");
+            for r in &self.routes {
+                s.push_str(&format!("  route {r} blackhole;\n"));
+            }
+            s.push_str("}\n");
+        }
+        for (name, addr, asn) in &self.neighbors {
+            let local_addr = if addr.is_ipv4() {
+                local.v4.to_string()
+            } else {
+                local.v6.to_string()
+            };
+            s.push_str(&format!(
+                "protocol bgp {name} {{\n  local {local_addr} as {};\n  neighbor {addr} as {asn};\n  hold time 30;\n  connect retry time 2;\n  error wait time 1, 5;\n  ipv4 {{ import all; export all; next hop self; }};\n}}\n",
+                self.local_as
+            ));
+        }
+        s
+    }
+}
+
+impl Bird {
+    pub fn start(node: &Node, dir: &Path, config: &BirdConfig<'_>) -> Result<Bird, String> {
+        let conf = dir.join(format!("bird-{}.conf", node.ns));
+        let socket = dir.join(format!("bird-{}.ctl", node.ns));
+        std::fs::write(&conf, config.render(node)).map_err(|e| e.to_string())?;
+        let log = std::fs::File::create(dir.join(format!("bird-{}.log", node.ns)))
+            .map_err(|e| e.to_string())?;
+        let mut cmd = node.command("bird");
+        cmd.args([
+            "-f",
+            "-c",
+            &conf.to_string_lossy(),
+            "-s",
+            &socket.to_string_lossy(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(log);
+        let daemon = Daemon::spawn("bird", cmd)?;
+        Ok(Bird {
+            daemon,
+            socket,
+            node: node.clone(),
+        })
+    }
+
+    /// birdc output of a command.
+    pub fn birdc(&self, command: &str) -> Result<String, String> {
+        let mut args = vec!["birdc", "-s"];
+        let sock = self.socket.to_string_lossy().into_owned();
+        args.push(&sock);
+        args.extend(command.split(' '));
+        self.node.run(&args)
+    }
+
+    /// The BGP state of a protocol ("Established", "Active", ...).
+    pub fn bgp_state(&self, protocol: &str) -> Option<String> {
+        let out = self.birdc(&format!("show protocols all {protocol}")).ok()?;
+        out.lines().find_map(|l| {
+            l.trim()
+                .strip_prefix("BGP state:")
+                .map(|s| s.trim().to_string())
+        })
+    }
+}

@@ -1,0 +1,37 @@
+//! Running the `reflex` binary in a test topology.
+
+use crate::netns::{Daemon, Node};
+use std::path::PathBuf;
+
+/// The `reflex` binary built next to this test (cargo builds the workspace's
+/// binaries before running its integration tests).
+pub fn binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap_or_default();
+    // target/<profile>/deps/<test> -> target/<profile>/reflex
+    let dir = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    dir.join("reflex")
+}
+
+/// Starts `reflex run` in `node` with `config` (TOML text); logs go to `log`.
+pub fn start(node: &Node, dir: &std::path::Path, config: &str) -> Result<Daemon, String> {
+    let bin = binary();
+    if !bin.exists() {
+        return Err(format!(
+            "{} not built: run the tests with `cargo test --workspace`",
+            bin.display()
+        ));
+    }
+    let conf = dir.join("reflex.toml");
+    std::fs::write(&conf, config).map_err(|e| e.to_string())?;
+    let log = std::fs::File::create(dir.join("reflex.log")).map_err(|e| e.to_string())?;
+    let mut cmd = node.command(&bin.to_string_lossy());
+    cmd.args(["run", "--config", &conf.to_string_lossy()])
+        .stdout(std::process::Stdio::null())
+        .stderr(log);
+    cmd.env("REFLEX_LOG", "debug");
+    Daemon::spawn("reflex", cmd)
+}
