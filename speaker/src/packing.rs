@@ -1,0 +1,142 @@
+//! UPDATE packing: the NLRI that share an attribute set go into as few
+//! UPDATEs as the negotiated message size allows (RFC 4271 §9.2, RFC 8654),
+//! withdrawals are batched, and each family gets its End-of-RIB
+//! (RFC 4724 §2) when asked.
+
+use crate::wire::attr::{AttrFlags, AttrValue, MpUnreach, PathAttributes};
+use crate::wire::header::HEADER_LEN;
+use crate::wire::nlri::NlriBuilder;
+use crate::wire::{CodecContext, Family, Message, Nlri, NlriEntry, Update};
+use bytes::{Bytes, BytesMut};
+use std::sync::{Arc, OnceLock};
+
+/// Packs announcements and withdrawals of one family into encoded UPDATEs.
+pub struct Packer<'a> {
+    ctx: &'a CodecContext,
+    family: Family,
+    out: Vec<Bytes>,
+}
+
+fn no_attributes() -> Arc<PathAttributes> {
+    static EMPTY: OnceLock<Arc<PathAttributes>> = OnceLock::new();
+    EMPTY
+        .get_or_init(|| Arc::new(PathAttributes::default()))
+        .clone()
+}
+
+impl<'a> Packer<'a> {
+    pub fn new(ctx: &'a CodecContext, family: Family) -> Packer<'a> {
+        Packer {
+            ctx,
+            family,
+            out: Vec::new(),
+        }
+    }
+
+    fn add_path(&self) -> bool {
+        self.ctx.add_path(self.family)
+    }
+
+    /// Octets an UPDATE may use for NLRI once `fixed` octets are taken.
+    fn room(&self, fixed: usize) -> usize {
+        self.ctx.max_message_len().saturating_sub(fixed)
+    }
+
+    fn emit(&mut self, u: Update) {
+        let mut b = BytesMut::new();
+        Message::Update(u).encode(self.ctx, &mut b);
+        self.out.push(b.freeze());
+    }
+
+    /// Withdraws `entries`, as many per UPDATE as fit.
+    pub fn withdraw(&mut self, entries: &[NlriEntry]) {
+        let v4 = self.family == Family::IPV4_UNICAST;
+        // Header, two length fields; for MP_UNREACH_NLRI its attribute
+        // header (extended length) and AFI/SAFI.
+        let fixed = HEADER_LEN + 4 + if v4 { 0 } else { 4 + 3 };
+        let room = self.room(fixed);
+        for nlri in self.chunks(entries, room) {
+            let mut u = Update::end_of_rib(Family::IPV4_UNICAST);
+            if v4 {
+                u.withdrawn = nlri;
+            } else {
+                u.mp_unreach = Some(MpUnreach {
+                    flags: AttrFlags(AttrFlags::OPTIONAL | AttrFlags::EXTENDED_LENGTH),
+                    nlri,
+                    position: 0,
+                });
+            }
+            self.emit(u);
+        }
+    }
+
+    /// Announces `entries` with one attribute set. For IPv4 unicast the set
+    /// carries NEXT_HOP; for other families it carries the MP_REACH_NLRI
+    /// header (family and next hop), whose NLRI this fills in.
+    pub fn announce(&mut self, attrs: &Arc<PathAttributes>, entries: &[NlriEntry]) {
+        let v4 = self.family == Family::IPV4_UNICAST;
+        let mut scratch = BytesMut::new();
+        crate::wire::attr::encode_attributes(attrs, None, None, self.ctx, &mut scratch);
+        // An MP_REACH_NLRI header may need 2 more octets of length when its
+        // NLRI make it longer than 255.
+        let fixed = HEADER_LEN + 4 + scratch.len() + if v4 { 0 } else { 1 };
+        let room = self.room(fixed);
+        for nlri in self.chunks(entries, room) {
+            let mut u = Update::end_of_rib(Family::IPV4_UNICAST);
+            u.attributes = attrs.clone();
+            if v4 {
+                u.nlri = nlri;
+            } else {
+                u.mp_reach_nlri = Some(nlri);
+            }
+            self.emit(u);
+        }
+    }
+
+    /// The End-of-RIB marker of the family.
+    pub fn end_of_rib(&mut self) {
+        let mut u = Update::end_of_rib(self.family);
+        u.attributes = no_attributes();
+        self.emit(u);
+    }
+
+    /// Splits entries into NLRI fields of at most `room` octets.
+    fn chunks(&self, entries: &[NlriEntry], room: usize) -> Vec<Nlri> {
+        let mut out = Vec::new();
+        let mut b = NlriBuilder::new(self.family, self.add_path());
+        for e in entries {
+            let n = b.entry_len(e);
+            if !b.is_empty() && b.len() + n > room {
+                out.push(
+                    std::mem::replace(&mut b, NlriBuilder::new(self.family, self.add_path()))
+                        .finish(),
+                );
+            }
+            // An entry of the wrong family is a caller bug: skip it rather
+            // than send a malformed UPDATE.
+            let _ = b.push(e);
+        }
+        if !b.is_empty() {
+            out.push(b.finish());
+        }
+        out
+    }
+
+    /// The encoded UPDATEs, in order.
+    pub fn finish(self) -> Vec<Bytes> {
+        self.out
+    }
+}
+
+/// Whether an attribute set can announce NLRI of `family`: NEXT_HOP for
+/// IPv4 unicast, an MP_REACH_NLRI header of that family otherwise.
+pub fn carries(attrs: &PathAttributes, family: Family) -> bool {
+    if family == Family::IPV4_UNICAST {
+        attrs.next_hop().is_some()
+    } else {
+        attrs
+            .attrs
+            .iter()
+            .any(|a| matches!(&a.value, AttrValue::MpReachNlri(h) if h.family == family))
+    }
+}
