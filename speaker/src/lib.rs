@@ -1,6 +1,7 @@
 //! BGP without I/O.
 pub mod fsm;
 pub mod mrt;
+pub mod rib;
 pub mod wire;
 
 #[doc(hidden)]
