@@ -25,6 +25,17 @@ pub struct BestPath {
     pub attrs: Arc<PathAttributes>,
 }
 
+impl BestPath {
+    pub fn of(c: &super::Candidate) -> BestPath {
+        BestPath {
+            peer: c.peer,
+            path_id: c.path_id,
+            labels: c.labels,
+            attrs: c.attrs.clone(),
+        }
+    }
+}
+
 /// The changes of one update group's Adj-RIB-Out, in key order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GroupChanges {

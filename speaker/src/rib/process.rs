@@ -4,17 +4,28 @@
 
 use super::adj_rib_in::AdjRibIn;
 use super::import::{self, Local};
+use super::loc_rib::LocRib;
 use super::loc_rib::RouteKey;
+use super::output::BestPath;
 use super::output::RibOutput;
 use super::peer::{PeerId, PeerInfo, PeerStats};
 use super::update_group::{GroupKey, UpdateGroup};
 use super::{GroupId, NextHopResolver, PeerState, Rib};
 use crate::wire::{Family, NlriEntry, PathAttributes};
-use std::collections::{BTreeSet, btree_map};
+use std::collections::{BTreeMap, BTreeSet, btree_map};
 use std::sync::Arc;
 
-/// Destinations whose candidates changed, in order.
-pub(super) type Touched = BTreeSet<RouteKey>;
+/// Destinations whose candidates changed, in order, with their best path
+/// before the change (to tell whether the best changed).
+pub(super) type Touched = BTreeMap<RouteKey, Option<BestPath>>;
+
+/// Records `key` as touched; call before changing its candidates, while
+/// the entry's decision still indexes them.
+fn touch(touched: &mut Touched, loc: &LocRib, key: RouteKey) {
+    touched
+        .entry(key)
+        .or_insert_with(|| loc.get(&key).and_then(|e| e.best()).map(BestPath::of));
+}
 
 impl<R: NextHopResolver> Rib<R> {
     pub(super) fn peer_up(&mut self, info: PeerInfo, out: &mut RibOutput) -> Touched {
@@ -125,10 +136,10 @@ impl<R: NextHopResolver> Rib<R> {
             return touched;
         }
         for (key, path_id) in p.adj_in.take() {
+            touch(&mut touched, &self.state.loc, key);
             if let Some(e) = self.state.loc.get_mut(&key) {
                 e.remove(peer, path_id);
             }
-            touched.insert(key);
         }
         self.state.peers.remove(&peer);
         self.refresh_cluster_ids();
@@ -153,11 +164,11 @@ impl<R: NextHopResolver> Rib<R> {
             })
             .collect();
         for (key, path_id) in stale {
+            touch(&mut touched, loc, key);
             p.adj_in.remove(key, path_id);
             if let Some(e) = loc.get_mut(&key) {
                 e.remove(peer, path_id);
             }
-            touched.insert(key);
         }
         touched
     }
@@ -177,16 +188,14 @@ impl<R: NextHopResolver> Rib<R> {
             return touched;
         };
         let loc = &mut state.loc;
-        let mut withdraw = |key: RouteKey, path_id: Option<u32>, touched: &mut Touched| {
-            if p.adj_in.remove(key, path_id) {
-                if let Some(e) = loc.get_mut(&key) {
-                    e.remove(peer, path_id);
-                }
-                touched.insert(key);
-            }
-        };
         for (family, e) in withdrawn {
-            withdraw(RouteKey::of(family, &e), e.path_id, &mut touched);
+            let key = RouteKey::of(family, &e);
+            if p.adj_in.remove(key, e.path_id) {
+                touch(&mut touched, loc, key);
+                if let Some(en) = loc.get_mut(&key) {
+                    en.remove(peer, e.path_id);
+                }
+            }
         }
         let local = Local {
             asn: self.config.local_as,
@@ -209,18 +218,18 @@ impl<R: NextHopResolver> Rib<R> {
                 drop.count(&mut p.stats);
                 out.dropped += 1;
                 if p.adj_in.remove(key, e.path_id) {
+                    touch(&mut touched, loc, key);
                     if let Some(en) = loc.get_mut(&key) {
                         en.remove(peer, e.path_id);
                     }
-                    touched.insert(key);
                 }
                 continue;
             }
+            touch(&mut touched, loc, key);
             loc.entry(key)
                 .or_default()
                 .upsert(peer, e.path_id, e.labels, attrs);
             p.adj_in.insert(key, e.path_id);
-            touched.insert(key);
         }
         touched
     }

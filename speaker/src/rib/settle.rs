@@ -21,13 +21,10 @@ impl<R: NextHopResolver> Rib<R> {
     pub(super) fn settle(&mut self, touched: Touched, out: &mut RibOutput) {
         let mut changes: BTreeMap<GroupId, Vec<OutChange>> = BTreeMap::new();
         let state = &mut self.state;
-        for key in touched {
+        for (key, before) in touched {
             let Some(entry) = state.loc.get_mut(&key) else {
                 continue;
             };
-            let before = entry
-                .best()
-                .map(|c| (c.peer, c.path_id, c.labels, c.attrs.clone()));
             entry.decision = run_decision(
                 &self.config,
                 &self.resolver,
@@ -38,23 +35,18 @@ impl<R: NextHopResolver> Rib<R> {
             let after = entry.best();
             let changed = match (&before, after) {
                 (None, None) => false,
-                (Some((peer, path_id, labels, attrs)), Some(c)) => {
-                    *peer != c.peer
-                        || *path_id != c.path_id
-                        || *labels != c.labels
-                        || !Arc::ptr_eq(attrs, &c.attrs)
+                (Some(b), Some(c)) => {
+                    b.peer != c.peer
+                        || b.path_id != c.path_id
+                        || b.labels != c.labels
+                        || !Arc::ptr_eq(&b.attrs, &c.attrs)
                 }
                 _ => true,
             };
             if changed {
                 out.loc_rib.push(LocRibChange {
                     key,
-                    best: after.map(|c| BestPath {
-                        peer: c.peer,
-                        path_id: c.path_id,
-                        labels: c.labels,
-                        attrs: c.attrs.clone(),
-                    }),
+                    best: after.map(BestPath::of),
                 });
             }
             for (gid, group) in state.groups.iter_mut() {
