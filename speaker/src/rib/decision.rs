@@ -123,17 +123,19 @@ pub struct Decision {
 
 /// Runs the decision process; `None` when no candidate is usable.
 pub fn decide(paths: &[PathRank<'_>], config: &DecisionConfig) -> Option<Decision> {
-    let mut alive: Vec<usize> = (0..paths.len())
-        .filter(|&i| paths[i].igp_cost.is_some())
-        .collect();
-    let first_alive = *alive.first()?;
-    if paths.len() == 1 {
+    // Most destinations have one path: no allocation for them.
+    if let [only] = paths {
+        only.igp_cost?;
         return Some(Decision {
             best: 0,
             step: DecisionStep::OnlyPath,
             runner_up: None,
         });
     }
+    let mut alive: Vec<usize> = (0..paths.len())
+        .filter(|&i| paths[i].igp_cost.is_some())
+        .collect();
+    let first_alive = *alive.first()?;
     if alive.len() == 1 {
         return Some(Decision {
             best: first_alive,

@@ -175,13 +175,15 @@ fn next_hop_self(attrs: &mut PathAttributes, group: &GroupKey) -> Option<()> {
 }
 
 type CacheKey = (GroupId, usize, ExportMode);
+/// The source set (held so its address stays unique) and its export.
+type CacheValue = (Arc<PathAttributes>, Option<Arc<PathAttributes>>);
 
 /// Exported sets by (group, source set, mode). The entry holds the source
 /// `Arc`, so its address cannot be reused by another set while cached.
 /// Lookup only: nothing iterates it in an order that matters.
 #[derive(Default)]
 pub struct ExportCache {
-    map: HashMap<CacheKey, (Arc<PathAttributes>, Option<Arc<PathAttributes>>), FixedState>,
+    map: HashMap<CacheKey, CacheValue, FixedState>,
     next_purge: usize,
 }
 

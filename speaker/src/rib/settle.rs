@@ -135,27 +135,36 @@ fn run_decision<R: NextHopResolver>(
     family: Family,
     entry: &Entry,
 ) -> Option<decision::Decision> {
-    let ranks: Vec<PathRank<'_>> = entry
-        .candidates
-        .iter()
-        .filter_map(|c| {
-            let p = peers.get(&c.peer)?;
-            Some(PathRank {
-                attrs: &c.attrs,
-                ebgp: p.info.asn != config.local_as,
-                peer_router_id: p.info.router_id,
-                peer_address: p.info.address,
-                path_id: c.path_id,
-                igp_cost: igp_cost(resolver, family, &c.attrs),
-            })
-        })
-        .collect();
+    let rank = |c| rank(config, resolver, peers, family, c);
+    // One candidate (most destinations): no allocation.
+    if let [only] = entry.candidates.as_slice() {
+        return decision::decide(&[rank(only)?], &config.decision);
+    }
+    let ranks: Vec<PathRank<'_>> = entry.candidates.iter().filter_map(rank).collect();
     // Every candidate has its peer (paths go when their peer goes), so the
     // indexes of `ranks` are those of `entry.candidates`.
     if ranks.len() != entry.candidates.len() {
         return None;
     }
     decision::decide(&ranks, &config.decision)
+}
+
+fn rank<'a, R: NextHopResolver>(
+    config: &RibConfig,
+    resolver: &R,
+    peers: &Peers,
+    family: Family,
+    c: &'a super::Candidate,
+) -> Option<PathRank<'a>> {
+    let p = peers.get(&c.peer)?;
+    Some(PathRank {
+        attrs: &c.attrs,
+        ebgp: p.info.asn != config.local_as,
+        peer_router_id: p.info.router_id,
+        peer_address: p.info.address,
+        path_id: c.path_id,
+        igp_cost: igp_cost(resolver, family, &c.attrs),
+    })
 }
 
 /// What `group` should hold for `key`, sorted by the path id sent: the best
