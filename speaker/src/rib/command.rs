@@ -1,0 +1,61 @@
+//! The inputs of the RIB. Plain data: the replicated RIB puts them in the
+//! Raft log unchanged, and every member applying the same sequence ends
+//! with the same state.
+
+use super::peer::{PeerId, PeerInfo};
+use crate::wire::{Family, NlriEntry, PathAttributes, Update};
+use std::sync::Arc;
+
+/// One input of [`super::Rib::apply`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum RibCommand {
+    /// A session reached Established. A peer already up is first taken
+    /// down (its paths withdrawn); a peer that went down gracefully keeps
+    /// its stale paths until End-of-RIB or [`RibCommand::RestartExpired`].
+    PeerUp(PeerInfo),
+    /// Paths announced and withdrawn by one peer: withdrawals are applied
+    /// first, then announcements, in order.
+    Routes {
+        peer: PeerId,
+        withdrawn: Vec<(Family, NlriEntry)>,
+        announced: Vec<(Family, NlriEntry, Arc<PathAttributes>)>,
+    },
+    /// End-of-RIB (RFC 4724 §2): the peer's stale paths of `family` go.
+    EndOfRib { peer: PeerId, family: Family },
+    /// The session ended: every path of the peer is withdrawn.
+    PeerDown { peer: PeerId },
+    /// The session ended and the peer can restart gracefully (RFC 4724
+    /// §4.2, helper side): its paths are kept, marked stale.
+    PeerDownGraceful { peer: PeerId },
+    /// The restart timer of a peer expired: its stale paths go. The caller
+    /// owns the timer; the RIB never reads a clock.
+    RestartExpired { peer: PeerId },
+}
+
+impl RibCommand {
+    /// The command for a received UPDATE. End-of-RIB markers become
+    /// [`RibCommand::EndOfRib`]; an UPDATE to be treated as withdraw
+    /// (RFC 7606 §2) withdraws everything it announces.
+    pub fn from_update(peer: PeerId, update: &Update) -> RibCommand {
+        if let Some(family) = update.end_of_rib_family() {
+            return RibCommand::EndOfRib { peer, family };
+        }
+        let mut withdrawn: Vec<(Family, NlriEntry)> = update.withdrawals().collect();
+        let mut announced = Vec::new();
+        if update.treat_as_withdraw() {
+            withdrawn.extend(update.announced());
+        } else {
+            announced.reserve(update.counts().0);
+            announced.extend(
+                update
+                    .announced()
+                    .map(|(f, e)| (f, e, update.attributes.clone())),
+            );
+        }
+        RibCommand::Routes {
+            peer,
+            withdrawn,
+            announced,
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! RIBs, the decision process and the propagation rules of a route
+//! reflector (RFC 4271 §9, RFC 4456), as a deterministic state machine.
+//!
+//! [`Rib::apply`] takes a [`RibCommand`] and returns a [`RibOutput`]. The
+//! same commands in the same order give the same state and the same
+//! outputs on every member: nothing here reads a clock, draws a random
+//! number or iterates a hash map in an order that matters (maps that
+//! decide or order routes are `BTreeMap`s; the export cache is a lookup).
+//!
+//! - Adj-RIB-In per peer ([`adj_rib_in`]): paths after the [`import`] checks;
+//! - Loc-RIB ([`loc_rib`]): every candidate per destination and the
+//!   [`decision`] over them;
+//! - Adj-RIB-Out per update group ([`update_group`]): what [`export`]
+//!   sends to peers that share an outbound treatment.
+
+pub mod adj_rib_in;
+pub mod command;
+pub mod decision;
+pub mod export;
+pub mod import;
+pub mod loc_rib;
+pub mod output;
+pub mod peer;
+mod process;
+mod settle;
+pub mod update_group;
+
+pub use command::RibCommand;
+pub use decision::{Decision, DecisionConfig, DecisionStep, NextHopResolver, ResolveAll};
+pub use loc_rib::{Candidate, Entry, RouteKey};
+pub use output::{BestPath, GroupChanges, LocRibChange, RibOutput};
+pub use peer::{NextHopSelf, PeerId, PeerInfo, PeerStats};
+pub use update_group::{GroupId, GroupKey, OutChange, OutPath, UpdateGroup};
+
+use adj_rib_in::AdjRibIn;
+use export::ExportCache;
+use loc_rib::LocRib;
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+
+use crate::wire::{Family, NlriEntry, PathAttributes};
+
+/// Our own identity and options.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RibConfig {
+    pub local_as: u32,
+    pub router_id: Ipv4Addr,
+    /// The CLUSTER_ID of peers without one of their own (RFC 4456 §7).
+    pub cluster_id: Ipv4Addr,
+    pub decision: DecisionConfig,
+}
+
+/// What the RIB keeps of a peer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct PeerState {
+    info: PeerInfo,
+    /// False once the session went down gracefully: the paths stay, stale.
+    up: bool,
+    group: Option<GroupId>,
+    adj_in: AdjRibIn,
+    stats: PeerStats,
+}
+
+/// The replicated part of the RIB: equal on every member after the same
+/// commands.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct State {
+    peers: BTreeMap<PeerId, PeerState>,
+    loc: LocRib,
+    groups: BTreeMap<GroupId, UpdateGroup>,
+    group_ids: BTreeMap<GroupKey, GroupId>,
+    next_group: u32,
+    /// Every cluster id in use, sorted: the import check refuses them all.
+    cluster_ids: Vec<Ipv4Addr>,
+}
+
+/// The RIBs of one speaker. `R` resolves next hops for the decision
+/// process (default: everything resolves at cost 0).
+pub struct Rib<R = ResolveAll> {
+    config: RibConfig,
+    resolver: R,
+    state: State,
+    /// Derived from the state; not compared.
+    cache: ExportCache,
+}
+
+impl Rib<ResolveAll> {
+    pub fn new(config: RibConfig) -> Rib<ResolveAll> {
+        Rib::with_resolver(config, ResolveAll)
+    }
+}
+
+impl<R: NextHopResolver> Rib<R> {
+    pub fn with_resolver(config: RibConfig, resolver: R) -> Rib<R> {
+        let mut state = State::default();
+        state.cluster_ids.push(config.cluster_id);
+        Rib {
+            config,
+            resolver,
+            state,
+            cache: ExportCache::default(),
+        }
+    }
+
+    /// Applies one command; see [`RibCommand`] for what each does.
+    pub fn apply(&mut self, cmd: RibCommand) -> RibOutput {
+        let mut out = RibOutput::default();
+        let touched = match cmd {
+            RibCommand::PeerUp(info) => self.peer_up(info, &mut out),
+            RibCommand::Routes {
+                peer,
+                withdrawn,
+                announced,
+            } => self.routes(peer, withdrawn, announced, &mut out),
+            RibCommand::EndOfRib { peer, family } => self.sweep_stale(peer, Some(family)),
+            RibCommand::PeerDown { peer } => self.peer_down(peer, false, &mut out),
+            RibCommand::PeerDownGraceful { peer } => self.peer_down(peer, true, &mut out),
+            RibCommand::RestartExpired { peer } => {
+                let touched = self.sweep_stale(peer, None);
+                if self.state.peers.get(&peer).is_some_and(|p| !p.up) {
+                    self.state.peers.remove(&peer);
+                    self.refresh_cluster_ids();
+                }
+                touched
+            }
+        };
+        self.settle(touched, &mut out);
+        out
+    }
+
+    pub fn config(&self) -> &RibConfig {
+        &self.config
+    }
+
+    /// The peer, while up or holding stale paths.
+    pub fn peer(&self, peer: PeerId) -> Option<&PeerInfo> {
+        self.state.peers.get(&peer).map(|p| &p.info)
+    }
+
+    pub fn peer_stats(&self, peer: PeerId) -> Option<PeerStats> {
+        self.state.peers.get(&peer).map(|p| p.stats)
+    }
+
+    /// Every destination with its candidates, in order (including
+    /// destinations whose candidates are all unusable).
+    pub fn loc_rib(&self) -> impl Iterator<Item = (&RouteKey, &Entry)> + '_ {
+        self.state.loc.iter()
+    }
+
+    /// Destinations with a best path.
+    pub fn loc_rib_len(&self) -> usize {
+        self.state
+            .loc
+            .values()
+            .filter(|e| e.decision.is_some())
+            .count()
+    }
+
+    pub fn entry(&self, key: &RouteKey) -> Option<&Entry> {
+        self.state.loc.get(key)
+    }
+
+    pub fn best(&self, key: &RouteKey) -> Option<&Candidate> {
+        self.state.loc.get(key).and_then(Entry::best)
+    }
+
+    /// Why the best path won: the step that set it apart from the runner-up.
+    pub fn explain(&self, key: &RouteKey) -> Option<DecisionStep> {
+        self.state.loc.get(key)?.decision.map(|d| d.step)
+    }
+
+    /// A peer's Adj-RIB-In (after import checks), in order.
+    pub fn adj_rib_in(&self, peer: PeerId) -> impl Iterator<Item = (RouteKey, &Candidate)> + '_ {
+        let loc = &self.state.loc;
+        self.state
+            .peers
+            .get(&peer)
+            .into_iter()
+            .flat_map(|p| p.adj_in.iter())
+            .filter_map(move |(key, path_id)| Some((key, loc.get(&key)?.get(peer, path_id)?)))
+    }
+
+    pub fn group_of(&self, peer: PeerId) -> Option<GroupId> {
+        self.state.peers.get(&peer)?.group
+    }
+
+    pub fn group(&self, group: GroupId) -> Option<&UpdateGroup> {
+        self.state.groups.get(&group)
+    }
+
+    pub fn groups(&self) -> impl Iterator<Item = (&GroupId, &UpdateGroup)> + '_ {
+        self.state.groups.iter()
+    }
+
+    /// What `peer` is sent: its group's Adj-RIB-Out without the paths it
+    /// sent itself (split horizon).
+    pub fn adj_rib_out_for(
+        &self,
+        peer: PeerId,
+    ) -> impl Iterator<Item = (Family, NlriEntry, &Arc<PathAttributes>)> + '_ {
+        self.group_of(peer)
+            .and_then(|g| self.state.groups.get(&g))
+            .into_iter()
+            .flat_map(UpdateGroup::routes)
+            .filter(move |(_, _, p)| p.except != peer)
+            .map(|(f, e, p)| (f, e, &p.attrs))
+    }
+
+    /// Exported attribute sets cached (derived state, for metrics).
+    pub fn export_cache_len(&self) -> usize {
+        self.cache.len()
+    }
+
+    /// Whether two RIBs hold the same replicated state (the export cache,
+    /// which only saves work, is not compared).
+    pub fn same_state<S>(&self, other: &Rib<S>) -> bool {
+        self.config == other.config && self.state == other.state
+    }
+}

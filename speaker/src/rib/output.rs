@@ -1,0 +1,71 @@
+//! The outputs of [`super::Rib::apply`]: what changed, in a deterministic
+//! order, for the layers that send UPDATEs and program forwarding.
+
+use super::loc_rib::RouteKey;
+use super::peer::PeerId;
+use super::update_group::{GroupId, OutChange};
+use crate::wire::PathAttributes;
+use crate::wire::nlri::LabelStack;
+use std::sync::Arc;
+
+/// A change of best path (for a FIB, or the API).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LocRibChange {
+    pub key: RouteKey,
+    /// `None`: no usable path any more.
+    pub best: Option<BestPath>,
+}
+
+/// The best path of a destination.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BestPath {
+    pub peer: PeerId,
+    pub path_id: Option<u32>,
+    pub labels: LabelStack,
+    pub attrs: Arc<PathAttributes>,
+}
+
+impl BestPath {
+    pub fn of(c: &super::Candidate) -> BestPath {
+        BestPath {
+            peer: c.peer,
+            path_id: c.path_id,
+            labels: c.labels,
+            attrs: c.attrs.clone(),
+        }
+    }
+}
+
+/// The changes of one update group's Adj-RIB-Out, in key order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupChanges {
+    pub group: GroupId,
+    pub changes: Vec<OutChange>,
+}
+
+/// Everything one command changed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RibOutput {
+    /// Best-path changes, by destination.
+    pub loc_rib: Vec<LocRibChange>,
+    /// Adj-RIB-Out changes, by group id; groups without changes are left out.
+    pub groups: Vec<GroupChanges>,
+    /// Peers that joined a group: send them the group's whole Adj-RIB-Out
+    /// ([`super::Rib::adj_rib_out_for`]), then End-of-RIB.
+    pub joined: Vec<(PeerId, GroupId)>,
+    /// Peers that left a group (session down).
+    pub left: Vec<(PeerId, GroupId)>,
+    /// Received paths the import checks dropped in this command.
+    pub dropped: u64,
+}
+
+impl RibOutput {
+    /// Whether nothing changed.
+    pub fn is_empty(&self) -> bool {
+        self.loc_rib.is_empty()
+            && self.groups.is_empty()
+            && self.joined.is_empty()
+            && self.left.is_empty()
+            && self.dropped == 0
+    }
+}

@@ -1,0 +1,159 @@
+//! Update groups: peers with the same outbound treatment share one
+//! Adj-RIB-Out, so each change is computed (and later encoded) once per
+//! group instead of once per peer.
+
+use super::loc_rib::RouteKey;
+use super::peer::{NextHopSelf, PeerId, PeerInfo};
+use crate::wire::nlri::LabelStack;
+use crate::wire::{Family, NlriEntry, PathAttributes};
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+
+/// An update group, numbered in order of creation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct GroupId(pub u32);
+
+/// Everything that decides what a peer is sent and how it is encoded.
+/// Fields that do not matter for a kind of peer are normalised, so that
+/// such peers still share a group.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct GroupKey {
+    pub ebgp: bool,
+    /// iBGP only.
+    pub rr_client: bool,
+    /// iBGP only: the CLUSTER_ID prepended when reflecting to this group.
+    pub cluster_id: Option<Ipv4Addr>,
+    /// eBGP only.
+    pub next_hop_self: NextHopSelf,
+    /// Sorted, deduplicated.
+    pub families: Vec<Family>,
+    /// Sorted, deduplicated.
+    pub add_path_send: Vec<Family>,
+    pub four_octet_as: bool,
+}
+
+fn sorted(v: &[Family]) -> Vec<Family> {
+    let mut v = v.to_vec();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+impl GroupKey {
+    pub fn of(peer: &PeerInfo, local_as: u32, default_cluster_id: Ipv4Addr) -> GroupKey {
+        let ebgp = peer.asn != local_as;
+        GroupKey {
+            ebgp,
+            rr_client: !ebgp && peer.rr_client,
+            cluster_id: (!ebgp).then(|| peer.cluster_id.unwrap_or(default_cluster_id)),
+            next_hop_self: if ebgp {
+                peer.next_hop_self
+            } else {
+                NextHopSelf::default()
+            },
+            families: sorted(&peer.families),
+            add_path_send: sorted(&peer.add_path_send),
+            four_octet_as: peer.four_octet_as,
+        }
+    }
+
+    pub fn has_family(&self, family: Family) -> bool {
+        self.families.binary_search(&family).is_ok()
+    }
+
+    pub fn add_path(&self, family: Family) -> bool {
+        self.add_path_send.binary_search(&family).is_ok()
+    }
+}
+
+/// A path as advertised to a group.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutPath {
+    pub labels: LabelStack,
+    pub attrs: Arc<PathAttributes>,
+    /// The peer the path came from: a member that is this peer gets a
+    /// withdrawal instead (never send a path back to its sender).
+    pub except: PeerId,
+}
+
+/// One change of a group's Adj-RIB-Out, in the order to send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutChange {
+    pub family: Family,
+    /// Carries the path id when the group has ADD-PATH for the family.
+    pub entry: NlriEntry,
+    /// `None`: withdrawn.
+    pub attrs: Option<Arc<PathAttributes>>,
+    /// For an announcement: the member that gets a withdrawal instead.
+    pub except: Option<PeerId>,
+}
+
+/// Paths advertised to a group, by destination and the path id sent
+/// (0 without ADD-PATH).
+pub type AdjRibOut = BTreeMap<(RouteKey, u32), OutPath>;
+
+/// A group: its treatment, members and Adj-RIB-Out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UpdateGroup {
+    pub key: GroupKey,
+    pub members: BTreeSet<PeerId>,
+    pub out: AdjRibOut,
+}
+
+impl UpdateGroup {
+    /// Replaces what the group has for `key` by `desired` (sorted by path
+    /// id), appending the differences to `changes`.
+    pub fn reconcile(
+        &mut self,
+        key: RouteKey,
+        desired: Vec<(u32, OutPath)>,
+        changes: &mut Vec<OutChange>,
+    ) {
+        let add_path = self.key.add_path(key.family);
+        let path_id = |id: u32| add_path.then_some(id);
+        let existing: Vec<u32> = self
+            .out
+            .range((key, 0)..=(key, u32::MAX))
+            .map(|((_, id), _)| *id)
+            .collect();
+        for id in existing {
+            if desired.iter().any(|(d, _)| *d == id) {
+                continue;
+            }
+            if let Some(old) = self.out.remove(&(key, id)) {
+                changes.push(OutChange {
+                    family: key.family,
+                    entry: key.entry(path_id(id), old.labels),
+                    attrs: None,
+                    except: None,
+                });
+            }
+        }
+        for (id, path) in desired {
+            let same = self.out.get(&(key, id)).is_some_and(|old| {
+                old.except == path.except
+                    && old.labels == path.labels
+                    && (Arc::ptr_eq(&old.attrs, &path.attrs) || old.attrs == path.attrs)
+            });
+            if same {
+                continue;
+            }
+            changes.push(OutChange {
+                family: key.family,
+                entry: key.entry(path_id(id), path.labels),
+                attrs: Some(path.attrs.clone()),
+                except: Some(path.except),
+            });
+            self.out.insert((key, id), path);
+        }
+    }
+
+    /// The Adj-RIB-Out as NLRI entries with their attributes.
+    pub fn routes(&self) -> impl Iterator<Item = (Family, NlriEntry, &OutPath)> + '_ {
+        self.out.iter().map(|((key, id), p)| {
+            let path_id = self.key.add_path(key.family).then_some(*id);
+            (key.family, key.entry(path_id, p.labels), p)
+        })
+    }
+}
