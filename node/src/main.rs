@@ -7,6 +7,7 @@ mod cli;
 mod config;
 mod daemon;
 mod listener;
+mod rib;
 mod session;
 
 // BGP decoding allocates many small, short-lived objects: mimalloc more than

@@ -93,3 +93,32 @@ impl Bird {
         })
     }
 }
+
+impl Bird {
+    /// `show route all PREFIX` as (attribute name, value) pairs, or `None`
+    /// when BIRD has no route for it.
+    pub fn route(&self, prefix: &str) -> Option<Vec<(String, String)>> {
+        let out = self.birdc(&format!("show route all {prefix}")).ok()?;
+        if !out.contains(prefix.split('/').next().unwrap_or(prefix)) {
+            return None;
+        }
+        let attrs: Vec<(String, String)> = out
+            .lines()
+            .filter_map(|l| {
+                let l = l.trim();
+                let (k, v) = l.split_once(':')?;
+                k.starts_with("BGP.")
+                    .then(|| (k.to_string(), v.trim().to_string()))
+            })
+            .collect();
+        (!attrs.is_empty()).then_some(attrs)
+    }
+
+    /// One BGP attribute of the route for `prefix`.
+    pub fn route_attr(&self, prefix: &str, attr: &str) -> Option<String> {
+        self.route(prefix)?
+            .into_iter()
+            .find(|(k, _)| k == attr)
+            .map(|(_, v)| v)
+    }
+}

@@ -6,10 +6,12 @@ mod spec;
 pub use spec::spec_from_config;
 
 use crate::listener;
-use crate::session::{PeerSession, Shutdown, Status};
+use crate::rib::RibActor;
+use crate::session::{PeerSession, RibRole, Shutdown, Status};
 use actix::{Actor, Addr, Arbiter, System};
 use anyhow::Context as _;
 use speaker::fsm::SessionConfig;
+use speaker::rib::RibConfig;
 use speaker::wire::Notification;
 use speaker::wire::notification::subcode;
 use std::collections::HashMap;
@@ -25,11 +27,13 @@ pub struct NeighborSpec {
     /// Address and port to connect to.
     pub addr: SocketAddr,
     pub session: SessionConfig,
+    pub role: RibRole,
 }
 
 /// What a node runs.
 #[derive(Clone, Debug)]
 pub struct DaemonSpec {
+    pub rib: RibConfig,
     pub listen: Vec<SocketAddr>,
     pub neighbors: Vec<NeighborSpec>,
 }
@@ -44,12 +48,13 @@ pub fn run(spec: DaemonSpec, shutdown: impl Future<Output = ()> + 'static) -> an
     system.block_on(async move {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let arbiters: Vec<Arbiter> = (0..cores).map(|_| Arbiter::new()).collect();
+        let rib = RibActor::new(spec.rib.clone()).start();
         let mut sessions: Vec<Addr<PeerSession>> = Vec::new();
         let mut by_ip: HashMap<IpAddr, Addr<PeerSession>> = HashMap::new();
         for (i, n) in spec.neighbors.iter().enumerate() {
-            let (addr, cfg) = (n.addr, n.session.clone());
+            let (addr, cfg, role, rib) = (n.addr, n.session.clone(), n.role.clone(), rib.clone());
             let session = PeerSession::start_in_arbiter(&arbiters[i % cores].handle(), move |_| {
-                PeerSession::new(addr, cfg)
+                PeerSession::new(addr, cfg, role, rib)
             });
             by_ip.insert(n.addr.ip(), session.clone());
             sessions.push(session);

@@ -3,7 +3,9 @@
 use super::{DaemonSpec, NeighborSpec};
 use crate::config::Config;
 use crate::config::Neighbor;
+use crate::session::RibRole;
 use speaker::fsm::SessionConfig;
+use speaker::rib::{DecisionConfig, PeerId, RibConfig};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -12,6 +14,12 @@ const BGP_PORT: u16 = 179;
 
 pub fn spec_from_config(c: &Config) -> DaemonSpec {
     DaemonSpec {
+        rib: RibConfig {
+            local_as: c.local_as,
+            router_id: c.router_id,
+            cluster_id: c.cluster_id,
+            decision: DecisionConfig::default(),
+        },
         listen: c
             .listen
             .addresses
@@ -21,9 +29,15 @@ pub fn spec_from_config(c: &Config) -> DaemonSpec {
         neighbors: c
             .neighbors
             .iter()
-            .map(|n| NeighborSpec {
+            .enumerate()
+            .map(|(i, n)| NeighborSpec {
                 addr: SocketAddr::new(n.address, BGP_PORT),
                 session: session_config(c, n),
+                role: RibRole {
+                    id: PeerId(i as u32),
+                    rr_client: n.route_reflector_client,
+                    cluster_id: (n.cluster_id != c.cluster_id).then_some(n.cluster_id),
+                },
             })
             .collect(),
     }

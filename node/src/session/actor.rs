@@ -2,16 +2,20 @@
 //! the FSM and carries out what it asks (connect, write, disconnect).
 
 use super::transport::{WriteError, Writer};
+use crate::rib::{Commands, Register, RibActor, SessionCommand};
 use actix::prelude::*;
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use speaker::fsm::{AdminEvent, Event, Session, SessionConfig, State, TcpEvent};
+use speaker::rib::{NextHopSelf, PeerId, PeerInfo, RibCommand};
 use speaker::wire::Notification;
+use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 use tokio_util::io::ReaderStream;
-use tracing::{debug, info, warn};
+use tracing::{debug, info};
 
 /// How long an outgoing connection attempt may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -26,10 +30,31 @@ pub struct SessionStatus {
     pub last_error: Option<String>,
 }
 
+/// Where a session sits in the RIB.
+#[derive(Clone, Debug)]
+pub struct RibRole {
+    pub id: PeerId,
+    pub rr_client: bool,
+    /// The CLUSTER_ID for this neighbour, when it differs from the node's.
+    pub cluster_id: Option<Ipv4Addr>,
+}
+
 /// One peer session.
 pub struct PeerSession {
     peer: SocketAddr,
     fsm: Session,
+    role: RibRole,
+    rib: Addr<RibActor>,
+    local_addr: Option<SocketAddr>,
+    /// Established and known to the RIB.
+    up: bool,
+    /// Commands for the RIB gathered while handling one input.
+    pending: Vec<SessionCommand>,
+    /// Encoded UPDATEs waiting for room in the write queue.
+    backlog: VecDeque<Bytes>,
+    waiting_for_room: bool,
+    /// RFC 4724 restart timer while the RIB keeps a gracefully-down peer's paths.
+    restart: Option<SpawnHandle>,
     /// Bumped per connection, so events of an old one are recognised.
     generation: u64,
     writer: Option<Writer>,
@@ -49,6 +74,11 @@ pub struct Incoming(pub TcpStream);
 #[rtype(result = "()")]
 pub struct Shutdown(pub Option<Notification>);
 
+/// UPDATEs the RIB packed for this peer.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SendUpdates(pub Vec<Bytes>);
+
 /// Ask for the session's status.
 #[derive(Message)]
 #[rtype(result = "SessionStatus")]
@@ -63,10 +93,23 @@ struct Chunk(u64, std::io::Result<Bytes>);
 struct WriteFailed(u64);
 
 impl PeerSession {
-    pub fn new(peer: SocketAddr, config: SessionConfig) -> PeerSession {
+    pub fn new(
+        peer: SocketAddr,
+        config: SessionConfig,
+        role: RibRole,
+        rib: Addr<RibActor>,
+    ) -> PeerSession {
         PeerSession {
             peer,
             fsm: Session::new(config),
+            role,
+            rib,
+            local_addr: None,
+            up: false,
+            pending: Vec::new(),
+            backlog: VecDeque::new(),
+            waiting_for_room: false,
+            restart: None,
             generation: 0,
             writer: None,
             reader: None,
@@ -92,6 +135,17 @@ impl PeerSession {
             self.on_event(ev, ctx);
         }
         self.status.state = self.fsm.state();
+        if !self.pending.is_empty() {
+            // Awaited: a busy RIB slows this session's reading down rather
+            // than queueing without bound (reads resume after the send).
+            let cmds = std::mem::take(&mut self.pending);
+            ctx.wait(
+                self.rib
+                    .send(Commands(cmds))
+                    .into_actor(self)
+                    .map(|_, _, _| ()),
+            );
+        }
         if let Some(h) = self.timer.take() {
             ctx.cancel_future(h);
         }
@@ -106,19 +160,52 @@ impl PeerSession {
     }
 
     fn write(&mut self, b: Bytes, ctx: &mut Context<Self>) {
-        let Some(w) = &self.writer else {
+        if self.writer.is_none() {
             return;
-        };
-        if let Err(e) = w.send(b) {
-            // A peer that does not read is treated like a lost connection.
-            warn!(peer = %self.peer, error = ?e, "write queue unusable, closing");
-            self.status.last_error = Some(match e {
-                WriteError::Full => "peer too slow: write queue full".into(),
-                WriteError::Closed => "connection closed while writing".into(),
-            });
-            self.close_connection(ctx);
-            self.fsm.handle_tcp(Instant::now(), TcpEvent::Closed);
         }
+        if !self.backlog.is_empty() {
+            self.backlog.push_back(b);
+            return;
+        }
+        let Some(w) = &self.writer else { return };
+        match w.send(b) {
+            Ok(()) => {}
+            Err((WriteError::Full, b)) => {
+                self.backlog.push_back(b);
+                self.wait_for_room(ctx);
+            }
+            Err((WriteError::Closed, _)) => {
+                self.status.last_error = Some("connection closed while writing".into());
+                self.close_connection(ctx);
+                self.fsm.handle_tcp(Instant::now(), TcpEvent::Closed);
+            }
+        }
+    }
+
+    /// The write queue is full: wait for room, then move the backlog on.
+    fn wait_for_room(&mut self, ctx: &mut Context<Self>) {
+        let Some(w) = &self.writer else { return };
+        if self.waiting_for_room {
+            return;
+        }
+        self.waiting_for_room = true;
+        let generation = self.generation;
+        ctx.spawn(w.room().into_actor(self).map(move |ok, act, ctx| {
+            act.waiting_for_room = false;
+            if !ok || act.generation != generation {
+                return;
+            }
+            while let Some(b) = act.backlog.pop_front() {
+                let Some(w) = &act.writer else { return };
+                if let Err((e, b)) = w.send(b) {
+                    act.backlog.push_front(b);
+                    if e == WriteError::Full {
+                        act.wait_for_room(ctx);
+                    }
+                    return;
+                }
+            }
+        }));
     }
 
     fn on_event(&mut self, ev: Event, ctx: &mut Context<Self>) {
@@ -128,25 +215,92 @@ impl PeerSession {
             Event::StateChanged { from, to } => {
                 info!(peer = %self.peer, from = from.name(), to = to.name(), "session state");
             }
-            Event::Established(n) => info!(
-                peer = %self.peer,
-                asn = n.peer_as,
-                id = %n.peer_id,
-                hold = n.hold_time.as_secs(),
-                families = ?n.families,
-                "session established"
-            ),
+            Event::Established(n) => {
+                info!(
+                    peer = %self.peer,
+                    asn = n.peer_as,
+                    id = %n.peer_id,
+                    hold = n.hold_time.as_secs(),
+                    families = ?n.families,
+                    "session established"
+                );
+                if let Some(h) = self.restart.take() {
+                    ctx.cancel_future(h);
+                }
+                let nhs = match self.local_addr.map(|a| a.ip()) {
+                    Some(IpAddr::V4(a)) => NextHopSelf {
+                        ipv4: Some(a),
+                        ipv6: None,
+                    },
+                    Some(IpAddr::V6(a)) => NextHopSelf {
+                        ipv4: None,
+                        ipv6: Some(a),
+                    },
+                    None => NextHopSelf::default(),
+                };
+                let mut info = PeerInfo::from_negotiated(
+                    self.role.id,
+                    self.peer.ip(),
+                    &n,
+                    self.role.rr_client,
+                    nhs,
+                );
+                info.cluster_id = self.role.cluster_id;
+                self.pending
+                    .push(SessionCommand::Up(Box::new(info), n.send_context()));
+                self.up = true;
+            }
             Event::Down(reason) => {
                 info!(peer = %self.peer, ?reason, "session down");
                 self.status.last_error = Some(format!("{reason:?}"));
+                self.backlog.clear();
+                if self.up {
+                    self.up = false;
+                    self.peer_down(reason, ctx);
+                }
             }
             Event::Update(u) => {
                 self.status.updates_received += 1;
                 self.status.prefixes_received += u.counts().0 as u64;
+                self.pending
+                    .push(SessionCommand::Rib(RibCommand::from_update(
+                        self.role.id,
+                        &u,
+                    )));
             }
             Event::RouteRefresh(r) => {
                 debug!(peer = %self.peer, family = %r.family, "route refresh")
             }
+        }
+    }
+
+    /// RFC 4724 §4.2: when the connection of a peer that announced graceful
+    /// restart drops (no NOTIFICATION), its routes stay, stale, until it is
+    /// back and sends End-of-RIB, or its restart time passes.
+    fn peer_down(&mut self, reason: speaker::fsm::DownReason, ctx: &mut Context<Self>) {
+        let id = self.role.id;
+        let restart = self.fsm.last_peer_restart_time();
+        let graceful =
+            matches!(reason, speaker::fsm::DownReason::ConnectionClosed) && restart.is_some();
+        match restart.filter(|_| graceful) {
+            Some(t) => {
+                self.pending
+                    .push(SessionCommand::Rib(RibCommand::PeerDownGraceful {
+                        peer: id,
+                    }));
+                info!(peer = %self.peer, restart_time = t.as_secs(), "keeping routes of a restarting peer");
+                self.restart = Some(ctx.run_later(t, move |act, _| {
+                    act.restart = None;
+                    if !act.up {
+                        act.rib.do_send(Commands(vec![SessionCommand::Rib(
+                            RibCommand::RestartExpired { peer: id },
+                        )]));
+                    }
+                }));
+            }
+            None => self
+                .pending
+                .push(SessionCommand::Rib(RibCommand::PeerDown { peer: id })),
         }
     }
 
@@ -181,6 +335,7 @@ impl PeerSession {
         self.generation += 1;
         let generation = self.generation;
         let _ = stream.set_nodelay(true);
+        self.local_addr = stream.local_addr().ok();
         let (read, write) = stream.into_split();
         let me = ctx.address();
         self.writer = Some(Writer::spawn(write, move |_| {
@@ -195,6 +350,7 @@ impl PeerSession {
     fn close_connection(&mut self, ctx: &mut Context<Self>) {
         // Dropping the writer flushes what is queued (a NOTIFICATION) and closes.
         self.writer = None;
+        self.backlog.clear();
         if let Some(h) = self.reader.take() {
             ctx.cancel_future(h);
         }
@@ -206,6 +362,7 @@ impl Actor for PeerSession {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
+        self.rib.do_send(Register(self.role.id, ctx.address()));
         self.fsm.handle_admin(Instant::now(), AdminEvent::Start);
         self.drive(ctx);
     }
@@ -274,6 +431,20 @@ impl Handler<Shutdown> for PeerSession {
     type Result = ();
     fn handle(&mut self, Shutdown(n): Shutdown, ctx: &mut Context<Self>) {
         self.fsm.handle_admin(Instant::now(), AdminEvent::Stop(n));
+        self.drive(ctx);
+    }
+}
+
+impl Handler<SendUpdates> for PeerSession {
+    type Result = ();
+    fn handle(&mut self, SendUpdates(msgs): SendUpdates, ctx: &mut Context<Self>) {
+        if self.fsm.state() != State::Established {
+            return;
+        }
+        for m in msgs {
+            self.write(m, ctx);
+        }
+        self.fsm.updates_sent(Instant::now());
         self.drive(ctx);
     }
 }

@@ -46,10 +46,17 @@ impl Writer {
         Writer { tx }
     }
 
-    pub fn send(&self, b: Bytes) -> Result<(), WriteError> {
+    /// Queues without waiting; on `Full` the message comes back.
+    pub fn send(&self, b: Bytes) -> Result<(), (WriteError, Bytes)> {
         self.tx.try_send(b).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => WriteError::Full,
-            mpsc::error::TrySendError::Closed(_) => WriteError::Closed,
+            mpsc::error::TrySendError::Full(b) => (WriteError::Full, b),
+            mpsc::error::TrySendError::Closed(b) => (WriteError::Closed, b),
         })
+    }
+
+    /// Resolves when the queue has room again (false: connection gone).
+    pub fn room(&self) -> impl std::future::Future<Output = bool> + 'static {
+        let tx = self.tx.clone();
+        async move { tx.reserve().await.is_ok() }
     }
 }

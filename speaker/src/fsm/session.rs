@@ -27,6 +27,9 @@ pub struct Session {
     state: State,
     timers: TimerTable,
     negotiated: Option<Negotiated>,
+    /// The peer's RFC 4724 restart time from its last OPEN: kept after the
+    /// session drops, which is when it matters.
+    peer_restart_time: Option<Duration>,
     /// The session is administratively up: restart automatically after IdleHold.
     admin_up: bool,
     /// Consecutive failures, for IdleHold back-off (DampPeerOscillations).
@@ -48,6 +51,7 @@ impl Session {
             state: State::Idle,
             timers: TimerTable::default(),
             negotiated: None,
+            peer_restart_time: None,
             admin_up: false,
             failures: 0,
             established_at: None,
@@ -66,6 +70,12 @@ impl Session {
 
     pub fn negotiated(&self) -> Option<&Negotiated> {
         self.negotiated.as_ref()
+    }
+
+    /// The restart time the peer announced in its last OPEN (RFC 4724), if
+    /// it announced graceful restart: what a helper waits after it drops.
+    pub fn last_peer_restart_time(&self) -> Option<Duration> {
+        self.peer_restart_time
     }
 
     pub fn config(&self) -> &SessionConfig {
@@ -246,6 +256,14 @@ impl Session {
         true
     }
 
+    /// The driver wrote UPDATEs it encoded itself (packed once for an update
+    /// group): restarts the keepalive timer as sending one does (§8.2.2).
+    pub fn updates_sent(&mut self, now: Instant) {
+        if self.state == State::Established {
+            self.restart_keepalive(now);
+        }
+    }
+
     // --- transitions ---
 
     fn on_timer(&mut self, now: Instant, t: Timer) {
@@ -295,6 +313,7 @@ impl Session {
     fn accept_open(&mut self, now: Instant, peer: Open) {
         match negotiate(&self.config, &self.local_open, &peer) {
             Ok(n) => {
+                self.peer_restart_time = n.peer_graceful_restart.as_ref().map(|g| g.restart_time);
                 self.negotiated = Some(n);
                 self.send(&Message::Keepalive);
                 self.restart_hold(now);

@@ -1,0 +1,154 @@
+//! From RIB outputs to encoded UPDATEs per peer: changes are merged per
+//! update group (the last change of a destination wins), packed once per
+//! group, and the same octets go to every member; only a member that must
+//! get a withdrawal instead (split horizon) gets its own packing.
+
+use bytes::Bytes;
+use speaker::packing::Packer;
+use speaker::rib::{GroupId, OutChange, PeerId, Rib, RibOutput};
+use speaker::wire::{CodecContext, Family, NlriEntry, PathAttributes, Prefix};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+/// A destination as the peer sees it: family, prefix, path id, RD.
+type Key = (Family, Prefix, Option<u32>, Option<[u8; 8]>);
+
+fn key(c: &OutChange) -> Key {
+    (
+        c.family,
+        c.entry.prefix,
+        c.entry.path_id,
+        c.entry.rd.map(|r| r.0),
+    )
+}
+
+/// Encoded UPDATEs for each peer, in the order to send.
+pub type Outbound = BTreeMap<PeerId, Vec<Bytes>>;
+
+/// Turns the outputs of a batch of commands into UPDATEs. `ctx` gives the
+/// send context of each established peer.
+pub fn dispatch<R: speaker::rib::NextHopResolver>(
+    rib: &Rib<R>,
+    outputs: &[RibOutput],
+    ctx: &BTreeMap<PeerId, CodecContext>,
+) -> Outbound {
+    let mut merged: BTreeMap<GroupId, BTreeMap<Key, OutChange>> = BTreeMap::new();
+    for out in outputs {
+        for g in &out.groups {
+            let m = merged.entry(g.group).or_default();
+            for c in &g.changes {
+                m.insert(key(c), c.clone());
+            }
+        }
+    }
+    let mut sends: Outbound = BTreeMap::new();
+    for (group, changes) in &merged {
+        let Some(g) = rib.group(*group) else { continue };
+        let members: Vec<PeerId> = g
+            .members
+            .iter()
+            .copied()
+            .filter(|p| ctx.contains_key(p))
+            .collect();
+        let excepted: BTreeSet<PeerId> = changes.values().filter_map(|c| c.except).collect();
+        let common: Vec<PeerId> = members
+            .iter()
+            .copied()
+            .filter(|p| !excepted.contains(p))
+            .collect();
+        if let Some(c) = group_context(&common, ctx) {
+            let msgs = pack(
+                &c,
+                changes
+                    .values()
+                    .map(|ch| (ch.family, ch.entry, ch.attrs.clone())),
+            );
+            for p in &common {
+                sends.entry(*p).or_default().extend(msgs.iter().cloned());
+            }
+        }
+        for p in members.iter().filter(|p| excepted.contains(p)) {
+            let Some(c) = ctx.get(p) else { continue };
+            let own = changes.values().map(|ch| {
+                let attrs = if ch.except == Some(*p) {
+                    None
+                } else {
+                    ch.attrs.clone()
+                };
+                (ch.family, ch.entry, attrs)
+            });
+            sends.entry(*p).or_default().extend(pack(c, own));
+        }
+    }
+    for out in outputs {
+        for (peer, _) in &out.joined {
+            let Some(c) = ctx.get(peer) else { continue };
+            let table = rib
+                .adj_rib_out_for(*peer)
+                .map(|(f, e, a)| (f, e, Some(a.clone())));
+            let mut msgs = pack(c, table);
+            if let Some(info) = rib.peer(*peer) {
+                for f in &info.families {
+                    let mut p = Packer::new(c, *f);
+                    p.end_of_rib();
+                    msgs.extend(p.finish());
+                }
+            }
+            sends.entry(*peer).or_default().extend(msgs);
+        }
+    }
+    sends
+}
+
+/// The layout every member can read: extended messages only if all have them.
+fn group_context(members: &[PeerId], ctx: &BTreeMap<PeerId, CodecContext>) -> Option<CodecContext> {
+    let mut all = members.iter().filter_map(|p| ctx.get(p));
+    let mut c = all.next()?.clone();
+    for other in all {
+        c.extended_message &= other.extended_message;
+    }
+    Some(c)
+}
+
+/// Packs changes family by family: withdrawals, then announcements grouped
+/// by attribute set (first-seen order, so the output is deterministic).
+fn pack(
+    ctx: &CodecContext,
+    changes: impl Iterator<Item = (Family, NlriEntry, Option<Arc<PathAttributes>>)>,
+) -> Vec<Bytes> {
+    struct PerFamily {
+        withdrawn: Vec<NlriEntry>,
+        sets: Vec<(Arc<PathAttributes>, Vec<NlriEntry>)>,
+        index: HashMap<*const PathAttributes, usize>,
+    }
+    let mut families: BTreeMap<Family, PerFamily> = BTreeMap::new();
+    for (family, entry, attrs) in changes {
+        let f = families.entry(family).or_insert_with(|| PerFamily {
+            withdrawn: Vec::new(),
+            sets: Vec::new(),
+            index: HashMap::new(),
+        });
+        match attrs {
+            None => f.withdrawn.push(entry),
+            Some(a) => {
+                let i = *f.index.entry(Arc::as_ptr(&a)).or_insert_with(|| {
+                    f.sets.push((a.clone(), Vec::new()));
+                    f.sets.len() - 1
+                });
+                f.sets[i].1.push(entry);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (family, f) in families {
+        let mut p = Packer::new(ctx, family);
+        if !f.withdrawn.is_empty() {
+            p.withdraw(&f.withdrawn);
+        }
+        for (attrs, entries) in &f.sets {
+            p.announce(attrs, entries);
+        }
+        out.extend(p.finish());
+    }
+    out
+}
