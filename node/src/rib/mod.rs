@@ -10,7 +10,7 @@ use actix::prelude::*;
 use speaker::rib::{PeerId, PeerInfo, Rib, RibCommand, RibConfig, RibOutput};
 use speaker::wire::CodecContext;
 use std::collections::BTreeMap;
-use tracing::debug;
+use tracing::{debug, info};
 
 pub use dispatch::dispatch;
 
@@ -93,7 +93,25 @@ impl Handler<Commands> for RibActor {
                     cmd
                 }
             };
+            let peer = match &cmd {
+                RibCommand::Routes { peer, .. } => Some(*peer),
+                _ => None,
+            };
             let out = self.rib.apply(cmd);
+            if out.dropped > 0
+                && let Some(p) = peer
+            {
+                // RFC 4456 §8 loop checks and AS-path loops: counted per peer.
+                let stats = self.rib.peer_stats(p).unwrap_or_default();
+                info!(
+                    peer = p.0,
+                    dropped = out.dropped,
+                    originator_loop = stats.originator_loop,
+                    cluster_loop = stats.cluster_loop,
+                    as_loop = stats.as_loop,
+                    "received routes dropped by import checks"
+                );
+            }
             self.dropped += out.dropped;
             outputs.push(out);
         }
