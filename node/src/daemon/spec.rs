@@ -37,6 +37,7 @@ pub fn spec_from_config(c: &Config) -> DaemonSpec {
                     id: PeerId(i as u32),
                     rr_client: n.route_reflector_client,
                     cluster_id: (n.cluster_id != c.cluster_id).then_some(n.cluster_id),
+                    mrai: Duration::from_secs(u64::from(n.timers.mrai)),
                 },
             })
             .collect(),

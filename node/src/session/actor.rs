@@ -37,6 +37,9 @@ pub struct RibRole {
     pub rr_client: bool,
     /// The CLUSTER_ID for this neighbour, when it differs from the node's.
     pub cluster_id: Option<Ipv4Addr>,
+    /// MinRouteAdvertisementInterval (RFC 4271 §9.2.1.1): UPDATEs to this
+    /// peer leave at most once per interval; zero sends at once.
+    pub mrai: Duration,
 }
 
 /// One peer session.
@@ -55,6 +58,10 @@ pub struct PeerSession {
     waiting_for_room: bool,
     /// RFC 4724 restart timer while the RIB keeps a gracefully-down peer's paths.
     restart: Option<SpawnHandle>,
+    /// UPDATEs held back by MRAI, and when the last batch left.
+    mrai_held: Vec<Bytes>,
+    mrai_flush: Option<SpawnHandle>,
+    last_sent: Option<Instant>,
     /// Bumped per connection, so events of an old one are recognised.
     generation: u64,
     writer: Option<Writer>,
@@ -110,6 +117,9 @@ impl PeerSession {
             backlog: VecDeque::new(),
             waiting_for_room: false,
             restart: None,
+            mrai_held: Vec::new(),
+            mrai_flush: None,
+            last_sent: None,
             generation: 0,
             writer: None,
             reader: None,
@@ -254,6 +264,8 @@ impl PeerSession {
                 info!(peer = %self.peer, ?reason, "session down");
                 self.status.last_error = Some(format!("{reason:?}"));
                 self.backlog.clear();
+                self.mrai_held.clear();
+                self.last_sent = None;
                 if self.up {
                     self.up = false;
                     self.peer_down(reason, ctx);
@@ -441,10 +453,38 @@ impl Handler<SendUpdates> for PeerSession {
         if self.fsm.state() != State::Established {
             return;
         }
+        let now = Instant::now();
+        let next = self.last_sent.map(|t| t + self.role.mrai);
+        match next.filter(|at| *at > now) {
+            // Within the interval: hold, and send the lot when it ends.
+            Some(at) => {
+                self.mrai_held.extend(msgs);
+                if self.mrai_flush.is_none() {
+                    self.mrai_flush = Some(ctx.run_later(at - now, |act, ctx| {
+                        act.mrai_flush = None;
+                        let held = std::mem::take(&mut act.mrai_held);
+                        act.send_updates(held, ctx);
+                    }));
+                }
+            }
+            None => self.send_updates(msgs, ctx),
+        }
+    }
+}
+
+impl PeerSession {
+    fn send_updates(&mut self, msgs: Vec<Bytes>, ctx: &mut Context<Self>) {
+        if self.fsm.state() != State::Established || msgs.is_empty() {
+            return;
+        }
         for m in msgs {
             self.write(m, ctx);
         }
-        self.fsm.updates_sent(Instant::now());
+        let now = Instant::now();
+        if !self.role.mrai.is_zero() {
+            self.last_sent = Some(now);
+        }
+        self.fsm.updates_sent(now);
         self.drive(ctx);
     }
 }
