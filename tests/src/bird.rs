@@ -122,3 +122,43 @@ impl Bird {
             .map(|(_, v)| v)
     }
 }
+
+impl Bird {
+    /// Like [`Bird::start`], with extra lines inside every `protocol bgp`
+    /// block (e.g. `graceful restart on;`).
+    pub fn start_with(
+        node: &Node,
+        dir: &Path,
+        config: &BirdConfig<'_>,
+        bgp_options: &str,
+    ) -> Result<Bird, String> {
+        let conf = dir.join(format!("bird-{}.conf", node.ns));
+        let socket = dir.join(format!("bird-{}.ctl", node.ns));
+        let text = config.render(node).replace(
+            "  hold time 30;\n",
+            &format!("  hold time 30;\n{bgp_options}\n"),
+        );
+        std::fs::write(&conf, text).map_err(|e| e.to_string())?;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join(format!("bird-{}.log", node.ns)))
+            .map_err(|e| e.to_string())?;
+        let mut cmd = node.command("bird");
+        cmd.args([
+            "-f",
+            "-c",
+            &conf.to_string_lossy(),
+            "-s",
+            &socket.to_string_lossy(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(log);
+        let daemon = Daemon::spawn("bird", cmd)?;
+        Ok(Bird {
+            daemon,
+            socket,
+            node: node.clone(),
+        })
+    }
+}
