@@ -1,6 +1,9 @@
 //! Test support.
 
 pub mod bird;
+pub mod exabgp;
+pub mod frr;
+pub mod gobgp;
 pub mod netns;
 pub mod pcap;
 pub mod reflex;

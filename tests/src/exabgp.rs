@@ -1,0 +1,1 @@
+//! ExaBGP as a test peer.

@@ -1,0 +1,1 @@
+//! GoBGP as a test peer.
