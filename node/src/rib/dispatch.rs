@@ -152,3 +152,96 @@ fn pack(
     }
     out
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use speaker::rib::{DecisionConfig, NextHopSelf, PeerInfo, RibCommand, RibConfig};
+    use speaker::wire::attr::{AsPath, AttrValue, Origin, PathAttribute};
+    use speaker::wire::{Message, Prefix};
+    use std::net::{IpAddr, Ipv4Addr};
+
+    fn client(id: u8) -> PeerInfo {
+        PeerInfo {
+            id: PeerId(u32::from(id)),
+            address: IpAddr::V4(Ipv4Addr::new(198, 18, 0, id)),
+            asn: 65000,
+            router_id: Ipv4Addr::new(198, 18, 0, id),
+            rr_client: true,
+            cluster_id: None,
+            families: vec![Family::IPV4_UNICAST],
+            add_path_send: vec![],
+            four_octet_as: true,
+            next_hop_self: NextHopSelf::default(),
+        }
+    }
+
+    fn rib() -> Rib {
+        Rib::new(RibConfig {
+            local_as: 65000,
+            router_id: Ipv4Addr::new(198, 18, 0, 254),
+            cluster_id: Ipv4Addr::new(198, 18, 0, 254),
+            decision: DecisionConfig::default(),
+        })
+    }
+
+    fn updates(msgs: &[Bytes]) -> Vec<speaker::wire::Update> {
+        msgs.iter()
+            .map(
+                |m| match Message::decode(m.clone(), &CodecContext::four_octet(), None).unwrap() {
+                    Message::Update(u) => u,
+                    other => panic!("{other:?}"),
+                },
+            )
+            .collect()
+    }
+
+    #[test]
+    fn one_packing_per_group_and_split_horizon_for_the_sender() {
+        let mut rib = rib();
+        let ctx: BTreeMap<PeerId, CodecContext> = (1..=3)
+            .map(|i| (PeerId(i), CodecContext::four_octet()))
+            .collect();
+        let joined: Vec<RibOutput> = (1..=3)
+            .map(|i| rib.apply(RibCommand::PeerUp(client(i))))
+            .collect();
+        // A new member of an empty table gets End-of-RIB only.
+        let sends = dispatch(&rib, &joined, &ctx);
+        for i in 1..=3 {
+            let u = updates(&sends[&PeerId(i)]);
+            assert_eq!(u.len(), 1, "peer {i}");
+            assert_eq!(u[0].end_of_rib_family(), Some(Family::IPV4_UNICAST));
+        }
+
+        let attrs = Arc::new(PathAttributes::new(vec![
+            PathAttribute::new(AttrValue::Origin(Origin::Igp)),
+            PathAttribute::new(AttrValue::AsPath(AsPath::default())),
+            PathAttribute::new(AttrValue::NextHop(Ipv4Addr::new(198, 18, 0, 1))),
+            PathAttribute::new(AttrValue::LocalPref(100)),
+        ]));
+        let prefixes = ["198.19.1.0/24", "198.19.2.0/24"]
+            .map(|p| NlriEntry::plain(p.parse::<Prefix>().unwrap()));
+        let out = rib.apply(RibCommand::Routes {
+            peer: PeerId(1),
+            withdrawn: vec![],
+            announced: prefixes
+                .iter()
+                .map(|e| (Family::IPV4_UNICAST, *e, attrs.clone()))
+                .collect(),
+        });
+        let sends = dispatch(&rib, &[out], &ctx);
+        // Both other clients get the same octets: one packing for the group.
+        assert_eq!(sends[&PeerId(2)], sends[&PeerId(3)]);
+        let u = updates(&sends[&PeerId(2)]);
+        assert_eq!(u.len(), 1);
+        assert_eq!(u[0].nlri.iter().collect::<Vec<_>>(), prefixes.to_vec());
+        assert_eq!(
+            u[0].attributes.originator_id(),
+            Some(&Ipv4Addr::new(198, 18, 0, 1))
+        );
+        // The sender is never sent its own route back (a withdrawal at most).
+        let own = updates(&sends[&PeerId(1)]);
+        assert!(own.iter().all(|u| u.nlri.is_empty()));
+    }
+}
