@@ -69,15 +69,19 @@ pub fn dispatch<R: speaker::rib::NextHopResolver>(
         }
         for p in members.iter().filter(|p| excepted.contains(p)) {
             let Some(c) = ctx.get(p) else { continue };
-            let own = changes.values().map(|ch| {
-                let attrs = if ch.except == Some(*p) {
-                    None
-                } else {
-                    ch.attrs.clone()
-                };
-                (ch.family, ch.entry, attrs)
+            // What this member is not to get: its own paths (a withdrawal
+            // only if it had been sent the path they replace), and
+            // withdrawals of paths it never had.
+            let own = changes.values().filter_map(|ch| {
+                if ch.except != Some(*p) {
+                    return Some((ch.family, ch.entry, ch.attrs.clone()));
+                }
+                (ch.attrs.is_some() && ch.except_had).then_some((ch.family, ch.entry, None))
             });
-            sends.entry(*p).or_default().extend(pack(c, own));
+            let msgs = pack(c, own);
+            if !msgs.is_empty() {
+                sends.entry(*p).or_default().extend(msgs);
+            }
         }
     }
     for out in outputs {
@@ -240,8 +244,38 @@ mod tests {
             u[0].attributes.originator_id(),
             Some(&Ipv4Addr::new(198, 18, 0, 1))
         );
-        // The sender is never sent its own route back (a withdrawal at most).
-        let own = updates(&sends[&PeerId(1)]);
-        assert!(own.iter().all(|u| u.nlri.is_empty()));
+        // The sender is sent nothing: not its own route back, nor a
+        // withdrawal of what it never had.
+        assert!(!sends.contains_key(&PeerId(1)));
+
+        // Client 2 sends a better path (higher LOCAL_PREF) for one prefix:
+        // client 2 had client 1's path, so it gets a withdrawal; clients 1
+        // and 3 get client 2's path.
+        let better = Arc::new(PathAttributes::new(vec![
+            PathAttribute::new(AttrValue::Origin(Origin::Igp)),
+            PathAttribute::new(AttrValue::AsPath(AsPath::default())),
+            PathAttribute::new(AttrValue::NextHop(Ipv4Addr::new(198, 18, 0, 2))),
+            PathAttribute::new(AttrValue::LocalPref(200)),
+        ]));
+        let out = rib.apply(RibCommand::Routes {
+            peer: PeerId(2),
+            withdrawn: vec![],
+            announced: vec![(Family::IPV4_UNICAST, prefixes[0], better)],
+        });
+        let sends = dispatch(&rib, &[out], &ctx);
+        let to2 = updates(&sends[&PeerId(2)]);
+        assert_eq!(to2.len(), 1);
+        assert_eq!(
+            to2[0].withdrawn.iter().collect::<Vec<_>>(),
+            vec![prefixes[0]]
+        );
+        for p in [1, 3] {
+            let u = updates(&sends[&PeerId(p)]);
+            assert_eq!(
+                u[0].attributes.originator_id(),
+                Some(&Ipv4Addr::new(198, 18, 0, 2)),
+                "peer {p}"
+            );
+        }
     }
 }

@@ -85,8 +85,13 @@ pub struct OutChange {
     pub entry: NlriEntry,
     /// `None`: withdrawn.
     pub attrs: Option<Arc<PathAttributes>>,
-    /// For an announcement: the member that gets a withdrawal instead.
+    /// The member this change is not for: for an announcement, the peer the
+    /// path came from (split horizon); for a withdrawal, the peer that was
+    /// never sent the withdrawn path.
     pub except: Option<PeerId>,
+    /// For an announcement: whether `except` had been sent the previous path
+    /// of this destination, and so needs a withdrawal now.
+    pub except_had: bool,
 }
 
 /// Paths advertised to a group, by destination and the path id sent
@@ -126,7 +131,8 @@ impl UpdateGroup {
                     family: key.family,
                     entry: key.entry(path_id(id), old.labels),
                     attrs: None,
-                    except: None,
+                    except: Some(old.except),
+                    except_had: false,
                 });
             }
         }
@@ -139,11 +145,16 @@ impl UpdateGroup {
             if same {
                 continue;
             }
+            let except_had = self
+                .out
+                .get(&(key, id))
+                .is_some_and(|old| old.except != path.except);
             changes.push(OutChange {
                 family: key.family,
                 entry: key.entry(path_id(id), path.labels),
                 attrs: Some(path.attrs.clone()),
                 except: Some(path.except),
+                except_had,
             });
             self.out.insert((key, id), path);
         }
