@@ -1,1 +1,206 @@
-//! GoBGP as a test peer.
+//! GoBGP as a test peer: a gobgpd configuration, the daemon in a namespace
+//! (its gRPC API on the namespace's own loopback) and its own view through
+//! the `gobgp` CLI.
+
+use crate::frr::Json;
+use crate::netns::{Daemon, Node};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+/// The gRPC port of gobgpd; each namespace has its own loopback.
+pub const API_PORT: u16 = 50051;
+
+/// A GoBGP speaker with sessions to some neighbours.
+pub struct GobgpConfig {
+    pub router_id: std::net::Ipv4Addr,
+    pub local_as: u32,
+    /// (neighbour address, neighbour AS)
+    pub neighbors: Vec<(IpAddr, u32)>,
+    /// ADD-PATH (RFC 7911) receive and send (up to 8 paths) on every
+    /// session.
+    pub add_path: bool,
+    pub hold_time: u16,
+}
+
+impl GobgpConfig {
+    pub fn render(&self) -> String {
+        let mut s = format!(
+            "[global.config]\n  as = {}\n  router-id = \"{}\"\n  port = 179\n",
+            self.local_as, self.router_id
+        );
+        for (addr, asn) in &self.neighbors {
+            let family = if addr.is_ipv4() {
+                "ipv4-unicast"
+            } else {
+                "ipv6-unicast"
+            };
+            s.push_str(&format!(
+                "\n[[neighbors]]\n  [neighbors.config]\n    neighbor-address = \"{addr}\"\n    peer-as = {asn}\n  [neighbors.timers.config]\n    connect-retry = 2\n    hold-time = {hold}\n    keepalive-interval = {ka}\n    idle-hold-time-after-reset = 1\n  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n      afi-safi-name = \"{family}\"\n",
+                hold = self.hold_time,
+                ka = (self.hold_time / 3).max(1),
+            ));
+            if self.add_path {
+                s.push_str(
+                    "    [neighbors.afi-safis.add-paths.config]\n      receive = true\n      send-max = 8\n",
+                );
+            }
+        }
+        s
+    }
+}
+
+/// A running gobgpd.
+pub struct Gobgp {
+    pub daemon: Daemon,
+    pub log: PathBuf,
+    node: Node,
+}
+
+/// One path of `gobgp global rib -j`.
+#[derive(Clone, Debug)]
+pub struct RibPath {
+    pub next_hop: Option<String>,
+    pub originator_id: Option<String>,
+    pub cluster_list: Vec<String>,
+    /// The raw JSON of the path.
+    pub json: Json,
+}
+
+impl Gobgp {
+    pub fn start(node: &Node, dir: &Path, config: &GobgpConfig) -> Result<Gobgp, String> {
+        let conf = dir.join(format!("gobgp-{}.toml", node.ns));
+        std::fs::write(&conf, config.render()).map_err(|e| e.to_string())?;
+        let log_path = dir.join(format!("gobgp-{}.log", node.ns));
+        let log = std::fs::File::create(&log_path).map_err(|e| e.to_string())?;
+        let mut cmd = node.command("gobgpd");
+        cmd.args([
+            "-f",
+            &conf.to_string_lossy(),
+            "--api-hosts",
+            &format!("127.0.0.1:{API_PORT}"),
+        ])
+        .stdout(log.try_clone().map_err(|e| e.to_string())?)
+        .stderr(log);
+        let daemon = Daemon::spawn("gobgpd", cmd)?;
+        let g = Gobgp {
+            daemon,
+            log: log_path,
+            node: node.clone(),
+        };
+        // The API answers once gobgpd is up.
+        crate::netns::wait_for(10, || g.gobgp(&["global"]).ok())
+            .ok_or_else(|| format!("gobgpd API not up\n{}", g.log_tail()))?;
+        Ok(g)
+    }
+
+    /// `gobgp -p PORT ARGS...` output.
+    pub fn gobgp(&self, args: &[&str]) -> Result<String, String> {
+        let port = API_PORT.to_string();
+        let mut v = vec!["gobgp", "-p", &port];
+        v.extend_from_slice(args);
+        self.node.run(&v)
+    }
+
+    /// The session state as gobgp's text output names it ("ESTABLISHED",
+    /// "ACTIVE", ...).
+    pub fn bgp_state(&self, addr: IpAddr) -> Option<String> {
+        let out = self.gobgp(&["neighbor", &addr.to_string()]).ok()?;
+        out.lines().find_map(|l| {
+            l.trim()
+                .strip_prefix("BGP state =")
+                .map(|s| s.split(',').next().unwrap_or("").trim().to_string())
+        })
+    }
+
+    /// The text of `gobgp neighbor ADDR` (capabilities, counters).
+    pub fn neighbor_text(&self, addr: IpAddr) -> String {
+        self.gobgp(&["neighbor", &addr.to_string()])
+            .unwrap_or_else(|e| e)
+    }
+
+    /// `gobgp neighbor -j`, parsed.
+    pub fn neighbors_json(&self) -> Option<Json> {
+        Json::parse(&self.gobgp(&["neighbor", "-j"]).ok()?).ok()
+    }
+
+    /// Announces `prefix` from the global RIB with this next hop.
+    pub fn announce(&self, prefix: &str, next_hop: IpAddr) -> Result<String, String> {
+        let mut v = vec!["global", "rib"];
+        if prefix.contains(':') {
+            v.extend(["-a", "ipv6"]);
+        }
+        let nh = next_hop.to_string();
+        v.extend(["add", prefix, "nexthop", &nh]);
+        self.gobgp(&v)
+    }
+
+    pub fn withdraw(&self, prefix: &str) -> Result<String, String> {
+        let mut v = vec!["global", "rib"];
+        if prefix.contains(':') {
+            v.extend(["-a", "ipv6"]);
+        }
+        v.extend(["del", prefix]);
+        self.gobgp(&v)
+    }
+
+    /// The paths of `prefix` in the global RIB (`gobgp global rib -j`),
+    /// learned from peers (locally originated ones are left out), or `None`
+    /// when there are none.
+    pub fn paths(&self, prefix: &str) -> Option<Vec<RibPath>> {
+        let mut v = vec!["global", "rib"];
+        if prefix.contains(':') {
+            v.extend(["-a", "ipv6"]);
+        }
+        v.push("-j");
+        let j = Json::parse(&self.gobgp(&v).ok()?).ok()?;
+        let paths: Vec<RibPath> = j
+            .get(prefix)?
+            .as_array()?
+            .iter()
+            .filter(|p| {
+                p.get("neighbor-ip")
+                    .and_then(Json::as_str)
+                    .is_some_and(|n| n != "<nil>")
+            })
+            .map(|p| {
+                let attr = |t: u64| {
+                    p.get("attrs")
+                        .and_then(Json::as_array)
+                        .unwrap_or_default()
+                        .iter()
+                        .find(|a| a.get("type").and_then(Json::as_u64) == Some(t))
+                        .cloned()
+                };
+                let next_hop = attr(3)
+                    .and_then(|a| a.get("nexthop").and_then(Json::as_str).map(String::from))
+                    .or_else(|| {
+                        attr(14)
+                            .and_then(|a| a.get("nexthop").and_then(Json::as_str).map(String::from))
+                    });
+                let originator_id =
+                    attr(9).and_then(|a| a.get("value").and_then(Json::as_str).map(String::from));
+                let cluster_list = attr(10)
+                    .and_then(|a| {
+                        a.get("value").and_then(Json::as_array).map(|l| {
+                            l.iter()
+                                .filter_map(Json::as_str)
+                                .map(String::from)
+                                .collect()
+                        })
+                    })
+                    .unwrap_or_default();
+                RibPath {
+                    next_hop,
+                    originator_id,
+                    cluster_list,
+                    json: p.clone(),
+                }
+            })
+            .collect();
+        (!paths.is_empty()).then_some(paths)
+    }
+
+    pub fn log_tail(&self) -> String {
+        crate::frr::tail(&self.log, 30)
+    }
+}
