@@ -1,0 +1,129 @@
+//! reflect-bench: how long each route reflector takes to hand a full table
+//! from one route source to N clients, and how much memory it needs to do
+//! so. One invocation runs Reflex, BIRD, FRR and GoBGP on the same network
+//! namespace topology and prints one table. Needs root (namespaces).
+
+mod clients;
+mod interrupt;
+mod proc;
+mod reflectors;
+mod report;
+mod run;
+mod source;
+mod table;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use reflectors::Kind;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The full-table update stream in the shared data folder, beside the
+/// repository.
+const DEFAULT_MRT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/bgp-data/mrt/updates/bgpdump_updates.et-header.2015.gz"
+);
+
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// Number of route-reflector clients.
+    #[arg(long, default_value_t = 3)]
+    clients: usize,
+    /// Reflectors to run, in order (reflex, bird, frr, gobgp).
+    #[arg(long, value_delimiter = ',', default_value = "reflex,bird,frr,gobgp")]
+    reflectors: Vec<String>,
+    /// MRT update stream to replay.
+    #[arg(long, default_value = DEFAULT_MRT)]
+    mrt: PathBuf,
+    /// The reflex binary (default: next to this one).
+    #[arg(long)]
+    reflex: Option<PathBuf>,
+    /// Seconds each reflector gets to deliver the table.
+    #[arg(long, default_value_t = 600)]
+    timeout: u64,
+    /// Keep configurations and logs here (default: a temporary directory,
+    /// kept only when a run fails).
+    #[arg(long)]
+    logs: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// The route source, run inside its namespace by the bench itself.
+    #[command(hide = true)]
+    Source(source::SourceArgs),
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match &cli.command {
+        Some(Command::Source(args)) => source::run(args),
+        None => bench(&cli),
+    }
+}
+
+fn bench(cli: &Cli) -> Result<()> {
+    let kinds: Vec<Kind> = cli
+        .reflectors
+        .iter()
+        .map(|s| Kind::parse(s.trim()))
+        .collect::<Result<_>>()?;
+    if cli.clients == 0 {
+        bail!("--clients must be at least 1");
+    }
+    if !reflex_tests::netns::available() {
+        bail!("cannot create network namespaces: run as root with iproute2 installed");
+    }
+    interrupt::install()?;
+    let reflex = match &cli.reflex {
+        Some(p) => p.clone(),
+        None => std::env::current_exe()?
+            .parent()
+            .context("bench binary has no directory")?
+            .join("reflex"),
+    };
+    let expected = table::expected_prefixes(&cli.mrt, run::ASN)?;
+    let dir = match &cli.logs {
+        Some(d) => d.clone(),
+        None => std::env::temp_dir().join(format!("reflect-bench-{}", std::process::id())),
+    };
+    std::fs::create_dir_all(&dir)?;
+    let opts = run::Options {
+        clients: cli.clients,
+        mrt: cli.mrt.clone(),
+        reflex,
+        timeout: Duration::from_secs(cli.timeout),
+        expected,
+        dir: dir.clone(),
+    };
+    eprintln!(
+        "replaying {} ({expected} prefixes) to {} clients; logs in {}",
+        cli.mrt.display(),
+        cli.clients,
+        dir.display()
+    );
+    let mut rows = Vec::new();
+    for kind in kinds {
+        interrupt::check()?;
+        let row = run::run(kind, &opts)?;
+        eprintln!(
+            "{}: {:?}, reflect {:?} s, source sent all in {:?} s, peak RSS {:?} B",
+            kind.name(),
+            row.status,
+            row.reflect,
+            row.send,
+            row.peak_rss
+        );
+        rows.push(row);
+    }
+    print!("{}", report::render(&rows, expected));
+    let clean = rows.iter().all(|r| matches!(r.status, run::Status::Done));
+    if cli.logs.is_none() && clean {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    Ok(())
+}

@@ -1,0 +1,63 @@
+//! The result table: one row per reflector, ratios against BIRD's row of
+//! the same invocation.
+
+use crate::run::{Outcome, Status};
+
+const MIB: f64 = 1024.0 * 1024.0;
+
+fn ratio(x: Option<f64>, base: Option<f64>) -> String {
+    match (x, base) {
+        (Some(x), Some(b)) if b > 0.0 => format!("{:.2}x", x / b),
+        _ => "-".into(),
+    }
+}
+
+/// The table, plus a line per reflector that did not finish.
+pub fn render(rows: &[Outcome], expected: usize) -> String {
+    let bird = rows
+        .iter()
+        .find(|r| r.kind == crate::reflectors::Kind::Bird);
+    let bird_time = bird.and_then(|b| b.reflect);
+    let bird_rss = bird.and_then(|b| b.peak_rss).map(|r| r as f64);
+    let mut s = format!(
+        "{:<10} {:>8} {:>17} {:>15} {:>13} {:>13} {:>12}\n",
+        "reflector",
+        "routes",
+        "reflect time (s)",
+        "peak RSS (MiB)",
+        "RSS B/route",
+        "time vs BIRD",
+        "RSS vs BIRD"
+    );
+    for r in rows {
+        let time = match &r.status {
+            Status::Done => r.reflect.map_or("-".into(), |t| format!("{t:.2}")),
+            Status::Timeout => "timeout".into(),
+            Status::Failed(_) => "failed".into(),
+        };
+        let rss = r.peak_rss.map(|b| b as f64);
+        s.push_str(&format!(
+            "{:<10} {:>8} {:>17} {:>15} {:>13} {:>13} {:>12}\n",
+            r.kind.name(),
+            r.routes,
+            time,
+            rss.map_or("-".into(), |b| format!("{:.1}", b / MIB)),
+            rss.map_or("-".into(), |b| format!("{:.0}", b / expected as f64)),
+            ratio(r.reflect, bird_time),
+            ratio(rss, bird_rss),
+        ));
+    }
+    for r in rows {
+        if let Status::Failed(why) = &r.status {
+            s.push_str(&format!("{}: {why}\n", r.kind.name()));
+        }
+        if r.resets > 0 {
+            s.push_str(&format!(
+                "{}: {} client session reset(s) during the replay\n",
+                r.kind.name(),
+                r.resets
+            ));
+        }
+    }
+    s
+}

@@ -1,0 +1,263 @@
+//! One measurement: a fresh LAN with the reflector (node 1), the source
+//! (node 2) and the clients (nodes 10..), the clients' sessions up first,
+//! then the source's replay, then polling until every client holds the
+//! whole table. Everything is torn down when this returns (drop order:
+//! processes first, the LAN last).
+
+use crate::clients::{self, Client, View};
+use crate::interrupt;
+use crate::proc::Proc;
+use crate::reflectors::{self, Kind, Setup};
+use anyhow::{Context, Result, anyhow};
+use reflex_tests::netns::{Daemon, Lan, Node};
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// RFC 5398 documentation AS, absent from the full table's AS paths (65000
+/// is in some, and would make every reflector drop them as loops).
+pub const ASN: u32 = 64496;
+const CLUSTER_ID: Ipv4Addr = Ipv4Addr::new(198, 18, 255, 1);
+const POLL: Duration = Duration::from_millis(100);
+const SESSION_TIMEOUT: Duration = Duration::from_secs(60);
+
+pub struct Options {
+    pub clients: usize,
+    pub mrt: PathBuf,
+    pub reflex: PathBuf,
+    pub timeout: Duration,
+    /// Prefixes every client must hold at the end.
+    pub expected: usize,
+    /// Per-run directories (configurations, logs) go under this one.
+    pub dir: PathBuf,
+}
+
+#[derive(Clone, Debug)]
+pub enum Status {
+    Done,
+    Timeout,
+    Failed(String),
+}
+
+pub struct Outcome {
+    pub kind: Kind,
+    pub status: Status,
+    /// Routes of the client that holds the fewest, at the end.
+    pub routes: usize,
+    /// First UPDATE sent to the last client holding every route.
+    pub reflect: Option<f64>,
+    /// The reflector's VmHWM just before it was stopped.
+    pub peak_rss: Option<u64>,
+    /// First UPDATE to End-of-RIB written by the source.
+    pub send: Option<f64>,
+    /// Client sessions that went down during the replay.
+    pub resets: usize,
+}
+
+fn ns_err(e: String) -> anyhow::Error {
+    anyhow!(e)
+}
+
+fn now_ns() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+}
+
+/// The source's stamp file: (first UPDATE, End-of-RIB) in ns since the epoch.
+fn read_stamp(path: &Path) -> (Option<u128>, Option<u128>) {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut lines = text.lines();
+    let first = lines
+        .next()
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|t| t.parse().ok());
+    let end = lines.next().and_then(|t| t.trim().parse().ok());
+    (first, end)
+}
+
+fn last_line(path: &Path) -> String {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .last()
+        .unwrap_or("")
+        .to_string()
+}
+
+pub fn run(kind: Kind, o: &Options) -> Result<Outcome> {
+    let dir = o.dir.join(kind.name());
+    std::fs::create_dir_all(&dir)?;
+    let mut lan = Lan::new().map_err(ns_err)?;
+    let rr = lan.node(1).map_err(ns_err)?;
+    let src = lan.node(2).map_err(ns_err)?;
+    let clients = clients::start_all(&mut lan, o.clients, &rr, ASN, &dir)?;
+    let mut peers = vec![src.v4];
+    peers.extend(clients.iter().map(|c| c.node.v4));
+    let mut reflector = reflectors::start(
+        kind,
+        &Setup {
+            node: &rr,
+            asn: ASN,
+            cluster_id: CLUSTER_ID,
+            clients: peers,
+            dir: &dir,
+            reflex_binary: &o.reflex,
+        },
+    )?;
+    let mut out = Outcome {
+        kind,
+        status: Status::Done,
+        routes: 0,
+        reflect: None,
+        peak_rss: None,
+        send: None,
+        resets: 0,
+    };
+    if let Err(e) = wait_established(&clients, &mut reflector) {
+        out.status = Status::Failed(format!("{e:#}"));
+        return Ok(out);
+    }
+    eprintln!("{}: {} clients established", kind.name(), clients.len());
+
+    let stamp = dir.join("source.stamp");
+    let mut source = start_source(&src, &rr, o, &stamp, &dir)?;
+    let measured = measure(&clients, &mut reflector, &mut source, o, &dir);
+    out.peak_rss = reflector.peak_rss();
+    let (first, end) = read_stamp(&stamp);
+    if let (Some(f), Some(e)) = (first, end) {
+        out.send = Some((e - f) as f64 / 1e9);
+    }
+    let m = measured?;
+    out.routes = m.routes;
+    out.resets = m.resets;
+    out.status = m.status;
+    if let (Some(done), Some(f)) = (m.done_at, first) {
+        out.reflect = Some(done.saturating_sub(f) as f64 / 1e9);
+    }
+    Ok(out)
+}
+
+/// Waits until every client's session to the reflector is up.
+fn wait_established(clients: &[Client], reflector: &mut Proc) -> Result<()> {
+    let end = Instant::now() + SESSION_TIMEOUT;
+    loop {
+        interrupt::sleep(Duration::from_millis(200))?;
+        if !reflector.is_running() {
+            anyhow::bail!("{} exited before the clients connected", reflector.name);
+        }
+        let down: Vec<&Client> = clients
+            .iter()
+            .filter(|c| !c.view().is_some_and(|v| v.established))
+            .collect();
+        if down.is_empty() {
+            return Ok(());
+        }
+        if Instant::now() >= end {
+            anyhow::bail!(
+                "client session not established after {SESSION_TIMEOUT:?}: {}",
+                down[0].describe()
+            );
+        }
+    }
+}
+
+/// Runs this binary's hidden `source` subcommand in the source namespace.
+fn start_source(src: &Node, rr: &Node, o: &Options, stamp: &Path, dir: &Path) -> Result<Daemon> {
+    let exe = std::env::current_exe().context("locating the bench binary")?;
+    let log = std::fs::File::create(dir.join("source.log"))?;
+    let mut cmd = src.command(&exe.to_string_lossy());
+    cmd.args(["source", "--peer", &rr.v4.to_string()])
+        .args(["--local", &src.v4.to_string()])
+        .args(["--asn", &ASN.to_string()])
+        .arg("--mrt")
+        .arg(&o.mrt)
+        .arg("--stamp")
+        .arg(stamp)
+        .stdout(std::process::Stdio::null())
+        .stderr(log);
+    Daemon::spawn("source", cmd).map_err(ns_err)
+}
+
+struct Measured {
+    status: Status,
+    /// When the last client got the whole table (ns since the epoch).
+    done_at: Option<u128>,
+    /// Routes of the client holding the fewest.
+    routes: usize,
+    resets: usize,
+}
+
+/// Polls the clients until each holds the whole table, the reflector or
+/// the source dies, or the time is up.
+///
+/// "Holds the whole table" is the exact count after the source's End-of-RIB:
+/// the stream announces 3 prefixes that it later withdraws, so a count
+/// reached on the way can pass the final one.
+fn measure(
+    clients: &[Client],
+    reflector: &mut Proc,
+    source: &mut Daemon,
+    o: &Options,
+    dir: &Path,
+) -> Result<Measured> {
+    let end = Instant::now() + o.timeout;
+    let stamp = dir.join("source.stamp");
+    let mut done: Vec<Option<u128>> = vec![None; clients.len()];
+    let mut last: Vec<View> = vec![View::default(); clients.len()];
+    let mut resets = vec![0usize; clients.len()];
+    let result = |status, done_at, last: &[View], resets: &[usize]| Measured {
+        status,
+        done_at,
+        routes: last.iter().map(|v| v.routes).min().unwrap_or(0),
+        resets: resets.iter().sum(),
+    };
+    loop {
+        interrupt::sleep(POLL)?;
+        let sent_all = read_stamp(&stamp).1.is_some();
+        for (i, c) in clients.iter().enumerate() {
+            if done[i].is_some() {
+                continue;
+            }
+            let Some(v) = c.view() else { continue };
+            if last[i].established && !v.established {
+                resets[i] += 1;
+                eprintln!(
+                    "  client {i} ({}): session reset at {} routes",
+                    c.node.v4, last[i].routes
+                );
+            }
+            if sent_all && v.established && v.routes == o.expected {
+                done[i] = Some(now_ns());
+            }
+            last[i] = v;
+        }
+        if let Some(t) = done.iter().copied().collect::<Option<Vec<u128>>>() {
+            return Ok(result(Status::Done, t.into_iter().max(), &last, &resets));
+        }
+        if !reflector.is_running() {
+            let why = format!(
+                "{} exited; client routes {:?}",
+                reflector.name,
+                counts(&last)
+            );
+            return Ok(result(Status::Failed(why), None, &last, &resets));
+        }
+        if !source.is_running() {
+            let why = format!("source exited: {}", last_line(&dir.join("source.log")));
+            return Ok(result(Status::Failed(why), None, &last, &resets));
+        }
+        if Instant::now() >= end {
+            eprintln!(
+                "  timeout: client routes {:?}, session resets {resets:?}",
+                counts(&last)
+            );
+            return Ok(result(Status::Timeout, None, &last, &resets));
+        }
+    }
+}
+
+fn counts(v: &[View]) -> Vec<usize> {
+    v.iter().map(|v| v.routes).collect()
+}
