@@ -170,14 +170,32 @@ fn connect_retry_expiry_retries_and_active_moves_to_connect() {
 }
 
 #[test]
-fn failed_connections_back_off_exponentially() {
-    // DampPeerOscillations (§8.1.1): IdleHold 5 s, doubling up to 120 s.
+fn failed_connection_attempts_wait_in_active() {
+    // A refused connection: keep listening (Active) until ConnectRetry.
+    let t0 = Instant::now();
+    let mut x = Session::new(cfg());
+    x.handle_admin(t0, AdminEvent::Start);
+    drain(&mut x);
+    x.handle_tcp(t0, TcpEvent::Failed);
+    assert_eq!(x.state(), State::Active);
+    assert!(x.timer(Timer::ConnectRetry).is_some());
+    assert_eq!(x.timer(Timer::IdleHold), None);
+    // ...and a connection from the peer is taken.
+    x.handle_tcp(t0 + s(1), TcpEvent::Connected);
+    assert_eq!(x.state(), State::OpenSent);
+}
+
+#[test]
+fn flapping_sessions_back_off_exponentially() {
+    // DampPeerOscillations (§8.1.1): IdleHold 5 s, doubling up to 120 s,
+    // each time the peer closes the session with a NOTIFICATION.
     let mut now = Instant::now();
     let mut x = Session::new(cfg());
     x.handle_admin(now, AdminEvent::Start);
     let mut waits = Vec::new();
     for _ in 0..7 {
-        x.handle_tcp(now, TcpEvent::Failed);
+        x.handle_tcp(now, TcpEvent::Connected);
+        x.handle_message(now, Message::Notification(Notification::new(6, 5, Bytes::new())));
         assert_eq!(x.state(), State::Idle);
         let at = x.timer(Timer::IdleHold).unwrap();
         waits.push((at - now).as_secs());

@@ -286,7 +286,6 @@ fn bad_message_header_gets_notification_1_1_and_the_session_comes_back() {
 }
 
 #[test]
-#[ignore = "Reflex bug: a non-passive neighbour whose outgoing connection is refused goes to Idle (IdleHold back-off 1, 2, 4, 8... s) and the FSM refuses incoming connections in Idle, so a peer that only connects (ExaBGP) rarely gets in"]
 fn an_active_only_peer_reaches_established_with_a_non_passive_neighbor() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();

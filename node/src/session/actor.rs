@@ -15,7 +15,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 use tokio_util::io::ReaderStream;
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
 /// How long an outgoing connection attempt may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -272,6 +272,19 @@ impl PeerSession {
                 }
             }
             Event::Update(u) => {
+                if !u.issues.is_empty() {
+                    // RFC 7606 §3: errors handled without a reset are logged.
+                    for i in &u.issues {
+                        warn!(
+                            peer = %self.peer,
+                            action = ?i.action,
+                            kind = ?i.kind,
+                            attribute = i.type_code,
+                            detail = i.detail,
+                            "malformed UPDATE handled without a session reset"
+                        );
+                    }
+                }
                 self.status.updates_received += 1;
                 self.status.prefixes_received += u.counts().0 as u64;
                 self.pending
@@ -429,12 +442,15 @@ impl Handler<Incoming> for PeerSession {
         // the collision rule (RFC 4271 §6.8) needs both OPENs: until that
         // is implemented at this level, keep the existing connection.
         match self.fsm.state() {
-            State::Idle | State::Connect | State::Active => {
+            State::Connect | State::Active => {
                 self.attach(stream, ctx);
                 self.fsm.handle_tcp(Instant::now(), TcpEvent::Connected);
                 self.drive(ctx);
             }
-            _ => debug!(peer = %self.peer, "incoming connection refused: session already has one"),
+            // §8.2.2: Idle refuses connections (IdleHold after an error, or
+            // administratively down).
+            State::Idle => info!(peer = %self.peer, "incoming connection refused: session idle"),
+            s => info!(peer = %self.peer, state = s.name(), "incoming connection refused: session already has one"),
         }
     }
 }

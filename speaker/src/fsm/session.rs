@@ -150,14 +150,18 @@ impl Session {
             // §8.2.2 Idle refuses connections; other states have one already
             // (a second connection is the collision case, decided above us).
             (_, TcpEvent::Connected) => self.events.push_back(Event::Disconnect),
+            // A connection attempt that fails leaves us waiting in Active:
+            // listening, with ConnectRetry armed. (§8.2.2 sends Connect to
+            // Idle here; IdleHold back-off is for sessions that flap, and a
+            // peer that only connects out must find us listening: BIRD, FRR
+            // and GoBGP do the same.)
             (State::Connect | State::Active, TcpEvent::Failed | TcpEvent::Closed) => {
-                if self.timers.is_running(Timer::DelayOpen) {
-                    self.timers.stop(Timer::DelayOpen);
+                self.timers.stop(Timer::DelayOpen);
+                self.events.push_back(Event::Disconnect);
+                if !self.timers.is_running(Timer::ConnectRetry) {
                     self.restart_connect_retry(now);
-                    self.set_state(State::Active);
-                } else {
-                    self.go_idle(now, DownReason::ConnectionFailed, None, true);
                 }
+                self.set_state(State::Active);
             }
             (State::OpenSent, TcpEvent::Failed | TcpEvent::Closed) => {
                 // §8.2.2 OpenSent: back to Active, waiting for a connection.
