@@ -3,13 +3,21 @@
 //! outside the benchmark's ranges enters the reflectors), encoded once up
 //! front so that the replay runs at the speed of the session, not of gzip
 //! and the decoder.
+//!
+//! RFC 7607 makes AS 0 in AS_PATH or AGGREGATOR malformed (RFC 7606:
+//! treat-as-withdraw, attribute discard). The PCH table has one UPDATE
+//! whose AS_PATH ends in 0 (4 prefixes) and a few AGGREGATORs with AS 0;
+//! FRR applies the RFC, BIRD does not. The replay leaves the NLRI of the
+//! former out and drops the latter, so that "every route" is the same set
+//! for every reflector.
 
 use anyhow::{Context, Result, bail};
 use bytes::{Bytes, BytesMut};
 use speaker::mrt::MrtReader;
 use speaker::mrt::bgp4mp::Bgp4mp;
 use speaker::mrt::record::RecordData;
-use speaker::wire::{AttrValue, CodecContext, Message, Prefix, Update};
+use speaker::wire::attr::{Aggregator, AsPath};
+use speaker::wire::{AttrValue, CodecContext, Family, Message, Nlri, Prefix, Update};
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 use std::path::Path;
@@ -36,6 +44,7 @@ fn updates(path: &Path) -> Result<Vec<Update>> {
         let r = r.with_context(|| format!("reading {}", path.display()))?;
         if let RecordData::Bgp4mp(Bgp4mp::Message(m)) = r.data
             && let Ok(Message::Update(u)) = m.message
+            && let Some(u) = well_formed(u)
         {
             out.push(u);
         }
@@ -44,6 +53,33 @@ fn updates(path: &Path) -> Result<Vec<Update>> {
         bail!("{}: no UPDATE messages", path.display());
     }
     Ok(out)
+}
+
+/// The UPDATE without what RFC 7607 calls malformed; `None` when nothing
+/// is left.
+fn well_formed(mut u: Update) -> Option<Update> {
+    let a = &u.attributes;
+    let as0 = |p: Option<&AsPath>| p.is_some_and(|p| p.contains(0));
+    if as0(a.as_path()) || as0(a.as4_path()) {
+        if u.withdrawn.is_empty() {
+            return None;
+        }
+        u.nlri = Nlri::empty(Family::IPV4_UNICAST, false);
+    }
+    if u.attributes.attrs.iter().any(|a| zero_aggregator(&a.value)) {
+        let mut attrs = (*u.attributes).clone();
+        attrs.attrs.retain(|a| !zero_aggregator(&a.value));
+        u.attributes = Arc::new(attrs);
+    }
+    Some(u)
+}
+
+fn zero_aggregator(v: &AttrValue) -> bool {
+    matches!(
+        v,
+        AttrValue::Aggregator(Aggregator { asn: 0, .. })
+            | AttrValue::As4Aggregator(Aggregator { asn: 0, .. })
+    )
 }
 
 /// What the stream leaves in a RIB: an announcement adds, a withdrawal (or

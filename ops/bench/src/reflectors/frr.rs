@@ -1,6 +1,10 @@
 //! FRR bgpd as the reflector, without zebra (no FIB, next hops taken as
 //! valid), no vty TCP port, the vty socket in a directory of its own that
 //! belongs to user frr (bgpd checks it).
+//!
+//! Logging is at "critical": without zebra, bgpd logs an error for every
+//! next hop it fails to register (one line per route, 577k lines for the
+//! table), which would measure its log file rather than its reflection.
 
 use super::{Setup, log_file};
 use crate::proc::Proc;
@@ -10,7 +14,7 @@ use std::process::Command;
 pub fn start(s: &Setup<'_>) -> Result<Proc> {
     let me = s.node.v4;
     let mut conf = format!(
-        "frr defaults traditional\nhostname reflector\nlog stdout informational\n!\n\
+        "frr defaults traditional\nhostname reflector\nlog stdout critical\n!\n\
          router bgp {asn}\n bgp router-id {me}\n bgp cluster-id {cid}\n \
          no bgp ebgp-requires-policy\n no bgp default ipv4-unicast\n",
         asn = s.asn,
