@@ -110,14 +110,7 @@ fn bench(cli: &Cli) -> Result<()> {
     for kind in kinds {
         interrupt::check()?;
         let row = run::run(kind, &opts)?;
-        eprintln!(
-            "{}: {:?}, reflect {:?} s, source sent all in {:?} s, peak RSS {:?} B",
-            kind.name(),
-            row.status,
-            row.reflect,
-            row.send,
-            row.peak_rss
-        );
+        eprintln!("{}", report::detail(&row));
         rows.push(row);
     }
     print!("{}", report::render(&rows, expected));

@@ -32,14 +32,19 @@ impl Proc {
 
     /// Peak resident set size (VmHWM) in bytes, while the process lives.
     pub fn peak_rss(&self) -> Option<u64> {
-        vm_hwm(self.pid())
+        status_bytes(self.pid(), "VmHWM:")
+    }
+
+    /// Resident set size now (VmRSS) in bytes.
+    pub fn rss(&self) -> Option<u64> {
+        status_bytes(self.pid(), "VmRSS:")
     }
 }
 
-/// VmHWM of a process, in bytes.
-pub fn vm_hwm(pid: u32) -> Option<u64> {
+/// A "kB" field of /proc/PID/status, in bytes.
+fn status_bytes(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024)
 }

@@ -61,3 +61,26 @@ pub fn render(rows: &[Outcome], expected: usize) -> String {
     }
     s
 }
+
+fn secs(x: Option<f64>) -> String {
+    x.map_or("-".into(), |t| format!("{t:.2}"))
+}
+
+/// One line of details for a run: when each client was complete, how far
+/// the slowest was when the source had sent everything, memory after.
+pub fn detail(r: &Outcome) -> String {
+    let clients: Vec<String> = r.client_times.iter().map(|t| secs(*t)).collect();
+    format!(
+        "{}: {:?}; source sent all in {} s; slowest client at End-of-RIB: {} routes; \
+         clients complete at [{}] s; RSS peak {} MiB, after {} MiB",
+        r.kind.name(),
+        r.status,
+        secs(r.send),
+        r.routes_at_eor.map_or("-".into(), |n| n.to_string()),
+        clients.join(", "),
+        r.peak_rss
+            .map_or("-".into(), |b| format!("{:.1}", b as f64 / MIB)),
+        r.rss_after
+            .map_or("-".into(), |b| format!("{:.1}", b as f64 / MIB)),
+    )
+}

@@ -52,6 +52,13 @@ pub struct Outcome {
     pub send: Option<f64>,
     /// Client sessions that went down during the replay.
     pub resets: usize,
+    /// The reflector's RSS once the clients held the table (or at the end).
+    pub rss_after: Option<u64>,
+    /// Per client: seconds from the first UPDATE to the whole table.
+    pub client_times: Vec<Option<f64>>,
+    /// Routes of the client holding the fewest when the source had sent
+    /// End-of-RIB (where the reflector's time goes: reading, or sending).
+    pub routes_at_eor: Option<usize>,
 }
 
 fn ns_err(e: String) -> anyhow::Error {
@@ -114,6 +121,9 @@ pub fn run(kind: Kind, o: &Options) -> Result<Outcome> {
         peak_rss: None,
         send: None,
         resets: 0,
+        rss_after: None,
+        client_times: Vec::new(),
+        routes_at_eor: None,
     };
     if let Err(e) = wait_established(&clients, &mut reflector) {
         out.status = Status::Failed(format!("{e:#}"));
@@ -125,6 +135,7 @@ pub fn run(kind: Kind, o: &Options) -> Result<Outcome> {
     let mut source = start_source(&src, &rr, o, &stamp, &dir)?;
     let measured = measure(&clients, &mut reflector, &mut source, o, &dir);
     out.peak_rss = reflector.peak_rss();
+    out.rss_after = reflector.rss();
     let (first, end) = read_stamp(&stamp);
     if let (Some(f), Some(e)) = (first, end) {
         out.send = Some((e - f) as f64 / 1e9);
@@ -133,6 +144,12 @@ pub fn run(kind: Kind, o: &Options) -> Result<Outcome> {
     out.routes = m.routes;
     out.resets = m.resets;
     out.status = m.status;
+    out.routes_at_eor = m.routes_at_eor;
+    out.client_times = m
+        .client_done
+        .iter()
+        .map(|d| Some((*d)?.saturating_sub(first?) as f64 / 1e9))
+        .collect();
     if let (Some(done), Some(f)) = (m.done_at, first) {
         out.reflect = Some(done.saturating_sub(f) as f64 / 1e9);
     }
@@ -187,6 +204,8 @@ struct Measured {
     /// Routes of the client holding the fewest.
     routes: usize,
     resets: usize,
+    client_done: Vec<Option<u128>>,
+    routes_at_eor: Option<usize>,
 }
 
 /// Polls the clients until each holds the whole table, the reflector or
@@ -207,12 +226,20 @@ fn measure(
     let mut done: Vec<Option<u128>> = vec![None; clients.len()];
     let mut last: Vec<View> = vec![View::default(); clients.len()];
     let mut resets = vec![0usize; clients.len()];
-    let result = |status, done_at, last: &[View], resets: &[usize]| Measured {
-        status,
-        done_at,
-        routes: last.iter().map(|v| v.routes).min().unwrap_or(0),
-        resets: resets.iter().sum(),
-    };
+    let mut at_eor = None;
+    let result =
+        |status, done: &[Option<u128>], last: &[View], resets: &[usize], at_eor| Measured {
+            status,
+            done_at: done
+                .iter()
+                .copied()
+                .collect::<Option<Vec<u128>>>()
+                .and_then(|t| t.into_iter().max()),
+            routes: last.iter().map(|v| v.routes).min().unwrap_or(0),
+            resets: resets.iter().sum(),
+            client_done: done.to_vec(),
+            routes_at_eor: at_eor,
+        };
     loop {
         interrupt::sleep(POLL)?;
         let sent_all = read_stamp(&stamp).1.is_some();
@@ -233,8 +260,11 @@ fn measure(
             }
             last[i] = v;
         }
-        if let Some(t) = done.iter().copied().collect::<Option<Vec<u128>>>() {
-            return Ok(result(Status::Done, t.into_iter().max(), &last, &resets));
+        if sent_all && at_eor.is_none() {
+            at_eor = last.iter().map(|v| v.routes).min();
+        }
+        if done.iter().all(Option::is_some) {
+            return Ok(result(Status::Done, &done, &last, &resets, at_eor));
         }
         if !reflector.is_running() {
             let why = format!(
@@ -242,18 +272,18 @@ fn measure(
                 reflector.name,
                 counts(&last)
             );
-            return Ok(result(Status::Failed(why), None, &last, &resets));
+            return Ok(result(Status::Failed(why), &done, &last, &resets, at_eor));
         }
         if !source.is_running() {
             let why = format!("source exited: {}", last_line(&dir.join("source.log")));
-            return Ok(result(Status::Failed(why), None, &last, &resets));
+            return Ok(result(Status::Failed(why), &done, &last, &resets, at_eor));
         }
         if Instant::now() >= end {
             eprintln!(
                 "  timeout: client routes {:?}, session resets {resets:?}",
                 counts(&last)
             );
-            return Ok(result(Status::Timeout, None, &last, &resets));
+            return Ok(result(Status::Timeout, &done, &last, &resets, at_eor));
         }
     }
 }
