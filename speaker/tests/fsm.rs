@@ -195,7 +195,10 @@ fn flapping_sessions_back_off_exponentially() {
     let mut waits = Vec::new();
     for _ in 0..7 {
         x.handle_tcp(now, TcpEvent::Connected);
-        x.handle_message(now, Message::Notification(Notification::new(6, 5, Bytes::new())));
+        x.handle_message(
+            now,
+            Message::Notification(Notification::new(6, 5, Bytes::new())),
+        );
         assert_eq!(x.state(), State::Idle);
         let at = x.timer(Timer::IdleHold).unwrap();
         waits.push((at - now).as_secs());
@@ -611,4 +614,26 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn losing_a_collision_closes_with_cease_6_7_and_takes_the_other_connection() {
+    // RFC 4271 §6.8: the connection initiated by the higher identifier wins.
+    let t0 = Instant::now();
+    let mut x = open_sent(t0);
+    x.handle_message(t0, Message::Open(peer_open()));
+    drain(&mut x);
+    assert_eq!(x.state(), State::OpenConfirm);
+    x.yield_to_other_connection(t0);
+    let (msgs, evs) = drain(&mut x);
+    assert_eq!(sent_notification(&msgs).map(|n| (n.0, n.1)), Some((6, 7)));
+    assert!(evs.contains(&Event::Disconnect));
+    assert_eq!(x.state(), State::Active);
+    assert!(x.negotiated().is_none());
+    x.handle_tcp(t0, TcpEvent::Connected);
+    assert_eq!(x.state(), State::OpenSent);
+    // Outside OpenSent/OpenConfirm it does nothing.
+    let mut e = established(t0);
+    e.yield_to_other_connection(t0);
+    assert_eq!(e.state(), State::Established);
 }

@@ -6,6 +6,7 @@ use crate::rib::{Commands, Register, RibActor, SessionCommand};
 use actix::prelude::*;
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
+use speaker::fsm::collision::{Survivor, resolve};
 use speaker::fsm::{AdminEvent, Event, Session, SessionConfig, State, TcpEvent};
 use speaker::rib::{NextHopSelf, PeerId, PeerInfo, RibCommand};
 use speaker::wire::Notification;
@@ -58,6 +59,11 @@ pub struct PeerSession {
     waiting_for_room: bool,
     /// RFC 4724 restart timer while the RIB keeps a gracefully-down peer's paths.
     restart: Option<SpawnHandle>,
+    /// Whether the current connection is the one we initiated (§6.8).
+    outgoing: bool,
+    /// A connection from the peer that arrived while ours was in OpenSent:
+    /// held until ours learns the peer's BGP identifier (§6.8).
+    pending_incoming: Option<TcpStream>,
     /// UPDATEs held back by MRAI, and when the last batch left.
     mrai_held: Vec<Bytes>,
     mrai_flush: Option<SpawnHandle>,
@@ -117,6 +123,8 @@ impl PeerSession {
             backlog: VecDeque::new(),
             waiting_for_room: false,
             restart: None,
+            outgoing: false,
+            pending_incoming: None,
             mrai_held: Vec::new(),
             mrai_flush: None,
             last_sent: None,
@@ -166,6 +174,55 @@ impl PeerSession {
                 act.fsm.handle_timeout(Instant::now());
                 act.drive(ctx);
             }));
+        }
+        if self.pending_incoming.is_some() && self.fsm.state() != State::OpenSent {
+            if let Some(stream) = self.pending_incoming.take() {
+                self.take_incoming(stream, ctx);
+            }
+        }
+    }
+
+    /// A connection from the peer, in whatever state we are (§6.8, §8.2.2).
+    fn take_incoming(&mut self, stream: TcpStream, ctx: &mut Context<Self>) {
+        match self.fsm.state() {
+            State::Connect | State::Active => {
+                self.attach(stream, ctx);
+                self.outgoing = false;
+                self.fsm.handle_tcp(Instant::now(), TcpEvent::Connected);
+                self.drive(ctx);
+            }
+            State::OpenSent => {
+                if self.pending_incoming.is_none() {
+                    debug!(peer = %self.peer, "collision: holding the incoming connection until our OPEN exchange tells the peer's identifier");
+                    self.pending_incoming = Some(stream);
+                } else {
+                    info!(peer = %self.peer, "incoming connection refused: a collision is already being resolved");
+                }
+            }
+            State::OpenConfirm => {
+                let local = self.fsm.config().router_id;
+                let Some(remote) = self.fsm.negotiated().map(|n| n.peer_id) else {
+                    return;
+                };
+                let keep_ours = (resolve(local, remote) == Survivor::Outgoing) == self.outgoing;
+                if keep_ours {
+                    info!(peer = %self.peer, "collision: keeping the existing connection, closing the new one");
+                } else {
+                    info!(peer = %self.peer, "collision: the new connection wins, closing ours with Cease 6/7");
+                    self.fsm.yield_to_other_connection(Instant::now());
+                    self.drive(ctx);
+                    self.attach(stream, ctx);
+                    self.outgoing = false;
+                    self.fsm.handle_tcp(Instant::now(), TcpEvent::Connected);
+                    self.drive(ctx);
+                }
+            }
+            // §8.2.2: Idle refuses connections (IdleHold after an error, or
+            // administratively down); Established keeps its connection.
+            State::Idle => info!(peer = %self.peer, "incoming connection refused: session idle"),
+            State::Established => {
+                info!(peer = %self.peer, "incoming connection refused: session already established")
+            }
         }
     }
 
@@ -342,6 +399,7 @@ impl PeerSession {
             match res {
                 Ok(Ok(stream)) => {
                     act.attach(stream, ctx);
+                    act.outgoing = true;
                     act.fsm.handle_tcp(Instant::now(), TcpEvent::Connected);
                 }
                 Ok(Err(e)) => {
@@ -438,20 +496,7 @@ impl Handler<WriteFailed> for PeerSession {
 impl Handler<Incoming> for PeerSession {
     type Result = ();
     fn handle(&mut self, Incoming(stream): Incoming, ctx: &mut Context<Self>) {
-        // Without a connection of our own, take it; with one past Active,
-        // the collision rule (RFC 4271 §6.8) needs both OPENs: until that
-        // is implemented at this level, keep the existing connection.
-        match self.fsm.state() {
-            State::Connect | State::Active => {
-                self.attach(stream, ctx);
-                self.fsm.handle_tcp(Instant::now(), TcpEvent::Connected);
-                self.drive(ctx);
-            }
-            // §8.2.2: Idle refuses connections (IdleHold after an error, or
-            // administratively down).
-            State::Idle => info!(peer = %self.peer, "incoming connection refused: session idle"),
-            s => info!(peer = %self.peer, state = s.name(), "incoming connection refused: session already has one"),
-        }
+        self.take_incoming(stream, ctx);
     }
 }
 

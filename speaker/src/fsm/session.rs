@@ -260,6 +260,27 @@ impl Session {
         true
     }
 
+    /// Connection collision (RFC 4271 §6.8): the peer's other connection
+    /// wins. Closes this one with a Cease / Connection Collision Resolution
+    /// and waits in Active for the driver to hand over the winner
+    /// (`handle_tcp(Connected)`). Only meaningful in OpenSent or OpenConfirm.
+    pub fn yield_to_other_connection(&mut self, now: Instant) {
+        if !matches!(self.state, State::OpenSent | State::OpenConfirm) {
+            return;
+        }
+        let n = Notification::new(
+            code::CEASE,
+            subcode::cease::CONNECTION_COLLISION_RESOLUTION,
+            Bytes::new(),
+        );
+        self.send(&Message::Notification(n));
+        self.events.push_back(Event::Disconnect);
+        self.timers.stop_all();
+        self.negotiated = None;
+        self.restart_connect_retry(now);
+        self.set_state(State::Active);
+    }
+
     /// The driver wrote UPDATEs it encoded itself (packed once for an update
     /// group): restarts the keepalive timer as sending one does (§8.2.2).
     pub fn updates_sent(&mut self, now: Instant) {
