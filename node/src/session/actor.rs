@@ -175,10 +175,10 @@ impl PeerSession {
                 act.drive(ctx);
             }));
         }
-        if self.pending_incoming.is_some() && self.fsm.state() != State::OpenSent {
-            if let Some(stream) = self.pending_incoming.take() {
-                self.take_incoming(stream, ctx);
-            }
+        if self.fsm.state() != State::OpenSent
+            && let Some(stream) = self.pending_incoming.take()
+        {
+            self.take_incoming(stream, ctx);
         }
     }
 
