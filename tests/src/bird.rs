@@ -51,27 +51,7 @@ impl BirdConfig<'_> {
 
 impl Bird {
     pub fn start(node: &Node, dir: &Path, config: &BirdConfig<'_>) -> Result<Bird, String> {
-        let conf = dir.join(format!("bird-{}.conf", node.ns));
-        let socket = dir.join(format!("bird-{}.ctl", node.ns));
-        std::fs::write(&conf, config.render(node)).map_err(|e| e.to_string())?;
-        let log = std::fs::File::create(dir.join(format!("bird-{}.log", node.ns)))
-            .map_err(|e| e.to_string())?;
-        let mut cmd = node.command("bird");
-        cmd.args([
-            "-f",
-            "-c",
-            &conf.to_string_lossy(),
-            "-s",
-            &socket.to_string_lossy(),
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(log);
-        let daemon = Daemon::spawn("bird", cmd)?;
-        Ok(Bird {
-            daemon,
-            socket,
-            node: node.clone(),
-        })
+        Bird::start_with(node, dir, config, "")
     }
 
     /// birdc output of a command.
