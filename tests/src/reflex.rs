@@ -35,3 +35,40 @@ pub fn start(node: &Node, dir: &std::path::Path, config: &str) -> Result<Daemon,
     cmd.env("REFLEX_LOG", "debug");
     Daemon::spawn("reflex", cmd)
 }
+
+/// Reflex's log (`DIR/reflex.log`) without terminal colours.
+pub fn log(dir: &std::path::Path) -> String {
+    let raw = std::fs::read_to_string(dir.join("reflex.log")).unwrap_or_default();
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The last 40 lines of Reflex's log, for assertion messages.
+pub fn log_tail(dir: &std::path::Path) -> String {
+    let log = log(dir);
+    let lines: Vec<&str> = log.lines().collect();
+    lines[lines.len().saturating_sub(40)..].join("\n")
+}
+
+/// Log lines about one peer (its address appears as `peer=ADDR:PORT`)
+/// containing `what`.
+pub fn peer_lines(dir: &std::path::Path, peer: &Node, what: &str) -> Vec<String> {
+    let tag = format!("peer={}:", peer.v4);
+    log(dir)
+        .lines()
+        .filter(|l| l.contains(&tag) && l.contains(what))
+        .map(String::from)
+        .collect()
+}

@@ -29,50 +29,15 @@ fn reflector_config(rr: &Node, data: &Path, clients: &[(&Node, bool)]) -> String
     c
 }
 
-/// Reflex's log without terminal colours.
-fn reflex_log(dir: &Path) -> String {
-    let raw = std::fs::read_to_string(dir.join("reflex.log")).unwrap_or_default();
-    let mut out = String::with_capacity(raw.len());
-    let mut chars = raw.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-fn log_tail(dir: &Path) -> String {
-    let log = reflex_log(dir);
-    let lines: Vec<&str> = log.lines().collect();
-    lines[lines.len().saturating_sub(40)..].join("\n")
-}
-
 /// "session down" lines of a peer after its first "session established"
 /// (connection attempts before that are logged as downs too).
 fn downs_after_up(dir: &Path, peer: &Node) -> Vec<String> {
-    let lines = peer_lines(dir, peer, "session ");
+    let lines = reflex_tests::reflex::peer_lines(dir, peer, "session ");
     lines
         .iter()
         .skip_while(|l| !l.contains("session established"))
         .filter(|l| l.contains("session down"))
         .cloned()
-        .collect()
-}
-
-/// Log lines about one peer (its address appears as `peer=ADDR:PORT`).
-fn peer_lines(dir: &Path, peer: &Node, what: &str) -> Vec<String> {
-    let tag = format!("peer={}:", peer.v4);
-    reflex_log(dir)
-        .lines()
-        .filter(|l| l.contains(&tag) && l.contains(what))
-        .map(String::from)
         .collect()
 }
 
@@ -95,7 +60,7 @@ fn observer(node: &Node, rr: &Node, dir: &Path) -> Bird {
         st.is_some(),
         "BIRD observer not Established: {:?}\n{}",
         b.birdc("show protocols all reflector"),
-        log_tail(dir)
+        reflex_tests::reflex::log_tail(dir)
     );
     b
 }
@@ -103,7 +68,11 @@ fn observer(node: &Node, rr: &Node, dir: &Path) -> Bird {
 /// The observer's session was never disturbed: established once, never
 /// down, and Established now.
 fn assert_undisturbed(dir: &Path, bird: &Bird, node: &Node, reflex: &mut Daemon) {
-    assert!(reflex.is_running(), "reflex exited\n{}", log_tail(dir));
+    assert!(
+        reflex.is_running(),
+        "reflex exited\n{}",
+        reflex_tests::reflex::log_tail(dir)
+    );
     assert_eq!(
         bird.bgp_state("reflector").as_deref(),
         Some("Established"),
@@ -111,10 +80,10 @@ fn assert_undisturbed(dir: &Path, bird: &Bird, node: &Node, reflex: &mut Daemon)
         bird.birdc("show protocols all reflector")
     );
     assert_eq!(
-        peer_lines(dir, node, "session established").len(),
+        reflex_tests::reflex::peer_lines(dir, node, "session established").len(),
         1,
         "{}",
-        log_tail(dir)
+        reflex_tests::reflex::log_tail(dir)
     );
     let downs = downs_after_up(dir, node);
     assert!(downs.is_empty(), "{downs:?}");
@@ -154,13 +123,13 @@ fn malformed_attributes_are_treated_as_withdraw_and_cluster_loops_dropped_withou
         "ExaBGP not up: {:?}\n{}\n{}",
         e.states(),
         e.log_tail(),
-        log_tail(d)
+        reflex_tests::reflex::log_tail(d)
     );
     for p in ["198.19.30.0/24", "198.19.31.0/24", "198.19.32.0/24"] {
         assert!(
             wait_for(20, || bird.route(p)).is_some(),
             "{p} not reflected\n{}",
-            log_tail(d)
+            reflex_tests::reflex::log_tail(d)
         );
     }
     // ExaBGP, a client, gets the observer's route (its own view).
@@ -186,7 +155,7 @@ fn malformed_attributes_are_treated_as_withdraw_and_cluster_loops_dropped_withou
             "treat-as-withdraw did not withdraw {p}: {:?}\nExaBGP:\n{}\n{}",
             bird.route(p),
             e.log_tail(),
-            log_tail(d)
+            reflex_tests::reflex::log_tail(d)
         );
     }
 
@@ -209,7 +178,7 @@ fn malformed_attributes_are_treated_as_withdraw_and_cluster_loops_dropped_withou
         wait_for(20, || bird.route("198.19.35.0/24")).is_some(),
         "route after the bad ones not reflected\n{}\n{}",
         e.log_tail(),
-        log_tail(d)
+        reflex_tests::reflex::log_tail(d)
     );
     for p in ["198.19.33.0/24", "198.19.34.0/24", "198.19.36.0/24"] {
         assert!(
@@ -219,13 +188,17 @@ fn malformed_attributes_are_treated_as_withdraw_and_cluster_loops_dropped_withou
         );
     }
     let counted = wait_for(10, || {
-        let l = reflex_log(d);
+        let l = reflex_tests::reflex::log(d);
         (l.contains("received routes dropped by import checks")
             && l.contains("cluster_loop=1")
             && l.contains("originator_loop=1"))
         .then_some(())
     });
-    assert!(counted.is_some(), "no loop drop counted\n{}", log_tail(d));
+    assert!(
+        counted.is_some(),
+        "no loop drop counted\n{}",
+        reflex_tests::reflex::log_tail(d)
+    );
 
     // The session never went down, on either side.
     assert!(e.is_up(), "{:?}", e.states());
@@ -259,13 +232,18 @@ fn bad_message_header_gets_notification_1_1_and_the_session_comes_back() {
             "65000",
             &scripted.v4.to_string(),
         ])
-        .unwrap_or_else(|e| panic!("scripted peer failed: {e}\n{}", log_tail(d)));
+        .unwrap_or_else(|e| {
+            panic!(
+                "scripted peer failed: {e}\n{}",
+                reflex_tests::reflex::log_tail(d)
+            )
+        });
     let steps: Vec<&str> = out.lines().filter(|l| !l.starts_with("retry")).collect();
     assert_eq!(
         steps,
         ["ESTABLISHED", "NOTIFICATION 1 1", "ESTABLISHED AGAIN"],
         "{out}\n{}",
-        log_tail(d)
+        reflex_tests::reflex::log_tail(d)
     );
     // Reflex's side: the session went down with the NOTIFICATION it sent
     // (Message Header Error / Connection Not Synchronized), and came back.
@@ -275,12 +253,12 @@ fn bad_message_header_gets_notification_1_1_and_the_session_comes_back() {
             && l.contains("code: 1")
             && l.contains("subcode: 1")),
         "{down:?}\n{}",
-        log_tail(d)
+        reflex_tests::reflex::log_tail(d)
     );
     assert!(
-        peer_lines(d, &scripted, "session established").len() >= 2,
+        reflex_tests::reflex::peer_lines(d, &scripted, "session established").len() >= 2,
         "{}",
-        log_tail(d)
+        reflex_tests::reflex::log_tail(d)
     );
     assert_undisturbed(d, &bird, &obs, &mut reflex);
 }
@@ -313,6 +291,6 @@ fn an_active_only_peer_reaches_established_with_a_non_passive_neighbor() {
         "ExaBGP not up: {:?}\n{}\n{}",
         e.states(),
         e.log_tail(),
-        log_tail(d)
+        reflex_tests::reflex::log_tail(d)
     );
 }

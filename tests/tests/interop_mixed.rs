@@ -33,41 +33,6 @@ fn reflector_config(rr: &Node, data: &Path, neighbors: &[Neighbor<'_>]) -> Strin
     c
 }
 
-/// Reflex's log without terminal colours.
-fn reflex_log(dir: &Path) -> String {
-    let raw = std::fs::read_to_string(dir.join("reflex.log")).unwrap_or_default();
-    let mut out = String::with_capacity(raw.len());
-    let mut chars = raw.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-fn log_tail(dir: &Path) -> String {
-    let log = reflex_log(dir);
-    let lines: Vec<&str> = log.lines().collect();
-    lines[lines.len().saturating_sub(40)..].join("\n")
-}
-
-/// Reflex log lines about one peer containing `what`.
-fn peer_lines(dir: &Path, peer: &Node, what: &str) -> Vec<String> {
-    let tag = format!("peer={}:", peer.v4);
-    reflex_log(dir)
-        .lines()
-        .filter(|l| l.contains(&tag) && l.contains(what))
-        .map(String::from)
-        .collect()
-}
-
 fn bird(node: &Node, rr: &Node, dir: &Path, routes: Vec<&str>) -> Bird {
     Bird::start(
         node,
@@ -90,7 +55,7 @@ fn wait_bird_established(b: &Bird, dir: &Path, secs: u64) {
         st.is_some(),
         "BIRD not Established: {:?}\n{}",
         b.birdc("show protocols all reflector"),
-        log_tail(dir)
+        reflex_tests::reflex::log_tail(dir)
     );
 }
 
@@ -173,7 +138,7 @@ fn every_client_route_reaches_every_other_peer_and_non_client_routes_reach_clien
         f.bgp_state(IpAddr::V4(rr.v4)),
         g.bgp_state(IpAddr::V4(rr.v4)),
         e.states(),
-        log_tail(d)
+        reflex_tests::reflex::log_tail(d)
     );
 
     // (prefix, source node) of each client, then the ExaBGP non-client.
@@ -209,7 +174,11 @@ fn every_client_route_reaches_every_other_peer_and_non_client_routes_reach_clien
     for (prefix, src) in client_routes.iter().chain(&nonclient_routes) {
         if src.ns != nb.ns {
             let got = wait_for(30, || b.route(prefix));
-            assert!(got.is_some(), "BIRD client lacks {prefix}\n{}", log_tail(d));
+            assert!(
+                got.is_some(),
+                "BIRD client lacks {prefix}\n{}",
+                reflex_tests::reflex::log_tail(d)
+            );
             check(
                 "BIRD",
                 prefix,
@@ -227,7 +196,7 @@ fn every_client_route_reaches_every_other_peer_and_non_client_routes_reach_clien
                 panic!(
                     "FRR client lacks {prefix}\n{}\n{}",
                     f.log_tail(),
-                    log_tail(d)
+                    reflex_tests::reflex::log_tail(d)
                 );
             };
             let p = &paths[0];
@@ -256,7 +225,7 @@ fn every_client_route_reaches_every_other_peer_and_non_client_routes_reach_clien
                 panic!(
                     "GoBGP client lacks {prefix}\n{}\n{}",
                     g.log_tail(),
-                    log_tail(d)
+                    reflex_tests::reflex::log_tail(d)
                 );
             };
             let p = paths[0].clone();
@@ -275,7 +244,11 @@ fn every_client_route_reaches_every_other_peer_and_non_client_routes_reach_clien
     for (prefix, src) in &client_routes {
         let got = wait_for(30, || e.routes().into_iter().find(|(p, _)| p == prefix));
         let Some((_, attrs)) = got else {
-            panic!("ExaBGP lacks {prefix}: {:?}\n{}", e.messages(), log_tail(d));
+            panic!(
+                "ExaBGP lacks {prefix}: {:?}\n{}",
+                e.messages(),
+                reflex_tests::reflex::log_tail(d)
+            );
         };
         assert_eq!(
             attrs.get("originator-id").and_then(Json::as_str),
@@ -293,7 +266,7 @@ fn every_client_route_reaches_every_other_peer_and_non_client_routes_reach_clien
         assert!(
             wait_for(30, || bn.route(prefix)).is_some(),
             "BIRD non-client lacks {prefix}\n{}",
-            log_tail(d)
+            reflex_tests::reflex::log_tail(d)
         );
         assert_eq!(
             bn.route_attr(prefix, "BGP.originator_id").as_deref(),
@@ -323,7 +296,11 @@ fn every_client_route_reaches_every_other_peer_and_non_client_routes_reach_clien
             && !e.routes().iter().any(|(p, _)| p == "198.19.41.0/24"))
         .then_some(())
     });
-    assert!(gone.is_some(), "withdrawal not everywhere\n{}", log_tail(d));
+    assert!(
+        gone.is_some(),
+        "withdrawal not everywhere\n{}",
+        reflex_tests::reflex::log_tail(d)
+    );
     // And one from the ExaBGP non-client reaches the clients.
     e.command("withdraw route 198.19.43.0/24 next-hop self")
         .unwrap();
@@ -336,7 +313,7 @@ fn every_client_route_reaches_every_other_peer_and_non_client_routes_reach_clien
     assert!(
         gone.is_some(),
         "ExaBGP withdrawal not propagated\n{}",
-        log_tail(d)
+        reflex_tests::reflex::log_tail(d)
     );
     assert!(reflex.is_running());
 }
@@ -362,38 +339,42 @@ fn hold_timer_expiry_resets_the_session_and_it_comes_back() {
     assert!(
         wait_for(20, || b2.route("198.19.50.0/24")).is_some(),
         "{}",
-        log_tail(d)
+        reflex_tests::reflex::log_tail(d)
     );
 
     // Cut client 1 off: nothing arrives from it, Reflex's hold timer (3 s,
     // the minimum of both proposals) expires.
     lan.set_link(&n1, false).unwrap();
     let expired = wait_for(15, || {
-        peer_lines(d, &n1, "session down")
+        reflex_tests::reflex::peer_lines(d, &n1, "session down")
             .into_iter()
             .find(|l| l.contains("NotificationSent") && l.contains("code: 4"))
     });
-    assert!(expired.is_some(), "no Hold Timer Expired\n{}", log_tail(d));
+    assert!(
+        expired.is_some(),
+        "no Hold Timer Expired\n{}",
+        reflex_tests::reflex::log_tail(d)
+    );
     // Its route is gone from the other client (no graceful restart after a
     // hold timer expiry: RFC 4724 helper keeps routes on a TCP drop only).
     let gone = wait_for(15, || b2.route("198.19.50.0/24").is_none().then_some(()));
     assert!(
         gone.is_some(),
         "route of the dead client kept\n{}",
-        log_tail(d)
+        reflex_tests::reflex::log_tail(d)
     );
 
     lan.set_link(&n1, true).unwrap();
     wait_bird_established(&b1, d, 40);
     assert!(
-        peer_lines(d, &n1, "session established").len() >= 2,
+        reflex_tests::reflex::peer_lines(d, &n1, "session established").len() >= 2,
         "{}",
-        log_tail(d)
+        reflex_tests::reflex::log_tail(d)
     );
     assert!(
         wait_for(20, || b2.route("198.19.50.0/24")).is_some(),
         "route not back after the session\n{}",
-        log_tail(d)
+        reflex_tests::reflex::log_tail(d)
     );
     assert_eq!(b2.bgp_state("reflector").as_deref(), Some("Established"));
     assert!(reflex.is_running());
@@ -420,23 +401,27 @@ fn notification_from_a_peer_is_handled_and_the_session_comes_back() {
     assert!(
         wait_for(20, || b2.route("198.19.51.0/24")).is_some(),
         "{}",
-        log_tail(d)
+        reflex_tests::reflex::log_tail(d)
     );
 
     // BIRD sends a Cease (Administrative Shutdown) when the protocol is
     // disabled.
     b1.birdc("disable reflector").unwrap();
     let ceased = wait_for(15, || {
-        peer_lines(d, &n1, "session down")
+        reflex_tests::reflex::peer_lines(d, &n1, "session down")
             .into_iter()
             .find(|l| l.contains("NotificationReceived") && l.contains("code: 6"))
     });
-    assert!(ceased.is_some(), "no Cease received\n{}", log_tail(d));
+    assert!(
+        ceased.is_some(),
+        "no Cease received\n{}",
+        reflex_tests::reflex::log_tail(d)
+    );
     let gone = wait_for(15, || b2.route("198.19.51.0/24").is_none().then_some(()));
     assert!(
         gone.is_some(),
         "route of the stopped client kept\n{}",
-        log_tail(d)
+        reflex_tests::reflex::log_tail(d)
     );
 
     b1.birdc("enable reflector").unwrap();
@@ -444,7 +429,7 @@ fn notification_from_a_peer_is_handled_and_the_session_comes_back() {
     assert!(
         wait_for(20, || b2.route("198.19.51.0/24")).is_some(),
         "route not back\n{}",
-        log_tail(d)
+        reflex_tests::reflex::log_tail(d)
     );
     assert_eq!(b2.bgp_state("reflector").as_deref(), Some("Established"));
     assert!(reflex.is_running());
