@@ -378,7 +378,13 @@ impl Session {
             self.send(&Message::Notification(n));
         }
         self.events.push_back(Event::Disconnect);
-        self.events.push_back(Event::Down(reason));
+        // A session that never got past Active was never up: no Down.
+        if matches!(
+            self.state,
+            State::OpenSent | State::OpenConfirm | State::Established
+        ) {
+            self.events.push_back(Event::Down(reason));
+        }
         self.timers.stop_all();
         self.negotiated = None;
         self.interner = AttrInterner::new();
