@@ -33,6 +33,7 @@ fn full_table_reflected_to_a_second_client() {
         }
     }
     assert_eq!(updates.len(), 89_679);
+    let rss_before = rss_kib();
 
     // What the stream implies: announce adds, withdraw removes.
     let mut expected: BTreeSet<Prefix> = BTreeSet::new();
@@ -101,4 +102,20 @@ fn full_table_reflected_to_a_second_client() {
         distinct.len(),
         rib.export_cache_len()
     );
+    // What the RIB holds, for memory work: RSS growth over the replay
+    // (the decoded UPDATEs were already in memory).
+    if let (Some(before), Some(after)) = (rss_before, rss_kib()) {
+        eprintln!(
+            "replay: RSS grew {} MiB, {} octets per route",
+            after.saturating_sub(before) / 1024,
+            after.saturating_sub(before) * 1024 / n as u64
+        );
+    }
+}
+
+/// Resident set size of this process in KiB (Linux).
+fn rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
