@@ -318,10 +318,17 @@ fn every_client_route_reaches_every_other_peer_and_non_client_routes_reach_clien
     assert!(reflex.is_running());
 }
 
-#[test]
-fn hold_timer_expiry_resets_the_session_and_it_comes_back() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
+/// A reflector with two BIRD clients: client 1 (Reflex's hold time
+/// `hold1`) announces `route`, which has reached client 2.
+struct TwoClients {
+    lan: Lan,
+    n1: Node,
+    reflex: reflex_tests::netns::Daemon,
+    b1: Bird,
+    b2: Bird,
+}
+
+fn two_clients(d: &Path, hold1: u16, route: &str) -> TwoClients {
     let mut lan = Lan::new().unwrap();
     let rr = lan.node(1).unwrap();
     let n1 = lan.node(2).unwrap();
@@ -329,108 +336,96 @@ fn hold_timer_expiry_resets_the_session_and_it_comes_back() {
     let config = reflector_config(
         &rr,
         &d.join("data"),
-        &[(&n1, true, false, 3), (&n2, true, false, 30)],
+        &[(&n1, true, false, hold1), (&n2, true, false, 30)],
     );
-    let mut reflex = reflex_tests::reflex::start(&rr, d, &config).unwrap();
-    let b1 = bird(&n1, &rr, d, vec!["198.19.50.0/24"]);
+    let reflex = reflex_tests::reflex::start(&rr, d, &config).unwrap();
+    let b1 = bird(&n1, &rr, d, vec![route]);
     let b2 = bird(&n2, &rr, d, vec![]);
     wait_bird_established(&b1, d, 30);
     wait_bird_established(&b2, d, 30);
     assert!(
-        wait_for(20, || b2.route("198.19.50.0/24")).is_some(),
+        wait_for(20, || b2.route(route)).is_some(),
         "{}",
         reflex_tests::reflex::log_tail(d)
     );
+    TwoClients {
+        lan,
+        n1,
+        reflex,
+        b1,
+        b2,
+    }
+}
 
+impl TwoClients {
+    /// Client 1 went down with `reason` (code `code`) and its route left
+    /// client 2.
+    fn assert_down(&self, d: &Path, route: &str, reason: &str, code: &str) {
+        let down = wait_for(15, || {
+            reflex_tests::reflex::peer_lines(d, &self.n1, "session down")
+                .into_iter()
+                .find(|l| l.contains(reason) && l.contains(code))
+        });
+        assert!(
+            down.is_some(),
+            "no {reason} {code}\n{}",
+            reflex_tests::reflex::log_tail(d)
+        );
+        let gone = wait_for(15, || self.b2.route(route).is_none().then_some(()));
+        assert!(
+            gone.is_some(),
+            "route of the downed client kept\n{}",
+            reflex_tests::reflex::log_tail(d)
+        );
+    }
+
+    /// Client 1 is back and its route is at client 2 again.
+    fn assert_back(&mut self, d: &Path, route: &str) {
+        wait_bird_established(&self.b1, d, 40);
+        assert!(
+            reflex_tests::reflex::peer_lines(d, &self.n1, "session established").len() >= 2,
+            "{}",
+            reflex_tests::reflex::log_tail(d)
+        );
+        assert!(
+            wait_for(20, || self.b2.route(route)).is_some(),
+            "route not back\n{}",
+            reflex_tests::reflex::log_tail(d)
+        );
+        assert_eq!(
+            self.b2.bgp_state("reflector").as_deref(),
+            Some("Established")
+        );
+        assert!(self.reflex.is_running());
+    }
+}
+
+#[test]
+fn hold_timer_expiry_resets_the_session_and_it_comes_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let route = "198.19.50.0/24";
+    let mut t = two_clients(d, 3, route);
     // Cut client 1 off: nothing arrives from it, Reflex's hold timer (3 s,
-    // the minimum of both proposals) expires.
-    lan.set_link(&n1, false).unwrap();
-    let expired = wait_for(15, || {
-        reflex_tests::reflex::peer_lines(d, &n1, "session down")
-            .into_iter()
-            .find(|l| l.contains("NotificationSent") && l.contains("code: 4"))
-    });
-    assert!(
-        expired.is_some(),
-        "no Hold Timer Expired\n{}",
-        reflex_tests::reflex::log_tail(d)
-    );
-    // Its route is gone from the other client (no graceful restart after a
-    // hold timer expiry: RFC 4724 helper keeps routes on a TCP drop only).
-    let gone = wait_for(15, || b2.route("198.19.50.0/24").is_none().then_some(()));
-    assert!(
-        gone.is_some(),
-        "route of the dead client kept\n{}",
-        reflex_tests::reflex::log_tail(d)
-    );
-
-    lan.set_link(&n1, true).unwrap();
-    wait_bird_established(&b1, d, 40);
-    assert!(
-        reflex_tests::reflex::peer_lines(d, &n1, "session established").len() >= 2,
-        "{}",
-        reflex_tests::reflex::log_tail(d)
-    );
-    assert!(
-        wait_for(20, || b2.route("198.19.50.0/24")).is_some(),
-        "route not back after the session\n{}",
-        reflex_tests::reflex::log_tail(d)
-    );
-    assert_eq!(b2.bgp_state("reflector").as_deref(), Some("Established"));
-    assert!(reflex.is_running());
+    // the minimum of both proposals) expires. Its route goes (no graceful
+    // restart after a hold timer expiry: the RFC 4724 helper keeps routes
+    // on a TCP drop only).
+    t.lan.set_link(&t.n1, false).unwrap();
+    t.assert_down(d, route, "NotificationSent", "code: 4");
+    t.lan.set_link(&t.n1, true).unwrap();
+    t.assert_back(d, route);
 }
 
 #[test]
 fn notification_from_a_peer_is_handled_and_the_session_comes_back() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let mut lan = Lan::new().unwrap();
-    let rr = lan.node(1).unwrap();
-    let n1 = lan.node(2).unwrap();
-    let n2 = lan.node(3).unwrap();
-    let config = reflector_config(
-        &rr,
-        &d.join("data"),
-        &[(&n1, true, false, 30), (&n2, true, false, 30)],
-    );
-    let mut reflex = reflex_tests::reflex::start(&rr, d, &config).unwrap();
-    let b1 = bird(&n1, &rr, d, vec!["198.19.51.0/24"]);
-    let b2 = bird(&n2, &rr, d, vec![]);
-    wait_bird_established(&b1, d, 30);
-    wait_bird_established(&b2, d, 30);
-    assert!(
-        wait_for(20, || b2.route("198.19.51.0/24")).is_some(),
-        "{}",
-        reflex_tests::reflex::log_tail(d)
-    );
-
+    let route = "198.19.51.0/24";
+    let mut t = two_clients(d, 30, route);
     // BIRD sends a Cease (Administrative Shutdown) when the protocol is
     // disabled.
-    b1.birdc("disable reflector").unwrap();
-    let ceased = wait_for(15, || {
-        reflex_tests::reflex::peer_lines(d, &n1, "session down")
-            .into_iter()
-            .find(|l| l.contains("NotificationReceived") && l.contains("code: 6"))
-    });
-    assert!(
-        ceased.is_some(),
-        "no Cease received\n{}",
-        reflex_tests::reflex::log_tail(d)
-    );
-    let gone = wait_for(15, || b2.route("198.19.51.0/24").is_none().then_some(()));
-    assert!(
-        gone.is_some(),
-        "route of the stopped client kept\n{}",
-        reflex_tests::reflex::log_tail(d)
-    );
-
-    b1.birdc("enable reflector").unwrap();
-    wait_bird_established(&b1, d, 40);
-    assert!(
-        wait_for(20, || b2.route("198.19.51.0/24")).is_some(),
-        "route not back\n{}",
-        reflex_tests::reflex::log_tail(d)
-    );
-    assert_eq!(b2.bgp_state("reflector").as_deref(), Some("Established"));
-    assert!(reflex.is_running());
+    t.b1.birdc("disable reflector").unwrap();
+    t.assert_down(d, route, "NotificationReceived", "code: 6");
+    t.b1.birdc("enable reflector").unwrap();
+    t.assert_back(d, route);
 }
