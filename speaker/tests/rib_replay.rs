@@ -88,7 +88,7 @@ fn full_table_reflected_to_a_second_client() {
         sent += 1;
         assert_eq!(a.cluster_list().and_then(|l| l.first()), Some(&cluster));
         assert!(a.originator_id().is_some());
-        distinct.insert(std::sync::Arc::as_ptr(a) as usize);
+        distinct.insert(std::sync::Arc::as_ptr(&a) as usize);
     }
     assert_eq!(sent, n);
     // The source is split-horizoned: it is sent nothing.

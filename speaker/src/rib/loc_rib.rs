@@ -1,8 +1,13 @@
 //! The Loc-RIB: every usable path per destination, and the best one
-//! (RFC 4271 §3.2). Candidates live here once; a peer's Adj-RIB-In is an
-//! index into it ([`super::adj_rib_in`]).
+//! (RFC 4271 §3.2). Candidates live here once: a peer's Adj-RIB-In is the
+//! set of candidates it sent, and an update group's Adj-RIB-Out is computed
+//! from the candidates ([`super::adj_rib_out`]).
+//!
+//! A full table is most of the process's memory, so an entry is small: one
+//! candidate inline (most destinations have one), labels boxed (only
+//! labeled families have them), the decision in indexes of 16 bits.
 
-use super::decision::Decision;
+use super::decision::{Decision, DecisionStep};
 use super::peer::PeerId;
 use crate::wire::nlri::LabelStack;
 use crate::wire::prefix::RouteDistinguisher;
@@ -39,72 +44,228 @@ impl RouteKey {
     }
 }
 
+const HAS_PATH_ID: u8 = 1;
+const STALE: u8 = 2;
+
 /// One path to a destination, received from a peer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Candidate {
     pub peer: PeerId,
-    /// The path identifier the peer sent (RFC 7911), if any.
-    pub path_id: Option<u32>,
+    path_id: u32,
     /// Our identifier for this path towards ADD-PATH peers: allocated in
     /// command order, so the same on every member.
     pub local_id: u32,
-    pub labels: LabelStack,
+    flags: u8,
+    labels: Option<Box<LabelStack>>,
     pub attrs: Arc<PathAttributes>,
+}
+
+impl Candidate {
+    pub fn new(
+        peer: PeerId,
+        path_id: Option<u32>,
+        local_id: u32,
+        labels: LabelStack,
+        attrs: Arc<PathAttributes>,
+    ) -> Candidate {
+        Candidate {
+            peer,
+            path_id: path_id.unwrap_or(0),
+            local_id,
+            flags: if path_id.is_some() { HAS_PATH_ID } else { 0 },
+            labels: boxed(labels),
+            attrs,
+        }
+    }
+
+    /// The path identifier the peer sent (RFC 7911), if any.
+    pub fn path_id(&self) -> Option<u32> {
+        (self.flags & HAS_PATH_ID != 0).then_some(self.path_id)
+    }
+
+    pub fn labels(&self) -> LabelStack {
+        self.labels.as_deref().copied().unwrap_or_default()
+    }
+
     /// Kept from a peer restarting gracefully (RFC 4724 §4.2).
-    pub stale: bool,
+    pub fn stale(&self) -> bool {
+        self.flags & STALE != 0
+    }
+
+    pub fn set_stale(&mut self, stale: bool) {
+        if stale {
+            self.flags |= STALE;
+        } else {
+            self.flags &= !STALE;
+        }
+    }
+
+    fn order(&self) -> (PeerId, Option<u32>) {
+        (self.peer, self.path_id())
+    }
+}
+
+fn boxed(labels: LabelStack) -> Option<Box<LabelStack>> {
+    (!labels.is_empty()).then(|| Box::new(labels))
+}
+
+/// The candidates of a destination, sorted by (peer, path id); the one of
+/// a single-path destination is stored inline.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Candidates {
+    One(Candidate),
+    Many(Vec<Candidate>),
+}
+
+impl Default for Candidates {
+    fn default() -> Candidates {
+        Candidates::Many(Vec::new())
+    }
+}
+
+impl Candidates {
+    fn as_slice(&self) -> &[Candidate] {
+        match self {
+            Candidates::One(c) => std::slice::from_ref(c),
+            Candidates::Many(v) => v,
+        }
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [Candidate] {
+        match self {
+            Candidates::One(c) => std::slice::from_mut(c),
+            Candidates::Many(v) => v,
+        }
+    }
+
+    fn insert(&mut self, i: usize, c: Candidate) {
+        match self {
+            Candidates::Many(v) if v.is_empty() => *self = Candidates::One(c),
+            Candidates::Many(v) => v.insert(i, c),
+            Candidates::One(_) => {
+                let Candidates::One(first) = std::mem::take(self) else {
+                    return;
+                };
+                let mut v = Vec::with_capacity(2);
+                v.push(first);
+                v.insert(i, c);
+                *self = Candidates::Many(v);
+            }
+        }
+    }
+
+    fn remove(&mut self, i: usize) {
+        match self {
+            Candidates::One(_) => *self = Candidates::default(),
+            Candidates::Many(v) => {
+                v.remove(i);
+                if v.len() == 1
+                    && let Some(last) = v.pop()
+                {
+                    *self = Candidates::One(last);
+                }
+            }
+        }
+    }
+}
+
+/// The outcome of the decision process, as an entry keeps it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Chosen {
+    best: u16,
+    /// `u16::MAX`: none.
+    runner_up: u16,
+    step: DecisionStep,
 }
 
 /// All candidates of one destination, sorted by (peer, path id), and the
 /// outcome of the decision process over them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Entry {
-    pub candidates: Vec<Candidate>,
-    /// The outcome of the decision process (indexes into `candidates`);
-    /// `None` when no candidate is usable.
-    pub decision: Option<Decision>,
+    candidates: Candidates,
+    decision: Option<Chosen>,
     next_local_id: u32,
 }
 
 impl Entry {
+    pub fn candidates(&self) -> &[Candidate] {
+        self.candidates.as_slice()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.candidates().is_empty()
+    }
+
+    /// The outcome of the decision process (indexes into
+    /// [`Entry::candidates`]); `None` when no candidate is usable.
+    pub fn decision(&self) -> Option<Decision> {
+        self.decision.map(|d| Decision {
+            best: usize::from(d.best),
+            step: d.step,
+            runner_up: (d.runner_up != u16::MAX).then_some(usize::from(d.runner_up)),
+        })
+    }
+
+    pub(super) fn set_decision(&mut self, d: Option<Decision>) {
+        // A destination has far fewer than 65,535 paths (one per peer and
+        // path id); a decision beyond that is dropped rather than wrapped.
+        self.decision = d.and_then(|d| {
+            Some(Chosen {
+                best: u16::try_from(d.best).ok()?,
+                runner_up: match d.runner_up {
+                    Some(r) => u16::try_from(r).ok().filter(|r| *r != u16::MAX)?,
+                    None => u16::MAX,
+                },
+                step: d.step,
+            })
+        });
+    }
+
     pub fn best(&self) -> Option<&Candidate> {
-        self.decision.and_then(|d| self.candidates.get(d.best))
+        self.decision
+            .and_then(|d| self.candidates().get(usize::from(d.best)))
+    }
+
+    /// The candidate the decision process compared the best one with last.
+    pub fn runner_up(&self) -> Option<&Candidate> {
+        self.decision()
+            .and_then(|d| d.runner_up)
+            .and_then(|i| self.candidates().get(i))
     }
 
     fn position(&self, peer: PeerId, path_id: Option<u32>) -> Result<usize, usize> {
-        self.candidates
-            .binary_search_by(|c| (c.peer, c.path_id).cmp(&(peer, path_id)))
+        self.candidates()
+            .binary_search_by(|c| c.order().cmp(&(peer, path_id)))
     }
 
     /// Adds or replaces (implicit withdraw, RFC 4271 §9) a peer's path; a
-    /// replaced path keeps its local id.
+    /// replaced path keeps its local id. Whether the path is new.
     pub fn upsert(
         &mut self,
         peer: PeerId,
         path_id: Option<u32>,
         labels: LabelStack,
         attrs: Arc<PathAttributes>,
-    ) {
+    ) -> bool {
         match self.position(peer, path_id) {
             Ok(i) => {
-                let c = &mut self.candidates[i];
-                c.labels = labels;
-                c.attrs = attrs;
-                c.stale = false;
+                if let Some(c) = self.candidates.as_mut_slice().get_mut(i) {
+                    if c.labels() != labels {
+                        c.labels = boxed(labels);
+                    }
+                    c.attrs = attrs;
+                    c.set_stale(false);
+                }
+                false
             }
             Err(i) => {
                 self.next_local_id = self.next_local_id.wrapping_add(1).max(1);
-                let local_id = self.next_local_id;
-                self.candidates.insert(
-                    i,
-                    Candidate {
-                        peer,
-                        path_id,
-                        local_id,
-                        labels,
-                        attrs,
-                        stale: false,
-                    },
-                );
+                let c = Candidate::new(peer, path_id, self.next_local_id, labels, attrs);
+                // The decision indexes the old order: it is stale until the
+                // caller runs the decision process again.
+                self.decision = None;
+                self.candidates.insert(i, c);
+                true
             }
         }
     }
@@ -113,6 +274,7 @@ impl Entry {
     pub fn remove(&mut self, peer: PeerId, path_id: Option<u32>) -> bool {
         match self.position(peer, path_id) {
             Ok(i) => {
+                self.decision = None;
                 self.candidates.remove(i);
                 true
             }
@@ -120,23 +282,45 @@ impl Entry {
         }
     }
 
-    /// The candidate the decision process compared the best one with last.
-    pub fn runner_up(&self) -> Option<&Candidate> {
-        self.decision
-            .and_then(|d| d.runner_up)
-            .and_then(|i| self.candidates.get(i))
-    }
-
     pub fn get_mut(&mut self, peer: PeerId, path_id: Option<u32>) -> Option<&mut Candidate> {
         let i = self.position(peer, path_id).ok()?;
-        self.candidates.get_mut(i)
+        self.candidates.as_mut_slice().get_mut(i)
     }
 
     pub fn get(&self, peer: PeerId, path_id: Option<u32>) -> Option<&Candidate> {
         let i = self.position(peer, path_id).ok()?;
-        self.candidates.get(i)
+        self.candidates().get(i)
+    }
+
+    /// Marks a peer's candidates stale (RFC 4724 §4.2).
+    pub fn mark_stale(&mut self, peer: PeerId) {
+        for c in self.candidates.as_mut_slice() {
+            if c.peer == peer {
+                c.set_stale(true);
+            }
+        }
+    }
+
+    /// A peer's candidates (contiguous: sorted by peer first).
+    pub fn of_peer(&self, peer: PeerId) -> &[Candidate] {
+        let all = self.candidates();
+        let start = all.partition_point(|c| c.peer < peer);
+        let end = all.partition_point(|c| c.peer <= peer);
+        all.get(start..end).unwrap_or_default()
     }
 }
 
 /// Destinations in a deterministic order.
 pub type LocRib = BTreeMap<RouteKey, Entry>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_stay_small() {
+        // Per destination of a full table: keep an eye on it.
+        assert!(std::mem::size_of::<Candidate>() <= 32);
+        assert!(std::mem::size_of::<Entry>() <= 56);
+    }
+}

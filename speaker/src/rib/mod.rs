@@ -7,13 +7,14 @@
 //! number or iterates a hash map in an order that matters (maps that
 //! decide or order routes are `BTreeMap`s; the export cache is a lookup).
 //!
-//! - Adj-RIB-In per peer ([`adj_rib_in`]): paths after the [`import`] checks;
 //! - Loc-RIB ([`loc_rib`]): every candidate per destination and the
-//!   [`decision`] over them;
-//! - Adj-RIB-Out per update group ([`update_group`]): what [`export`]
-//!   sends to peers that share an outbound treatment.
+//!   [`decision`] over them; a peer's Adj-RIB-In is its candidates (after
+//!   the [`import`] checks);
+//! - Adj-RIB-Out per update group ([`update_group`], [`adj_rib_out`]): what
+//!   [`export`] sends to peers that share an outbound treatment, computed
+//!   from the Loc-RIB.
 
-pub mod adj_rib_in;
+pub mod adj_rib_out;
 pub mod command;
 pub mod decision;
 pub mod export;
@@ -32,9 +33,10 @@ pub use output::{BestPath, GroupChanges, LocRibChange, RibOutput};
 pub use peer::{NextHopSelf, PeerId, PeerInfo, PeerStats};
 pub use update_group::{GroupId, GroupKey, OutChange, OutPath, UpdateGroup};
 
-use adj_rib_in::AdjRibIn;
+use adj_rib_out::View;
 use export::ExportCache;
 use loc_rib::LocRib;
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
@@ -58,7 +60,8 @@ struct PeerState {
     /// False once the session went down gracefully: the paths stay, stale.
     up: bool,
     group: Option<GroupId>,
-    adj_in: AdjRibIn,
+    /// Paths in its Adj-RIB-In.
+    paths: usize,
     stats: PeerStats,
 }
 
@@ -81,8 +84,9 @@ pub struct Rib<R = ResolveAll> {
     config: RibConfig,
     resolver: R,
     state: State,
-    /// Derived from the state; not compared.
-    cache: ExportCache,
+    /// Derived from the state; not compared. In a cell: reading an
+    /// Adj-RIB-Out fills it.
+    cache: RefCell<ExportCache>,
 }
 
 impl Rib<ResolveAll> {
@@ -99,33 +103,36 @@ impl<R: NextHopResolver> Rib<R> {
             config,
             resolver,
             state,
-            cache: ExportCache::default(),
+            cache: RefCell::new(ExportCache::default()),
         }
     }
 
     /// Applies one command; see [`RibCommand`] for what each does.
     pub fn apply(&mut self, cmd: RibCommand) -> RibOutput {
         let mut out = RibOutput::default();
-        let touched = match cmd {
-            RibCommand::PeerUp(info) => self.peer_up(info, &mut out),
+        match cmd {
+            RibCommand::PeerUp(info) => {
+                self.peer_up(info, &mut out);
+            }
             RibCommand::Routes {
                 peer,
                 withdrawn,
                 announced,
-            } => self.routes(peer, withdrawn, announced, &mut out),
-            RibCommand::EndOfRib { peer, family } => self.sweep_stale(peer, Some(family)),
+            } => {
+                let touched = self.routes(peer, withdrawn, announced, &mut out);
+                self.settle(touched, &mut out);
+            }
+            RibCommand::EndOfRib { peer, family } => self.sweep_stale(peer, Some(family), &mut out),
             RibCommand::PeerDown { peer } => self.peer_down(peer, false, &mut out),
             RibCommand::PeerDownGraceful { peer } => self.peer_down(peer, true, &mut out),
             RibCommand::RestartExpired { peer } => {
-                let touched = self.sweep_stale(peer, None);
+                self.sweep_stale(peer, None, &mut out);
                 if self.state.peers.get(&peer).is_some_and(|p| !p.up) {
                     self.state.peers.remove(&peer);
                     self.refresh_cluster_ids();
                 }
-                touched
             }
-        };
-        self.settle(touched, &mut out);
+        }
         out
     }
 
@@ -153,7 +160,7 @@ impl<R: NextHopResolver> Rib<R> {
         self.state
             .loc
             .values()
-            .filter(|e| e.decision.is_some())
+            .filter(|e| e.decision().is_some())
             .count()
     }
 
@@ -167,18 +174,22 @@ impl<R: NextHopResolver> Rib<R> {
 
     /// Why the best path won: the step that set it apart from the runner-up.
     pub fn explain(&self, key: &RouteKey) -> Option<DecisionStep> {
-        self.state.loc.get(key)?.decision.map(|d| d.step)
+        self.state.loc.get(key)?.decision().map(|d| d.step)
     }
 
     /// A peer's Adj-RIB-In (after import checks), in order.
     pub fn adj_rib_in(&self, peer: PeerId) -> impl Iterator<Item = (RouteKey, &Candidate)> + '_ {
-        let loc = &self.state.loc;
+        let any = self.state.peers.get(&peer).is_some_and(|p| p.paths > 0);
         self.state
-            .peers
-            .get(&peer)
-            .into_iter()
-            .flat_map(|p| p.adj_in.iter())
-            .filter_map(move |(key, path_id)| Some((key, loc.get(&key)?.get(peer, path_id)?)))
+            .loc
+            .iter()
+            .take_while(move |_| any)
+            .flat_map(move |(k, e)| e.of_peer(peer).iter().map(move |c| (*k, c)))
+    }
+
+    /// How many paths a peer's Adj-RIB-In holds.
+    pub fn adj_rib_in_len(&self, peer: PeerId) -> usize {
+        self.state.peers.get(&peer).map_or(0, |p| p.paths)
     }
 
     pub fn group_of(&self, peer: PeerId) -> Option<GroupId> {
@@ -193,23 +204,51 @@ impl<R: NextHopResolver> Rib<R> {
         self.state.groups.iter()
     }
 
+    /// A group's Adj-RIB-Out, in destination order: `(family, NLRI entry
+    /// with the path id sent, path)`.
+    pub fn group_routes(
+        &self,
+        group: GroupId,
+    ) -> impl Iterator<Item = (Family, NlriEntry, OutPath)> + '_ {
+        let view = View {
+            config: &self.config,
+            resolver: &self.resolver,
+            peers: &self.state.peers,
+        };
+        let g = self.state.groups.get(&group);
+        self.state
+            .loc
+            .iter()
+            .filter(move |_| g.is_some())
+            .filter(move |(k, _)| g.is_some_and(|g| g.key.has_family(k.family)))
+            .flat_map(move |(k, e)| {
+                let paths = match g {
+                    Some(g) => view.paths(&mut self.cache.borrow_mut(), group, g, *k, e),
+                    None => Vec::new(),
+                };
+                let add_path = g.is_some_and(|g| g.key.add_path(k.family));
+                paths
+                    .into_iter()
+                    .map(move |(id, p)| (k.family, k.entry(add_path.then_some(id), p.labels), p))
+            })
+    }
+
     /// What `peer` is sent: its group's Adj-RIB-Out without the paths it
     /// sent itself (split horizon).
     pub fn adj_rib_out_for(
         &self,
         peer: PeerId,
-    ) -> impl Iterator<Item = (Family, NlriEntry, &Arc<PathAttributes>)> + '_ {
+    ) -> impl Iterator<Item = (Family, NlriEntry, Arc<PathAttributes>)> + '_ {
         self.group_of(peer)
-            .and_then(|g| self.state.groups.get(&g))
             .into_iter()
-            .flat_map(UpdateGroup::routes)
+            .flat_map(|g| self.group_routes(g))
             .filter(move |(_, _, p)| p.except != peer)
-            .map(|(f, e, p)| (f, e, &p.attrs))
+            .map(|(f, e, p)| (f, e, p.attrs))
     }
 
     /// Exported attribute sets cached (derived state, for metrics).
     pub fn export_cache_len(&self) -> usize {
-        self.cache.len()
+        self.cache.borrow().len()
     }
 
     /// Whether two RIBs hold the same replicated state (the export cache,

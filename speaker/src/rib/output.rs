@@ -29,8 +29,8 @@ impl BestPath {
     pub fn of(c: &super::Candidate) -> BestPath {
         BestPath {
             peer: c.peer,
-            path_id: c.path_id,
-            labels: c.labels,
+            path_id: c.path_id(),
+            labels: c.labels(),
             attrs: c.attrs.clone(),
         }
     }

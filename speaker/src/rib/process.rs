@@ -2,11 +2,8 @@
 //! which destinations it touches. [`super::settle`] then reruns the
 //! decision and the exports of the touched destinations.
 
-use super::adj_rib_in::AdjRibIn;
 use super::import::{self, Local};
-use super::loc_rib::LocRib;
-use super::loc_rib::RouteKey;
-use super::output::BestPath;
+use super::loc_rib::{Entry, LocRib, RouteKey};
 use super::output::RibOutput;
 use super::peer::{PeerId, PeerInfo, PeerStats};
 use super::update_group::{GroupKey, UpdateGroup};
@@ -15,32 +12,70 @@ use crate::wire::{Family, NlriEntry, PathAttributes};
 use std::collections::{BTreeMap, BTreeSet, btree_map};
 use std::sync::Arc;
 
-/// Destinations whose candidates changed, in order, with their best path
-/// before the change (to tell whether the best changed).
-pub(super) type Touched = BTreeMap<RouteKey, Option<BestPath>>;
+/// Destinations whose candidates changed, in order, each with its entry as
+/// it was before the command (`None`: new), from which the Adj-RIBs-Out
+/// before are computed.
+pub(super) type Touched = BTreeMap<RouteKey, Option<Entry>>;
 
-/// Records `key` as touched; call before changing its candidates, while
-/// the entry's decision still indexes them.
+/// Destinations settled at a time when a whole peer's paths change: bounds
+/// the snapshots held at once.
+const CHUNK: usize = 4096;
+
+/// Records `key` as touched; call before changing its candidates.
 fn touch(touched: &mut Touched, loc: &LocRib, key: RouteKey) {
-    touched
-        .entry(key)
-        .or_insert_with(|| loc.get(&key).and_then(|e| e.best()).map(BestPath::of));
+    if let btree_map::Entry::Vacant(v) = touched.entry(key) {
+        v.insert(loc.get(&key).cloned());
+    }
+}
+
+/// Removes `peer`'s path `path_id` to `key`, if it has one.
+fn remove_path(
+    touched: &mut Touched,
+    loc: &mut LocRib,
+    p: &mut PeerState,
+    peer: PeerId,
+    key: RouteKey,
+    path_id: Option<u32>,
+) {
+    if loc
+        .get(&key)
+        .is_some_and(|e| e.get(peer, path_id).is_some())
+    {
+        touch(touched, loc, key);
+        if let Some(e) = loc.get_mut(&key)
+            && e.remove(peer, path_id)
+        {
+            p.paths = p.paths.saturating_sub(1);
+        }
+    }
+}
+
+/// The facts of a peer that decide how its paths rank and are exported:
+/// when they change, its paths are exported anew.
+fn same_treatment(a: &PeerInfo, b: &PeerInfo) -> bool {
+    a.asn == b.asn
+        && a.router_id == b.router_id
+        && a.rr_client == b.rr_client
+        && a.address == b.address
 }
 
 impl<R: NextHopResolver> Rib<R> {
     pub(super) fn peer_up(&mut self, info: PeerInfo, out: &mut RibOutput) -> Touched {
         let id = info.id;
-        let mut touched = Touched::new();
         if self.state.peers.get(&id).is_some_and(|p| p.up) {
             // A new session while we thought the old one up: the old one is
             // gone, and its paths with it.
-            touched = self.peer_down(id, false, out);
+            self.peer_down(id, false, out);
         }
         match self.state.peers.get_mut(&id) {
             // Restarting gracefully: the stale paths stay (RFC 4724 §4.2).
             Some(p) => {
-                p.info = info;
-                p.up = true;
+                if same_treatment(&p.info, &info) {
+                    p.info = info;
+                    p.up = true;
+                } else {
+                    self.retreat(id, info, out);
+                }
             }
             None => {
                 self.state.peers.insert(
@@ -49,19 +84,56 @@ impl<R: NextHopResolver> Rib<R> {
                         info,
                         up: true,
                         group: None,
-                        adj_in: AdjRibIn::default(),
+                        paths: 0,
                         stats: PeerStats::default(),
                     },
                 );
             }
         }
         self.refresh_cluster_ids();
-        // Changes the peer-down above caused must reach the existing groups
-        // before the peer joins one, whose table is then taken as it is.
-        self.settle(std::mem::take(&mut touched), out);
         let group = self.join_group(id);
         out.joined.push((id, group));
-        touched
+        Touched::new()
+    }
+
+    /// A peer restarting gracefully came back with other facts (AS, router
+    /// id, client or not): what its stale paths were exported with no
+    /// longer holds. Its paths are taken out and settled under the old
+    /// facts, then put back and settled under the new ones.
+    fn retreat(&mut self, id: PeerId, info: PeerInfo, out: &mut RibOutput) {
+        let keys = self.keys_of(id, None, false);
+        let kept: Vec<(RouteKey, Vec<super::Candidate>)> = keys
+            .iter()
+            .filter_map(|k| Some((*k, self.state.loc.get(k)?.of_peer(id).to_vec())))
+            .collect();
+        self.settle_in_chunks(
+            keys,
+            |e, _| {
+                let ids: Vec<Option<u32>> = e.of_peer(id).iter().map(|c| c.path_id()).collect();
+                for i in ids {
+                    e.remove(id, i);
+                }
+            },
+            out,
+        );
+        if let Some(p) = self.state.peers.get_mut(&id) {
+            p.info = info;
+            p.up = true;
+        }
+        for chunk in kept.chunks(CHUNK) {
+            let mut touched = Touched::new();
+            for (key, paths) in chunk {
+                touch(&mut touched, &self.state.loc, *key);
+                let e = self.state.loc.entry(*key).or_default();
+                for c in paths {
+                    e.upsert(id, c.path_id(), c.labels(), c.attrs.clone());
+                    if let Some(n) = e.get_mut(id, c.path_id()) {
+                        n.set_stale(c.stale());
+                    }
+                }
+            }
+            self.settle(touched, out);
+        }
     }
 
     fn join_group(&mut self, peer: PeerId) -> GroupId {
@@ -75,13 +147,13 @@ impl<R: NextHopResolver> Rib<R> {
                 let id = GroupId(self.state.next_group);
                 self.state.next_group += 1;
                 self.state.group_ids.insert(key.clone(), id);
-                let mut group = UpdateGroup {
-                    key,
-                    members: BTreeSet::new(),
-                    out: Default::default(),
-                };
-                self.fill_group(id, &mut group);
-                self.state.groups.insert(id, group);
+                self.state.groups.insert(
+                    id,
+                    UpdateGroup {
+                        key,
+                        members: BTreeSet::new(),
+                    },
+                );
                 id
             }
         };
@@ -104,73 +176,115 @@ impl<R: NextHopResolver> Rib<R> {
             if g.get().members.is_empty() {
                 let g = g.remove();
                 self.state.group_ids.remove(&g.key);
-                self.cache.forget(id);
+                self.cache.get_mut().forget(id);
             }
         }
     }
 
-    pub(super) fn peer_down(
+    /// The destinations where `peer` has paths (of `family`, or all; only
+    /// stale ones if `stale`), in order. A scan of the Loc-RIB: peers go
+    /// down far less often than routes change, and an index per peer
+    /// would cost memory for every path.
+    fn keys_of(&self, peer: PeerId, family: Option<Family>, stale: bool) -> Vec<RouteKey> {
+        if self.state.peers.get(&peer).is_none_or(|p| p.paths == 0) {
+            return Vec::new();
+        }
+        self.state
+            .loc
+            .iter()
+            .filter(|(k, _)| family.is_none_or(|f| k.family == f))
+            .filter(|(_, e)| e.of_peer(peer).iter().any(|c| !stale || c.stale()))
+            .map(|(k, _)| *k)
+            .collect()
+    }
+
+    /// Changes the entries of `keys` with `change` (which returns how many
+    /// paths it removed) and settles them, a chunk at a time.
+    fn settle_in_chunks(
         &mut self,
-        peer: PeerId,
-        graceful: bool,
+        keys: Vec<RouteKey>,
+        mut change: impl FnMut(&mut Entry, &mut usize),
         out: &mut RibOutput,
-    ) -> Touched {
-        let mut touched = Touched::new();
+    ) -> usize {
+        let mut removed = 0;
+        for chunk in keys.chunks(CHUNK) {
+            let mut touched = Touched::new();
+            for key in chunk {
+                touch(&mut touched, &self.state.loc, *key);
+                if let Some(e) = self.state.loc.get_mut(key) {
+                    change(e, &mut removed);
+                }
+            }
+            self.settle(touched, out);
+        }
+        removed
+    }
+
+    /// The session went down: every path of the peer goes, or with
+    /// `graceful` stays, stale. The peer itself is forgotten after its
+    /// paths are settled (their exports need its facts).
+    pub(super) fn peer_down(&mut self, peer: PeerId, graceful: bool, out: &mut RibOutput) {
         self.leave_group(peer, out);
-        let Some(p) = self.state.peers.get_mut(&peer) else {
-            return touched;
-        };
+        if !self.state.peers.contains_key(&peer) {
+            return;
+        }
         if graceful {
-            p.up = false;
-            for (key, path_id) in p.adj_in.iter() {
-                if let Some(c) = self
-                    .state
-                    .loc
-                    .get_mut(&key)
-                    .and_then(|e| e.get_mut(peer, path_id))
-                {
-                    c.stale = true;
+            if let Some(p) = self.state.peers.get_mut(&peer) {
+                p.up = false;
+            }
+            if self.state.peers.get(&peer).is_some_and(|p| p.paths > 0) {
+                for e in self.state.loc.values_mut() {
+                    e.mark_stale(peer);
                 }
             }
             // Nothing to decide again: stale paths are used as before.
-            return touched;
+            return;
         }
-        for (key, path_id) in p.adj_in.take() {
-            touch(&mut touched, &self.state.loc, key);
-            if let Some(e) = self.state.loc.get_mut(&key) {
-                e.remove(peer, path_id);
-            }
-        }
+        let keys = self.keys_of(peer, None, false);
+        self.settle_in_chunks(
+            keys,
+            |e, removed| {
+                let ids: Vec<Option<u32>> = e.of_peer(peer).iter().map(|c| c.path_id()).collect();
+                for id in ids {
+                    if e.remove(peer, id) {
+                        *removed += 1;
+                    }
+                }
+            },
+            out,
+        );
         self.state.peers.remove(&peer);
         self.refresh_cluster_ids();
-        touched
     }
 
     /// Removes a peer's stale paths, of one family or all.
-    pub(super) fn sweep_stale(&mut self, peer: PeerId, family: Option<Family>) -> Touched {
-        let mut touched = Touched::new();
-        let Some(p) = self.state.peers.get_mut(&peer) else {
-            return touched;
-        };
-        let loc = &mut self.state.loc;
-        let stale: Vec<(RouteKey, Option<u32>)> = p
-            .adj_in
-            .iter()
-            .filter(|(k, _)| family.is_none_or(|f| k.family == f))
-            .filter(|(k, id)| {
-                loc.get(k)
-                    .and_then(|e| e.get(peer, *id))
-                    .is_some_and(|c| c.stale)
-            })
-            .collect();
-        for (key, path_id) in stale {
-            touch(&mut touched, loc, key);
-            p.adj_in.remove(key, path_id);
-            if let Some(e) = loc.get_mut(&key) {
-                e.remove(peer, path_id);
-            }
+    pub(super) fn sweep_stale(
+        &mut self,
+        peer: PeerId,
+        family: Option<Family>,
+        out: &mut RibOutput,
+    ) {
+        let keys = self.keys_of(peer, family, true);
+        let removed = self.settle_in_chunks(
+            keys,
+            |e, removed| {
+                let ids: Vec<Option<u32>> = e
+                    .of_peer(peer)
+                    .iter()
+                    .filter(|c| c.stale())
+                    .map(|c| c.path_id())
+                    .collect();
+                for id in ids {
+                    if e.remove(peer, id) {
+                        *removed += 1;
+                    }
+                }
+            },
+            out,
+        );
+        if let Some(p) = self.state.peers.get_mut(&peer) {
+            p.paths = p.paths.saturating_sub(removed);
         }
-        touched
     }
 
     pub(super) fn routes(
@@ -189,13 +303,14 @@ impl<R: NextHopResolver> Rib<R> {
         };
         let loc = &mut state.loc;
         for (family, e) in withdrawn {
-            let key = RouteKey::of(family, &e);
-            if p.adj_in.remove(key, e.path_id) {
-                touch(&mut touched, loc, key);
-                if let Some(en) = loc.get_mut(&key) {
-                    en.remove(peer, e.path_id);
-                }
-            }
+            remove_path(
+                &mut touched,
+                loc,
+                p,
+                peer,
+                RouteKey::of(family, &e),
+                e.path_id,
+            );
         }
         let local = Local {
             asn: self.config.local_as,
@@ -217,19 +332,17 @@ impl<R: NextHopResolver> Rib<R> {
             if let Err(drop) = verdict {
                 drop.count(&mut p.stats);
                 out.dropped += 1;
-                if p.adj_in.remove(key, e.path_id) {
-                    touch(&mut touched, loc, key);
-                    if let Some(en) = loc.get_mut(&key) {
-                        en.remove(peer, e.path_id);
-                    }
-                }
+                remove_path(&mut touched, loc, p, peer, key, e.path_id);
                 continue;
             }
             touch(&mut touched, loc, key);
-            loc.entry(key)
+            if loc
+                .entry(key)
                 .or_default()
-                .upsert(peer, e.path_id, e.labels, attrs);
-            p.adj_in.insert(key, e.path_id);
+                .upsert(peer, e.path_id, e.labels, attrs)
+            {
+                p.paths += 1;
+            }
         }
         touched
     }

@@ -6,7 +6,7 @@ use super::loc_rib::RouteKey;
 use super::peer::{NextHopSelf, PeerId, PeerInfo};
 use crate::wire::nlri::LabelStack;
 use crate::wire::{Family, NlriEntry, PathAttributes};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
@@ -94,77 +94,61 @@ pub struct OutChange {
     pub except_had: bool,
 }
 
-/// Paths advertised to a group, by destination and the path id sent
-/// (0 without ADD-PATH).
-pub type AdjRibOut = BTreeMap<(RouteKey, u32), OutPath>;
-
-/// A group: its treatment, members and Adj-RIB-Out.
+/// A group: its treatment and members. Its Adj-RIB-Out is not stored: it
+/// is what the propagation rules make of the Loc-RIB
+/// ([`super::Rib::group_routes`]), and each command's changes to it are
+/// computed from the touched destinations before and after
+/// ([`diff`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UpdateGroup {
     pub key: GroupKey,
     pub members: BTreeSet<PeerId>,
-    pub out: AdjRibOut,
 }
 
-impl UpdateGroup {
-    /// Replaces what the group has for `key` by `desired` (sorted by path
-    /// id), appending the differences to `changes`.
-    pub fn reconcile(
-        &mut self,
-        key: RouteKey,
-        desired: Vec<(u32, OutPath)>,
-        changes: &mut Vec<OutChange>,
-    ) {
-        let add_path = self.key.add_path(key.family);
-        let path_id = |id: u32| add_path.then_some(id);
-        let existing: Vec<u32> = self
-            .out
-            .range((key, 0)..=(key, u32::MAX))
-            .map(|((_, id), _)| *id)
-            .collect();
-        for id in existing {
-            if desired.iter().any(|(d, _)| *d == id) {
-                continue;
-            }
-            if let Some(old) = self.out.remove(&(key, id)) {
-                changes.push(OutChange {
-                    family: key.family,
-                    entry: key.entry(path_id(id), old.labels),
-                    attrs: None,
-                    except: Some(old.except),
-                    except_had: false,
-                });
-            }
-        }
-        for (id, path) in desired {
-            let same = self.out.get(&(key, id)).is_some_and(|old| {
-                old.except == path.except
-                    && old.labels == path.labels
-                    && (Arc::ptr_eq(&old.attrs, &path.attrs) || old.attrs == path.attrs)
-            });
-            if same {
-                continue;
-            }
-            let except_had = self
-                .out
-                .get(&(key, id))
-                .is_some_and(|old| old.except != path.except);
-            changes.push(OutChange {
-                family: key.family,
-                entry: key.entry(path_id(id), path.labels),
-                attrs: Some(path.attrs.clone()),
-                except: Some(path.except),
-                except_had,
-            });
-            self.out.insert((key, id), path);
-        }
-    }
+/// What a group is sent for one destination: `(path id sent, path)`,
+/// sorted by path id (0 without ADD-PATH).
+pub type OutPaths = Vec<(u32, OutPath)>;
 
-    /// The Adj-RIB-Out as NLRI entries with their attributes.
-    pub fn routes(&self) -> impl Iterator<Item = (Family, NlriEntry, &OutPath)> + '_ {
-        self.out.iter().map(|((key, id), p)| {
-            let path_id = self.key.add_path(key.family).then_some(*id);
-            (key.family, key.entry(path_id, p.labels), p)
-        })
+fn same(a: &OutPath, b: &OutPath) -> bool {
+    a.except == b.except
+        && a.labels == b.labels
+        && (Arc::ptr_eq(&a.attrs, &b.attrs) || a.attrs == b.attrs)
+}
+
+/// Appends to `changes` what turns `before` into `after` for `key`:
+/// withdrawals of the path ids gone, then the paths new or changed.
+pub fn diff(
+    group: &GroupKey,
+    key: RouteKey,
+    before: &[(u32, OutPath)],
+    after: &[(u32, OutPath)],
+    changes: &mut Vec<OutChange>,
+) {
+    let add_path = group.add_path(key.family);
+    let path_id = |id: u32| add_path.then_some(id);
+    for (id, old) in before {
+        if after.iter().any(|(a, _)| a == id) {
+            continue;
+        }
+        changes.push(OutChange {
+            family: key.family,
+            entry: key.entry(path_id(*id), old.labels),
+            attrs: None,
+            except: Some(old.except),
+            except_had: false,
+        });
+    }
+    for (id, path) in after {
+        let old = before.iter().find(|(b, _)| b == id).map(|(_, p)| p);
+        if old.is_some_and(|old| same(old, path)) {
+            continue;
+        }
+        changes.push(OutChange {
+            family: key.family,
+            entry: key.entry(path_id(*id), path.labels),
+            attrs: Some(path.attrs.clone()),
+            except: Some(path.except),
+            except_had: old.is_some_and(|old| old.except != path.except),
+        });
     }
 }

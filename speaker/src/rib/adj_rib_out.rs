@@ -1,0 +1,96 @@
+//! An update group's Adj-RIB-Out (RFC 4271 §3.2), computed rather than
+//! stored: for each destination, what the propagation rules ([`super::export`])
+//! make of its candidates for the group. Storing it would cost a copy of
+//! the table per group; computing it costs an export-cache lookup.
+
+use super::decision::NextHopResolver;
+use super::export::{self, ExportCache, Source};
+use super::loc_rib::{Candidate, Entry, RouteKey};
+use super::update_group::{GroupId, OutPath, OutPaths, UpdateGroup};
+use super::{PeerId, PeerState, RibConfig};
+use crate::wire::attr::MpNextHop;
+use crate::wire::{Family, PathAttributes};
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+pub(super) type Peers = BTreeMap<PeerId, PeerState>;
+
+/// The next hop of a path in `family`: MP_REACH_NLRI's when it is of
+/// that family (RFC 4760 §3), else NEXT_HOP.
+pub fn next_hop(family: Family, attrs: &PathAttributes) -> Option<IpAddr> {
+    if let Some(h) = attrs.mp_reach().filter(|h| h.family == family) {
+        return match h.next_hop {
+            MpNextHop::Ipv4(a) | MpNextHop::VpnIpv4(_, a) => Some(IpAddr::V4(a)),
+            MpNextHop::Ipv6(a)
+            | MpNextHop::Ipv6LinkLocal(a, _)
+            | MpNextHop::VpnIpv6(_, a)
+            | MpNextHop::VpnIpv6LinkLocal(_, a, _, _) => Some(IpAddr::V6(a)),
+            MpNextHop::Other(_) => None,
+        };
+    }
+    attrs.next_hop().map(|a| IpAddr::V4(*a))
+}
+
+pub(super) fn igp_cost<R: NextHopResolver>(
+    resolver: &R,
+    family: Family,
+    attrs: &PathAttributes,
+) -> Option<u32> {
+    match next_hop(family, attrs) {
+        Some(nh) => resolver.igp_cost(family, nh),
+        // A family whose next hop is opaque to us: nothing to resolve.
+        None => Some(0),
+    }
+}
+
+/// What the RIB needs to compute a group's Adj-RIB-Out.
+pub(super) struct View<'a, R> {
+    pub config: &'a RibConfig,
+    pub resolver: &'a R,
+    pub peers: &'a Peers,
+}
+
+impl<R: NextHopResolver> View<'_, R> {
+    /// What `group` is sent for `key`, sorted by the path id sent: the best
+    /// path, or with ADD-PATH every usable path (RFC 7911), each if the
+    /// propagation rules let it go there.
+    pub fn paths(
+        &self,
+        cache: &mut ExportCache,
+        gid: GroupId,
+        group: &UpdateGroup,
+        key: RouteKey,
+        entry: &Entry,
+    ) -> OutPaths {
+        let mut export_one = |c: &Candidate| -> Option<OutPath> {
+            let p = self.peers.get(&c.peer)?;
+            let src = Source {
+                ebgp: p.info.asn != self.config.local_as,
+                rr_client: p.info.rr_client,
+                router_id: p.info.router_id,
+            };
+            let mode = export::mode(&src, &c.attrs, &group.key)?;
+            let attrs = cache.get(gid, &group.key, &c.attrs, mode, self.config.local_as)?;
+            Some(OutPath {
+                labels: c.labels(),
+                attrs,
+                except: c.peer,
+            })
+        };
+        if !group.key.add_path(key.family) {
+            return entry
+                .best()
+                .and_then(&mut export_one)
+                .map(|p| vec![(0, p)])
+                .unwrap_or_default();
+        }
+        let mut v: OutPaths = entry
+            .candidates()
+            .iter()
+            .filter(|c| igp_cost(self.resolver, key.family, &c.attrs).is_some())
+            .filter_map(|c| Some((c.local_id, export_one(c)?)))
+            .collect();
+        v.sort_unstable_by_key(|(id, _)| *id);
+        v
+    }
+}
