@@ -178,7 +178,12 @@ type CacheKey = (GroupId, usize, ExportMode);
 /// The source set (held so its address stays unique) and its export.
 type CacheValue = (Arc<PathAttributes>, Option<Arc<PathAttributes>>);
 
-/// Exported sets by (group, source set, mode). The entry holds the source
+/// Exported sets by (group, source set, mode): a working set, not a copy
+/// of every export. Within a command (and a batch of them) the same source
+/// set gives the same exported `Arc`, so UPDATE packing can group by it;
+/// past [`CACHE_MIN`] entries, those nobody holds any more are dropped, so
+/// a full table does not keep a second, rewritten copy of its attribute
+/// sets (each costs as much as its source). The entry holds the source
 /// `Arc`, so its address cannot be reused by another set while cached.
 /// Lookup only: nothing iterates it in an order that matters.
 #[derive(Default)]
@@ -187,7 +192,7 @@ pub struct ExportCache {
     next_purge: usize,
 }
 
-const CACHE_MIN: usize = 4096;
+const CACHE_MIN: usize = 16_384;
 
 impl ExportCache {
     /// The exported set, computed on first use.
@@ -211,9 +216,11 @@ impl ExportCache {
         out
     }
 
-    /// Drops entries whose source set no path holds any more.
+    /// Drops the entries that only the cache holds: their export is not
+    /// waiting to be sent anywhere, and is computed again when needed.
     pub fn purge(&mut self) {
-        self.map.retain(|_, (src, _)| Arc::strong_count(src) > 1);
+        self.map
+            .retain(|_, (_, out)| out.as_ref().is_some_and(|o| Arc::strong_count(o) > 1));
         // Hysteresis: a full cache is not rescanned on every insert.
         self.next_purge = 2 * self.map.len();
     }
