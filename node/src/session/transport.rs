@@ -11,6 +11,10 @@ use tokio::sync::mpsc;
 /// too slow: enough for a burst of UPDATEs, bounded so memory is.
 pub const WRITE_QUEUE: usize = 4096;
 
+/// Octets gathered into one write at most (a message already taken is
+/// never split, so a write can exceed it by one message).
+const WRITE_BATCH: usize = 64 * 1024;
+
 /// The sending half: queue encoded messages; dropping it closes the
 /// connection after what was queued is written.
 pub struct Writer {
@@ -34,11 +38,23 @@ impl Writer {
     ) -> Writer {
         let (tx, mut rx) = mpsc::channel::<Bytes>(WRITE_QUEUE);
         tokio::spawn(async move {
+            // Messages queued together leave in one write: a full table is
+            // hundreds of thousands of UPDATEs, and a system call each would
+            // cost more than the copy.
+            let mut buf = Vec::with_capacity(WRITE_BATCH);
             while let Some(b) = rx.recv().await {
-                if let Err(e) = half.write_all(&b).await {
+                buf.extend_from_slice(&b);
+                while buf.len() < WRITE_BATCH {
+                    match rx.try_recv() {
+                        Ok(b) => buf.extend_from_slice(&b),
+                        Err(_) => break,
+                    }
+                }
+                if let Err(e) = half.write_all(&buf).await {
                     on_error(e);
                     return;
                 }
+                buf.clear();
             }
             // Sender dropped: everything queued is written; close our side.
             let _ = half.shutdown().await;
