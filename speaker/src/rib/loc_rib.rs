@@ -7,12 +7,12 @@
 //! candidate inline (most destinations have one), labels boxed (only
 //! labeled families have them), the decision in indexes of 16 bits.
 
+use super::chunk_map::ChunkMap;
 use super::decision::{Decision, DecisionStep};
 use super::peer::PeerId;
 use crate::wire::nlri::LabelStack;
 use crate::wire::prefix::RouteDistinguisher;
 use crate::wire::{Family, NlriEntry, PathAttributes, Prefix};
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// A destination: what the decision process picks one path for. The path
@@ -311,7 +311,7 @@ impl Entry {
 }
 
 /// Destinations in a deterministic order.
-pub type LocRib = BTreeMap<RouteKey, Entry>;
+pub type LocRib = ChunkMap<RouteKey, Entry>;
 
 #[cfg(test)]
 mod tests {

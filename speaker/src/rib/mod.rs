@@ -15,6 +15,7 @@
 //!   from the Loc-RIB.
 
 pub mod adj_rib_out;
+mod chunk_map;
 pub mod command;
 pub mod decision;
 pub mod export;

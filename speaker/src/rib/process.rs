@@ -124,7 +124,7 @@ impl<R: NextHopResolver> Rib<R> {
             let mut touched = Touched::new();
             for (key, paths) in chunk {
                 touch(&mut touched, &self.state.loc, *key);
-                let e = self.state.loc.entry(*key).or_default();
+                let e = self.state.loc.get_or_insert_default(*key);
                 for c in paths {
                     e.upsert(id, c.path_id(), c.labels(), c.attrs.clone());
                     if let Some(n) = e.get_mut(id, c.path_id()) {
@@ -337,8 +337,7 @@ impl<R: NextHopResolver> Rib<R> {
             }
             touch(&mut touched, loc, key);
             if loc
-                .entry(key)
-                .or_default()
+                .get_or_insert_default(key)
                 .upsert(peer, e.path_id, e.labels, attrs)
             {
                 p.paths += 1;
