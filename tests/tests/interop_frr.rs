@@ -8,12 +8,13 @@ use std::net::IpAddr;
 use std::path::Path;
 
 const CLUSTER_ID: &str = "198.18.255.1";
+const HOSTNAME: &str = "reflex-rr";
 
 /// A reflector whose neighbours are all clients in AS 65000: one IPv4
 /// session (ipv4-unicast) and one IPv6 session (ipv6-unicast) per client.
 fn reflector_config(rr: &Node, data: &Path, clients: &[&Node]) -> String {
     let mut c = format!(
-        "router-id = \"{}\"\nlocal-as = 65000\ncluster-id = \"{CLUSTER_ID}\"\ndata-dir = \"{}\"\n[listen]\naddresses = [\"{}\", \"{}\"]\n",
+        "router-id = \"{}\"\nlocal-as = 65000\nhostname = \"{HOSTNAME}\"\ncluster-id = \"{CLUSTER_ID}\"\ndata-dir = \"{}\"\n[listen]\naddresses = [\"{}\", \"{}\"]\n",
         rr.v4,
         data.display(),
         rr.v4,
@@ -192,6 +193,12 @@ fn frr_clients_reach_established_with_the_expected_capabilities() {
                 Some(t.rr.v4.to_string().as_str())
             );
             assert_eq!(n.get("remoteAs").and_then(Json::as_u64), Some(65000));
+            // The hostname capability: FRR shows the name we sent.
+            assert_eq!(
+                n.get("hostname").and_then(Json::as_str),
+                Some(HOSTNAME),
+                "{n:?}"
+            );
         }
     }
     assert!(t.log().contains("session established"), "{}", t.log());

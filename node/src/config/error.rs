@@ -54,6 +54,8 @@ pub enum Problem {
     Missing(&'static str),
     #[error("router id 0.0.0.0 is invalid (RFC 6286 §2.1: a non-zero 4-octet value)")]
     ZeroRouterId,
+    #[error("host name `{0}` is invalid (at most 255 octets of letters, digits, `-` and `.`)")]
+    Hostname(String),
     #[error("`{0}` is not an IPv4 address")]
     NotIpv4(String),
     #[error("`{0}` is not an IP address")]

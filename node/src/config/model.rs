@@ -47,6 +47,9 @@ pub struct Config {
     /// RFC 4456 CLUSTER_ID; the router id unless set.
     pub cluster_id: Ipv4Addr,
     pub role: Role,
+    /// Sent in the hostname capability; `None`: the system's host name;
+    /// empty: not sent.
+    pub hostname: Option<String>,
     pub data_dir: PathBuf,
     pub listen: Listen,
     /// In file order.

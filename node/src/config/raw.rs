@@ -15,6 +15,7 @@ pub struct RawConfig {
     pub local_as: Option<i64>,
     pub cluster_id: Option<String>,
     pub role: Option<String>,
+    pub hostname: Option<String>,
     pub data_dir: Option<String>,
     pub listen: Option<RawListen>,
     pub timers: Option<RawTimers>,

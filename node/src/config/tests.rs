@@ -351,6 +351,27 @@ fn cluster_id() {
 }
 
 #[test]
+fn hostname() {
+    assert_eq!(ok(BASE).hostname, None);
+    assert_eq!(
+        ok(&with_base("hostname = \"rr1.example\"\n"))
+            .hostname
+            .as_deref(),
+        Some("rr1.example")
+    );
+    assert_eq!(
+        ok(&with_base("hostname = \"\"\n")).hostname.as_deref(),
+        Some("")
+    );
+    one_error(
+        &with_base("hostname = \"rr 1\"\n"),
+        3,
+        "hostname",
+        "host name `rr 1` is invalid",
+    );
+}
+
+#[test]
 fn role() {
     assert_eq!(ok(&with_base("role = \"border\"\n")).role, Role::Border);
     one_error(

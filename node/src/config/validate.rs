@@ -234,6 +234,15 @@ impl Checker<'_> {
                 self.ipv4("cluster-id", s)
             }
         };
+        let hostname = raw.hostname.as_ref().filter(|h| {
+            let ok = h.len() <= 255
+                && h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+            if !ok {
+                self.report("hostname", Problem::Hostname(h.to_string()));
+            }
+            ok
+        });
         let listen = self.listen(raw);
         self.local_as = local_as;
         self.cluster_id = cluster_id;
@@ -274,6 +283,7 @@ impl Checker<'_> {
             local_as: local_as?,
             cluster_id: cluster_id?,
             role: self.role,
+            hostname: hostname.cloned(),
             data_dir: PathBuf::from(raw.data_dir.as_deref().unwrap_or(defaults::DATA_DIR)),
             listen,
             neighbors,

@@ -44,6 +44,20 @@ pub fn spec_from_config(c: &Config) -> DaemonSpec {
     }
 }
 
+/// The host name for the hostname capability (draft-walton-bgp-hostname-
+/// capability, as FRR and GoBGP send it): the configured one, else the
+/// system's; none when it is empty.
+fn hostname(c: &Config) -> Option<String> {
+    let h = match &c.hostname {
+        Some(h) => h.clone(),
+        None => std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_default(),
+    };
+    // The capability carries it behind a one-octet length.
+    (!h.is_empty() && h.len() <= 255).then_some(h)
+}
+
 fn secs(s: u16) -> Duration {
     Duration::from_secs(u64::from(s))
 }
@@ -77,7 +91,7 @@ fn session_config(c: &Config, n: &Neighbor) -> SessionConfig {
             .then(|| secs(n.graceful_restart.restart_time)),
         route_refresh: true,
         extended_message: true,
-        hostname: None,
+        hostname: hostname(c),
         jitter_seed: seed,
     }
 }
