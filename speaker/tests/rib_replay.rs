@@ -107,6 +107,27 @@ fn full_table_reflected_to_a_second_client() {
             after.saturating_sub(before) * 1024 / n as u64
         );
     }
+
+    // The source goes down: the client is sent a withdrawal of everything.
+    let rss_before = rss_kib();
+    let start = Instant::now();
+    let out = rib.apply(RibCommand::PeerDown { peer: PeerId(1) });
+    let elapsed = start.elapsed();
+    let withdrawn: usize = out
+        .groups
+        .iter()
+        .flat_map(|g| &g.changes)
+        .filter(|c| c.attrs.is_none())
+        .count();
+    assert_eq!(withdrawn, n);
+    assert_eq!(rib.loc_rib_len(), 0);
+    assert_eq!(rib.adj_rib_out_for(PeerId(2)).count(), 0);
+    if let (Some(before), Some(after)) = (rss_before, rss_kib()) {
+        eprintln!(
+            "replay: source down: {withdrawn} withdrawals in {elapsed:.2?}, RSS grew {} MiB",
+            after.saturating_sub(before) / 1024
+        );
+    }
 }
 
 /// Resident set size of this process in KiB (Linux).

@@ -164,6 +164,19 @@ impl<K: Ord + Copy, V> ChunkMap<K, V> {
         Some(v)
     }
 
+    /// Keeps the entries `keep` says to, in one pass.
+    pub fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
+        for c in &mut self.chunks {
+            c.retain_mut(|(k, v)| keep(k, v));
+            if c.capacity() > 2 * c.len() + GROWTH {
+                c.shrink_to_fit();
+            }
+        }
+        self.chunks.retain(|c| !c.is_empty());
+        self.firsts = self.chunks.iter().map(|c| c[0].0).collect();
+        self.len = self.chunks.iter().map(Vec::len).sum();
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> + '_ {
         self.chunks.iter().flatten().map(|(k, v)| (k, v))
     }
@@ -208,6 +221,8 @@ mod tests {
         Insert(u16, u32),
         Remove(u16),
         Get(u16),
+        /// Keep the keys not divisible by this.
+        Retain(u16),
     }
 
     fn op() -> impl Strategy<Value = Op> {
@@ -217,6 +232,7 @@ mod tests {
             4 => (key.clone(), any::<u32>()).prop_map(|(k, v)| Op::Insert(k, v)),
             2 => key.clone().prop_map(Op::Remove),
             1 => key.prop_map(Op::Get),
+            1 => (2..40u16).prop_map(Op::Retain),
         ]
     }
 
@@ -246,6 +262,11 @@ mod tests {
                     }
                     Op::Remove(k) => prop_assert_eq!(m.remove(&k), model.remove(&k)),
                     Op::Get(k) => prop_assert_eq!(m.get(&k), model.get(&k)),
+                    Op::Retain(d) => {
+                        m.retain(|k, _| k % d != 0);
+                        model.retain(|k, _| k % d != 0);
+                        check_invariants(&m);
+                    }
                 }
             }
             check_invariants(&m);

@@ -88,6 +88,8 @@ pub struct Rib<R = ResolveAll> {
     /// Derived from the state; not compared. In a cell: reading an
     /// Adj-RIB-Out fills it.
     cache: RefCell<ExportCache>,
+    /// Destinations a command left without candidates, removed at its end.
+    emptied: Vec<RouteKey>,
 }
 
 impl Rib<ResolveAll> {
@@ -105,6 +107,7 @@ impl<R: NextHopResolver> Rib<R> {
             resolver,
             state,
             cache: RefCell::new(ExportCache::default()),
+            emptied: Vec::new(),
         }
     }
 
@@ -134,6 +137,7 @@ impl<R: NextHopResolver> Rib<R> {
                 }
             }
         }
+        self.drop_empty();
         out
     }
 

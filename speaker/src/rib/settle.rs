@@ -76,7 +76,10 @@ impl<R: NextHopResolver> Rib<R> {
                 );
             }
             if entry.is_empty() {
-                state.loc.remove(&key);
+                // Removed when the command is done ([`Rib::drop_empty`]):
+                // one by one, a table's worth of removals would shift the
+                // chunk index once per emptied chunk.
+                self.emptied.push(key);
             }
         }
         out.groups.extend(
@@ -85,6 +88,21 @@ impl<R: NextHopResolver> Rib<R> {
                 .filter(|(_, c)| !c.is_empty())
                 .map(|(group, changes)| GroupChanges { group, changes }),
         );
+    }
+
+    /// Removes the destinations left without candidates.
+    pub(super) fn drop_empty(&mut self) {
+        let loc = &mut self.state.loc;
+        if self.emptied.len() <= 64 {
+            for key in self.emptied.drain(..) {
+                if loc.get(&key).is_some_and(Entry::is_empty) {
+                    loc.remove(&key);
+                }
+            }
+        } else {
+            self.emptied.clear();
+            loc.retain(|_, e| !e.is_empty());
+        }
     }
 }
 
