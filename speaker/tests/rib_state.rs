@@ -129,6 +129,42 @@ fn graceful_restart_keeps_stale_paths_until_end_of_rib_or_timer() {
 }
 
 #[test]
+fn a_peer_restarting_with_another_router_id_has_its_stale_paths_exported_anew() {
+    let mut rib = rib();
+    for p in [client(1), client(2)] {
+        rib.apply(RibCommand::PeerUp(p));
+    }
+    rib.apply(announce(1, &["203.0.113.0/24"], &lp(100)));
+    let originator =
+        |rib: &Rib| sent(rib, 2, "203.0.113.0/24").and_then(|a| a.originator_id().copied());
+    assert_eq!(originator(&rib), Some(router_id(1)));
+    rib.apply(RibCommand::PeerDownGraceful { peer: PeerId(1) });
+
+    // Back with another BGP identifier: ORIGINATOR_ID was set from the old
+    // one (RFC 4456 §8), so client 2 is sent the path again.
+    let mut back = client(1);
+    back.router_id = Ipv4Addr::new(198, 19, 9, 9);
+    let out = rib.apply(RibCommand::PeerUp(back));
+    assert_eq!(originator(&rib), Some(Ipv4Addr::new(198, 19, 9, 9)));
+    let to_group: Vec<_> = out.groups.iter().flat_map(|g| &g.changes).collect();
+    let last = to_group.last().expect("changes for the group");
+    assert_eq!(
+        last.attrs.as_ref().and_then(|a| a.originator_id().copied()),
+        Some(Ipv4Addr::new(198, 19, 9, 9))
+    );
+    // Still stale until End-of-RIB.
+    assert!(rib.adj_rib_in(PeerId(1)).all(|(_, c)| c.stale()));
+    assert_eq!(rib.adj_rib_in_len(PeerId(1)), 1);
+
+    // Back with the same facts: nothing to send.
+    rib.apply(RibCommand::PeerDownGraceful { peer: PeerId(1) });
+    let mut same = client(1);
+    same.router_id = Ipv4Addr::new(198, 19, 9, 9);
+    let out = rib.apply(RibCommand::PeerUp(same));
+    assert!(out.groups.is_empty(), "{:?}", out.groups);
+}
+
+#[test]
 fn a_second_peer_up_resets_the_first_session() {
     let mut rib = rib();
     for p in [client(1), client(2)] {
