@@ -461,6 +461,21 @@ fn cases() -> Vec<Case> {
         with_path(&[2, 1, 0, 0, 0xfd, 0xe8, 2]),
         taw(K::MalformedAsPath),
     ));
+    // RFC 7607 §2: AS 0 in AS_PATH or AGGREGATOR is malformed.
+    v.push(case(
+        "AS_PATH holding AS 0",
+        with_path(&[2, 2, 0, 0, 0xfd, 0xe8, 0, 0, 0, 0]),
+        taw(K::MalformedAsPath),
+    ));
+    v.push(case(
+        "AGGREGATOR with AS 0",
+        update(
+            &[],
+            &base(&attr(0xc0, 7, &[0, 0, 0, 0, 192, 0, 2, 1])),
+            NLRI,
+        ),
+        Issues(vec![(K::OptionalAttribute, A::AttributeDiscard)]),
+    ));
     v.push(case(
         "AS_PATH in 2-octet encoding on a 4-octet session",
         with_path(&[2, 1, 0xfd, 0xe8]),

@@ -153,10 +153,11 @@ fn next_hop(f: Family) -> BoxedStrategy<MpNextHop> {
 }
 
 fn as_path(four: bool) -> impl Strategy<Value = AsPath> {
+    // AS 0 is malformed (RFC 7607).
     let asn = if four {
-        any::<u32>().boxed()
+        (1u32..).boxed()
     } else {
-        (0u32..=0xffff).boxed()
+        (1u32..=0xffff).boxed()
     };
     let kind = prop_oneof![
         Just(SegmentType::Sequence),
@@ -174,9 +175,9 @@ fn as_path(four: bool) -> impl Strategy<Value = AsPath> {
 /// Attribute values that are valid in a context, by type code.
 fn optional_values(four: bool) -> BoxedStrategy<Vec<AttrValue>> {
     let agg_asn = if four {
-        any::<u32>().boxed()
+        (1u32..).boxed()
     } else {
-        (0u32..=0xffff).boxed()
+        (1u32..=0xffff).boxed()
     };
     let mut opts: Vec<BoxedStrategy<Option<AttrValue>>> = vec![
         proptest::option::of(any::<u32>().prop_map(AttrValue::MultiExitDisc)).boxed(),
@@ -232,7 +233,7 @@ fn optional_values(four: bool) -> BoxedStrategy<Vec<AttrValue>> {
         opts.push(proptest::option::of(as_path(true).prop_map(AttrValue::As4Path)).boxed());
         opts.push(
             proptest::option::of(
-                (any::<u32>(), ipv4()).prop_map(|(asn, address)| {
+                (1u32.., ipv4()).prop_map(|(asn, address)| {
                     AttrValue::As4Aggregator(Aggregator { asn, address })
                 }),
             )

@@ -7,9 +7,9 @@
 //! RFC 7607 makes AS 0 in AS_PATH or AGGREGATOR malformed (RFC 7606:
 //! treat-as-withdraw, attribute discard). The PCH table has one UPDATE
 //! whose AS_PATH ends in 0 (4 prefixes) and a few AGGREGATORs with AS 0;
-//! FRR applies the RFC, BIRD does not. The replay leaves the NLRI of the
-//! former out and drops the latter, so that "every route" is the same set
-//! for every reflector.
+//! FRR and Reflex apply the RFC, BIRD does not. The replay leaves the NLRI
+//! of the former out and drops the latter, so that "every route" is the
+//! same set for every reflector.
 
 use anyhow::{Context, Result, bail};
 use bytes::{Bytes, BytesMut};
@@ -60,15 +60,18 @@ fn updates(path: &Path) -> Result<Vec<Update>> {
 fn well_formed(mut u: Update) -> Option<Update> {
     let a = &u.attributes;
     let as0 = |p: Option<&AsPath>| p.is_some_and(|p| p.contains(0));
-    if as0(a.as_path()) || as0(a.as4_path()) {
+    // Our decoder already calls AS 0 malformed: the UPDATE is to be treated
+    // as withdraw, the AGGREGATOR kept as an invalid attribute.
+    if u.treat_as_withdraw() || as0(a.as_path()) || as0(a.as4_path()) {
         if u.withdrawn.is_empty() {
             return None;
         }
         u.nlri = Nlri::empty(Family::IPV4_UNICAST, false);
     }
-    if u.attributes.attrs.iter().any(|a| zero_aggregator(&a.value)) {
+    let drop = |v: &AttrValue| zero_aggregator(v) || matches!(v, AttrValue::Invalid { .. });
+    if u.attributes.attrs.iter().any(|a| drop(&a.value)) {
         let mut attrs = (*u.attributes).clone();
-        attrs.attrs.retain(|a| !zero_aggregator(&a.value));
+        attrs.attrs.retain(|a| !drop(&a.value));
         u.attributes = Arc::new(attrs);
     }
     Some(u)

@@ -271,9 +271,15 @@ impl Attr<'_> {
                 [_] => return Err((K::InvalidOrigin, "ORIGIN value not 0, 1 or 2")),
                 _ => return Err(len_err("ORIGIN length is not 1")),
             },
-            t::AS_PATH => AttrValue::AsPath(
-                AsPath::decode(v, ctx.four_octet_as).map_err(|d| (K::MalformedAsPath, d))?,
-            ),
+            t::AS_PATH => {
+                let path =
+                    AsPath::decode(v, ctx.four_octet_as).map_err(|d| (K::MalformedAsPath, d))?;
+                // RFC 7607 §2: AS 0 makes the attribute malformed.
+                if path.contains(0) {
+                    return Err((K::MalformedAsPath, "AS 0 in AS_PATH (RFC 7607)"));
+                }
+                AttrValue::AsPath(path)
+            }
             t::NEXT_HOP => match v.len() {
                 4 => AttrValue::NextHop(ip_of(v)),
                 _ => return Err(len_err("NEXT_HOP length is not 4")),
@@ -290,6 +296,15 @@ impl Attr<'_> {
                 0 => AttrValue::AtomicAggregate,
                 _ => return Err(len_err("ATOMIC_AGGREGATE length is not 0")),
             },
+            // RFC 7607 §2: AS 0 makes the attribute malformed.
+            t::AGGREGATOR | t::AS4_AGGREGATOR
+                if matches!(
+                    (v.len(), ctx.four_octet_as || self.code == t::AS4_AGGREGATOR),
+                    (6, false) | (8, true)
+                ) && v[..v.len() - 4].iter().all(|b| *b == 0) =>
+            {
+                return Err(opt_err("AS 0 in AGGREGATOR or AS4_AGGREGATOR (RFC 7607)"));
+            }
             t::AGGREGATOR => match (v.len(), ctx.four_octet_as) {
                 (6, false) => AttrValue::Aggregator(Aggregator {
                     asn: u32::from(u16::from_be_bytes([v[0], v[1]])),
@@ -347,7 +362,11 @@ impl Attr<'_> {
                 ))?,
             ),
             t::AS4_PATH => {
-                AttrValue::As4Path(AsPath::decode(v, true).map_err(|d| (K::MalformedAsPath, d))?)
+                let path = AsPath::decode(v, true).map_err(|d| (K::MalformedAsPath, d))?;
+                if path.contains(0) {
+                    return Err((K::MalformedAsPath, "AS 0 in AS4_PATH (RFC 7607)"));
+                }
+                AttrValue::As4Path(path)
             }
             _ => AttrValue::Unknown {
                 type_code: self.code,
