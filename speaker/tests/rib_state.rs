@@ -6,7 +6,7 @@
 mod util;
 
 use proptest::prelude::*;
-use speaker::rib::{GroupId, PeerId, PeerInfo, Rib, RibCommand, RibOutput};
+use speaker::rib::{GroupId, PeerId, PeerInfo, ResolveAll, Rib, RibCommand, RibOutput};
 use speaker::wire::attr::{AttrValue, Community};
 use speaker::wire::{Family, NlriEntry, PathAttributes, Prefix};
 use std::collections::{BTreeMap, BTreeSet};
@@ -344,7 +344,13 @@ proptest! {
         let mut a = rib();
         let mut b = rib();
         let mut receivers = Receivers::default();
-        for op in &ops {
+        for (i, op) in ops.iter().enumerate() {
+            if i == ops.len() / 2 {
+                // Half way, `b` is rebuilt from a snapshot image of `a`:
+                // from there on the two must still agree.
+                b = Rib::from_image(config(), ResolveAll, a.image());
+                prop_assert!(a.same_state(&b));
+            }
             let cmd = command(op, &peers, &pool);
             let out_a = a.apply(cmd.clone());
             let out_b = b.apply(cmd);

@@ -189,6 +189,10 @@ impl<K: Ord + Copy, V> ChunkMap<K, V> {
         self.iter().map(|(_, v)| v)
     }
 
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&K, &mut V)> + '_ {
+        self.chunks.iter_mut().flatten().map(|(k, v)| (&*k, v))
+    }
+
     pub fn values_mut(&mut self) -> impl Iterator<Item = &mut V> + '_ {
         self.chunks.iter_mut().flatten().map(|(_, v)| v)
     }

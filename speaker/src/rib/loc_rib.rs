@@ -78,6 +78,20 @@ impl Candidate {
         }
     }
 
+    /// A candidate as a snapshot recorded it.
+    pub fn restored(
+        peer: PeerId,
+        path_id: Option<u32>,
+        local_id: u32,
+        stale: bool,
+        labels: LabelStack,
+        attrs: Arc<PathAttributes>,
+    ) -> Candidate {
+        let mut c = Candidate::new(peer, path_id, local_id, labels, attrs);
+        c.set_stale(stale);
+        c
+    }
+
     /// The path identifier the peer sent (RFC 7911), if any.
     pub fn path_id(&self) -> Option<u32> {
         (self.flags & HAS_PATH_ID != 0).then_some(self.path_id)
@@ -290,6 +304,29 @@ impl Entry {
     pub fn get(&self, peer: PeerId, path_id: Option<u32>) -> Option<&Candidate> {
         let i = self.position(peer, path_id).ok()?;
         self.candidates().get(i)
+    }
+
+    /// The last local path id handed out.
+    pub fn next_local_id(&self) -> u32 {
+        self.next_local_id
+    }
+
+    pub(super) fn set_next_local_id(&mut self, id: u32) {
+        self.next_local_id = id;
+    }
+
+    /// Puts back a candidate from a snapshot (replacing one with the same
+    /// peer and path id). The decision must run again.
+    pub(super) fn restore(&mut self, c: Candidate) {
+        self.decision = None;
+        match self.position(c.peer, c.path_id()) {
+            Ok(i) => {
+                if let Some(old) = self.candidates.as_mut_slice().get_mut(i) {
+                    *old = c;
+                }
+            }
+            Err(i) => self.candidates.insert(i, c),
+        }
     }
 
     /// Marks a peer's candidates stale (RFC 4724 §4.2).

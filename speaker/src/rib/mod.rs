@@ -19,6 +19,7 @@ mod chunk_map;
 pub mod command;
 pub mod decision;
 pub mod export;
+pub mod image;
 pub mod import;
 pub mod loc_rib;
 pub mod output;
@@ -29,6 +30,7 @@ pub mod update_group;
 
 pub use command::RibCommand;
 pub use decision::{Decision, DecisionConfig, DecisionStep, NextHopResolver, ResolveAll};
+pub use image::{DestinationImage, GroupImage, PathImage, PeerImage, RibImage};
 pub use loc_rib::{Candidate, Entry, RouteKey};
 pub use output::{BestPath, GroupChanges, LocRibChange, RibOutput};
 pub use peer::{NextHopSelf, PeerId, PeerInfo, PeerStats};
@@ -37,10 +39,10 @@ pub use update_group::{GroupId, GroupKey, OutChange, OutPath, UpdateGroup};
 use adj_rib_out::View;
 use export::ExportCache;
 use loc_rib::LocRib;
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
+use std::sync::Mutex;
 
 use crate::wire::{Family, NlriEntry, PathAttributes};
 
@@ -85,9 +87,9 @@ pub struct Rib<R = ResolveAll> {
     config: RibConfig,
     resolver: R,
     state: State,
-    /// Derived from the state; not compared. In a cell: reading an
-    /// Adj-RIB-Out fills it.
-    cache: RefCell<ExportCache>,
+    /// Derived from the state; not compared. Behind a lock: reading an
+    /// Adj-RIB-Out fills it (uncontended: commands take `&mut self`).
+    cache: Mutex<ExportCache>,
     /// Destinations a command left without candidates, removed at its end.
     emptied: Vec<RouteKey>,
 }
@@ -106,7 +108,7 @@ impl<R: NextHopResolver> Rib<R> {
             config,
             resolver,
             state,
-            cache: RefCell::new(ExportCache::default()),
+            cache: Mutex::new(ExportCache::default()),
             emptied: Vec::new(),
         }
     }
@@ -228,7 +230,12 @@ impl<R: NextHopResolver> Rib<R> {
             .filter(move |(k, _)| g.is_some_and(|g| g.key.has_family(k.family)))
             .flat_map(move |(k, e)| {
                 let paths = match g {
-                    Some(g) => view.paths(&mut self.cache.borrow_mut(), group, g, *k, e),
+                    Some(g) => match self.cache.lock() {
+                        Ok(mut cache) => view.paths(&mut cache, group, g, *k, e),
+                        // A panic while filling the cache left it half
+                        // written: compute without it.
+                        Err(_) => view.paths(&mut ExportCache::default(), group, g, *k, e),
+                    },
                     None => Vec::new(),
                 };
                 let add_path = g.is_some_and(|g| g.key.add_path(k.family));
@@ -253,7 +260,7 @@ impl<R: NextHopResolver> Rib<R> {
 
     /// Exported attribute sets cached (derived state, for metrics).
     pub fn export_cache_len(&self) -> usize {
-        self.cache.borrow().len()
+        self.cache.lock().map_or(0, |c| c.len())
     }
 
     /// Whether two RIBs hold the same replicated state (the export cache,

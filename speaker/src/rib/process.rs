@@ -176,7 +176,9 @@ impl<R: NextHopResolver> Rib<R> {
             if g.get().members.is_empty() {
                 let g = g.remove();
                 self.state.group_ids.remove(&g.key);
-                self.cache.get_mut().forget(id);
+                if let Ok(c) = self.cache.get_mut() {
+                    c.forget(id);
+                }
             }
         }
     }

@@ -18,7 +18,10 @@ impl<R: NextHopResolver> Rib<R> {
     pub(super) fn settle(&mut self, touched: Touched, out: &mut RibOutput) {
         let mut changes: BTreeMap<GroupId, Vec<OutChange>> = BTreeMap::new();
         let state = &mut self.state;
-        let cache = self.cache.get_mut();
+        let cache = match self.cache.get_mut() {
+            Ok(c) => c,
+            Err(poisoned) => poisoned.into_inner(),
+        };
         for (key, before) in touched {
             let Some(entry) = state.loc.get_mut(&key) else {
                 continue;
@@ -88,6 +91,21 @@ impl<R: NextHopResolver> Rib<R> {
                 .filter(|(_, c)| !c.is_empty())
                 .map(|(group, changes)| GroupChanges { group, changes }),
         );
+    }
+
+    /// Runs the decision process for every destination (after a restore).
+    pub(super) fn decide_all(&mut self) {
+        let state = &mut self.state;
+        for (key, entry) in state.loc.iter_mut() {
+            let d = run_decision(
+                &self.config,
+                &self.resolver,
+                &state.peers,
+                key.family,
+                entry,
+            );
+            entry.set_decision(d);
+        }
     }
 
     /// Removes the destinations left without candidates.
