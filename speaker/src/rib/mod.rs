@@ -18,6 +18,7 @@ pub mod adj_rib_out;
 mod chunk_map;
 pub mod command;
 pub mod decision;
+pub mod digest;
 pub mod export;
 pub mod image;
 pub mod import;

@@ -1,0 +1,48 @@
+//! Reflex's persistent, replicated RIB: the Raft log store and the RIB
+//! state machine (openraft's v2 storage API) over one sled database.
+//!
+//! - [`log_store`]: the log, the vote, the committed and purged ids;
+//!   appends are flushed before they are acknowledged.
+//! - [`state_machine`]: applies committed batches of RIB commands to the
+//!   deterministic `speaker::rib::Rib`; snapshots are its image.
+//! - [`stored`] and [`format`]: the stored encodings (postcard behind a
+//!   format version), separate from `speaker`'s types.
+//! - [`types`]: the Raft type configuration (entries carry [`Request`]s).
+
+// openraft's storage traits return its `StorageError` (over 200 octets);
+// the helpers here return what the traits need.
+#![allow(clippy::result_large_err)]
+
+pub mod error;
+pub mod format;
+pub mod log_store;
+pub mod state_machine;
+pub mod stored;
+pub mod types;
+
+pub use error::FormatError;
+pub use log_store::LogStore;
+pub use state_machine::{ApplyHook, NoHook, StateMachine};
+pub use types::{NodeId, Request, Response, TypeConfig};
+
+/// Opens (or creates) the store at `path`: one sled database holding both
+/// the log and the state machine's snapshots.
+pub fn open(
+    path: &std::path::Path,
+    config: speaker::rib::RibConfig,
+    hook: Box<dyn ApplyHook>,
+) -> Result<(LogStore, StateMachine), OpenError> {
+    let db = sled::Config::new().path(path).open()?;
+    let log = LogStore::open(&db)?;
+    let sm = StateMachine::open(&db, config, hook).map_err(|e| OpenError::State(e.to_string()))?;
+    Ok((log, sm))
+}
+
+/// Why the store did not open.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("sled: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("state machine: {0}")]
+    State(String),
+}

@@ -1,0 +1,269 @@
+//! The RIB as openraft's state machine. Applying a committed entry runs
+//! its RIB commands, in order, on the deterministic [`speaker::rib::Rib`]:
+//! every member that applies the same log holds the same RIB.
+//!
+//! Durability comes from the log (flushed before an append is acknowledged)
+//! and from snapshots: a snapshot is the RIB's replicated state
+//! ([`speaker::rib::RibImage`]: peers, groups and the Adj-RIB-In, each
+//! attribute set once) written to sled. A member that restarts loads its
+//! last snapshot, and openraft applies the committed entries after it
+//! again. The Loc-RIB decision and the Adj-RIBs-Out are derived, so they
+//! are computed, not stored.
+//!
+//! What the applied commands changed goes to an [`ApplyHook`] (the node,
+//! which sends UPDATEs to the sessions this member owns).
+
+use crate::format;
+use crate::stored::StoredImage;
+use crate::types::{NodeId, Response, TypeConfig};
+use openraft::storage::{RaftStateMachine, Snapshot};
+use openraft::{
+    BasicNode, Entry, EntryPayload, ErrorSubject, ErrorVerb, LogId, OptionalSend,
+    RaftSnapshotBuilder, SnapshotMeta, StorageError, StorageIOError, StoredMembership,
+};
+use speaker::rib::{Rib, RibConfig, RibOutput};
+use std::io::Cursor;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+type Result<T> = std::result::Result<T, StorageError<NodeId>>;
+
+/// The key of the current snapshot in the snapshot tree.
+const CURRENT: &str = "current";
+
+/// Told what the RIB did, with the RIB at hand.
+pub trait ApplyHook: Send + 'static {
+    /// `outputs` of the commands of one apply call, in order.
+    fn applied(&mut self, rib: &Rib, outputs: Vec<RibOutput>);
+    /// The RIB was replaced by a snapshot's.
+    fn replaced(&mut self, rib: &Rib);
+}
+
+/// A hook that ignores everything.
+pub struct NoHook;
+
+impl ApplyHook for NoHook {
+    fn applied(&mut self, _: &Rib, _: Vec<RibOutput>) {}
+    fn replaced(&mut self, _: &Rib) {}
+}
+
+/// The applied state.
+pub struct Applied {
+    pub rib: Rib,
+    pub last_applied: Option<LogId<NodeId>>,
+    pub membership: StoredMembership<NodeId, BasicNode>,
+}
+
+/// The state machine; clones share the RIB (a clone is also how the node
+/// reads it).
+#[derive(Clone)]
+pub struct StateMachine {
+    config: RibConfig,
+    applied: Arc<Mutex<Applied>>,
+    hook: Arc<Mutex<Box<dyn ApplyHook>>>,
+    snapshots: sled::Tree,
+    /// Numbers snapshots built by this process, for unique snapshot ids.
+    built: Arc<Mutex<u64>>,
+}
+
+fn io_err(
+    subject: ErrorSubject<NodeId>,
+    verb: ErrorVerb,
+    e: impl std::error::Error + 'static,
+) -> StorageError<NodeId> {
+    StorageIOError::new(subject, verb, openraft::AnyError::new(&e)).into()
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while applying cannot leave the RIB half changed in a way
+    // the next command would make worse than stopping: keep going.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A stored snapshot: its meta and the versioned image octets.
+type StoredSnapshot = (SnapshotMeta<NodeId, BasicNode>, Vec<u8>);
+
+impl StateMachine {
+    /// The state machine of `db`: the RIB of the last snapshot, if any.
+    pub fn open(
+        db: &sled::Db,
+        config: RibConfig,
+        hook: Box<dyn ApplyHook>,
+    ) -> Result<StateMachine> {
+        let snapshots = db
+            .open_tree("snapshot")
+            .map_err(|e| io_err(ErrorSubject::StateMachine, ErrorVerb::Read, e))?;
+        let sm = StateMachine {
+            config: config.clone(),
+            applied: Arc::new(Mutex::new(Applied {
+                rib: Rib::new(config),
+                last_applied: None,
+                membership: StoredMembership::default(),
+            })),
+            hook: Arc::new(Mutex::new(hook)),
+            snapshots,
+            built: Arc::new(Mutex::new(0)),
+        };
+        if let Some((meta, data)) = sm.stored_snapshot()? {
+            sm.restore(&meta, &data)?;
+        }
+        Ok(sm)
+    }
+
+    /// The applied state, locked: read the RIB through it.
+    pub fn applied(&self) -> MutexGuard<'_, Applied> {
+        lock(&self.applied)
+    }
+
+    fn stored_snapshot(&self) -> Result<Option<StoredSnapshot>> {
+        let Some(v) = self
+            .snapshots
+            .get(CURRENT)
+            .map_err(|e| io_err(ErrorSubject::Snapshot(None), ErrorVerb::Read, e))?
+        else {
+            return Ok(None);
+        };
+        format::decode(&v)
+            .map(Some)
+            .map_err(|e| io_err(ErrorSubject::Snapshot(None), ErrorVerb::Read, e))
+    }
+
+    /// Replaces the RIB by a snapshot's.
+    fn restore(&self, meta: &SnapshotMeta<NodeId, BasicNode>, data: &[u8]) -> Result<()> {
+        let subject = || ErrorSubject::Snapshot(Some(meta.signature()));
+        let stored: StoredImage =
+            format::decode(data).map_err(|e| io_err(subject(), ErrorVerb::Read, e))?;
+        let image = stored
+            .image()
+            .map_err(|e| io_err(subject(), ErrorVerb::Read, e))?;
+        let rib = Rib::from_image(self.config.clone(), speaker::rib::ResolveAll, image);
+        let mut a = lock(&self.applied);
+        a.rib = rib;
+        a.last_applied = meta.last_log_id;
+        a.membership = meta.last_membership.clone();
+        lock(&self.hook).replaced(&a.rib);
+        Ok(())
+    }
+
+    async fn store_snapshot(
+        &self,
+        meta: &SnapshotMeta<NodeId, BasicNode>,
+        data: &[u8],
+    ) -> Result<()> {
+        let subject = || ErrorSubject::Snapshot(Some(meta.signature()));
+        let v =
+            format::encode(&(meta, data)).map_err(|e| io_err(subject(), ErrorVerb::Write, e))?;
+        self.snapshots
+            .insert(CURRENT, v)
+            .map_err(|e| io_err(subject(), ErrorVerb::Write, e))?;
+        self.snapshots
+            .flush_async()
+            .await
+            .map_err(|e| io_err(subject(), ErrorVerb::Write, e))?;
+        Ok(())
+    }
+}
+
+/// Builds one snapshot from the state captured when it was asked for.
+pub struct SnapshotBuilder {
+    sm: StateMachine,
+}
+
+impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
+    async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>> {
+        // The image is taken under the lock (cheap: attribute sets are
+        // shared), encoded outside it.
+        let (image, last_applied, membership) = {
+            let a = self.sm.applied();
+            (a.rib.image(), a.last_applied, a.membership.clone())
+        };
+        let data = format::encode(&StoredImage::of(&image))
+            .map_err(|e| io_err(ErrorSubject::Snapshot(None), ErrorVerb::Write, e))?;
+        let n = {
+            let mut b = lock(&self.sm.built);
+            *b += 1;
+            *b
+        };
+        let snapshot_id = match last_applied {
+            Some(l) => format!("{}-{}-{n}", l.leader_id, l.index),
+            None => format!("none-{n}"),
+        };
+        let meta = SnapshotMeta {
+            last_log_id: last_applied,
+            last_membership: membership,
+            snapshot_id,
+        };
+        self.sm.store_snapshot(&meta, &data).await?;
+        Ok(Snapshot {
+            meta,
+            snapshot: Box::new(Cursor::new(data)),
+        })
+    }
+}
+
+impl RaftStateMachine<TypeConfig> for StateMachine {
+    type SnapshotBuilder = SnapshotBuilder;
+
+    async fn applied_state(
+        &mut self,
+    ) -> Result<(Option<LogId<NodeId>>, StoredMembership<NodeId, BasicNode>)> {
+        let a = self.applied();
+        Ok((a.last_applied, a.membership.clone()))
+    }
+
+    async fn apply<I>(&mut self, entries: I) -> Result<Vec<Response>>
+    where
+        I: IntoIterator<Item = Entry<TypeConfig>> + OptionalSend,
+        I::IntoIter: OptionalSend,
+    {
+        let mut responses = Vec::new();
+        let mut outputs = Vec::new();
+        let mut a = lock(&self.applied);
+        for entry in entries {
+            a.last_applied = Some(entry.log_id);
+            let mut response = Response::default();
+            match entry.payload {
+                EntryPayload::Blank => {}
+                EntryPayload::Normal(req) => {
+                    for cmd in req.commands {
+                        let out = a.rib.apply(cmd);
+                        response.dropped += out.dropped;
+                        outputs.push(out);
+                    }
+                }
+                EntryPayload::Membership(m) => {
+                    a.membership = StoredMembership::new(Some(entry.log_id), m);
+                }
+            }
+            responses.push(response);
+        }
+        if !outputs.is_empty() {
+            lock(&self.hook).applied(&a.rib, outputs);
+        }
+        Ok(responses)
+    }
+
+    async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
+        SnapshotBuilder { sm: self.clone() }
+    }
+
+    async fn begin_receiving_snapshot(&mut self) -> Result<Box<Cursor<Vec<u8>>>> {
+        Ok(Box::new(Cursor::new(Vec::new())))
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        meta: &SnapshotMeta<NodeId, BasicNode>,
+        snapshot: Box<Cursor<Vec<u8>>>,
+    ) -> Result<()> {
+        let data = snapshot.into_inner();
+        self.restore(meta, &data)?;
+        self.store_snapshot(meta, &data).await
+    }
+
+    async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot<TypeConfig>>> {
+        Ok(self.stored_snapshot()?.map(|(meta, data)| Snapshot {
+            meta,
+            snapshot: Box::new(Cursor::new(data)),
+        }))
+    }
+}

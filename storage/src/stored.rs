@@ -1,0 +1,522 @@
+//! What the store writes: RIB commands (in log entries) and RIB images (in
+//! snapshots), as serde types of their own, so that the stored format is
+//! decided here and can evolve under a version number ([`crate::format`])
+//! while `speaker`'s types change freely.
+//!
+//! Attribute sets are stored once per log entry or snapshot, as BGP path
+//! attribute octets (4-octet AS numbers, MP_REACH_NLRI without NLRI), and
+//! referenced by index.
+
+use crate::error::FormatError;
+use bytes::{Bytes, BytesMut};
+use serde::{Deserialize, Serialize};
+use speaker::rib::{
+    DestinationImage, GroupId, GroupImage, GroupKey, NextHopSelf, PathImage, PeerId, PeerImage,
+    PeerInfo, PeerStats, RibCommand, RibImage, RouteKey,
+};
+use speaker::wire::attr::{decode_attributes, encode_attributes};
+use speaker::wire::nlri::LabelStack;
+use speaker::wire::prefix::{Label, RouteDistinguisher};
+use speaker::wire::{Afi, CodecContext, Family, NlriEntry, PathAttributes, Prefix, Safi};
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredFamily {
+    pub afi: u16,
+    pub safi: u8,
+}
+
+impl From<Family> for StoredFamily {
+    fn from(f: Family) -> StoredFamily {
+        StoredFamily {
+            afi: f.afi.0,
+            safi: f.safi.0,
+        }
+    }
+}
+
+impl From<StoredFamily> for Family {
+    fn from(f: StoredFamily) -> Family {
+        Family::new(Afi(f.afi), Safi(f.safi))
+    }
+}
+
+/// A destination and path id: the NLRI of one path.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredNlri {
+    pub family: StoredFamily,
+    pub addr: IpAddr,
+    pub len: u8,
+    pub rd: Option<[u8; 8]>,
+    pub path_id: Option<u32>,
+    /// Raw 3-octet label fields.
+    pub labels: Vec<u32>,
+}
+
+fn labels_of(l: &LabelStack) -> Vec<u32> {
+    l.as_slice().iter().map(|l| l.0).collect()
+}
+
+fn label_stack(v: &[u32]) -> Result<LabelStack, FormatError> {
+    let mut s = LabelStack::default();
+    for l in v {
+        if !s.push(Label(*l)) {
+            return Err(FormatError::Invalid("label stack too deep"));
+        }
+    }
+    Ok(s)
+}
+
+impl StoredNlri {
+    fn of(family: Family, e: &NlriEntry) -> StoredNlri {
+        StoredNlri {
+            family: family.into(),
+            addr: e.prefix.addr(),
+            len: e.prefix.len(),
+            rd: e.rd.map(|r| r.0),
+            path_id: e.path_id,
+            labels: labels_of(&e.labels),
+        }
+    }
+
+    fn entry(&self) -> Result<(Family, NlriEntry), FormatError> {
+        let prefix =
+            Prefix::new(self.addr, self.len).ok_or(FormatError::Invalid("prefix length"))?;
+        Ok((
+            self.family.into(),
+            NlriEntry {
+                path_id: self.path_id,
+                labels: label_stack(&self.labels)?,
+                rd: self.rd.map(RouteDistinguisher),
+                prefix,
+            },
+        ))
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredPeer {
+    pub id: u32,
+    pub address: IpAddr,
+    pub asn: u32,
+    pub router_id: Ipv4Addr,
+    pub rr_client: bool,
+    pub cluster_id: Option<Ipv4Addr>,
+    pub families: Vec<StoredFamily>,
+    pub add_path_send: Vec<StoredFamily>,
+    pub four_octet_as: bool,
+    pub next_hop_self_v4: Option<Ipv4Addr>,
+    pub next_hop_self_v6: Option<Ipv6Addr>,
+}
+
+impl From<&PeerInfo> for StoredPeer {
+    fn from(p: &PeerInfo) -> StoredPeer {
+        StoredPeer {
+            id: p.id.0,
+            address: p.address,
+            asn: p.asn,
+            router_id: p.router_id,
+            rr_client: p.rr_client,
+            cluster_id: p.cluster_id,
+            families: p.families.iter().map(|f| (*f).into()).collect(),
+            add_path_send: p.add_path_send.iter().map(|f| (*f).into()).collect(),
+            four_octet_as: p.four_octet_as,
+            next_hop_self_v4: p.next_hop_self.ipv4,
+            next_hop_self_v6: p.next_hop_self.ipv6,
+        }
+    }
+}
+
+impl From<&StoredPeer> for PeerInfo {
+    fn from(p: &StoredPeer) -> PeerInfo {
+        PeerInfo {
+            id: PeerId(p.id),
+            address: p.address,
+            asn: p.asn,
+            router_id: p.router_id,
+            rr_client: p.rr_client,
+            cluster_id: p.cluster_id,
+            families: p.families.iter().map(|f| (*f).into()).collect(),
+            add_path_send: p.add_path_send.iter().map(|f| (*f).into()).collect(),
+            four_octet_as: p.four_octet_as,
+            next_hop_self: NextHopSelf {
+                ipv4: p.next_hop_self_v4,
+                ipv6: p.next_hop_self_v6,
+            },
+        }
+    }
+}
+
+/// One RIB command; attribute sets are indexes into the batch's table.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StoredCommand {
+    PeerUp(StoredPeer),
+    Routes {
+        peer: u32,
+        withdrawn: Vec<StoredNlri>,
+        announced: Vec<(StoredNlri, u32)>,
+    },
+    EndOfRib {
+        peer: u32,
+        family: StoredFamily,
+    },
+    PeerDown {
+        peer: u32,
+    },
+    PeerDownGraceful {
+        peer: u32,
+    },
+    RestartExpired {
+        peer: u32,
+    },
+}
+
+/// The commands of one log entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredBatch {
+    /// Attribute sets, as path attribute octets.
+    pub attrs: Vec<Vec<u8>>,
+    pub commands: Vec<StoredCommand>,
+}
+
+/// Attribute sets numbered in order of first use; the same `Arc` (or an
+/// equal set) gets the same number.
+#[derive(Default)]
+struct AttrTable {
+    by_ptr: HashMap<*const PathAttributes, u32>,
+    by_octets: HashMap<Vec<u8>, u32>,
+    sets: Vec<Vec<u8>>,
+}
+
+impl AttrTable {
+    fn index(&mut self, a: &Arc<PathAttributes>) -> u32 {
+        if let Some(i) = self.by_ptr.get(&Arc::as_ptr(a)) {
+            return *i;
+        }
+        let octets = attr_octets(a);
+        let i = match self.by_octets.get(&octets) {
+            Some(i) => *i,
+            None => {
+                let i = self.sets.len() as u32;
+                self.sets.push(octets.clone());
+                self.by_octets.insert(octets, i);
+                i
+            }
+        };
+        // The table lives no longer than the borrowed sets: the pointer
+        // stays unique while it is a key.
+        self.by_ptr.insert(Arc::as_ptr(a), i);
+        i
+    }
+}
+
+fn attr_ctx() -> CodecContext {
+    CodecContext::four_octet()
+}
+
+/// A set as path attribute octets (4-octet AS numbers; MP_REACH_NLRI with
+/// its header only).
+pub fn attr_octets(a: &PathAttributes) -> Vec<u8> {
+    let mut out = BytesMut::new();
+    encode_attributes(a, None, None, &attr_ctx(), &mut out);
+    out.to_vec()
+}
+
+/// The sets of a table, decoded once each.
+pub fn decode_attr_sets(sets: &[Vec<u8>]) -> Result<Vec<Arc<PathAttributes>>, FormatError> {
+    sets.iter()
+        .map(|o| {
+            let section = decode_attributes(&Bytes::copy_from_slice(o), &attr_ctx())
+                .map_err(|_| FormatError::Invalid("attribute set does not decode"))?;
+            Ok(Arc::new(section.attrs))
+        })
+        .collect()
+}
+
+fn attr_at(sets: &[Arc<PathAttributes>], i: u32) -> Result<Arc<PathAttributes>, FormatError> {
+    sets.get(i as usize)
+        .cloned()
+        .ok_or(FormatError::Invalid("attribute set index out of range"))
+}
+
+impl StoredBatch {
+    pub fn of(commands: &[RibCommand]) -> StoredBatch {
+        let mut table = AttrTable::default();
+        let commands = commands
+            .iter()
+            .map(|c| match c {
+                RibCommand::PeerUp(info) => StoredCommand::PeerUp(info.into()),
+                RibCommand::Routes {
+                    peer,
+                    withdrawn,
+                    announced,
+                } => StoredCommand::Routes {
+                    peer: peer.0,
+                    withdrawn: withdrawn
+                        .iter()
+                        .map(|(f, e)| StoredNlri::of(*f, e))
+                        .collect(),
+                    announced: announced
+                        .iter()
+                        .map(|(f, e, a)| (StoredNlri::of(*f, e), table.index(a)))
+                        .collect(),
+                },
+                RibCommand::EndOfRib { peer, family } => StoredCommand::EndOfRib {
+                    peer: peer.0,
+                    family: (*family).into(),
+                },
+                RibCommand::PeerDown { peer } => StoredCommand::PeerDown { peer: peer.0 },
+                RibCommand::PeerDownGraceful { peer } => {
+                    StoredCommand::PeerDownGraceful { peer: peer.0 }
+                }
+                RibCommand::RestartExpired { peer } => {
+                    StoredCommand::RestartExpired { peer: peer.0 }
+                }
+            })
+            .collect();
+        StoredBatch {
+            attrs: table.sets,
+            commands,
+        }
+    }
+
+    pub fn commands(&self) -> Result<Vec<RibCommand>, FormatError> {
+        let sets = decode_attr_sets(&self.attrs)?;
+        self.commands
+            .iter()
+            .map(|c| {
+                Ok(match c {
+                    StoredCommand::PeerUp(p) => RibCommand::PeerUp(p.into()),
+                    StoredCommand::Routes {
+                        peer,
+                        withdrawn,
+                        announced,
+                    } => RibCommand::Routes {
+                        peer: PeerId(*peer),
+                        withdrawn: withdrawn
+                            .iter()
+                            .map(StoredNlri::entry)
+                            .collect::<Result<_, _>>()?,
+                        announced: announced
+                            .iter()
+                            .map(|(n, i)| {
+                                let (f, e) = n.entry()?;
+                                Ok((f, e, attr_at(&sets, *i)?))
+                            })
+                            .collect::<Result<_, FormatError>>()?,
+                    },
+                    StoredCommand::EndOfRib { peer, family } => RibCommand::EndOfRib {
+                        peer: PeerId(*peer),
+                        family: (*family).into(),
+                    },
+                    StoredCommand::PeerDown { peer } => RibCommand::PeerDown {
+                        peer: PeerId(*peer),
+                    },
+                    StoredCommand::PeerDownGraceful { peer } => RibCommand::PeerDownGraceful {
+                        peer: PeerId(*peer),
+                    },
+                    StoredCommand::RestartExpired { peer } => RibCommand::RestartExpired {
+                        peer: PeerId(*peer),
+                    },
+                })
+            })
+            .collect()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredGroupKey {
+    pub ebgp: bool,
+    pub rr_client: bool,
+    pub cluster_id: Option<Ipv4Addr>,
+    pub next_hop_self_v4: Option<Ipv4Addr>,
+    pub next_hop_self_v6: Option<Ipv6Addr>,
+    pub families: Vec<StoredFamily>,
+    pub add_path_send: Vec<StoredFamily>,
+    pub four_octet_as: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredPeerState {
+    pub info: StoredPeer,
+    pub up: bool,
+    pub group: Option<u32>,
+    pub originator_loop: u64,
+    pub cluster_loop: u64,
+    pub as_loop: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredGroup {
+    pub id: u32,
+    pub key: StoredGroupKey,
+    pub members: Vec<u32>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredPath {
+    pub peer: u32,
+    pub path_id: Option<u32>,
+    pub local_id: u32,
+    pub stale: bool,
+    pub labels: Vec<u32>,
+    pub attrs: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredDestination {
+    pub family: StoredFamily,
+    pub addr: IpAddr,
+    pub len: u8,
+    pub rd: Option<[u8; 8]>,
+    pub next_local_id: u32,
+    pub paths: Vec<StoredPath>,
+}
+
+/// A RIB image: the content of a snapshot.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredImage {
+    pub peers: Vec<StoredPeerState>,
+    pub groups: Vec<StoredGroup>,
+    pub next_group: u32,
+    pub attrs: Vec<Vec<u8>>,
+    pub destinations: Vec<StoredDestination>,
+}
+
+impl StoredImage {
+    pub fn of(image: &RibImage) -> StoredImage {
+        let mut table = AttrTable::default();
+        let destinations = image
+            .destinations
+            .iter()
+            .map(|d| StoredDestination {
+                family: d.key.family.into(),
+                addr: d.key.prefix.addr(),
+                len: d.key.prefix.len(),
+                rd: d.key.rd.map(|r| r.0),
+                next_local_id: d.next_local_id,
+                paths: d
+                    .paths
+                    .iter()
+                    .map(|p| StoredPath {
+                        peer: p.peer.0,
+                        path_id: p.path_id,
+                        local_id: p.local_id,
+                        stale: p.stale,
+                        labels: labels_of(&p.labels),
+                        attrs: table.index(&p.attrs),
+                    })
+                    .collect(),
+            })
+            .collect();
+        StoredImage {
+            peers: image
+                .peers
+                .iter()
+                .map(|p| StoredPeerState {
+                    info: (&p.info).into(),
+                    up: p.up,
+                    group: p.group.map(|g| g.0),
+                    originator_loop: p.stats.originator_loop,
+                    cluster_loop: p.stats.cluster_loop,
+                    as_loop: p.stats.as_loop,
+                })
+                .collect(),
+            groups: image
+                .groups
+                .iter()
+                .map(|g| StoredGroup {
+                    id: g.id.0,
+                    key: StoredGroupKey {
+                        ebgp: g.key.ebgp,
+                        rr_client: g.key.rr_client,
+                        cluster_id: g.key.cluster_id,
+                        next_hop_self_v4: g.key.next_hop_self.ipv4,
+                        next_hop_self_v6: g.key.next_hop_self.ipv6,
+                        families: g.key.families.iter().map(|f| (*f).into()).collect(),
+                        add_path_send: g.key.add_path_send.iter().map(|f| (*f).into()).collect(),
+                        four_octet_as: g.key.four_octet_as,
+                    },
+                    members: g.members.iter().map(|m| m.0).collect(),
+                })
+                .collect(),
+            next_group: image.next_group,
+            attrs: table.sets,
+            destinations,
+        }
+    }
+
+    pub fn image(&self) -> Result<RibImage, FormatError> {
+        let sets = decode_attr_sets(&self.attrs)?;
+        let destinations = self
+            .destinations
+            .iter()
+            .map(|d| {
+                let prefix =
+                    Prefix::new(d.addr, d.len).ok_or(FormatError::Invalid("prefix length"))?;
+                Ok(DestinationImage {
+                    key: RouteKey {
+                        family: d.family.into(),
+                        rd: d.rd.map(RouteDistinguisher),
+                        prefix,
+                    },
+                    next_local_id: d.next_local_id,
+                    paths: d
+                        .paths
+                        .iter()
+                        .map(|p| {
+                            Ok(PathImage {
+                                peer: PeerId(p.peer),
+                                path_id: p.path_id,
+                                local_id: p.local_id,
+                                stale: p.stale,
+                                labels: label_stack(&p.labels)?,
+                                attrs: attr_at(&sets, p.attrs)?,
+                            })
+                        })
+                        .collect::<Result<_, FormatError>>()?,
+                })
+            })
+            .collect::<Result<_, FormatError>>()?;
+        Ok(RibImage {
+            peers: self
+                .peers
+                .iter()
+                .map(|p| PeerImage {
+                    info: (&p.info).into(),
+                    up: p.up,
+                    group: p.group.map(GroupId),
+                    stats: PeerStats {
+                        originator_loop: p.originator_loop,
+                        cluster_loop: p.cluster_loop,
+                        as_loop: p.as_loop,
+                    },
+                })
+                .collect(),
+            groups: self
+                .groups
+                .iter()
+                .map(|g| GroupImage {
+                    id: GroupId(g.id),
+                    key: GroupKey {
+                        ebgp: g.key.ebgp,
+                        rr_client: g.key.rr_client,
+                        cluster_id: g.key.cluster_id,
+                        next_hop_self: NextHopSelf {
+                            ipv4: g.key.next_hop_self_v4,
+                            ipv6: g.key.next_hop_self_v6,
+                        },
+                        families: g.key.families.iter().map(|f| (*f).into()).collect(),
+                        add_path_send: g.key.add_path_send.iter().map(|f| (*f).into()).collect(),
+                        four_octet_as: g.key.four_octet_as,
+                    },
+                    members: g.members.iter().map(|m| PeerId(*m)).collect(),
+                })
+                .collect(),
+            next_group: self.next_group,
+            destinations,
+        })
+    }
+}
