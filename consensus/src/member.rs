@@ -1,0 +1,217 @@
+//! A member of a reflector cluster: its Raft, the server other members
+//! reach it on, and the RIB state machine it applies to.
+
+use crate::config::raft_config;
+use crate::network::{Connection, Network};
+use crate::protocol::{ForwardError, Rpc, RpcReply};
+use crate::server::{forward_error, serve};
+use openraft::{BasicNode, Raft};
+use speaker::rib::RibConfig;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use storage::{ApplyHook, NodeId, Request, Response, StateMachine, TypeConfig};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// Why a member could not start or do what it was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum MemberError {
+    #[error("store: {0}")]
+    Store(#[from] storage::OpenError),
+    #[error("raft transport address: {0}")]
+    Listen(std::io::Error),
+    #[error("raft: {0}")]
+    Raft(String),
+    #[error("write: {0}")]
+    Write(#[from] ForwardError),
+    #[error("no leader is known")]
+    NoLeader,
+}
+
+/// How long a forwarded write may take.
+const FORWARD_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub struct Member {
+    pub id: NodeId,
+    pub raft: Raft<TypeConfig>,
+    /// The address other members reach this one on.
+    pub addr: SocketAddr,
+    pub state: StateMachine,
+    server: JoinHandle<()>,
+    /// The connection writes are forwarded on, to the leader it names.
+    forward: tokio::sync::Mutex<Option<(NodeId, Connection)>>,
+}
+
+impl Member {
+    /// Opens the store in `dir` and starts serving Raft on `listen` (port 0:
+    /// any free port; see [`Member::addr`]).
+    pub async fn start(
+        id: NodeId,
+        listen: SocketAddr,
+        dir: &Path,
+        rib: RibConfig,
+        hook: Box<dyn ApplyHook>,
+    ) -> Result<Member, MemberError> {
+        let (log, state) = storage::open(dir, rib, hook)?;
+        let listener = TcpListener::bind(listen)
+            .await
+            .map_err(MemberError::Listen)?;
+        let addr = listener.local_addr().map_err(MemberError::Listen)?;
+        let config = Arc::new(
+            raft_config("reflex")
+                .validate()
+                .map_err(|e| MemberError::Raft(e.to_string()))?,
+        );
+        let raft = Raft::new(id, config, Network, log, state.clone())
+            .await
+            .map_err(|e| MemberError::Raft(e.to_string()))?;
+        let server = tokio::spawn(serve(listener, raft.clone()));
+        Ok(Member {
+            id,
+            raft,
+            addr,
+            state,
+            server,
+            forward: tokio::sync::Mutex::new(None),
+        })
+    }
+
+    /// Makes a new cluster of `members` (this one among them). Once, on one
+    /// member, when none of them has state.
+    pub async fn init(&self, members: BTreeMap<NodeId, SocketAddr>) -> Result<(), MemberError> {
+        let nodes: BTreeMap<NodeId, BasicNode> = members
+            .into_iter()
+            .map(|(id, a)| (id, BasicNode::new(a.to_string())))
+            .collect();
+        self.raft
+            .initialize(nodes)
+            .await
+            .map_err(|e| MemberError::Raft(e.to_string()))
+    }
+
+    /// Adds a member: as a learner until it has caught up, then as a voter
+    /// (joint consensus). On the leader.
+    pub async fn add_member(&self, id: NodeId, addr: SocketAddr) -> Result<(), MemberError> {
+        self.raft
+            .add_learner(id, BasicNode::new(addr.to_string()), true)
+            .await
+            .map_err(|e| MemberError::Raft(e.to_string()))?;
+        let mut voters: std::collections::BTreeSet<NodeId> = self
+            .raft
+            .metrics()
+            .borrow()
+            .membership_config
+            .membership()
+            .voter_ids()
+            .collect();
+        voters.insert(id);
+        self.raft
+            .change_membership(voters, false)
+            .await
+            .map_err(|e| MemberError::Raft(e.to_string()))?;
+        Ok(())
+    }
+
+    /// Removes a member from the voters and the cluster. On the leader.
+    pub async fn remove_member(&self, id: NodeId) -> Result<(), MemberError> {
+        let voters: std::collections::BTreeSet<NodeId> = self
+            .raft
+            .metrics()
+            .borrow()
+            .membership_config
+            .membership()
+            .voter_ids()
+            .filter(|v| *v != id)
+            .collect();
+        self.raft
+            .change_membership(voters, false)
+            .await
+            .map_err(|e| MemberError::Raft(e.to_string()))?;
+        Ok(())
+    }
+
+    pub fn leader(&self) -> Option<NodeId> {
+        self.raft.metrics().borrow().current_leader
+    }
+
+    /// Commits `req` through the log: on the leader directly, from a
+    /// follower by forwarding it to the leader. Returns once it is applied
+    /// on the leader.
+    pub async fn write(&self, req: Request) -> Result<Response, MemberError> {
+        let mut hint: Option<(NodeId, BasicNode)> = None;
+        // The leader may change while we ask: follow its hints a few times.
+        for _ in 0..5 {
+            let leader = match &hint {
+                Some((id, _)) => Some(*id),
+                None => self.leader(),
+            };
+            match leader {
+                Some(l) if l == self.id => match self.raft.client_write(req.clone()).await {
+                    Ok(r) => return Ok(r.data),
+                    Err(e) => match forward_error(e) {
+                        ForwardError::NotLeader(h) => hint = h,
+                        other => return Err(other.into()),
+                    },
+                },
+                Some(l) => {
+                    let node = match &hint {
+                        Some((_, n)) => Some(n.clone()),
+                        None => self.node_of(l),
+                    };
+                    let Some(node) = node else {
+                        return Err(MemberError::NoLeader);
+                    };
+                    match self.forward(l, &node, req.clone()).await {
+                        Ok(r) => return Ok(r),
+                        Err(ForwardError::NotLeader(h)) => hint = h,
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                None => {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    hint = None;
+                }
+            }
+        }
+        Err(MemberError::NoLeader)
+    }
+
+    fn node_of(&self, id: NodeId) -> Option<BasicNode> {
+        self.raft
+            .metrics()
+            .borrow()
+            .membership_config
+            .membership()
+            .get_node(&id)
+            .cloned()
+    }
+
+    async fn forward(
+        &self,
+        leader: NodeId,
+        node: &BasicNode,
+        req: Request,
+    ) -> Result<Response, ForwardError> {
+        let mut slot = self.forward.lock().await;
+        if slot.as_ref().is_none_or(|(id, _)| *id != leader) {
+            *slot = Some((leader, Connection::new(leader, node.addr.clone())));
+        }
+        let Some((_, conn)) = slot.as_mut() else {
+            return Err(ForwardError::Failed("no connection".into()));
+        };
+        match conn.call(&Rpc::Forward(req), FORWARD_TIMEOUT).await {
+            Ok(RpcReply::Forward(r)) => r,
+            Ok(_) => Err(ForwardError::Failed("reply of the wrong kind".into())),
+            Err(e) => Err(ForwardError::Failed(e.to_string())),
+        }
+    }
+
+    /// Stops Raft and the server (the store stays on disk).
+    pub async fn shutdown(self) {
+        self.server.abort();
+        let _ = self.raft.shutdown().await;
+    }
+}

@@ -1,0 +1,153 @@
+//! The client side of the Raft transport: one connection per target
+//! member, opened on first use and kept; a connection that fails is
+//! dropped and opened again on the next call. A target that cannot be
+//! connected to is `Unreachable` (openraft backs off); a failure or
+//! timeout on an open connection is a network error (it retries).
+
+use crate::protocol::{FrameError, Rpc, RpcReply, read_frame, write_frame};
+use openraft::BasicNode;
+use openraft::error::{
+    InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable,
+};
+use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
+use openraft::raft::{
+    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
+    VoteRequest, VoteResponse,
+};
+use std::time::Duration;
+use storage::{NodeId, TypeConfig};
+use tokio::net::TcpStream;
+
+/// How long connecting to a member may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Makes a [`Connection`] per target member.
+#[derive(Clone, Default)]
+pub struct Network;
+
+impl RaftNetworkFactory<TypeConfig> for Network {
+    type Network = Connection;
+
+    async fn new_client(&mut self, target: NodeId, node: &BasicNode) -> Connection {
+        Connection::new(target, node.addr.clone())
+    }
+}
+
+/// A kept connection to one member.
+pub struct Connection {
+    target: NodeId,
+    addr: String,
+    stream: Option<TcpStream>,
+}
+
+/// Why a call failed, before openraft's error types.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    #[error("cannot connect to {0}: {1}")]
+    Connect(String, std::io::Error),
+    #[error("no reply within {0:?}")]
+    Timeout(Duration),
+    #[error(transparent)]
+    Frame(#[from] FrameError),
+    #[error("reply of the wrong kind")]
+    WrongReply,
+}
+
+impl Connection {
+    pub fn new(target: NodeId, addr: String) -> Connection {
+        Connection {
+            target,
+            addr,
+            stream: None,
+        }
+    }
+
+    /// Sends `rpc` and waits up to `ttl` for the reply.
+    pub async fn call(&mut self, rpc: &Rpc, ttl: Duration) -> Result<RpcReply, CallError> {
+        if self.stream.is_none() {
+            let s = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&self.addr))
+                .await
+                .map_err(|_| {
+                    CallError::Connect(self.addr.clone(), std::io::ErrorKind::TimedOut.into())
+                })?
+                .map_err(|e| CallError::Connect(self.addr.clone(), e))?;
+            // Small frames (votes, heartbeats) must not wait for Nagle.
+            let _ = s.set_nodelay(true);
+            self.stream = Some(s);
+        }
+        let Some(stream) = self.stream.as_mut() else {
+            return Err(CallError::WrongReply);
+        };
+        let exchange = async {
+            write_frame(stream, rpc).await?;
+            read_frame::<_, RpcReply>(stream).await
+        };
+        match tokio::time::timeout(ttl, exchange).await {
+            Ok(Ok(reply)) => Ok(reply),
+            Ok(Err(e)) => {
+                self.stream = None;
+                Err(e.into())
+            }
+            Err(_) => {
+                // The reply may still come: the connection is out of step.
+                self.stream = None;
+                Err(CallError::Timeout(ttl))
+            }
+        }
+    }
+
+    fn rpc_error<E: std::error::Error>(&self, e: CallError) -> RPCError<NodeId, BasicNode, E> {
+        match e {
+            CallError::Connect(..) => RPCError::Unreachable(Unreachable::new(&e)),
+            other => RPCError::Network(NetworkError::new(&other)),
+        }
+    }
+
+    fn remote<T, E: std::error::Error>(
+        &self,
+        r: Result<T, E>,
+    ) -> Result<T, RPCError<NodeId, BasicNode, E>> {
+        r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
+    }
+}
+
+impl RaftNetwork<TypeConfig> for Connection {
+    async fn append_entries(
+        &mut self,
+        rpc: AppendEntriesRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId>>> {
+        match self.call(&Rpc::Append(rpc), option.hard_ttl()).await {
+            Ok(RpcReply::Append(r)) => self.remote(r),
+            Ok(_) => Err(self.rpc_error(CallError::WrongReply)),
+            Err(e) => Err(self.rpc_error(e)),
+        }
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        rpc: InstallSnapshotRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<
+        InstallSnapshotResponse<NodeId>,
+        RPCError<NodeId, BasicNode, RaftError<NodeId, InstallSnapshotError>>,
+    > {
+        match self.call(&Rpc::Snapshot(rpc), option.hard_ttl()).await {
+            Ok(RpcReply::Snapshot(r)) => self.remote(r),
+            Ok(_) => Err(self.rpc_error(CallError::WrongReply)),
+            Err(e) => Err(self.rpc_error(e)),
+        }
+    }
+
+    async fn vote(
+        &mut self,
+        rpc: VoteRequest<NodeId>,
+        option: RPCOption,
+    ) -> Result<VoteResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId>>> {
+        match self.call(&Rpc::Vote(rpc), option.hard_ttl()).await {
+            Ok(RpcReply::Vote(r)) => self.remote(r),
+            Ok(_) => Err(self.rpc_error(CallError::WrongReply)),
+            Err(e) => Err(self.rpc_error(e)),
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! The wire between members: each message is a frame, a 4-octet
+//! big-endian length then the versioned postcard octets of an [`Rpc`] or
+//! an [`RpcReply`] ([`storage::format`]). One request, one reply, in turn,
+//! on a connection that is kept for the next request.
+
+use openraft::BasicNode;
+use openraft::error::{InstallSnapshotError, RaftError};
+use openraft::raft::{
+    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
+    VoteRequest, VoteResponse,
+};
+use serde::{Deserialize, Serialize};
+use storage::{NodeId, Request, Response, TypeConfig, format};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+/// Frames larger than this are refused: a snapshot chunk is the largest
+/// legitimate message (see `snapshot_max_chunk_size` in [`crate::config`]).
+pub const MAX_FRAME: usize = 64 << 20;
+
+/// A request from one member to another.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum Rpc {
+    Append(AppendEntriesRequest<TypeConfig>),
+    Vote(VoteRequest<NodeId>),
+    Snapshot(InstallSnapshotRequest<TypeConfig>),
+    /// A follower hands a write to the leader.
+    Forward(Request),
+}
+
+/// Why a forwarded write was not done.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum ForwardError {
+    /// The receiver is not the leader; it names the one it knows.
+    #[error("not the leader (leader: {0:?})")]
+    NotLeader(Option<(NodeId, BasicNode)>),
+    #[error("{0}")]
+    Failed(String),
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub enum RpcReply {
+    Append(Result<AppendEntriesResponse<NodeId>, RaftError<NodeId>>),
+    Vote(Result<VoteResponse<NodeId>, RaftError<NodeId>>),
+    Snapshot(Result<InstallSnapshotResponse<NodeId>, RaftError<NodeId, InstallSnapshotError>>),
+    Forward(Result<Response, ForwardError>),
+}
+
+/// Why a frame could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum FrameError {
+    #[error("connection: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("frame of {0} octets is over the limit")]
+    TooLarge(usize),
+    #[error("frame does not decode: {0}")]
+    Format(#[from] storage::FormatError),
+}
+
+pub async fn write_frame<W, T>(w: &mut W, msg: &T) -> Result<(), FrameError>
+where
+    W: AsyncWrite + Unpin,
+    T: Serialize,
+{
+    let octets = format::encode(msg)?;
+    if octets.len() > MAX_FRAME {
+        return Err(FrameError::TooLarge(octets.len()));
+    }
+    w.write_all(&(octets.len() as u32).to_be_bytes()).await?;
+    w.write_all(&octets).await?;
+    w.flush().await?;
+    Ok(())
+}
+
+pub async fn read_frame<R, T>(r: &mut R) -> Result<T, FrameError>
+where
+    R: AsyncRead + Unpin,
+    T: serde::de::DeserializeOwned,
+{
+    let mut len = [0u8; 4];
+    r.read_exact(&mut len).await?;
+    let len = u32::from_be_bytes(len) as usize;
+    if len > MAX_FRAME {
+        return Err(FrameError::TooLarge(len));
+    }
+    let mut octets = vec![0u8; len];
+    r.read_exact(&mut octets).await?;
+    Ok(format::decode(&octets)?)
+}

@@ -1,0 +1,178 @@
+//! Three members on loopback: a cluster forms, writes to any member are
+//! committed (forwarded from followers), every member applies the same
+//! RIB (equal digests); the leader stops, another takes over; the stopped
+//! member restarts from its store and catches up.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use consensus::Member;
+use speaker::rib::{NextHopSelf, PeerId, PeerInfo, RibCommand, RibConfig};
+use speaker::wire::attr::{AsPath, AttrValue, Origin, PathAttribute};
+use speaker::wire::{Family, NlriEntry, PathAttributes, Prefix};
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use storage::{NoHook, NodeId, Request};
+
+fn rib_config() -> RibConfig {
+    RibConfig {
+        local_as: 65000,
+        router_id: Ipv4Addr::new(198, 18, 0, 1),
+        cluster_id: Ipv4Addr::new(198, 18, 0, 1),
+        decision: Default::default(),
+    }
+}
+
+fn client(id: u32) -> PeerInfo {
+    PeerInfo {
+        id: PeerId(id),
+        address: IpAddr::V4(Ipv4Addr::new(198, 18, 1, id as u8)),
+        asn: 65000,
+        router_id: Ipv4Addr::new(198, 18, 1, id as u8),
+        rr_client: true,
+        cluster_id: None,
+        families: vec![Family::IPV4_UNICAST],
+        add_path_send: vec![],
+        four_octet_as: true,
+        next_hop_self: NextHopSelf::default(),
+    }
+}
+
+/// `count` host routes from `first` (in 198.18.0.0/15) announced by `peer`.
+fn routes(peer: u32, first: u32, count: u32, med: u32) -> RibCommand {
+    let attrs = Arc::new(PathAttributes::new(vec![
+        PathAttribute::new(AttrValue::Origin(Origin::Igp)),
+        PathAttribute::new(AttrValue::AsPath(AsPath::sequence(vec![64512, 64513]))),
+        PathAttribute::new(AttrValue::NextHop(Ipv4Addr::new(198, 18, 1, peer as u8))),
+        PathAttribute::new(AttrValue::MultiExitDisc(med)),
+    ]));
+    let base = u32::from(Ipv4Addr::new(198, 18, 0, 0));
+    RibCommand::Routes {
+        peer: PeerId(peer),
+        withdrawn: vec![],
+        announced: (first..first + count)
+            .map(|i| {
+                let p = Prefix::new(IpAddr::V4(Ipv4Addr::from(base + i)), 32).unwrap();
+                (Family::IPV4_UNICAST, NlriEntry::plain(p), attrs.clone())
+            })
+            .collect(),
+    }
+}
+
+async fn start(id: NodeId, addr: SocketAddr, dir: &Path) -> Member {
+    Member::start(
+        id,
+        addr,
+        &dir.join(id.to_string()),
+        rib_config(),
+        Box::new(NoHook),
+    )
+    .await
+    .unwrap()
+}
+
+async fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "timed out: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn applied(m: &Member) -> (u64, u64, usize) {
+    let a = m.state.applied();
+    (
+        a.last_applied.map_or(0, |l| l.index),
+        a.rib.digest(),
+        a.rib.loc_rib_len(),
+    )
+}
+
+/// Waits until every member applied the same index, and returns the digest
+/// they agree on.
+async fn agree(members: &[&Member]) -> (u64, usize) {
+    wait_for("members agree", || {
+        let states: Vec<_> = members.iter().map(|m| applied(m)).collect();
+        let first = states[0];
+        states
+            .iter()
+            .all(|s| *s == first)
+            .then_some((first.1, first.2))
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_members_agree_through_leader_loss_and_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let m1 = start(1, any, dir.path()).await;
+    let m2 = start(2, any, dir.path()).await;
+    let m3 = start(3, any, dir.path()).await;
+    let addrs: BTreeMap<NodeId, SocketAddr> = [(1, m1.addr), (2, m2.addr), (3, m3.addr)]
+        .into_iter()
+        .collect();
+    m1.init(addrs.clone()).await.unwrap();
+    let leader = wait_for("a leader", || m1.leader()).await;
+
+    // Clients come up and send routes; writes go to every member.
+    let mut members = vec![m1, m2, m3];
+    members[1]
+        .write(Request {
+            commands: vec![RibCommand::PeerUp(client(1)), RibCommand::PeerUp(client(2))],
+        })
+        .await
+        .unwrap();
+    for (i, m) in members.iter().enumerate() {
+        let batch: Vec<RibCommand> = (0..4)
+            .map(|b| routes(1, (i as u32 * 4 + b) * 1000, 1000, 10))
+            .collect();
+        m.write(Request { commands: batch }).await.unwrap();
+    }
+    // A better path for some from client 2 (lower MED).
+    members[2]
+        .write(Request {
+            commands: vec![routes(2, 0, 500, 5)],
+        })
+        .await
+        .unwrap();
+    let (digest, loc) = agree(&members.iter().collect::<Vec<_>>()).await;
+    assert_eq!(loc, 12_000);
+
+    // The leader stops; the others elect a new one and go on.
+    let pos = members.iter().position(|m| m.id == leader).unwrap();
+    let old = members.remove(pos);
+    let (old_id, old_addr) = (old.id, old.addr);
+    old.shutdown().await;
+    let new_leader = wait_for("a new leader", || {
+        members[0].leader().filter(|l| *l != leader)
+    })
+    .await;
+    assert_ne!(new_leader, old_id);
+    members[0]
+        .write(Request {
+            commands: vec![routes(2, 20_000, 2000, 5)],
+        })
+        .await
+        .unwrap();
+    let (digest2, loc2) = agree(&members.iter().collect::<Vec<_>>()).await;
+    assert_eq!(loc2, 14_000);
+    assert_ne!(digest2, digest);
+
+    // The stopped member restarts from its store, on its address, and
+    // catches up with what was committed without it.
+    let back = start(old_id, old_addr, dir.path()).await;
+    members.push(back);
+    let (digest3, loc3) = agree(&members.iter().collect::<Vec<_>>()).await;
+    assert_eq!((digest3, loc3), (digest2, loc2));
+    for m in members {
+        m.shutdown().await;
+    }
+}
