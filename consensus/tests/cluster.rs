@@ -125,22 +125,21 @@ async fn three_members_agree_through_leader_loss_and_restart() {
     // Clients come up and send routes; writes go to every member.
     let mut members = vec![m1, m2, m3];
     members[1]
-        .write(Request {
-            commands: vec![RibCommand::PeerUp(client(1)), RibCommand::PeerUp(client(2))],
-        })
+        .write(Request::new(vec![
+            RibCommand::PeerUp(client(1)),
+            RibCommand::PeerUp(client(2)),
+        ]))
         .await
         .unwrap();
     for (i, m) in members.iter().enumerate() {
         let batch: Vec<RibCommand> = (0..4)
             .map(|b| routes(1, (i as u32 * 4 + b) * 1000, 1000, 10))
             .collect();
-        m.write(Request { commands: batch }).await.unwrap();
+        m.write(Request::new(batch)).await.unwrap();
     }
     // A better path for some from client 2 (lower MED).
     members[2]
-        .write(Request {
-            commands: vec![routes(2, 0, 500, 5)],
-        })
+        .write(Request::new(vec![routes(2, 0, 500, 5)]))
         .await
         .unwrap();
     let (digest, loc) = agree(&members.iter().collect::<Vec<_>>()).await;
@@ -157,9 +156,7 @@ async fn three_members_agree_through_leader_loss_and_restart() {
     .await;
     assert_ne!(new_leader, old_id);
     members[0]
-        .write(Request {
-            commands: vec![routes(2, 20_000, 2000, 5)],
-        })
+        .write(Request::new(vec![routes(2, 20_000, 2000, 5)]))
         .await
         .unwrap();
     let (digest2, loc2) = agree(&members.iter().collect::<Vec<_>>()).await;

@@ -32,11 +32,19 @@ pub fn open(
     config: speaker::rib::RibConfig,
     hook: Box<dyn ApplyHook>,
 ) -> Result<(LogStore, StateMachine), OpenError> {
-    let db = sled::Config::new().path(path).open()?;
+    // sled caches up to 1 GiB by default; the RIB is in memory already, the
+    // store only needs the log tail and the snapshot being written.
+    let db = sled::Config::new()
+        .path(path)
+        .cache_capacity(SLED_CACHE)
+        .open()?;
     let log = LogStore::open(&db)?;
     let sm = StateMachine::open(&db, config, hook).map_err(|e| OpenError::State(e.to_string()))?;
     Ok((log, sm))
 }
+
+/// Octets of sled page cache.
+const SLED_CACHE: u64 = 8 << 20;
 
 /// Why the store did not open.
 #[derive(Debug, thiserror::Error)]

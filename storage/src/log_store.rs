@@ -164,6 +164,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         I: IntoIterator<Item = Entry<TypeConfig>> + OptionalSend,
         I::IntoIter: OptionalSend,
     {
+        let started = std::time::Instant::now();
         let mut batch = sled::Batch::default();
         for entry in entries {
             let v = format::encode(&entry)
@@ -173,6 +174,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         self.log
             .apply_batch(batch)
             .map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Write, e))?;
+        let encoded = started.elapsed();
         // Durable before acknowledged (openraft's contract for append).
         let flushed = self
             .db
@@ -180,6 +182,11 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             .await
             .map(|_| ())
             .map_err(std::io::Error::other);
+        tracing::debug!(
+            encode_us = encoded.as_micros() as u64,
+            total_us = started.elapsed().as_micros() as u64,
+            "log append flushed"
+        );
         callback.log_io_completed(flushed);
         Ok(())
     }

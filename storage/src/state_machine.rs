@@ -22,10 +22,14 @@ use openraft::{
     RaftSnapshotBuilder, SnapshotMeta, StorageError, StorageIOError, StoredMembership,
 };
 use speaker::rib::{Rib, RibConfig, RibOutput};
+use speaker::wire::intern::AttrInterner;
 use std::io::Cursor;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 type Result<T> = std::result::Result<T, StorageError<NodeId>>;
+
+/// Attribute sets the interner holds before it drops those no path uses.
+const INTERNER_LIMIT: usize = 64 * 1024;
 
 /// The key of the current snapshot in the snapshot tree.
 const CURRENT: &str = "current";
@@ -49,6 +53,8 @@ impl ApplyHook for NoHook {
 /// The applied state.
 pub struct Applied {
     pub rib: Rib,
+    /// Attribute sets of applied entries, by their stored octets.
+    interner: AttrInterner,
     pub last_applied: Option<LogId<NodeId>>,
     pub membership: StoredMembership<NodeId, BasicNode>,
 }
@@ -96,6 +102,7 @@ impl StateMachine {
             config: config.clone(),
             applied: Arc::new(Mutex::new(Applied {
                 rib: Rib::new(config),
+                interner: AttrInterner::with_limit(INTERNER_LIMIT),
                 last_applied: None,
                 membership: StoredMembership::default(),
             })),
@@ -132,11 +139,11 @@ impl StateMachine {
         let subject = || ErrorSubject::Snapshot(Some(meta.signature()));
         let stored: StoredImage =
             format::decode(data).map_err(|e| io_err(subject(), ErrorVerb::Read, e))?;
+        let mut a = lock(&self.applied);
         let image = stored
-            .image()
+            .image_with(&mut a.interner)
             .map_err(|e| io_err(subject(), ErrorVerb::Read, e))?;
         let rib = Rib::from_image(self.config.clone(), speaker::rib::ResolveAll, image);
-        let mut a = lock(&self.applied);
         a.rib = rib;
         a.last_applied = meta.last_log_id;
         a.membership = meta.last_membership.clone();
@@ -215,6 +222,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         I: IntoIterator<Item = Entry<TypeConfig>> + OptionalSend,
         I::IntoIter: OptionalSend,
     {
+        let started = std::time::Instant::now();
         let mut responses = Vec::new();
         let mut outputs = Vec::new();
         let mut a = lock(&self.applied);
@@ -224,7 +232,10 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             match entry.payload {
                 EntryPayload::Blank => {}
                 EntryPayload::Normal(req) => {
-                    for cmd in req.commands {
+                    let commands = req.into_commands(&mut a.interner).map_err(|e| {
+                        io_err(ErrorSubject::Apply(entry.log_id), ErrorVerb::Read, e)
+                    })?;
+                    for cmd in commands {
                         let out = a.rib.apply(cmd);
                         response.dropped += out.dropped;
                         outputs.push(out);
@@ -236,9 +247,15 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             }
             responses.push(response);
         }
+        let applied = started.elapsed();
         if !outputs.is_empty() {
             lock(&self.hook).applied(&a.rib, outputs);
         }
+        tracing::debug!(
+            apply_us = applied.as_micros() as u64,
+            total_us = started.elapsed().as_micros() as u64,
+            "entries applied"
+        );
         Ok(responses)
     }
 

@@ -15,9 +15,12 @@ use speaker::rib::{
     PeerInfo, PeerStats, RibCommand, RibImage, RouteKey,
 };
 use speaker::wire::attr::{decode_attributes, encode_attributes};
+use speaker::wire::intern::AttrInterner;
 use speaker::wire::nlri::LabelStack;
 use speaker::wire::prefix::{Label, RouteDistinguisher};
-use speaker::wire::{Afi, CodecContext, Family, NlriEntry, PathAttributes, Prefix, Safi};
+use speaker::wire::{
+    Afi, AttrValue, CodecContext, Family, NlriEntry, PathAttributes, Prefix, Safi,
+};
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
@@ -217,10 +220,23 @@ fn attr_ctx() -> CodecContext {
 }
 
 /// A set as path attribute octets (4-octet AS numbers; MP_REACH_NLRI with
-/// its header only).
+/// its header only). Attributes the session found malformed are left out:
+/// the RIB never uses them, and their octets could read as valid in the
+/// stored (4-octet) form.
 pub fn attr_octets(a: &PathAttributes) -> Vec<u8> {
     let mut out = BytesMut::new();
-    encode_attributes(a, None, None, &attr_ctx(), &mut out);
+    if a.attrs
+        .iter()
+        .any(|x| matches!(x.value, AttrValue::Invalid { .. }))
+    {
+        let mut valid = a.clone();
+        valid
+            .attrs
+            .retain(|x| !matches!(x.value, AttrValue::Invalid { .. }));
+        encode_attributes(&valid, None, None, &attr_ctx(), &mut out);
+    } else {
+        encode_attributes(a, None, None, &attr_ctx(), &mut out);
+    }
     out.to_vec()
 }
 
@@ -233,6 +249,20 @@ pub fn decode_attr_sets(sets: &[Vec<u8>]) -> Result<Vec<Arc<PathAttributes>>, Fo
             Ok(Arc::new(section.attrs))
         })
         .collect()
+}
+
+/// A set from its octets, decoded only if `interner` has not seen them.
+pub fn interned_set(
+    octets: &[u8],
+    interner: &mut AttrInterner,
+) -> Result<Arc<PathAttributes>, FormatError> {
+    if let Some(a) = interner.get_raw(octets) {
+        return Ok(a);
+    }
+    let raw = Bytes::copy_from_slice(octets);
+    let section = decode_attributes(&raw, &attr_ctx())
+        .map_err(|_| FormatError::Invalid("attribute set does not decode"))?;
+    Ok(interner.intern(section.attrs, Some(raw)))
 }
 
 fn attr_at(sets: &[Arc<PathAttributes>], i: u32) -> Result<Arc<PathAttributes>, FormatError> {
@@ -283,7 +313,20 @@ impl StoredBatch {
     }
 
     pub fn commands(&self) -> Result<Vec<RibCommand>, FormatError> {
-        let sets = decode_attr_sets(&self.attrs)?;
+        self.commands_with(&mut AttrInterner::with_limit(usize::MAX))
+    }
+
+    /// The commands, with attribute sets from `interner` (decoded once per
+    /// distinct set, shared with every other batch that has it).
+    pub fn commands_with(
+        &self,
+        interner: &mut AttrInterner,
+    ) -> Result<Vec<RibCommand>, FormatError> {
+        let sets = self
+            .attrs
+            .iter()
+            .map(|o| interned_set(o, interner))
+            .collect::<Result<Vec<_>, _>>()?;
         self.commands
             .iter()
             .map(|c| {
@@ -449,7 +492,16 @@ impl StoredImage {
     }
 
     pub fn image(&self) -> Result<RibImage, FormatError> {
-        let sets = decode_attr_sets(&self.attrs)?;
+        self.image_with(&mut AttrInterner::with_limit(usize::MAX))
+    }
+
+    /// The image, with attribute sets from `interner`.
+    pub fn image_with(&self, interner: &mut AttrInterner) -> Result<RibImage, FormatError> {
+        let sets = self
+            .attrs
+            .iter()
+            .map(|o| interned_set(o, interner))
+            .collect::<Result<Vec<_>, _>>()?;
         let destinations = self
             .destinations
             .iter()

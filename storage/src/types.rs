@@ -8,8 +8,10 @@ use openraft::BasicNode;
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use speaker::rib::RibCommand;
+use speaker::wire::intern::AttrInterner;
 use std::fmt;
 use std::io::Cursor;
+use std::sync::Arc;
 
 pub type NodeId = u64;
 
@@ -28,22 +30,68 @@ openraft::declare_raft_types!(
 
 /// One log entry's worth of RIB commands, applied in order. Many paths
 /// per entry: a full table is a few hundred entries, not a million.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Request {
-    pub commands: Vec<RibCommand>,
+///
+/// Made from commands on the member that writes it; read back (from the
+/// log, or the network) in its stored form, whose attribute sets the state
+/// machine decodes through its interner, so entries share them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Request(Batch);
+
+#[derive(Clone, Debug, PartialEq)]
+enum Batch {
+    Commands(Vec<RibCommand>),
+    Stored(Arc<StoredBatch>),
+}
+
+impl Default for Request {
+    fn default() -> Request {
+        Request::new(Vec::new())
+    }
+}
+
+impl Request {
+    pub fn new(commands: Vec<RibCommand>) -> Request {
+        Request(Batch::Commands(commands))
+    }
+
+    /// How many commands it holds.
+    pub fn len(&self) -> usize {
+        match &self.0 {
+            Batch::Commands(c) => c.len(),
+            Batch::Stored(b) => b.commands.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The commands, attribute sets decoded through `interner` when stored.
+    pub fn into_commands(
+        self,
+        interner: &mut AttrInterner,
+    ) -> Result<Vec<RibCommand>, crate::FormatError> {
+        match self.0 {
+            Batch::Commands(c) => Ok(c),
+            Batch::Stored(b) => b.commands_with(interner),
+        }
+    }
 }
 
 impl fmt::Display for Request {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} RIB commands", self.commands.len())
+        write!(f, "{} RIB commands", self.len())
     }
 }
 
 /// Serialized as the versioned octets of a [`StoredBatch`].
 impl Serialize for Request {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let octets =
-            format::encode(&StoredBatch::of(&self.commands)).map_err(serde::ser::Error::custom)?;
+        let octets = match &self.0 {
+            Batch::Commands(c) => format::encode(&StoredBatch::of(c)),
+            Batch::Stored(b) => format::encode(b.as_ref()),
+        }
+        .map_err(serde::ser::Error::custom)?;
         s.serialize_bytes(&octets)
     }
 }
@@ -52,8 +100,7 @@ impl<'de> Deserialize<'de> for Request {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Request, D::Error> {
         let octets = d.deserialize_bytes(OctetsVisitor)?;
         let batch: StoredBatch = format::decode(&octets).map_err(de::Error::custom)?;
-        let commands = batch.commands().map_err(de::Error::custom)?;
-        Ok(Request { commands })
+        Ok(Request(Batch::Stored(Arc::new(batch))))
     }
 }
 

@@ -50,7 +50,7 @@ fn peer(id: u32) -> PeerInfo {
 fn entry(index: u64, commands: Vec<RibCommand>) -> Entry<TypeConfig> {
     Entry {
         log_id: LogId::new(CommittedLeaderId::new(1, 0), index),
-        payload: EntryPayload::Normal(Request { commands }),
+        payload: EntryPayload::Normal(Request::new(commands)),
     }
 }
 

@@ -32,7 +32,7 @@ pub fn start(node: &Node, dir: &std::path::Path, config: &str) -> Result<Daemon,
     cmd.args(["run", "--config", &conf.to_string_lossy()])
         .stdout(std::process::Stdio::null())
         .stderr(log);
-    cmd.env("REFLEX_LOG", "debug");
+    cmd.env("REFLEX_LOG", "debug,openraft=warn,sled=warn");
     Daemon::spawn("reflex", cmd)
 }
 

@@ -42,7 +42,10 @@ pub fn run(cmd: Run) -> Result<()> {
 
 fn init_logging(json: bool) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("REFLEX_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    // openraft narrates every election and membership step at info: its
+    // warnings are what an operator needs.
+    let filter = EnvFilter::try_from_env("REFLEX_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,openraft=warn"));
     use std::io::IsTerminal;
     // Colours only on a terminal: log files stay plain text.
     let builder = tracing_subscriber::fmt()

@@ -56,6 +56,10 @@ pub enum Problem {
     ZeroRouterId,
     #[error("host name `{0}` is invalid (at most 255 octets of letters, digits, `-` and `.`)")]
     Hostname(String),
+    #[error("`{0}` is not an address and port (e.g. \"198.18.0.1:11179\")")]
+    NotSocketAddress(String),
+    #[error("member id {0} is invalid (1 or more)")]
+    MemberId(i64),
     #[error("`{0}` is not an IPv4 address")]
     NotIpv4(String),
     #[error("`{0}` is not an IP address")]

@@ -6,7 +6,7 @@ use serde::{Serialize, Serializer};
 use speaker::wire::Family;
 use speaker::wire::capability::AddPathMode;
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
 /// Defaults, in one place (`ops/config/reference.toml` repeats them).
@@ -52,6 +52,8 @@ pub struct Config {
     pub hostname: Option<String>,
     pub data_dir: PathBuf,
     pub listen: Listen,
+    /// The replicated RIB (Raft); `None`: the RIB is in this process only.
+    pub cluster: Option<Cluster>,
     /// In file order.
     pub neighbors: Vec<Neighbor>,
 }
@@ -63,6 +65,15 @@ pub enum Role {
     Reflector,
     /// A stand-alone edge speaker; reserved, not run yet.
     Border,
+}
+
+/// This node as a member of a reflector cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Cluster {
+    /// Its Raft node id, unique in the cluster (1 or more).
+    pub member_id: u64,
+    /// Where the other members reach its Raft.
+    pub raft_address: SocketAddr,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -19,10 +19,18 @@ pub struct RawConfig {
     pub data_dir: Option<String>,
     pub listen: Option<RawListen>,
     pub timers: Option<RawTimers>,
+    pub cluster: Option<RawCluster>,
     #[serde(default)]
     pub group: BTreeMap<String, RawPeer>,
     #[serde(default)]
     pub neighbor: Vec<RawPeer>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawCluster {
+    pub member_id: Option<i64>,
+    pub raft_address: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

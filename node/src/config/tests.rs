@@ -351,6 +351,37 @@ fn cluster_id() {
 }
 
 #[test]
+fn cluster() {
+    assert_eq!(ok(BASE).cluster, None);
+    let c = ok(&with_base("[cluster]\n")).cluster.unwrap();
+    assert_eq!(
+        (c.member_id, c.raft_address.to_string()),
+        (1, "127.0.0.1:0".to_string())
+    );
+    let c = ok(&with_base(
+        "[cluster]\nmember-id = 3\nraft-address = \"198.18.0.3:11179\"\n",
+    ))
+    .cluster
+    .unwrap();
+    assert_eq!(
+        (c.member_id, c.raft_address.to_string()),
+        (3, "198.18.0.3:11179".to_string())
+    );
+    one_error(
+        &with_base("[cluster]\nmember-id = 0\n"),
+        4,
+        "cluster.member-id",
+        "member id 0 is invalid",
+    );
+    one_error(
+        &with_base("[cluster]\nraft-address = \"198.18.0.3\"\n"),
+        4,
+        "cluster.raft-address",
+        "not an address and port",
+    );
+}
+
+#[test]
 fn hostname() {
     assert_eq!(ok(BASE).hostname, None);
     assert_eq!(

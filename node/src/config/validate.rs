@@ -12,10 +12,10 @@
 use super::error::{Diagnostic, Problem};
 use super::locate::{Locator, join};
 use super::model::{
-    Config, GracefulRestart, Listen, Neighbor, Role, Timers, add_path_mode_from_name, defaults,
-    family_from_name, family_name,
+    Cluster, Config, GracefulRestart, Listen, Neighbor, Role, Timers, add_path_mode_from_name,
+    defaults, family_from_name, family_name,
 };
-use super::raw::{RawConfig, RawPeer, RawTimers};
+use super::raw::{RawCluster, RawConfig, RawPeer, RawTimers};
 use speaker::wire::Family;
 use speaker::wire::capability::AddPathMode;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -244,6 +244,7 @@ impl Checker<'_> {
             ok
         });
         let listen = self.listen(raw);
+        let cluster = raw.cluster.as_ref().map(|c| self.cluster(c));
         self.local_as = local_as;
         self.cluster_id = cluster_id;
         self.listening = !listen.addresses.is_empty();
@@ -286,7 +287,39 @@ impl Checker<'_> {
             hostname: hostname.cloned(),
             data_dir: PathBuf::from(raw.data_dir.as_deref().unwrap_or(defaults::DATA_DIR)),
             listen,
+            cluster: match cluster {
+                Some(c) => Some(c?),
+                None => None,
+            },
             neighbors,
+        })
+    }
+
+    fn cluster(&mut self, raw: &RawCluster) -> Option<Cluster> {
+        let member_id = match raw.member_id {
+            None => Some(1),
+            Some(n) if n >= 1 => Some(n as u64),
+            Some(n) => {
+                self.report("cluster.member-id", Problem::MemberId(n));
+                None
+            }
+        };
+        let raft_address = match &raw.raft_address {
+            None => Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
+            Some(s) => match s.parse() {
+                Ok(a) => Some(a),
+                Err(_) => {
+                    self.report(
+                        "cluster.raft-address",
+                        Problem::NotSocketAddress(s.to_string()),
+                    );
+                    None
+                }
+            },
+        };
+        Some(Cluster {
+            member_id: member_id?,
+            raft_address: raft_address?,
         })
     }
 

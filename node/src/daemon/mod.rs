@@ -7,17 +7,23 @@ pub use spec::spec_from_config;
 
 use crate::listener;
 use crate::rib::RibActor;
+use crate::rib::hook::{DispatchHook, Routing, SharedRouting};
 use crate::session::{PeerSession, RibRole, Shutdown, Status};
 use actix::{Actor, Addr, Arbiter, System};
 use anyhow::Context as _;
+use consensus::Member;
 use speaker::fsm::SessionConfig;
+use speaker::rib::RibCommand;
 use speaker::rib::RibConfig;
 use speaker::wire::Notification;
 use speaker::wire::notification::subcode;
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
+use storage::Request;
 use tokio::net::TcpListener;
 use tracing::info;
 
@@ -34,8 +40,21 @@ pub struct NeighborSpec {
 #[derive(Clone, Debug)]
 pub struct DaemonSpec {
     pub rib: RibConfig,
+    /// The member's store (the Raft log and RIB snapshots) is in here.
+    pub data_dir: PathBuf,
+    /// `None`: the RIB is in this process only.
+    pub member: Option<MemberSpec>,
     pub listen: Vec<SocketAddr>,
     pub neighbors: Vec<NeighborSpec>,
+}
+
+/// This node as a member of its reflector cluster.
+#[derive(Clone, Debug)]
+pub struct MemberSpec {
+    pub id: storage::NodeId,
+    /// Where other members reach its Raft (port 0: any; a one-member
+    /// cluster is never reached).
+    pub raft_listen: SocketAddr,
 }
 
 /// How long sessions get to flush their Cease on shutdown.
@@ -48,7 +67,18 @@ pub fn run(spec: DaemonSpec, shutdown: impl Future<Output = ()> + 'static) -> an
     system.block_on(async move {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let arbiters: Vec<Arbiter> = (0..cores).map(|_| Arbiter::new()).collect();
-        let rib = RibActor::new(spec.rib.clone()).start();
+        let routing: SharedRouting = Arc::new(std::sync::Mutex::new(Routing::default()));
+        let mut member = None;
+        let rib = match &spec.member {
+            Some(m) => {
+                let (started, stale) = start_member(&spec, m, routing.clone()).await?;
+                let started = Arc::new(started);
+                expire_later(started.clone(), stale);
+                member = Some(started.clone());
+                RibActor::replicated(started, routing).start()
+            }
+            None => RibActor::local(speaker::rib::Rib::new(spec.rib.clone()), routing).start(),
+        };
         let mut sessions: Vec<Addr<PeerSession>> = Vec::new();
         let mut by_ip: HashMap<IpAddr, Addr<PeerSession>> = HashMap::new();
         for (i, n) in spec.neighbors.iter().enumerate() {
@@ -83,12 +113,106 @@ pub fn run(spec: DaemonSpec, shutdown: impl Future<Output = ()> + 'static) -> an
             let _ = s.send(Status).await;
         }
         tokio::time::sleep(SHUTDOWN_GRACE).await;
+        drop(rib);
+        if let Some(m) = member.and_then(Arc::into_inner) {
+            m.shutdown().await;
+        }
         for a in &arbiters {
             a.stop();
         }
         System::current().stop();
         Ok::<(), anyhow::Error>(())
     })
+}
+
+/// Opens the member's store and starts its Raft. A store that was never
+/// part of a cluster makes a one-member cluster of this node (the embedded
+/// default). Peers the RIB still holds as up from before a restart are
+/// taken down gracefully (RFC 4724 helper): their paths stay, stale, so
+/// the table is whole again before anyone re-sends it, and go only if the
+/// peer does not come back and send End-of-RIB in time.
+async fn start_member(
+    spec: &DaemonSpec,
+    me: &MemberSpec,
+    routing: SharedRouting,
+) -> anyhow::Result<(Member, Vec<speaker::rib::PeerId>)> {
+    let dir = spec.data_dir.join("raft");
+    let hook = Box::new(DispatchHook { routing });
+    let member = Member::start(me.id, me.raft_listen, &dir, spec.rib.clone(), hook)
+        .await
+        .with_context(|| format!("cannot start the replicated RIB in {}", dir.display()))?;
+    let initialized = member
+        .raft
+        .is_initialized()
+        .await
+        .map_err(|e| anyhow::anyhow!("raft: {e}"))?;
+    if !initialized {
+        member
+            .init([(me.id, member.addr)].into_iter().collect())
+            .await
+            .context("cannot make a one-member cluster")?;
+    }
+    let leader = wait_leader(&member).await;
+    let (restored, stale) = {
+        let a = member.state.applied();
+        (a.rib.loc_rib_len(), a.rib.peers_up())
+    };
+    if !stale.is_empty() {
+        let commands = stale
+            .iter()
+            .map(|peer| RibCommand::PeerDownGraceful { peer: *peer })
+            .collect();
+        member
+            .write(Request::new(commands))
+            .await
+            .context("cannot mark the peers of before the restart stale")?;
+    }
+    info!(
+        member = me.id,
+        leader = ?leader,
+        raft = %member.addr,
+        loc_rib = restored,
+        "replicated RIB ready"
+    );
+    Ok((member, stale))
+}
+
+/// How long the paths of a peer that was up before a restart are kept if
+/// it does not come back (RFC 4724's default restart time is 120 s).
+const RESTART_KEEP: Duration = Duration::from_secs(120);
+
+/// After [`RESTART_KEEP`], the stale paths of the peers of before a restart
+/// that are still not back go (a peer that is back sweeps its own with
+/// End-of-RIB).
+fn expire_later(member: Arc<Member>, peers: Vec<speaker::rib::PeerId>) {
+    if peers.is_empty() {
+        return;
+    }
+    actix_rt::spawn(async move {
+        tokio::time::sleep(RESTART_KEEP).await;
+        let up = member.state.applied().rib.peers_up();
+        let commands: Vec<RibCommand> = peers
+            .into_iter()
+            .filter(|p| !up.contains(p))
+            .map(|peer| RibCommand::RestartExpired { peer })
+            .collect();
+        if !commands.is_empty()
+            && let Err(e) = member.write(Request::new(commands)).await
+        {
+            tracing::warn!(error = %e, "cannot drop the stale paths of peers that did not come back");
+        }
+    });
+}
+
+/// Waits (a few seconds at most) for the cluster to have a leader.
+async fn wait_leader(member: &Member) -> Option<storage::NodeId> {
+    for _ in 0..100 {
+        if let Some(l) = member.leader() {
+            return Some(l);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    None
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

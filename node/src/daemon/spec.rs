@@ -1,6 +1,6 @@
 //! From a validated configuration to what the daemon runs.
 
-use super::{DaemonSpec, NeighborSpec};
+use super::{DaemonSpec, MemberSpec, NeighborSpec};
 use crate::config::Config;
 use crate::config::Neighbor;
 use crate::session::RibRole;
@@ -20,6 +20,11 @@ pub fn spec_from_config(c: &Config) -> DaemonSpec {
             cluster_id: c.cluster_id,
             decision: DecisionConfig::default(),
         },
+        data_dir: c.data_dir.clone(),
+        member: c.cluster.as_ref().map(|cl| MemberSpec {
+            id: cl.member_id,
+            raft_listen: cl.raft_address,
+        }),
         listen: c
             .listen
             .addresses

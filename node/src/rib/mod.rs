@@ -1,18 +1,30 @@
-//! The RIB of a single node as an actor: sessions send it commands, it
-//! applies them to [`speaker::rib::Rib`] and sends each established peer
-//! the UPDATEs its update group needs. (With the replicated RIB, commands
-//! reach it through the Raft log instead.)
+//! The sessions' way into the RIB. Sessions send the RIB actor their
+//! commands; what the RIB then does is sent to the sessions by
+//! [`hook::DispatchHook`]. Two backends:
+//!
+//! - in-process (no `[cluster]` in the configuration): commands are applied
+//!   at once to this process's [`speaker::rib::Rib`];
+//! - replicated (`[cluster]`): commands are gathered while writes are in
+//!   flight into the next write (many paths per log entry) and committed
+//!   through Raft ([`consensus::Member::write`]); every member applies
+//!   committed entries to its RIB, and the hook runs in that apply.
 
 mod dispatch;
+pub mod hook;
 
-use crate::session::{PeerSession, SendUpdates};
+use crate::session::PeerSession;
 use actix::prelude::*;
-use speaker::rib::{PeerId, PeerInfo, Rib, RibCommand, RibConfig, RibOutput};
+use consensus::Member;
+use hook::{DispatchHook, SharedRouting, lock};
+use speaker::rib::{PeerId, PeerInfo, Rib, RibCommand};
 use speaker::wire::CodecContext;
-use std::collections::BTreeMap;
-use tracing::{debug, info};
-
-pub use dispatch::dispatch;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+use storage::ApplyHook;
+use storage::Request;
+use tokio::sync::oneshot;
+use tracing::warn;
 
 /// What a session tells the RIB.
 #[derive(Debug)]
@@ -22,7 +34,8 @@ pub enum SessionCommand {
     Rib(RibCommand),
 }
 
-/// A batch of commands from one session, in order.
+/// A batch of commands from one session, in order. Answered once they are
+/// queued, or, while too much waits for the log, once there is room again.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Commands(pub Vec<SessionCommand>);
@@ -44,21 +57,162 @@ pub struct RibSummary {
     pub dropped: u64,
 }
 
+/// Paths waiting for the log beyond which sessions wait before sending
+/// more: a burst is written in large entries without growing memory
+/// without bound.
+const PENDING_PATHS: usize = 16 * 1024;
+
+/// How long to wait before writing again after a failed write (no leader
+/// during an election).
+const RETRY: Duration = Duration::from_millis(200);
+
+/// Writes in flight at once on the leader: the next entry is appended
+/// (and flushed) while the previous one is applied.
+const IN_FLIGHT: usize = 2;
+
+/// The RIB of this process alone: commands applied as they come.
+pub struct LocalRib {
+    pub rib: Rib,
+    pub hook: DispatchHook,
+}
+
 pub struct RibActor {
-    rib: Rib,
-    sessions: BTreeMap<PeerId, Addr<PeerSession>>,
-    contexts: BTreeMap<PeerId, CodecContext>,
-    dropped: u64,
+    routing: SharedRouting,
+    /// Set for the in-process backend.
+    local: Option<LocalRib>,
+    /// Set for the replicated backend.
+    member: Option<Arc<Member>>,
+    /// Commands not yet written, in arrival order.
+    pending: Vec<RibCommand>,
+    pending_paths: usize,
+    /// Writes submitted and not yet answered.
+    in_flight: usize,
+    /// Numbers writes in submission order.
+    next_write: u64,
+    /// Commands of failed writes, by write number: written again, in that
+    /// order and before anything newer, once nothing is in flight.
+    failed: BTreeMap<u64, Vec<RibCommand>>,
+    /// Sessions waiting for room.
+    waiting: VecDeque<oneshot::Sender<()>>,
+}
+
+fn paths(c: &RibCommand) -> usize {
+    match c {
+        RibCommand::Routes {
+            withdrawn,
+            announced,
+            ..
+        } => withdrawn.len() + announced.len(),
+        _ => 1,
+    }
 }
 
 impl RibActor {
-    pub fn new(config: RibConfig) -> RibActor {
+    /// The in-process backend.
+    pub fn local(rib: Rib, routing: SharedRouting) -> RibActor {
+        let hook = DispatchHook {
+            routing: routing.clone(),
+        };
+        RibActor::with(routing, Some(LocalRib { rib, hook }), None)
+    }
+
+    /// The replicated backend.
+    pub fn replicated(member: Arc<Member>, routing: SharedRouting) -> RibActor {
+        RibActor::with(routing, None, Some(member))
+    }
+
+    fn with(
+        routing: SharedRouting,
+        local: Option<LocalRib>,
+        member: Option<Arc<Member>>,
+    ) -> RibActor {
         RibActor {
-            rib: Rib::new(config),
-            sessions: BTreeMap::new(),
-            contexts: BTreeMap::new(),
-            dropped: 0,
+            routing,
+            local,
+            member,
+            pending: Vec::new(),
+            pending_paths: 0,
+            in_flight: 0,
+            next_write: 0,
+            failed: BTreeMap::new(),
+            waiting: VecDeque::new(),
         }
+    }
+
+    /// Writes what is pending, as long as writes may be added.
+    fn write(&mut self, ctx: &mut Context<Self>) {
+        if !self.failed.is_empty() {
+            if self.in_flight > 0 {
+                return;
+            }
+            // Everything that failed goes first, in the order it came.
+            let mut commands: Vec<RibCommand> = std::mem::take(&mut self.failed)
+                .into_values()
+                .flatten()
+                .collect();
+            self.pending_paths += commands.iter().map(paths).sum::<usize>();
+            commands.append(&mut self.pending);
+            self.pending = commands;
+        }
+        let Some(member) = &self.member else { return };
+        // A second write only on the leader: there, `Member::write` hands
+        // the entry to Raft as soon as it runs, so entries keep the order
+        // of their writes; a forwarded write may wait and be overtaken.
+        let limit = if member.leader() == Some(member.id) {
+            IN_FLIGHT
+        } else {
+            1
+        };
+        while self.in_flight < limit && !self.pending.is_empty() {
+            self.submit(ctx);
+        }
+    }
+
+    fn submit(&mut self, ctx: &mut Context<Self>) {
+        let Some(member) = self.member.clone() else {
+            return;
+        };
+        self.in_flight += 1;
+        let n = self.next_write;
+        self.next_write += 1;
+        let commands = std::mem::take(&mut self.pending);
+        self.pending_paths = 0;
+        ctx.spawn(
+            async move {
+                let started = std::time::Instant::now();
+                let r = member.write(Request::new(commands.clone())).await;
+                tracing::debug!(
+                    write = n,
+                    commands = commands.len(),
+                    paths = commands.iter().map(paths).sum::<usize>(),
+                    micros = started.elapsed().as_micros() as u64,
+                    "RIB write committed"
+                );
+                (r, commands)
+            }
+            .into_actor(self)
+            .map(move |(r, commands), act, ctx| {
+                act.in_flight -= 1;
+                if let Err(e) = r {
+                    // A write whose outcome is unknown (the leader changed
+                    // under it) is written again: announcing a path twice
+                    // changes nothing.
+                    warn!(error = %e, commands = commands.len(), "RIB write failed; retrying");
+                    act.failed.insert(n, commands);
+                    if act.in_flight == 0 {
+                        ctx.run_later(RETRY, |act, ctx| act.write(ctx));
+                    }
+                    return;
+                }
+                while act.pending_paths < PENDING_PATHS {
+                    let Some(w) = act.waiting.pop_front() else {
+                        break;
+                    };
+                    let _ = w.send(());
+                }
+                act.write(ctx);
+            }),
+        );
     }
 }
 
@@ -69,75 +223,54 @@ impl Actor for RibActor {
 impl Handler<Register> for RibActor {
     type Result = ();
     fn handle(&mut self, Register(id, addr): Register, _: &mut Context<Self>) {
-        self.sessions.insert(id, addr);
+        lock(&self.routing).sessions.insert(id, addr);
     }
 }
 
 impl Handler<Commands> for RibActor {
-    type Result = ();
-    fn handle(&mut self, Commands(cmds): Commands, _: &mut Context<Self>) {
-        let mut outputs: Vec<RibOutput> = Vec::with_capacity(cmds.len());
-        let mut gone = Vec::new();
-        for c in cmds {
-            let cmd = match c {
-                SessionCommand::Up(info, ctx) => {
-                    self.contexts.insert(info.id, ctx);
-                    RibCommand::PeerUp(*info)
-                }
-                SessionCommand::Rib(cmd) => {
-                    if let RibCommand::PeerDown { peer } | RibCommand::PeerDownGraceful { peer } =
-                        &cmd
-                    {
-                        gone.push(*peer);
-                    }
-                    cmd
-                }
-            };
-            let peer = match &cmd {
-                RibCommand::Routes { peer, .. } => Some(*peer),
-                _ => None,
-            };
-            let out = self.rib.apply(cmd);
-            if out.dropped > 0
-                && let Some(p) = peer
-            {
-                // RFC 4456 §8 loop checks and AS-path loops: counted per peer.
-                let stats = self.rib.peer_stats(p).unwrap_or_default();
-                info!(
-                    peer = p.0,
-                    dropped = out.dropped,
-                    originator_loop = stats.originator_loop,
-                    cluster_loop = stats.cluster_loop,
-                    as_loop = stats.as_loop,
-                    "received routes dropped by import checks"
-                );
+    type Result = ResponseFuture<()>;
+    fn handle(&mut self, Commands(cmds): Commands, ctx: &mut Context<Self>) -> Self::Result {
+        let cmds = cmds.into_iter().map(|c| match c {
+            SessionCommand::Up(info, codec) => {
+                lock(&self.routing).coming_up.insert(info.id, codec);
+                RibCommand::PeerUp(*info)
             }
-            self.dropped += out.dropped;
-            outputs.push(out);
+            SessionCommand::Rib(cmd) => cmd,
+        });
+        if let Some(l) = &mut self.local {
+            let outputs: Vec<_> = cmds.map(|c| l.rib.apply(c)).collect();
+            l.hook.applied(&l.rib, outputs);
+            return Box::pin(async {});
         }
-        let sends = dispatch(&self.rib, &outputs, &self.contexts);
-        for p in gone {
-            self.contexts.remove(&p);
+        for cmd in cmds {
+            self.pending_paths += paths(&cmd);
+            self.pending.push(cmd);
         }
-        for (peer, msgs) in sends {
-            if msgs.is_empty() {
-                continue;
-            }
-            if let Some(s) = self.sessions.get(&peer) {
-                debug!(peer = peer.0, messages = msgs.len(), "updates out");
-                s.do_send(SendUpdates(msgs));
-            }
+        self.write(ctx);
+        if self.pending_paths < PENDING_PATHS {
+            return Box::pin(async {});
         }
+        let (tx, rx) = oneshot::channel();
+        self.waiting.push_back(tx);
+        Box::pin(async move {
+            let _ = rx.await;
+        })
     }
 }
 
 impl Handler<Summary> for RibActor {
     type Result = MessageResult<Summary>;
     fn handle(&mut self, _: Summary, _: &mut Context<Self>) -> MessageResult<Summary> {
+        let loc_rib = match (&self.local, &self.member) {
+            (Some(l), _) => l.rib.loc_rib_len(),
+            (None, Some(m)) => m.state.applied().rib.loc_rib_len(),
+            (None, None) => 0,
+        };
+        let r = lock(&self.routing);
         MessageResult(RibSummary {
-            loc_rib: self.rib.loc_rib_len(),
-            established: self.contexts.len(),
-            dropped: self.dropped,
+            loc_rib,
+            established: r.contexts.len(),
+            dropped: r.dropped,
         })
     }
 }

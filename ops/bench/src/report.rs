@@ -20,7 +20,7 @@ pub fn render(rows: &[Outcome], expected: usize) -> String {
     let bird_time = bird.and_then(|b| b.reflect);
     let bird_rss = bird.and_then(|b| b.peak_rss).map(|r| r as f64);
     let mut s = format!(
-        "{:<10} {:>8} {:>17} {:>15} {:>13} {:>13} {:>12}\n",
+        "{:<12} {:>8} {:>17} {:>15} {:>13} {:>13} {:>12}\n",
         "reflector",
         "routes",
         "reflect time (s)",
@@ -37,7 +37,7 @@ pub fn render(rows: &[Outcome], expected: usize) -> String {
         };
         let rss = r.peak_rss.map(|b| b as f64);
         s.push_str(&format!(
-            "{:<10} {:>8} {:>17} {:>15} {:>13} {:>13} {:>12}\n",
+            "{:<12} {:>8} {:>17} {:>15} {:>13} {:>13} {:>12}\n",
             r.kind.name(),
             r.routes,
             time,

@@ -18,6 +18,11 @@ use bytes::{Bytes, BytesMut};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+/// Attribute sets a session's interner keeps before it drops those nothing
+/// else holds: the RIB keeps its own (decoded from the log), so the
+/// session's are needed only while its commands are on their way.
+const SESSION_INTERNER: usize = 4096;
+
 /// §8: "a large value (suggested 4 minutes)" for the hold timer until OPEN.
 const OPEN_HOLD_TIME: Duration = Duration::from_secs(240);
 
@@ -56,7 +61,7 @@ impl Session {
             failures: 0,
             established_at: None,
             rng,
-            interner: AttrInterner::new(),
+            interner: AttrInterner::with_limit(SESSION_INTERNER),
             transmit: VecDeque::new(),
             events: VecDeque::new(),
         }
@@ -387,7 +392,7 @@ impl Session {
         }
         self.timers.stop_all();
         self.negotiated = None;
-        self.interner = AttrInterner::new();
+        self.interner = AttrInterner::with_limit(SESSION_INTERNER);
         self.set_state(State::Idle);
         if error && self.admin_up {
             // A session that stayed up long enough starts the back-off afresh.

@@ -153,6 +153,16 @@ impl<R: NextHopResolver> Rib<R> {
         self.state.peers.get(&peer).map(|p| &p.info)
     }
 
+    /// Peers whose session is up, as the commands left them.
+    pub fn peers_up(&self) -> Vec<PeerId> {
+        self.state
+            .peers
+            .iter()
+            .filter(|(_, p)| p.up)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
     pub fn peer_stats(&self, peer: PeerId) -> Option<PeerStats> {
         self.state.peers.get(&peer).map(|p| p.stats)
     }

@@ -42,7 +42,7 @@ impl AttrInterner {
         }
     }
 
-    pub(crate) fn get_raw(&mut self, raw: &[u8]) -> Option<Arc<PathAttributes>> {
+    pub fn get_raw(&mut self, raw: &[u8]) -> Option<Arc<PathAttributes>> {
         let hit = self.by_raw.get(raw).cloned();
         if hit.is_some() {
             self.hits += 1;

@@ -17,17 +17,26 @@ use std::path::{Path, PathBuf};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
     Reflex,
+    /// Reflex with its RIB replicated through Raft (a one-member cluster).
+    ReflexRaft,
     Bird,
     Frr,
     Gobgp,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 4] = [Kind::Reflex, Kind::Bird, Kind::Frr, Kind::Gobgp];
+    pub const ALL: [Kind; 5] = [
+        Kind::Reflex,
+        Kind::ReflexRaft,
+        Kind::Bird,
+        Kind::Frr,
+        Kind::Gobgp,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Kind::Reflex => "reflex",
+            Kind::ReflexRaft => "reflex-raft",
             Kind::Bird => "bird",
             Kind::Frr => "frr",
             Kind::Gobgp => "gobgp",
@@ -37,7 +46,7 @@ impl Kind {
     pub fn parse(s: &str) -> Result<Kind> {
         match Kind::ALL.into_iter().find(|k| k.name() == s) {
             Some(k) => Ok(k),
-            None => bail!("unknown reflector {s:?} (reflex, bird, frr, gobgp)"),
+            None => bail!("unknown reflector {s:?} (reflex, reflex-raft, bird, frr, gobgp)"),
         }
     }
 }
@@ -57,7 +66,8 @@ pub struct Setup<'a> {
 /// Starts the reflector; the process returned is the one whose RSS counts.
 pub fn start(kind: Kind, s: &Setup<'_>) -> Result<Proc> {
     match kind {
-        Kind::Reflex => reflex::start(s),
+        Kind::Reflex => reflex::start(s, false),
+        Kind::ReflexRaft => reflex::start(s, true),
         Kind::Bird => bird::start(s),
         Kind::Frr => frr::start(s),
         Kind::Gobgp => gobgp::start(s),

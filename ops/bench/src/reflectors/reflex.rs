@@ -5,7 +5,8 @@ use super::{Setup, log_file};
 use crate::proc::Proc;
 use anyhow::{Result, bail};
 
-pub fn start(s: &Setup<'_>) -> Result<Proc> {
+/// `replicated`: with a `[cluster]` section (a one-member Raft cluster).
+pub fn start(s: &Setup<'_>, replicated: bool) -> Result<Proc> {
     if !s.reflex_binary.exists() {
         bail!(
             "{} not found: build it with `cargo build --release -p reflex-node` or pass --reflex",
@@ -21,6 +22,9 @@ pub fn start(s: &Setup<'_>) -> Result<Proc> {
         cid = s.cluster_id,
         data = s.dir.join("reflex-data").display(),
     );
+    if replicated {
+        conf.push_str("\n[cluster]\nmember-id = 1\n");
+    }
     for c in &s.clients {
         conf.push_str(&format!(
             "\n[[neighbor]]\naddress = \"{c}\"\ngroup = \"clients\"\n"
@@ -33,7 +37,7 @@ pub fn start(s: &Setup<'_>) -> Result<Proc> {
     cmd.arg("run")
         .arg("--config")
         .arg(&path)
-        .env("REFLEX_LOG", "info")
+        .env("REFLEX_LOG", "info,openraft=warn")
         .stdout(out)
         .stderr(err);
     Proc::spawn("reflex", cmd)

@@ -1,0 +1,107 @@
+//! What this member does with what the replicated RIB applied: the UPDATEs
+//! for the sessions it runs. Runs in the state machine's apply, with the
+//! RIB at hand; the sessions are reached through their actix addresses.
+
+use super::dispatch::dispatch;
+use crate::session::{PeerSession, SendUpdates};
+use actix::Addr;
+use speaker::rib::{PeerId, PeerStats, Rib, RibOutput};
+use speaker::wire::CodecContext;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use storage::ApplyHook;
+use tracing::{debug, info, warn};
+
+/// The sessions of this member and how to encode for them. Shared by the
+/// RIB actor (which registers sessions) and the hook.
+#[derive(Default)]
+pub struct Routing {
+    pub sessions: BTreeMap<PeerId, Addr<PeerSession>>,
+    /// Established peers the RIB has taken in (their PeerUp is applied).
+    pub contexts: BTreeMap<PeerId, CodecContext>,
+    /// Established peers whose PeerUp is on its way through the log.
+    pub coming_up: BTreeMap<PeerId, CodecContext>,
+    /// Received paths the import checks dropped, in total.
+    pub dropped: u64,
+    /// Each peer's drop counters as last logged.
+    pub logged: BTreeMap<PeerId, PeerStats>,
+}
+
+pub type SharedRouting = Arc<Mutex<Routing>>;
+
+pub fn lock(r: &SharedRouting) -> MutexGuard<'_, Routing> {
+    r.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+pub struct DispatchHook {
+    pub routing: SharedRouting,
+}
+
+impl ApplyHook for DispatchHook {
+    fn applied(&mut self, rib: &Rib, outputs: Vec<RibOutput>) {
+        let mut r = lock(&self.routing);
+        // Sessions that came up or went down in this batch, in log order:
+        // the last event of a peer decides whether it is sent to.
+        let mut up: BTreeMap<PeerId, bool> = BTreeMap::new();
+        for out in &outputs {
+            for (peer, _) in &out.left {
+                up.insert(*peer, false);
+            }
+            for (peer, _) in &out.joined {
+                up.insert(*peer, true);
+            }
+        }
+        for (peer, is_up) in &up {
+            if *is_up && let Some(c) = r.coming_up.remove(peer) {
+                r.contexts.insert(*peer, c);
+            }
+        }
+        let dropped: u64 = outputs.iter().map(|o| o.dropped).sum();
+        if dropped > 0 {
+            r.dropped += dropped;
+            // RFC 4456 §8 loop checks and AS-path loops: counted per peer.
+            for peer in rib.peers_up() {
+                let stats = rib.peer_stats(peer).unwrap_or_default();
+                let before = r.logged.get(&peer).copied().unwrap_or_default();
+                if stats.total() > before.total() {
+                    info!(
+                        peer = peer.0,
+                        dropped = stats.total() - before.total(),
+                        originator_loop = stats.originator_loop,
+                        cluster_loop = stats.cluster_loop,
+                        as_loop = stats.as_loop,
+                        "received routes dropped by import checks"
+                    );
+                    r.logged.insert(peer, stats);
+                }
+            }
+        }
+        let sends = dispatch(rib, &outputs, &r.contexts);
+        for (peer, is_up) in &up {
+            if !*is_up {
+                r.contexts.remove(peer);
+                // Its counters start again with its next session.
+                r.logged.remove(peer);
+            }
+        }
+        for (peer, msgs) in sends {
+            if msgs.is_empty() {
+                continue;
+            }
+            if let Some(s) = r.sessions.get(&peer) {
+                debug!(peer = peer.0, messages = msgs.len(), "updates out");
+                s.do_send(SendUpdates(msgs));
+            }
+        }
+    }
+
+    fn replaced(&mut self, rib: &Rib) {
+        // A snapshot from the leader replaced the RIB (this member was far
+        // behind). Sessions it runs are re-synchronised when they next come
+        // up; say so.
+        warn!(
+            loc_rib = rib.loc_rib_len(),
+            "RIB replaced by a snapshot from the cluster"
+        );
+    }
+}
