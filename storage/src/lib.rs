@@ -23,7 +23,7 @@ pub mod types;
 pub use error::FormatError;
 pub use log_store::LogStore;
 pub use state_machine::{ApplyHook, NoHook, StateMachine};
-pub use types::{NodeId, Request, Response, TypeConfig};
+pub use types::{Command, NodeId, Owners, Request, Response, TypeConfig};
 
 /// Opens (or creates) the store at `path`: one sled database holding both
 /// the log and the state machine's snapshots.

@@ -14,8 +14,8 @@
 //! which sends UPDATEs to the sessions this member owns).
 
 use crate::format;
-use crate::stored::StoredImage;
-use crate::types::{NodeId, Response, TypeConfig};
+use crate::stored::StoredState;
+use crate::types::{Command, NodeId, Owners, Response, TypeConfig};
 use openraft::storage::{RaftStateMachine, Snapshot};
 use openraft::{
     BasicNode, Entry, EntryPayload, ErrorSubject, ErrorVerb, LogId, OptionalSend,
@@ -53,6 +53,8 @@ impl ApplyHook for NoHook {
 /// The applied state.
 pub struct Applied {
     pub rib: Rib,
+    /// Which member runs each neighbour's session.
+    pub owners: Owners,
     /// Attribute sets of applied entries, by their stored octets.
     interner: AttrInterner,
     pub last_applied: Option<LogId<NodeId>>,
@@ -102,6 +104,7 @@ impl StateMachine {
             config: config.clone(),
             applied: Arc::new(Mutex::new(Applied {
                 rib: Rib::new(config),
+                owners: Owners::new(),
                 interner: AttrInterner::with_limit(INTERNER_LIMIT),
                 last_applied: None,
                 membership: StoredMembership::default(),
@@ -137,10 +140,12 @@ impl StateMachine {
     /// Replaces the RIB by a snapshot's.
     fn restore(&self, meta: &SnapshotMeta<NodeId, BasicNode>, data: &[u8]) -> Result<()> {
         let subject = || ErrorSubject::Snapshot(Some(meta.signature()));
-        let stored: StoredImage =
+        let stored: StoredState =
             format::decode(data).map_err(|e| io_err(subject(), ErrorVerb::Read, e))?;
         let mut a = lock(&self.applied);
+        a.owners = stored.owners();
         let image = stored
+            .rib
             .image_with(&mut a.interner)
             .map_err(|e| io_err(subject(), ErrorVerb::Read, e))?;
         let rib = Rib::from_image(self.config.clone(), speaker::rib::ResolveAll, image);
@@ -179,11 +184,16 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>> {
         // The image is taken under the lock (cheap: attribute sets are
         // shared), encoded outside it.
-        let (image, last_applied, membership) = {
+        let (image, owners, last_applied, membership) = {
             let a = self.sm.applied();
-            (a.rib.image(), a.last_applied, a.membership.clone())
+            (
+                a.rib.image(),
+                a.owners.clone(),
+                a.last_applied,
+                a.membership.clone(),
+            )
         };
-        let data = format::encode(&StoredImage::of(&image))
+        let data = format::encode(&StoredState::of(&image, &owners))
             .map_err(|e| io_err(ErrorSubject::Snapshot(None), ErrorVerb::Write, e))?;
         let n = {
             let mut b = lock(&self.sm.built);
@@ -236,9 +246,14 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                         io_err(ErrorSubject::Apply(entry.log_id), ErrorVerb::Read, e)
                     })?;
                     for cmd in commands {
-                        let out = a.rib.apply(cmd);
-                        response.dropped += out.dropped;
-                        outputs.push(out);
+                        match cmd {
+                            Command::Rib(cmd) => {
+                                let out = a.rib.apply(cmd);
+                                response.dropped += out.dropped;
+                                outputs.push(out);
+                            }
+                            Command::Owners(o) => a.owners = o,
+                        }
                     }
                 }
                 EntryPayload::Membership(m) => {

@@ -8,6 +8,7 @@
 //! referenced by index.
 
 use crate::error::FormatError;
+use crate::types::{Command, Owners};
 use bytes::{Bytes, BytesMut};
 use serde::{Deserialize, Serialize};
 use speaker::rib::{
@@ -174,6 +175,8 @@ pub enum StoredCommand {
     RestartExpired {
         peer: u32,
     },
+    /// Session owners: (neighbour, member).
+    Owners(Vec<(u32, u64)>),
 }
 
 /// The commands of one log entry.
@@ -272,6 +275,15 @@ fn attr_at(sets: &[Arc<PathAttributes>], i: u32) -> Result<Arc<PathAttributes>, 
 }
 
 impl StoredBatch {
+    pub fn owners(owners: &Owners) -> StoredBatch {
+        StoredBatch {
+            attrs: Vec::new(),
+            commands: vec![StoredCommand::Owners(
+                owners.iter().map(|(p, m)| (p.0, *m)).collect(),
+            )],
+        }
+    }
+
     pub fn of(commands: &[RibCommand]) -> StoredBatch {
         let mut table = AttrTable::default();
         let commands = commands
@@ -312,16 +324,13 @@ impl StoredBatch {
         }
     }
 
-    pub fn commands(&self) -> Result<Vec<RibCommand>, FormatError> {
+    pub fn commands(&self) -> Result<Vec<Command>, FormatError> {
         self.commands_with(&mut AttrInterner::with_limit(usize::MAX))
     }
 
     /// The commands, with attribute sets from `interner` (decoded once per
     /// distinct set, shared with every other batch that has it).
-    pub fn commands_with(
-        &self,
-        interner: &mut AttrInterner,
-    ) -> Result<Vec<RibCommand>, FormatError> {
+    pub fn commands_with(&self, interner: &mut AttrInterner) -> Result<Vec<Command>, FormatError> {
         let sets = self
             .attrs
             .iter()
@@ -330,7 +339,12 @@ impl StoredBatch {
         self.commands
             .iter()
             .map(|c| {
-                Ok(match c {
+                Ok(Command::Rib(match c {
+                    StoredCommand::Owners(o) => {
+                        return Ok(Command::Owners(
+                            o.iter().map(|(p, m)| (PeerId(*p), *m)).collect(),
+                        ));
+                    }
                     StoredCommand::PeerUp(p) => RibCommand::PeerUp(p.into()),
                     StoredCommand::Routes {
                         peer,
@@ -363,7 +377,7 @@ impl StoredBatch {
                     StoredCommand::RestartExpired { peer } => RibCommand::RestartExpired {
                         peer: PeerId(*peer),
                     },
-                })
+                }))
             })
             .collect()
     }
@@ -418,7 +432,27 @@ pub struct StoredDestination {
     pub paths: Vec<StoredPath>,
 }
 
-/// A RIB image: the content of a snapshot.
+/// The content of a snapshot: the RIB image and the session owners.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredState {
+    pub rib: StoredImage,
+    pub owners: Vec<(u32, u64)>,
+}
+
+impl StoredState {
+    pub fn of(image: &RibImage, owners: &Owners) -> StoredState {
+        StoredState {
+            rib: StoredImage::of(image),
+            owners: owners.iter().map(|(p, m)| (p.0, *m)).collect(),
+        }
+    }
+
+    pub fn owners(&self) -> Owners {
+        self.owners.iter().map(|(p, m)| (PeerId(*p), *m)).collect()
+    }
+}
+
+/// A RIB image.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredImage {
     pub peers: Vec<StoredPeerState>,

@@ -7,8 +7,9 @@ use crate::stored::StoredBatch;
 use openraft::BasicNode;
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use speaker::rib::RibCommand;
+use speaker::rib::{PeerId, RibCommand};
 use speaker::wire::intern::AttrInterner;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Cursor;
 use std::sync::Arc;
@@ -40,7 +41,20 @@ pub struct Request(Batch);
 #[derive(Clone, Debug, PartialEq)]
 enum Batch {
     Commands(Vec<RibCommand>),
+    Owners(Owners),
     Stored(Arc<StoredBatch>),
+}
+
+/// Which member runs the session of each configured neighbour: replicated
+/// state, changed only through the log.
+pub type Owners = BTreeMap<PeerId, NodeId>;
+
+/// One thing a log entry asks the state machine to do.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    Rib(RibCommand),
+    /// The session owners from now on (the whole map).
+    Owners(Owners),
 }
 
 impl Default for Request {
@@ -54,10 +68,16 @@ impl Request {
         Request(Batch::Commands(commands))
     }
 
+    /// Sets the session owners.
+    pub fn owners(owners: Owners) -> Request {
+        Request(Batch::Owners(owners))
+    }
+
     /// How many commands it holds.
     pub fn len(&self) -> usize {
         match &self.0 {
             Batch::Commands(c) => c.len(),
+            Batch::Owners(_) => 1,
             Batch::Stored(b) => b.commands.len(),
         }
     }
@@ -70,9 +90,10 @@ impl Request {
     pub fn into_commands(
         self,
         interner: &mut AttrInterner,
-    ) -> Result<Vec<RibCommand>, crate::FormatError> {
+    ) -> Result<Vec<Command>, crate::FormatError> {
         match self.0 {
-            Batch::Commands(c) => Ok(c),
+            Batch::Commands(c) => Ok(c.into_iter().map(Command::Rib).collect()),
+            Batch::Owners(o) => Ok(vec![Command::Owners(o)]),
             Batch::Stored(b) => b.commands_with(interner),
         }
     }
@@ -89,6 +110,7 @@ impl Serialize for Request {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let octets = match &self.0 {
             Batch::Commands(c) => format::encode(&StoredBatch::of(c)),
+            Batch::Owners(o) => format::encode(&StoredBatch::owners(o)),
             Batch::Stored(b) => format::encode(b.as_ref()),
         }
         .map_err(serde::ser::Error::custom)?;

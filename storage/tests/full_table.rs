@@ -104,6 +104,14 @@ async fn full_table_through_the_log_format_snapshot_and_restart() {
         })
         .collect();
     let coded = start.elapsed();
+    let mut entries = entries;
+    // Who runs the sessions: replicated state too.
+    let owners: storage::Owners = [(PeerId(1), 1), (PeerId(2), 3)].into_iter().collect();
+    let owners_entry: Entry<TypeConfig> = Entry {
+        log_id: LogId::new(CommittedLeaderId::new(1, 0), entries.len() as u64 + 1),
+        payload: EntryPayload::Normal(Request::owners(owners.clone())),
+    };
+    entries.push(format::decode(&format::encode(&owners_entry).unwrap()).unwrap());
     let n = entries.len() as u64;
     let start = Instant::now();
     let responses = sm.apply(entries).await.unwrap();
@@ -146,6 +154,7 @@ async fn full_table_through_the_log_format_snapshot_and_restart() {
         let a = again.applied();
         assert_eq!(a.rib.loc_rib_len(), 577_699);
         assert_eq!(a.rib.digest(), digest);
+        assert_eq!(a.owners, owners);
     }
     eprintln!(
         "full table: snapshot of {} MiB built in {built:.2?}; reopened with the RIB in {reopened:.2?}",
