@@ -9,6 +9,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod config;
+pub mod manage;
 pub mod member;
 pub mod network;
 pub mod protocol;

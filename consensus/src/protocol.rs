@@ -10,6 +10,7 @@ use openraft::raft::{
     VoteRequest, VoteResponse,
 };
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use storage::{NodeId, Request, Response, TypeConfig, format};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
@@ -25,6 +26,31 @@ pub enum Rpc {
     Snapshot(InstallSnapshotRequest<TypeConfig>),
     /// A follower hands a write to the leader.
     Forward(Request),
+    /// Cluster management (`reflex cluster ...`).
+    Manage(Manage),
+}
+
+/// A change of the cluster, asked of one member.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum Manage {
+    /// Makes a new cluster of these members (once, on a member that has
+    /// never been part of one).
+    Init(BTreeMap<NodeId, String>),
+    /// Adds a member (on the leader): learner first, then voter.
+    Add(NodeId, String),
+    /// Removes a member (on the leader).
+    Remove(NodeId),
+    /// The members and the leader, as this member knows them.
+    Status,
+}
+
+/// The members and leader as one member knows them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterStatus {
+    pub id: NodeId,
+    pub leader: Option<NodeId>,
+    pub voters: BTreeMap<NodeId, String>,
+    pub last_applied: Option<u64>,
 }
 
 /// Why a forwarded write was not done.
@@ -43,6 +69,7 @@ pub enum RpcReply {
     Vote(Result<VoteResponse<NodeId>, RaftError<NodeId>>),
     Snapshot(Result<InstallSnapshotResponse<NodeId>, RaftError<NodeId, InstallSnapshotError>>),
     Forward(Result<Response, ForwardError>),
+    Manage(Result<ClusterStatus, ForwardError>),
 }
 
 /// Why a frame could not be read or written.

@@ -1,9 +1,14 @@
 //! The server side of the Raft transport: every accepted connection is
 //! served in turn, request then reply, until the peer closes it.
 
-use crate::protocol::{ForwardError, Rpc, RpcReply, read_frame, write_frame};
+use crate::protocol::{
+    ClusterStatus, ForwardError, Manage, Rpc, RpcReply, read_frame, write_frame,
+};
+use openraft::BasicNode;
 use openraft::Raft;
 use openraft::error::{ClientWriteError, RaftError};
+use std::collections::{BTreeMap, BTreeSet};
+use storage::NodeId;
 use storage::TypeConfig;
 use tokio::net::{TcpListener, TcpStream};
 use tracing::debug;
@@ -43,8 +48,59 @@ async fn connection(
                 Ok(r) => Ok(r.data),
                 Err(e) => Err(forward_error(e)),
             }),
+            Rpc::Manage(m) => RpcReply::Manage(manage(&raft, m).await),
         };
         write_frame(&mut stream, &reply).await?;
+    }
+}
+
+async fn manage(raft: &Raft<TypeConfig>, m: Manage) -> Result<ClusterStatus, ForwardError> {
+    let failed = |e: &dyn std::fmt::Display| ForwardError::Failed(e.to_string());
+    match m {
+        Manage::Init(members) => {
+            let nodes: BTreeMap<NodeId, BasicNode> = members
+                .into_iter()
+                .map(|(id, a)| (id, BasicNode::new(a)))
+                .collect();
+            raft.initialize(nodes).await.map_err(|e| failed(&e))?;
+        }
+        Manage::Add(id, addr) => {
+            raft.add_learner(id, BasicNode::new(addr), true)
+                .await
+                .map_err(forward_error)?;
+            let mut voters = status(raft).voters.into_keys().collect::<BTreeSet<_>>();
+            voters.insert(id);
+            raft.change_membership(voters, false)
+                .await
+                .map_err(forward_error)?;
+        }
+        Manage::Remove(id) => {
+            let voters: BTreeSet<NodeId> = status(raft)
+                .voters
+                .into_keys()
+                .filter(|v| *v != id)
+                .collect();
+            raft.change_membership(voters, false)
+                .await
+                .map_err(forward_error)?;
+        }
+        Manage::Status => {}
+    }
+    Ok(status(raft))
+}
+
+/// What a member knows of the cluster.
+pub fn status(raft: &Raft<TypeConfig>) -> ClusterStatus {
+    let m = raft.metrics().borrow().clone();
+    let membership = m.membership_config.membership();
+    ClusterStatus {
+        id: m.id,
+        leader: m.current_leader,
+        voters: membership
+            .voter_ids()
+            .filter_map(|id| Some((id, membership.get_node(&id)?.addr.clone())))
+            .collect(),
+        last_applied: m.last_applied.map(|l| l.index),
     }
 }
 

@@ -28,6 +28,9 @@ enum Command {
     /// Read MRT (RFC 6396) routing dumps.
     #[command(subcommand)]
     Mrt(cli::mrt::MrtCommand),
+    /// Manage a reflector cluster through one of its members.
+    #[command(subcommand)]
+    Cluster(cli::cluster::ClusterCommand),
     /// Validate a configuration file without starting.
     CheckConfig(cli::check_config::CheckConfig),
     /// Run a node: BGP sessions with the configured neighbours.
@@ -38,6 +41,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Mrt(cmd) => cli::mrt::run(cmd),
+        Command::Cluster(cmd) => cli::cluster::run(cmd),
         Command::CheckConfig(cmd) => cli::check_config::run(cmd),
         Command::Run(cmd) => cli::run::run(cmd),
     };

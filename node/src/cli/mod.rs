@@ -1,5 +1,6 @@
 //! Subcommands of the `reflex` binary, one module each.
 
 pub mod check_config;
+pub mod cluster;
 pub mod mrt;
 pub mod run;

@@ -74,6 +74,9 @@ pub struct Cluster {
     pub member_id: u64,
     /// Where the other members reach its Raft.
     pub raft_address: SocketAddr,
+    /// A fresh store makes a one-member cluster of this node; `false`: it
+    /// waits for `reflex cluster init` or `reflex cluster add`.
+    pub bootstrap: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -31,6 +31,7 @@ pub struct RawConfig {
 pub struct RawCluster {
     pub member_id: Option<i64>,
     pub raft_address: Option<String>,
+    pub bootstrap: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -320,6 +320,7 @@ impl Checker<'_> {
         Some(Cluster {
             member_id: member_id?,
             raft_address: raft_address?,
+            bootstrap: raw.bootstrap.unwrap_or(true),
         })
     }
 

@@ -1,25 +1,27 @@
 //! `reflex run`: the actix system, one arbiter per core, a session actor per
 //! neighbour, the listener, and a clean shutdown (Cease to every peer).
 
+mod sessions;
 mod spec;
 
+pub use sessions::ByAddress;
 pub use spec::spec_from_config;
 
 use crate::listener;
 use crate::rib::RibActor;
 use crate::rib::hook::{DispatchHook, Routing, SharedRouting};
-use crate::session::{PeerSession, RibRole, Shutdown, Status};
-use actix::{Actor, Addr, Arbiter, System};
+use crate::session::{RibRole, Shutdown, Status};
+use actix::{Actor, Arbiter, System};
 use anyhow::Context as _;
 use consensus::Member;
+use sessions::Sessions;
 use speaker::fsm::SessionConfig;
 use speaker::rib::RibCommand;
 use speaker::rib::RibConfig;
 use speaker::wire::Notification;
 use speaker::wire::notification::subcode;
-use std::collections::HashMap;
 use std::future::Future;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -55,6 +57,8 @@ pub struct MemberSpec {
     /// Where other members reach its Raft (port 0: any; a one-member
     /// cluster is never reached).
     pub raft_listen: SocketAddr,
+    /// A fresh store makes a one-member cluster; else wait to be added.
+    pub bootstrap: bool,
 }
 
 /// How long sessions get to flush their Cease on shutdown.
@@ -79,21 +83,23 @@ pub fn run(spec: DaemonSpec, shutdown: impl Future<Output = ()> + 'static) -> an
             }
             None => RibActor::local(speaker::rib::Rib::new(spec.rib.clone()), routing).start(),
         };
-        let mut sessions: Vec<Addr<PeerSession>> = Vec::new();
-        let mut by_ip: HashMap<IpAddr, Addr<PeerSession>> = HashMap::new();
-        for (i, n) in spec.neighbors.iter().enumerate() {
-            let (addr, cfg, role, rib) = (n.addr, n.session.clone(), n.role.clone(), rib.clone());
-            let session = PeerSession::start_in_arbiter(&arbiters[i % cores].handle(), move |_| {
-                PeerSession::new(addr, cfg, role, rib)
-            });
-            by_ip.insert(n.addr.ip(), session.clone());
-            sessions.push(session);
+        let sessions = Sessions::new(
+            spec.neighbors.clone(),
+            arbiters.iter().map(Arbiter::handle).collect(),
+            rib.clone(),
+        );
+        match &member {
+            // The replicated owner map says which sessions run here.
+            Some(m) => {
+                actix_rt::spawn(sessions::follow_owners(m.clone(), sessions.clone()));
+            }
+            None => (0..sessions.len()).for_each(|i| sessions.start(i)),
         }
         for addr in &spec.listen {
             let l = TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("cannot listen on {addr}"))?;
-            actix_rt::spawn(listener::serve(l, by_ip.clone()));
+            actix_rt::spawn(listener::serve(l, sessions.by_address.clone()));
         }
         info!(
             neighbors = sessions.len(),
@@ -102,6 +108,7 @@ pub fn run(spec: DaemonSpec, shutdown: impl Future<Output = ()> + 'static) -> an
         );
         shutdown.await;
         info!("shutting down: Cease to every peer");
+        let sessions = sessions.running();
         for s in &sessions {
             let cease = Notification::cease_with_message(
                 subcode::cease::ADMINISTRATIVE_SHUTDOWN,
@@ -146,16 +153,21 @@ async fn start_member(
         .is_initialized()
         .await
         .map_err(|e| anyhow::anyhow!("raft: {e}"))?;
-    if !initialized {
+    if !initialized && me.bootstrap {
         member
             .init([(me.id, member.addr)].into_iter().collect())
             .await
             .context("cannot make a one-member cluster")?;
     }
     let leader = wait_leader(&member).await;
+    // The peers whose sessions ran here before the restart (all of them
+    // in a one-member cluster that never assigned owners).
     let (restored, stale) = {
         let a = member.state.applied();
-        (a.rib.loc_rib_len(), a.rib.peers_up())
+        let mine =
+            |p: &speaker::rib::PeerId| a.owners.is_empty() || a.owners.get(p) == Some(&me.id);
+        let stale: Vec<_> = a.rib.peers_up().into_iter().filter(mine).collect();
+        (a.rib.loc_rib_len(), stale)
     };
     if !stale.is_empty() {
         let commands = stale

@@ -24,6 +24,7 @@ pub fn spec_from_config(c: &Config) -> DaemonSpec {
         member: c.cluster.as_ref().map(|cl| MemberSpec {
             id: cl.member_id,
             raft_listen: cl.raft_address,
+            bootstrap: cl.bootstrap,
         }),
         listen: c
             .listen
