@@ -1,6 +1,7 @@
 //! Test support.
 
 pub mod bird;
+pub mod cluster;
 pub mod exabgp;
 pub mod frr;
 pub mod gobgp;

@@ -1,0 +1,149 @@
+//! A cluster of Reflex members in a test topology: configuration,
+//! `reflex cluster init`, and reading what each member logs.
+
+use crate::netns::{Daemon, Node, wait_for};
+use std::path::{Path, PathBuf};
+
+pub const CLUSTER_ID: &str = "198.18.255.1";
+pub const RAFT_PORT: u16 = 11179;
+
+/// A member's configuration: the RIB's identity (router id, cluster id,
+/// AS) is the cluster's, the same on every member; each member listens on
+/// its own address and waits for `reflex cluster init`.
+pub fn member_config(me: u64, member: &Node, data: &Path, clients: &[&Node]) -> String {
+    let mut c = format!(
+        "router-id = \"{CLUSTER_ID}\"\nlocal-as = 65000\ncluster-id = \"{CLUSTER_ID}\"\ndata-dir = \"{}\"\n[listen]\naddresses = [\"{}\"]\n\n[cluster]\nmember-id = {me}\nraft-address = \"{}:{RAFT_PORT}\"\nbootstrap = false\n",
+        data.display(),
+        member.v4,
+        member.v4
+    );
+    for n in clients {
+        c.push_str(&format!(
+            "\n[[neighbor]]\naddress = \"{}\"\nremote-as = 65000\nroute-reflector-client = true\nhold-time = 30\nidle-hold = 1\n",
+            n.v4
+        ));
+    }
+    c
+}
+
+pub fn raft(m: &Node) -> String {
+    format!("{}:{RAFT_PORT}", m.v4)
+}
+
+/// Runs `reflex ARGS` in `node`; its stdout on success.
+pub fn reflex_cli(node: &Node, args: &[String]) -> Option<String> {
+    let out = node
+        .command(&crate::reflex::binary().to_string_lossy())
+        .args(args)
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Members started, each in its own directory (`m1`, `m2`, ...).
+pub struct Cluster {
+    pub members: Vec<Node>,
+    pub dirs: Vec<PathBuf>,
+    pub configs: Vec<String>,
+    pub daemons: Vec<Option<Daemon>>,
+}
+
+impl Cluster {
+    /// Starts the members and makes them one cluster (`reflex cluster
+    /// init`, asked of the first).
+    pub fn start(members: Vec<Node>, dir: &Path, clients: &[&Node]) -> Result<Cluster, String> {
+        let mut c = Cluster {
+            dirs: Vec::new(),
+            configs: Vec::new(),
+            daemons: Vec::new(),
+            members,
+        };
+        for (i, m) in c.members.iter().enumerate() {
+            let d = dir.join(format!("m{}", i + 1));
+            std::fs::create_dir_all(&d).map_err(|e| e.to_string())?;
+            let conf = member_config(i as u64 + 1, m, &d.join("data"), clients);
+            c.daemons.push(Some(crate::reflex::start(m, &d, &conf)?));
+            c.configs.push(conf);
+            c.dirs.push(d);
+        }
+        let mut args: Vec<String> = vec![
+            "cluster".into(),
+            "init".into(),
+            "--raft".into(),
+            raft(&c.members[0]),
+        ];
+        for (i, m) in c.members.iter().enumerate() {
+            args.push("--member".into());
+            args.push(format!("{}={}", i + 1, raft(m)));
+        }
+        wait_for(10, || reflex_cli(&c.members[0], &args))
+            .ok_or_else(|| format!("cluster init failed\n{}", crate::reflex::log_tail(&c.dirs[0])))?;
+        Ok(c)
+    }
+
+    /// The leader as member `asked` knows it (1-based ids).
+    pub fn leader(&self, asked: usize) -> Option<u64> {
+        let out = reflex_cli(
+            &self.members[asked],
+            &[
+                "cluster".into(),
+                "status".into(),
+                "--raft".into(),
+                raft(&self.members[asked]),
+            ],
+        )?;
+        let v: serde_json::Value = serde_json::from_str(&out).ok()?;
+        v.get("leader")?.as_u64()
+    }
+
+    /// SIGKILL to member `i` (0-based).
+    pub fn kill(&mut self, i: usize) {
+        if let Some(mut d) = self.daemons[i].take() {
+            d.kill();
+        }
+    }
+
+    /// Starts member `i` again from its data directory (its log is kept
+    /// aside as `reflex.log.N`).
+    pub fn restart(&mut self, i: usize) -> Result<(), String> {
+        let d = &self.dirs[i];
+        let n = (1..).find(|n| !d.join(format!("reflex.log.{n}")).exists()).unwrap_or(1);
+        let _ = std::fs::rename(d.join("reflex.log"), d.join(format!("reflex.log.{n}")));
+        self.daemons[i] = Some(crate::reflex::start(&self.members[i], d, &self.configs[i])?);
+        Ok(())
+    }
+
+    /// Every member's last logged digest, once all agree on a Loc-RIB of at
+    /// least `min_routes` destinations.
+    pub fn agree(&self, secs: u64, min_routes: usize) -> Option<(u64, usize, String)> {
+        wait_for(secs, || {
+            let d: Vec<_> = self.dirs.iter().map(|d| digest(d)).collect::<Option<Vec<_>>>()?;
+            (d.iter().all(|x| *x == d[0]) && d[0].1 >= min_routes).then(|| d[0].clone())
+        })
+    }
+
+    pub fn digests(&self) -> Vec<Option<(u64, usize, String)>> {
+        self.dirs.iter().map(|d| digest(d)).collect()
+    }
+}
+
+/// The last `RIB digest` line of a member's log: (applied index, Loc-RIB
+/// size, digest).
+pub fn digest(dir: &Path) -> Option<(u64, usize, String)> {
+    let log = crate::reflex::log(dir);
+    let line = log.lines().rev().find(|l| l.contains("RIB digest"))?;
+    let field = |name: &str| {
+        line.split(&format!("{name}="))
+            .nth(1)?
+            .split_whitespace()
+            .next()
+            .map(str::to_string)
+    };
+    Some((
+        field("applied")?.parse().ok()?,
+        field("loc_rib")?.parse().ok()?,
+        field("digest")?,
+    ))
+}
