@@ -42,6 +42,9 @@ pub enum Manage {
     Remove(NodeId),
     /// The members and the leader, as this member knows them.
     Status,
+    /// Takes a snapshot of the RIB now and drops the log it covers (a
+    /// member that lacks that log is then sent the snapshot).
+    Snapshot,
 }
 
 /// The members and leader as one member knows them.
@@ -51,6 +54,8 @@ pub struct ClusterStatus {
     pub leader: Option<NodeId>,
     pub voters: BTreeMap<NodeId, String>,
     pub last_applied: Option<u64>,
+    /// The last log index the member's snapshot covers.
+    pub snapshot: Option<u64>,
 }
 
 /// Why a forwarded write was not done.

@@ -85,6 +85,27 @@ async fn manage(raft: &Raft<TypeConfig>, m: Manage) -> Result<ClusterStatus, For
                 .map_err(forward_error)?;
         }
         Manage::Status => {}
+        Manage::Snapshot => {
+            let before = status(raft).snapshot;
+            raft.trigger().snapshot().await.map_err(|e| failed(&e))?;
+            // Wait (a while) for the new snapshot, then drop the log it covers.
+            let mut taken = None;
+            for _ in 0..600 {
+                let s = status(raft).snapshot;
+                if s.is_some() && s != before {
+                    taken = s;
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            let Some(upto) = taken else {
+                return Err(ForwardError::Failed("no snapshot within 30 s".into()));
+            };
+            raft.trigger()
+                .purge_log(upto)
+                .await
+                .map_err(|e| failed(&e))?;
+        }
     }
     Ok(status(raft))
 }
@@ -101,6 +122,7 @@ pub fn status(raft: &Raft<TypeConfig>) -> ClusterStatus {
             .filter_map(|id| Some((id, membership.get_node(&id)?.addr.clone())))
             .collect(),
         last_applied: m.last_applied.map(|l| l.index),
+        snapshot: m.snapshot.map(|l| l.index),
     }
 }
 

@@ -78,8 +78,12 @@ impl Cluster {
             args.push("--member".into());
             args.push(format!("{}={}", i + 1, raft(m)));
         }
-        wait_for(10, || reflex_cli(&c.members[0], &args))
-            .ok_or_else(|| format!("cluster init failed\n{}", crate::reflex::log_tail(&c.dirs[0])))?;
+        wait_for(10, || reflex_cli(&c.members[0], &args)).ok_or_else(|| {
+            format!(
+                "cluster init failed\n{}",
+                crate::reflex::log_tail(&c.dirs[0])
+            )
+        })?;
         Ok(c)
     }
 
@@ -109,7 +113,9 @@ impl Cluster {
     /// aside as `reflex.log.N`).
     pub fn restart(&mut self, i: usize) -> Result<(), String> {
         let d = &self.dirs[i];
-        let n = (1..).find(|n| !d.join(format!("reflex.log.{n}")).exists()).unwrap_or(1);
+        let n = (1..)
+            .find(|n| !d.join(format!("reflex.log.{n}")).exists())
+            .unwrap_or(1);
         let _ = std::fs::rename(d.join("reflex.log"), d.join(format!("reflex.log.{n}")));
         self.daemons[i] = Some(crate::reflex::start(&self.members[i], d, &self.configs[i])?);
         Ok(())
@@ -119,7 +125,11 @@ impl Cluster {
     /// least `min_routes` destinations.
     pub fn agree(&self, secs: u64, min_routes: usize) -> Option<(u64, usize, String)> {
         wait_for(secs, || {
-            let d: Vec<_> = self.dirs.iter().map(|d| digest(d)).collect::<Option<Vec<_>>>()?;
+            let d: Vec<_> = self
+                .dirs
+                .iter()
+                .map(|d| digest(d))
+                .collect::<Option<Vec<_>>>()?;
             (d.iter().all(|x| *x == d[0]) && d[0].1 >= min_routes).then(|| d[0].clone())
         })
     }

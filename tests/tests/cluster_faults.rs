@@ -34,7 +34,9 @@ fn client(node: &Node, members: &[Node], dir: &std::path::Path, routes: Vec<&str
 /// Routes BIRD imported on a protocol (`show protocols all NAME`).
 fn imported(b: &Bird, proto: &str) -> Option<u64> {
     let out = b.birdc(&format!("show protocols all {proto}")).ok()?;
-    let line = out.lines().find(|l| l.trim_start().starts_with("Routes:"))?;
+    let line = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("Routes:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
@@ -63,7 +65,10 @@ fn leader_killed_during_a_burst_then_restarted() {
     let rx = &_receiver_bird;
     let owner = |i: usize| format!("m{}", i + 1);
     assert!(
-        wait_for(60, || rx.bgp_state(&owner(receiver)).filter(|s| s == "Established")).is_some()
+        wait_for(60, || rx
+            .bgp_state(&owner(receiver))
+            .filter(|s| s == "Established"))
+        .is_some()
     );
     let source_bird = client(
         &clients[source],
@@ -109,4 +114,101 @@ fn leader_killed_during_a_burst_then_restarted() {
         "leader {leader} killed with {before_kill} of {BURST} routes at the receiver; \
          new leader {new_leader:?}; all members agree on {agreed:?}"
     );
+}
+
+fn host_routes(n: u32) -> Vec<String> {
+    (0..n)
+        .map(|i| format!("198.19.{}.{}/32", i >> 8, i & 0xff))
+        .collect()
+}
+
+#[test]
+fn wiped_member_rejoins_from_a_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lan = Lan::new().unwrap();
+    let members: Vec<Node> = (1..=3).map(|i| lan.node(i).unwrap()).collect();
+    let clients: Vec<Node> = (4..=6).map(|i| lan.node(i).unwrap()).collect();
+    let mut cluster = Cluster::start(
+        members.clone(),
+        dir.path(),
+        &clients.iter().collect::<Vec<_>>(),
+    )
+    .unwrap();
+    let routes = host_routes(5000);
+    let _source = client(
+        &clients[0],
+        &members,
+        dir.path(),
+        routes.iter().map(String::as_str).collect(),
+    );
+    assert!(cluster.agree(60, 5000).is_some(), "{:?}", cluster.digests());
+    let leader = wait_for(20, || cluster.leader(0)).expect("a leader") as usize;
+    // The leader snapshots and drops its log: a member without that log
+    // can only be brought up to date with the snapshot.
+    let snap = reflex_tests::cluster::reflex_cli(
+        &members[leader - 1],
+        &[
+            "cluster".into(),
+            "snapshot".into(),
+            "--raft".into(),
+            reflex_tests::cluster::raft(&members[leader - 1]),
+        ],
+    );
+    assert!(snap.is_some(), "snapshot failed");
+    // A follower loses its disk.
+    let victim = (0..3).find(|i| i + 1 != leader).unwrap();
+    cluster.kill(victim);
+    std::fs::remove_dir_all(cluster.dirs[victim].join("data")).unwrap();
+    cluster.restart(victim).unwrap();
+    let agreed = cluster.agree(60, 5000);
+    assert!(agreed.is_some(), "digests differ: {:?}", cluster.digests());
+    let log = reflex_tests::reflex::log(&cluster.dirs[victim]);
+    assert!(
+        log.contains("RIB replaced by a snapshot"),
+        "the wiped member did not install a snapshot\n{}",
+        reflex_tests::reflex::log_tail(&cluster.dirs[victim])
+    );
+}
+
+#[test]
+fn partitioned_member_catches_up_after_healing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lan = Lan::new().unwrap();
+    let members: Vec<Node> = (1..=3).map(|i| lan.node(i).unwrap()).collect();
+    let clients: Vec<Node> = (4..=6).map(|i| lan.node(i).unwrap()).collect();
+    let cluster = Cluster::start(
+        members.clone(),
+        dir.path(),
+        &clients.iter().collect::<Vec<_>>(),
+    )
+    .unwrap();
+    let leader = wait_for(20, || cluster.leader(0)).expect("a leader") as usize;
+    // Cut a follower off; the source is the client of a member on the
+    // majority side.
+    let cut = (0..3).find(|i| i + 1 != leader).unwrap();
+    let source = (0..3).find(|i| *i != cut).unwrap();
+    lan.set_link(&members[cut], false).unwrap();
+    let routes = host_routes(3000);
+    let _source = client(
+        &clients[source],
+        &members,
+        dir.path(),
+        routes.iter().map(String::as_str).collect(),
+    );
+    // The majority commits the routes while the member is away.
+    let majority: Vec<usize> = (0..3).filter(|i| *i != cut).collect();
+    let committed = wait_for(60, || {
+        let d: Vec<_> = majority
+            .iter()
+            .map(|i| reflex_tests::cluster::digest(&cluster.dirs[*i]))
+            .collect::<Option<Vec<_>>>()?;
+        (d.iter().all(|x| *x == d[0]) && d[0].1 >= 3000).then(|| d[0].clone())
+    });
+    assert!(committed.is_some(), "{:?}", cluster.digests());
+    let away = reflex_tests::cluster::digest(&cluster.dirs[cut]);
+    assert!(away.as_ref().is_none_or(|d| d.1 < 3000), "{away:?}");
+    // Healed: the member catches up.
+    lan.set_link(&members[cut], true).unwrap();
+    let agreed = cluster.agree(60, 3000);
+    assert!(agreed.is_some(), "digests differ: {:?}", cluster.digests());
 }

@@ -47,7 +47,14 @@ fn three_members_reflect_as_one() {
     let birds: Vec<Bird> = clients
         .iter()
         .enumerate()
-        .map(|(i, c)| client(c, &members, dir.path(), if i == 0 { vec![ROUTE] } else { vec![] }))
+        .map(|(i, c)| {
+            client(
+                c,
+                &members,
+                dir.path(),
+                if i == 0 { vec![ROUTE] } else { vec![] },
+            )
+        })
         .collect();
     // Owners are balanced: client i on member i + 1.
     for (i, b) in birds.iter().enumerate() {
@@ -68,7 +75,10 @@ fn three_members_reflect_as_one() {
             reflex_tests::reflex::log_tail(&cluster.dirs[i])
         );
         let originator = b.route_attr(ROUTE, "BGP.originator_id").unwrap_or_default();
-        assert!(originator.contains(&clients[0].v4.to_string()), "{originator}");
+        assert!(
+            originator.contains(&clients[0].v4.to_string()),
+            "{originator}"
+        );
         let list = b.route_attr(ROUTE, "BGP.cluster_list").unwrap_or_default();
         assert!(list.contains(CLUSTER_ID), "{list}");
     }

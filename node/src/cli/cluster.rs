@@ -21,6 +21,9 @@ pub enum ClusterCommand {
     Remove(Remove),
     /// The members and the leader, as one member knows them.
     Status(Target),
+    /// Has a member snapshot its RIB now and drop the log the snapshot
+    /// covers.
+    Snapshot(Target),
 }
 
 #[derive(Args, Debug)]
@@ -85,6 +88,7 @@ pub fn run(cmd: ClusterCommand) -> Result<()> {
         ClusterCommand::Add(a) => (a.target, Manage::Add(a.member.0, a.member.1.to_string())),
         ClusterCommand::Remove(r) => (r.target, Manage::Remove(r.id)),
         ClusterCommand::Status(t) => (t, Manage::Status),
+        ClusterCommand::Snapshot(t) => (t, Manage::Snapshot),
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
