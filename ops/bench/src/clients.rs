@@ -94,10 +94,13 @@ fn parse_view(out: &str) -> View {
 }
 
 /// Starts `n` clients as nodes 10, 11, ... of the LAN.
+/// Starts `n` clients on nodes 10, 11, ...; client `i` peers with the
+/// reflector member that runs its session: neighbour `i + 1` (the source
+/// is neighbour 0) of a fresh cluster is owned by member `(i + 1) % m`.
 pub fn start_all(
     lan: &mut reflex_tests::netns::Lan,
     n: usize,
-    reflector: &Node,
+    members: &[Node],
     asn: u32,
     dir: &Path,
 ) -> Result<Vec<Client>> {
@@ -105,7 +108,7 @@ pub fn start_all(
         .map(|i| {
             let host = u8::try_from(10 + i).context("at most 240 clients")?;
             let node = lan.node(host).map_err(|e| anyhow::anyhow!("{e}"))?;
-            Client::start(&node, reflector, asn, dir)
+            Client::start(&node, &members[(i + 1) % members.len()], asn, dir)
         })
         .collect()
 }

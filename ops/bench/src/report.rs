@@ -72,7 +72,7 @@ pub fn detail(r: &Outcome) -> String {
     let clients: Vec<String> = r.client_times.iter().map(|t| secs(*t)).collect();
     format!(
         "{}: {:?}; source sent all in {} s; slowest client at End-of-RIB: {} routes; \
-         clients complete at [{}] s; RSS peak {} MiB, after {} MiB",
+         clients complete at [{}] s; RSS peak {} MiB (per member: [{}]), after {} MiB",
         r.kind.name(),
         r.status,
         secs(r.send),
@@ -80,6 +80,11 @@ pub fn detail(r: &Outcome) -> String {
         clients.join(", "),
         r.peak_rss
             .map_or("-".into(), |b| format!("{:.1}", b as f64 / MIB)),
+        r.member_rss
+            .iter()
+            .map(|m| m.map_or("-".into(), |b| format!("{:.1}", b as f64 / MIB)))
+            .collect::<Vec<String>>()
+            .join(", "),
         r.rss_after
             .map_or("-".into(), |b| format!("{:.1}", b as f64 / MIB)),
     )

@@ -46,8 +46,11 @@ pub struct Outcome {
     pub routes: usize,
     /// First UPDATE sent to the last client holding every route.
     pub reflect: Option<f64>,
-    /// The reflector's VmHWM just before it was stopped.
+    /// The reflector's VmHWM just before it was stopped (of a cluster: the
+    /// largest of its members').
     pub peak_rss: Option<u64>,
+    /// Each member's VmHWM (one for a single reflector).
+    pub member_rss: Vec<Option<u64>>,
     /// First UPDATE to End-of-RIB written by the source.
     pub send: Option<f64>,
     /// Client sessions that went down during the replay.
@@ -99,26 +102,40 @@ pub fn run(kind: Kind, o: &Options) -> Result<Outcome> {
     let mut lan = Lan::new().map_err(ns_err)?;
     let rr = lan.node(1).map_err(ns_err)?;
     let src = lan.node(2).map_err(ns_err)?;
-    let clients = clients::start_all(&mut lan, o.clients, &rr, ASN, &dir)?;
+    // Further members of a cluster on nodes 3, 4, ...
+    let mut members = vec![rr.clone()];
+    for i in 1..kind.members() {
+        members.push(lan.node(2 + i as u8).map_err(ns_err)?);
+    }
+    let clients = clients::start_all(&mut lan, o.clients, &members, ASN, &dir)?;
     let mut peers = vec![src.v4];
     peers.extend(clients.iter().map(|c| c.node.v4));
-    let mut reflector = reflectors::start(
-        kind,
-        &Setup {
-            node: &rr,
-            asn: ASN,
-            cluster_id: CLUSTER_ID,
-            clients: peers,
-            dir: &dir,
-            reflex_binary: &o.reflex,
-        },
-    )?;
+    let setup = |node| Setup {
+        node,
+        asn: ASN,
+        cluster_id: CLUSTER_ID,
+        clients: peers.clone(),
+        dir: &dir,
+        reflex_binary: &o.reflex,
+    };
+    let mut reflector: Vec<crate::proc::Proc> = if kind.members() == 1 {
+        vec![reflectors::start(kind, &setup(&rr))?]
+    } else {
+        let procs = members
+            .iter()
+            .enumerate()
+            .map(|(i, m)| reflectors::start_member(&setup(m), i as u64 + 1))
+            .collect::<Result<Vec<_>>>()?;
+        init_cluster(&members, o)?;
+        procs
+    };
     let mut out = Outcome {
         kind,
         status: Status::Done,
         routes: 0,
         reflect: None,
         peak_rss: None,
+        member_rss: Vec::new(),
         send: None,
         resets: 0,
         rss_after: None,
@@ -134,8 +151,9 @@ pub fn run(kind: Kind, o: &Options) -> Result<Outcome> {
     let stamp = dir.join("source.stamp");
     let mut source = start_source(&src, &rr, o, &stamp, &dir)?;
     let measured = measure(&clients, &mut reflector, &mut source, o, &dir);
-    out.peak_rss = reflector.peak_rss();
-    out.rss_after = reflector.rss();
+    out.member_rss = reflector.iter().map(|r| r.peak_rss()).collect();
+    out.peak_rss = out.member_rss.iter().flatten().copied().max();
+    out.rss_after = reflector.iter().filter_map(|r| r.rss()).max();
     let (first, end) = read_stamp(&stamp);
     if let (Some(f), Some(e)) = (first, end) {
         out.send = Some((e - f) as f64 / 1e9);
@@ -156,13 +174,52 @@ pub fn run(kind: Kind, o: &Options) -> Result<Outcome> {
     Ok(out)
 }
 
+/// `reflex cluster init`, asked of the first member, until it answers.
+fn init_cluster(members: &[Node], o: &Options) -> Result<()> {
+    let raft = |m: &Node| format!("{}:{}", m.v4, reflectors::RAFT_PORT);
+    let mut cmd_args = vec![
+        "cluster".to_string(),
+        "init".into(),
+        "--raft".into(),
+        raft(&members[0]),
+    ];
+    for (i, m) in members.iter().enumerate() {
+        cmd_args.push("--member".into());
+        cmd_args.push(format!("{}={}", i + 1, raft(m)));
+    }
+    let end = Instant::now() + SESSION_TIMEOUT;
+    loop {
+        let out = members[0]
+            .command(&o.reflex.to_string_lossy())
+            .args(&cmd_args)
+            .output()?;
+        if out.status.success() {
+            return Ok(());
+        }
+        if Instant::now() >= end {
+            anyhow::bail!(
+                "reflex cluster init failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        interrupt::sleep(Duration::from_millis(200))?;
+    }
+}
+
+/// Which of the reflector's processes has exited, if one has.
+fn exited(reflector: &mut [Proc]) -> Option<String> {
+    reflector
+        .iter_mut()
+        .find_map(|r| (!r.is_running()).then(|| r.name.clone()))
+}
+
 /// Waits until every client's session to the reflector is up.
-fn wait_established(clients: &[Client], reflector: &mut Proc) -> Result<()> {
+fn wait_established(clients: &[Client], reflector: &mut [Proc]) -> Result<()> {
     let end = Instant::now() + SESSION_TIMEOUT;
     loop {
         interrupt::sleep(Duration::from_millis(200))?;
-        if !reflector.is_running() {
-            anyhow::bail!("{} exited before the clients connected", reflector.name);
+        if let Some(name) = exited(reflector) {
+            anyhow::bail!("{name} exited before the clients connected");
         }
         let down: Vec<&Client> = clients
             .iter()
@@ -216,7 +273,7 @@ struct Measured {
 /// reached on the way can pass the final one.
 fn measure(
     clients: &[Client],
-    reflector: &mut Proc,
+    reflector: &mut [Proc],
     source: &mut Daemon,
     o: &Options,
     dir: &Path,
@@ -266,12 +323,8 @@ fn measure(
         if done.iter().all(Option::is_some) {
             return Ok(result(Status::Done, &done, &last, &resets, at_eor));
         }
-        if !reflector.is_running() {
-            let why = format!(
-                "{} exited; client routes {:?}",
-                reflector.name,
-                counts(&last)
-            );
+        if let Some(name) = exited(reflector) {
+            let why = format!("{name} exited; client routes {:?}", counts(&last));
             return Ok(result(Status::Failed(why), &done, &last, &resets, at_eor));
         }
         if !source.is_running() {

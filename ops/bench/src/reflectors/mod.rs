@@ -19,15 +19,19 @@ pub enum Kind {
     Reflex,
     /// Reflex with its RIB replicated through Raft (a one-member cluster).
     ReflexRaft,
+    /// Three Reflex members, one cluster; the source and the clients
+    /// spread over them.
+    ReflexCluster3,
     Bird,
     Frr,
     Gobgp,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 6] = [
         Kind::Reflex,
         Kind::ReflexRaft,
+        Kind::ReflexCluster3,
         Kind::Bird,
         Kind::Frr,
         Kind::Gobgp,
@@ -37,16 +41,27 @@ impl Kind {
         match self {
             Kind::Reflex => "reflex",
             Kind::ReflexRaft => "reflex-raft",
+            Kind::ReflexCluster3 => "reflex-3",
             Kind::Bird => "bird",
             Kind::Frr => "frr",
             Kind::Gobgp => "gobgp",
         }
     }
 
+    /// Members of the reflector (1 but for a Reflex cluster).
+    pub fn members(self) -> usize {
+        match self {
+            Kind::ReflexCluster3 => 3,
+            _ => 1,
+        }
+    }
+
     pub fn parse(s: &str) -> Result<Kind> {
         match Kind::ALL.into_iter().find(|k| k.name() == s) {
             Some(k) => Ok(k),
-            None => bail!("unknown reflector {s:?} (reflex, reflex-raft, bird, frr, gobgp)"),
+            None => {
+                bail!("unknown reflector {s:?} (reflex, reflex-raft, reflex-3, bird, frr, gobgp)")
+            }
         }
     }
 }
@@ -66,13 +81,21 @@ pub struct Setup<'a> {
 /// Starts the reflector; the process returned is the one whose RSS counts.
 pub fn start(kind: Kind, s: &Setup<'_>) -> Result<Proc> {
     match kind {
-        Kind::Reflex => reflex::start(s, false),
-        Kind::ReflexRaft => reflex::start(s, true),
+        Kind::Reflex => reflex::start(s, reflex::Mode::Local),
+        Kind::ReflexRaft => reflex::start(s, reflex::Mode::OneMember),
+        Kind::ReflexCluster3 => reflex::start(s, reflex::Mode::Member { id: 1 }),
         Kind::Bird => bird::start(s),
         Kind::Frr => frr::start(s),
         Kind::Gobgp => gobgp::start(s),
     }
 }
+
+/// Starts member `id` (1-based) of a Reflex cluster on `s.node`.
+pub fn start_member(s: &Setup<'_>, id: u64) -> Result<Proc> {
+    reflex::start(s, reflex::Mode::Member { id })
+}
+
+pub use reflex::RAFT_PORT;
 
 /// A log file in the run directory, for a daemon's stdout and stderr.
 fn log_file(s: &Setup<'_>, name: &str) -> Result<(std::fs::File, std::fs::File)> {

@@ -5,8 +5,21 @@ use super::{Setup, log_file};
 use crate::proc::Proc;
 use anyhow::{Result, bail};
 
-/// `replicated`: with a `[cluster]` section (a one-member Raft cluster).
-pub fn start(s: &Setup<'_>, replicated: bool) -> Result<Proc> {
+/// How Reflex keeps its RIB.
+#[derive(Clone, Copy, Debug)]
+pub enum Mode {
+    /// In the process.
+    Local,
+    /// Replicated: a one-member Raft cluster.
+    OneMember,
+    /// Member `id` of a cluster that `reflex cluster init` makes.
+    Member { id: u64 },
+}
+
+/// The Raft port of cluster members.
+pub const RAFT_PORT: u16 = 11179;
+
+pub fn start(s: &Setup<'_>, mode: Mode) -> Result<Proc> {
     if !s.reflex_binary.exists() {
         bail!(
             "{} not found: build it with `cargo build --release -p reflex-node` or pass --reflex",
@@ -14,25 +27,39 @@ pub fn start(s: &Setup<'_>, replicated: bool) -> Result<Proc> {
         );
     }
     let me = s.node.v4;
+    // A cluster's members share the RIB's identity: the cluster id is
+    // their router id.
+    let router_id = match mode {
+        Mode::Member { .. } => s.cluster_id.to_string(),
+        _ => me.to_string(),
+    };
+    let name = match mode {
+        Mode::Member { id } => format!("reflex-m{id}"),
+        _ => "reflex".into(),
+    };
     let mut conf = format!(
-        "router-id = \"{me}\"\nlocal-as = {asn}\ncluster-id = \"{cid}\"\ndata-dir = \"{data}\"\n\n\
+        "router-id = \"{router_id}\"\nlocal-as = {asn}\ncluster-id = \"{cid}\"\ndata-dir = \"{data}\"\n\n\
          [listen]\naddresses = [\"{me}\"]\n\n\
          [group.clients]\nremote-as = {asn}\nroute-reflector-client = true\npassive = true\n",
         asn = s.asn,
         cid = s.cluster_id,
-        data = s.dir.join("reflex-data").display(),
+        data = s.dir.join(format!("{name}-data")).display(),
     );
-    if replicated {
-        conf.push_str("\n[cluster]\nmember-id = 1\n");
+    match mode {
+        Mode::Local => {}
+        Mode::OneMember => conf.push_str("\n[cluster]\nmember-id = 1\n"),
+        Mode::Member { id } => conf.push_str(&format!(
+            "\n[cluster]\nmember-id = {id}\nraft-address = \"{me}:{RAFT_PORT}\"\nbootstrap = false\n"
+        )),
     }
     for c in &s.clients {
         conf.push_str(&format!(
             "\n[[neighbor]]\naddress = \"{c}\"\ngroup = \"clients\"\n"
         ));
     }
-    let path = s.dir.join("reflex.toml");
+    let path = s.dir.join(format!("{name}.toml"));
     std::fs::write(&path, conf)?;
-    let (out, err) = log_file(s, "reflex.log")?;
+    let (out, err) = log_file(s, &format!("{name}.log"))?;
     let mut cmd = s.node.command(&s.reflex_binary.to_string_lossy());
     cmd.arg("run")
         .arg("--config")
@@ -40,5 +67,5 @@ pub fn start(s: &Setup<'_>, replicated: bool) -> Result<Proc> {
         .env("REFLEX_LOG", "info,openraft=warn")
         .stdout(out)
         .stderr(err);
-    Proc::spawn("reflex", cmd)
+    Proc::spawn(&name, cmd)
 }
