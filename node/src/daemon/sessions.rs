@@ -15,7 +15,7 @@ use speaker::wire::notification::subcode;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use storage::{NodeId, Owners, Request};
 use tracing::{info, warn};
 
@@ -119,14 +119,16 @@ pub fn balance(current: &Owners, neighbors: usize, voters: &BTreeSet<NodeId>) ->
 
 /// How often ownership and the digest are looked at.
 const TICK: Duration = Duration::from_millis(500);
-/// The RIB digest is logged at most this often, when it may have changed.
-const DIGEST_EVERY: Duration = Duration::from_secs(2);
 
 /// Keeps the owner map balanced (on the leader), runs the sessions this
-/// member owns, and logs the RIB digest, until the task is dropped.
+/// member owns, and logs the RIB digest once the RIB is quiet (its applied
+/// index unchanged for a tick, and not logged yet: a digest is a walk of
+/// the whole table, not for every tick of a burst), until the task is
+/// dropped.
 pub async fn follow_owners(member: Arc<Member>, sessions: Sessions) {
     let me = member.id;
-    let mut digest_at: Option<(u64, Instant)> = None;
+    let mut logged: Option<u64> = None;
+    let mut previous: Option<u64> = None;
     loop {
         let status = consensus::server::status(&member.raft);
         let current = member.state.applied().owners.clone();
@@ -149,9 +151,9 @@ pub async fn follow_owners(member: Arc<Member>, sessions: Sessions) {
             }
         }
         let applied = status.last_applied.unwrap_or(0);
-        let due =
-            digest_at.is_none_or(|(index, at)| index != applied && at.elapsed() >= DIGEST_EVERY);
-        if due {
+        let quiet = previous == Some(applied);
+        previous = Some(applied);
+        if quiet && logged != Some(applied) {
             let (digest, loc_rib) = {
                 let a = member.state.applied();
                 (a.rib.digest(), a.rib.loc_rib_len())
@@ -163,7 +165,7 @@ pub async fn follow_owners(member: Arc<Member>, sessions: Sessions) {
                 digest = %format!("{digest:016x}"),
                 "RIB digest"
             );
-            digest_at = Some((applied, Instant::now()));
+            logged = Some(applied);
         }
         tokio::time::sleep(TICK).await;
     }
