@@ -34,7 +34,11 @@ struct Cli {
     #[arg(long, default_value_t = 3)]
     clients: usize,
     /// Reflectors to run, in order (reflex, reflex-raft, bird, frr, gobgp).
-    #[arg(long, value_delimiter = ',', default_value = "reflex,bird,frr,gobgp")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "reflex,reflex-raft,reflex-3,bird,frr,gobgp"
+    )]
     reflectors: Vec<String>,
     /// MRT update stream to replay.
     #[arg(long, default_value = DEFAULT_MRT)]
