@@ -5,6 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use consensus::Member;
+use consensus::manage::ask;
+use consensus::protocol::Manage;
 use speaker::rib::{NextHopSelf, PeerId, PeerInfo, RibCommand, RibConfig};
 use speaker::wire::attr::{AsPath, AttrValue, Origin, PathAttribute};
 use speaker::wire::{Family, NlriEntry, PathAttributes, Prefix};
@@ -172,4 +174,61 @@ async fn three_members_agree_through_leader_loss_and_restart() {
     for m in members {
         m.shutdown().await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_joins_and_leaves_through_joint_consensus() {
+    let dir = tempfile::tempdir().unwrap();
+    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let m1 = start(1, any, dir.path()).await;
+    m1.init([(1, m1.addr)].into_iter().collect()).await.unwrap();
+    wait_for("a leader", || m1.leader()).await;
+    m1.write(Request::new(vec![
+        RibCommand::PeerUp(client(1)),
+        routes(1, 0, 3000, 10),
+    ]))
+    .await
+    .unwrap();
+
+    // A second member joins (`reflex cluster add`, asked of the leader):
+    // learner, caught up, then voter.
+    let m2 = start(2, any, dir.path()).await;
+    let status = ask(&m1.addr.to_string(), Manage::Add(2, m2.addr.to_string()))
+        .await
+        .unwrap();
+    assert_eq!(
+        status.voters.keys().copied().collect::<Vec<_>>(),
+        vec![1, 2]
+    );
+    let voters = || -> Vec<NodeId> {
+        m1.raft
+            .metrics()
+            .borrow()
+            .membership_config
+            .membership()
+            .voter_ids()
+            .collect()
+    };
+    assert_eq!(voters(), vec![1, 2]);
+    let (digest, loc) = agree(&[&m1, &m2]).await;
+    assert_eq!(loc, 3000);
+    // Writes through the new member reach both.
+    m2.write(Request::new(vec![routes(1, 3000, 1000, 10)]))
+        .await
+        .unwrap();
+    let (digest2, loc2) = agree(&[&m1, &m2]).await;
+    assert_eq!(loc2, 4000);
+    assert_ne!(digest, digest2);
+
+    // It leaves (`reflex cluster remove`): one voter again, and the
+    // cluster goes on without it.
+    let status = ask(&m1.addr.to_string(), Manage::Remove(2)).await.unwrap();
+    assert_eq!(status.voters.keys().copied().collect::<Vec<_>>(), vec![1]);
+    assert_eq!(voters(), vec![1]);
+    m1.write(Request::new(vec![routes(1, 4000, 500, 10)]))
+        .await
+        .unwrap();
+    assert_eq!(applied(&m1).2, 4500);
+    m1.shutdown().await;
+    m2.shutdown().await;
 }

@@ -212,3 +212,41 @@ fn partitioned_member_catches_up_after_healing() {
     let agreed = cluster.agree(60, 3000);
     assert!(agreed.is_some(), "digests differ: {:?}", cluster.digests());
 }
+
+#[test]
+fn follower_killed_and_restarted() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lan = Lan::new().unwrap();
+    let members: Vec<Node> = (1..=3).map(|i| lan.node(i).unwrap()).collect();
+    let clients: Vec<Node> = (4..=6).map(|i| lan.node(i).unwrap()).collect();
+    let mut cluster = Cluster::start(
+        members.clone(),
+        dir.path(),
+        &clients.iter().collect::<Vec<_>>(),
+    )
+    .unwrap();
+    let leader = wait_for(20, || cluster.leader(0)).expect("a leader") as usize;
+    let follower = (0..3).find(|i| i + 1 != leader).unwrap();
+    let source = (0..3).find(|i| *i != follower).unwrap();
+    let receiver = (0..3).find(|i| *i != follower && *i != source).unwrap();
+    let rx = client(&clients[receiver], &members, dir.path(), vec![]);
+    // The follower dies; the two others go on and commit a burst.
+    cluster.kill(follower);
+    let routes = host_routes(10_000);
+    let _source = client(
+        &clients[source],
+        &members,
+        dir.path(),
+        routes.iter().map(String::as_str).collect(),
+    );
+    let proto = format!("m{}", receiver + 1);
+    assert!(
+        wait_for(120, || imported(&rx, &proto).filter(|n| *n >= 10_000)).is_some(),
+        "receiver has {:?}",
+        imported(&rx, &proto)
+    );
+    // Back from its store, it catches up with what it missed.
+    cluster.restart(follower).unwrap();
+    let agreed = cluster.agree(60, 10_000);
+    assert!(agreed.is_some(), "digests differ: {:?}", cluster.digests());
+}
