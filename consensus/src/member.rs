@@ -68,7 +68,7 @@ impl Member {
         let raft = Raft::new(id, config, Network, log, state.clone())
             .await
             .map_err(|e| MemberError::Raft(e.to_string()))?;
-        let server = tokio::spawn(serve(listener, raft.clone()));
+        let server = tokio::spawn(serve(listener, raft.clone(), state.clone()));
         Ok(Member {
             id,
             raft,

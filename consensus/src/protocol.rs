@@ -56,6 +56,9 @@ pub struct ClusterStatus {
     pub last_applied: Option<u64>,
     /// The last log index the member's snapshot covers.
     pub snapshot: Option<u64>,
+    /// Which member runs each neighbour's session (by neighbour index), as
+    /// this member has applied it.
+    pub owners: BTreeMap<u32, NodeId>,
 }
 
 /// Why a forwarded write was not done.

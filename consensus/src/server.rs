@@ -8,20 +8,20 @@ use openraft::BasicNode;
 use openraft::Raft;
 use openraft::error::{ClientWriteError, RaftError};
 use std::collections::{BTreeMap, BTreeSet};
-use storage::NodeId;
 use storage::TypeConfig;
+use storage::{NodeId, StateMachine};
 use tokio::net::{TcpListener, TcpStream};
 use tracing::debug;
 
 /// Serves `listener` until the task is aborted.
-pub async fn serve(listener: TcpListener, raft: Raft<TypeConfig>) {
+pub async fn serve(listener: TcpListener, raft: Raft<TypeConfig>, state: StateMachine) {
     loop {
         match listener.accept().await {
             Ok((stream, from)) => {
                 let _ = stream.set_nodelay(true);
-                let raft = raft.clone();
+                let (raft, state) = (raft.clone(), state.clone());
                 tokio::spawn(async move {
-                    if let Err(e) = connection(stream, raft).await {
+                    if let Err(e) = connection(stream, raft, state).await {
                         debug!(%from, error = %e, "raft connection closed");
                     }
                 });
@@ -37,6 +37,7 @@ pub async fn serve(listener: TcpListener, raft: Raft<TypeConfig>) {
 async fn connection(
     mut stream: TcpStream,
     raft: Raft<TypeConfig>,
+    state: StateMachine,
 ) -> Result<(), crate::protocol::FrameError> {
     loop {
         let rpc: Rpc = read_frame(&mut stream).await?;
@@ -48,7 +49,10 @@ async fn connection(
                 Ok(r) => Ok(r.data),
                 Err(e) => Err(forward_error(e)),
             }),
-            Rpc::Manage(m) => RpcReply::Manage(manage(&raft, m).await),
+            Rpc::Manage(m) => RpcReply::Manage(manage(&raft, m).await.map(|mut s| {
+                s.owners = owners(&state);
+                s
+            })),
         };
         write_frame(&mut stream, &reply).await?;
     }
@@ -123,7 +127,18 @@ pub fn status(raft: &Raft<TypeConfig>) -> ClusterStatus {
             .collect(),
         last_applied: m.last_applied.map(|l| l.index),
         snapshot: m.snapshot.map(|l| l.index),
+        owners: BTreeMap::new(),
     }
+}
+
+/// The session owners this member has applied, by neighbour index.
+pub fn owners(state: &StateMachine) -> BTreeMap<u32, NodeId> {
+    state
+        .applied()
+        .owners
+        .iter()
+        .map(|(p, m)| (p.0, *m))
+        .collect()
 }
 
 pub(crate) fn forward_error(

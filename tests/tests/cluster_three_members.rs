@@ -82,6 +82,25 @@ fn three_members_reflect_as_one() {
         let list = b.route_attr(ROUTE, "BGP.cluster_list").unwrap_or_default();
         assert!(list.contains(CLUSTER_ID), "{list}");
     }
+    // The owner map is what every member reports (`reflex cluster status`).
+    for m in &members {
+        let out = reflex_tests::cluster::reflex_cli(
+            m,
+            &[
+                "cluster".into(),
+                "status".into(),
+                "--raft".into(),
+                reflex_tests::cluster::raft(m),
+            ],
+        )
+        .unwrap();
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(
+            v["owners"],
+            serde_json::json!({"0": 1, "1": 2, "2": 3}),
+            "{out}"
+        );
+    }
     // Every member applied the same log to the same RIB: the route and the
     // clients' LAN prefix (BIRD's `protocol direct`).
     assert!(
