@@ -13,14 +13,17 @@ use storage::{NodeId, StateMachine};
 use tokio::net::{TcpListener, TcpStream};
 use tracing::debug;
 
-/// Serves `listener` until the task is aborted.
+/// Serves `listener` until the task is aborted (which aborts the
+/// connections too: they hold the store open).
 pub async fn serve(listener: TcpListener, raft: Raft<TypeConfig>, state: StateMachine) {
+    let mut connections = tokio::task::JoinSet::new();
     loop {
+        while connections.try_join_next().is_some() {}
         match listener.accept().await {
             Ok((stream, from)) => {
                 let _ = stream.set_nodelay(true);
                 let (raft, state) = (raft.clone(), state.clone());
-                tokio::spawn(async move {
+                connections.spawn(async move {
                     if let Err(e) = connection(stream, raft, state).await {
                         debug!(%from, error = %e, "raft connection closed");
                     }
