@@ -7,11 +7,13 @@ use crate::format::{self, index_key, index_of};
 use crate::types::{NodeId, TypeConfig};
 use openraft::storage::{LogFlushed, LogState, RaftLogStorage};
 use openraft::{
-    Entry, ErrorSubject, ErrorVerb, LogId, OptionalSend, RaftLogReader, StorageError,
+    Entry, EntryPayload, ErrorSubject, ErrorVerb, LogId, OptionalSend, RaftLogReader, StorageError,
     StorageIOError, Vote,
 };
+use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::ops::{Bound, RangeBounds};
+use std::sync::{Arc, Mutex};
 
 type Result<T> = std::result::Result<T, StorageError<NodeId>>;
 
@@ -25,6 +27,26 @@ pub struct LogStore {
     db: sled::Db,
     log: sled::Tree,
     meta: sled::Tree,
+    /// The last entries appended, in their stored form: applying them and
+    /// replicating them to followers reads them back at once, and taking
+    /// them from here spares a read and a decode each time.
+    recent: Arc<Mutex<BTreeMap<u64, Entry<TypeConfig>>>>,
+}
+
+/// Entries kept in [`LogStore::recent`]: a few large ones (thousands of
+/// paths each), enough for what is being applied and replicated.
+const RECENT: usize = 8;
+
+/// The entry as every member reads it back from the log.
+fn stored_form(e: &Entry<TypeConfig>) -> Entry<TypeConfig> {
+    Entry {
+        log_id: e.log_id,
+        payload: match &e.payload {
+            EntryPayload::Normal(r) => EntryPayload::Normal(r.stored()),
+            EntryPayload::Blank => EntryPayload::Blank,
+            EntryPayload::Membership(m) => EntryPayload::Membership(m.clone()),
+        },
+    }
 }
 
 fn io_err(
@@ -42,6 +64,7 @@ impl LogStore {
             db: db.clone(),
             log: db.open_tree("raft_log")?,
             meta: db.open_tree("raft_meta")?,
+            recent: Arc::default(),
         })
     }
 
@@ -98,6 +121,20 @@ impl RaftLogReader<TypeConfig> for LogStore {
             Bound::Excluded(i) => i.saturating_add(1),
             Bound::Unbounded => 0,
         };
+        {
+            let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+            let end = match range.end_bound() {
+                Bound::Included(i) => Some(*i),
+                Bound::Excluded(i) => i.checked_sub(1),
+                Bound::Unbounded => recent.keys().next_back().copied(),
+            };
+            if let Some(end) = end
+                && end >= start
+                && (start..=end).all(|i| recent.contains_key(&i))
+            {
+                return Ok(recent.range(start..=end).map(|(_, e)| e.clone()).collect());
+            }
+        }
         let mut out = Vec::new();
         for item in self.log.range(index_key(start)..) {
             let (k, v) = item.map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Read, e))?;
@@ -166,15 +203,27 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     {
         let started = std::time::Instant::now();
         let mut batch = sled::Batch::default();
+        let mut appended = Vec::new();
         for entry in entries {
+            let entry = stored_form(&entry);
             let v = format::encode(&entry)
                 .map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Write, e))?;
             batch.insert(&index_key(entry.log_id.index), v);
+            appended.push(entry);
         }
         self.log
             .apply_batch(batch)
             .map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Write, e))?;
         let encoded = started.elapsed();
+        {
+            let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+            for e in appended {
+                recent.insert(e.log_id.index, e);
+            }
+            while recent.len() > RECENT {
+                recent.pop_first();
+            }
+        }
         // Durable before acknowledged (openraft's contract for append).
         let flushed = self
             .db
@@ -192,6 +241,10 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn truncate(&mut self, log_id: LogId<NodeId>) -> Result<()> {
+        self.recent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|i, _| *i < log_id.index);
         let mut batch = sled::Batch::default();
         for item in self.log.range(index_key(log_id.index)..) {
             let (k, _) = item.map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Read, e))?;
@@ -208,6 +261,10 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         // if the removal below is cut short.
         self.put_meta(LAST_PURGED, &log_id, ErrorSubject::Store)
             .await?;
+        self.recent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|i, _| *i > log_id.index);
         let mut batch = sled::Batch::default();
         for item in self.log.range(..=index_key(log_id.index)) {
             let (k, _) = item.map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Read, e))?;

@@ -73,6 +73,16 @@ impl Request {
         Request(Batch::Owners(owners))
     }
 
+    /// The same request in its stored form: what every member reads back
+    /// from the log (and so what every member applies).
+    pub fn stored(&self) -> Request {
+        match &self.0 {
+            Batch::Commands(c) => Request(Batch::Stored(Arc::new(StoredBatch::of(c)))),
+            Batch::Owners(o) => Request(Batch::Stored(Arc::new(StoredBatch::owners(o)))),
+            Batch::Stored(b) => Request(Batch::Stored(b.clone())),
+        }
+    }
+
     /// How many commands it holds.
     pub fn len(&self) -> usize {
         match &self.0 {
