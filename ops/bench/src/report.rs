@@ -71,11 +71,15 @@ fn secs(x: Option<f64>) -> String {
 pub fn detail(r: &Outcome) -> String {
     let clients: Vec<String> = r.client_times.iter().map(|t| secs(*t)).collect();
     format!(
-        "{}: {:?}; source sent all in {} s; slowest client at End-of-RIB: {} routes; \
+        "{}: {:?}; source sent all in {} s (ingest about {} paths/s: the source's rate, which \
+         the reflector's commits trail by what its buffers hold); slowest client at End-of-RIB: {} routes; \
          clients complete at [{}] s; RSS peak {} MiB (per member: [{}]), after {} MiB",
         r.kind.name(),
         r.status,
         secs(r.send),
+        r.send
+            .filter(|s| *s > 0.0)
+            .map_or("-".into(), |s| format!("{:.0}", r.routes as f64 / s)),
         r.routes_at_eor.map_or("-".into(), |n| n.to_string()),
         clients.join(", "),
         r.peak_rss
