@@ -12,7 +12,7 @@ use speaker::wire::intern::AttrInterner;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Cursor;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 pub type NodeId = u64;
 
@@ -42,7 +42,44 @@ pub struct Request(Batch);
 enum Batch {
     Commands(Vec<RibCommand>),
     Owners(Owners),
-    Stored(Arc<StoredBatch>),
+    Stored(Arc<Stored>),
+}
+
+/// A batch in its stored form, with its octets once they are known (read
+/// from the log or the network, or encoded once for the log and every
+/// follower).
+#[derive(Debug)]
+struct Stored {
+    batch: StoredBatch,
+    octets: OnceLock<Vec<u8>>,
+}
+
+impl Stored {
+    fn new(batch: StoredBatch) -> Arc<Stored> {
+        Arc::new(Stored {
+            batch,
+            octets: OnceLock::new(),
+        })
+    }
+
+    fn octets(&self) -> Result<&[u8], crate::FormatError> {
+        if let Some(o) = self.octets.get() {
+            return Ok(o);
+        }
+        let encoded = format::encode(&self.batch)?;
+        // Another thread may have set it meanwhile: same octets.
+        let _ = self.octets.set(encoded);
+        self.octets
+            .get()
+            .map(Vec::as_slice)
+            .ok_or(crate::FormatError::Invalid("stored octets unset"))
+    }
+}
+
+impl PartialEq for Stored {
+    fn eq(&self, other: &Stored) -> bool {
+        self.batch == other.batch
+    }
 }
 
 /// Which member runs the session of each configured neighbour: replicated
@@ -77,8 +114,8 @@ impl Request {
     /// from the log (and so what every member applies).
     pub fn stored(&self) -> Request {
         match &self.0 {
-            Batch::Commands(c) => Request(Batch::Stored(Arc::new(StoredBatch::of(c)))),
-            Batch::Owners(o) => Request(Batch::Stored(Arc::new(StoredBatch::owners(o)))),
+            Batch::Commands(c) => Request(Batch::Stored(Stored::new(StoredBatch::of(c)))),
+            Batch::Owners(o) => Request(Batch::Stored(Stored::new(StoredBatch::owners(o)))),
             Batch::Stored(b) => Request(Batch::Stored(b.clone())),
         }
     }
@@ -88,7 +125,7 @@ impl Request {
         match &self.0 {
             Batch::Commands(c) => c.len(),
             Batch::Owners(_) => 1,
-            Batch::Stored(b) => b.commands.len(),
+            Batch::Stored(b) => b.batch.commands.len(),
         }
     }
 
@@ -104,7 +141,7 @@ impl Request {
         match self.0 {
             Batch::Commands(c) => Ok(c.into_iter().map(Command::Rib).collect()),
             Batch::Owners(o) => Ok(vec![Command::Owners(o)]),
-            Batch::Stored(b) => b.commands_with(interner),
+            Batch::Stored(b) => b.batch.commands_with(interner),
         }
     }
 }
@@ -118,13 +155,19 @@ impl fmt::Display for Request {
 /// Serialized as the versioned octets of a [`StoredBatch`].
 impl Serialize for Request {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let octets = match &self.0 {
-            Batch::Commands(c) => format::encode(&StoredBatch::of(c)),
-            Batch::Owners(o) => format::encode(&StoredBatch::owners(o)),
-            Batch::Stored(b) => format::encode(b.as_ref()),
+        match &self.0 {
+            Batch::Commands(c) => {
+                let octets =
+                    format::encode(&StoredBatch::of(c)).map_err(serde::ser::Error::custom)?;
+                s.serialize_bytes(&octets)
+            }
+            Batch::Owners(o) => {
+                let octets =
+                    format::encode(&StoredBatch::owners(o)).map_err(serde::ser::Error::custom)?;
+                s.serialize_bytes(&octets)
+            }
+            Batch::Stored(b) => s.serialize_bytes(b.octets().map_err(serde::ser::Error::custom)?),
         }
-        .map_err(serde::ser::Error::custom)?;
-        s.serialize_bytes(&octets)
     }
 }
 
@@ -132,7 +175,10 @@ impl<'de> Deserialize<'de> for Request {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Request, D::Error> {
         let octets = d.deserialize_bytes(OctetsVisitor)?;
         let batch: StoredBatch = format::decode(&octets).map_err(de::Error::custom)?;
-        Ok(Request(Batch::Stored(Arc::new(batch))))
+        Ok(Request(Batch::Stored(Arc::new(Stored {
+            batch,
+            octets: OnceLock::from(octets),
+        }))))
     }
 }
 
