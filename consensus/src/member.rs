@@ -92,47 +92,6 @@ impl Member {
             .map_err(|e| MemberError::Raft(e.to_string()))
     }
 
-    /// Adds a member: as a learner until it has caught up, then as a voter
-    /// (joint consensus). On the leader.
-    pub async fn add_member(&self, id: NodeId, addr: SocketAddr) -> Result<(), MemberError> {
-        self.raft
-            .add_learner(id, BasicNode::new(addr.to_string()), true)
-            .await
-            .map_err(|e| MemberError::Raft(e.to_string()))?;
-        let mut voters: std::collections::BTreeSet<NodeId> = self
-            .raft
-            .metrics()
-            .borrow()
-            .membership_config
-            .membership()
-            .voter_ids()
-            .collect();
-        voters.insert(id);
-        self.raft
-            .change_membership(voters, false)
-            .await
-            .map_err(|e| MemberError::Raft(e.to_string()))?;
-        Ok(())
-    }
-
-    /// Removes a member from the voters and the cluster. On the leader.
-    pub async fn remove_member(&self, id: NodeId) -> Result<(), MemberError> {
-        let voters: std::collections::BTreeSet<NodeId> = self
-            .raft
-            .metrics()
-            .borrow()
-            .membership_config
-            .membership()
-            .voter_ids()
-            .filter(|v| *v != id)
-            .collect();
-        self.raft
-            .change_membership(voters, false)
-            .await
-            .map_err(|e| MemberError::Raft(e.to_string()))?;
-        Ok(())
-    }
-
     pub fn leader(&self) -> Option<NodeId> {
         self.raft.metrics().borrow().current_leader
     }

@@ -243,17 +243,6 @@ pub fn attr_octets(a: &PathAttributes) -> Vec<u8> {
     out.to_vec()
 }
 
-/// The sets of a table, decoded once each.
-pub fn decode_attr_sets(sets: &[Vec<u8>]) -> Result<Vec<Arc<PathAttributes>>, FormatError> {
-    sets.iter()
-        .map(|o| {
-            let section = decode_attributes(&Bytes::copy_from_slice(o), &attr_ctx())
-                .map_err(|_| FormatError::Invalid("attribute set does not decode"))?;
-            Ok(Arc::new(section.attrs))
-        })
-        .collect()
-}
-
 /// A set from its octets, decoded only if `interner` has not seen them.
 pub fn interned_set(
     octets: &[u8],
@@ -322,10 +311,6 @@ impl StoredBatch {
             attrs: table.sets,
             commands,
         }
-    }
-
-    pub fn commands(&self) -> Result<Vec<Command>, FormatError> {
-        self.commands_with(&mut AttrInterner::with_limit(usize::MAX))
     }
 
     /// The commands, with attribute sets from `interner` (decoded once per
@@ -523,10 +508,6 @@ impl StoredImage {
             attrs: table.sets,
             destinations,
         }
-    }
-
-    pub fn image(&self) -> Result<RibImage, FormatError> {
-        self.image_with(&mut AttrInterner::with_limit(usize::MAX))
     }
 
     /// The image, with attribute sets from `interner`.

@@ -157,3 +157,44 @@ pub fn digest(dir: &Path) -> Option<(u64, usize, String)> {
         field("digest")?,
     ))
 }
+
+/// A BIRD client with a session (`m1`, `m2`, ...) to every member,
+/// announcing `routes`.
+pub fn bird_client(
+    node: &Node,
+    members: &[Node],
+    dir: &Path,
+    routes: Vec<&str>,
+) -> Result<crate::bird::Bird, String> {
+    let names: Vec<String> = (1..=members.len()).map(|i| format!("m{i}")).collect();
+    crate::bird::Bird::start(
+        node,
+        dir,
+        &crate::bird::BirdConfig {
+            router_id: node.v4,
+            local_as: 65000,
+            neighbors: names
+                .iter()
+                .zip(members)
+                .map(|(n, m)| (n.as_str(), std::net::IpAddr::V4(m.v4), 65000))
+                .collect(),
+            routes,
+        },
+    )
+}
+
+/// Routes BIRD imported on a protocol (`show protocols all NAME`).
+pub fn imported(b: &crate::bird::Bird, proto: &str) -> Option<u64> {
+    let out = b.birdc(&format!("show protocols all {proto}")).ok()?;
+    let line = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("Routes:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// `n` host routes in 198.19.0.0/16 (at most 65,536).
+pub fn host_routes(n: u32) -> Vec<String> {
+    (0..n)
+        .map(|i| format!("198.19.{}.{}/32", i >> 8, i & 0xff))
+        .collect()
+}

@@ -5,40 +5,20 @@
 //! ends with the same RIB digest.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use reflex_tests::bird::{Bird, BirdConfig};
-use reflex_tests::cluster::Cluster;
+use reflex_tests::cluster::{Cluster, bird_client, host_routes, imported};
 use reflex_tests::netns::{Lan, Node, wait_for};
-use std::net::IpAddr;
+
+fn client(
+    node: &Node,
+    members: &[Node],
+    dir: &std::path::Path,
+    routes: Vec<&str>,
+) -> reflex_tests::bird::Bird {
+    bird_client(node, members, dir, routes).unwrap()
+}
 
 /// Routes in the burst (at most 65,536).
 const BURST: u32 = 65_000;
-
-fn client(node: &Node, members: &[Node], dir: &std::path::Path, routes: Vec<&str>) -> Bird {
-    Bird::start(
-        node,
-        dir,
-        &BirdConfig {
-            router_id: node.v4,
-            local_as: 65000,
-            neighbors: vec![
-                ("m1", IpAddr::V4(members[0].v4), 65000),
-                ("m2", IpAddr::V4(members[1].v4), 65000),
-                ("m3", IpAddr::V4(members[2].v4), 65000),
-            ],
-            routes,
-        },
-    )
-    .unwrap()
-}
-
-/// Routes BIRD imported on a protocol (`show protocols all NAME`).
-fn imported(b: &Bird, proto: &str) -> Option<u64> {
-    let out = b.birdc(&format!("show protocols all {proto}")).ok()?;
-    let line = out
-        .lines()
-        .find(|l| l.trim_start().starts_with("Routes:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
 
 #[test]
 fn leader_killed_during_a_burst_then_restarted() {
@@ -57,10 +37,7 @@ fn leader_killed_during_a_burst_then_restarted() {
     // (client i is owned by member i + 1).
     let source = (0..3).find(|i| i + 1 != leader).unwrap();
     let receiver = (0..3).find(|i| i + 1 != leader && *i != source).unwrap();
-    // Host routes in 198.19.0.0/16.
-    let burst: Vec<String> = (0..BURST)
-        .map(|i| format!("198.19.{}.{}/32", i >> 8, i & 0xff))
-        .collect();
+    let burst = host_routes(BURST);
     let _receiver_bird = client(&clients[receiver], &members, dir.path(), vec![]);
     let rx = &_receiver_bird;
     let owner = |i: usize| format!("m{}", i + 1);
@@ -114,12 +91,6 @@ fn leader_killed_during_a_burst_then_restarted() {
         "leader {leader} killed with {before_kill} of {BURST} routes at the receiver; \
          new leader {new_leader:?}; all members agree on {agreed:?}"
     );
-}
-
-fn host_routes(n: u32) -> Vec<String> {
-    (0..n)
-        .map(|i| format!("198.19.{}.{}/32", i >> 8, i & 0xff))
-        .collect()
 }
 
 #[test]

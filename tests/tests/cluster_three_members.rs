@@ -6,8 +6,7 @@
 //! same owners and the same RIB digest.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use reflex_tests::bird::{Bird, BirdConfig};
-use reflex_tests::cluster::{CLUSTER_ID, Cluster};
+use reflex_tests::cluster::{CLUSTER_ID, Cluster, bird_client};
 use reflex_tests::frr::{Frr, FrrConfig, Json};
 use reflex_tests::gobgp::{Gobgp, GobgpConfig};
 use reflex_tests::netns::{Lan, Node, wait_for};
@@ -32,21 +31,7 @@ fn three_members_reflect_as_one() {
         members.iter().map(|m| (IpAddr::V4(m.v4), 65000)).collect();
     // Each client peers with every member; only its owner answers. The
     // owners are balanced: client i on member i + 1.
-    let bird = Bird::start(
-        &clients[0],
-        dir.path(),
-        &BirdConfig {
-            router_id: clients[0].v4,
-            local_as: 65000,
-            neighbors: vec![
-                ("m1", IpAddr::V4(members[0].v4), 65000),
-                ("m2", IpAddr::V4(members[1].v4), 65000),
-                ("m3", IpAddr::V4(members[2].v4), 65000),
-            ],
-            routes: vec![BIRD_ROUTE],
-        },
-    )
-    .unwrap();
+    let bird = bird_client(&clients[0], &members, dir.path(), vec![BIRD_ROUTE]).unwrap();
     let frr = Frr::start(
         &clients[1],
         dir.path(),

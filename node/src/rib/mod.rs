@@ -89,9 +89,11 @@ pub struct RibActor {
     in_flight: usize,
     /// Numbers writes in submission order.
     next_write: u64,
-    /// Commands of failed writes, by write number: written again, in that
-    /// order and before anything newer, once nothing is in flight.
-    failed: BTreeMap<u64, Vec<RibCommand>>,
+    /// Failed writes, by write number: written again, in that order and
+    /// before anything newer, once nothing is in flight.
+    failed: BTreeMap<u64, Request>,
+    /// Failed writes to write again first.
+    retry: VecDeque<Request>,
     /// Sessions waiting for room.
     waiting: VecDeque<oneshot::Sender<()>>,
 }
@@ -135,6 +137,7 @@ impl RibActor {
             in_flight: 0,
             next_write: 0,
             failed: BTreeMap::new(),
+            retry: VecDeque::new(),
             waiting: VecDeque::new(),
         }
     }
@@ -146,13 +149,8 @@ impl RibActor {
                 return;
             }
             // Everything that failed goes first, in the order it came.
-            let mut commands: Vec<RibCommand> = std::mem::take(&mut self.failed)
-                .into_values()
-                .flatten()
-                .collect();
-            self.pending_paths += commands.iter().map(paths).sum::<usize>();
-            commands.append(&mut self.pending);
-            self.pending = commands;
+            self.retry
+                .extend(std::mem::take(&mut self.failed).into_values());
         }
         let Some(member) = &self.member else { return };
         // A second write only on the leader: there, `Member::write` hands
@@ -163,42 +161,49 @@ impl RibActor {
         } else {
             1
         };
-        while self.in_flight < limit && !self.pending.is_empty() {
-            self.submit(ctx);
+        while self.in_flight < limit {
+            let req = match self.retry.pop_front() {
+                Some(r) => r,
+                None if !self.pending.is_empty() => {
+                    self.pending_paths = 0;
+                    // In the stored form once: the log, every follower and
+                    // a retry share it (clones are reference counts).
+                    Request::new(std::mem::take(&mut self.pending)).stored()
+                }
+                None => break,
+            };
+            self.submit(req, ctx);
         }
     }
 
-    fn submit(&mut self, ctx: &mut Context<Self>) {
+    fn submit(&mut self, req: Request, ctx: &mut Context<Self>) {
         let Some(member) = self.member.clone() else {
             return;
         };
         self.in_flight += 1;
         let n = self.next_write;
         self.next_write += 1;
-        let commands = std::mem::take(&mut self.pending);
-        self.pending_paths = 0;
         ctx.spawn(
             async move {
                 let started = std::time::Instant::now();
-                let r = member.write(Request::new(commands.clone())).await;
+                let r = member.write(req.clone()).await;
                 tracing::debug!(
                     write = n,
-                    commands = commands.len(),
-                    paths = commands.iter().map(paths).sum::<usize>(),
+                    commands = req.len(),
                     micros = started.elapsed().as_micros() as u64,
                     "RIB write committed"
                 );
-                (r, commands)
+                (r, req)
             }
             .into_actor(self)
-            .map(move |(r, commands), act, ctx| {
+            .map(move |(r, req), act, ctx| {
                 act.in_flight -= 1;
                 if let Err(e) = r {
                     // A write whose outcome is unknown (the leader changed
                     // under it) is written again: announcing a path twice
                     // changes nothing.
-                    warn!(error = %e, commands = commands.len(), "RIB write failed; retrying");
-                    act.failed.insert(n, commands);
+                    warn!(error = %e, commands = req.len(), "RIB write failed; retrying");
+                    act.failed.insert(n, req);
                     if act.in_flight == 0 {
                         ctx.run_later(RETRY, |act, ctx| act.write(ctx));
                     }
