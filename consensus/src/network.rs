@@ -79,8 +79,16 @@ impl Connection {
             return Err(CallError::WrongReply);
         };
         let exchange = async {
+            let started = std::time::Instant::now();
             write_frame(stream, rpc).await?;
-            read_frame::<_, RpcReply>(stream).await
+            let written = started.elapsed();
+            let reply = read_frame::<_, RpcReply>(stream).await;
+            tracing::debug!(
+                write_us = written.as_micros() as u64,
+                total_us = started.elapsed().as_micros() as u64,
+                "raft call"
+            );
+            reply
         };
         match tokio::time::timeout(ttl, exchange).await {
             Ok(Ok(reply)) => Ok(reply),

@@ -59,6 +59,9 @@ pub struct ClusterStatus {
     /// Which member runs each neighbour's session (by neighbour index), as
     /// this member has applied it.
     pub owners: BTreeMap<u32, NodeId>,
+    /// Paths in the Adj-RIBs-In of all peers, as this member has applied
+    /// them (how far it has come through a burst).
+    pub paths: u64,
 }
 
 /// Why a forwarded write was not done.

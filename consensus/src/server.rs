@@ -45,7 +45,16 @@ async fn connection(
     loop {
         let rpc: Rpc = read_frame(&mut stream).await?;
         let reply = match rpc {
-            Rpc::Append(r) => RpcReply::Append(raft.append_entries(r).await),
+            Rpc::Append(r) => {
+                let (entries, started) = (r.entries.len(), std::time::Instant::now());
+                let reply = raft.append_entries(r).await;
+                debug!(
+                    entries,
+                    micros = started.elapsed().as_micros() as u64,
+                    "append entries handled"
+                );
+                RpcReply::Append(reply)
+            }
             Rpc::Vote(r) => RpcReply::Vote(raft.vote(r).await),
             Rpc::Snapshot(r) => RpcReply::Snapshot(raft.install_snapshot(r).await),
             Rpc::Forward(req) => RpcReply::Forward(match raft.client_write(req).await {
@@ -54,6 +63,7 @@ async fn connection(
             }),
             Rpc::Manage(m) => RpcReply::Manage(manage(&raft, m).await.map(|mut s| {
                 s.owners = owners(&state);
+                s.paths = state.paths();
                 s
             })),
         };
@@ -131,6 +141,7 @@ pub fn status(raft: &Raft<TypeConfig>) -> ClusterStatus {
         last_applied: m.last_applied.map(|l| l.index),
         snapshot: m.snapshot.map(|l| l.index),
         owners: BTreeMap::new(),
+        paths: 0,
     }
 }
 

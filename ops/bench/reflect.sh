@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reflect-time benchmark: builds Reflex and the bench in release, then runs
-# Reflex (in process, a one-member Raft cluster, a three-member cluster),
+# Reflex (its default one-member Raft cluster, and a three-member cluster),
 # BIRD, FRR and GoBGP in turn as the route reflector of one network
 # namespace topology (a route source replaying the PCH full IPv4 table from
 # ../shared/bgp-data, and N BIRD clients) and prints, per reflector, the

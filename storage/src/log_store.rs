@@ -1,7 +1,10 @@
 //! The Raft log in sled (openraft's v2 `RaftLogStorage`): entries by
 //! big-endian index in one tree, the vote, the committed and the last
 //! purged log ids in another. An append is acknowledged only once sled has
-//! flushed it: a member that says it has an entry has it on disk.
+//! flushed it: a member that says it has an entry has it on disk. Flushes
+//! run on their own thread, so Raft goes on (replicating, committing,
+//! taking the next writes) while the disk syncs; appends that arrive
+//! meanwhile share the next flush.
 
 use crate::format::{self, index_key, index_of};
 use crate::types::{NodeId, TypeConfig};
@@ -13,7 +16,9 @@ use openraft::{
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::ops::{Bound, RangeBounds};
+use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 
 type Result<T> = std::result::Result<T, StorageError<NodeId>>;
 
@@ -31,6 +36,55 @@ pub struct LogStore {
     /// replicating them to followers reads them back at once, and taking
     /// them from here spares a read and a decode each time.
     recent: Arc<Mutex<BTreeMap<u64, Entry<TypeConfig>>>>,
+    flusher: Arc<Flusher>,
+}
+
+/// The thread that makes appends durable and then acknowledges them, in
+/// the order they were appended (a flush covers every write before it).
+struct Flusher {
+    appended: Option<mpsc::Sender<LogFlushed<TypeConfig>>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Flusher {
+    fn start(db: sled::Db) -> std::io::Result<Flusher> {
+        let (tx, rx) = mpsc::channel::<LogFlushed<TypeConfig>>();
+        let thread = std::thread::Builder::new()
+            .name("raft-log-flush".into())
+            .spawn(move || {
+                while let Ok(first) = rx.recv() {
+                    // Group commit: one flush for every append waiting.
+                    let waiting: Vec<_> = std::iter::once(first).chain(rx.try_iter()).collect();
+                    let flushed = db.flush().map(|_| ()).map_err(|e| e.to_string());
+                    for callback in waiting {
+                        callback.log_io_completed(flushed.clone().map_err(std::io::Error::other));
+                    }
+                }
+            })?;
+        Ok(Flusher {
+            appended: Some(tx),
+            thread: Some(thread),
+        })
+    }
+
+    /// Acknowledges through `callback` once what is appended is on disk.
+    fn after_flush(&self, callback: LogFlushed<TypeConfig>) {
+        if let Some(tx) = &self.appended
+            && let Err(mpsc::SendError(callback)) = tx.send(callback)
+        {
+            callback.log_io_completed(Err(std::io::Error::other("the log flusher stopped")));
+        }
+    }
+}
+
+impl Drop for Flusher {
+    /// Waits for the last flush, so the store can be opened again at once.
+    fn drop(&mut self) {
+        self.appended.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 /// Entries kept in [`LogStore::recent`]: a few large ones (thousands of
@@ -65,6 +119,7 @@ impl LogStore {
             log: db.open_tree("raft_log")?,
             meta: db.open_tree("raft_meta")?,
             recent: Arc::default(),
+            flusher: Arc::new(Flusher::start(db.clone())?),
         })
     }
 
@@ -224,19 +279,9 @@ impl RaftLogStorage<TypeConfig> for LogStore {
                 recent.pop_first();
             }
         }
+        tracing::debug!(encode_us = encoded.as_micros() as u64, "log append written");
         // Durable before acknowledged (openraft's contract for append).
-        let flushed = self
-            .db
-            .flush_async()
-            .await
-            .map(|_| ())
-            .map_err(std::io::Error::other);
-        tracing::debug!(
-            encode_us = encoded.as_micros() as u64,
-            total_us = started.elapsed().as_micros() as u64,
-            "log append flushed"
-        );
-        callback.log_io_completed(flushed);
+        self.flusher.after_flush(callback);
         Ok(())
     }
 

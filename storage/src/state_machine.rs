@@ -24,9 +24,13 @@ use openraft::{
 use speaker::rib::{Rib, RibConfig, RibOutput};
 use speaker::wire::intern::AttrInterner;
 use std::io::Cursor;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 type Result<T> = std::result::Result<T, StorageError<NodeId>>;
+
+/// Commands applied under one lock before Raft's other tasks get a turn.
+const APPLY_CHUNK: usize = 1024;
 
 /// Attribute sets the interner holds before it drops those no path uses.
 const INTERNER_LIMIT: usize = 64 * 1024;
@@ -68,6 +72,9 @@ pub struct StateMachine {
     config: RibConfig,
     applied: Arc<Mutex<Applied>>,
     hook: Arc<Mutex<Box<dyn ApplyHook>>>,
+    /// Paths in the Adj-RIBs-In after the last apply: read without waiting
+    /// for the RIB's lock while an entry is applied.
+    paths: Arc<AtomicU64>,
     snapshots: sled::Tree,
     /// Numbers snapshots built by this process, for unique snapshot ids.
     built: Arc<Mutex<u64>>,
@@ -100,16 +107,18 @@ impl StateMachine {
         let snapshots = db
             .open_tree("snapshot")
             .map_err(|e| io_err(ErrorSubject::StateMachine, ErrorVerb::Read, e))?;
+        let applied = Arc::new(Mutex::new(Applied {
+            rib: Rib::new(config.clone()),
+            owners: Owners::new(),
+            interner: AttrInterner::with_limit(INTERNER_LIMIT),
+            last_applied: None,
+            membership: StoredMembership::default(),
+        }));
         let sm = StateMachine {
-            config: config.clone(),
-            applied: Arc::new(Mutex::new(Applied {
-                rib: Rib::new(config),
-                owners: Owners::new(),
-                interner: AttrInterner::with_limit(INTERNER_LIMIT),
-                last_applied: None,
-                membership: StoredMembership::default(),
-            })),
+            config,
+            applied,
             hook: Arc::new(Mutex::new(hook)),
+            paths: Arc::default(),
             snapshots,
             built: Arc::new(Mutex::new(0)),
         };
@@ -122,6 +131,40 @@ impl StateMachine {
     /// The applied state, locked: read the RIB through it.
     pub fn applied(&self) -> MutexGuard<'_, Applied> {
         lock(&self.applied)
+    }
+
+    /// Paths in the Adj-RIBs-In of all peers as of the last apply (does
+    /// not wait for the RIB's lock).
+    pub fn paths(&self) -> u64 {
+        self.paths.load(Ordering::Relaxed)
+    }
+
+    /// Runs `commands` on the RIB under one lock, then tells the hook.
+    fn apply_commands(&self, commands: impl Iterator<Item = Command>, response: &mut Response) {
+        let started = std::time::Instant::now();
+        let mut a = self.applied();
+        let mut outputs = Vec::new();
+        for cmd in commands {
+            match cmd {
+                Command::Rib(cmd) => {
+                    let out = a.rib.apply(cmd);
+                    response.dropped += out.dropped;
+                    outputs.push(out);
+                }
+                Command::Owners(o) => a.owners = o,
+            }
+        }
+        self.paths
+            .store(a.rib.adj_rib_in_total() as u64, Ordering::Relaxed);
+        let took = started.elapsed();
+        if !outputs.is_empty() {
+            lock(&self.hook).applied(&a.rib, outputs);
+        }
+        tracing::debug!(
+            apply_us = took.as_micros() as u64,
+            total_us = started.elapsed().as_micros() as u64,
+            "commands applied"
+        );
     }
 
     fn stored_snapshot(&self) -> Result<Option<StoredSnapshot>> {
@@ -152,6 +195,8 @@ impl StateMachine {
         a.rib = rib;
         a.last_applied = meta.last_log_id;
         a.membership = meta.last_membership.clone();
+        self.paths
+            .store(a.rib.adj_rib_in_total() as u64, Ordering::Relaxed);
         lock(&self.hook).replaced(&a.rib);
         Ok(())
     }
@@ -232,45 +277,32 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         I: IntoIterator<Item = Entry<TypeConfig>> + OptionalSend,
         I::IntoIter: OptionalSend,
     {
-        let started = std::time::Instant::now();
         let mut responses = Vec::new();
-        let mut outputs = Vec::new();
-        let mut a = lock(&self.applied);
         for entry in entries {
-            a.last_applied = Some(entry.log_id);
             let mut response = Response::default();
             match entry.payload {
                 EntryPayload::Blank => {}
                 EntryPayload::Normal(req) => {
-                    let commands = req.into_commands(&mut a.interner).map_err(|e| {
-                        io_err(ErrorSubject::Apply(entry.log_id), ErrorVerb::Read, e)
-                    })?;
-                    for cmd in commands {
-                        match cmd {
-                            Command::Rib(cmd) => {
-                                let out = a.rib.apply(cmd);
-                                response.dropped += out.dropped;
-                                outputs.push(out);
-                            }
-                            Command::Owners(o) => a.owners = o,
-                        }
+                    let commands =
+                        req.into_commands(&mut self.applied().interner)
+                            .map_err(|e| {
+                                io_err(ErrorSubject::Apply(entry.log_id), ErrorVerb::Read, e)
+                            })?;
+                    let mut commands = commands.into_iter().peekable();
+                    while commands.peek().is_some() {
+                        self.apply_commands(commands.by_ref().take(APPLY_CHUNK), &mut response);
+                        // Raft's other tasks (replication, the transport)
+                        // share this thread: let them run between chunks.
+                        tokio::task::yield_now().await;
                     }
                 }
                 EntryPayload::Membership(m) => {
-                    a.membership = StoredMembership::new(Some(entry.log_id), m);
+                    self.applied().membership = StoredMembership::new(Some(entry.log_id), m);
                 }
             }
+            self.applied().last_applied = Some(entry.log_id);
             responses.push(response);
         }
-        let applied = started.elapsed();
-        if !outputs.is_empty() {
-            lock(&self.hook).applied(&a.rib, outputs);
-        }
-        tracing::debug!(
-            apply_us = applied.as_micros() as u64,
-            total_us = started.elapsed().as_micros() as u64,
-            "entries applied"
-        );
         Ok(responses)
     }
 

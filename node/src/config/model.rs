@@ -52,8 +52,8 @@ pub struct Config {
     pub hostname: Option<String>,
     pub data_dir: PathBuf,
     pub listen: Listen,
-    /// The replicated RIB (Raft); `None`: the RIB is in this process only.
-    pub cluster: Option<Cluster>,
+    /// The replicated RIB (Raft): without `[cluster]`, a one-member cluster.
+    pub cluster: Cluster,
     /// In file order.
     pub neighbors: Vec<Neighbor>,
 }

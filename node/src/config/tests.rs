@@ -352,8 +352,9 @@ fn cluster_id() {
 
 #[test]
 fn cluster() {
-    assert_eq!(ok(BASE).cluster, None);
-    let c = ok(&with_base("[cluster]\n")).cluster.unwrap();
+    // No section and an empty one: a one-member cluster on the defaults.
+    assert_eq!(ok(BASE).cluster, ok(&with_base("[cluster]\n")).cluster);
+    let c = ok(&with_base("[cluster]\n")).cluster;
     assert_eq!(
         (c.member_id, c.raft_address.to_string()),
         (1, "127.0.0.1:0".to_string())
@@ -361,8 +362,7 @@ fn cluster() {
     let c = ok(&with_base(
         "[cluster]\nmember-id = 3\nraft-address = \"198.18.0.3:11179\"\n",
     ))
-    .cluster
-    .unwrap();
+    .cluster;
     assert_eq!(
         (c.member_id, c.raft_address.to_string()),
         (3, "198.18.0.3:11179".to_string())

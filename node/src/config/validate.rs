@@ -244,7 +244,12 @@ impl Checker<'_> {
             ok
         });
         let listen = self.listen(raw);
-        let cluster = raw.cluster.as_ref().map(|c| self.cluster(c));
+        // Without the section: a one-member cluster on the defaults (the
+        // embedded default; one code path for every node).
+        let cluster = match &raw.cluster {
+            Some(c) => self.cluster(c),
+            None => self.cluster(&RawCluster::default()),
+        };
         self.local_as = local_as;
         self.cluster_id = cluster_id;
         self.listening = !listen.addresses.is_empty();
@@ -287,10 +292,7 @@ impl Checker<'_> {
             hostname: hostname.cloned(),
             data_dir: PathBuf::from(raw.data_dir.as_deref().unwrap_or(defaults::DATA_DIR)),
             listen,
-            cluster: match cluster {
-                Some(c) => Some(c?),
-                None => None,
-            },
+            cluster: cluster?,
             neighbors,
         })
     }

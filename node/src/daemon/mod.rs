@@ -44,8 +44,9 @@ pub struct DaemonSpec {
     pub rib: RibConfig,
     /// The member's store (the Raft log and RIB snapshots) is in here.
     pub data_dir: PathBuf,
-    /// `None`: the RIB is in this process only.
-    pub member: Option<MemberSpec>,
+    /// Every node is a member of a reflector cluster (by default, of a
+    /// one-member one).
+    pub member: MemberSpec,
     pub listen: Vec<SocketAddr>,
     pub neighbors: Vec<NeighborSpec>,
 }
@@ -72,29 +73,17 @@ pub fn run(spec: DaemonSpec, shutdown: impl Future<Output = ()> + 'static) -> an
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let arbiters: Vec<Arbiter> = (0..cores).map(|_| Arbiter::new()).collect();
         let routing: SharedRouting = Arc::new(std::sync::Mutex::new(Routing::default()));
-        let mut member = None;
-        let rib = match &spec.member {
-            Some(m) => {
-                let (started, stale) = start_member(&spec, m, routing.clone()).await?;
-                let started = Arc::new(started);
-                expire_later(started.clone(), stale);
-                member = Some(started.clone());
-                RibActor::replicated(started, routing).start()
-            }
-            None => RibActor::local(speaker::rib::Rib::new(spec.rib.clone()), routing).start(),
-        };
+        let (member, stale) = start_member(&spec, routing.clone()).await?;
+        let member = Arc::new(member);
+        expire_later(member.clone(), stale);
+        let rib = RibActor::new(member.clone(), routing).start();
         let sessions = Sessions::new(
             spec.neighbors.clone(),
             arbiters.iter().map(Arbiter::handle).collect(),
             rib.clone(),
         );
-        match &member {
-            // The replicated owner map says which sessions run here.
-            Some(m) => {
-                actix_rt::spawn(sessions::follow_owners(m.clone(), sessions.clone()));
-            }
-            None => (0..sessions.len()).for_each(|i| sessions.start(i)),
-        }
+        // The replicated owner map says which sessions run here.
+        actix_rt::spawn(sessions::follow_owners(member.clone(), sessions.clone()));
         for addr in &spec.listen {
             let l = TcpListener::bind(addr)
                 .await
@@ -121,7 +110,7 @@ pub fn run(spec: DaemonSpec, shutdown: impl Future<Output = ()> + 'static) -> an
         }
         tokio::time::sleep(SHUTDOWN_GRACE).await;
         drop(rib);
-        if let Some(m) = member.and_then(Arc::into_inner) {
+        if let Some(m) = Arc::into_inner(member) {
             m.shutdown().await;
         }
         for a in &arbiters {
@@ -140,9 +129,9 @@ pub fn run(spec: DaemonSpec, shutdown: impl Future<Output = ()> + 'static) -> an
 /// peer does not come back and send End-of-RIB in time.
 async fn start_member(
     spec: &DaemonSpec,
-    me: &MemberSpec,
     routing: SharedRouting,
 ) -> anyhow::Result<(Member, Vec<speaker::rib::PeerId>)> {
+    let me = &spec.member;
     let dir = spec.data_dir.join("raft");
     let hook = Box::new(DispatchHook { routing });
     let member = Member::start(me.id, me.raft_listen, &dir, spec.rib.clone(), hook)

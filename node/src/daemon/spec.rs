@@ -21,11 +21,11 @@ pub fn spec_from_config(c: &Config) -> DaemonSpec {
             decision: DecisionConfig::default(),
         },
         data_dir: c.data_dir.clone(),
-        member: c.cluster.as_ref().map(|cl| MemberSpec {
-            id: cl.member_id,
-            raft_listen: cl.raft_address,
-            bootstrap: cl.bootstrap,
-        }),
+        member: MemberSpec {
+            id: c.cluster.member_id,
+            raft_listen: c.cluster.raft_address,
+            bootstrap: c.cluster.bootstrap,
+        },
         listen: c
             .listen
             .addresses

@@ -1,13 +1,11 @@
 //! The sessions' way into the RIB. Sessions send the RIB actor their
 //! commands; what the RIB then does is sent to the sessions by
-//! [`hook::DispatchHook`]. Two backends:
-//!
-//! - in-process (no `[cluster]` in the configuration): commands are applied
-//!   at once to this process's [`speaker::rib::Rib`];
-//! - replicated (`[cluster]`): commands are gathered while writes are in
-//!   flight into the next write (many paths per log entry) and committed
-//!   through Raft ([`consensus::Member::write`]); every member applies
-//!   committed entries to its RIB, and the hook runs in that apply.
+//! [`hook::DispatchHook`]. The RIB is replicated (a one-member cluster
+//! without `[cluster]` in the configuration: the same code path):
+//! commands are gathered while writes are in flight into the next write
+//! (many paths per log entry) and committed through Raft
+//! ([`consensus::Member::write`]); every member applies committed entries
+//! to its RIB, and the hook runs in that apply.
 
 mod dispatch;
 pub mod hook;
@@ -15,13 +13,12 @@ pub mod hook;
 use crate::session::PeerSession;
 use actix::prelude::*;
 use consensus::Member;
-use hook::{DispatchHook, SharedRouting, lock};
-use speaker::rib::{PeerId, PeerInfo, Rib, RibCommand};
+use hook::{SharedRouting, lock};
+use speaker::rib::{PeerId, PeerInfo, RibCommand};
 use speaker::wire::CodecContext;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
-use storage::ApplyHook;
 use storage::Request;
 use tokio::sync::oneshot;
 use tracing::warn;
@@ -70,18 +67,10 @@ const RETRY: Duration = Duration::from_millis(200);
 /// (and flushed) while the previous one is applied.
 const IN_FLIGHT: usize = 2;
 
-/// The RIB of this process alone: commands applied as they come.
-pub struct LocalRib {
-    pub rib: Rib,
-    pub hook: DispatchHook,
-}
-
 pub struct RibActor {
     routing: SharedRouting,
-    /// Set for the in-process backend.
-    local: Option<LocalRib>,
-    /// Set for the replicated backend.
-    member: Option<Arc<Member>>,
+    /// The RIB is the state machine of this member's Raft.
+    member: Arc<Member>,
     /// Commands not yet written, in arrival order.
     pending: Vec<RibCommand>,
     pending_paths: usize,
@@ -110,27 +99,9 @@ fn paths(c: &RibCommand) -> usize {
 }
 
 impl RibActor {
-    /// The in-process backend.
-    pub fn local(rib: Rib, routing: SharedRouting) -> RibActor {
-        let hook = DispatchHook {
-            routing: routing.clone(),
-        };
-        RibActor::with(routing, Some(LocalRib { rib, hook }), None)
-    }
-
-    /// The replicated backend.
-    pub fn replicated(member: Arc<Member>, routing: SharedRouting) -> RibActor {
-        RibActor::with(routing, None, Some(member))
-    }
-
-    fn with(
-        routing: SharedRouting,
-        local: Option<LocalRib>,
-        member: Option<Arc<Member>>,
-    ) -> RibActor {
+    pub fn new(member: Arc<Member>, routing: SharedRouting) -> RibActor {
         RibActor {
             routing,
-            local,
             member,
             pending: Vec::new(),
             pending_paths: 0,
@@ -152,7 +123,7 @@ impl RibActor {
             self.retry
                 .extend(std::mem::take(&mut self.failed).into_values());
         }
-        let Some(member) = &self.member else { return };
+        let member = &self.member;
         // A second write only on the leader: there, `Member::write` hands
         // the entry to Raft as soon as it runs, so entries keep the order
         // of their writes; a forwarded write may wait and be overtaken.
@@ -177,9 +148,7 @@ impl RibActor {
     }
 
     fn submit(&mut self, req: Request, ctx: &mut Context<Self>) {
-        let Some(member) = self.member.clone() else {
-            return;
-        };
+        let member = self.member.clone();
         self.in_flight += 1;
         let n = self.next_write;
         self.next_write += 1;
@@ -242,11 +211,6 @@ impl Handler<Commands> for RibActor {
             }
             SessionCommand::Rib(cmd) => cmd,
         });
-        if let Some(l) = &mut self.local {
-            let outputs: Vec<_> = cmds.map(|c| l.rib.apply(c)).collect();
-            l.hook.applied(&l.rib, outputs);
-            return Box::pin(async {});
-        }
         for cmd in cmds {
             self.pending_paths += paths(&cmd);
             self.pending.push(cmd);
@@ -266,11 +230,7 @@ impl Handler<Commands> for RibActor {
 impl Handler<Summary> for RibActor {
     type Result = MessageResult<Summary>;
     fn handle(&mut self, _: Summary, _: &mut Context<Self>) -> MessageResult<Summary> {
-        let loc_rib = match (&self.local, &self.member) {
-            (Some(l), _) => l.rib.loc_rib_len(),
-            (None, Some(m)) => m.state.applied().rib.loc_rib_len(),
-            (None, None) => 0,
-        };
+        let loc_rib = self.member.state.applied().rib.loc_rib_len();
         let r = lock(&self.routing);
         MessageResult(RibSummary {
             loc_rib,

@@ -33,11 +33,11 @@ struct Cli {
     /// Number of route-reflector clients.
     #[arg(long, default_value_t = 3)]
     clients: usize,
-    /// Reflectors to run, in order (reflex, reflex-raft, bird, frr, gobgp).
+    /// Reflectors to run, in order (reflex, reflex-3, bird, frr, gobgp).
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "reflex,reflex-raft,reflex-3,bird,frr,gobgp"
+        default_value = "reflex,reflex-3,bird,frr,gobgp"
     )]
     reflectors: Vec<String>,
     /// MRT update stream to replay.

@@ -20,14 +20,15 @@ pub fn render(rows: &[Outcome], expected: usize) -> String {
     let bird_time = bird.and_then(|b| b.reflect);
     let bird_rss = bird.and_then(|b| b.peak_rss).map(|r| r as f64);
     let mut s = format!(
-        "{:<12} {:>8} {:>17} {:>15} {:>13} {:>13} {:>12}\n",
+        "{:<12} {:>8} {:>17} {:>15} {:>13} {:>13} {:>12} {:>17}\n",
         "reflector",
         "routes",
         "reflect time (s)",
         "peak RSS (MiB)",
         "RSS B/route",
         "time vs BIRD",
-        "RSS vs BIRD"
+        "RSS vs BIRD",
+        "committed paths/s"
     );
     for r in rows {
         let time = match &r.status {
@@ -37,7 +38,7 @@ pub fn render(rows: &[Outcome], expected: usize) -> String {
         };
         let rss = r.peak_rss.map(|b| b as f64);
         s.push_str(&format!(
-            "{:<12} {:>8} {:>17} {:>15} {:>13} {:>13} {:>12}\n",
+            "{:<12} {:>8} {:>17} {:>15} {:>13} {:>13} {:>12} {:>17}\n",
             r.kind.name(),
             r.routes,
             time,
@@ -45,6 +46,7 @@ pub fn render(rows: &[Outcome], expected: usize) -> String {
             rss.map_or("-".into(), |b| format!("{:.0}", b / expected as f64)),
             ratio(r.reflect, bird_time),
             ratio(rss, bird_rss),
+            rate(expected, first_commit(r)),
         ));
     }
     for r in rows {
@@ -62,6 +64,17 @@ pub fn render(rows: &[Outcome], expected: usize) -> String {
     s
 }
 
+/// When the first member (the leader) had applied the whole table.
+fn first_commit(r: &Outcome) -> Option<f64> {
+    r.committed.iter().flatten().copied().reduce(f64::min)
+}
+
+/// Paths per second over `secs`.
+fn rate(paths: usize, secs: Option<f64>) -> String {
+    secs.filter(|s| *s > 0.0)
+        .map_or("-".into(), |s| format!("{:.0}", paths as f64 / s))
+}
+
 fn secs(x: Option<f64>) -> String {
     x.map_or("-".into(), |t| format!("{t:.2}"))
 }
@@ -71,15 +84,20 @@ fn secs(x: Option<f64>) -> String {
 pub fn detail(r: &Outcome) -> String {
     let clients: Vec<String> = r.client_times.iter().map(|t| secs(*t)).collect();
     format!(
-        "{}: {:?}; source sent all in {} s (ingest about {} paths/s: the source's rate, which \
-         the reflector's commits trail by what its buffers hold); slowest client at End-of-RIB: {} routes; \
+        "{}: {:?}; source sent all in {} s ({} paths/s); whole table committed at {} s ({} paths/s), \
+         applied per member at [{}] s; slowest client at End-of-RIB: {} routes; \
          clients complete at [{}] s; RSS peak {} MiB (per member: [{}]), after {} MiB",
         r.kind.name(),
         r.status,
         secs(r.send),
-        r.send
-            .filter(|s| *s > 0.0)
-            .map_or("-".into(), |s| format!("{:.0}", r.routes as f64 / s)),
+        rate(r.routes, r.send),
+        secs(first_commit(r)),
+        rate(r.routes, first_commit(r)),
+        r.committed
+            .iter()
+            .map(|t| secs(*t))
+            .collect::<Vec<String>>()
+            .join(", "),
         r.routes_at_eor.map_or("-".into(), |n| n.to_string()),
         clients.join(", "),
         r.peak_rss

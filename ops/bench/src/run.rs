@@ -57,6 +57,10 @@ pub struct Outcome {
     pub resets: usize,
     /// The reflector's RSS once the clients held the table (or at the end).
     pub rss_after: Option<u64>,
+    /// Reflex, per member: seconds from the first UPDATE to the member
+    /// having applied every path of the table. The first member there (the
+    /// leader) marks the table committed: on a majority, and applied.
+    pub committed: Vec<Option<f64>>,
     /// Per client: seconds from the first UPDATE to the whole table.
     pub client_times: Vec<Option<f64>>,
     /// Routes of the client holding the fewest when the source had sent
@@ -139,6 +143,7 @@ pub fn run(kind: Kind, o: &Options) -> Result<Outcome> {
         send: None,
         resets: 0,
         rss_after: None,
+        committed: Vec::new(),
         client_times: Vec::new(),
         routes_at_eor: None,
     };
@@ -150,7 +155,8 @@ pub fn run(kind: Kind, o: &Options) -> Result<Outcome> {
 
     let stamp = dir.join("source.stamp");
     let mut source = start_source(&src, &rr, o, &stamp, &dir)?;
-    let measured = measure(&clients, &mut reflector, &mut source, o, &dir);
+    let members = if kind.is_reflex() { &members[..] } else { &[] };
+    let measured = measure(&clients, members, &mut reflector, &mut source, o, &dir);
     out.member_rss = reflector.iter().map(|r| r.peak_rss()).collect();
     out.peak_rss = out.member_rss.iter().flatten().copied().max();
     out.rss_after = reflector.iter().filter_map(|r| r.rss()).max();
@@ -171,6 +177,11 @@ pub fn run(kind: Kind, o: &Options) -> Result<Outcome> {
     if let (Some(done), Some(f)) = (m.done_at, first) {
         out.reflect = Some(done.saturating_sub(f) as f64 / 1e9);
     }
+    out.committed = m
+        .committed_at
+        .iter()
+        .map(|c| Some((*c)?.saturating_sub(first?) as f64 / 1e9))
+        .collect();
     Ok(out)
 }
 
@@ -263,6 +274,21 @@ struct Measured {
     resets: usize,
     client_done: Vec<Option<u128>>,
     routes_at_eor: Option<usize>,
+    /// When each Reflex member had applied every path.
+    committed_at: Vec<Option<u128>>,
+}
+
+/// Paths a Reflex member has applied (its Adj-RIBs-In), from
+/// `reflex cluster status`.
+fn member_paths(member: &Node, o: &Options) -> Option<usize> {
+    let raft = format!("{}:{}", member.v4, reflectors::RAFT_PORT);
+    let out = member
+        .command(&o.reflex.to_string_lossy())
+        .args(["cluster", "status", "--raft", &raft])
+        .output()
+        .ok()?;
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+    status.get("paths")?.as_u64().map(|n| n as usize)
 }
 
 /// Polls the clients until each holds the whole table, the reflector or
@@ -273,6 +299,7 @@ struct Measured {
 /// reached on the way can pass the final one.
 fn measure(
     clients: &[Client],
+    members: &[Node],
     reflector: &mut [Proc],
     source: &mut Daemon,
     o: &Options,
@@ -284,22 +311,35 @@ fn measure(
     let mut last: Vec<View> = vec![View::default(); clients.len()];
     let mut resets = vec![0usize; clients.len()];
     let mut at_eor = None;
-    let result =
-        |status, done: &[Option<u128>], last: &[View], resets: &[usize], at_eor| Measured {
-            status,
-            done_at: done
-                .iter()
-                .copied()
-                .collect::<Option<Vec<u128>>>()
-                .and_then(|t| t.into_iter().max()),
-            routes: last.iter().map(|v| v.routes).min().unwrap_or(0),
-            resets: resets.iter().sum(),
-            client_done: done.to_vec(),
-            routes_at_eor: at_eor,
-        };
+    let mut committed: Vec<Option<u128>> = vec![None; members.len()];
+    let result = |status,
+                  done: &[Option<u128>],
+                  last: &[View],
+                  resets: &[usize],
+                  at_eor,
+                  committed: &[Option<u128>]| Measured {
+        status,
+        done_at: done
+            .iter()
+            .copied()
+            .collect::<Option<Vec<u128>>>()
+            .and_then(|t| t.into_iter().max()),
+        routes: last.iter().map(|v| v.routes).min().unwrap_or(0),
+        resets: resets.iter().sum(),
+        client_done: done.to_vec(),
+        routes_at_eor: at_eor,
+        committed_at: committed.to_vec(),
+    };
     loop {
         interrupt::sleep(POLL)?;
         let sent_all = read_stamp(&stamp).1.is_some();
+        // Every path the source sent is committed once each member's
+        // Adj-RIBs-In hold the table (the clients send none).
+        for (i, m) in members.iter().enumerate() {
+            if committed[i].is_none() && sent_all && member_paths(m, o) == Some(o.expected) {
+                committed[i] = Some(now_ns());
+            }
+        }
         for (i, c) in clients.iter().enumerate() {
             if done[i].is_some() {
                 continue;
@@ -320,23 +360,51 @@ fn measure(
         if sent_all && at_eor.is_none() {
             at_eor = last.iter().map(|v| v.routes).min();
         }
-        if done.iter().all(Option::is_some) {
-            return Ok(result(Status::Done, &done, &last, &resets, at_eor));
+        if done.iter().all(Option::is_some) && committed.iter().all(Option::is_some) {
+            return Ok(result(
+                Status::Done,
+                &done,
+                &last,
+                &resets,
+                at_eor,
+                &committed,
+            ));
         }
         if let Some(name) = exited(reflector) {
             let why = format!("{name} exited; client routes {:?}", counts(&last));
-            return Ok(result(Status::Failed(why), &done, &last, &resets, at_eor));
+            return Ok(result(
+                Status::Failed(why),
+                &done,
+                &last,
+                &resets,
+                at_eor,
+                &committed,
+            ));
         }
         if !source.is_running() {
             let why = format!("source exited: {}", last_line(&dir.join("source.log")));
-            return Ok(result(Status::Failed(why), &done, &last, &resets, at_eor));
+            return Ok(result(
+                Status::Failed(why),
+                &done,
+                &last,
+                &resets,
+                at_eor,
+                &committed,
+            ));
         }
         if Instant::now() >= end {
             eprintln!(
                 "  timeout: client routes {:?}, session resets {resets:?}",
                 counts(&last)
             );
-            return Ok(result(Status::Timeout, &done, &last, &resets, at_eor));
+            return Ok(result(
+                Status::Timeout,
+                &done,
+                &last,
+                &resets,
+                at_eor,
+                &committed,
+            ));
         }
     }
 }

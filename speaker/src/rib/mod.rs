@@ -210,6 +210,11 @@ impl<R: NextHopResolver> Rib<R> {
         self.state.peers.get(&peer).map_or(0, |p| p.paths)
     }
 
+    /// How many paths the Adj-RIBs-In of all peers hold together.
+    pub fn adj_rib_in_total(&self) -> usize {
+        self.state.peers.values().map(|p| p.paths).sum()
+    }
+
     pub fn group_of(&self, peer: PeerId) -> Option<GroupId> {
         self.state.peers.get(&peer)?.group
     }

@@ -16,9 +16,8 @@ use std::path::{Path, PathBuf};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
+    /// Reflex on its defaults: a one-member cluster.
     Reflex,
-    /// Reflex with its RIB replicated through Raft (a one-member cluster).
-    ReflexRaft,
     /// Three Reflex members, one cluster; the source and the clients
     /// spread over them.
     ReflexCluster3,
@@ -28,9 +27,8 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 5] = [
         Kind::Reflex,
-        Kind::ReflexRaft,
         Kind::ReflexCluster3,
         Kind::Bird,
         Kind::Frr,
@@ -40,12 +38,16 @@ impl Kind {
     pub fn name(self) -> &'static str {
         match self {
             Kind::Reflex => "reflex",
-            Kind::ReflexRaft => "reflex-raft",
             Kind::ReflexCluster3 => "reflex-3",
             Kind::Bird => "bird",
             Kind::Frr => "frr",
             Kind::Gobgp => "gobgp",
         }
+    }
+
+    /// Reflex, whose members say how many paths they have committed.
+    pub fn is_reflex(self) -> bool {
+        matches!(self, Kind::Reflex | Kind::ReflexCluster3)
     }
 
     /// Members of the reflector (1 but for a Reflex cluster).
@@ -60,7 +62,7 @@ impl Kind {
         match Kind::ALL.into_iter().find(|k| k.name() == s) {
             Some(k) => Ok(k),
             None => {
-                bail!("unknown reflector {s:?} (reflex, reflex-raft, reflex-3, bird, frr, gobgp)")
+                bail!("unknown reflector {s:?} (reflex, reflex-3, bird, frr, gobgp)")
             }
         }
     }
@@ -81,8 +83,7 @@ pub struct Setup<'a> {
 /// Starts the reflector; the process returned is the one whose RSS counts.
 pub fn start(kind: Kind, s: &Setup<'_>) -> Result<Proc> {
     match kind {
-        Kind::Reflex => reflex::start(s, reflex::Mode::Local),
-        Kind::ReflexRaft => reflex::start(s, reflex::Mode::OneMember),
+        Kind::Reflex => reflex::start(s, reflex::Mode::OneMember),
         Kind::ReflexCluster3 => reflex::start(s, reflex::Mode::Member { id: 1 }),
         Kind::Bird => bird::start(s),
         Kind::Frr => frr::start(s),

@@ -8,9 +8,7 @@ use anyhow::{Result, bail};
 /// How Reflex keeps its RIB.
 #[derive(Clone, Copy, Debug)]
 pub enum Mode {
-    /// In the process.
-    Local,
-    /// Replicated: a one-member Raft cluster.
+    /// The default: a one-member Raft cluster.
     OneMember,
     /// Member `id` of a cluster that `reflex cluster init` makes.
     Member { id: u64 },
@@ -46,8 +44,11 @@ pub fn start(s: &Setup<'_>, mode: Mode) -> Result<Proc> {
         data = s.dir.join(format!("{name}-data")).display(),
     );
     match mode {
-        Mode::Local => {}
-        Mode::OneMember => conf.push_str("\n[cluster]\nmember-id = 1\n"),
+        // The defaults but a known Raft port: the bench asks the member
+        // how many paths it has committed.
+        Mode::OneMember => conf.push_str(&format!(
+            "\n[cluster]\nraft-address = \"{me}:{RAFT_PORT}\"\n"
+        )),
         Mode::Member { id } => conf.push_str(&format!(
             "\n[cluster]\nmember-id = {id}\nraft-address = \"{me}:{RAFT_PORT}\"\nbootstrap = false\n"
         )),
@@ -64,7 +65,11 @@ pub fn start(s: &Setup<'_>, mode: Mode) -> Result<Proc> {
     cmd.arg("run")
         .arg("--config")
         .arg(&path)
-        .env("REFLEX_LOG", "info,openraft=warn")
+        // REFLEX_LOG in the bench's environment wins (to profile a run).
+        .env(
+            "REFLEX_LOG",
+            std::env::var("REFLEX_LOG").unwrap_or_else(|_| "info,openraft=warn".into()),
+        )
         .stdout(out)
         .stderr(err);
     Proc::spawn(&name, cmd)
