@@ -22,6 +22,21 @@ fn key(c: &OutChange) -> Key {
     )
 }
 
+/// The changes in destination order, each destination once: its last
+/// change wins (a sort, cheaper than a search tree for thousands).
+fn last_of_each<'a>(mut changes: Vec<(Key, &'a OutChange)>) -> Vec<&'a OutChange> {
+    // Stable: of equal keys, the later change stays later.
+    changes.sort_by_key(|(k, _)| *k);
+    let mut out: Vec<(Key, &OutChange)> = Vec::with_capacity(changes.len());
+    for (k, c) in changes {
+        match out.last_mut() {
+            Some((last, kept)) if *last == k => *kept = c,
+            _ => out.push((k, c)),
+        }
+    }
+    out.into_iter().map(|(_, c)| c).collect()
+}
+
 /// Encoded UPDATEs for each peer, in the order to send.
 pub type Outbound = BTreeMap<PeerId, Vec<Bytes>>;
 
@@ -32,25 +47,24 @@ pub fn dispatch<R: speaker::rib::NextHopResolver>(
     outputs: &[RibOutput],
     ctx: &BTreeMap<PeerId, CodecContext>,
 ) -> Outbound {
-    let mut merged: BTreeMap<GroupId, BTreeMap<Key, OutChange>> = BTreeMap::new();
+    let mut merged: BTreeMap<GroupId, Vec<(Key, &OutChange)>> = BTreeMap::new();
     for out in outputs {
         for g in &out.groups {
             let m = merged.entry(g.group).or_default();
-            for c in &g.changes {
-                m.insert(key(c), c.clone());
-            }
+            m.extend(g.changes.iter().map(|c| (key(c), c)));
         }
     }
     let mut sends: Outbound = BTreeMap::new();
-    for (group, changes) in &merged {
-        let Some(g) = rib.group(*group) else { continue };
+    for (group, changes) in merged {
+        let changes = last_of_each(changes);
+        let Some(g) = rib.group(group) else { continue };
         let members: Vec<PeerId> = g
             .members
             .iter()
             .copied()
             .filter(|p| ctx.contains_key(p))
             .collect();
-        let excepted: BTreeSet<PeerId> = changes.values().filter_map(|c| c.except).collect();
+        let excepted: BTreeSet<PeerId> = changes.iter().filter_map(|c| c.except).collect();
         let common: Vec<PeerId> = members
             .iter()
             .copied()
@@ -60,7 +74,7 @@ pub fn dispatch<R: speaker::rib::NextHopResolver>(
             let msgs = pack(
                 &c,
                 changes
-                    .values()
+                    .iter()
                     .map(|ch| (ch.family, ch.entry, ch.attrs.clone())),
             );
             for p in &common {
@@ -72,7 +86,7 @@ pub fn dispatch<R: speaker::rib::NextHopResolver>(
             // What this member is not to get: its own paths (a withdrawal
             // only if it had been sent the path they replace), and
             // withdrawals of paths it never had.
-            let own = changes.values().filter_map(|ch| {
+            let own = changes.iter().filter_map(|ch| {
                 if ch.except != Some(*p) {
                     return Some((ch.family, ch.entry, ch.attrs.clone()));
                 }

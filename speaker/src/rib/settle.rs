@@ -22,7 +22,7 @@ impl<R: NextHopResolver> Rib<R> {
             Ok(c) => c,
             Err(poisoned) => poisoned.into_inner(),
         };
-        for (key, before) in touched {
+        for (key, before) in touched.into_sorted() {
             let Some(entry) = state.loc.get_mut(&key) else {
                 continue;
             };
