@@ -56,6 +56,7 @@ impl Member {
         hook: Box<dyn ApplyHook>,
     ) -> Result<Member, MemberError> {
         let (log, state) = storage::open(dir, rib, hook)?;
+        let committed: crate::server::CommittedPaths = Arc::new(log.committed_paths());
         let listener = TcpListener::bind(listen)
             .await
             .map_err(MemberError::Listen)?;
@@ -68,7 +69,7 @@ impl Member {
         let raft = Raft::new(id, config, Network, log, state.clone())
             .await
             .map_err(|e| MemberError::Raft(e.to_string()))?;
-        let server = tokio::spawn(serve(listener, raft.clone(), state.clone()));
+        let server = tokio::spawn(serve(listener, raft.clone(), state.clone(), committed));
         Ok(Member {
             id,
             raft,

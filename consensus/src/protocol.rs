@@ -62,6 +62,9 @@ pub struct ClusterStatus {
     /// Paths in the Adj-RIBs-In of all peers, as this member has applied
     /// them (how far it has come through a burst).
     pub paths: u64,
+    /// Paths announced or withdrawn in the log entries this member has
+    /// learnt committed since it started.
+    pub committed_paths: u64,
 }
 
 /// Why a forwarded write was not done.

@@ -8,6 +8,7 @@ use openraft::BasicNode;
 use openraft::Raft;
 use openraft::error::{ClientWriteError, RaftError};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use storage::TypeConfig;
 use storage::{NodeId, StateMachine};
 use tokio::net::{TcpListener, TcpStream};
@@ -15,16 +16,24 @@ use tracing::debug;
 
 /// Serves `listener` until the task is aborted (which aborts the
 /// connections too: they hold the store open).
-pub async fn serve(listener: TcpListener, raft: Raft<TypeConfig>, state: StateMachine) {
+/// Paths in the entries committed since the member started.
+pub type CommittedPaths = Arc<dyn Fn() -> u64 + Send + Sync>;
+
+pub async fn serve(
+    listener: TcpListener,
+    raft: Raft<TypeConfig>,
+    state: StateMachine,
+    committed: CommittedPaths,
+) {
     let mut connections = tokio::task::JoinSet::new();
     loop {
         while connections.try_join_next().is_some() {}
         match listener.accept().await {
             Ok((stream, from)) => {
                 let _ = stream.set_nodelay(true);
-                let (raft, state) = (raft.clone(), state.clone());
+                let (raft, state, committed) = (raft.clone(), state.clone(), committed.clone());
                 connections.spawn(async move {
-                    if let Err(e) = connection(stream, raft, state).await {
+                    if let Err(e) = connection(stream, raft, state, committed).await {
                         debug!(%from, error = %e, "raft connection closed");
                     }
                 });
@@ -41,6 +50,7 @@ async fn connection(
     mut stream: TcpStream,
     raft: Raft<TypeConfig>,
     state: StateMachine,
+    committed: CommittedPaths,
 ) -> Result<(), crate::protocol::FrameError> {
     loop {
         let rpc: Rpc = read_frame(&mut stream).await?;
@@ -64,6 +74,7 @@ async fn connection(
             Rpc::Manage(m) => RpcReply::Manage(manage(&raft, m).await.map(|mut s| {
                 s.owners = owners(&state);
                 s.paths = state.paths();
+                s.committed_paths = committed();
                 s
             })),
         };
@@ -142,6 +153,7 @@ pub fn status(raft: &Raft<TypeConfig>) -> ClusterStatus {
         snapshot: m.snapshot.map(|l| l.index),
         owners: BTreeMap::new(),
         paths: 0,
+        committed_paths: 0,
     }
 }
 

@@ -16,6 +16,7 @@ use openraft::{
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::ops::{Bound, RangeBounds};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -37,6 +38,39 @@ pub struct LogStore {
     /// them from here spares a read and a decode each time.
     recent: Arc<Mutex<BTreeMap<u64, Entry<TypeConfig>>>>,
     flusher: Arc<Flusher>,
+    committed: Arc<CommittedPaths>,
+}
+
+/// Paths (announced or withdrawn) in the entries committed since the store
+/// was opened: how fast the cluster takes routes in.
+#[derive(Default)]
+struct CommittedPaths {
+    total: AtomicU64,
+    /// Paths of each entry appended and not yet known committed.
+    pending: Mutex<BTreeMap<u64, u64>>,
+}
+
+impl CommittedPaths {
+    fn appended(&self, entry: &Entry<TypeConfig>) {
+        if let EntryPayload::Normal(r) = &entry.payload {
+            lock(&self.pending).insert(entry.log_id.index, r.paths() as u64);
+        }
+    }
+
+    fn committed(&self, upto: u64) {
+        let mut pending = lock(&self.pending);
+        let later = pending.split_off(&(upto + 1));
+        let paths: u64 = std::mem::replace(&mut *pending, later).into_values().sum();
+        self.total.fetch_add(paths, Ordering::Relaxed);
+    }
+
+    fn truncated(&self, from: u64) {
+        lock(&self.pending).split_off(&from);
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// The thread that makes appends durable and then acknowledges them, in
@@ -120,7 +154,15 @@ impl LogStore {
             meta: db.open_tree("raft_meta")?,
             recent: Arc::default(),
             flusher: Arc::new(Flusher::start(db.clone())?),
+            committed: Arc::default(),
         })
+    }
+
+    /// Paths in the entries committed since the store was opened (what a
+    /// follower learns committed counts when it learns it).
+    pub fn committed_paths(&self) -> impl Fn() -> u64 + Send + Sync + 'static {
+        let c = self.committed.clone();
+        move || c.total.load(Ordering::Relaxed)
     }
 
     fn get_meta<T: serde::de::DeserializeOwned>(
@@ -177,7 +219,7 @@ impl RaftLogReader<TypeConfig> for LogStore {
             Bound::Unbounded => 0,
         };
         {
-            let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+            let recent = lock(&self.recent);
             let end = match range.end_bound() {
                 Bound::Included(i) => Some(*i),
                 Bound::Excluded(i) => i.checked_sub(1),
@@ -235,6 +277,9 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn save_committed(&mut self, committed: Option<LogId<NodeId>>) -> Result<()> {
+        if let Some(c) = &committed {
+            self.committed.committed(c.index);
+        }
         // Not flushed on its own: losing the latest committed id only means
         // re-applying a little more after a restart.
         let v = format::encode(&committed)
@@ -264,6 +309,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             let v = format::encode(&entry)
                 .map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Write, e))?;
             batch.insert(&index_key(entry.log_id.index), v);
+            self.committed.appended(&entry);
             appended.push(entry);
         }
         self.log
@@ -271,7 +317,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             .map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Write, e))?;
         let encoded = started.elapsed();
         {
-            let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+            let mut recent = lock(&self.recent);
             for e in appended {
                 recent.insert(e.log_id.index, e);
             }
@@ -286,10 +332,8 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn truncate(&mut self, log_id: LogId<NodeId>) -> Result<()> {
-        self.recent
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .retain(|i, _| *i < log_id.index);
+        self.committed.truncated(log_id.index);
+        lock(&self.recent).retain(|i, _| *i < log_id.index);
         let mut batch = sled::Batch::default();
         for item in self.log.range(index_key(log_id.index)..) {
             let (k, _) = item.map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Read, e))?;
@@ -306,10 +350,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         // if the removal below is cut short.
         self.put_meta(LAST_PURGED, &log_id, ErrorSubject::Store)
             .await?;
-        self.recent
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .retain(|i, _| *i > log_id.index);
+        lock(&self.recent).retain(|i, _| *i > log_id.index);
         let mut batch = sled::Batch::default();
         for item in self.log.range(..=index_key(log_id.index)) {
             let (k, _) = item.map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Read, e))?;

@@ -179,6 +179,20 @@ pub enum StoredCommand {
     Owners(Vec<(u32, u64)>),
 }
 
+impl StoredCommand {
+    /// Paths it announces or withdraws.
+    pub fn paths(&self) -> usize {
+        match self {
+            StoredCommand::Routes {
+                withdrawn,
+                announced,
+                ..
+            } => withdrawn.len() + announced.len(),
+            _ => 0,
+        }
+    }
+}
+
 /// The commands of one log entry.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredBatch {

@@ -133,6 +133,15 @@ impl Request {
         self.len() == 0
     }
 
+    /// Paths its commands announce or withdraw.
+    pub fn paths(&self) -> usize {
+        match &self.0 {
+            Batch::Commands(c) => c.iter().map(RibCommand::paths).sum(),
+            Batch::Owners(_) => 0,
+            Batch::Stored(b) => b.batch.commands.iter().map(|c| c.paths()).sum(),
+        }
+    }
+
     /// The commands, attribute sets decoded through `interner` when stored.
     pub fn into_commands(
         self,

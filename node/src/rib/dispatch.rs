@@ -24,7 +24,7 @@ fn key(c: &OutChange) -> Key {
 
 /// The changes in destination order, each destination once: its last
 /// change wins (a sort, cheaper than a search tree for thousands).
-fn last_of_each<'a>(mut changes: Vec<(Key, &'a OutChange)>) -> Vec<&'a OutChange> {
+fn last_of_each(mut changes: Vec<(Key, &OutChange)>) -> Vec<&OutChange> {
     // Stable: of equal keys, the later change stays later.
     changes.sort_by_key(|(k, _)| *k);
     let mut out: Vec<(Key, &OutChange)> = Vec::with_capacity(changes.len());

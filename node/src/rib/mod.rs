@@ -87,17 +87,6 @@ pub struct RibActor {
     waiting: VecDeque<oneshot::Sender<()>>,
 }
 
-fn paths(c: &RibCommand) -> usize {
-    match c {
-        RibCommand::Routes {
-            withdrawn,
-            announced,
-            ..
-        } => withdrawn.len() + announced.len(),
-        _ => 1,
-    }
-}
-
 impl RibActor {
     pub fn new(member: Arc<Member>, routing: SharedRouting) -> RibActor {
         RibActor {
@@ -212,7 +201,7 @@ impl Handler<Commands> for RibActor {
             SessionCommand::Rib(cmd) => cmd,
         });
         for cmd in cmds {
-            self.pending_paths += paths(&cmd);
+            self.pending_paths += cmd.paths().max(1);
             self.pending.push(cmd);
         }
         self.write(ctx);

@@ -46,7 +46,8 @@ pub fn render(rows: &[Outcome], expected: usize) -> String {
             rss.map_or("-".into(), |b| format!("{:.0}", b / expected as f64)),
             ratio(r.reflect, bird_time),
             ratio(rss, bird_rss),
-            rate(expected, first_commit(r)),
+            r.committed
+                .map_or("-".into(), |(t, n)| rate(n as usize, Some(t))),
         ));
     }
     for r in rows {
@@ -64,11 +65,6 @@ pub fn render(rows: &[Outcome], expected: usize) -> String {
     s
 }
 
-/// When the first member (the leader) had applied the whole table.
-fn first_commit(r: &Outcome) -> Option<f64> {
-    r.committed.iter().flatten().copied().reduce(f64::min)
-}
-
 /// Paths per second over `secs`.
 fn rate(paths: usize, secs: Option<f64>) -> String {
     secs.filter(|s| *s > 0.0)
@@ -84,16 +80,18 @@ fn secs(x: Option<f64>) -> String {
 pub fn detail(r: &Outcome) -> String {
     let clients: Vec<String> = r.client_times.iter().map(|t| secs(*t)).collect();
     format!(
-        "{}: {:?}; source sent all in {} s ({} paths/s); whole table committed at {} s ({} paths/s), \
-         applied per member at [{}] s; slowest client at End-of-RIB: {} routes; \
+        "{}: {:?}; source sent all in {} s ({} paths/s); replay committed at {} s ({} paths in \
+         the log, {} paths/s); table applied per member at [{}] s; slowest client at End-of-RIB: {} routes; \
          clients complete at [{}] s; RSS peak {} MiB (per member: [{}]), after {} MiB",
         r.kind.name(),
         r.status,
         secs(r.send),
         rate(r.routes, r.send),
-        secs(first_commit(r)),
-        rate(r.routes, first_commit(r)),
+        secs(r.committed.map(|(t, _)| t)),
+        r.committed.map_or("-".into(), |(_, n)| n.to_string()),
         r.committed
+            .map_or("-".into(), |(t, n)| rate(n as usize, Some(t))),
+        r.applied
             .iter()
             .map(|t| secs(*t))
             .collect::<Vec<String>>()

@@ -58,9 +58,12 @@ pub struct Outcome {
     /// The reflector's RSS once the clients held the table (or at the end).
     pub rss_after: Option<u64>,
     /// Reflex, per member: seconds from the first UPDATE to the member
-    /// having applied every path of the table. The first member there (the
-    /// leader) marks the table committed: on a majority, and applied.
-    pub committed: Vec<Option<f64>>,
+    /// having applied every path of the table.
+    pub applied: Vec<Option<f64>>,
+    /// Reflex: seconds from the first UPDATE to the last log entry of the
+    /// replay committed (on a majority), as the leader knows it, and the
+    /// paths (announced or withdrawn) those entries hold.
+    pub committed: Option<(f64, u64)>,
     /// Per client: seconds from the first UPDATE to the whole table.
     pub client_times: Vec<Option<f64>>,
     /// Routes of the client holding the fewest when the source had sent
@@ -143,7 +146,8 @@ pub fn run(kind: Kind, o: &Options) -> Result<Outcome> {
         send: None,
         resets: 0,
         rss_after: None,
-        committed: Vec::new(),
+        applied: Vec::new(),
+        committed: None,
         client_times: Vec::new(),
         routes_at_eor: None,
     };
@@ -178,7 +182,11 @@ pub fn run(kind: Kind, o: &Options) -> Result<Outcome> {
         out.reflect = Some(done.saturating_sub(f) as f64 / 1e9);
     }
     out.committed = m
-        .committed_at
+        .committed
+        .zip(first)
+        .map(|((t, n), f)| (t.saturating_sub(f) as f64 / 1e9, n));
+    out.applied = m
+        .applied_at
         .iter()
         .map(|c| Some((*c)?.saturating_sub(first?) as f64 / 1e9))
         .collect();
@@ -275,12 +283,20 @@ struct Measured {
     client_done: Vec<Option<u128>>,
     routes_at_eor: Option<usize>,
     /// When each Reflex member had applied every path.
-    committed_at: Vec<Option<u128>>,
+    applied_at: Vec<Option<u128>>,
+    /// When the replay was committed, and its paths.
+    committed: Option<(u128, u64)>,
 }
 
-/// Paths a Reflex member has applied (its Adj-RIBs-In), from
-/// `reflex cluster status`.
-fn member_paths(member: &Node, o: &Options) -> Option<usize> {
+/// What `reflex cluster status` says of a member's progress.
+struct Progress {
+    /// Paths in its Adj-RIBs-In.
+    applied: usize,
+    /// Paths in the entries it knows committed.
+    committed: u64,
+}
+
+fn progress(member: &Node, o: &Options) -> Option<Progress> {
     let raft = format!("{}:{}", member.v4, reflectors::RAFT_PORT);
     let out = member
         .command(&o.reflex.to_string_lossy())
@@ -288,7 +304,18 @@ fn member_paths(member: &Node, o: &Options) -> Option<usize> {
         .output()
         .ok()?;
     let status: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
-    status.get("paths")?.as_u64().map(|n| n as usize)
+    Some(Progress {
+        applied: status.get("paths")?.as_u64()? as usize,
+        committed: status.get("committed_paths")?.as_u64()?,
+    })
+}
+
+/// The first sample at which the count reached its final value: when the
+/// last entry was committed (clients send no routes, so nothing after the
+/// replay adds to it).
+fn commit_time(samples: &[(u128, u64)]) -> Option<(u128, u64)> {
+    let last = samples.last()?.1;
+    samples.iter().find(|(_, n)| *n == last).copied()
 }
 
 /// Polls the clients until each holds the whole table, the reflector or
@@ -311,13 +338,16 @@ fn measure(
     let mut last: Vec<View> = vec![View::default(); clients.len()];
     let mut resets = vec![0usize; clients.len()];
     let mut at_eor = None;
-    let mut committed: Vec<Option<u128>> = vec![None; members.len()];
+    let mut applied: Vec<Option<u128>> = vec![None; members.len()];
+    // Per member: (time, paths committed) while it applies the replay.
+    let mut commits: Vec<Vec<(u128, u64)>> = vec![Vec::new(); members.len()];
     let result = |status,
                   done: &[Option<u128>],
                   last: &[View],
                   resets: &[usize],
                   at_eor,
-                  committed: &[Option<u128>]| Measured {
+                  applied: &[Option<u128>],
+                  commits: &[Vec<(u128, u64)>]| Measured {
         status,
         done_at: done
             .iter()
@@ -328,16 +358,27 @@ fn measure(
         resets: resets.iter().sum(),
         client_done: done.to_vec(),
         routes_at_eor: at_eor,
-        committed_at: committed.to_vec(),
+        applied_at: applied.to_vec(),
+        // The leader learns of a commit first.
+        committed: commits
+            .iter()
+            .filter_map(|c| commit_time(c))
+            .min_by_key(|(t, _)| *t),
     };
     loop {
         interrupt::sleep(POLL)?;
         let sent_all = read_stamp(&stamp).1.is_some();
-        // Every path the source sent is committed once each member's
-        // Adj-RIBs-In hold the table (the clients send none).
+        // A member has applied the replay once its Adj-RIBs-In hold the
+        // table (the clients send none).
         for (i, m) in members.iter().enumerate() {
-            if committed[i].is_none() && sent_all && member_paths(m, o) == Some(o.expected) {
-                committed[i] = Some(now_ns());
+            if applied[i].is_some() {
+                continue;
+            }
+            let Some(p) = progress(m, o) else { continue };
+            let t = now_ns();
+            commits[i].push((t, p.committed));
+            if sent_all && p.applied == o.expected {
+                applied[i] = Some(t);
             }
         }
         for (i, c) in clients.iter().enumerate() {
@@ -360,14 +401,15 @@ fn measure(
         if sent_all && at_eor.is_none() {
             at_eor = last.iter().map(|v| v.routes).min();
         }
-        if done.iter().all(Option::is_some) && committed.iter().all(Option::is_some) {
+        if done.iter().all(Option::is_some) && applied.iter().all(Option::is_some) {
             return Ok(result(
                 Status::Done,
                 &done,
                 &last,
                 &resets,
                 at_eor,
-                &committed,
+                &applied,
+                &commits,
             ));
         }
         if let Some(name) = exited(reflector) {
@@ -378,7 +420,8 @@ fn measure(
                 &last,
                 &resets,
                 at_eor,
-                &committed,
+                &applied,
+                &commits,
             ));
         }
         if !source.is_running() {
@@ -389,7 +432,8 @@ fn measure(
                 &last,
                 &resets,
                 at_eor,
-                &committed,
+                &applied,
+                &commits,
             ));
         }
         if Instant::now() >= end {
@@ -403,7 +447,8 @@ fn measure(
                 &last,
                 &resets,
                 at_eor,
-                &committed,
+                &applied,
+                &commits,
             ));
         }
     }

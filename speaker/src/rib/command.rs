@@ -33,6 +33,18 @@ pub enum RibCommand {
 }
 
 impl RibCommand {
+    /// Paths it announces or withdraws.
+    pub fn paths(&self) -> usize {
+        match self {
+            RibCommand::Routes {
+                withdrawn,
+                announced,
+                ..
+            } => withdrawn.len() + announced.len(),
+            _ => 0,
+        }
+    }
+
     /// The command for a received UPDATE. End-of-RIB markers become
     /// [`RibCommand::EndOfRib`]; an UPDATE to be treated as withdraw
     /// (RFC 7606 §2) withdraws everything it announces.

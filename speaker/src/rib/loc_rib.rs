@@ -17,11 +17,33 @@ use std::sync::Arc;
 
 /// A destination: what the decision process picks one path for. The path
 /// identifier is not part of it (RFC 7911 §3: it tells paths apart).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// Ordered by family, route distinguisher (none first), then prefix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct RouteKey {
     pub family: Family,
     pub rd: Option<RouteDistinguisher>,
     pub prefix: Prefix,
+}
+
+impl Ord for RouteKey {
+    /// The order of the fields, compared as integers (this comparison is
+    /// most of what the Loc-RIB's lookups and sorts do).
+    #[inline]
+    fn cmp(&self, other: &RouteKey) -> std::cmp::Ordering {
+        let family = |k: &RouteKey| (k.family.afi.0, k.family.safi.0);
+        let rd = |k: &RouteKey| k.rd.map(|r| u64::from_be_bytes(r.0));
+        family(self)
+            .cmp(&family(other))
+            .then_with(|| rd(self).cmp(&rd(other)))
+            .then_with(|| self.prefix.cmp(&other.prefix))
+    }
+}
+
+impl PartialOrd for RouteKey {
+    #[inline]
+    fn partial_cmp(&self, other: &RouteKey) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
 }
 
 impl RouteKey {
@@ -353,6 +375,46 @@ pub type LocRib = ChunkMap<RouteKey, Entry>;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::family::{Afi, Safi};
+    use proptest::prelude::*;
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+    fn route_key() -> impl Strategy<Value = RouteKey> {
+        let addr = prop_oneof![
+            any::<u32>().prop_map(|a| IpAddr::V4(Ipv4Addr::from(a))),
+            any::<u128>().prop_map(|a| IpAddr::V6(Ipv6Addr::from(a))),
+        ];
+        (
+            prop_oneof![Just(1u16), Just(2u16), any::<u16>()],
+            prop_oneof![Just(1u8), Just(128u8), any::<u8>()],
+            proptest::option::of(any::<[u8; 8]>()),
+            addr,
+            0u8..=128,
+        )
+            .prop_filter_map("a prefix", |(afi, safi, rd, addr, len)| {
+                let max = if addr.is_ipv4() { 32 } else { 128 };
+                Some(RouteKey {
+                    family: Family {
+                        afi: Afi(afi),
+                        safi: Safi(safi),
+                    },
+                    rd: rd.map(RouteDistinguisher),
+                    prefix: Prefix::new(addr, len.min(max))?,
+                })
+            })
+    }
+
+    proptest! {
+        /// The hand-written order is the fields' lexicographic order (as
+        /// the derived one was): family, RD (none first), address (IPv4
+        /// first), length.
+        #[test]
+        fn route_key_order_is_the_fields_order(a in route_key(), b in route_key()) {
+            let fields = |k: &RouteKey| (k.family, k.rd.map(|r| r.0), k.prefix.addr(), k.prefix.len());
+            prop_assert_eq!(a.cmp(&b), fields(&a).cmp(&fields(&b)));
+            prop_assert_eq!(a.cmp(&b) == std::cmp::Ordering::Equal, a == b);
+        }
+    }
 
     #[test]
     fn entries_stay_small() {

@@ -8,7 +8,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 ///
 /// RFC 4271 §4.3 calls the bits after the prefix length "irrelevant": they
 /// are masked here, and the raw NLRI bytes keep what was on the wire.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Prefix {
     addr: IpAddr,
     len: u8,
@@ -93,6 +93,30 @@ impl Prefix {
             IpAddr::V6(a) => out.copy_from_slice(&a.octets()),
         }
         (out, n)
+    }
+}
+
+/// IPv4 before IPv6, then by address, then by length: the order of the
+/// fields, on integers (the RIB's tables compare keys all the time).
+impl Ord for Prefix {
+    #[inline]
+    fn cmp(&self, other: &Prefix) -> std::cmp::Ordering {
+        fn key(a: IpAddr) -> (bool, u128) {
+            match a {
+                IpAddr::V4(a) => (false, u128::from(u32::from(a))),
+                IpAddr::V6(a) => (true, u128::from(a)),
+            }
+        }
+        key(self.addr)
+            .cmp(&key(other.addr))
+            .then(self.len.cmp(&other.len))
+    }
+}
+
+impl PartialOrd for Prefix {
+    #[inline]
+    fn partial_cmp(&self, other: &Prefix) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
     }
 }
 
