@@ -2,17 +2,25 @@
 
 use openraft::{Config, SnapshotPolicy};
 
-/// Timers for members on one LAN; snapshot transfer sized for a full
-/// table (tens of MB): openraft's defaults (200 ms per 3 MiB chunk) would
-/// time out and resend a chunk forever.
+/// Timers for members on one LAN. A snapshot (a full table is tens of MB)
+/// is streamed in 1 MiB InstallSnapshot chunks, each acknowledged and each
+/// with its own timeout, and resumed at its offset after a failure: never
+/// one message, and a slow chunk costs one chunk, not the transfer.
+/// Octets of snapshot per InstallSnapshot message.
+pub const SNAPSHOT_CHUNK: u64 = 1 << 20;
+
+/// Time one chunk may take, there and acknowledged (a loaded member on a
+/// busy host still moves 1 MiB in well under this).
+const SNAPSHOT_CHUNK_TIMEOUT_MS: u64 = 10_000;
+
 pub fn raft_config(cluster: &str) -> Config {
     Config {
         cluster_name: cluster.to_string(),
         heartbeat_interval: 200,
         election_timeout_min: 1000,
         election_timeout_max: 2000,
-        install_snapshot_timeout: 30_000,
-        snapshot_max_chunk_size: 16 << 20,
+        install_snapshot_timeout: SNAPSHOT_CHUNK_TIMEOUT_MS,
+        snapshot_max_chunk_size: SNAPSHOT_CHUNK,
         // Entries carry thousands of paths each.
         max_payload_entries: 64,
         snapshot_policy: SnapshotPolicy::LogsSinceLast(1000),

@@ -65,6 +65,8 @@ pub struct ClusterStatus {
     /// Paths announced or withdrawn in the log entries this member has
     /// learnt committed since it started.
     pub committed_paths: u64,
+    /// InstallSnapshot chunks this member has received since it started.
+    pub snapshot_chunks: u64,
 }
 
 /// Why a forwarded write was not done.

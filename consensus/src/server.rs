@@ -9,6 +9,7 @@ use openraft::Raft;
 use openraft::error::{ClientWriteError, RaftError};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use storage::TypeConfig;
 use storage::{NodeId, StateMachine};
 use tokio::net::{TcpListener, TcpStream};
@@ -25,15 +26,17 @@ pub async fn serve(
     state: StateMachine,
     committed: CommittedPaths,
 ) {
+    let chunks = Arc::new(AtomicU64::new(0));
     let mut connections = tokio::task::JoinSet::new();
     loop {
         while connections.try_join_next().is_some() {}
         match listener.accept().await {
             Ok((stream, from)) => {
                 let _ = stream.set_nodelay(true);
-                let (raft, state, committed) = (raft.clone(), state.clone(), committed.clone());
+                let (raft, state) = (raft.clone(), state.clone());
+                let (committed, chunks) = (committed.clone(), chunks.clone());
                 connections.spawn(async move {
-                    if let Err(e) = connection(stream, raft, state, committed).await {
+                    if let Err(e) = connection(stream, raft, state, committed, chunks).await {
                         debug!(%from, error = %e, "raft connection closed");
                     }
                 });
@@ -51,6 +54,7 @@ async fn connection(
     raft: Raft<TypeConfig>,
     state: StateMachine,
     committed: CommittedPaths,
+    chunks: Arc<AtomicU64>,
 ) -> Result<(), crate::protocol::FrameError> {
     loop {
         let rpc: Rpc = read_frame(&mut stream).await?;
@@ -66,7 +70,16 @@ async fn connection(
                 RpcReply::Append(reply)
             }
             Rpc::Vote(r) => RpcReply::Vote(raft.vote(r).await),
-            Rpc::Snapshot(r) => RpcReply::Snapshot(raft.install_snapshot(r).await),
+            Rpc::Snapshot(r) => {
+                chunks.fetch_add(1, Ordering::Relaxed);
+                debug!(
+                    offset = r.offset,
+                    octets = r.data.len(),
+                    done = r.done,
+                    "snapshot chunk received"
+                );
+                RpcReply::Snapshot(raft.install_snapshot(r).await)
+            }
             Rpc::Forward(req) => RpcReply::Forward(match raft.client_write(req).await {
                 Ok(r) => Ok(r.data),
                 Err(e) => Err(forward_error(e)),
@@ -75,6 +88,7 @@ async fn connection(
                 s.owners = owners(&state);
                 s.paths = state.paths();
                 s.committed_paths = committed();
+                s.snapshot_chunks = chunks.load(Ordering::Relaxed);
                 s
             })),
         };
@@ -154,6 +168,7 @@ pub fn status(raft: &Raft<TypeConfig>) -> ClusterStatus {
         owners: BTreeMap::new(),
         paths: 0,
         committed_paths: 0,
+        snapshot_chunks: 0,
     }
 }
 

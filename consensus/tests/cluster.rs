@@ -232,3 +232,67 @@ async fn a_member_joins_and_leaves_through_joint_consensus() {
     m1.shutdown().await;
     m2.shutdown().await;
 }
+
+/// `count` host routes from `first`, each with its own AS path and MED: as
+/// many attribute sets as routes, so the snapshot is several MB. Route 0's
+/// AS path holds AS 0 (RFC 7607: malformed), which the log and the
+/// snapshot must store alike.
+fn routes_each_own_set(peer: u32, first: u32, count: u32) -> RibCommand {
+    let base = u32::from(Ipv4Addr::new(198, 18, 0, 0));
+    let announced = (first..first + count)
+        .map(|i| {
+            let attrs = Arc::new(PathAttributes::new(vec![
+                PathAttribute::new(AttrValue::Origin(Origin::Igp)),
+                PathAttribute::new(AttrValue::AsPath(AsPath::sequence(vec![64512, 64513, i]))),
+                PathAttribute::new(AttrValue::NextHop(Ipv4Addr::new(198, 18, 1, peer as u8))),
+                PathAttribute::new(AttrValue::MultiExitDisc(i)),
+            ]));
+            let p = Prefix::new(IpAddr::V4(Ipv4Addr::from(base + i)), 32).unwrap();
+            (Family::IPV4_UNICAST, NlriEntry::plain(p), attrs)
+        })
+        .collect();
+    RibCommand::Routes {
+        peer: PeerId(peer),
+        withdrawn: vec![],
+        announced,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_is_streamed_in_chunks_to_a_member_without_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let m1 = start(1, any, dir.path()).await;
+    m1.init([(1, m1.addr)].into_iter().collect()).await.unwrap();
+    wait_for("a leader", || m1.leader()).await;
+    m1.write(Request::new(vec![RibCommand::PeerUp(client(1))]))
+        .await
+        .unwrap();
+    const ROUTES: u32 = 120_000;
+    for first in (0..ROUTES).step_by(20_000) {
+        m1.write(Request::new(vec![routes_each_own_set(1, first, 20_000)]))
+            .await
+            .unwrap();
+    }
+    // Snapshot and drop the log it covers: a new member can only be
+    // brought up to date with the snapshot.
+    let status = ask(&m1.addr.to_string(), Manage::Snapshot).await.unwrap();
+    assert!(status.snapshot.is_some(), "{status:?}");
+
+    let m2 = start(2, any, dir.path()).await;
+    ask(&m1.addr.to_string(), Manage::Add(2, m2.addr.to_string()))
+        .await
+        .unwrap();
+    let (digest, loc) = agree(&[&m1, &m2]).await;
+    assert_eq!(loc, ROUTES as usize);
+    assert_eq!(digest, applied(&m1).1);
+    let received = ask(&m2.addr.to_string(), Manage::Status).await.unwrap();
+    // 120,000 attribute sets are several MB: more than one 1 MiB chunk.
+    assert!(
+        received.snapshot_chunks >= 3,
+        "snapshot in {} chunk(s)",
+        received.snapshot_chunks
+    );
+    m1.shutdown().await;
+    m2.shutdown().await;
+}

@@ -266,9 +266,15 @@ pub fn interned_set(
         return Ok(a);
     }
     let raw = Bytes::copy_from_slice(octets);
-    let section = decode_attributes(&raw, &attr_ctx())
-        .map_err(|_| FormatError::Invalid("attribute set does not decode"))?;
-    Ok(interner.intern(section.attrs, Some(raw)))
+    let mut set = decode_attributes(&raw, &attr_ctx())
+        .map_err(|_| FormatError::Invalid("attribute set does not decode"))?
+        .attrs;
+    // What reads as malformed here is left out, as [`attr_octets`] leaves
+    // it out: a set applied from the log and the same set restored from a
+    // snapshot (stored again without it) are then equal.
+    set.attrs
+        .retain(|x| !matches!(x.value, AttrValue::Invalid { .. }));
+    Ok(interner.intern(set, Some(raw)))
 }
 
 fn attr_at(sets: &[Arc<PathAttributes>], i: u32) -> Result<Arc<PathAttributes>, FormatError> {
