@@ -30,6 +30,22 @@ pub async fn serve(listener: TcpListener, peers: ByAddress) {
     }
 }
 
+/// Binds `addr` as soon as it can be (the address is not on an interface
+/// yet), then serves.
+pub async fn serve_once_bound(addr: SocketAddr, peers: ByAddress) {
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        match TcpListener::bind(addr).await {
+            Ok(l) => return serve(l, peers).await,
+            Err(e) if e.kind() == std::io::ErrorKind::AddrNotAvailable => {}
+            Err(e) => {
+                warn!(%addr, error = %e, "cannot listen; giving up on this address");
+                return;
+            }
+        }
+    }
+}
+
 /// IPv4-mapped IPv6 addresses come from dual-stack sockets.
 fn unmapped(ip: IpAddr) -> IpAddr {
     match ip {

@@ -10,20 +10,29 @@ pub const RAFT_PORT: u16 = 11179;
 /// A member's configuration: the RIB's identity (router id, cluster id,
 /// AS) is the cluster's, the same on every member; each member listens on
 /// its own address and waits for `reflex cluster init`.
-pub fn member_config(me: u64, member: &Node, data: &Path, clients: &[&Node]) -> String {
-    let mut c = format!(
-        "router-id = \"{CLUSTER_ID}\"\nlocal-as = 65000\ncluster-id = \"{CLUSTER_ID}\"\ndata-dir = \"{}\"\n[listen]\naddresses = [\"{}\"]\n\n[cluster]\nmember-id = {me}\nraft-address = \"{}:{RAFT_PORT}\"\nbootstrap = false\n",
+/// A member's configuration: it listens on its IPv4 and IPv6 addresses;
+/// `neighbors` is its `[[neighbor]]` sections (the same on every member).
+pub fn member_config(me: u64, member: &Node, data: &Path, neighbors: &str) -> String {
+    format!(
+        "router-id = \"{CLUSTER_ID}\"\nlocal-as = 65000\ncluster-id = \"{CLUSTER_ID}\"\ndata-dir = \"{}\"\n[listen]\naddresses = [\"{}\", \"{}\"]\n\n[cluster]\nmember-id = {me}\nraft-address = \"{}:{RAFT_PORT}\"\nbootstrap = false\n{neighbors}",
         data.display(),
         member.v4,
+        member.v6,
         member.v4
-    );
-    for n in clients {
-        c.push_str(&format!(
-            "\n[[neighbor]]\naddress = \"{}\"\nremote-as = 65000\nroute-reflector-client = true\nhold-time = 30\nidle-hold = 1\n",
-            n.v4
-        ));
-    }
-    c
+    )
+}
+
+/// IPv4 route-reflector clients, one `[[neighbor]]` each.
+pub fn client_neighbors(clients: &[&Node]) -> String {
+    clients
+        .iter()
+        .map(|n| {
+            format!(
+                "\n[[neighbor]]\naddress = \"{}\"\nremote-as = 65000\nroute-reflector-client = true\nhold-time = 30\nidle-hold = 1\n",
+                n.v4
+            )
+        })
+        .collect()
 }
 
 pub fn raft(m: &Node) -> String {
@@ -51,9 +60,15 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// Starts the members and makes them one cluster (`reflex cluster
-    /// init`, asked of the first).
+    /// Starts the members with `clients` as IPv4 route-reflector clients
+    /// and makes them one cluster.
     pub fn start(members: Vec<Node>, dir: &Path, clients: &[&Node]) -> Result<Cluster, String> {
+        Cluster::start_with(members, dir, &client_neighbors(clients))
+    }
+
+    /// Starts the members with these `[[neighbor]]` sections and makes them
+    /// one cluster (`reflex cluster init`, asked of the first).
+    pub fn start_with(members: Vec<Node>, dir: &Path, neighbors: &str) -> Result<Cluster, String> {
         let mut c = Cluster {
             dirs: Vec::new(),
             configs: Vec::new(),
@@ -63,7 +78,7 @@ impl Cluster {
         for (i, m) in c.members.iter().enumerate() {
             let d = dir.join(format!("m{}", i + 1));
             std::fs::create_dir_all(&d).map_err(|e| e.to_string())?;
-            let conf = member_config(i as u64 + 1, m, &d.join("data"), clients);
+            let conf = member_config(i as u64 + 1, m, &d.join("data"), neighbors);
             c.daemons.push(Some(crate::reflex::start(m, &d, &conf)?));
             c.configs.push(conf);
             c.dirs.push(d);

@@ -181,7 +181,12 @@ fn partitioned_member_catches_up_after_healing() {
     // Healed: the member catches up.
     lan.set_link(&members[cut], true).unwrap();
     let agreed = cluster.agree(60, 3000);
-    assert!(agreed.is_some(), "digests differ: {:?}", cluster.digests());
+    assert!(
+        agreed.is_some(),
+        "digests differ: {:?}\nthe member cut off:\n{}",
+        cluster.digests(),
+        reflex_tests::reflex::log_tail(&cluster.dirs[cut])
+    );
 }
 
 #[test]

@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use storage::Request;
 use tokio::net::TcpListener;
-use tracing::info;
+use tracing::{info, warn};
 
 /// One neighbour to run a session with.
 #[derive(Clone, Debug)]
@@ -85,10 +85,20 @@ pub fn run(spec: DaemonSpec, shutdown: impl Future<Output = ()> + 'static) -> an
         // The replicated owner map says which sessions run here.
         actix_rt::spawn(sessions::follow_owners(member.clone(), sessions.clone()));
         for addr in &spec.listen {
-            let l = TcpListener::bind(addr)
-                .await
-                .with_context(|| format!("cannot listen on {addr}"))?;
-            actix_rt::spawn(listener::serve(l, sessions.by_address.clone()));
+            let peers = sessions.by_address.clone();
+            match TcpListener::bind(addr).await {
+                Ok(l) => {
+                    actix_rt::spawn(listener::serve(l, peers));
+                }
+                // Not on an interface yet (a link still down, an IPv6
+                // address still tentative): listen once it is; the
+                // sessions' own connections need no listener meanwhile.
+                Err(e) if e.kind() == std::io::ErrorKind::AddrNotAvailable => {
+                    warn!(%addr, error = %e, "cannot listen yet; retrying every second");
+                    actix_rt::spawn(listener::serve_once_bound(*addr, peers));
+                }
+                Err(e) => return Err(e).with_context(|| format!("cannot listen on {addr}")),
+            }
         }
         info!(
             neighbors = sessions.len(),

@@ -1,0 +1,49 @@
+//! A listen address that is not on any interface yet (a link still down,
+//! an address configured later) does not stop the daemon: it says so,
+//! keeps running, and listens once the address appears.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use reflex_tests::netns::{Lan, wait_for};
+
+#[test]
+fn listens_once_the_address_appears() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lan = Lan::new().unwrap();
+    let node = lan.node(1).unwrap();
+    // An address of this node's subnet that nothing holds yet.
+    let mut segments = node.v6.segments();
+    segments[7] = 0x99;
+    let later = std::net::Ipv6Addr::from(segments);
+    let config = format!(
+        "router-id = \"{}\"\nlocal-as = 65000\ndata-dir = \"{}\"\n[listen]\naddresses = [\"{}\", \"{later}\"]\nport = 1179\n",
+        node.v4,
+        dir.path().join("data").display(),
+        node.v4,
+    );
+    let mut reflex = reflex_tests::reflex::start(&node, dir.path(), &config).unwrap();
+    let log = || reflex_tests::reflex::log(dir.path());
+    assert!(
+        wait_for(20, || log().contains("cannot listen yet").then_some(())).is_some(),
+        "{}",
+        log()
+    );
+    assert!(reflex.is_running(), "{}", log());
+
+    node.run(&[
+        "ip",
+        "addr",
+        "add",
+        &format!("{later}/64"),
+        "dev",
+        "eth0",
+        "nodad",
+    ])
+    .unwrap();
+    let bound = format!("listening for BGP connections addr=Some([{later}]:1179)");
+    assert!(
+        wait_for(20, || log().contains(&bound).then_some(())).is_some(),
+        "{}",
+        log()
+    );
+    assert!(reflex.is_running(), "{}", log());
+}
