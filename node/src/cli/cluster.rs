@@ -20,7 +20,7 @@ pub enum ClusterCommand {
     /// Removes a member (ask the leader).
     Remove(Remove),
     /// The members and the leader, as one member knows them.
-    Status(Target),
+    Status(Status),
     /// Has a member snapshot its RIB now and drop the log the snapshot
     /// covers.
     Snapshot(Target),
@@ -31,6 +31,17 @@ pub struct Target {
     /// The Raft address of the member to ask.
     #[arg(long)]
     raft: SocketAddr,
+}
+
+#[derive(Args, Debug)]
+pub struct Status {
+    #[command(flatten)]
+    target: Target,
+    /// Ask again every this many milliseconds, one JSON line each time
+    /// with the time of the answer (`at_unix_ns`), until interrupted (to
+    /// follow a member through a burst).
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(10..))]
+    every: Option<u64>,
 }
 
 #[derive(Args, Debug)]
@@ -87,7 +98,11 @@ pub fn run(cmd: ClusterCommand) -> Result<()> {
         }
         ClusterCommand::Add(a) => (a.target, Manage::Add(a.member.0, a.member.1.to_string())),
         ClusterCommand::Remove(r) => (r.target, Manage::Remove(r.id)),
-        ClusterCommand::Status(t) => (t, Manage::Status),
+        ClusterCommand::Status(Status {
+            target,
+            every: Some(ms),
+        }) => return follow(&target, std::time::Duration::from_millis(ms)),
+        ClusterCommand::Status(s) => (s.target, Manage::Status),
         ClusterCommand::Snapshot(t) => (t, Manage::Snapshot),
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -100,4 +115,39 @@ pub fn run(cmd: ClusterCommand) -> Result<()> {
         .map_err(|e: ManageError| anyhow!("member at {addr}: {e}"))?;
     println!("{}", serde_json::to_string_pretty(&status)?);
     Ok(())
+}
+
+/// `status --every MS`: one compact JSON line per answer; a member that
+/// does not answer is said on stderr and asked again.
+fn follow(target: &Target, every: std::time::Duration) -> Result<()> {
+    use std::io::Write as _;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start a runtime")?;
+    let addr = target.raft.to_string();
+    let mut out = std::io::stdout().lock();
+    runtime.block_on(async {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match ask(&addr, Manage::Status).await {
+                Ok(status) => {
+                    let mut line = serde_json::to_value(&status)?;
+                    if let Some(o) = line.as_object_mut() {
+                        let at = std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map_or(0, |d| d.as_nanos() as u64);
+                        o.insert("at_unix_ns".into(), at.into());
+                    }
+                    // A closed stdout (the reader went away) ends it.
+                    if writeln!(out, "{line}").is_err() || out.flush().is_err() {
+                        return Ok(());
+                    }
+                }
+                Err(e) => eprintln!("member at {addr}: {e}"),
+            }
+        }
+    })
 }

@@ -296,18 +296,34 @@ struct Progress {
     committed: u64,
 }
 
-fn progress(member: &Node, o: &Options) -> Option<Progress> {
+/// `reflex cluster status --every 50` in a member's namespace, its JSON
+/// lines in a file: one long-lived process per member, not one per poll
+/// (which would cost the reflector's CPU and blur the times).
+fn watch(member: &Node, i: usize, o: &Options, dir: &Path) -> Result<(Daemon, PathBuf)> {
     let raft = format!("{}:{}", member.v4, reflectors::RAFT_PORT);
-    let out = member
-        .command(&o.reflex.to_string_lossy())
-        .args(["cluster", "status", "--raft", &raft])
-        .output()
-        .ok()?;
-    let status: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
-    Some(Progress {
-        applied: status.get("paths")?.as_u64()? as usize,
-        committed: status.get("committed_paths")?.as_u64()?,
-    })
+    let path = dir.join(format!("status-m{}.jsonl", i + 1));
+    let mut cmd = member.command(&o.reflex.to_string_lossy());
+    cmd.args(["cluster", "status", "--raft", &raft, "--every", "50"])
+        .stdout(std::fs::File::create(&path)?)
+        .stderr(std::process::Stdio::null());
+    Ok((Daemon::spawn("status", cmd).map_err(ns_err)?, path))
+}
+
+/// The samples a watcher wrote: (time, progress).
+fn samples(path: &Path) -> Vec<(u128, Progress)> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).ok()?;
+            Some((
+                u128::from(v.get("at_unix_ns")?.as_u64()?),
+                Progress {
+                    applied: v.get("paths")?.as_u64()? as usize,
+                    committed: v.get("committed_paths")?.as_u64()?,
+                },
+            ))
+        })
+        .collect()
 }
 
 /// The first sample at which the count reached its final value: when the
@@ -341,6 +357,11 @@ fn measure(
     let mut applied: Vec<Option<u128>> = vec![None; members.len()];
     // Per member: (time, paths committed) while it applies the replay.
     let mut commits: Vec<Vec<(u128, u64)>> = vec![Vec::new(); members.len()];
+    let watchers = members
+        .iter()
+        .enumerate()
+        .map(|(i, m)| watch(m, i, o, dir))
+        .collect::<Result<Vec<_>>>()?;
     let result = |status,
                   done: &[Option<u128>],
                   last: &[View],
@@ -369,17 +390,15 @@ fn measure(
         interrupt::sleep(POLL)?;
         let sent_all = read_stamp(&stamp).1.is_some();
         // A member has applied the replay once its Adj-RIBs-In hold the
-        // table (the clients send none).
-        for (i, m) in members.iter().enumerate() {
-            if applied[i].is_some() {
-                continue;
-            }
-            let Some(p) = progress(m, o) else { continue };
-            let t = now_ns();
-            commits[i].push((t, p.committed));
-            if sent_all && p.applied == o.expected {
-                applied[i] = Some(t);
-            }
+        // table (the clients send none) after the source sent it all.
+        let sent_at = read_stamp(&stamp).1;
+        for (i, (_, path)) in watchers.iter().enumerate() {
+            let s = samples(path);
+            commits[i] = s.iter().map(|(t, p)| (*t, p.committed)).collect();
+            applied[i] = s
+                .iter()
+                .find(|(t, p)| sent_at.is_some_and(|e| *t >= e) && p.applied == o.expected)
+                .map(|(t, _)| *t);
         }
         for (i, c) in clients.iter().enumerate() {
             if done[i].is_some() {
