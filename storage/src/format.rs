@@ -6,16 +6,34 @@ use crate::error::FormatError;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-/// The version of everything this release writes.
-pub const FORMAT: u8 = 1;
+/// The version of everything this release writes. 2: snapshots record
+/// the writes applied, and a log entry may say which write it is; every
+/// other value is laid out as in 1, and 1 is read.
+pub const FORMAT: u8 = 2;
+
+/// The format before, still read.
+const FORMAT_1: u8 = 1;
 
 pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, FormatError> {
     Ok(postcard::to_extend(value, vec![FORMAT])?)
 }
 
+/// A value of a type laid out the same in formats 1 and 2.
 pub fn decode<T: DeserializeOwned>(stored: &[u8]) -> Result<T, FormatError> {
     match stored.split_first() {
+        Some((&(FORMAT | FORMAT_1), rest)) => Ok(postcard::from_bytes(rest)?),
+        Some((v, _)) => Err(FormatError::Version(*v)),
+        None => Err(FormatError::Empty),
+    }
+}
+
+/// A value whose layout changed in format 2: format 1's is read as `V1`.
+pub fn decode_or_v1<T: DeserializeOwned, V1: DeserializeOwned + Into<T>>(
+    stored: &[u8],
+) -> Result<T, FormatError> {
+    match stored.split_first() {
         Some((&FORMAT, rest)) => Ok(postcard::from_bytes(rest)?),
+        Some((&FORMAT_1, rest)) => Ok(postcard::from_bytes::<V1>(rest)?.into()),
         Some((v, _)) => Err(FormatError::Version(*v)),
         None => Err(FormatError::Empty),
     }
@@ -48,6 +66,25 @@ mod tests {
             Err(FormatError::Version(v)) if v == FORMAT + 1
         ));
         assert!(matches!(decode::<u32>(&[]), Err(FormatError::Empty)));
+        // Format 1 is read; a type whose layout changed through its V1.
+        let mut v1 = e.clone();
+        v1[0] = 1;
+        assert_eq!(decode::<(u32, String)>(&v1).unwrap(), v);
+        #[derive(serde::Deserialize, Debug, PartialEq)]
+        struct New(u32, String);
+        #[derive(serde::Deserialize)]
+        struct Old(u32);
+        impl From<Old> for New {
+            fn from(o: Old) -> New {
+                New(o.0, String::new())
+            }
+        }
+        let old = postcard::to_extend(&7u32, vec![1]).unwrap();
+        assert_eq!(
+            decode_or_v1::<New, Old>(&old).unwrap(),
+            New(7, String::new())
+        );
+        assert!(decode::<New>(&old).is_err(), "format 1 misread as 2");
         assert!(index_key(1) < index_key(256));
         assert_eq!(index_of(&index_key(42)), Some(42));
     }

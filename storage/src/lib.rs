@@ -19,11 +19,13 @@ pub mod log_store;
 pub mod state_machine;
 pub mod stored;
 pub mod types;
+pub mod writes;
 
 pub use error::FormatError;
 pub use log_store::LogStore;
 pub use state_machine::{ApplyHook, NoHook, StateMachine};
 pub use types::{Command, NodeId, Owners, Request, Response, TypeConfig};
+pub use writes::WriteId;
 
 /// Opens (or creates) the store at `path`: one sled database holding both
 /// the log and the state machine's snapshots.

@@ -16,6 +16,7 @@
 use crate::format;
 use crate::stored::StoredState;
 use crate::types::{Command, NodeId, Owners, Response, TypeConfig};
+use crate::writes::Writes;
 use openraft::storage::{RaftStateMachine, Snapshot};
 use openraft::{
     BasicNode, Entry, EntryPayload, ErrorSubject, ErrorVerb, LogId, OptionalSend,
@@ -63,6 +64,8 @@ pub struct Applied {
     interner: AttrInterner,
     pub last_applied: Option<LogId<NodeId>>,
     pub membership: StoredMembership<NodeId, BasicNode>,
+    /// The writes applied, so copies are not.
+    writes: Writes,
 }
 
 /// The state machine; clones share the RIB (a clone is also how the node
@@ -113,6 +116,7 @@ impl StateMachine {
             interner: AttrInterner::with_limit(INTERNER_LIMIT),
             last_applied: None,
             membership: StoredMembership::default(),
+            writes: Writes::default(),
         }));
         let sm = StateMachine {
             config,
@@ -152,6 +156,8 @@ impl StateMachine {
                     outputs.push(out);
                 }
                 Command::Owners(o) => a.owners = o,
+                // Checked before the entry's commands run.
+                Command::Write(_) => {}
             }
         }
         self.paths
@@ -183,10 +189,11 @@ impl StateMachine {
     /// Replaces the RIB by a snapshot's.
     fn restore(&self, meta: &SnapshotMeta<NodeId, BasicNode>, data: &[u8]) -> Result<()> {
         let subject = || ErrorSubject::Snapshot(Some(meta.signature()));
-        let stored: StoredState =
-            format::decode(data).map_err(|e| io_err(subject(), ErrorVerb::Read, e))?;
+        let stored =
+            StoredState::decode(data).map_err(|e| io_err(subject(), ErrorVerb::Read, e))?;
         let mut a = lock(&self.applied);
         a.owners = stored.owners();
+        a.writes = stored.writes.clone();
         let image = stored
             .rib
             .image_with(&mut a.interner)
@@ -229,16 +236,17 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>> {
         // The image is taken under the lock (cheap: attribute sets are
         // shared), encoded outside it.
-        let (image, owners, last_applied, membership) = {
+        let (image, owners, writes, last_applied, membership) = {
             let a = self.sm.applied();
             (
                 a.rib.image(),
                 a.owners.clone(),
+                a.writes.clone(),
                 a.last_applied,
                 a.membership.clone(),
             )
         };
-        let data = format::encode(&StoredState::of(&image, &owners))
+        let data = format::encode(&StoredState::of(&image, &owners, &writes))
             .map_err(|e| io_err(ErrorSubject::Snapshot(None), ErrorVerb::Write, e))?;
         let n = {
             let mut b = lock(&self.sm.built);
@@ -289,6 +297,18 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                                 io_err(ErrorSubject::Apply(entry.log_id), ErrorVerb::Read, e)
                             })?;
                     let mut commands = commands.into_iter().peekable();
+                    // A copy of a write applied before changes nothing.
+                    if let Some(Command::Write(w)) = commands.peek() {
+                        let first = self.applied().writes.first_time(*w, entry.log_id.index);
+                        if !first {
+                            tracing::debug!(
+                                writer = w.writer,
+                                seq = w.seq,
+                                "copy of a write skipped"
+                            );
+                            commands = Vec::new().into_iter().peekable();
+                        }
+                    }
                     while commands.peek().is_some() {
                         self.apply_commands(commands.by_ref().take(APPLY_CHUNK), &mut response);
                         // Raft's other tasks (replication, the transport)

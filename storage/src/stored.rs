@@ -8,7 +8,9 @@
 //! referenced by index.
 
 use crate::error::FormatError;
+use crate::format;
 use crate::types::{Command, Owners};
+use crate::writes::{WriteId, Writes};
 use bytes::{Bytes, BytesMut};
 use serde::{Deserialize, Serialize};
 use speaker::rib::{
@@ -177,6 +179,13 @@ pub enum StoredCommand {
     },
     /// Session owners: (neighbour, member).
     Owners(Vec<(u32, u64)>),
+    /// Which write this entry is ([`crate::writes`]); first in its batch.
+    /// Last among the variants: entries written before it existed read
+    /// the same.
+    Write {
+        writer: u64,
+        seq: u64,
+    },
 }
 
 impl StoredCommand {
@@ -345,6 +354,12 @@ impl StoredBatch {
             .iter()
             .map(|c| {
                 Ok(Command::Rib(match c {
+                    StoredCommand::Write { writer, seq } => {
+                        return Ok(Command::Write(WriteId {
+                            writer: *writer,
+                            seq: *seq,
+                        }));
+                    }
                     StoredCommand::Owners(o) => {
                         return Ok(Command::Owners(
                             o.iter().map(|(p, m)| (PeerId(*p), *m)).collect(),
@@ -437,19 +452,44 @@ pub struct StoredDestination {
     pub paths: Vec<StoredPath>,
 }
 
-/// The content of a snapshot: the RIB image and the session owners.
+/// The content of a snapshot: the RIB image, the session owners and the
+/// writes applied.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredState {
     pub rib: StoredImage,
     pub owners: Vec<(u32, u64)>,
+    pub writes: Writes,
+}
+
+/// A snapshot as format 1 wrote it (before writes were recorded).
+#[derive(Deserialize)]
+pub struct StoredStateV1 {
+    pub rib: StoredImage,
+    pub owners: Vec<(u32, u64)>,
+}
+
+impl From<StoredStateV1> for StoredState {
+    fn from(v1: StoredStateV1) -> StoredState {
+        StoredState {
+            rib: v1.rib,
+            owners: v1.owners,
+            writes: Writes::default(),
+        }
+    }
 }
 
 impl StoredState {
-    pub fn of(image: &RibImage, owners: &Owners) -> StoredState {
+    pub fn of(image: &RibImage, owners: &Owners, writes: &Writes) -> StoredState {
         StoredState {
             rib: StoredImage::of(image),
             owners: owners.iter().map(|(p, m)| (p.0, *m)).collect(),
+            writes: writes.clone(),
         }
+    }
+
+    /// A snapshot's octets, of this format or the one before.
+    pub fn decode(octets: &[u8]) -> Result<StoredState, FormatError> {
+        format::decode_or_v1::<StoredState, StoredStateV1>(octets)
     }
 
     pub fn owners(&self) -> Owners {

@@ -92,6 +92,8 @@ pub enum Command {
     Rib(RibCommand),
     /// The session owners from now on (the whole map).
     Owners(Owners),
+    /// Which write the entry is: a copy of one applied before is skipped.
+    Write(crate::WriteId),
 }
 
 impl Default for Request {
@@ -118,6 +120,24 @@ impl Request {
             Batch::Owners(o) => Request(Batch::Stored(Stored::new(StoredBatch::owners(o)))),
             Batch::Stored(b) => Request(Batch::Stored(b.clone())),
         }
+    }
+
+    /// The stored form, saying which write it is: applied once however
+    /// often it is written ([`crate::writes`]).
+    pub fn stored_as(&self, write: crate::WriteId) -> Request {
+        let mut batch = match &self.0 {
+            Batch::Commands(c) => StoredBatch::of(c),
+            Batch::Owners(o) => StoredBatch::owners(o),
+            Batch::Stored(b) => b.batch.clone(),
+        };
+        batch.commands.insert(
+            0,
+            crate::stored::StoredCommand::Write {
+                writer: write.writer,
+                seq: write.seq,
+            },
+        );
+        Request(Batch::Stored(Stored::new(batch)))
     }
 
     /// How many commands it holds.

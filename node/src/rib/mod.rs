@@ -19,7 +19,7 @@ use speaker::wire::CodecContext;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
-use storage::Request;
+use storage::{Request, WriteId};
 use tokio::sync::oneshot;
 use tracing::warn;
 
@@ -78,6 +78,11 @@ pub struct RibActor {
     in_flight: usize,
     /// Numbers writes in submission order.
     next_write: u64,
+    /// This process as a writer of the log: random, so no two processes
+    /// (nor two runs of one) share it.
+    writer: u64,
+    /// The number of the next write made ([`storage::writes`]).
+    next_seq: u64,
     /// Failed writes, by write number: written again, in that order and
     /// before anything newer, once nothing is in flight.
     failed: BTreeMap<u64, Request>,
@@ -85,6 +90,14 @@ pub struct RibActor {
     retry: VecDeque<Request>,
     /// Sessions waiting for room.
     waiting: VecDeque<oneshot::Sender<()>>,
+}
+
+/// A random writer id: std's hasher keys are random per process.
+fn random_writer() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(std::process::id().into());
+    h.finish()
 }
 
 impl RibActor {
@@ -96,6 +109,8 @@ impl RibActor {
             pending_paths: 0,
             in_flight: 0,
             next_write: 0,
+            writer: random_writer(),
+            next_seq: 0,
             failed: BTreeMap::new(),
             retry: VecDeque::new(),
             waiting: VecDeque::new(),
@@ -127,8 +142,15 @@ impl RibActor {
                 None if !self.pending.is_empty() => {
                     self.pending_paths = 0;
                     // In the stored form once: the log, every follower and
-                    // a retry share it (clones are reference counts).
-                    Request::new(std::mem::take(&mut self.pending)).stored()
+                    // a retry share it (clones are reference counts). Its
+                    // write id makes a retry of a write that did commit a
+                    // copy every member skips.
+                    let write = WriteId {
+                        writer: self.writer,
+                        seq: self.next_seq,
+                    };
+                    self.next_seq += 1;
+                    Request::new(std::mem::take(&mut self.pending)).stored_as(write)
                 }
                 None => break,
             };

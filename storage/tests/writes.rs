@@ -1,0 +1,125 @@
+//! Exactly-once writes through the state machine: a write written again
+//! (its first copy committed while the writer lost track of it) is skipped,
+//! also when it comes after a newer write of the same writer, and also
+//! after a snapshot replaced the state. Without it, a repeated PeerUp
+//! would reset the peer and withdraw the paths it sent since.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use openraft::storage::RaftStateMachine;
+use openraft::{CommittedLeaderId, Entry, EntryPayload, LogId, RaftSnapshotBuilder};
+use speaker::rib::{NextHopSelf, PeerId, PeerInfo, RibCommand, RibConfig};
+use speaker::wire::attr::{AsPath, AttrValue, Origin, PathAttribute};
+use speaker::wire::{Family, NlriEntry, PathAttributes, Prefix};
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+use storage::{NoHook, Request, TypeConfig, WriteId, format};
+
+fn config() -> RibConfig {
+    RibConfig {
+        local_as: 65000,
+        router_id: Ipv4Addr::new(198, 18, 0, 1),
+        cluster_id: Ipv4Addr::new(198, 18, 0, 1),
+        decision: Default::default(),
+    }
+}
+
+fn peer() -> PeerInfo {
+    PeerInfo {
+        id: PeerId(1),
+        address: IpAddr::V4(Ipv4Addr::new(198, 18, 1, 1)),
+        asn: 65000,
+        router_id: Ipv4Addr::new(198, 18, 1, 1),
+        rr_client: true,
+        cluster_id: None,
+        families: vec![Family::IPV4_UNICAST],
+        add_path_send: vec![],
+        four_octet_as: true,
+        next_hop_self: NextHopSelf::default(),
+    }
+}
+
+fn routes(first: u32, count: u32) -> RibCommand {
+    let attrs = Arc::new(PathAttributes::new(vec![
+        PathAttribute::new(AttrValue::Origin(Origin::Igp)),
+        PathAttribute::new(AttrValue::AsPath(AsPath::sequence(vec![64512]))),
+        PathAttribute::new(AttrValue::NextHop(Ipv4Addr::new(198, 18, 1, 1))),
+    ]));
+    let base = u32::from(Ipv4Addr::new(198, 18, 0, 0));
+    RibCommand::Routes {
+        peer: PeerId(1),
+        withdrawn: vec![],
+        announced: (first..first + count)
+            .map(|i| {
+                let p = Prefix::new(IpAddr::V4(Ipv4Addr::from(base + i)), 32).unwrap();
+                (Family::IPV4_UNICAST, NlriEntry::plain(p), attrs.clone())
+            })
+            .collect(),
+    }
+}
+
+fn withdraw(first: u32, count: u32) -> RibCommand {
+    let base = u32::from(Ipv4Addr::new(198, 18, 0, 0));
+    RibCommand::Routes {
+        peer: PeerId(1),
+        withdrawn: (first..first + count)
+            .map(|i| {
+                let p = Prefix::new(IpAddr::V4(Ipv4Addr::from(base + i)), 32).unwrap();
+                (Family::IPV4_UNICAST, NlriEntry::plain(p))
+            })
+            .collect(),
+        announced: vec![],
+    }
+}
+
+/// Write `seq` of writer 7 at log `index`, read back as the log does.
+fn entry(index: u64, seq: u64, commands: Vec<RibCommand>) -> Entry<TypeConfig> {
+    let write = WriteId { writer: 7, seq };
+    let e: Entry<TypeConfig> = Entry {
+        log_id: LogId::new(CommittedLeaderId::new(1, 0), index),
+        payload: EntryPayload::Normal(Request::new(commands).stored_as(write)),
+    };
+    format::decode(&format::encode(&e).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn a_write_written_again_applies_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, mut sm) = storage::open(dir.path(), config(), Box::new(NoHook)).unwrap();
+    let up = || vec![RibCommand::PeerUp(peer())];
+    sm.apply(vec![
+        entry(1, 0, up()),
+        entry(2, 1, vec![routes(0, 100)]),
+        entry(3, 2, vec![withdraw(0, 10)]),
+        // Writes 0 and 1 again, after write 2: without exactly-once the
+        // PeerUp would reset the peer, and the announcements would bring
+        // back the 10 paths write 2 withdrew.
+        entry(4, 0, up()),
+        entry(5, 1, vec![routes(0, 100)]),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(sm.applied().rib.adj_rib_in_len(PeerId(1)), 90);
+    let snap = sm
+        .get_snapshot_builder()
+        .await
+        .build_snapshot()
+        .await
+        .unwrap();
+    drop(sm);
+
+    // A member restored from the snapshot skips the same copies.
+    let other = tempfile::tempdir().unwrap();
+    let (_, mut restored) = storage::open(other.path(), config(), Box::new(NoHook)).unwrap();
+    restored
+        .install_snapshot(&snap.meta, snap.snapshot)
+        .await
+        .unwrap();
+    restored
+        .apply(vec![
+            entry(6, 1, vec![routes(0, 100)]),
+            entry(7, 3, vec![routes(100, 50)]),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(restored.applied().rib.adj_rib_in_len(PeerId(1)), 140);
+}
