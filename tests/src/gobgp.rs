@@ -66,6 +66,26 @@ pub struct RibPath {
     pub json: Json,
 }
 
+impl RibPath {
+    /// Asserts the path came reflected from `source` (its ORIGINATOR_ID,
+    /// one cluster in CLUSTER_LIST) with `next_hop` kept.
+    pub fn assert_reflected(&self, source: &Node, next_hop: IpAddr, cluster_id: &str) {
+        assert_eq!(
+            self.originator_id.as_deref(),
+            Some(source.v4.to_string().as_str()),
+            "{:?}",
+            self.json
+        );
+        assert_eq!(self.cluster_list, [cluster_id], "{:?}", self.json);
+        assert_eq!(
+            self.next_hop.as_deref(),
+            Some(next_hop.to_string().as_str()),
+            "{:?}",
+            self.json
+        );
+    }
+}
+
 impl Gobgp {
     pub fn start(node: &Node, dir: &Path, config: &GobgpConfig) -> Result<Gobgp, String> {
         let conf = dir.join(format!("gobgp-{}.toml", node.ns));

@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use reflex_tests::cluster::{CLUSTER_ID, Cluster};
-use reflex_tests::gobgp::{Gobgp, GobgpConfig, RibPath};
+use reflex_tests::gobgp::{Gobgp, GobgpConfig};
 use reflex_tests::netns::{Lan, Node, wait_for};
 use std::net::IpAddr;
 
@@ -27,22 +27,6 @@ fn neighbors(clients: &[Node]) -> String {
         ));
     }
     s
-}
-
-fn assert_reflected(p: &RibPath, source: &Node, next_hop: IpAddr) {
-    assert_eq!(
-        p.originator_id.as_deref(),
-        Some(source.v4.to_string().as_str()),
-        "{:?}",
-        p.json
-    );
-    assert_eq!(p.cluster_list, [CLUSTER_ID], "{:?}", p.json);
-    assert_eq!(
-        p.next_hop.as_deref(),
-        Some(next_hop.to_string().as_str()),
-        "{:?}",
-        p.json
-    );
 }
 
 #[test]
@@ -123,8 +107,8 @@ fn ipv6_and_add_path_across_members() {
         )
     });
     paths.sort_by(|a, b| a.next_hop.cmp(&b.next_hop));
-    assert_reflected(&paths[0], &clients[0], IpAddr::V4(clients[0].v4));
-    assert_reflected(&paths[1], &clients[1], IpAddr::V4(clients[1].v4));
+    paths[0].assert_reflected(&clients[0], IpAddr::V4(clients[0].v4), CLUSTER_ID);
+    paths[1].assert_reflected(&clients[1], IpAddr::V4(clients[1].v4), CLUSTER_ID);
 
     // An IPv6 route reaches the other two over their IPv6 sessions.
     gobgp[0]
@@ -133,7 +117,7 @@ fn ipv6_and_add_path_across_members() {
     for g in &gobgp[1..] {
         let p = wait_for(30, || g.paths(PREFIX_V6).filter(|p| !p.is_empty()));
         let p = p.unwrap_or_else(|| panic!("{PREFIX_V6} not reflected\n{}", logs()));
-        assert_reflected(&p[0], &clients[0], IpAddr::V6(clients[0].v6));
+        p[0].assert_reflected(&clients[0], IpAddr::V6(clients[0].v6), CLUSTER_ID);
     }
 
     // One reflector: the six sessions are spread two per member, and every

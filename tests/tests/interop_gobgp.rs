@@ -158,21 +158,6 @@ impl Topology {
 
 /// The path as reflected from `source`: ORIGINATOR_ID = its router id,
 /// CLUSTER_LIST = [ours], next hop as the source set it.
-fn assert_reflected(p: &RibPath, source: &Node, next_hop: IpAddr) {
-    assert_eq!(
-        p.originator_id.as_deref(),
-        Some(source.v4.to_string().as_str()),
-        "{:?}",
-        p.json
-    );
-    assert_eq!(p.cluster_list, [CLUSTER_ID], "{:?}", p.json);
-    assert_eq!(
-        p.next_hop.as_deref(),
-        Some(next_hop.to_string().as_str()),
-        "{:?}",
-        p.json
-    );
-}
 
 #[test]
 fn routes_are_reflected_between_gobgp_clients_over_ipv4_and_ipv6() {
@@ -213,11 +198,11 @@ fn routes_are_reflected_between_gobgp_clients_over_ipv4_and_ipv6() {
     g2.announce("198.19.21.0/24", IpAddr::V4(c2.v4)).unwrap();
 
     let p = t.wait_paths(g2, "198.19.20.0/24", 1);
-    assert_reflected(&p[0], c1, IpAddr::V4(c1.v4));
+    p[0].assert_reflected(c1, IpAddr::V4(c1.v4), CLUSTER_ID);
     let p = t.wait_paths(g2, "2001:db8:ff20::/48", 1);
-    assert_reflected(&p[0], c1, IpAddr::V6(c1.v6));
+    p[0].assert_reflected(c1, IpAddr::V6(c1.v6), CLUSTER_ID);
     let p = t.wait_paths(g1, "198.19.21.0/24", 1);
-    assert_reflected(&p[0], c2, IpAddr::V4(c2.v4));
+    p[0].assert_reflected(c2, IpAddr::V4(c2.v4), CLUSTER_ID);
     // The source does not get its own route back.
     assert!(
         g1.paths("198.19.20.0/24").is_none(),
@@ -257,13 +242,13 @@ fn add_path_clients_get_every_path_and_others_the_best() {
 
     let mut paths = t.wait_paths(g3, prefix, 2);
     paths.sort_by(|a, b| a.next_hop.cmp(&b.next_hop));
-    assert_reflected(&paths[0], n[0], IpAddr::V4(n[0].v4));
-    assert_reflected(&paths[1], n[1], IpAddr::V4(n[1].v4));
+    paths[0].assert_reflected(n[0], IpAddr::V4(n[0].v4), CLUSTER_ID);
+    paths[1].assert_reflected(n[1], IpAddr::V4(n[1].v4), CLUSTER_ID);
 
     // Without ADD-PATH: one path, the best. Both are equal up to the RFC
     // 4456 §9 tie-break: the lower ORIGINATOR_ID, client 1's.
     let one = t.wait_paths(g4, prefix, 1);
-    assert_reflected(&one[0], n[0], IpAddr::V4(n[0].v4));
+    one[0].assert_reflected(n[0], IpAddr::V4(n[0].v4), CLUSTER_ID);
     // Stays at one (no second path arrives late).
     std::thread::sleep(std::time::Duration::from_secs(1));
     assert_eq!(g4.paths(prefix).map(|p| p.len()), Some(1));
@@ -277,7 +262,7 @@ fn add_path_clients_get_every_path_and_others_the_best() {
         g4.paths(prefix)
             .filter(|p| p.len() == 1 && p[0].next_hop.as_deref() == Some(nh2.as_str()))
     });
-    assert_reflected(&left[0], n[1], IpAddr::V4(n[1].v4));
+    left[0].assert_reflected(n[1], IpAddr::V4(n[1].v4), CLUSTER_ID);
     assert!(
         switched.is_some(),
         "client 4 did not switch to client 2's path: {:?}\nreflex log:\n{}",

@@ -362,31 +362,7 @@ fn measure(
         .enumerate()
         .map(|(i, m)| watch(m, i, o, dir))
         .collect::<Result<Vec<_>>>()?;
-    let result = |status,
-                  done: &[Option<u128>],
-                  last: &[View],
-                  resets: &[usize],
-                  at_eor,
-                  applied: &[Option<u128>],
-                  commits: &[Vec<(u128, u64)>]| Measured {
-        status,
-        done_at: done
-            .iter()
-            .copied()
-            .collect::<Option<Vec<u128>>>()
-            .and_then(|t| t.into_iter().max()),
-        routes: last.iter().map(|v| v.routes).min().unwrap_or(0),
-        resets: resets.iter().sum(),
-        client_done: done.to_vec(),
-        routes_at_eor: at_eor,
-        applied_at: applied.to_vec(),
-        // The leader learns of a commit first.
-        committed: commits
-            .iter()
-            .filter_map(|c| commit_time(c))
-            .min_by_key(|(t, _)| *t),
-    };
-    loop {
+    let status = loop {
         interrupt::sleep(POLL)?;
         let sent_all = read_stamp(&stamp).1.is_some();
         // A member has applied the replay once its Adj-RIBs-In hold the
@@ -421,56 +397,42 @@ fn measure(
             at_eor = last.iter().map(|v| v.routes).min();
         }
         if done.iter().all(Option::is_some) && applied.iter().all(Option::is_some) {
-            return Ok(result(
-                Status::Done,
-                &done,
-                &last,
-                &resets,
-                at_eor,
-                &applied,
-                &commits,
-            ));
+            break Status::Done;
         }
         if let Some(name) = exited(reflector) {
             let why = format!("{name} exited; client routes {:?}", counts(&last));
-            return Ok(result(
-                Status::Failed(why),
-                &done,
-                &last,
-                &resets,
-                at_eor,
-                &applied,
-                &commits,
-            ));
+            break Status::Failed(why);
         }
         if !source.is_running() {
             let why = format!("source exited: {}", last_line(&dir.join("source.log")));
-            return Ok(result(
-                Status::Failed(why),
-                &done,
-                &last,
-                &resets,
-                at_eor,
-                &applied,
-                &commits,
-            ));
+            break Status::Failed(why);
         }
         if Instant::now() >= end {
             eprintln!(
                 "  timeout: client routes {:?}, session resets {resets:?}",
                 counts(&last)
             );
-            return Ok(result(
-                Status::Timeout,
-                &done,
-                &last,
-                &resets,
-                at_eor,
-                &applied,
-                &commits,
-            ));
+            break Status::Timeout;
         }
-    }
+    };
+    Ok(Measured {
+        status,
+        done_at: done
+            .iter()
+            .copied()
+            .collect::<Option<Vec<u128>>>()
+            .and_then(|t| t.into_iter().max()),
+        routes: last.iter().map(|v| v.routes).min().unwrap_or(0),
+        resets: resets.iter().sum(),
+        client_done: done,
+        routes_at_eor: at_eor,
+        applied_at: applied,
+        // The leader learns of a commit first.
+        committed: commits
+            .iter()
+            .filter_map(|c| commit_time(c))
+            .min_by_key(|(t, _)| *t),
+    })
 }
 
 fn counts(v: &[View]) -> Vec<usize> {
