@@ -121,9 +121,10 @@ impl Drop for Flusher {
     }
 }
 
-/// Entries kept in [`LogStore::recent`]: a few large ones (thousands of
-/// paths each), enough for what is being applied and replicated.
-const RECENT: usize = 8;
+/// Entries kept in [`LogStore::recent`]: the ones being applied and
+/// replicated (two writes are in flight at most); each holds thousands of
+/// paths, so more would cost memory a full table notices (8: 10 MiB more).
+const RECENT: usize = 3;
 
 /// The entry as every member reads it back from the log.
 fn stored_form(e: &Entry<TypeConfig>) -> Entry<TypeConfig> {

@@ -57,7 +57,7 @@ pub struct RibSummary {
 /// Paths waiting for the log beyond which sessions wait before sending
 /// more: a burst is written in large entries without growing memory
 /// without bound.
-const PENDING_PATHS: usize = 32 * 1024;
+const PENDING_PATHS: usize = 16 * 1024;
 
 /// How long to wait before writing again after a failed write (no leader
 /// during an election).
