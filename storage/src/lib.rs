@@ -45,6 +45,13 @@ pub fn open(
     Ok((log, sm))
 }
 
+/// Locks `m`, also after a panic while it was held: a panic while applying
+/// cannot leave the RIB half changed in a way the next command would make
+/// worse than stopping, so keep going.
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// Octets of sled page cache.
 const SLED_CACHE: u64 = 8 << 20;
 

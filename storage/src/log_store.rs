@@ -7,6 +7,7 @@
 //! meanwhile share the next flush.
 
 use crate::format::{self, index_key, index_of};
+use crate::lock;
 use crate::types::{NodeId, TypeConfig};
 use openraft::storage::{LogFlushed, LogState, RaftLogStorage};
 use openraft::{
@@ -67,10 +68,6 @@ impl CommittedPaths {
     fn truncated(&self, from: u64) {
         lock(&self.pending).split_off(&from);
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// The thread that makes appends durable and then acknowledges them, in

@@ -14,6 +14,7 @@
 //! which sends UPDATEs to the sessions this member owns).
 
 use crate::format;
+use crate::lock;
 use crate::stored::StoredState;
 use crate::types::{Command, NodeId, Owners, Response, TypeConfig};
 use crate::writes::Writes;
@@ -89,12 +90,6 @@ fn io_err(
     e: impl std::error::Error + 'static,
 ) -> StorageError<NodeId> {
     StorageIOError::new(subject, verb, openraft::AnyError::new(&e)).into()
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic while applying cannot leave the RIB half changed in a way
-    // the next command would make worse than stopping: keep going.
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// A stored snapshot: its meta and the versioned image octets.

@@ -116,20 +116,24 @@ impl Request {
     /// from the log (and so what every member applies).
     pub fn stored(&self) -> Request {
         match &self.0 {
-            Batch::Commands(c) => Request(Batch::Stored(Stored::new(StoredBatch::of(c)))),
-            Batch::Owners(o) => Request(Batch::Stored(Stored::new(StoredBatch::owners(o)))),
             Batch::Stored(b) => Request(Batch::Stored(b.clone())),
+            _ => Request(Batch::Stored(Stored::new(self.stored_batch()))),
+        }
+    }
+
+    /// Its commands in their stored form.
+    fn stored_batch(&self) -> StoredBatch {
+        match &self.0 {
+            Batch::Commands(c) => StoredBatch::of(c),
+            Batch::Owners(o) => StoredBatch::owners(o),
+            Batch::Stored(b) => b.batch.clone(),
         }
     }
 
     /// The stored form, saying which write it is: applied once however
     /// often it is written ([`crate::writes`]).
     pub fn stored_as(&self, write: crate::WriteId) -> Request {
-        let mut batch = match &self.0 {
-            Batch::Commands(c) => StoredBatch::of(c),
-            Batch::Owners(o) => StoredBatch::owners(o),
-            Batch::Stored(b) => b.batch.clone(),
-        };
+        let mut batch = self.stored_batch();
         batch.commands.insert(
             0,
             crate::stored::StoredCommand::Write {
@@ -185,17 +189,12 @@ impl fmt::Display for Request {
 impl Serialize for Request {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match &self.0 {
-            Batch::Commands(c) => {
-                let octets =
-                    format::encode(&StoredBatch::of(c)).map_err(serde::ser::Error::custom)?;
-                s.serialize_bytes(&octets)
-            }
-            Batch::Owners(o) => {
-                let octets =
-                    format::encode(&StoredBatch::owners(o)).map_err(serde::ser::Error::custom)?;
-                s.serialize_bytes(&octets)
-            }
             Batch::Stored(b) => s.serialize_bytes(b.octets().map_err(serde::ser::Error::custom)?),
+            _ => {
+                let octets =
+                    format::encode(&self.stored_batch()).map_err(serde::ser::Error::custom)?;
+                s.serialize_bytes(&octets)
+            }
         }
     }
 }

@@ -1,7 +1,7 @@
 //! A cluster of Reflex members in a test topology: configuration,
 //! `reflex cluster init`, and reading what each member logs.
 
-use crate::netns::{Daemon, Node, wait_for};
+use crate::netns::{Daemon, Lan, Node, wait_for};
 use std::path::{Path, PathBuf};
 
 pub const CLUSTER_ID: &str = "198.18.255.1";
@@ -22,8 +22,17 @@ pub fn member_config(me: u64, member: &Node, data: &Path, neighbors: &str) -> St
     )
 }
 
+/// A LAN with three member nodes (hosts 1 to 3) and three client nodes
+/// (hosts 4 to 6): `(lan, members, clients)`.
+pub fn three_and_three() -> Result<(Lan, Vec<Node>, Vec<Node>), String> {
+    let mut lan = Lan::new()?;
+    let members = (1..=3).map(|i| lan.node(i)).collect::<Result<_, _>>()?;
+    let clients = (4..=6).map(|i| lan.node(i)).collect::<Result<_, _>>()?;
+    Ok((lan, members, clients))
+}
+
 /// IPv4 route-reflector clients, one `[[neighbor]]` each.
-pub fn client_neighbors(clients: &[&Node]) -> String {
+pub fn client_neighbors(clients: &[Node]) -> String {
     clients
         .iter()
         .map(|n| {
@@ -62,7 +71,7 @@ pub struct Cluster {
 impl Cluster {
     /// Starts the members with `clients` as IPv4 route-reflector clients
     /// and makes them one cluster.
-    pub fn start(members: Vec<Node>, dir: &Path, clients: &[&Node]) -> Result<Cluster, String> {
+    pub fn start(members: Vec<Node>, dir: &Path, clients: &[Node]) -> Result<Cluster, String> {
         Cluster::start_with(members, dir, &client_neighbors(clients))
     }
 

@@ -5,8 +5,8 @@
 //! ends with the same RIB digest.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use reflex_tests::cluster::{Cluster, bird_client, host_routes, imported};
-use reflex_tests::netns::{Lan, Node, wait_for};
+use reflex_tests::cluster::{Cluster, bird_client, host_routes, imported, three_and_three};
+use reflex_tests::netns::{Node, wait_for};
 
 fn client(
     node: &Node,
@@ -23,15 +23,8 @@ const BURST: u32 = 65_000;
 #[test]
 fn leader_killed_during_a_burst_then_restarted() {
     let dir = tempfile::tempdir().unwrap();
-    let mut lan = Lan::new().unwrap();
-    let members: Vec<Node> = (1..=3).map(|i| lan.node(i).unwrap()).collect();
-    let clients: Vec<Node> = (4..=6).map(|i| lan.node(i).unwrap()).collect();
-    let mut cluster = Cluster::start(
-        members.clone(),
-        dir.path(),
-        &clients.iter().collect::<Vec<_>>(),
-    )
-    .unwrap();
+    let (_lan, members, clients) = three_and_three().unwrap();
+    let mut cluster = Cluster::start(members.clone(), dir.path(), &clients).unwrap();
     let leader = wait_for(20, || cluster.leader(0)).expect("a leader") as usize;
     // The burst comes from the client of a member that is not the leader
     // (client i is owned by member i + 1).
@@ -96,15 +89,8 @@ fn leader_killed_during_a_burst_then_restarted() {
 #[test]
 fn wiped_member_rejoins_from_a_snapshot() {
     let dir = tempfile::tempdir().unwrap();
-    let mut lan = Lan::new().unwrap();
-    let members: Vec<Node> = (1..=3).map(|i| lan.node(i).unwrap()).collect();
-    let clients: Vec<Node> = (4..=6).map(|i| lan.node(i).unwrap()).collect();
-    let mut cluster = Cluster::start(
-        members.clone(),
-        dir.path(),
-        &clients.iter().collect::<Vec<_>>(),
-    )
-    .unwrap();
+    let (_lan, members, clients) = three_and_three().unwrap();
+    let mut cluster = Cluster::start(members.clone(), dir.path(), &clients).unwrap();
     let routes = host_routes(5000);
     let _source = client(
         &clients[0],
@@ -144,15 +130,8 @@ fn wiped_member_rejoins_from_a_snapshot() {
 #[test]
 fn partitioned_member_catches_up_after_healing() {
     let dir = tempfile::tempdir().unwrap();
-    let mut lan = Lan::new().unwrap();
-    let members: Vec<Node> = (1..=3).map(|i| lan.node(i).unwrap()).collect();
-    let clients: Vec<Node> = (4..=6).map(|i| lan.node(i).unwrap()).collect();
-    let cluster = Cluster::start(
-        members.clone(),
-        dir.path(),
-        &clients.iter().collect::<Vec<_>>(),
-    )
-    .unwrap();
+    let (lan, members, clients) = three_and_three().unwrap();
+    let cluster = Cluster::start(members.clone(), dir.path(), &clients).unwrap();
     let leader = wait_for(20, || cluster.leader(0)).expect("a leader") as usize;
     // Cut a follower off; the source is the client of a member on the
     // majority side.
@@ -192,15 +171,8 @@ fn partitioned_member_catches_up_after_healing() {
 #[test]
 fn follower_killed_and_restarted() {
     let dir = tempfile::tempdir().unwrap();
-    let mut lan = Lan::new().unwrap();
-    let members: Vec<Node> = (1..=3).map(|i| lan.node(i).unwrap()).collect();
-    let clients: Vec<Node> = (4..=6).map(|i| lan.node(i).unwrap()).collect();
-    let mut cluster = Cluster::start(
-        members.clone(),
-        dir.path(),
-        &clients.iter().collect::<Vec<_>>(),
-    )
-    .unwrap();
+    let (_lan, members, clients) = three_and_three().unwrap();
+    let mut cluster = Cluster::start(members.clone(), dir.path(), &clients).unwrap();
     let leader = wait_for(20, || cluster.leader(0)).expect("a leader") as usize;
     let follower = (0..3).find(|i| i + 1 != leader).unwrap();
     let source = (0..3).find(|i| *i != follower).unwrap();

@@ -5,9 +5,9 @@
 //! with the same RIB digest.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use reflex_tests::cluster::{CLUSTER_ID, Cluster};
+use reflex_tests::cluster::{CLUSTER_ID, Cluster, three_and_three};
 use reflex_tests::gobgp::{Gobgp, GobgpConfig};
-use reflex_tests::netns::{Lan, Node, wait_for};
+use reflex_tests::netns::{Node, wait_for};
 use std::net::IpAddr;
 
 const PREFIX_V4: &str = "198.19.70.0/24";
@@ -32,9 +32,7 @@ fn neighbors(clients: &[Node]) -> String {
 #[test]
 fn ipv6_and_add_path_across_members() {
     let dir = tempfile::tempdir().unwrap();
-    let mut lan = Lan::new().unwrap();
-    let members: Vec<Node> = (1..=3).map(|i| lan.node(i).unwrap()).collect();
-    let clients: Vec<Node> = (4..=6).map(|i| lan.node(i).unwrap()).collect();
+    let (_lan, members, clients) = three_and_three().unwrap();
     let cluster = Cluster::start_with(members.clone(), dir.path(), &neighbors(&clients)).unwrap();
     let logs = || {
         cluster

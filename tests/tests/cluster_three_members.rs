@@ -6,10 +6,10 @@
 //! same owners and the same RIB digest.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use reflex_tests::cluster::{CLUSTER_ID, Cluster, bird_client};
+use reflex_tests::cluster::{CLUSTER_ID, Cluster, bird_client, three_and_three};
 use reflex_tests::frr::{Frr, FrrConfig, Json};
 use reflex_tests::gobgp::{Gobgp, GobgpConfig};
-use reflex_tests::netns::{Lan, Node, wait_for};
+use reflex_tests::netns::wait_for;
 use std::net::IpAddr;
 
 const BIRD_ROUTE: &str = "198.19.60.0/24";
@@ -18,15 +18,8 @@ const FRR_ROUTE: &str = "198.19.61.0/24";
 #[test]
 fn three_members_reflect_as_one() {
     let dir = tempfile::tempdir().unwrap();
-    let mut lan = Lan::new().unwrap();
-    let members: Vec<Node> = (1..=3).map(|i| lan.node(i).unwrap()).collect();
-    let clients: Vec<Node> = (4..=6).map(|i| lan.node(i).unwrap()).collect();
-    let cluster = Cluster::start(
-        members.clone(),
-        dir.path(),
-        &clients.iter().collect::<Vec<_>>(),
-    )
-    .unwrap();
+    let (_lan, members, clients) = three_and_three().unwrap();
+    let cluster = Cluster::start(members.clone(), dir.path(), &clients).unwrap();
     let every_member: Vec<(IpAddr, u32)> =
         members.iter().map(|m| (IpAddr::V4(m.v4), 65000)).collect();
     // Each client peers with every member; only its owner answers. The

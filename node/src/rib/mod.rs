@@ -76,8 +76,6 @@ pub struct RibActor {
     pending_paths: usize,
     /// Writes submitted and not yet answered.
     in_flight: usize,
-    /// Numbers writes in submission order.
-    next_write: u64,
     /// This process as a writer of the log: random, so no two processes
     /// (nor two runs of one) share it.
     writer: u64,
@@ -86,8 +84,8 @@ pub struct RibActor {
     /// Failed writes, by write number: written again, in that order and
     /// before anything newer, once nothing is in flight.
     failed: BTreeMap<u64, Request>,
-    /// Failed writes to write again first.
-    retry: VecDeque<Request>,
+    /// Failed writes to write again first, with their numbers.
+    retry: VecDeque<(u64, Request)>,
     /// Sessions waiting for room.
     waiting: VecDeque<oneshot::Sender<()>>,
 }
@@ -108,7 +106,6 @@ impl RibActor {
             pending: Vec::new(),
             pending_paths: 0,
             in_flight: 0,
-            next_write: 0,
             writer: random_writer(),
             next_seq: 0,
             failed: BTreeMap::new(),
@@ -124,8 +121,7 @@ impl RibActor {
                 return;
             }
             // Everything that failed goes first, in the order it came.
-            self.retry
-                .extend(std::mem::take(&mut self.failed).into_values());
+            self.retry.extend(std::mem::take(&mut self.failed));
         }
         let member = &self.member;
         // A second write only on the leader: there, `Member::write` hands
@@ -137,7 +133,7 @@ impl RibActor {
             1
         };
         while self.in_flight < limit {
-            let req = match self.retry.pop_front() {
+            let (seq, req) = match self.retry.pop_front() {
                 Some(r) => r,
                 None if !self.pending.is_empty() => {
                     self.pending_paths = 0;
@@ -150,25 +146,24 @@ impl RibActor {
                         seq: self.next_seq,
                     };
                     self.next_seq += 1;
-                    Request::new(std::mem::take(&mut self.pending)).stored_as(write)
+                    let req = Request::new(std::mem::take(&mut self.pending)).stored_as(write);
+                    (write.seq, req)
                 }
                 None => break,
             };
-            self.submit(req, ctx);
+            self.submit(seq, req, ctx);
         }
     }
 
-    fn submit(&mut self, req: Request, ctx: &mut Context<Self>) {
+    fn submit(&mut self, seq: u64, req: Request, ctx: &mut Context<Self>) {
         let member = self.member.clone();
         self.in_flight += 1;
-        let n = self.next_write;
-        self.next_write += 1;
         ctx.spawn(
             async move {
                 let started = std::time::Instant::now();
                 let r = member.write(req.clone()).await;
                 tracing::debug!(
-                    write = n,
+                    write = seq,
                     commands = req.len(),
                     micros = started.elapsed().as_micros() as u64,
                     "RIB write committed"
@@ -180,10 +175,10 @@ impl RibActor {
                 act.in_flight -= 1;
                 if let Err(e) = r {
                     // A write whose outcome is unknown (the leader changed
-                    // under it) is written again: announcing a path twice
-                    // changes nothing.
+                    // under it) is written again: if the first copy did
+                    // commit, its write id makes every member skip this one.
                     warn!(error = %e, commands = req.len(), "RIB write failed; retrying");
-                    act.failed.insert(n, req);
+                    act.failed.insert(seq, req);
                     if act.in_flight == 0 {
                         ctx.run_later(RETRY, |act, ctx| act.write(ctx));
                     }
