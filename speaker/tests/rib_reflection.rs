@@ -459,3 +459,50 @@ fn treat_as_withdraw_update_withdraws() {
         }
     );
 }
+
+/// A cluster member computes the Adj-RIB-Out changes of the groups it
+/// serves only; the Loc-RIB, and each group's Adj-RIB-Out as read, do not
+/// depend on it.
+#[test]
+fn export_to_limits_the_changes_to_the_groups_served() {
+    let mut all = topology();
+    let mut here = topology();
+    here.export_to(Some([PeerId(N1)].into_iter().collect()));
+    let cmds = [
+        announce(C1, &["203.0.113.0/24", "198.51.100.0/24"], &ibgp_path()),
+        announce(
+            E1,
+            &["192.0.2.0/24"],
+            &attrs(&[65001], [198, 18, 1, 5], vec![]),
+        ),
+        withdraw(C1, &["198.51.100.0/24"]),
+    ];
+    let non_clients = here.group_of(PeerId(N1)).unwrap();
+    for cmd in cmds {
+        let a = all.apply(cmd.clone());
+        let h = here.apply(cmd);
+        assert_eq!(a.loc_rib, h.loc_rib);
+        // Every group gets changes without the limit; only N1's with it.
+        assert!(a.groups.len() > 1);
+        assert_eq!(
+            h.groups.iter().map(|g| g.group).collect::<Vec<_>>(),
+            vec![non_clients]
+        );
+        let of = |o: &speaker::rib::RibOutput| {
+            o.groups
+                .iter()
+                .find(|g| g.group == non_clients)
+                .map(|g| g.changes.clone())
+        };
+        assert_eq!(of(&a), of(&h));
+    }
+    assert_eq!(all.digest(), here.digest());
+    for p in ["203.0.113.0/24", "198.51.100.0/24", "192.0.2.0/24"] {
+        assert_eq!(receivers(&all, p), receivers(&here, p));
+    }
+    // Served by nobody here: no group's changes are computed.
+    here.export_to(Some(Default::default()));
+    let h = here.apply(announce(C2, &["203.0.113.128/25"], &ibgp_path()));
+    assert!(h.groups.is_empty());
+    assert_eq!(h.loc_rib.len(), 1);
+}

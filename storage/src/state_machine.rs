@@ -23,8 +23,9 @@ use openraft::{
     BasicNode, Entry, EntryPayload, ErrorSubject, ErrorVerb, LogId, OptionalSend,
     RaftSnapshotBuilder, SnapshotMeta, StorageError, StorageIOError, StoredMembership,
 };
-use speaker::rib::{Rib, RibConfig, RibOutput};
+use speaker::rib::{PeerId, Rib, RibConfig, RibOutput};
 use speaker::wire::intern::AttrInterner;
+use std::collections::BTreeSet;
 use std::io::Cursor;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -46,6 +47,13 @@ pub trait ApplyHook: Send + 'static {
     fn applied(&mut self, rib: &Rib, outputs: Vec<RibOutput>);
     /// The RIB was replaced by a snapshot's.
     fn replaced(&mut self, rib: &Rib);
+    /// The peers this member sends UPDATEs to, asked before each apply
+    /// call: the RIB computes the Adj-RIB-Out changes of their groups
+    /// only ([`Rib::export_to`]). A peer must be in it before its PeerUp
+    /// is proposed. `None` (the default): every group.
+    fn sends_to(&self) -> Option<BTreeSet<PeerId>> {
+        None
+    }
 }
 
 /// A hook that ignores everything.
@@ -142,6 +150,7 @@ impl StateMachine {
     fn apply_commands(&self, commands: impl Iterator<Item = Command>, response: &mut Response) {
         let started = std::time::Instant::now();
         let mut a = self.applied();
+        a.rib.export_to(lock(&self.hook).sends_to());
         let mut outputs = Vec::new();
         for cmd in commands {
             match cmd {

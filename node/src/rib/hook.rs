@@ -7,7 +7,7 @@ use crate::session::{PeerSession, SendUpdates};
 use actix::Addr;
 use speaker::rib::{PeerId, PeerStats, Rib, RibOutput};
 use speaker::wire::CodecContext;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use storage::ApplyHook;
 use tracing::{debug, info, warn};
@@ -93,6 +93,20 @@ impl ApplyHook for DispatchHook {
                 s.do_send(SendUpdates(msgs));
             }
         }
+    }
+
+    /// Every session this member runs, up or not: registered before its
+    /// PeerUp is proposed.
+    fn sends_to(&self) -> Option<BTreeSet<PeerId>> {
+        let r = lock(&self.routing);
+        Some(
+            r.sessions
+                .keys()
+                .chain(r.coming_up.keys())
+                .chain(r.contexts.keys())
+                .copied()
+                .collect(),
+        )
     }
 
     fn replaced(&mut self, rib: &Rib) {

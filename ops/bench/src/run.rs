@@ -396,7 +396,9 @@ fn measure(
         if sent_all && at_eor.is_none() {
             at_eor = last.iter().map(|v| v.routes).min();
         }
-        if done.iter().all(Option::is_some) && applied.iter().all(Option::is_some) {
+        // Without clients (ingest alone) the members' applied times end it.
+        let none_to_wait = !clients.is_empty() || sent_all;
+        if none_to_wait && done.iter().all(Option::is_some) && applied.iter().all(Option::is_some) {
             break Status::Done;
         }
         if let Some(name) = exited(reflector) {
@@ -417,7 +419,8 @@ fn measure(
     };
     Ok(Measured {
         status,
-        done_at: done
+        // Ingest alone: the last member to have applied the table.
+        done_at: if clients.is_empty() { &applied } else { &done }
             .iter()
             .copied()
             .collect::<Option<Vec<u128>>>()

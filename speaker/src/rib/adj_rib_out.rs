@@ -81,7 +81,7 @@ impl<R: NextHopResolver> View<'_, R> {
             return entry
                 .best()
                 .and_then(&mut export_one)
-                .map(|p| vec![(0, p)])
+                .map(|p| smallvec::smallvec![(0, p)])
                 .unwrap_or_default();
         }
         let mut v: OutPaths = entry

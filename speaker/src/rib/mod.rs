@@ -35,12 +35,12 @@ pub use image::{DestinationImage, GroupImage, PathImage, PeerImage, RibImage};
 pub use loc_rib::{Candidate, Entry, RouteKey};
 pub use output::{BestPath, GroupChanges, LocRibChange, RibOutput};
 pub use peer::{NextHopSelf, PeerId, PeerInfo, PeerStats};
-pub use update_group::{GroupId, GroupKey, OutChange, OutPath, UpdateGroup};
+pub use update_group::{GroupId, GroupKey, OutChange, OutPath, OutPaths, UpdateGroup};
 
 use adj_rib_out::View;
 use export::ExportCache;
 use loc_rib::LocRib;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -93,6 +93,8 @@ pub struct Rib<R = ResolveAll> {
     cache: Mutex<ExportCache>,
     /// Destinations a command left without candidates, removed at its end.
     emptied: Vec<RouteKey>,
+    /// The peers whose UPDATEs are sent from here ([`Rib::export_to`]).
+    exported_to: Option<BTreeSet<PeerId>>,
 }
 
 impl Rib<ResolveAll> {
@@ -111,7 +113,26 @@ impl<R: NextHopResolver> Rib<R> {
             state,
             cache: Mutex::new(ExportCache::default()),
             emptied: Vec::new(),
+            exported_to: None,
         }
+    }
+
+    /// Limits the Adj-RIB-Out changes that commands compute to the groups
+    /// with a member in `peers` (`None`, the default: every group). A
+    /// cluster member sends only to the sessions it runs: the changes of a
+    /// group served by other members are work for nothing here. Not part
+    /// of the replicated state: Loc-RIB and groups are the same either way,
+    /// and a peer that joins a group here gets its whole Adj-RIB-Out
+    /// ([`Rib::group_routes`]) whatever was computed before.
+    pub fn export_to(&mut self, peers: Option<BTreeSet<PeerId>>) {
+        self.exported_to = peers;
+    }
+
+    /// Whether commands compute the changes of `group` ([`Rib::export_to`]).
+    fn exports(&self, group: &UpdateGroup) -> bool {
+        self.exported_to
+            .as_ref()
+            .is_none_or(|to| group.members.iter().any(|m| to.contains(m)))
     }
 
     /// Applies one command; see [`RibCommand`] for what each does.
@@ -252,7 +273,7 @@ impl<R: NextHopResolver> Rib<R> {
                         // written: compute without it.
                         Err(_) => view.paths(&mut ExportCache::default(), group, g, *k, e),
                     },
-                    None => Vec::new(),
+                    None => OutPaths::new(),
                 };
                 let add_path = g.is_some_and(|g| g.key.add_path(k.family));
                 paths

@@ -45,6 +45,16 @@ fn touch(touched: &mut Touched, loc: &LocRib, key: RouteKey) {
     touched.0.push((key, loc.get(&key).cloned()));
 }
 
+/// [`touch`], then the entry of `key`, made if absent: one search of the
+/// Loc-RIB where an announcement would take two. An entry without
+/// candidates is recorded as absent: to the decision and the exports
+/// they are the same.
+fn touch_entry<'a>(touched: &mut Touched, loc: &'a mut LocRib, key: RouteKey) -> &'a mut Entry {
+    let e = loc.get_or_insert_default(key);
+    touched.0.push((key, (!e.is_empty()).then(|| e.clone())));
+    e
+}
+
 /// Removes `peer`'s path `path_id` to `key`, if it has one.
 fn remove_path(
     touched: &mut Touched,
@@ -140,8 +150,7 @@ impl<R: NextHopResolver> Rib<R> {
         for chunk in kept.chunks(CHUNK) {
             let mut touched = Touched::new();
             for (key, paths) in chunk {
-                touch(&mut touched, &self.state.loc, *key);
-                let e = self.state.loc.get_or_insert_default(*key);
+                let e = touch_entry(&mut touched, &mut self.state.loc, *key);
                 for c in paths {
                     e.upsert(id, c.path_id(), c.labels(), c.attrs.clone());
                     if let Some(n) = e.get_mut(id, c.path_id()) {
@@ -354,11 +363,7 @@ impl<R: NextHopResolver> Rib<R> {
                 remove_path(&mut touched, loc, p, peer, key, e.path_id);
                 continue;
             }
-            touch(&mut touched, loc, key);
-            if loc
-                .get_or_insert_default(key)
-                .upsert(peer, e.path_id, e.labels, attrs)
-            {
+            if touch_entry(&mut touched, loc, key).upsert(peer, e.path_id, e.labels, attrs) {
                 p.paths += 1;
             }
         }

@@ -8,7 +8,7 @@ use super::decision::{self, PathRank};
 use super::loc_rib::Entry;
 use super::output::{BestPath, GroupChanges, LocRibChange, RibOutput};
 use super::process::Touched;
-use super::update_group::{self, GroupId, OutChange};
+use super::update_group::{self, GroupId, OutChange, OutPaths};
 use super::{NextHopResolver, Rib, RibConfig};
 use crate::wire::Family;
 use std::collections::BTreeMap;
@@ -17,6 +17,13 @@ use std::sync::Arc;
 impl<R: NextHopResolver> Rib<R> {
     pub(super) fn settle(&mut self, touched: Touched, out: &mut RibOutput) {
         let mut changes: BTreeMap<GroupId, Vec<OutChange>> = BTreeMap::new();
+        let exported: Vec<GroupId> = self
+            .state
+            .groups
+            .iter()
+            .filter(|(_, g)| self.exports(g))
+            .map(|(id, _)| *id)
+            .collect();
         let state = &mut self.state;
         let cache = match self.cache.get_mut() {
             Ok(c) => c,
@@ -58,13 +65,16 @@ impl<R: NextHopResolver> Rib<R> {
                 resolver: &self.resolver,
                 peers: &state.peers,
             };
-            for (gid, group) in &state.groups {
+            for gid in &exported {
+                let Some(group) = state.groups.get(gid) else {
+                    continue;
+                };
                 if !group.key.has_family(key.family) {
                     continue;
                 }
                 let old = match &before {
                     Some(b) => view.paths(cache, *gid, group, key, b),
-                    None => Vec::new(),
+                    None => OutPaths::new(),
                 };
                 let new = view.paths(cache, *gid, group, key, entry);
                 if old.is_empty() && new.is_empty() {

@@ -106,8 +106,10 @@ pub struct UpdateGroup {
 }
 
 /// What a group is sent for one destination: `(path id sent, path)`,
-/// sorted by path id (0 without ADD-PATH).
-pub type OutPaths = Vec<(u32, OutPath)>;
+/// sorted by path id (0 without ADD-PATH). Inline for the one path sent
+/// without ADD-PATH: computed twice per destination and group, a heap
+/// allocation each otherwise.
+pub type OutPaths = smallvec::SmallVec<[(u32, OutPath); 1]>;
 
 fn same(a: &OutPath, b: &OutPath) -> bool {
     a.except == b.except
