@@ -50,6 +50,11 @@ struct Cli {
     /// Seconds each reflector gets to deliver the table.
     #[arg(long, default_value_t = 600)]
     timeout: u64,
+    /// Rounds of every reflector (interleaved); the table gives each
+    /// reflector's median round by reflect time: this machine is shared
+    /// and one round's times are noisy.
+    #[arg(long, default_value_t = 1)]
+    runs: usize,
     /// Keep configurations and logs here (default: a temporary directory,
     /// kept only when a run fails).
     #[arg(long)]
@@ -113,12 +118,18 @@ fn bench(cli: &Cli) -> Result<()> {
         cli.clients,
         dir.display()
     );
-    let mut rows = Vec::new();
-    for kind in kinds {
-        interrupt::check()?;
-        let row = run::run(kind, &opts)?;
-        eprintln!("{}", report::detail(&row));
-        rows.push(row);
+    let mut rounds: Vec<Vec<run::Outcome>> = kinds.iter().map(|_| Vec::new()).collect();
+    for round in 1..=cli.runs.max(1) {
+        for (kind, outcomes) in kinds.iter().zip(&mut rounds) {
+            interrupt::check()?;
+            let row = run::run(*kind, &opts, round)?;
+            eprintln!("round {round}: {}", report::detail(&row));
+            outcomes.push(row);
+        }
+    }
+    let rows: Vec<run::Outcome> = rounds.into_iter().filter_map(report::median).collect();
+    if cli.runs > 1 {
+        println!("medians of {} rounds:", cli.runs);
     }
     print!("{}", report::render(&rows, expected));
     let clean = rows.iter().all(|r| matches!(r.status, run::Status::Done));

@@ -65,6 +65,18 @@ pub fn render(rows: &[Outcome], expected: usize) -> String {
     s
 }
 
+/// The round of median reflect time; a round that did not finish counts
+/// as the slowest (so half the rounds failing shows as a failure).
+pub fn median(mut rounds: Vec<Outcome>) -> Option<Outcome> {
+    let time = |o: &Outcome| match o.status {
+        Status::Done => o.reflect.unwrap_or(f64::INFINITY),
+        _ => f64::INFINITY,
+    };
+    rounds.sort_by(|a, b| time(a).total_cmp(&time(b)));
+    let mid = rounds.len() / 2;
+    rounds.into_iter().nth(mid)
+}
+
 /// Paths per second over `secs`.
 fn rate(paths: usize, secs: Option<f64>) -> String {
     secs.filter(|s| *s > 0.0)

@@ -103,8 +103,10 @@ fn last_line(path: &Path) -> String {
         .to_string()
 }
 
-pub fn run(kind: Kind, o: &Options) -> Result<Outcome> {
-    let dir = o.dir.join(kind.name());
+/// Round `round` (from 1) of `kind`, in a directory of its own: a Reflex
+/// data directory left by an earlier round would hold the table already.
+pub fn run(kind: Kind, o: &Options, round: usize) -> Result<Outcome> {
+    let dir = o.dir.join(format!("{}-{round}", kind.name()));
     std::fs::create_dir_all(&dir)?;
     let mut lan = Lan::new().map_err(ns_err)?;
     let rr = lan.node(1).map_err(ns_err)?;

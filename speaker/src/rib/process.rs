@@ -14,24 +14,41 @@ use std::sync::Arc;
 
 /// Destinations whose candidates changed, each with its entry as it was
 /// before the command (`None`: new), from which the Adj-RIBs-Out before
-/// are computed. A list sorted once at the end: cheaper than a search tree
-/// for the few destinations of an UPDATE and the sorted chunks of a peer.
+/// are computed. Keys and entries apart, so that the sort (once, at the
+/// end: cheaper than a search tree for the few destinations of an UPDATE
+/// and the thousands of a batch) moves small items.
 #[derive(Default)]
-pub(super) struct Touched(Vec<(RouteKey, Option<Entry>)>);
+pub(super) struct Touched {
+    /// Each touch: the key and the index of its entry in `before`.
+    keys: Vec<(RouteKey, u32)>,
+    before: Vec<Option<Entry>>,
+}
 
 impl Touched {
     pub(super) fn new() -> Touched {
         Touched::default()
     }
 
+    fn push(&mut self, key: RouteKey, before: Option<Entry>) {
+        self.keys.push((key, self.before.len() as u32));
+        self.before.push(before);
+    }
+
     /// In key order, each destination once, with its entry as it was when
     /// first touched.
     pub(super) fn into_sorted(self) -> impl Iterator<Item = (RouteKey, Option<Entry>)> {
-        let mut v = self.0;
-        // Stable: of equal keys, the first touch stays first.
-        v.sort_by_key(|(k, _)| *k);
-        v.dedup_by_key(|(k, _)| *k);
-        v.into_iter()
+        let Touched {
+            mut keys,
+            mut before,
+        } = self;
+        // Of equal keys, the first touch (lowest index) sorts first and
+        // stays.
+        keys.sort_unstable();
+        keys.dedup_by_key(|(k, _)| *k);
+        keys.into_iter().map(move |(k, i)| {
+            let e = before.get_mut(i as usize).and_then(Option::take);
+            (k, e)
+        })
     }
 }
 
@@ -42,7 +59,7 @@ const CHUNK: usize = 4096;
 /// Records `key` as touched; call before changing its candidates (a key
 /// touched again keeps its first entry: [`Touched::into_sorted`]).
 fn touch(touched: &mut Touched, loc: &LocRib, key: RouteKey) {
-    touched.0.push((key, loc.get(&key).cloned()));
+    touched.push(key, loc.get(&key).cloned());
 }
 
 /// [`touch`], then the entry of `key`, made if absent: one search of the
@@ -51,7 +68,7 @@ fn touch(touched: &mut Touched, loc: &LocRib, key: RouteKey) {
 /// they are the same.
 fn touch_entry<'a>(touched: &mut Touched, loc: &'a mut LocRib, key: RouteKey) -> &'a mut Entry {
     let e = loc.get_or_insert_default(key);
-    touched.0.push((key, (!e.is_empty()).then(|| e.clone())));
+    touched.push(key, (!e.is_empty()).then(|| e.clone()));
     e
 }
 
