@@ -2,6 +2,7 @@
 pub mod fsm;
 pub mod mrt;
 pub mod packing;
+pub mod policy;
 pub mod rib;
 pub mod wire;
 

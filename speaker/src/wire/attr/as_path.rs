@@ -217,6 +217,44 @@ impl AsPath {
         self.segments().any(|s| s.asns.contains(&asn))
     }
 
+    fn owned_segments(&self) -> Vec<AsSegment> {
+        self.segments()
+            .map(|s| AsSegment {
+                kind: s.kind,
+                asns: s.asns.to_vec(),
+            })
+            .collect()
+    }
+
+    /// `asns` put in front, into the leading AS_SEQUENCE (or a new one
+    /// before a leading set or confederation segment): route-map prepend.
+    pub fn prepended(&self, asns: &[u32]) -> AsPath {
+        let mut segments = self.owned_segments();
+        match segments.first_mut() {
+            Some(first) if first.kind == SegmentType::Sequence => {
+                first.asns.splice(0..0, asns.iter().copied());
+            }
+            _ => segments.insert(
+                0,
+                AsSegment {
+                    kind: SegmentType::Sequence,
+                    asns: asns.to_vec(),
+                },
+            ),
+        }
+        AsPath::from_segments(segments)
+    }
+
+    /// Every occurrence of `asns` taken out (segments left empty go):
+    /// route-map exclude.
+    pub fn without(&self, asns: &[u32]) -> AsPath {
+        let mut segments = self.owned_segments();
+        for s in &mut segments {
+            s.asns.retain(|a| !asns.contains(a));
+        }
+        AsPath::from_segments(segments.into_iter().filter(|s| !s.asns.is_empty()))
+    }
+
     /// RFC 6793 §4.2.3: rebuild the real path of a route received from a
     /// 2-octet speaker from its AS_PATH and AS4_PATH.
     pub fn merge_as4(&self, as4: &AsPath) -> AsPath {
