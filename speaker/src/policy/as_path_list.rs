@@ -55,6 +55,18 @@ pub fn with_text<T>(path: Option<&AsPath>, f: impl FnOnce(&str) -> T) -> T {
     })
 }
 
+/// Equal when written the same.
+impl PartialEq for AsPathList {
+    fn eq(&self, other: &Self) -> bool {
+        self.entries.len() == other.entries.len()
+            && self
+                .entries
+                .iter()
+                .zip(&other.entries)
+                .all(|((a, x), (b, y))| a == b && x.as_str() == y.as_str())
+    }
+}
+
 impl AsPathList {
     /// Entries in order: `(action, expression)`.
     pub fn new(entries: &[(Action, String)]) -> Result<AsPathList, PolicyError> {

@@ -97,6 +97,24 @@ fn all_in<T: PartialEq>(wanted: &[T], carried: &[T]) -> bool {
     wanted.iter().all(|w| carried.contains(w))
 }
 
+/// Equal when written the same.
+impl PartialEq for CommunityList {
+    fn eq(&self, other: &Self) -> bool {
+        let same = |a: &Matcher, b: &Matcher| match (a, b) {
+            (Matcher::Values(x), Matcher::Values(y)) => x == y,
+            (Matcher::Regex(x), Matcher::Regex(y)) => x.as_str() == y.as_str(),
+            _ => false,
+        };
+        self.kind == other.kind
+            && self.entries.len() == other.entries.len()
+            && self
+                .entries
+                .iter()
+                .zip(&other.entries)
+                .all(|((a, x), (b, y))| a == b && same(x, y))
+    }
+}
+
 impl CommunityList {
     /// Entries of `kind` in order; values of another kind are refused.
     pub fn new(kind: Kind, entries: &[(Action, EntryDef)]) -> Result<CommunityList, PolicyError> {

@@ -28,20 +28,43 @@ pub enum PolicyError {
     Invalid { seq: u32, what: String },
     #[error("bad range {low}..{high}: the low end is above the high end")]
     BadRange { low: u32, high: u32 },
-    #[error("{what}: {source}")]
-    In {
-        what: String,
-        #[source]
-        source: Box<PolicyError>,
+}
+
+/// Where in a policy a problem is: what the configuration names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    PrefixList(String),
+    AsPathList(String),
+    CommunityList(String),
+    /// The entry at `index` as written (not sorted) of a route-map.
+    RouteMap {
+        name: String,
+        index: usize,
+        seq: u32,
     },
 }
 
-impl PolicyError {
-    /// This error, said of `what` (a list, a route-map entry).
-    pub fn in_(self, what: impl Into<String>) -> PolicyError {
-        PolicyError::In {
-            what: what.into(),
-            source: Box::new(self),
+impl std::fmt::Display for Place {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Place::PrefixList(n) => write!(f, "prefix list '{n}'"),
+            Place::AsPathList(n) => write!(f, "AS-path list '{n}'"),
+            Place::CommunityList(n) => write!(f, "community list '{n}'"),
+            Place::RouteMap { name, seq, .. } => write!(f, "route-map '{name}' entry {seq}"),
         }
+    }
+}
+
+/// A problem and its place.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{place}: {error}")]
+pub struct Located {
+    pub place: Place,
+    pub error: PolicyError,
+}
+
+impl PolicyError {
+    pub fn at(self, place: Place) -> Located {
+        Located { place, error: self }
     }
 }

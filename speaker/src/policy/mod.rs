@@ -18,7 +18,7 @@ pub mod set;
 
 pub use as_path_list::AsPathList;
 pub use community_list::{CommunityList, Kind as CommunityKind};
-pub use error::PolicyError;
+pub use error::{Located, Place, PolicyError};
 pub use prefix_list::{PrefixList, PrefixListEntry};
 pub use route_map::{
     Direction, Match, NextHopTreatment, OnMatch, Permitted, Route, RouteMap, Verdict,
@@ -35,7 +35,7 @@ pub enum Action {
 }
 
 /// A match clause as written: lists by name.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum MatchDef {
     PrefixList(String),
     NextHopList(String),
@@ -49,14 +49,14 @@ pub enum MatchDef {
 }
 
 /// A set action as written: the list of `CommunityRemove` by name.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum SetDef {
     CommunityRemove(String),
     /// Any action that names no list.
     Plain(Set),
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RouteMapEntryDef {
     pub seq: u32,
     pub action: Action,
@@ -66,7 +66,7 @@ pub struct RouteMapEntryDef {
 }
 
 /// Everything the configuration defines, by name.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PolicyDef {
     pub prefix_lists: BTreeMap<String, Vec<PrefixListEntry>>,
     pub as_path_lists: BTreeMap<String, Vec<(Action, String)>>,
@@ -75,22 +75,9 @@ pub struct PolicyDef {
 }
 
 /// A checked, compiled policy: route-maps by name.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Policy {
     route_maps: BTreeMap<String, Arc<RouteMap>>,
-}
-
-fn find<T>(
-    map: &BTreeMap<String, Arc<T>>,
-    kind: &'static str,
-    name: &str,
-) -> Result<Arc<T>, PolicyError> {
-    map.get(name)
-        .cloned()
-        .ok_or_else(|| PolicyError::UnknownName {
-            kind,
-            name: name.to_string(),
-        })
 }
 
 fn check_range(r: &std::ops::RangeInclusive<u32>) -> Result<(), PolicyError> {
@@ -104,48 +91,68 @@ fn check_range(r: &std::ops::RangeInclusive<u32>) -> Result<(), PolicyError> {
 }
 
 impl Policy {
-    pub fn compile(def: &PolicyDef) -> Result<Policy, PolicyError> {
-        let prefix_lists = def
-            .prefix_lists
-            .iter()
-            .map(|(n, e)| {
-                let l =
-                    PrefixList::new(e.clone()).map_err(|e| e.in_(format!("prefix list '{n}'")))?;
-                Ok((n.clone(), Arc::new(l)))
-            })
-            .collect::<Result<BTreeMap<_, _>, PolicyError>>()?;
-        let as_path_lists = def
-            .as_path_lists
-            .iter()
-            .map(|(n, e)| {
-                let l = AsPathList::new(e).map_err(|e| e.in_(format!("AS-path list '{n}'")))?;
-                Ok((n.clone(), Arc::new(l)))
-            })
-            .collect::<Result<BTreeMap<_, _>, PolicyError>>()?;
-        let community_lists = def
-            .community_lists
-            .iter()
-            .map(|(n, (kind, e))| {
-                let l = CommunityList::new(*kind, e)
-                    .map_err(|e| e.in_(format!("community list '{n}'")))?;
-                Ok((n.clone(), Arc::new(l)))
-            })
-            .collect::<Result<BTreeMap<_, _>, PolicyError>>()?;
+    /// Checks and compiles everything; every problem found, each with its
+    /// place.
+    pub fn compile(def: &PolicyDef) -> Result<Policy, Vec<Located>> {
+        let mut errors = Vec::new();
+        let mut prefix_lists = BTreeMap::new();
+        for (n, e) in &def.prefix_lists {
+            match PrefixList::new(e.clone()) {
+                Ok(l) => {
+                    prefix_lists.insert(n.clone(), Arc::new(l));
+                }
+                Err(e) => errors.push(e.at(Place::PrefixList(n.clone()))),
+            }
+        }
+        let mut as_path_lists = BTreeMap::new();
+        for (n, e) in &def.as_path_lists {
+            match AsPathList::new(e) {
+                Ok(l) => {
+                    as_path_lists.insert(n.clone(), Arc::new(l));
+                }
+                Err(e) => errors.push(e.at(Place::AsPathList(n.clone()))),
+            }
+        }
+        let mut community_lists = BTreeMap::new();
+        for (n, (kind, e)) in &def.community_lists {
+            match CommunityList::new(*kind, e) {
+                Ok(l) => {
+                    community_lists.insert(n.clone(), Arc::new(l));
+                }
+                Err(e) => errors.push(e.at(Place::CommunityList(n.clone()))),
+            }
+        }
+        let lists = Lists {
+            prefix: &prefix_lists,
+            as_path: &as_path_lists,
+            community: &community_lists,
+            // A list that failed is reported already: not again as unknown.
+            failed: &errors
+                .iter()
+                .map(|e: &Located| e.place.clone())
+                .collect::<Vec<_>>(),
+        };
         let mut route_maps = BTreeMap::new();
         for (name, entries) in &def.route_maps {
             let mut compiled = Vec::with_capacity(entries.len());
-            for e in entries {
-                let what = || format!("route-map '{name}' entry {}", e.seq);
-                let entry = compile_entry(e, &prefix_lists, &as_path_lists, &community_lists)
-                    .map_err(|err| err.in_(what()))?;
-                compiled.push(entry);
+            let mut seqs = BTreeMap::new();
+            for (index, e) in entries.iter().enumerate() {
+                let place = || Place::RouteMap {
+                    name: name.clone(),
+                    index,
+                    seq: e.seq,
+                };
+                if seqs.insert(e.seq, index).is_some() {
+                    errors.push(PolicyError::DuplicateSeq { seq: e.seq }.at(place()));
+                    continue;
+                }
+                match compile_entry(e, &lists) {
+                    Ok(entry) => compiled.push(entry),
+                    Err(Some(err)) => errors.push(err.at(place())),
+                    Err(None) => {}
+                }
             }
             compiled.sort_by_key(|e| e.seq);
-            if let Some(w) = compiled.windows(2).find(|w| w[0].seq == w[1].seq) {
-                return Err(
-                    PolicyError::DuplicateSeq { seq: w[0].seq }.in_(format!("route-map '{name}'"))
-                );
-            }
             route_maps.insert(
                 name.clone(),
                 Arc::new(RouteMap {
@@ -153,6 +160,9 @@ impl Policy {
                     entries: compiled,
                 }),
             );
+        }
+        if !errors.is_empty() {
+            return Err(errors);
         }
         Ok(Policy { route_maps })
     }
@@ -166,49 +176,90 @@ impl Policy {
     }
 }
 
+/// The compiled lists, by name, and the places of those that failed.
+struct Lists<'a> {
+    prefix: &'a BTreeMap<String, Arc<PrefixList>>,
+    as_path: &'a BTreeMap<String, Arc<AsPathList>>,
+    community: &'a BTreeMap<String, Arc<CommunityList>>,
+    failed: &'a [Place],
+}
+
+impl Lists<'_> {
+    /// A list by name: `Err(None)` when it failed (already reported).
+    fn get<T>(
+        &self,
+        map: &BTreeMap<String, Arc<T>>,
+        kind: &'static str,
+        name: &str,
+        place: Place,
+    ) -> Result<Arc<T>, Option<PolicyError>> {
+        if let Some(l) = map.get(name) {
+            return Ok(l.clone());
+        }
+        if self.failed.contains(&place) {
+            return Err(None);
+        }
+        Err(Some(PolicyError::UnknownName {
+            kind,
+            name: name.to_string(),
+        }))
+    }
+
+    fn prefix(&self, n: &str) -> Result<Arc<PrefixList>, Option<PolicyError>> {
+        self.get(self.prefix, "prefix list", n, Place::PrefixList(n.into()))
+    }
+
+    fn as_path(&self, n: &str) -> Result<Arc<AsPathList>, Option<PolicyError>> {
+        self.get(self.as_path, "AS-path list", n, Place::AsPathList(n.into()))
+    }
+
+    fn community(&self, n: &str) -> Result<Arc<CommunityList>, Option<PolicyError>> {
+        self.get(
+            self.community,
+            "community list",
+            n,
+            Place::CommunityList(n.into()),
+        )
+    }
+}
+
 fn compile_entry(
     e: &RouteMapEntryDef,
-    prefix_lists: &BTreeMap<String, Arc<PrefixList>>,
-    as_path_lists: &BTreeMap<String, Arc<AsPathList>>,
-    community_lists: &BTreeMap<String, Arc<CommunityList>>,
-) -> Result<route_map::Entry, PolicyError> {
+    lists: &Lists<'_>,
+) -> Result<route_map::Entry, Option<PolicyError>> {
     let matches = e
         .matches
         .iter()
         .map(|m| {
             Ok(match m {
-                MatchDef::PrefixList(n) => Match::PrefixList(find(prefix_lists, "prefix list", n)?),
-                MatchDef::NextHopList(n) => {
-                    Match::NextHopList(find(prefix_lists, "prefix list", n)?)
-                }
-                MatchDef::AsPath(n) => Match::AsPath(find(as_path_lists, "AS-path list", n)?),
+                MatchDef::PrefixList(n) => Match::PrefixList(lists.prefix(n)?),
+                MatchDef::NextHopList(n) => Match::NextHopList(lists.prefix(n)?),
+                MatchDef::AsPath(n) => Match::AsPath(lists.as_path(n)?),
                 MatchDef::Community { list, exact } => Match::Community {
-                    list: find(community_lists, "community list", list)?,
+                    list: lists.community(list)?,
                     exact: *exact,
                 },
                 MatchDef::Plain(m) => {
                     match m {
-                        Match::Med(r) | Match::LocalPref(r) => check_range(r)?,
-                        Match::OriginAs(rs) => rs.iter().try_for_each(check_range)?,
+                        Match::Med(r) | Match::LocalPref(r) => check_range(r).map_err(Some)?,
+                        Match::OriginAs(rs) => rs.iter().try_for_each(check_range).map_err(Some)?,
                         _ => {}
                     }
                     m.clone()
                 }
             })
         })
-        .collect::<Result<Vec<_>, PolicyError>>()?;
+        .collect::<Result<Vec<_>, Option<PolicyError>>>()?;
     let sets = e
         .sets
         .iter()
         .map(|s| {
             Ok(match s {
-                SetDef::CommunityRemove(n) => {
-                    Set::CommunityRemove(find(community_lists, "community list", n)?)
-                }
+                SetDef::CommunityRemove(n) => Set::CommunityRemove(lists.community(n)?),
                 SetDef::Plain(s) => s.clone(),
             })
         })
-        .collect::<Result<Vec<_>, PolicyError>>()?;
+        .collect::<Result<Vec<_>, Option<PolicyError>>>()?;
     // A next-hop address of the other family than the routes the entry
     // can match (told by its prefix lists) could never apply.
     for s in &sets {
@@ -220,28 +271,28 @@ fn compile_entry(
                 && let Some(v6) = l.family_v6()
                 && v6 != a.is_ipv6()
             {
-                return Err(PolicyError::Invalid {
+                return Err(Some(PolicyError::Invalid {
                     seq: e.seq,
                     what: format!(
                         "next-hop {a} cannot apply to the {} routes its prefix list matches",
                         if v6 { "IPv6" } else { "IPv4" }
                     ),
-                });
+                }));
             }
         }
     }
     if let OnMatch::Goto(target) = e.on_match
         && target <= e.seq
     {
-        return Err(PolicyError::BackwardGoto { seq: e.seq, target });
+        return Err(Some(PolicyError::BackwardGoto { seq: e.seq, target }));
     }
     if e.action == Action::Deny && !sets.is_empty() {
         // FRR accepts and ignores them; an operator who wrote them meant
         // something else.
-        return Err(PolicyError::Invalid {
+        return Err(Some(PolicyError::Invalid {
             seq: e.seq,
             what: "a deny entry has set actions, which would never apply".into(),
-        });
+        }));
     }
     Ok(route_map::Entry {
         seq: e.seq,

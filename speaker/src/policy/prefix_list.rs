@@ -157,6 +157,13 @@ impl PrefixList {
     }
 }
 
+/// Equal when written the same (the index follows from the entries).
+impl PartialEq for PrefixList {
+    fn eq(&self, other: &Self) -> bool {
+        self.entries == other.entries
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

@@ -50,7 +50,7 @@ pub enum CommunityValues {
     Large(Vec<LargeCommunity>),
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Set {
     LocalPref(u32),
     Med(MedSet),

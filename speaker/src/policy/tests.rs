@@ -504,7 +504,7 @@ fn bad_policies_are_refused_with_the_reason() {
         for (n, e) in maps {
             d.route_maps.insert(n.into(), e);
         }
-        Policy::compile(&d).unwrap_err().to_string()
+        Policy::compile(&d).unwrap_err()[0].to_string()
     };
     let e = refuse(vec![(
         "M",
@@ -567,7 +567,7 @@ fn bad_policies_are_refused_with_the_reason() {
     let mut d = base();
     d.as_path_lists
         .insert("BAD".into(), vec![(Permit, "(".into())]);
-    let e = Policy::compile(&d).unwrap_err().to_string();
+    let e = Policy::compile(&d).unwrap_err()[0].to_string();
     assert!(
         e.starts_with("AS-path list 'BAD': bad regular expression '('"),
         "{e}"
@@ -583,9 +583,48 @@ fn bad_policies_are_refused_with_the_reason() {
             le: Some(16),
         }],
     );
-    let e = Policy::compile(&d).unwrap_err().to_string();
+    let e = Policy::compile(&d).unwrap_err()[0].to_string();
     assert!(
         e.starts_with("prefix list 'BAD': impossible length range"),
         "{e}"
+    );
+}
+
+#[test]
+fn every_problem_is_reported_once_with_its_place() {
+    let mut d = base();
+    d.as_path_lists
+        .insert("BROKEN".into(), vec![(Permit, "[".into())]);
+    d.route_maps.insert(
+        "M".into(),
+        vec![
+            // Names the broken list: its own problem is enough.
+            entry(10, Permit, vec![MatchDef::AsPath("BROKEN".into())], vec![]),
+            entry(20, Permit, vec![MatchDef::AsPath("MISSING".into())], vec![]),
+            entry(20, Permit, vec![], vec![]),
+        ],
+    );
+    let errors = Policy::compile(&d).unwrap_err();
+    let places: Vec<Place> = errors.iter().map(|e| e.place.clone()).collect();
+    assert_eq!(
+        places,
+        vec![
+            Place::AsPathList("BROKEN".into()),
+            Place::RouteMap {
+                name: "M".into(),
+                index: 1,
+                seq: 20
+            },
+            Place::RouteMap {
+                name: "M".into(),
+                index: 2,
+                seq: 20
+            },
+        ],
+        "{errors:?}"
+    );
+    assert_eq!(
+        errors[1].to_string(),
+        "route-map 'M' entry 20: AS-path list 'MISSING' is not defined"
     );
 }
