@@ -148,4 +148,16 @@ pub enum Problem {
     ReflectorOnly(&'static str),
     #[error("graceful restart time {0} is out of range (RFC 4724 §3: 0 to 4095 seconds)")]
     RestartTime(i64),
+    #[error("`{value}` is not {expected}")]
+    NotA {
+        value: String,
+        expected: &'static str,
+    },
+    #[error("write either `{0}` or `{1}`, not both or neither")]
+    OneOf(&'static str, &'static str),
+    /// A policy problem, as the policy compiler says it.
+    #[error("{0}")]
+    Policy(String),
+    #[error("unknown route-map `{0}` (route-maps: {1})")]
+    UnknownRouteMap(String, String),
 }

@@ -17,6 +17,8 @@ mod validate;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_policy;
 
 pub use error::ConfigError;
 pub use model::{Config, Neighbor};

@@ -56,6 +56,10 @@ pub struct Config {
     pub cluster: Cluster,
     /// In file order.
     pub neighbors: Vec<Neighbor>,
+    /// Prefix, AS-path and community lists and route-maps; checked (it
+    /// compiles), not yet attached to the RIB.
+    #[serde(skip)]
+    pub policy: speaker::policy::PolicyDef,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -109,6 +113,12 @@ pub struct Neighbor {
     pub cluster_id: Ipv4Addr,
     pub timers: Timers,
     pub graceful_restart: GracefulRestart,
+    /// Route-map names: what is accepted from the neighbour and what is
+    /// sent to it.
+    pub import: Option<String>,
+    pub export: Option<String>,
+    /// Keep the Adj-RIB-In as received, before import policy.
+    pub soft_reconfiguration: bool,
 }
 
 /// Timer settings of one neighbour, in seconds.

@@ -24,6 +24,125 @@ pub struct RawConfig {
     pub group: BTreeMap<String, RawPeer>,
     #[serde(default)]
     pub neighbor: Vec<RawPeer>,
+    #[serde(default)]
+    pub prefix_list: BTreeMap<String, RawList<RawPrefixEntry>>,
+    #[serde(default)]
+    pub as_path_list: BTreeMap<String, RawList<RawRegexEntry>>,
+    #[serde(default)]
+    pub community_list: BTreeMap<String, RawCommunityList>,
+    #[serde(default)]
+    pub route_map: BTreeMap<String, Vec<RawRouteMapEntry>>,
+}
+
+/// A list: its entries in order.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawList<E> {
+    #[serde(default = "Vec::new")]
+    pub entries: Vec<E>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawPrefixEntry {
+    pub seq: Option<i64>,
+    pub action: Option<String>,
+    pub prefix: Option<String>,
+    pub ge: Option<i64>,
+    pub le: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawRegexEntry {
+    pub action: Option<String>,
+    pub regex: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawCommunityList {
+    /// `standard` (the default), `extended` or `large`.
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub entries: Vec<RawCommunityEntry>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawCommunityEntry {
+    pub action: Option<String>,
+    pub values: Option<Vec<String>>,
+    pub regex: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawRouteMapEntry {
+    pub seq: Option<i64>,
+    pub action: Option<String>,
+    /// `exit` (the default), `next`, or `goto N`.
+    pub on_match: Option<String>,
+    #[serde(rename = "match")]
+    pub matches: Option<RawMatch>,
+    pub set: Option<RawSet>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawMatch {
+    pub prefix_list: Option<String>,
+    pub next_hop_list: Option<String>,
+    pub as_path: Option<String>,
+    pub community: Option<String>,
+    pub community_exact: Option<bool>,
+    pub next_hop: Option<Vec<String>>,
+    pub neighbor: Option<Vec<String>>,
+    /// ASNs or ranges `LOW-HIGH`.
+    pub origin_as: Option<Vec<String>>,
+    /// `N` or `LOW-HIGH`.
+    pub med: Option<String>,
+    pub local_pref: Option<String>,
+    pub origin: Option<String>,
+}
+
+/// An integer, or a string (`med = "+10"`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum IntOrString {
+    Int(i64),
+    Str(String),
+}
+
+/// An integer (times), or a list of ASNs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum IntOrInts {
+    Int(i64),
+    Ints(Vec<i64>),
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawSet {
+    pub local_pref: Option<i64>,
+    pub med: Option<IntOrString>,
+    pub origin: Option<String>,
+    /// An address, `self`, `unchanged` or `peer-address`.
+    pub next_hop: Option<String>,
+    /// Our AS this many times, or these ASNs.
+    pub prepend: Option<IntOrInts>,
+    pub exclude: Option<Vec<i64>>,
+    pub community_add: Option<Vec<String>>,
+    pub community_replace: Option<Vec<String>>,
+    pub community_remove: Option<String>,
+    pub ext_community_add: Option<Vec<String>>,
+    pub ext_community_replace: Option<Vec<String>>,
+    pub ext_community_remove: Option<String>,
+    pub large_community_add: Option<Vec<String>>,
+    pub large_community_replace: Option<Vec<String>>,
+    pub large_community_remove: Option<String>,
+    pub weight: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -80,6 +199,10 @@ pub struct RawPeer {
     pub idle_hold: Option<i64>,
     pub idle_hold_max: Option<i64>,
     pub mrai: Option<i64>,
+    /// Route-map names.
+    pub import: Option<String>,
+    pub export: Option<String>,
+    pub soft_reconfiguration: Option<bool>,
 }
 
 impl RawPeer {

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 /// Lines 1 and 2 of most test files.
 const BASE: &str = "router-id = \"198.18.0.1\"\nlocal-as = 65000\n";
 
-fn ok(source: &str) -> Config {
+pub(super) fn ok(source: &str) -> Config {
     match parse(source, Path::new("t.toml")) {
         Ok(c) => c,
         Err(ds) => panic!("unexpected errors:\n{}", render(&ds)),
@@ -23,7 +23,7 @@ fn render(ds: &[super::error::Diagnostic]) -> String {
     ds.iter().map(|d| format!("{d}\n")).collect()
 }
 
-fn errors(source: &str) -> Vec<String> {
+pub(super) fn errors(source: &str) -> Vec<String> {
     match parse(source, Path::new("t.toml")) {
         Ok(c) => panic!("accepted: {c:?}"),
         Err(ds) => ds.iter().map(ToString::to_string).collect(),
@@ -33,14 +33,14 @@ fn errors(source: &str) -> Vec<String> {
 /// The file has exactly one error, at `line`, naming `key`, whose message
 /// contains `text`.
 #[track_caller]
-fn one_error(source: &str, line: usize, key: &str, text: &str) {
+pub(super) fn one_error(source: &str, line: usize, key: &str, text: &str) {
     let errors = errors(source);
     assert_eq!(errors.len(), 1, "{errors:#?}");
     has_error(&errors, line, key, text);
 }
 
 #[track_caller]
-fn has_error(errors: &[String], line: usize, key: &str, text: &str) {
+pub(super) fn has_error(errors: &[String], line: usize, key: &str, text: &str) {
     let prefix = format!("t.toml:{line}: key `{key}`: ");
     assert!(
         errors
@@ -50,7 +50,7 @@ fn has_error(errors: &[String], line: usize, key: &str, text: &str) {
     );
 }
 
-fn with_base(rest: &str) -> String {
+pub(super) fn with_base(rest: &str) -> String {
     format!("{BASE}{rest}")
 }
 

@@ -9,6 +9,8 @@
 //! are checked on each neighbour's resolved settings and reported at the
 //! more specific of the keys involved. Repeated reports are merged.
 
+mod policy;
+
 use super::error::{Diagnostic, Problem};
 use super::locate::{Locator, join};
 use super::model::{
@@ -62,6 +64,7 @@ pub fn parse(source: &str, file: &Path) -> Result<Config, Vec<Diagnostic>> {
         cluster_id: None,
         listening: true,
         addresses: HashMap::new(),
+        route_maps: BTreeSet::new(),
         diagnostics: Vec::new(),
     };
     let config = checker.config(&raw);
@@ -116,6 +119,9 @@ struct Layer {
     cluster_id: Option<At<Ipv4Addr>>,
     graceful_restart: Option<At<bool>>,
     restart_time: Option<At<u16>>,
+    import: Option<At<String>>,
+    export: Option<At<String>>,
+    soft_reconfiguration: Option<At<bool>>,
     timers: TimerLayer,
 }
 
@@ -149,6 +155,11 @@ impl Layer {
                 .graceful_restart
                 .or_else(|| under.graceful_restart.clone()),
             restart_time: self.restart_time.or_else(|| under.restart_time.clone()),
+            import: self.import.or_else(|| under.import.clone()),
+            export: self.export.or_else(|| under.export.clone()),
+            soft_reconfiguration: self
+                .soft_reconfiguration
+                .or_else(|| under.soft_reconfiguration.clone()),
             timers: self.timers.over(&under.timers),
         }
     }
@@ -182,6 +193,8 @@ struct Checker<'a> {
     listening: bool,
     /// Neighbour addresses seen so far, with their key.
     addresses: HashMap<IpAddr, String>,
+    /// The route-maps defined, for `import` and `export`.
+    route_maps: BTreeSet<String>,
     diagnostics: Vec<Diagnostic>,
 }
 
@@ -258,6 +271,8 @@ impl Checker<'_> {
             ..Layer::default()
         };
         self.timer_rules(&global.timers);
+        self.route_maps = raw.route_map.keys().cloned().collect();
+        let policy = self.policy(raw);
 
         let mut groups = BTreeMap::new();
         for (name, peer) in &raw.group {
@@ -294,6 +309,7 @@ impl Checker<'_> {
             listen,
             cluster: cluster?,
             neighbors,
+            policy: policy?,
         })
     }
 
@@ -531,6 +547,9 @@ impl Checker<'_> {
                 enabled: value(&s.graceful_restart, defaults::GRACEFUL_RESTART),
                 restart_time: value(&s.restart_time, defaults::RESTART_TIME),
             },
+            import: s.import.map(|a| a.value),
+            export: s.export.map(|a| a.value),
+            soft_reconfiguration: value(&s.soft_reconfiguration, false),
         })
     }
 
@@ -566,6 +585,9 @@ impl Checker<'_> {
             graceful_restart: peer
                 .graceful_restart
                 .map(|b| At::new(b, at("graceful-restart"))),
+            soft_reconfiguration: peer
+                .soft_reconfiguration
+                .map(|b| At::new(b, at("soft-reconfiguration"))),
             timers: self.timers(prefix, peer.timers(), level),
             ..Layer::default()
         };
@@ -594,6 +616,26 @@ impl Checker<'_> {
                 self.report(&key, Problem::ReflectorOnly("cluster-id"));
             }
             layer.cluster_id = self.ipv4(&key, s).map(|v| At::new(v, at("cluster-id")));
+        }
+        for (key, name, slot) in [
+            ("import", &peer.import, &mut layer.import),
+            ("export", &peer.export, &mut layer.export),
+        ] {
+            let Some(name) = name else { continue };
+            if self.route_maps.contains(name) {
+                *slot = Some(At::new(name.clone(), at(key)));
+            } else {
+                let known: Vec<&str> = self.route_maps.iter().map(String::as_str).collect();
+                let known = if known.is_empty() {
+                    "none defined".to_string()
+                } else {
+                    known.join(", ")
+                };
+                self.report(
+                    &join(prefix, key),
+                    Problem::UnknownRouteMap(name.clone(), known),
+                );
+            }
         }
         if let Some(n) = peer.restart_time {
             let key = join(prefix, "restart-time");

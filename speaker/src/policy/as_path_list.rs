@@ -67,6 +67,8 @@ impl PartialEq for AsPathList {
     }
 }
 
+impl Eq for AsPathList {}
+
 impl AsPathList {
     /// Entries in order: `(action, expression)`.
     pub fn new(entries: &[(Action, String)]) -> Result<AsPathList, PolicyError> {

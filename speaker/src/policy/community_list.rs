@@ -115,6 +115,8 @@ impl PartialEq for CommunityList {
     }
 }
 
+impl Eq for CommunityList {}
+
 impl CommunityList {
     /// Entries of `kind` in order; values of another kind are refused.
     pub fn new(kind: Kind, entries: &[(Action, EntryDef)]) -> Result<CommunityList, PolicyError> {

@@ -35,7 +35,7 @@ pub enum Action {
 }
 
 /// A match clause as written: lists by name.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MatchDef {
     PrefixList(String),
     NextHopList(String),
@@ -49,14 +49,14 @@ pub enum MatchDef {
 }
 
 /// A set action as written: the list of `CommunityRemove` by name.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SetDef {
     CommunityRemove(String),
     /// Any action that names no list.
     Plain(Set),
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RouteMapEntryDef {
     pub seq: u32,
     pub action: Action,
@@ -66,7 +66,7 @@ pub struct RouteMapEntryDef {
 }
 
 /// Everything the configuration defines, by name.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PolicyDef {
     pub prefix_lists: BTreeMap<String, Vec<PrefixListEntry>>,
     pub as_path_lists: BTreeMap<String, Vec<(Action, String)>>,
@@ -75,7 +75,7 @@ pub struct PolicyDef {
 }
 
 /// A checked, compiled policy: route-maps by name.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Policy {
     route_maps: BTreeMap<String, Arc<RouteMap>>,
 }

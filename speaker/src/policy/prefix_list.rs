@@ -164,6 +164,8 @@ impl PartialEq for PrefixList {
     }
 }
 
+impl Eq for PrefixList {}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

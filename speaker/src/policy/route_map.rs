@@ -32,7 +32,7 @@ pub enum OnMatch {
 }
 
 /// A match clause, compiled: lists are shared with the policy.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Match {
     PrefixList(Arc<PrefixList>),
     /// The next hop, as a host prefix, through a prefix list.
@@ -54,7 +54,7 @@ pub enum Match {
     Origin(Origin),
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
     pub seq: u32,
     pub action: Action,
@@ -113,7 +113,7 @@ pub enum Verdict {
     Permit(Permitted),
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RouteMap {
     pub name: String,
     /// In sequence order.

@@ -50,7 +50,7 @@ pub enum CommunityValues {
     Large(Vec<LargeCommunity>),
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Set {
     LocalPref(u32),
     Med(MedSet),

@@ -67,7 +67,10 @@ impl fmt::Display for ExtCommunity {
             0x03 => "soo",
             _ => "",
         };
-        match b[0] & 0x3f {
+        // The short forms are of transitive types only: a non-transitive
+        // one (0x40 bit) is written in hex, so that the text reads back as
+        // the same value.
+        match b[0] {
             // Two-octet AS specific.
             0x00 if !kind.is_empty() => write!(
                 f,
@@ -124,3 +127,172 @@ macro_rules! display_debug_serialize {
     )*};
 }
 display_debug_serialize!(Community, ExtCommunity, Ipv6ExtCommunity, LargeCommunity);
+
+/// A community as text could not be read; says what form was expected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{text}` is not {expected}")]
+pub struct ParseCommunityError {
+    pub text: String,
+    pub expected: &'static str,
+}
+
+fn parse_err(text: &str, expected: &'static str) -> ParseCommunityError {
+    ParseCommunityError {
+        text: text.to_string(),
+        expected,
+    }
+}
+
+/// The names the text form uses for well-known communities (RFC 1997,
+/// RFC 8326, RFC 9494).
+const WELL_KNOWN: [(&str, Community); 6] = [
+    ("no-export", Community::NO_EXPORT),
+    ("no-advertise", Community::NO_ADVERTISE),
+    ("no-export-subconfed", Community::NO_EXPORT_SUBCONFED),
+    ("graceful-shutdown", Community::GRACEFUL_SHUTDOWN),
+    ("llgr-stale", Community::LLGR_STALE),
+    ("no-llgr", Community::NO_LLGR),
+];
+
+/// `ASN:VALUE` (each 0 to 65535) or a well-known name.
+impl std::str::FromStr for Community {
+    type Err = ParseCommunityError;
+    fn from_str(s: &str) -> Result<Community, ParseCommunityError> {
+        const EXPECTED: &str = "a community (ASN:VALUE, each 0-65535, or no-export, no-advertise, no-export-subconfed, graceful-shutdown, llgr-stale, no-llgr)";
+        if let Some((_, c)) = WELL_KNOWN.iter().find(|(n, _)| *n == s) {
+            return Ok(*c);
+        }
+        let (a, v) = s.split_once(':').ok_or_else(|| parse_err(s, EXPECTED))?;
+        let a: u16 = a.parse().map_err(|_| parse_err(s, EXPECTED))?;
+        let v: u16 = v.parse().map_err(|_| parse_err(s, EXPECTED))?;
+        Ok(Community((u32::from(a) << 16) | u32::from(v)))
+    }
+}
+
+/// `GLOBAL:LOCAL1:LOCAL2`, each 0 to 4294967295 (RFC 8092).
+impl std::str::FromStr for LargeCommunity {
+    type Err = ParseCommunityError;
+    fn from_str(s: &str) -> Result<LargeCommunity, ParseCommunityError> {
+        const EXPECTED: &str = "a large community (GLOBAL:LOCAL1:LOCAL2, each 0-4294967295)";
+        let mut parts = s.split(':').map(str::parse::<u32>);
+        match (parts.next(), parts.next(), parts.next(), parts.next()) {
+            (Some(Ok(global)), Some(Ok(local1)), Some(Ok(local2)), None) => Ok(LargeCommunity {
+                global,
+                local1,
+                local2,
+            }),
+            _ => Err(parse_err(s, EXPECTED)),
+        }
+    }
+}
+
+/// `rt:` or `soo:` then `ASN:N` (a 2-octet ASN with a 4-octet N, or a
+/// 4-octet ASN with a 2-octet N) or `IPV4:N` (RFC 4360 §4, RFC 5668), or
+/// `0x` and 16 hex digits for any other type.
+impl std::str::FromStr for ExtCommunity {
+    type Err = ParseCommunityError;
+    fn from_str(s: &str) -> Result<ExtCommunity, ParseCommunityError> {
+        const EXPECTED: &str =
+            "an extended community (rt:ASN:N, rt:IPV4:N, soo:..., or 0x and 16 hex digits)";
+        let err = || parse_err(s, EXPECTED);
+        if let Some(hex) = s.strip_prefix("0x") {
+            if hex.len() != 16 {
+                return Err(err());
+            }
+            let mut b = [0u8; 8];
+            for (i, o) in b.iter_mut().enumerate() {
+                *o = u8::from_str_radix(hex.get(2 * i..2 * i + 2).ok_or_else(err)?, 16)
+                    .map_err(|_| err())?;
+            }
+            return Ok(ExtCommunity(b));
+        }
+        let (kind, rest) = s.split_once(':').ok_or_else(err)?;
+        let subtype = match kind {
+            "rt" => 0x02,
+            "soo" => 0x03,
+            _ => return Err(err()),
+        };
+        let (admin, n) = rest.rsplit_once(':').ok_or_else(err)?;
+        let mut b = [0u8; 8];
+        b[1] = subtype;
+        if let Ok(ip) = admin.parse::<std::net::Ipv4Addr>() {
+            let n: u16 = n.parse().map_err(|_| err())?;
+            b[0] = 0x01;
+            b[2..6].copy_from_slice(&ip.octets());
+            b[6..8].copy_from_slice(&n.to_be_bytes());
+        } else if let Ok(asn) = admin.parse::<u16>() {
+            let n: u32 = n.parse().map_err(|_| err())?;
+            b[0] = 0x00;
+            b[2..4].copy_from_slice(&asn.to_be_bytes());
+            b[4..8].copy_from_slice(&n.to_be_bytes());
+        } else {
+            let asn: u32 = admin.parse().map_err(|_| err())?;
+            let n: u16 = n.parse().map_err(|_| err())?;
+            b[0] = 0x02;
+            b[2..6].copy_from_slice(&asn.to_be_bytes());
+            b[6..8].copy_from_slice(&n.to_be_bytes());
+        }
+        Ok(ExtCommunity(b))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod parse_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn text_forms() {
+        assert_eq!(
+            "65000:1".parse::<Community>().unwrap(),
+            Community(0xFDE8_0001)
+        );
+        assert_eq!(
+            "no-export".parse::<Community>().unwrap(),
+            Community::NO_EXPORT
+        );
+        assert!("65536:1".parse::<Community>().is_err());
+        assert!("1:2:3".parse::<Community>().is_err());
+        assert!("".parse::<Community>().is_err());
+        assert!("4200000000:1:2".parse::<LargeCommunity>().is_ok());
+        assert!("1:2".parse::<LargeCommunity>().is_err());
+        assert!("1:2:3:4".parse::<LargeCommunity>().is_err());
+        let rt: ExtCommunity = "rt:65000:100".parse().unwrap();
+        assert_eq!(rt.0, [0x00, 0x02, 0xfd, 0xe8, 0, 0, 0, 100]);
+        let rt4: ExtCommunity = "rt:4200000000:7".parse().unwrap();
+        assert_eq!(rt4.0[0], 0x02);
+        let ip: ExtCommunity = "soo:198.18.0.1:7".parse().unwrap();
+        assert_eq!(ip.0[..2], [0x01, 0x03]);
+        assert!("xx:1:2".parse::<ExtCommunity>().is_err());
+        assert!("rt:65000:4294967296".parse::<ExtCommunity>().is_err());
+        assert!("0x0102".parse::<ExtCommunity>().is_err());
+        let e = "65536:1".parse::<Community>().unwrap_err().to_string();
+        assert!(e.starts_with("`65536:1` is not a community"), "{e}");
+    }
+
+    proptest! {
+        #[test]
+        fn display_then_parse(
+            c in any::<u32>(),
+            l in any::<(u32, u32, u32)>(),
+            e in any::<[u8; 8]>(),
+            // Types whose short forms exist, often: random octets rarely
+            // hit them.
+            kind in 0u8..3,
+            sub in 2u8..4,
+            non_transitive in any::<bool>(),
+        ) {
+            let c = Community(c);
+            prop_assert_eq!(c.to_string().parse::<Community>().unwrap(), c);
+            let l = LargeCommunity { global: l.0, local1: l.1, local2: l.2 };
+            prop_assert_eq!(l.to_string().parse::<LargeCommunity>().unwrap(), l);
+            let e = ExtCommunity(e);
+            prop_assert_eq!(e.to_string().parse::<ExtCommunity>().unwrap(), e);
+            let mut s = e;
+            s.0[0] = kind | if non_transitive { 0x40 } else { 0 };
+            s.0[1] = sub;
+            prop_assert_eq!(s.to_string().parse::<ExtCommunity>().unwrap(), s);
+        }
+    }
+}

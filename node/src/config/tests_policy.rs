@@ -1,0 +1,237 @@
+//! The policy sections: what they compile to, and each problem at its key
+//! and line.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use super::tests::{errors, has_error, ok, one_error, with_base};
+use speaker::policy::{
+    Action, CommunityKind, MatchDef, MedSet, NextHopSet, OnMatch, Policy, Prepend, Set, SetDef,
+};
+
+const LISTS: &str = r#"
+[prefix-list.CUSTOMERS]
+entries = [
+  { seq = 5, action = "permit", prefix = "198.51.100.0/22", le = 24 },
+  { seq = 10, action = "deny", prefix = "0.0.0.0/0", le = 32 },
+]
+
+[as-path-list.FROM_64500]
+entries = [ { action = "permit", regex = "^64500_" } ]
+
+[community-list.BLACKHOLE]
+entries = [ { action = "permit", values = ["64496:666", "no-export"] } ]
+
+[community-list.TAGS]
+kind = "large"
+entries = [ { action = "permit", regex = "^64496:1:.*" } ]
+"#;
+
+#[test]
+fn a_full_policy_compiles() {
+    let c = ok(&with_base(&format!(
+        r#"{LISTS}
+[[route-map.IMPORT]]
+seq = 10
+action = "deny"
+match = {{ community = "BLACKHOLE" }}
+
+[[route-map.IMPORT]]
+seq = 20
+action = "permit"
+on-match = "next"
+match = {{ prefix-list = "CUSTOMERS", as-path = "FROM_64500", med = "0-100", origin-as = ["64500", "64510-64520"] }}
+set = {{ local-pref = 200, med = "+10", prepend = 2, community-add = ["64496:1"], large-community-remove = "TAGS", weight = 50 }}
+
+[[route-map.IMPORT]]
+action = "permit"
+set = {{ next-hop = "self", exclude = [64666], prepend = [65001, 65002] }}
+
+[[neighbor]]
+address = "198.18.0.2"
+remote-as = 65001
+import = "IMPORT"
+export = "IMPORT"
+soft-reconfiguration = true
+"#
+    )));
+    let d = &c.policy;
+    assert_eq!(d.prefix_lists["CUSTOMERS"].len(), 2);
+    assert_eq!(d.community_lists["TAGS"].0, CommunityKind::Large);
+    let m = &d.route_maps["IMPORT"];
+    assert_eq!(m.len(), 3);
+    assert_eq!(m[0].action, Action::Deny);
+    assert_eq!(m[1].on_match, OnMatch::Next);
+    assert_eq!(m[1].matches.len(), 4);
+    assert!(matches!(&m[1].matches[0], MatchDef::PrefixList(n) if n == "CUSTOMERS"));
+    assert!(
+        m[1].sets
+            .contains(&SetDef::Plain(Set::Med(MedSet::Add(10))))
+    );
+    assert!(
+        m[1].sets
+            .contains(&SetDef::Plain(Set::Prepend(Prepend::Own(2))))
+    );
+    assert!(m[1].sets.contains(&SetDef::CommunityRemove("TAGS".into())));
+    // Without seq: its place times ten.
+    assert_eq!(m[2].seq, 30);
+    assert!(
+        m[2].sets
+            .contains(&SetDef::Plain(Set::NextHop(NextHopSet::SelfAddress)))
+    );
+    assert!(Policy::compile(d).is_ok());
+    let n = &c.neighbors[0];
+    assert_eq!(n.import.as_deref(), Some("IMPORT"));
+    assert_eq!(n.export.as_deref(), Some("IMPORT"));
+    assert!(n.soft_reconfiguration);
+}
+
+#[test]
+fn groups_pass_their_policy_on() {
+    let c = ok(&with_base(
+        r#"
+[[route-map.ALL]]
+action = "permit"
+
+[group.clients]
+remote-as = 65000
+import = "ALL"
+
+[[neighbor]]
+address = "198.18.0.2"
+group = "clients"
+"#,
+    ));
+    assert_eq!(c.neighbors[0].import.as_deref(), Some("ALL"));
+    assert_eq!(c.neighbors[0].export, None);
+    assert!(!c.neighbors[0].soft_reconfiguration);
+}
+
+#[test]
+fn an_unknown_route_map() {
+    one_error(
+        &with_base(
+            r#"
+[[neighbor]]
+address = "198.18.0.2"
+remote-as = 65001
+import = "NOPE"
+"#,
+        ),
+        7,
+        "neighbor[0].import",
+        "unknown route-map `NOPE` (route-maps: none defined)",
+    );
+}
+
+#[test]
+fn an_unknown_list_is_reported_at_the_entry() {
+    one_error(
+        &with_base(
+            r#"
+[[route-map.M]]
+action = "permit"
+
+[[route-map.M]]
+action = "permit"
+match = { prefix-list = "NOPE" }
+"#,
+        ),
+        7,
+        "route-map.M[1]",
+        "route-map 'M' entry 20: prefix list 'NOPE' is not defined",
+    );
+}
+
+#[test]
+fn bad_values_each_at_their_key() {
+    let e = errors(&with_base(
+        r#"
+[prefix-list.P]
+entries = [
+  { action = "permit", prefix = "10.0.0.0/8", ge = 4 },
+  { action = "allow", prefix = "10.0.0.0/33" },
+]
+
+[as-path-list.A]
+entries = [ { action = "permit", regex = "(" } ]
+
+[community-list.C]
+entries = [ { action = "permit", values = ["65536:1"] }, { action = "permit" } ]
+
+[[route-map.M]]
+action = "permit"
+on-match = "later"
+set = { med = "x1", next-hop = "nowhere", prepend = 0 }
+"#,
+    ));
+    has_error(
+        &e,
+        7,
+        "prefix-list.P.entries[1].action",
+        "`allow` is not an action",
+    );
+    has_error(
+        &e,
+        7,
+        "prefix-list.P.entries[1].prefix",
+        "`10.0.0.0/33` is not a prefix",
+    );
+    has_error(
+        &e,
+        14,
+        "community-list.C.entries[0].values[0]",
+        "`65536:1` is not a community",
+    );
+    has_error(
+        &e,
+        14,
+        "community-list.C.entries[1]",
+        "write either `values` or `regex`",
+    );
+    has_error(
+        &e,
+        18,
+        "route-map.M[0].on-match",
+        "`later` is not an on-match",
+    );
+    has_error(&e, 19, "route-map.M[0].set.med", "`x1` is not a MED");
+    has_error(
+        &e,
+        19,
+        "route-map.M[0].set.next-hop",
+        "`nowhere` is not a next hop",
+    );
+    has_error(
+        &e,
+        19,
+        "route-map.M[0].set.prepend",
+        "`0` is not a count of our AS",
+    );
+    assert_eq!(e.len(), 8, "{e:#?}");
+}
+
+#[test]
+fn what_only_the_whole_shows_is_reported_at_its_list() {
+    let e = errors(&with_base(
+        r#"
+[prefix-list.P]
+entries = [ { action = "permit", prefix = "10.0.0.0/8", ge = 4 } ]
+
+[as-path-list.A]
+entries = [ { action = "permit", regex = "(" } ]
+
+[[route-map.M]]
+seq = 20
+action = "permit"
+on-match = "goto 10"
+"#,
+    ));
+    has_error(
+        &e,
+        4,
+        "prefix-list.P",
+        "impossible length range for 10.0.0.0/8",
+    );
+    has_error(&e, 7, "as-path-list.A", "bad regular expression '('");
+    has_error(&e, 10, "route-map.M[0]", "does not go forward");
+    assert_eq!(e.len(), 3, "{e:#?}");
+}
