@@ -23,6 +23,8 @@ fn rib_config() -> RibConfig {
         router_id: Ipv4Addr::new(198, 18, 0, 1),
         cluster_id: Ipv4Addr::new(198, 18, 0, 1),
         decision: Default::default(),
+        policy: Default::default(),
+        ebgp_requires_policy: false,
     }
 }
 
@@ -38,6 +40,8 @@ fn client(id: u32) -> PeerInfo {
         add_path_send: vec![],
         four_octet_as: true,
         next_hop_self: NextHopSelf::default(),
+        import: None,
+        export: None,
     }
 }
 

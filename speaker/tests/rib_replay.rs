@@ -55,6 +55,8 @@ fn full_table_reflected_to_a_second_client() {
         router_id: Ipv4Addr::new(198, 18, 0, 1),
         cluster_id: cluster,
         decision: Default::default(),
+        policy: Default::default(),
+        ebgp_requires_policy: false,
     });
     let mut source = util::peer(1, 3856, true);
     source.router_id = Ipv4Addr::new(206, 220, 231, 55);

@@ -7,32 +7,40 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 /// The version of everything this release writes. 2: snapshots record
-/// the writes applied, and a log entry may say which write it is; every
-/// other value is laid out as in 1, and 1 is read.
-pub const FORMAT: u8 = 2;
+/// the writes applied, and a log entry may say which write it is. 3:
+/// snapshots record route-map names, and a log entry may hold a PeerUp
+/// with them. Every other value is laid out as in 1; 1 and 2 are read.
+pub const FORMAT: u8 = 3;
 
-/// The format before, still read.
+/// The formats before, still read.
+const FORMAT_2: u8 = 2;
 const FORMAT_1: u8 = 1;
 
 pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, FormatError> {
     Ok(postcard::to_extend(value, vec![FORMAT])?)
 }
 
-/// A value of a type laid out the same in formats 1 and 2.
+/// A value of a type laid out the same in every format (a log entry of
+/// an older one holds none of the newer commands).
 pub fn decode<T: DeserializeOwned>(stored: &[u8]) -> Result<T, FormatError> {
     match stored.split_first() {
-        Some((&(FORMAT | FORMAT_1), rest)) => Ok(postcard::from_bytes(rest)?),
+        Some((&(FORMAT | FORMAT_2 | FORMAT_1), rest)) => Ok(postcard::from_bytes(rest)?),
         Some((v, _)) => Err(FormatError::Version(*v)),
         None => Err(FormatError::Empty),
     }
 }
 
-/// A value whose layout changed in format 2: format 1's is read as `V1`.
-pub fn decode_or_v1<T: DeserializeOwned, V1: DeserializeOwned + Into<T>>(
-    stored: &[u8],
-) -> Result<T, FormatError> {
+/// A value whose layout changed in formats 2 and 3: format 2's is read as
+/// `V2`, format 1's as `V1`.
+pub fn decode_or_older<T, V2, V1>(stored: &[u8]) -> Result<T, FormatError>
+where
+    T: DeserializeOwned,
+    V2: DeserializeOwned + Into<T>,
+    V1: DeserializeOwned + Into<T>,
+{
     match stored.split_first() {
         Some((&FORMAT, rest)) => Ok(postcard::from_bytes(rest)?),
+        Some((&FORMAT_2, rest)) => Ok(postcard::from_bytes::<V2>(rest)?.into()),
         Some((&FORMAT_1, rest)) => Ok(postcard::from_bytes::<V1>(rest)?.into()),
         Some((v, _)) => Err(FormatError::Version(*v)),
         None => Err(FormatError::Empty),
@@ -71,18 +79,35 @@ mod tests {
         v1[0] = 1;
         assert_eq!(decode::<(u32, String)>(&v1).unwrap(), v);
         #[derive(serde::Deserialize, Debug, PartialEq)]
-        struct New(u32, String);
+        struct New(u32, String, bool);
+        #[derive(serde::Deserialize)]
+        struct Mid(u32, String);
         #[derive(serde::Deserialize)]
         struct Old(u32);
+        impl From<Mid> for New {
+            fn from(m: Mid) -> New {
+                New(m.0, m.1, false)
+            }
+        }
         impl From<Old> for New {
             fn from(o: Old) -> New {
-                New(o.0, String::new())
+                New(o.0, String::new(), false)
             }
         }
         let old = postcard::to_extend(&7u32, vec![1]).unwrap();
         assert_eq!(
-            decode_or_v1::<New, Old>(&old).unwrap(),
-            New(7, String::new())
+            decode_or_older::<New, Mid, Old>(&old).unwrap(),
+            New(7, String::new(), false)
+        );
+        let mid = postcard::to_extend(&(7u32, "m".to_string()), vec![2]).unwrap();
+        assert_eq!(
+            decode_or_older::<New, Mid, Old>(&mid).unwrap(),
+            New(7, "m".into(), false)
+        );
+        let new = encode(&(7u32, "n".to_string(), true)).unwrap();
+        assert_eq!(
+            decode_or_older::<New, Mid, Old>(&new).unwrap(),
+            New(7, "n".into(), true)
         );
         assert!(decode::<New>(&old).is_err(), "format 1 misread as 2");
         assert!(index_key(1) < index_key(256));

@@ -199,7 +199,6 @@ impl StateMachine {
         a.owners = stored.owners();
         a.writes = stored.writes.clone();
         let image = stored
-            .rib
             .image_with(&mut a.interner)
             .map_err(|e| io_err(subject(), ErrorVerb::Read, e))?;
         let rib = Rib::from_image(self.config.clone(), speaker::rib::ResolveAll, image);

@@ -151,8 +151,20 @@ impl From<&StoredPeer> for PeerInfo {
                 ipv4: p.next_hop_self_v4,
                 ipv6: p.next_hop_self_v6,
             },
+            // Beside the peer where it has them ([`StoredCommand::PeerUpWithPolicy`],
+            // [`StoredPolicyRefs`]).
+            import: None,
+            export: None,
         }
     }
+}
+
+/// A peer's facts with its route-map names.
+fn peer_with_policy(p: &StoredPeer, import: &Option<String>, export: &Option<String>) -> PeerInfo {
+    let mut info = PeerInfo::from(p);
+    info.import = import.clone();
+    info.export = export.clone();
+    info
 }
 
 /// One RIB command; attribute sets are indexes into the batch's table.
@@ -185,6 +197,13 @@ pub enum StoredCommand {
     Write {
         writer: u64,
         seq: u64,
+    },
+    /// A PeerUp whose peer has route-maps (format 3); one without is
+    /// written as [`StoredCommand::PeerUp`], which every format reads.
+    PeerUpWithPolicy {
+        peer: StoredPeer,
+        import: Option<String>,
+        export: Option<String>,
     },
 }
 
@@ -307,7 +326,14 @@ impl StoredBatch {
         let commands = commands
             .iter()
             .map(|c| match c {
-                RibCommand::PeerUp(info) => StoredCommand::PeerUp(info.into()),
+                RibCommand::PeerUp(info) if info.import.is_none() && info.export.is_none() => {
+                    StoredCommand::PeerUp(info.into())
+                }
+                RibCommand::PeerUp(info) => StoredCommand::PeerUpWithPolicy {
+                    peer: info.into(),
+                    import: info.import.clone(),
+                    export: info.export.clone(),
+                },
                 RibCommand::Routes {
                     peer,
                     withdrawn,
@@ -366,6 +392,11 @@ impl StoredBatch {
                         ));
                     }
                     StoredCommand::PeerUp(p) => RibCommand::PeerUp(p.into()),
+                    StoredCommand::PeerUpWithPolicy {
+                        peer,
+                        import,
+                        export,
+                    } => RibCommand::PeerUp(peer_with_policy(peer, import, export)),
                     StoredCommand::Routes {
                         peer,
                         withdrawn,
@@ -459,6 +490,37 @@ pub struct StoredState {
     pub rib: StoredImage,
     pub owners: Vec<(u32, u64)>,
     pub writes: Writes,
+    /// Format 3: the route-map names of peers and groups.
+    pub policy: StoredPolicyRefs,
+}
+
+/// Route-map names in a snapshot, apart from the peers and groups they
+/// belong to (whose layout formats 1 and 2 fixed).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredPolicyRefs {
+    /// (peer, import, export), for peers with either.
+    pub peers: Vec<(u32, Option<String>, Option<String>)>,
+    /// (group, export), for groups with one.
+    pub groups: Vec<(u32, String)>,
+}
+
+/// A snapshot as format 2 wrote it (before route-maps).
+#[derive(Deserialize)]
+pub struct StoredStateV2 {
+    pub rib: StoredImage,
+    pub owners: Vec<(u32, u64)>,
+    pub writes: Writes,
+}
+
+impl From<StoredStateV2> for StoredState {
+    fn from(v2: StoredStateV2) -> StoredState {
+        StoredState {
+            rib: v2.rib,
+            owners: v2.owners,
+            writes: v2.writes,
+            policy: StoredPolicyRefs::default(),
+        }
+    }
 }
 
 /// A snapshot as format 1 wrote it (before writes were recorded).
@@ -474,6 +536,7 @@ impl From<StoredStateV1> for StoredState {
             rib: v1.rib,
             owners: v1.owners,
             writes: Writes::default(),
+            policy: StoredPolicyRefs::default(),
         }
     }
 }
@@ -484,12 +547,42 @@ impl StoredState {
             rib: StoredImage::of(image),
             owners: owners.iter().map(|(p, m)| (p.0, *m)).collect(),
             writes: writes.clone(),
+            policy: StoredPolicyRefs {
+                peers: image
+                    .peers
+                    .iter()
+                    .filter(|p| p.info.import.is_some() || p.info.export.is_some())
+                    .map(|p| (p.info.id.0, p.info.import.clone(), p.info.export.clone()))
+                    .collect(),
+                groups: image
+                    .groups
+                    .iter()
+                    .filter_map(|g| Some((g.id.0, g.key.export.clone()?)))
+                    .collect(),
+            },
         }
     }
 
-    /// A snapshot's octets, of this format or the one before.
+    /// A snapshot's octets, of this format or an earlier one.
     pub fn decode(octets: &[u8]) -> Result<StoredState, FormatError> {
-        format::decode_or_v1::<StoredState, StoredStateV1>(octets)
+        format::decode_or_older::<StoredState, StoredStateV2, StoredStateV1>(octets)
+    }
+
+    /// The RIB image, its peers and groups with their route-map names.
+    pub fn image_with(&self, interner: &mut AttrInterner) -> Result<RibImage, FormatError> {
+        let mut image = self.rib.image_with(interner)?;
+        for (id, import, export) in &self.policy.peers {
+            if let Some(p) = image.peers.iter_mut().find(|p| p.info.id.0 == *id) {
+                p.info.import = import.clone();
+                p.info.export = export.clone();
+            }
+        }
+        for (id, export) in &self.policy.groups {
+            if let Some(g) = image.groups.iter_mut().find(|g| g.id.0 == *id) {
+                g.key.export = Some(export.clone());
+            }
+        }
+        Ok(image)
     }
 
     pub fn owners(&self) -> Owners {
@@ -638,6 +731,8 @@ impl StoredImage {
                         families: g.key.families.iter().map(|f| (*f).into()).collect(),
                         add_path_send: g.key.add_path_send.iter().map(|f| (*f).into()).collect(),
                         four_octet_as: g.key.four_octet_as,
+                        // From the snapshot's [`StoredPolicyRefs`].
+                        export: None,
                     },
                     members: g.members.iter().map(|m| PeerId(*m)).collect(),
                 })

@@ -19,6 +19,8 @@ impl StoreBuilder<TypeConfig, LogStore, StateMachine, TempDir> for Builder {
             router_id: Ipv4Addr::new(198, 18, 0, 1),
             cluster_id: Ipv4Addr::new(198, 18, 0, 1),
             decision: Default::default(),
+            policy: Default::default(),
+            ebgp_requires_policy: false,
         };
         let (log, sm) = storage::open(dir.path(), config, Box::new(NoHook)).expect("store opens");
         Ok((dir, log, sm))

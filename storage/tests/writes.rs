@@ -20,6 +20,8 @@ fn config() -> RibConfig {
         router_id: Ipv4Addr::new(198, 18, 0, 1),
         cluster_id: Ipv4Addr::new(198, 18, 0, 1),
         decision: Default::default(),
+        policy: Default::default(),
+        ebgp_requires_policy: false,
     }
 }
 
@@ -35,6 +37,8 @@ fn peer() -> PeerInfo {
         add_path_send: vec![],
         four_octet_as: true,
         next_hop_self: NextHopSelf::default(),
+        import: None,
+        export: None,
     }
 }
 

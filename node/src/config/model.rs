@@ -56,10 +56,12 @@ pub struct Config {
     pub cluster: Cluster,
     /// In file order.
     pub neighbors: Vec<Neighbor>,
-    /// Prefix, AS-path and community lists and route-maps; checked (it
-    /// compiles), not yet attached to the RIB.
+    /// Prefix, AS-path and community lists and route-maps, compiled.
     #[serde(skip)]
-    pub policy: speaker::policy::PolicyDef,
+    pub policy: speaker::policy::Policy,
+    /// RFC 8212: an eBGP neighbour without an import route-map is
+    /// accepted nothing from, without an export one sent nothing.
+    pub ebgp_requires_policy: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -117,8 +119,6 @@ pub struct Neighbor {
     /// sent to it.
     pub import: Option<String>,
     pub export: Option<String>,
-    /// Keep the Adj-RIB-In as received, before import policy.
-    pub soft_reconfiguration: bool,
 }
 
 /// Timer settings of one neighbour, in seconds.

@@ -20,6 +20,8 @@ pub struct RawConfig {
     pub listen: Option<RawListen>,
     pub timers: Option<RawTimers>,
     pub cluster: Option<RawCluster>,
+    /// RFC 8212 (default true).
+    pub ebgp_requires_policy: Option<bool>,
     #[serde(default)]
     pub group: BTreeMap<String, RawPeer>,
     #[serde(default)]

@@ -3,9 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::tests::{errors, has_error, ok, one_error, with_base};
-use speaker::policy::{
-    Action, CommunityKind, MatchDef, MedSet, NextHopSet, OnMatch, Policy, Prepend, Set, SetDef,
-};
+use speaker::policy::{Action, CommunityKind, Match, MedSet, NextHopSet, OnMatch, Prepend, Set};
 
 const LISTS: &str = r#"
 [prefix-list.CUSTOMERS]
@@ -39,7 +37,7 @@ seq = 20
 action = "permit"
 on-match = "next"
 match = {{ prefix-list = "CUSTOMERS", as-path = "FROM_64500", med = "0-100", origin-as = ["64500", "64510-64520"] }}
-set = {{ local-pref = 200, med = "+10", prepend = 2, community-add = ["64496:1"], large-community-remove = "TAGS", weight = 50 }}
+set = {{ local-pref = 200, med = "+10", prepend = 2, community-add = ["64496:1"], large-community-remove = "TAGS" }}
 
 [[route-map.IMPORT]]
 action = "permit"
@@ -50,38 +48,32 @@ address = "198.18.0.2"
 remote-as = 65001
 import = "IMPORT"
 export = "IMPORT"
-soft-reconfiguration = true
 "#
     )));
-    let d = &c.policy;
-    assert_eq!(d.prefix_lists["CUSTOMERS"].len(), 2);
-    assert_eq!(d.community_lists["TAGS"].0, CommunityKind::Large);
-    let m = &d.route_maps["IMPORT"];
-    assert_eq!(m.len(), 3);
-    assert_eq!(m[0].action, Action::Deny);
-    assert_eq!(m[1].on_match, OnMatch::Next);
-    assert_eq!(m[1].matches.len(), 4);
-    assert!(matches!(&m[1].matches[0], MatchDef::PrefixList(n) if n == "CUSTOMERS"));
+    let m = c.policy.route_map("IMPORT").unwrap();
+    let e = &m.entries;
+    assert_eq!(e.len(), 3);
+    assert_eq!(e[0].action, Action::Deny);
+    assert_eq!(e[1].on_match, OnMatch::Next);
+    assert_eq!(e[1].matches.len(), 4);
+    match &e[1].matches[0] {
+        Match::PrefixList(l) => assert_eq!(l.entries().len(), 2),
+        other => panic!("{other:?}"),
+    }
+    assert!(e[1].sets.contains(&Set::Med(MedSet::Add(10))));
+    assert!(e[1].sets.contains(&Set::Prepend(Prepend::Own(2))));
     assert!(
-        m[1].sets
-            .contains(&SetDef::Plain(Set::Med(MedSet::Add(10))))
+        e[1].sets
+            .iter()
+            .any(|s| matches!(s, Set::CommunityRemove(l) if l.kind() == CommunityKind::Large))
     );
-    assert!(
-        m[1].sets
-            .contains(&SetDef::Plain(Set::Prepend(Prepend::Own(2))))
-    );
-    assert!(m[1].sets.contains(&SetDef::CommunityRemove("TAGS".into())));
     // Without seq: its place times ten.
-    assert_eq!(m[2].seq, 30);
-    assert!(
-        m[2].sets
-            .contains(&SetDef::Plain(Set::NextHop(NextHopSet::SelfAddress)))
-    );
-    assert!(Policy::compile(d).is_ok());
+    assert_eq!(e[2].seq, 30);
+    assert!(e[2].sets.contains(&Set::NextHop(NextHopSet::SelfAddress)));
+    assert!(c.ebgp_requires_policy);
     let n = &c.neighbors[0];
     assert_eq!(n.import.as_deref(), Some("IMPORT"));
     assert_eq!(n.export.as_deref(), Some("IMPORT"));
-    assert!(n.soft_reconfiguration);
 }
 
 #[test]
@@ -102,7 +94,6 @@ group = "clients"
     ));
     assert_eq!(c.neighbors[0].import.as_deref(), Some("ALL"));
     assert_eq!(c.neighbors[0].export, None);
-    assert!(!c.neighbors[0].soft_reconfiguration);
 }
 
 #[test]
@@ -234,4 +225,25 @@ on-match = "goto 10"
     has_error(&e, 7, "as-path-list.A", "bad regular expression '('");
     has_error(&e, 10, "route-map.M[0]", "does not go forward");
     assert_eq!(e.len(), 3, "{e:#?}");
+}
+
+#[test]
+fn weight_is_refused_until_the_decision_process_uses_it() {
+    one_error(
+        &with_base(
+            r#"
+[[route-map.M]]
+action = "permit"
+set = { weight = 5 }
+"#,
+        ),
+        6,
+        "route-map.M[0].set.weight",
+        "`weight` is not used",
+    );
+}
+
+#[test]
+fn rfc8212_can_be_turned_off() {
+    assert!(!ok(&with_base("ebgp-requires-policy = false\n")).ebgp_requires_policy);
 }

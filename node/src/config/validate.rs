@@ -121,7 +121,6 @@ struct Layer {
     restart_time: Option<At<u16>>,
     import: Option<At<String>>,
     export: Option<At<String>>,
-    soft_reconfiguration: Option<At<bool>>,
     timers: TimerLayer,
 }
 
@@ -157,9 +156,6 @@ impl Layer {
             restart_time: self.restart_time.or_else(|| under.restart_time.clone()),
             import: self.import.or_else(|| under.import.clone()),
             export: self.export.or_else(|| under.export.clone()),
-            soft_reconfiguration: self
-                .soft_reconfiguration
-                .or_else(|| under.soft_reconfiguration.clone()),
             timers: self.timers.over(&under.timers),
         }
     }
@@ -310,6 +306,7 @@ impl Checker<'_> {
             cluster: cluster?,
             neighbors,
             policy: policy?,
+            ebgp_requires_policy: raw.ebgp_requires_policy.unwrap_or(true),
         })
     }
 
@@ -549,7 +546,6 @@ impl Checker<'_> {
             },
             import: s.import.map(|a| a.value),
             export: s.export.map(|a| a.value),
-            soft_reconfiguration: value(&s.soft_reconfiguration, false),
         })
     }
 
@@ -585,9 +581,6 @@ impl Checker<'_> {
             graceful_restart: peer
                 .graceful_restart
                 .map(|b| At::new(b, at("graceful-restart"))),
-            soft_reconfiguration: peer
-                .soft_reconfiguration
-                .map(|b| At::new(b, at("soft-reconfiguration"))),
             timers: self.timers(prefix, peer.timers(), level),
             ..Layer::default()
         };
@@ -616,6 +609,14 @@ impl Checker<'_> {
                 self.report(&key, Problem::ReflectorOnly("cluster-id"));
             }
             layer.cluster_id = self.ipv4(&key, s).map(|v| At::new(v, at("cluster-id")));
+        }
+        if peer.soft_reconfiguration.is_some() {
+            self.report(
+                &join(prefix, "soft-reconfiguration"),
+                Problem::Policy(
+                    "`soft-reconfiguration` is not implemented by this release (a policy change does not re-run over kept routes yet)".into(),
+                ),
+            );
         }
         for (key, name, slot) in [
             ("import", &peer.import, &mut layer.import),

@@ -7,6 +7,7 @@ use crate::session::RibRole;
 use speaker::fsm::SessionConfig;
 use speaker::rib::{DecisionConfig, PeerId, RibConfig};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The BGP port (RFC 4271 §8.2.1): outgoing connections go there.
@@ -19,6 +20,8 @@ pub fn spec_from_config(c: &Config) -> DaemonSpec {
             router_id: c.router_id,
             cluster_id: c.cluster_id,
             decision: DecisionConfig::default(),
+            policy: Arc::new(c.policy.clone()),
+            ebgp_requires_policy: c.ebgp_requires_policy,
         },
         data_dir: c.data_dir.clone(),
         member: MemberSpec {
@@ -44,6 +47,8 @@ pub fn spec_from_config(c: &Config) -> DaemonSpec {
                     rr_client: n.route_reflector_client,
                     cluster_id: (n.cluster_id != c.cluster_id).then_some(n.cluster_id),
                     mrai: Duration::from_secs(u64::from(n.timers.mrai)),
+                    import: n.import.clone(),
+                    export: n.export.clone(),
                 },
             })
             .collect(),

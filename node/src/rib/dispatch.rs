@@ -192,6 +192,8 @@ mod tests {
             add_path_send: vec![],
             four_octet_as: true,
             next_hop_self: NextHopSelf::default(),
+            import: None,
+            export: None,
         }
     }
 
@@ -201,6 +203,8 @@ mod tests {
             router_id: Ipv4Addr::new(198, 18, 0, 254),
             cluster_id: Ipv4Addr::new(198, 18, 0, 254),
             decision: DecisionConfig::default(),
+            policy: Default::default(),
+            ebgp_requires_policy: false,
         })
     }
 

@@ -41,6 +41,9 @@ pub struct RibRole {
     /// MinRouteAdvertisementInterval (RFC 4271 §9.2.1.1): UPDATEs to this
     /// peer leave at most once per interval; zero sends at once.
     pub mrai: Duration,
+    /// Route-map names, carried in its PeerUp (replicated with it).
+    pub import: Option<String>,
+    pub export: Option<String>,
 }
 
 /// One peer session.
@@ -313,6 +316,8 @@ impl PeerSession {
                     nhs,
                 );
                 info.cluster_id = self.role.cluster_id;
+                info.import = self.role.import.clone();
+                info.export = self.role.export.clone();
                 self.pending
                     .push(SessionCommand::Up(Box::new(info), n.send_context()));
                 self.up = true;

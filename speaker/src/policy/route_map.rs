@@ -84,7 +84,7 @@ pub struct Route<'a> {
 
 /// How the next hop is to be treated after the map, beyond what it set in
 /// the attributes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum NextHopTreatment {
     /// As the session's rules say.
     #[default]

@@ -4,14 +4,15 @@
 //! the table per group; computing it costs an export-cache lookup.
 
 use super::decision::NextHopResolver;
-use super::export::{self, ExportCache, Source};
+use super::export::{self, ExportCache, Source, Stage};
 use super::loc_rib::{Candidate, Entry, RouteKey};
 use super::update_group::{GroupId, OutPath, OutPaths, UpdateGroup};
 use super::{PeerId, PeerState, RibConfig};
+use crate::policy::{Direction, Route, Verdict};
 use crate::wire::attr::MpNextHop;
 use crate::wire::{Family, PathAttributes};
 use std::collections::BTreeMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 
 pub(super) type Peers = BTreeMap<PeerId, PeerState>;
 
@@ -62,15 +63,50 @@ impl<R: NextHopResolver> View<'_, R> {
         key: RouteKey,
         entry: &Entry,
     ) -> OutPaths {
+        // The group's export route-map; RFC 8212: none towards eBGP sends
+        // nothing. A name the policy lacks sends nothing either (the
+        // configuration is checked, so only a policy being replaced).
+        let map = match &group.key.export {
+            Some(name) => match self.config.policy.route_map(name) {
+                Some(m) => Some(m),
+                None => return OutPaths::new(),
+            },
+            None if group.key.ebgp && self.config.ebgp_requires_policy => return OutPaths::new(),
+            None => None,
+        };
+        let local_as = self.config.local_as;
         let mut export_one = |c: &Candidate| -> Option<OutPath> {
             let p = self.peers.get(&c.peer)?;
             let src = Source {
-                ebgp: p.info.asn != self.config.local_as,
+                ebgp: p.info.asn != local_as,
                 rr_client: p.info.rr_client,
                 router_id: p.info.router_id,
             };
             let mode = export::mode(&src, &c.attrs, &group.key)?;
-            let attrs = cache.get(gid, &group.key, &c.attrs, mode, self.config.local_as)?;
+            let attrs = match map {
+                None => cache.get(gid, &group.key, &c.attrs, mode, Stage::Whole, local_as)?,
+                Some(map) => {
+                    let pre = cache.get(gid, &group.key, &c.attrs, mode, Stage::Pre, local_as)?;
+                    let route = Route {
+                        family: key.family,
+                        prefix: &key.prefix,
+                        attrs: &pre,
+                        // Peers of a group share its exports: `neighbor`
+                        // matches on import only.
+                        neighbor: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                        local_as,
+                        direction: Direction::Export,
+                    };
+                    match map.apply(&route) {
+                        Verdict::Deny => return None,
+                        Verdict::Permit(p) => {
+                            let mid = cache.policy_result(&pre, p.attrs);
+                            let post = Stage::Post(p.next_hop);
+                            cache.get(gid, &group.key, &mid, mode, post, local_as)?
+                        }
+                    }
+                }
+            };
             Some(OutPath {
                 labels: c.labels(),
                 attrs,

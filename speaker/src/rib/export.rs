@@ -4,11 +4,13 @@
 //! shared by every destination that uses it.
 
 use super::update_group::{GroupId, GroupKey};
+use crate::policy::NextHopTreatment;
 use crate::wire::attr::Community;
 use crate::wire::attr::{
     AsSegment, AttrValue, MpNextHop, PathAttribute, SegmentType, type_code as t,
 };
 use crate::wire::family::NlriFormat;
+use crate::wire::intern::AttrInterner;
 use crate::wire::prefix::RouteDistinguisher;
 use crate::wire::{Afi, PathAttributes};
 use foldhash::fast::FixedState;
@@ -67,23 +69,56 @@ pub fn mode(src: &Source, attrs: &PathAttributes, group: &GroupKey) -> Option<Ex
     Some(ExportMode::Reflect { originator })
 }
 
-/// The attributes of a path exported to `group` in `mode`; `None` when
-/// they cannot be built (no next-hop-self address for the family).
+/// Which part of the export rewrite to do. An export route-map runs
+/// between the two parts, as FRR's does: on the attributes as the group
+/// will get them, before our AS is prepended towards eBGP (so a map's
+/// prepend comes after ours) and before the next hop is set (so a map's
+/// `next-hop unchanged` or `self` decides it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Stage {
+    /// Both parts (no route-map).
+    Whole,
+    /// What comes before the route-map.
+    Pre,
+    /// What comes after it, with its next-hop treatment.
+    Post(NextHopTreatment),
+}
+
+/// The attributes of a path exported to `group` in `mode` (see [`Stage`]);
+/// `None` when they cannot be built (no next-hop-self address for the
+/// family).
 pub fn rewrite(
     attrs: &PathAttributes,
     mode: ExportMode,
+    stage: Stage,
     group: &GroupKey,
     local_as: u32,
 ) -> Option<PathAttributes> {
     let mut out = attrs.clone();
+    if !matches!(stage, Stage::Post(_)) {
+        before_policy(&mut out, attrs, mode, group)?;
+    }
+    match stage {
+        Stage::Whole => after_policy(&mut out, mode, NextHopTreatment::Default, group, local_as)?,
+        Stage::Post(nh) => after_policy(&mut out, mode, nh, group, local_as)?,
+        Stage::Pre => {}
+    }
+    Some(out)
+}
+
+fn before_policy(
+    out: &mut PathAttributes,
+    attrs: &PathAttributes,
+    mode: ExportMode,
+    group: &GroupKey,
+) -> Option<()> {
     // RFC 4271 §9.1.3 / §5: unknown non-transitive attributes go, unknown
     // transitive ones get Partial; malformed ones are never passed on.
     out.prepare_for_propagation();
     match mode {
         ExportMode::ToEbgp => {
-            prepend_as(&mut out, local_as);
-            next_hop_self(&mut out, group)?;
-            // §5.1.5 LOCAL_PREF and §5.1.4 MED do not cross AS borders; the
+            // §5.1.5 LOCAL_PREF and §5.1.4 a received MED do not cross AS
+            // borders (a MED the export route-map sets does); the
             // reflection attributes are meaningless outside the AS.
             for code in [
                 t::LOCAL_PREF,
@@ -115,7 +150,29 @@ pub fn rewrite(
             out.set(PathAttribute::new(AttrValue::ClusterList(list)));
         }
     }
-    Some(out)
+    Some(())
+}
+
+fn after_policy(
+    out: &mut PathAttributes,
+    mode: ExportMode,
+    next_hop: NextHopTreatment,
+    group: &GroupKey,
+    local_as: u32,
+) -> Option<()> {
+    // A route-map's `next-hop self` applies to iBGP too.
+    if next_hop == NextHopTreatment::SelfAddress {
+        next_hop_self(out, group)?;
+    }
+    if mode == ExportMode::ToEbgp {
+        prepend_as(out, local_as);
+        if next_hop == NextHopTreatment::Default {
+            next_hop_self(out, group)?;
+        }
+        // §5.1.5, even if a route-map set one.
+        out.remove(t::LOCAL_PREF);
+    }
+    Some(())
 }
 
 /// RFC 4271 §5.1.2 (b): prepend our AS to a leading AS_SEQUENCE (or start
@@ -174,7 +231,7 @@ fn next_hop_self(attrs: &mut PathAttributes, group: &GroupKey) -> Option<()> {
     Some(())
 }
 
-type CacheKey = (GroupId, usize, ExportMode);
+type CacheKey = (GroupId, usize, ExportMode, Stage);
 /// The source set (held so its address stays unique) and its export.
 type CacheValue = (Arc<PathAttributes>, Option<Arc<PathAttributes>>);
 
@@ -190,11 +247,40 @@ type CacheValue = (Arc<PathAttributes>, Option<Arc<PathAttributes>>);
 pub struct ExportCache {
     map: HashMap<CacheKey, CacheValue, FixedState>,
     next_purge: usize,
+    /// What export route-maps made, by value: equal results share one
+    /// `Arc`, so they share their entry here and their UPDATEs.
+    policy_results: AttrInterner,
 }
 
 const CACHE_MIN: usize = 16_384;
 
+/// `out` if it is `input` (the map changed nothing), else the interned
+/// equal of `out`.
+pub fn intern_result(
+    interner: &mut AttrInterner,
+    input: &Arc<PathAttributes>,
+    out: Arc<PathAttributes>,
+) -> Arc<PathAttributes> {
+    if Arc::ptr_eq(input, &out) {
+        return out;
+    }
+    let value = Arc::try_unwrap(out).unwrap_or_else(|a| (*a).clone());
+    interner.intern(value, None)
+}
+
 impl ExportCache {
+    /// The interned equal of what an export route-map made of `input`.
+    pub fn policy_result(
+        &mut self,
+        input: &Arc<PathAttributes>,
+        out: Arc<PathAttributes>,
+    ) -> Arc<PathAttributes> {
+        if self.policy_results.is_empty() {
+            self.policy_results = AttrInterner::with_limit(CACHE_MIN);
+        }
+        intern_result(&mut self.policy_results, input, out)
+    }
+
     /// The exported set, computed on first use.
     pub fn get(
         &mut self,
@@ -202,16 +288,17 @@ impl ExportCache {
         key: &GroupKey,
         attrs: &Arc<PathAttributes>,
         mode: ExportMode,
+        stage: Stage,
         local_as: u32,
     ) -> Option<Arc<PathAttributes>> {
-        let k = (group, Arc::as_ptr(attrs) as usize, mode);
+        let k = (group, Arc::as_ptr(attrs) as usize, mode, stage);
         if let Some((_, out)) = self.map.get(&k) {
             return out.clone();
         }
         if self.map.len() >= self.next_purge.max(CACHE_MIN) {
             self.purge();
         }
-        let out = rewrite(attrs, mode, key, local_as).map(Arc::new);
+        let out = rewrite(attrs, mode, stage, key, local_as).map(Arc::new);
         self.map.insert(k, (attrs.clone(), out.clone()));
         out
     }
@@ -227,7 +314,7 @@ impl ExportCache {
 
     /// Forgets a group's entries (the group is gone).
     pub fn forget(&mut self, group: GroupId) {
-        self.map.retain(|(g, _, _), _| *g != group);
+        self.map.retain(|(g, _, _, _), _| *g != group);
     }
 
     pub fn len(&self) -> usize {

@@ -45,6 +45,8 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::sync::Mutex;
 
+use crate::policy::Policy;
+use crate::wire::intern::AttrInterner;
 use crate::wire::{Family, NlriEntry, PathAttributes};
 
 /// Our own identity and options.
@@ -55,6 +57,14 @@ pub struct RibConfig {
     /// The CLUSTER_ID of peers without one of their own (RFC 4456 §7).
     pub cluster_id: Ipv4Addr,
     pub decision: DecisionConfig,
+    /// Route-maps by name, for the neighbours' `import` and `export`.
+    /// Members of a cluster must load the same (as they share local AS
+    /// and cluster id).
+    pub policy: Arc<Policy>,
+    /// RFC 8212: routes from an eBGP peer without an import route-map are
+    /// not accepted, and an eBGP peer without an export one is sent
+    /// nothing.
+    pub ebgp_requires_policy: bool,
 }
 
 /// What the RIB keeps of a peer.
@@ -95,6 +105,10 @@ pub struct Rib<R = ResolveAll> {
     emptied: Vec<RouteKey>,
     /// The peers whose UPDATEs are sent from here ([`Rib::export_to`]).
     exported_to: Option<BTreeSet<PeerId>>,
+    /// What import route-maps made, by value: equal results share one
+    /// `Arc` (a table whose local preference a map sets would otherwise
+    /// hold a copy of its attributes per path).
+    policy_results: AttrInterner,
 }
 
 impl Rib<ResolveAll> {
@@ -114,6 +128,7 @@ impl<R: NextHopResolver> Rib<R> {
             cache: Mutex::new(ExportCache::default()),
             emptied: Vec::new(),
             exported_to: None,
+            policy_results: AttrInterner::with_limit(64 * 1024),
         }
     }
 

@@ -57,6 +57,8 @@ pub struct RibOutput {
     pub left: Vec<(PeerId, GroupId)>,
     /// Received paths the import checks dropped in this command.
     pub dropped: u64,
+    /// Received paths import policy denied (a route-map, or RFC 8212).
+    pub denied: u64,
 }
 
 impl RibOutput {
@@ -67,5 +69,6 @@ impl RibOutput {
             && self.joined.is_empty()
             && self.left.is_empty()
             && self.dropped == 0
+            && self.denied == 0
     }
 }

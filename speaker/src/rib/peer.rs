@@ -39,8 +39,14 @@ pub struct PeerInfo {
     pub add_path_send: Vec<Family>,
     /// RFC 6793: the session carries 4-octet AS numbers.
     pub four_octet_as: bool,
-    /// Our addresses for next-hop-self towards this peer (eBGP only).
+    /// Our addresses for next-hop-self towards this peer (eBGP, or a
+    /// route-map's `next-hop self`).
     pub next_hop_self: NextHopSelf,
+    /// Route-map names ([`super::RibConfig::policy`]): what is accepted
+    /// from the peer and what is sent to it. RFC 8212: an eBGP peer
+    /// without one accepts, or is sent, nothing.
+    pub import: Option<String>,
+    pub export: Option<String>,
 }
 
 impl PeerInfo {
@@ -63,6 +69,8 @@ impl PeerInfo {
             add_path_send: negotiated.add_path_send.clone(),
             four_octet_as: negotiated.four_octet_as,
             next_hop_self,
+            import: None,
+            export: None,
         }
     }
 }

@@ -24,13 +24,16 @@ pub struct GroupKey {
     pub rr_client: bool,
     /// iBGP only: the CLUSTER_ID prepended when reflecting to this group.
     pub cluster_id: Option<Ipv4Addr>,
-    /// eBGP only.
+    /// eBGP, or with an export route-map.
     pub next_hop_self: NextHopSelf,
     /// Sorted, deduplicated.
     pub families: Vec<Family>,
     /// Sorted, deduplicated.
     pub add_path_send: Vec<Family>,
     pub four_octet_as: bool,
+    /// The export route-map's name: peers with different policies do not
+    /// share a group.
+    pub export: Option<String>,
 }
 
 fn sorted(v: &[Family]) -> Vec<Family> {
@@ -47,7 +50,9 @@ impl GroupKey {
             ebgp,
             rr_client: !ebgp && peer.rr_client,
             cluster_id: (!ebgp).then(|| peer.cluster_id.unwrap_or(default_cluster_id)),
-            next_hop_self: if ebgp {
+            // Our addresses matter towards eBGP, and to a route-map that
+            // may set `next-hop self`.
+            next_hop_self: if ebgp || peer.export.is_some() {
                 peer.next_hop_self
             } else {
                 NextHopSelf::default()
@@ -55,6 +60,7 @@ impl GroupKey {
             families: sorted(&peer.families),
             add_path_send: sorted(&peer.add_path_send),
             four_octet_as: peer.four_octet_as,
+            export: peer.export.clone(),
         }
     }
 

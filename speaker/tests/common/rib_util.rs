@@ -18,6 +18,8 @@ pub fn config() -> RibConfig {
         router_id: ROUTER_ID,
         cluster_id: CLUSTER_ID,
         decision: Default::default(),
+        policy: Default::default(),
+        ebgp_requires_policy: false,
     }
 }
 
@@ -41,6 +43,8 @@ pub fn peer(id: u32, asn: u32, rr_client: bool) -> PeerInfo {
             ipv4: Some(NH_SELF),
             ipv6: None,
         },
+        import: None,
+        export: None,
     }
 }
 

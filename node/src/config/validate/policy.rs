@@ -25,9 +25,10 @@ fn route_map_key(name: &str, index: usize) -> String {
 
 impl Checker<'_> {
     /// The policy definitions, each value checked; then the whole compiled,
-    /// to find what only the whole shows (unknown names, bad expressions,
-    /// impossible ranges). `None` when anything is wrong (reported).
-    pub(super) fn policy(&mut self, raw: &RawConfig) -> Option<PolicyDef> {
+    /// which finds what only the whole shows (unknown names, bad
+    /// expressions, impossible ranges). `None` when anything is wrong
+    /// (reported).
+    pub(super) fn policy(&mut self, raw: &RawConfig) -> Option<Policy> {
         let before = self.diagnostics.len();
         let mut def = PolicyDef::default();
         for (name, list) in &raw.prefix_list {
@@ -119,19 +120,21 @@ impl Checker<'_> {
         if self.diagnostics.len() > before {
             return None;
         }
-        if let Err(errors) = Policy::compile(&def) {
-            for e in errors {
-                let key = match &e.place {
-                    Place::PrefixList(n) => join("prefix-list", n),
-                    Place::AsPathList(n) => join("as-path-list", n),
-                    Place::CommunityList(n) => join("community-list", n),
-                    Place::RouteMap { name, index, .. } => route_map_key(name, *index),
-                };
-                self.report(&key, Problem::Policy(e.to_string()));
+        match Policy::compile(&def) {
+            Ok(policy) => Some(policy),
+            Err(errors) => {
+                for e in errors {
+                    let key = match &e.place {
+                        Place::PrefixList(n) => join("prefix-list", n),
+                        Place::AsPathList(n) => join("as-path-list", n),
+                        Place::CommunityList(n) => join("community-list", n),
+                        Place::RouteMap { name, index, .. } => route_map_key(name, *index),
+                    };
+                    self.report(&key, Problem::Policy(e.to_string()));
+                }
+                None
             }
-            return None;
         }
-        Some(def)
     }
 
     fn parse<T: FromStr>(&mut self, key: &str, s: &str, expected: &'static str) -> Option<T> {
@@ -542,10 +545,14 @@ impl Checker<'_> {
                 removes.push(SetDef::CommunityRemove(list.clone()));
             }
         }
-        if let Some(w) = s.weight
-            && let Some(w) = self.u32_value(&join(key, "weight"), w, "a weight (0 to 4294967295)")
-        {
-            plain(Set::Weight(w));
+        if s.weight.is_some() {
+            // The engine computes it; the decision process does not rank
+            // by it yet, and a setting that silently does nothing is worse
+            // than none.
+            self.report(
+                &join(key, "weight"),
+                Problem::Policy("`weight` is not used by this release's decision process".into()),
+            );
         }
         out.extend(removes);
         (self.diagnostics.len() == before).then_some(out)

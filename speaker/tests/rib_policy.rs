@@ -1,0 +1,292 @@
+//! Import and export route-maps in the RIB, and RFC 8212's default for
+//! eBGP.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "common/rib_util.rs"]
+mod util;
+
+use speaker::policy::community_list::{EntryDef, Values};
+use speaker::policy::{
+    Action, CommunityKind, MatchDef, MedSet, NextHopSet, OnMatch, Policy, PolicyDef,
+    PrefixListEntry, RouteMapEntryDef, Set, SetDef,
+};
+use speaker::rib::{PeerId, PeerInfo, Rib, RibCommand, RibConfig, RouteKey};
+use speaker::wire::attr::AttrValue;
+use speaker::wire::{Family, NlriEntry};
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+use util::*;
+
+const C1: u32 = 1;
+const C2: u32 = 2;
+const E1: u32 = 5;
+const E2: u32 = 6;
+
+fn entry(seq: u32, action: Action, matches: Vec<MatchDef>, sets: Vec<Set>) -> RouteMapEntryDef {
+    RouteMapEntryDef {
+        seq,
+        action,
+        matches,
+        sets: sets.into_iter().map(SetDef::Plain).collect(),
+        on_match: OnMatch::Exit,
+    }
+}
+
+/// CUSTOMERS: 198.51.100.0/22 le 24. IN: customers get local-pref 200,
+/// the rest 50. OUT_E: no customer routes, MED 7 on the rest. OUT_I:
+/// next-hop self, and 64496:9 denied.
+fn policy() -> Arc<Policy> {
+    let mut d = PolicyDef::default();
+    d.prefix_lists.insert(
+        "CUSTOMERS".into(),
+        vec![PrefixListEntry {
+            seq: 5,
+            action: Action::Permit,
+            prefix: prefix("198.51.100.0/22"),
+            ge: None,
+            le: Some(24),
+        }],
+    );
+    d.community_lists.insert(
+        "NINE".into(),
+        (
+            CommunityKind::Standard,
+            vec![(
+                Action::Permit,
+                EntryDef::Values(Values::Standard(vec![speaker::wire::attr::Community(
+                    (64496 << 16) | 9,
+                )])),
+            )],
+        ),
+    );
+    let customers = || MatchDef::PrefixList("CUSTOMERS".into());
+    d.route_maps.insert(
+        "IN".into(),
+        vec![
+            entry(
+                10,
+                Action::Permit,
+                vec![customers()],
+                vec![Set::LocalPref(200)],
+            ),
+            entry(20, Action::Permit, vec![], vec![Set::LocalPref(50)]),
+        ],
+    );
+    d.route_maps.insert(
+        "OUT_E".into(),
+        vec![
+            entry(10, Action::Deny, vec![customers()], vec![]),
+            entry(20, Action::Permit, vec![], vec![Set::Med(MedSet::Value(7))]),
+        ],
+    );
+    d.route_maps.insert(
+        "OUT_I".into(),
+        vec![
+            entry(
+                10,
+                Action::Deny,
+                vec![MatchDef::Community {
+                    list: "NINE".into(),
+                    exact: false,
+                }],
+                vec![],
+            ),
+            entry(
+                20,
+                Action::Permit,
+                vec![],
+                vec![Set::NextHop(NextHopSet::SelfAddress)],
+            ),
+        ],
+    );
+    d.route_maps.insert(
+        "OUT_P".into(),
+        vec![entry(
+            10,
+            Action::Permit,
+            vec![],
+            vec![
+                Set::Prepend(speaker::policy::Prepend::Asns(vec![65111])),
+                Set::NextHop(NextHopSet::Unchanged),
+                Set::LocalPref(999),
+            ],
+        )],
+    );
+    Arc::new(Policy::compile(&d).unwrap())
+}
+
+fn rib_with(requires: bool) -> Rib {
+    Rib::new(RibConfig {
+        policy: policy(),
+        ebgp_requires_policy: requires,
+        ..config()
+    })
+}
+
+fn with(mut p: PeerInfo, import: Option<&str>, export: Option<&str>) -> PeerInfo {
+    p.import = import.map(String::from);
+    p.export = export.map(String::from);
+    p
+}
+
+fn up(rib: &mut Rib, p: PeerInfo) {
+    rib.apply(RibCommand::PeerUp(p));
+}
+
+fn key(p: &str) -> RouteKey {
+    RouteKey::of(Family::IPV4_UNICAST, &NlriEntry::plain(prefix(p)))
+}
+
+fn ebgp_path(asn: u32) -> Arc<speaker::wire::PathAttributes> {
+    attrs(&[asn, 64999], [198, 18, 1, 5], vec![])
+}
+
+#[test]
+fn rfc8212_an_ebgp_peer_without_policy_exchanges_nothing() {
+    let mut rib = rib_with(true);
+    up(&mut rib, client(C1));
+    up(&mut rib, ebgp(E1, 65001));
+    let out = rib.apply(announce(
+        E1,
+        &["203.0.113.0/24", "198.51.100.0/24"],
+        &ebgp_path(65001),
+    ));
+    assert_eq!(out.denied, 2);
+    assert!(rib.best(&key("203.0.113.0/24")).is_none());
+    // Nor is it sent anything: a client's route stays inside.
+    rib.apply(announce(
+        C1,
+        &["192.0.2.0/24"],
+        &attrs(&[], [198, 18, 1, 1], vec![]),
+    ));
+    assert!(sent(&rib, C1, "192.0.2.0/24").is_none());
+    assert!(sent(&rib, E1, "192.0.2.0/24").is_none());
+    // Without the RFC 8212 default, both flow.
+    let mut open = rib_with(false);
+    up(&mut open, client(C1));
+    up(&mut open, ebgp(E1, 65001));
+    let out = open.apply(announce(E1, &["203.0.113.0/24"], &ebgp_path(65001)));
+    assert_eq!(out.denied, 0);
+    assert!(open.best(&key("203.0.113.0/24")).is_some());
+    open.apply(announce(
+        C1,
+        &["192.0.2.0/24"],
+        &attrs(&[], [198, 18, 1, 1], vec![]),
+    ));
+    assert!(sent(&open, E1, "192.0.2.0/24").is_some());
+}
+
+#[test]
+fn import_route_map_sets_and_results_are_shared() {
+    let mut rib = rib_with(true);
+    up(&mut rib, client(C1));
+    up(&mut rib, with(ebgp(E1, 65001), Some("IN"), None));
+    let a = ebgp_path(65001);
+    rib.apply(announce(
+        E1,
+        &["198.51.100.0/24", "198.51.101.0/24", "203.0.113.0/24"],
+        &a,
+    ));
+    let lp = |p: &str| rib.best(&key(p)).unwrap().attrs.local_pref().copied();
+    assert_eq!(lp("198.51.100.0/24"), Some(200));
+    assert_eq!(lp("203.0.113.0/24"), Some(50));
+    // Equal results are one attribute set.
+    let x = rib.best(&key("198.51.100.0/24")).unwrap().attrs.clone();
+    let y = rib.best(&key("198.51.101.0/24")).unwrap().attrs.clone();
+    assert!(Arc::ptr_eq(&x, &y));
+    // The client is sent the route with the local preference import set.
+    assert_eq!(
+        sent(&rib, C1, "198.51.100.0/24").unwrap().local_pref(),
+        Some(&200)
+    );
+}
+
+#[test]
+fn export_route_maps_per_group() {
+    let mut rib = rib_with(true);
+    up(&mut rib, client(C1));
+    up(&mut rib, with(client(C2), None, Some("OUT_I")));
+    up(&mut rib, with(ebgp(E1, 65001), Some("IN"), Some("OUT_E")));
+    up(&mut rib, with(ebgp(E2, 65002), Some("IN"), None));
+    // Different export policies: different groups.
+    assert_ne!(rib.group_of(PeerId(C1)), rib.group_of(PeerId(C2)));
+    let nine = speaker::wire::attr::Community((64496 << 16) | 9);
+    let plain = attrs(&[], [198, 18, 1, 1], vec![]);
+    let tagged = attrs(
+        &[],
+        [198, 18, 1, 1],
+        vec![AttrValue::Communities(vec![nine])],
+    );
+    rib.apply(announce(C1, &["198.51.100.0/24", "203.0.113.0/24"], &plain));
+    rib.apply(announce(C1, &["192.0.2.0/24"], &tagged));
+    // OUT_E: customers denied, the rest with MED 7 (and our AS, next hop).
+    assert!(sent(&rib, E1, "198.51.100.0/24").is_none());
+    let to_e1 = sent(&rib, E1, "203.0.113.0/24").unwrap();
+    assert_eq!(to_e1.med(), Some(&7));
+    assert_eq!(to_e1.next_hop(), Some(&NH_SELF));
+    assert_eq!(to_e1.as_path().unwrap().to_string(), "65000");
+    // E2 has no export policy: RFC 8212, nothing.
+    assert!(sent(&rib, E2, "203.0.113.0/24").is_none());
+    // OUT_I: next hop self towards an iBGP client; 64496:9 denied.
+    let to_c2 = sent(&rib, C2, "203.0.113.0/24").unwrap();
+    assert_eq!(to_c2.next_hop(), Some(&NH_SELF));
+    assert!(sent(&rib, C2, "192.0.2.0/24").is_none());
+    // C1 has no export policy and is iBGP: reflected as usual (but not to
+    // its own sender); C2's routes reach it with their next hop.
+    rib.apply(announce(
+        C2,
+        &["198.18.200.0/24"],
+        &attrs(&[], [198, 18, 1, 2], vec![]),
+    ));
+    assert_eq!(
+        sent(&rib, C1, "198.18.200.0/24").unwrap().next_hop(),
+        Some(&Ipv4Addr::new(198, 18, 1, 2))
+    );
+    // A withdrawal of a denied route sends nothing; of a sent one, a
+    // withdrawal.
+    let out = rib.apply(withdraw(C1, &["203.0.113.0/24"]));
+    assert!(sent(&rib, E1, "203.0.113.0/24").is_none());
+    assert!(
+        out.groups
+            .iter()
+            .any(|g| g.changes.iter().any(|c| c.attrs.is_none()))
+    );
+}
+
+#[test]
+fn a_denied_reannouncement_removes_the_accepted_path() {
+    let mut rib = rib_with(true);
+    up(&mut rib, client(C1));
+    up(&mut rib, with(client(C2), Some("OUT_I"), None));
+    let plain = attrs(&[], [198, 18, 1, 2], vec![]);
+    rib.apply(announce(C2, &["203.0.113.0/24"], &plain));
+    assert!(rib.best(&key("203.0.113.0/24")).is_some());
+    let nine = speaker::wire::attr::Community((64496 << 16) | 9);
+    let tagged = attrs(
+        &[],
+        [198, 18, 1, 2],
+        vec![AttrValue::Communities(vec![nine])],
+    );
+    let out = rib.apply(announce(C2, &["203.0.113.0/24"], &tagged));
+    assert_eq!(out.denied, 1);
+    assert!(rib.best(&key("203.0.113.0/24")).is_none());
+    assert!(sent(&rib, C1, "203.0.113.0/24").is_none());
+}
+
+#[test]
+fn towards_ebgp_our_as_comes_first_and_next_hop_unchanged_keeps_it() {
+    let mut rib = rib_with(true);
+    up(&mut rib, client(C1));
+    up(&mut rib, with(ebgp(E1, 65001), None, Some("OUT_P")));
+    rib.apply(announce(
+        C1,
+        &["203.0.113.0/24"],
+        &attrs(&[64500], [198, 18, 1, 1], vec![]),
+    ));
+    let a = sent(&rib, E1, "203.0.113.0/24").unwrap();
+    // FRR's order: the map's prepend, then ours in front at the border.
+    assert_eq!(a.as_path().unwrap().to_string(), "65000 65111 64500");
+    assert_eq!(a.next_hop(), Some(&Ipv4Addr::new(198, 18, 1, 1)));
+    // RFC 4271 §5.1.5: no LOCAL_PREF to eBGP, even one a map set.
+    assert_eq!(a.local_pref(), None);
+}

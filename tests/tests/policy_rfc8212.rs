@@ -1,0 +1,165 @@
+//! RFC 8212 and route-maps against BIRD: an eBGP neighbour without
+//! policy exchanges nothing with Reflex; with import and export
+//! route-maps, what they permit flows, changed as they say.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use reflex_tests::bird::{Bird, BirdConfig};
+use reflex_tests::netns::{Lan, Node, wait_for};
+use std::net::IpAddr;
+use std::path::Path;
+
+const POLICY: &str = r#"
+[prefix-list.FROM_PEER]
+entries = [ { action = "permit", prefix = "198.19.10.0/24" } ]
+
+[[route-map.IN]]
+action = "permit"
+match = { prefix-list = "FROM_PEER" }
+set = { local-pref = 300, community-add = ["65000:10"] }
+
+[[route-map.OUT]]
+action = "permit"
+set = { med = 42 }
+"#;
+
+fn config(rr: &Node, data: &Path, ebgp: &Node, client: &Node, with_policy: bool) -> String {
+    let mut c = format!(
+        "router-id = \"{rr}\"\nlocal-as = 65000\ndata-dir = \"{data}\"\n[listen]\naddresses = [\"{rr}\"]\n",
+        rr = rr.v4,
+        data = data.display()
+    );
+    if with_policy {
+        c.push_str(POLICY);
+    }
+    c.push_str(&format!(
+        // MRAI 0: the eBGP default (30 s) would hold the UPDATEs the test
+        // waits for.
+        "\n[[neighbor]]\naddress = \"{}\"\nremote-as = 65001\nhold-time = 30\nmrai = 0\n",
+        ebgp.v4
+    ));
+    if with_policy {
+        c.push_str("import = \"IN\"\nexport = \"OUT\"\n");
+    }
+    c.push_str(&format!(
+        "\n[[neighbor]]\naddress = \"{}\"\nremote-as = 65000\nroute-reflector-client = true\nhold-time = 30\n",
+        client.v4
+    ));
+    c
+}
+
+fn established(b: &Bird, what: &str) {
+    let st = wait_for(30, || {
+        b.bgp_state("reflector").filter(|s| s == "Established")
+    });
+    assert!(
+        st.is_some(),
+        "{what} not established: {:?}",
+        b.birdc("show protocols all reflector")
+    );
+}
+
+#[test]
+fn an_ebgp_neighbour_exchanges_nothing_without_policy_and_what_policy_permits_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lan = Lan::new().unwrap();
+    let rr = lan.node(1).unwrap();
+    let peer = lan.node(2).unwrap();
+    let client = lan.node(3).unwrap();
+    let peer_bird = Bird::start(
+        &peer,
+        dir.path(),
+        &BirdConfig {
+            router_id: peer.v4,
+            local_as: 65001,
+            neighbors: vec![("reflector", IpAddr::V4(rr.v4), 65000)],
+            routes: vec!["198.19.10.0/24", "198.19.11.0/24"],
+        },
+    )
+    .unwrap();
+    let client_bird = Bird::start(
+        &client,
+        dir.path(),
+        &BirdConfig {
+            router_id: client.v4,
+            local_as: 65000,
+            neighbors: vec![("reflector", IpAddr::V4(rr.v4), 65000)],
+            routes: vec!["198.19.20.0/24"],
+        },
+    )
+    .unwrap();
+
+    // Without policy (RFC 8212): nothing in, nothing out.
+    let first = dir.path().join("first");
+    std::fs::create_dir_all(&first).unwrap();
+    let mut reflex = reflex_tests::reflex::start(
+        &rr,
+        &first,
+        &config(&rr, &first.join("data"), &peer, &client, false),
+    )
+    .unwrap();
+    established(&peer_bird, "eBGP neighbour");
+    established(&client_bird, "client");
+    // The routes did arrive, and were refused, saying why.
+    let denied = wait_for(20, || {
+        reflex_tests::reflex::log(&first)
+            .contains("denied by import policy")
+            .then_some(())
+    });
+    assert!(denied.is_some(), "{}", reflex_tests::reflex::log(&first));
+    // The client's route had time to reach the eBGP neighbour, had it
+    // been sent: the client's own session took as long.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert!(client_bird.route("198.19.10.0/24").is_none());
+    assert!(client_bird.route("198.19.11.0/24").is_none());
+    assert!(peer_bird.route("198.19.20.0/24").is_none());
+    reflex.kill();
+
+    // With route-maps: IN permits 198.19.10.0/24 (local-pref 300, a
+    // community), not 198.19.11.0/24; OUT sends with MED 42.
+    let second = dir.path().join("second");
+    std::fs::create_dir_all(&second).unwrap();
+    let _reflex = reflex_tests::reflex::start(
+        &rr,
+        &second,
+        &config(&rr, &second.join("data"), &peer, &client, true),
+    )
+    .unwrap();
+    let log = || reflex_tests::reflex::log(&second);
+    let got = wait_for(40, || client_bird.route("198.19.10.0/24"));
+    assert!(
+        got.is_some(),
+        "198.19.10.0/24 missing at the client\n{}",
+        log()
+    );
+    assert_eq!(
+        client_bird
+            .route_attr("198.19.10.0/24", "BGP.local_pref")
+            .as_deref(),
+        Some("300")
+    );
+    let comms = client_bird
+        .route_attr("198.19.10.0/24", "BGP.community")
+        .unwrap_or_default();
+    assert!(comms.contains("(65000,10)"), "{comms}");
+    let out = wait_for(20, || peer_bird.route("198.19.20.0/24"));
+    assert!(
+        out.is_some(),
+        "198.19.20.0/24 missing at the eBGP neighbour: {:?} {:?}\n{}",
+        peer_bird.birdc("show route all"),
+        peer_bird.birdc("show protocols all reflector"),
+        log()
+    );
+    assert_eq!(
+        peer_bird.route_attr("198.19.20.0/24", "BGP.med").as_deref(),
+        Some("42")
+    );
+    assert_eq!(
+        peer_bird
+            .route_attr("198.19.20.0/24", "BGP.as_path")
+            .as_deref(),
+        Some("65000")
+    );
+    // Denied by the prefix list: never at the client.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert!(client_bird.route("198.19.11.0/24").is_none(), "{}", log());
+}
