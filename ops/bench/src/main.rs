@@ -5,6 +5,7 @@
 
 mod clients;
 mod interrupt;
+mod policy;
 mod proc;
 mod reflectors;
 mod report;
@@ -34,7 +35,8 @@ struct Cli {
     /// alone (Reflex only): done when every member has applied the table.
     #[arg(long, default_value_t = 3)]
     clients: usize,
-    /// Reflectors to run, in order (reflex, reflex-3, bird, frr, gobgp).
+    /// Reflectors to run, in order (reflex, reflex-3, reflex-policy, bird,
+    /// frr, gobgp).
     #[arg(
         long,
         value_delimiter = ',',
@@ -111,6 +113,11 @@ fn bench(cli: &Cli) -> Result<()> {
         timeout: Duration::from_secs(cli.timeout),
         expected,
         dir: dir.clone(),
+        import_policy: if kinds.contains(&Kind::ReflexPolicy) {
+            Some(policy::import_policy(&cli.mrt, run::ASN)?)
+        } else {
+            None
+        },
     };
     eprintln!(
         "replaying {} ({expected} prefixes) to {} clients; logs in {}",

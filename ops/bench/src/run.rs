@@ -30,6 +30,8 @@ pub struct Options {
     pub expected: usize,
     /// Per-run directories (configurations, logs) go under this one.
     pub dir: PathBuf,
+    /// The policy sections of `reflex-policy` ([`crate::policy`]).
+    pub import_policy: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -126,6 +128,10 @@ pub fn run(kind: Kind, o: &Options, round: usize) -> Result<Outcome> {
         clients: peers.clone(),
         dir: &dir,
         reflex_binary: &o.reflex,
+        import_policy: match (kind, &o.import_policy) {
+            (Kind::ReflexPolicy, Some(p)) => Some((p.as_str(), crate::policy::ROUTE_MAP)),
+            _ => None,
+        },
     };
     let mut reflector: Vec<crate::proc::Proc> = if kind.members() == 1 {
         vec![reflectors::start(kind, &setup(&rr))?]

@@ -37,7 +37,7 @@ pub struct Table {
 }
 
 /// Every UPDATE of the file, in order.
-fn updates(path: &Path) -> Result<Vec<Update>> {
+pub fn updates(path: &Path) -> Result<Vec<Update>> {
     let reader = MrtReader::open(path).with_context(|| format!("opening {}", path.display()))?;
     let mut out = Vec::new();
     for r in reader {

@@ -39,19 +39,24 @@ pub struct AsPathList {
 }
 
 thread_local! {
-    /// The path as text, reused: evaluating allocates nothing once warm.
-    static TEXT: RefCell<String> = const { RefCell::new(String::new()) };
+    /// The last path and its text: the lists of a route-map read the same
+    /// path one after the other, and it is written once.
+    static TEXT: RefCell<(Option<AsPath>, String)> = const { RefCell::new((None, String::new())) };
 }
 
 /// Runs `f` on the text form of `path` (empty for no path).
 pub fn with_text<T>(path: Option<&AsPath>, f: impl FnOnce(&str) -> T) -> T {
     TEXT.with(|t| {
         let mut t = t.borrow_mut();
-        t.clear();
-        if let Some(p) = path {
-            let _ = write!(t, "{p}");
+        let (last, text) = &mut *t;
+        if last.as_ref() != path {
+            text.clear();
+            if let Some(p) = path {
+                let _ = write!(text, "{p}");
+            }
+            *last = path.cloned();
         }
-        f(&t)
+        f(text)
     })
 }
 

@@ -152,13 +152,9 @@ impl Policy {
                     Err(None) => {}
                 }
             }
-            compiled.sort_by_key(|e| e.seq);
             route_maps.insert(
                 name.clone(),
-                Arc::new(RouteMap {
-                    name: name.clone(),
-                    entries: compiled,
-                }),
+                Arc::new(RouteMap::new(name.clone(), compiled)),
             );
         }
         if !errors.is_empty() {
@@ -300,6 +296,7 @@ fn compile_entry(
         matches,
         sets,
         on_match: e.on_match,
+        first_clause: 0,
     })
 }
 

@@ -10,6 +10,7 @@
 use super::Action;
 use super::error::PolicyError;
 use crate::wire::Prefix;
+use foldhash::fast::FixedState;
 use std::collections::HashMap;
 use std::net::IpAddr;
 
@@ -61,7 +62,7 @@ pub struct PrefixList {
     entries: Vec<PrefixListEntry>,
     /// (IPv6, prefix length, prefix bits) -> indexes into `entries`, in
     /// sequence order.
-    index: HashMap<(bool, u8, u128), Vec<u32>>,
+    index: HashMap<(bool, u8, u128), Vec<u32>, FixedState>,
     /// The entry prefix lengths present, per family (IPv4, IPv6), ascending.
     lengths: [Vec<u8>; 2],
 }
@@ -75,7 +76,7 @@ impl PrefixList {
                 return Err(PolicyError::DuplicateSeq { seq: w[0].seq });
             }
         }
-        let mut index: HashMap<(bool, u8, u128), Vec<u32>> = HashMap::new();
+        let mut index: HashMap<(bool, u8, u128), Vec<u32>, FixedState> = HashMap::default();
         let mut lengths = [Vec::new(), Vec::new()];
         for (i, e) in entries.iter().enumerate() {
             let len = e.prefix.len();

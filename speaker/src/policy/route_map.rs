@@ -17,6 +17,8 @@ use super::set::{self, Set};
 use crate::rib::adj_rib_out::next_hop;
 use crate::wire::attr::{Origin, PathAttributes};
 use crate::wire::{Family, Prefix};
+use foldhash::fast::FixedState;
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::ops::RangeInclusive;
 use std::sync::Arc;
@@ -61,6 +63,9 @@ pub struct Entry {
     pub matches: Vec<Match>,
     pub sets: Vec<Set>,
     pub on_match: OnMatch,
+    /// The number of its first clause in the map (for [`Memo`]); set by
+    /// [`RouteMap::new`].
+    pub first_clause: usize,
 }
 
 /// Which way a route is going through the map.
@@ -118,6 +123,8 @@ pub struct RouteMap {
     pub name: String,
     /// In sequence order.
     pub entries: Vec<Entry>,
+    /// Match clauses in all.
+    clauses: usize,
 }
 
 fn host(addr: IpAddr) -> Option<Prefix> {
@@ -134,6 +141,12 @@ fn carried(attrs: &PathAttributes) -> Carried<'_> {
 }
 
 impl Match {
+    /// Whether the clause reads the attributes only (not the prefix or
+    /// the neighbour), and costs enough to remember.
+    fn attrs_only(&self) -> bool {
+        matches!(self, Match::AsPath(_) | Match::Community { .. })
+    }
+
     fn holds(&self, r: &Route<'_>, attrs: &PathAttributes) -> bool {
         match self {
             Match::PrefixList(l) => l.permits(r.prefix),
@@ -163,8 +176,35 @@ impl Match {
 }
 
 impl RouteMap {
+    /// A map of `entries` in sequence order, its clauses numbered.
+    pub fn new(name: String, mut entries: Vec<Entry>) -> RouteMap {
+        entries.sort_by_key(|e| e.seq);
+        let mut n = 0;
+        for e in &mut entries {
+            e.first_clause = n;
+            n += e.matches.len();
+        }
+        RouteMap {
+            name,
+            entries,
+            clauses: n,
+        }
+    }
+
     /// Runs the map over a route (see the module's comment).
     pub fn apply(&self, r: &Route<'_>) -> Verdict {
+        self.run(r, None)
+    }
+
+    /// [`RouteMap::apply`], reusing what earlier routes with the same
+    /// attribute sets learned ([`Memo`]): the routes of one UPDATE share
+    /// their attributes, so the expressions run and the sets apply once
+    /// per UPDATE, not once per prefix.
+    pub fn apply_with(&self, r: &Route<'_>, memo: &mut Memo) -> Verdict {
+        self.run(r, Some(memo))
+    }
+
+    fn run(&self, r: &Route<'_>, mut memo: Option<&mut Memo>) -> Verdict {
         let mut out = Permitted {
             attrs: r.attrs.clone(),
             weight: None,
@@ -173,16 +213,41 @@ impl RouteMap {
         let mut permitted = false;
         let mut i = 0;
         while let Some(e) = self.entries.get(i) {
+            let index = i;
             i += 1;
-            if !e.matches.iter().all(|m| m.holds(r, &out.attrs)) {
+            let holds = |(j, m): (usize, &Match), memo: &mut Option<&mut Memo>| match (
+                m.attrs_only(),
+                memo,
+            ) {
+                (true, Some(memo)) => memo.holds(self, &out.attrs, e.first_clause + j, || {
+                    m.holds(r, &out.attrs)
+                }),
+                _ => m.holds(r, &out.attrs),
+            };
+            if !e.matches.iter().enumerate().all(|c| holds(c, &mut memo)) {
                 continue;
             }
             if e.action == Action::Deny {
                 return Verdict::Deny;
             }
             permitted = true;
-            for s in &e.sets {
-                set::apply(s, r, &mut out);
+            if !e.sets.is_empty() {
+                match memo.as_deref_mut() {
+                    Some(memo) => {
+                        out = memo.after_sets((self, r.neighbor), &out, index, |before| {
+                            let mut after = before.clone();
+                            for s in &e.sets {
+                                set::apply(s, r, &mut after);
+                            }
+                            after
+                        });
+                    }
+                    None => {
+                        for s in &e.sets {
+                            set::apply(s, r, &mut out);
+                        }
+                    }
+                }
             }
             match e.on_match {
                 OnMatch::Exit => break,
@@ -195,5 +260,118 @@ impl RouteMap {
         } else {
             Verdict::Deny
         }
+    }
+}
+
+type AfterKey = (usize, IpAddr, usize, Option<u32>, NextHopTreatment, usize);
+
+/// What route-map runs learned about attribute sets, for the next routes
+/// with the same sets (the prefixes of one UPDATE): the clauses that read
+/// only attributes, and the result of an entry's sets on a set. Keyed by
+/// the sets' addresses, so it holds every set it names (an address is not
+/// reused while it is kept). For one batch of routes: it grows with the
+/// sets it sees.
+#[derive(Default)]
+pub struct Memo {
+    /// (set address, map address) -> its clause results in `results`.
+    index: HashMap<(usize, usize), usize, FixedState>,
+    /// Each clause's result: 0 not yet known, 1 false, 2 true.
+    results: Vec<Vec<u8>>,
+    /// The last key looked up and its place: the clauses of one run ask
+    /// in a row.
+    last: Option<((usize, usize), usize)>,
+    /// (map address, neighbour, set address, weight, next hop, entry) ->
+    /// after the entry's sets (`peer-address` reads the neighbour).
+    after: HashMap<AfterKey, Permitted, FixedState>,
+    keep: HashMap<usize, Arc<PathAttributes>, FixedState>,
+}
+
+impl Memo {
+    /// Attribute sets it holds.
+    pub fn len(&self) -> usize {
+        self.keep.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keep.is_empty()
+    }
+
+    pub fn clear(&mut self) {
+        self.index.clear();
+        self.results.clear();
+        self.last = None;
+        self.after.clear();
+        self.keep.clear();
+    }
+
+    fn keep(&mut self, a: &Arc<PathAttributes>) {
+        self.keep
+            .entry(Arc::as_ptr(a) as usize)
+            .or_insert_with(|| a.clone());
+    }
+
+    fn holds(
+        &mut self,
+        map: &RouteMap,
+        attrs: &Arc<PathAttributes>,
+        clause: usize,
+        eval: impl FnOnce() -> bool,
+    ) -> bool {
+        let key = (Arc::as_ptr(attrs) as usize, map as *const RouteMap as usize);
+        let at = match self.last {
+            Some((k, at)) if k == key => at,
+            _ => {
+                let at = match self.index.get(&key) {
+                    Some(at) => *at,
+                    None => {
+                        self.keep.entry(key.0).or_insert_with(|| attrs.clone());
+                        self.results.push(vec![0; map.clauses]);
+                        self.index.insert(key, self.results.len() - 1);
+                        self.results.len() - 1
+                    }
+                };
+                self.last = Some((key, at));
+                at
+            }
+        };
+        let Some(results) = self.results.get_mut(at) else {
+            return eval();
+        };
+        match results.get(clause) {
+            Some(1) => false,
+            Some(2) => true,
+            _ => {
+                let v = eval();
+                if let Some(slot) = results.get_mut(clause) {
+                    *slot = if v { 2 } else { 1 };
+                }
+                v
+            }
+        }
+    }
+
+    fn after_sets(
+        &mut self,
+        (map, neighbor): (&RouteMap, IpAddr),
+        before: &Permitted,
+        entry: usize,
+        apply: impl FnOnce(&Permitted) -> Permitted,
+    ) -> Permitted {
+        let key = (
+            map as *const RouteMap as usize,
+            neighbor,
+            Arc::as_ptr(&before.attrs) as usize,
+            before.weight,
+            before.next_hop,
+            entry,
+        );
+        if let Some(p) = self.after.get(&key) {
+            return p.clone();
+        }
+        let p = apply(before);
+        self.keep(&before.attrs);
+        self.keep(&p.attrs);
+        self.after.insert(key, p.clone());
+        p
     }
 }

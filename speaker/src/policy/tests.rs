@@ -628,3 +628,91 @@ fn every_problem_is_reported_once_with_its_place() {
         "route-map 'M' entry 20: AS-path list 'MISSING' is not defined"
     );
 }
+
+/// A memo gives what a plain run gives, for routes that share attribute
+/// sets and for maps that go on after a permit.
+#[test]
+fn a_memo_changes_no_result() {
+    let mut e10 = entry(
+        10,
+        Permit,
+        vec![MatchDef::AsPath("FROM_64500".into())],
+        vec![plain(Set::LocalPref(150))],
+    );
+    e10.on_match = OnMatch::Next;
+    let e20 = entry(
+        20,
+        Deny,
+        vec![MatchDef::Community {
+            list: "BLACKHOLE".into(),
+            exact: false,
+        }],
+        vec![],
+    );
+    let e30 = entry(
+        30,
+        Permit,
+        vec![MatchDef::PrefixList("CUSTOMERS".into())],
+        vec![plain(Set::Med(MedSet::Value(5)))],
+    );
+    let e40 = entry(
+        40,
+        Permit,
+        vec![MatchDef::Plain(Match::LocalPref(150..=150))],
+        vec![],
+    );
+    let pol = compile(vec![("M", vec![e10, e20, e30, e40])]);
+    let map = pol.route_map("M").unwrap();
+    let sets = [
+        attrs(&[64500, 1], vec![]),
+        attrs(&[64501, 1], vec![]),
+        attrs(&[64500], vec![AttrValue::Communities(vec![c(64496, 666)])]),
+    ];
+    let prefixes = [
+        "198.51.100.0/24",
+        "198.51.101.0/24",
+        "203.0.113.0/24",
+        "198.51.100.0/23",
+    ];
+    let mut memo = route_map::Memo::default();
+    for _ in 0..2 {
+        for a in &sets {
+            for pfx in prefixes {
+                let prefix = p(pfx);
+                let r = Route {
+                    family: Family::IPV4_UNICAST,
+                    prefix: &prefix,
+                    attrs: a,
+                    neighbor: NEIGHBOR,
+                    local_as: LOCAL_AS,
+                    direction: Direction::Import,
+                };
+                let plain_run = map.apply(&r);
+                let memo_run = map.apply_with(&r, &mut memo);
+                assert_eq!(plain_run, memo_run, "{pfx} {a:?}");
+            }
+        }
+    }
+    // The results of one set are one `Arc` while the memo holds them.
+    let prefix = p("203.0.113.0/24");
+    let other = p("192.0.2.0/24");
+    let run = |pfx: &Prefix, memo: &mut route_map::Memo| match map.apply_with(
+        &Route {
+            family: Family::IPV4_UNICAST,
+            prefix: pfx,
+            attrs: &sets[0],
+            neighbor: NEIGHBOR,
+            local_as: LOCAL_AS,
+            direction: Direction::Import,
+        },
+        memo,
+    ) {
+        Verdict::Permit(p) => p.attrs,
+        Verdict::Deny => panic!("denied"),
+    };
+    assert!(Arc::ptr_eq(
+        &run(&prefix, &mut memo),
+        &run(&other, &mut memo)
+    ));
+    assert!(!memo.is_empty());
+}

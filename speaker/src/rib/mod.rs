@@ -46,7 +46,7 @@ use std::sync::Arc;
 use std::sync::Mutex;
 
 use crate::policy::Policy;
-use crate::wire::intern::AttrInterner;
+use crate::policy::route_map::Memo;
 use crate::wire::{Family, NlriEntry, PathAttributes};
 
 /// Our own identity and options.
@@ -105,10 +105,8 @@ pub struct Rib<R = ResolveAll> {
     emptied: Vec<RouteKey>,
     /// The peers whose UPDATEs are sent from here ([`Rib::export_to`]).
     exported_to: Option<BTreeSet<PeerId>>,
-    /// What import route-maps made, by value: equal results share one
-    /// `Arc` (a table whose local preference a map sets would otherwise
-    /// hold a copy of its attributes per path).
-    policy_results: AttrInterner,
+    /// What import route-maps learned of the attribute sets they saw.
+    import_memo: Memo,
 }
 
 impl Rib<ResolveAll> {
@@ -128,7 +126,7 @@ impl<R: NextHopResolver> Rib<R> {
             cache: Mutex::new(ExportCache::default()),
             emptied: Vec::new(),
             exported_to: None,
-            policy_results: AttrInterner::with_limit(64 * 1024),
+            import_memo: Memo::default(),
         }
     }
 

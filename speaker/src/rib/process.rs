@@ -2,7 +2,6 @@
 //! which destinations it touches. [`super::settle`] then reruns the
 //! decision and the exports of the touched destinations.
 
-use super::export::intern_result;
 use super::import::{self, Local};
 use super::loc_rib::{Entry, LocRib, RouteKey};
 use super::output::RibOutput;
@@ -73,6 +72,10 @@ fn touch_entry<'a>(touched: &mut Touched, loc: &'a mut LocRib, key: RouteKey) ->
     touched.push(key, (!e.is_empty()).then(|| e.clone()));
     e
 }
+
+/// Attribute sets the import memo ([`crate::policy::route_map::Memo`])
+/// holds before it starts again.
+const IMPORT_MEMO: usize = 4096;
 
 /// What import does with a peer's routes.
 enum Import<'a> {
@@ -380,6 +383,16 @@ impl<R: NextHopResolver> Rib<R> {
             None if ebgp && self.config.ebgp_requires_policy => Import::Map(None),
             None => Import::All,
         };
+        // Route-map results per attribute set, for the other prefixes of
+        // the same UPDATE and the UPDATEs after it with the same sets;
+        // bounded (it holds the sets it names).
+        // A set's result is one `Arc` while the memo holds it: the paths
+        // of a table whose local preference a map sets share their
+        // attributes as the received ones did.
+        let memo = &mut self.import_memo;
+        if memo.len() > IMPORT_MEMO {
+            memo.clear();
+        }
         // One import check per attribute set, not per prefix.
         let mut last: Option<(*const PathAttributes, Result<(), import::ImportDrop>)> = None;
         for (family, e, attrs) in announced {
@@ -388,19 +401,20 @@ impl<R: NextHopResolver> Rib<R> {
                 Import::All => attrs,
                 Import::Map(map) => {
                     let verdict = map.map_or(Verdict::Deny, |m| {
-                        m.apply(&Route {
-                            family,
-                            prefix: &e.prefix,
-                            attrs: &attrs,
-                            neighbor: p.info.address,
-                            local_as: self.config.local_as,
-                            direction: Direction::Import,
-                        })
+                        m.apply_with(
+                            &Route {
+                                family,
+                                prefix: &e.prefix,
+                                attrs: &attrs,
+                                neighbor: p.info.address,
+                                local_as: self.config.local_as,
+                                direction: Direction::Import,
+                            },
+                            memo,
+                        )
                     });
                     match verdict {
-                        Verdict::Permit(out) => {
-                            intern_result(&mut self.policy_results, &attrs, out.attrs)
-                        }
+                        Verdict::Permit(out) => out.attrs,
                         Verdict::Deny => {
                             out.denied += 1;
                             remove_path(&mut touched, loc, p, peer, key, e.path_id);

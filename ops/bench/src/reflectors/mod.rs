@@ -21,15 +21,19 @@ pub enum Kind {
     /// Three Reflex members, one cluster; the source and the clients
     /// spread over them.
     ReflexCluster3,
+    /// Reflex on its defaults with the import policy (20 entries,
+    /// a 10,000-prefix list) on the source's session.
+    ReflexPolicy,
     Bird,
     Frr,
     Gobgp,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 6] = [
         Kind::Reflex,
         Kind::ReflexCluster3,
+        Kind::ReflexPolicy,
         Kind::Bird,
         Kind::Frr,
         Kind::Gobgp,
@@ -39,6 +43,7 @@ impl Kind {
         match self {
             Kind::Reflex => "reflex",
             Kind::ReflexCluster3 => "reflex-3",
+            Kind::ReflexPolicy => "reflex-policy",
             Kind::Bird => "bird",
             Kind::Frr => "frr",
             Kind::Gobgp => "gobgp",
@@ -47,7 +52,10 @@ impl Kind {
 
     /// Reflex, whose members say how many paths they have committed.
     pub fn is_reflex(self) -> bool {
-        matches!(self, Kind::Reflex | Kind::ReflexCluster3)
+        matches!(
+            self,
+            Kind::Reflex | Kind::ReflexCluster3 | Kind::ReflexPolicy
+        )
     }
 
     /// Members of the reflector (1 but for a Reflex cluster).
@@ -62,7 +70,7 @@ impl Kind {
         match Kind::ALL.into_iter().find(|k| k.name() == s) {
             Some(k) => Ok(k),
             None => {
-                bail!("unknown reflector {s:?} (reflex, reflex-3, bird, frr, gobgp)")
+                bail!("unknown reflector {s:?} (reflex, reflex-3, reflex-policy, bird, frr, gobgp)")
             }
         }
     }
@@ -77,13 +85,16 @@ pub struct Setup<'a> {
     pub clients: Vec<Ipv4Addr>,
     /// Configuration, logs and state go here.
     pub dir: &'a Path,
+    /// Policy sections for the configuration, and the route-map the
+    /// source (the first of `clients`) imports through.
+    pub import_policy: Option<(&'a str, &'a str)>,
     pub reflex_binary: &'a PathBuf,
 }
 
 /// Starts the reflector; the process returned is the one whose RSS counts.
 pub fn start(kind: Kind, s: &Setup<'_>) -> Result<Proc> {
     match kind {
-        Kind::Reflex => reflex::start(s, reflex::Mode::OneMember),
+        Kind::Reflex | Kind::ReflexPolicy => reflex::start(s, reflex::Mode::OneMember),
         Kind::ReflexCluster3 => reflex::start(s, reflex::Mode::Member { id: 1 }),
         Kind::Bird => bird::start(s),
         Kind::Frr => frr::start(s),

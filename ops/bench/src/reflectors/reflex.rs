@@ -53,10 +53,16 @@ pub fn start(s: &Setup<'_>, mode: Mode) -> Result<Proc> {
             "\n[cluster]\nmember-id = {id}\nraft-address = \"{me}:{RAFT_PORT}\"\nbootstrap = false\n"
         )),
     }
-    for c in &s.clients {
+    if let Some((sections, _)) = s.import_policy {
+        conf.push_str(sections);
+    }
+    for (i, c) in s.clients.iter().enumerate() {
         conf.push_str(&format!(
             "\n[[neighbor]]\naddress = \"{c}\"\ngroup = \"clients\"\n"
         ));
+        if let (0, Some((_, map))) = (i, s.import_policy) {
+            conf.push_str(&format!("import = \"{map}\"\n"));
+        }
     }
     let path = s.dir.join(format!("{name}.toml"));
     std::fs::write(&path, conf)?;
