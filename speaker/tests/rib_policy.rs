@@ -1,4 +1,5 @@
-//! Import and export route-maps in the RIB, and RFC 8212's default for
+//! Import route-maps (the session's [`ImportFilter`], before the RIB) and
+//! export route-maps (the RIB's update groups), and RFC 8212's default for
 //! eBGP.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -7,7 +8,7 @@ mod util;
 
 use speaker::policy::community_list::{EntryDef, Values};
 use speaker::policy::{
-    Action, CommunityKind, MatchDef, MedSet, NextHopSet, OnMatch, Policy, PolicyDef,
+    Action, CommunityKind, ImportFilter, MatchDef, MedSet, NextHopSet, OnMatch, Policy, PolicyDef,
     PrefixListEntry, RouteMapEntryDef, Set, SetDef,
 };
 use speaker::rib::{PeerId, PeerInfo, Rib, RibCommand, RibConfig, RouteKey};
@@ -133,6 +134,23 @@ fn up(rib: &mut Rib, p: PeerInfo) {
     rib.apply(RibCommand::PeerUp(p));
 }
 
+/// The filter a session of `p` runs (LOCAL_AS 65000).
+fn filter(policy: &Policy, p: &PeerInfo, requires: bool) -> ImportFilter {
+    let map = p
+        .import
+        .as_deref()
+        .and_then(|n| policy.route_map(n))
+        .cloned();
+    ImportFilter::new(map, p.asn != LOCAL_AS, requires, p.address, LOCAL_AS)
+}
+
+/// `cmd` through `f`, then into the RIB; the paths denied.
+fn import(rib: &mut Rib, f: &mut ImportFilter, cmd: RibCommand) -> usize {
+    let (cmd, denied) = f.filter(cmd);
+    rib.apply(cmd);
+    denied
+}
+
 fn key(p: &str) -> RouteKey {
     RouteKey::of(Family::IPV4_UNICAST, &NlriEntry::plain(prefix(p)))
 }
@@ -143,15 +161,22 @@ fn ebgp_path(asn: u32) -> Arc<speaker::wire::PathAttributes> {
 
 #[test]
 fn rfc8212_an_ebgp_peer_without_policy_exchanges_nothing() {
+    let pol = policy();
     let mut rib = rib_with(true);
     up(&mut rib, client(C1));
-    up(&mut rib, ebgp(E1, 65001));
-    let out = rib.apply(announce(
-        E1,
-        &["203.0.113.0/24", "198.51.100.0/24"],
-        &ebgp_path(65001),
-    ));
-    assert_eq!(out.denied, 2);
+    let e1 = ebgp(E1, 65001);
+    up(&mut rib, e1.clone());
+    let mut f = filter(&pol, &e1, true);
+    let denied = import(
+        &mut rib,
+        &mut f,
+        announce(
+            E1,
+            &["203.0.113.0/24", "198.51.100.0/24"],
+            &ebgp_path(65001),
+        ),
+    );
+    assert_eq!(denied, 2);
     assert!(rib.best(&key("203.0.113.0/24")).is_none());
     // Nor is it sent anything: a client's route stays inside.
     rib.apply(announce(
@@ -164,9 +189,15 @@ fn rfc8212_an_ebgp_peer_without_policy_exchanges_nothing() {
     // Without the RFC 8212 default, both flow.
     let mut open = rib_with(false);
     up(&mut open, client(C1));
-    up(&mut open, ebgp(E1, 65001));
-    let out = open.apply(announce(E1, &["203.0.113.0/24"], &ebgp_path(65001)));
-    assert_eq!(out.denied, 0);
+    up(&mut open, e1.clone());
+    let mut f = filter(&pol, &e1, false);
+    assert!(f.is_open());
+    let denied = import(
+        &mut open,
+        &mut f,
+        announce(E1, &["203.0.113.0/24"], &ebgp_path(65001)),
+    );
+    assert_eq!(denied, 0);
     assert!(open.best(&key("203.0.113.0/24")).is_some());
     open.apply(announce(
         C1,
@@ -178,22 +209,31 @@ fn rfc8212_an_ebgp_peer_without_policy_exchanges_nothing() {
 
 #[test]
 fn import_route_map_sets_and_results_are_shared() {
+    let pol = policy();
     let mut rib = rib_with(true);
     up(&mut rib, client(C1));
-    up(&mut rib, with(ebgp(E1, 65001), Some("IN"), None));
+    let e1 = with(ebgp(E1, 65001), Some("IN"), None);
+    up(&mut rib, e1.clone());
+    let mut f = filter(&pol, &e1, true);
     let a = ebgp_path(65001);
-    rib.apply(announce(
-        E1,
-        &["198.51.100.0/24", "198.51.101.0/24", "203.0.113.0/24"],
-        &a,
-    ));
+    import(
+        &mut rib,
+        &mut f,
+        announce(
+            E1,
+            &["198.51.100.0/24", "198.51.101.0/24", "203.0.113.0/24"],
+            &a,
+        ),
+    );
     let lp = |p: &str| rib.best(&key(p)).unwrap().attrs.local_pref().copied();
     assert_eq!(lp("198.51.100.0/24"), Some(200));
     assert_eq!(lp("203.0.113.0/24"), Some(50));
-    // Equal results are one attribute set.
+    // Equal results are one attribute set, also across UPDATEs.
+    import(&mut rib, &mut f, announce(E1, &["198.51.102.0/24"], &a));
     let x = rib.best(&key("198.51.100.0/24")).unwrap().attrs.clone();
     let y = rib.best(&key("198.51.101.0/24")).unwrap().attrs.clone();
-    assert!(Arc::ptr_eq(&x, &y));
+    let z = rib.best(&key("198.51.102.0/24")).unwrap().attrs.clone();
+    assert!(Arc::ptr_eq(&x, &y) && Arc::ptr_eq(&x, &z));
     // The client is sent the route with the local preference import set.
     assert_eq!(
         sent(&rib, C1, "198.51.100.0/24").unwrap().local_pref(),
@@ -255,11 +295,14 @@ fn export_route_maps_per_group() {
 
 #[test]
 fn a_denied_reannouncement_removes_the_accepted_path() {
+    let pol = policy();
     let mut rib = rib_with(true);
     up(&mut rib, client(C1));
-    up(&mut rib, with(client(C2), Some("OUT_I"), None));
+    let c2 = with(client(C2), Some("OUT_I"), None);
+    up(&mut rib, c2.clone());
+    let mut f = filter(&pol, &c2, true);
     let plain = attrs(&[], [198, 18, 1, 2], vec![]);
-    rib.apply(announce(C2, &["203.0.113.0/24"], &plain));
+    import(&mut rib, &mut f, announce(C2, &["203.0.113.0/24"], &plain));
     assert!(rib.best(&key("203.0.113.0/24")).is_some());
     let nine = speaker::wire::attr::Community((64496 << 16) | 9);
     let tagged = attrs(
@@ -267,8 +310,8 @@ fn a_denied_reannouncement_removes_the_accepted_path() {
         [198, 18, 1, 2],
         vec![AttrValue::Communities(vec![nine])],
     );
-    let out = rib.apply(announce(C2, &["203.0.113.0/24"], &tagged));
-    assert_eq!(out.denied, 1);
+    let denied = import(&mut rib, &mut f, announce(C2, &["203.0.113.0/24"], &tagged));
+    assert_eq!(denied, 1);
     assert!(rib.best(&key("203.0.113.0/24")).is_none());
     assert!(sent(&rib, C1, "203.0.113.0/24").is_none());
 }

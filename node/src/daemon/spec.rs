@@ -49,6 +49,14 @@ pub fn spec_from_config(c: &Config) -> DaemonSpec {
                     mrai: Duration::from_secs(u64::from(n.timers.mrai)),
                     import: n.import.clone(),
                     export: n.export.clone(),
+                    import_map: n
+                        .import
+                        .as_deref()
+                        .and_then(|m| c.policy.route_map(m))
+                        .cloned(),
+                    ebgp: n.remote_as != c.local_as,
+                    ebgp_requires_policy: c.ebgp_requires_policy,
+                    local_as: c.local_as,
                 },
             })
             .collect(),

@@ -23,8 +23,6 @@ pub struct Routing {
     pub coming_up: BTreeMap<PeerId, CodecContext>,
     /// Received paths the import checks dropped, in total.
     pub dropped: u64,
-    /// Received paths import policy denied, in total.
-    pub denied: u64,
     /// Each peer's drop counters as last logged.
     pub logged: BTreeMap<PeerId, PeerStats>,
 }
@@ -57,17 +55,6 @@ impl ApplyHook for DispatchHook {
             if *is_up && let Some(c) = r.coming_up.remove(peer) {
                 r.contexts.insert(*peer, c);
             }
-        }
-        let denied: u64 = outputs.iter().map(|o| o.denied).sum();
-        if denied > 0 {
-            r.denied += denied;
-            // One line per apply call, not per route: a table refused by
-            // RFC 8212 says so a few hundred times, not half a million.
-            info!(
-                denied,
-                total = r.denied,
-                "received routes denied by import policy (the neighbour's import route-map, or none for an eBGP neighbour: RFC 8212)"
-            );
         }
         let dropped: u64 = outputs.iter().map(|o| o.dropped).sum();
         if dropped > 0 {

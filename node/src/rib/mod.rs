@@ -52,8 +52,6 @@ pub struct RibSummary {
     pub loc_rib: usize,
     pub established: usize,
     pub dropped: u64,
-    /// Received paths import policy denied (a route-map, or RFC 8212).
-    pub denied: u64,
 }
 
 /// Paths waiting for the log beyond which sessions wait before sending
@@ -244,7 +242,6 @@ impl Handler<Summary> for RibActor {
             loc_rib,
             established: r.contexts.len(),
             dropped: r.dropped,
-            denied: r.denied,
         })
     }
 }

@@ -8,11 +8,13 @@ use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use speaker::fsm::collision::{Survivor, resolve};
 use speaker::fsm::{AdminEvent, Event, Session, SessionConfig, State, TcpEvent};
+use speaker::policy::{ImportFilter, RouteMap};
 use speaker::rib::{NextHopSelf, PeerId, PeerInfo, RibCommand};
 use speaker::wire::Notification;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 use tokio_util::io::ReaderStream;
@@ -28,6 +30,8 @@ pub struct SessionStatus {
     pub state: State,
     pub updates_received: u64,
     pub prefixes_received: u64,
+    /// Received prefixes import policy denied (a route-map, or RFC 8212).
+    pub prefixes_denied: u64,
     pub last_error: Option<String>,
 }
 
@@ -44,6 +48,13 @@ pub struct RibRole {
     /// Route-map names, carried in its PeerUp (replicated with it).
     pub import: Option<String>,
     pub export: Option<String>,
+    /// The import route-map, which this session runs on what the
+    /// neighbour sends, before the log.
+    pub import_map: Option<Arc<RouteMap>>,
+    /// An eBGP neighbour (by configuration), and whether RFC 8212 holds.
+    pub ebgp: bool,
+    pub ebgp_requires_policy: bool,
+    pub local_as: u32,
 }
 
 /// One peer session.
@@ -51,6 +62,10 @@ pub struct PeerSession {
     peer: SocketAddr,
     fsm: Session,
     role: RibRole,
+    /// Import policy, run on every UPDATE before its routes go to the log.
+    import: ImportFilter,
+    /// Whether this session's first denial was logged.
+    denial_logged: bool,
     rib: Addr<RibActor>,
     local_addr: Option<SocketAddr>,
     /// Established and known to the RIB.
@@ -115,10 +130,16 @@ impl PeerSession {
         role: RibRole,
         rib: Addr<RibActor>,
     ) -> PeerSession {
+        let import = ImportFilter::new(
+            role.import_map.clone(),
+            role.ebgp,
+            role.ebgp_requires_policy,
+            peer.ip(),
+            role.local_as,
+        );
         PeerSession {
             peer,
             fsm: Session::new(config),
-            role,
             rib,
             local_addr: None,
             up: false,
@@ -136,11 +157,15 @@ impl PeerSession {
             reader: None,
             timer: None,
             inbuf: BytesMut::new(),
+            import,
+            role,
+            denial_logged: false,
             status: SessionStatus {
                 peer,
                 state: State::Idle,
                 updates_received: 0,
                 prefixes_received: 0,
+                prefixes_denied: 0,
                 last_error: None,
             },
         }
@@ -349,11 +374,21 @@ impl PeerSession {
                 }
                 self.status.updates_received += 1;
                 self.status.prefixes_received += u.counts().0 as u64;
-                self.pending
-                    .push(SessionCommand::Rib(RibCommand::from_update(
-                        self.role.id,
-                        &u,
-                    )));
+                let (cmd, denied) = self
+                    .import
+                    .filter(RibCommand::from_update(self.role.id, &u));
+                if denied > 0 {
+                    self.status.prefixes_denied += denied as u64;
+                    if !self.denial_logged {
+                        self.denial_logged = true;
+                        info!(
+                            peer = %self.peer,
+                            route_map = ?self.role.import,
+                            "received routes denied by import policy (the neighbour's import route-map, or none for an eBGP neighbour: RFC 8212); counted in its status"
+                        );
+                    }
+                }
+                self.pending.push(SessionCommand::Rib(cmd));
             }
             Event::RouteRefresh(r) => {
                 debug!(peer = %self.peer, family = %r.family, "route refresh")

@@ -20,7 +20,7 @@ pub fn render(rows: &[Outcome], expected: usize) -> String {
     let bird_time = bird.and_then(|b| b.reflect);
     let bird_rss = bird.and_then(|b| b.peak_rss).map(|r| r as f64);
     let mut s = format!(
-        "{:<12} {:>8} {:>17} {:>15} {:>13} {:>13} {:>12} {:>17}\n",
+        "{:<14} {:>8} {:>17} {:>15} {:>13} {:>13} {:>12} {:>17}\n",
         "reflector",
         "routes",
         "reflect time (s)",
@@ -38,7 +38,7 @@ pub fn render(rows: &[Outcome], expected: usize) -> String {
         };
         let rss = r.peak_rss.map(|b| b as f64);
         s.push_str(&format!(
-            "{:<12} {:>8} {:>17} {:>15} {:>13} {:>13} {:>12} {:>17}\n",
+            "{:<14} {:>8} {:>17} {:>15} {:>13} {:>13} {:>12} {:>17}\n",
             r.kind.name(),
             r.routes,
             time,

@@ -12,6 +12,7 @@
 pub mod as_path_list;
 pub mod community_list;
 mod error;
+pub mod import;
 pub mod prefix_list;
 pub mod route_map;
 pub mod set;
@@ -19,6 +20,7 @@ pub mod set;
 pub use as_path_list::AsPathList;
 pub use community_list::{CommunityList, Kind as CommunityKind};
 pub use error::{Located, Place, PolicyError};
+pub use import::ImportFilter;
 pub use prefix_list::{PrefixList, PrefixListEntry};
 pub use route_map::{
     Direction, Match, NextHopTreatment, OnMatch, Permitted, Route, RouteMap, Verdict,

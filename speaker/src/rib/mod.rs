@@ -46,7 +46,6 @@ use std::sync::Arc;
 use std::sync::Mutex;
 
 use crate::policy::Policy;
-use crate::policy::route_map::Memo;
 use crate::wire::{Family, NlriEntry, PathAttributes};
 
 /// Our own identity and options.
@@ -61,9 +60,8 @@ pub struct RibConfig {
     /// Members of a cluster must load the same (as they share local AS
     /// and cluster id).
     pub policy: Arc<Policy>,
-    /// RFC 8212: routes from an eBGP peer without an import route-map are
-    /// not accepted, and an eBGP peer without an export one is sent
-    /// nothing.
+    /// RFC 8212: an eBGP peer without an export route-map is sent
+    /// nothing (import is the session's: [`crate::policy::ImportFilter`]).
     pub ebgp_requires_policy: bool,
 }
 
@@ -105,8 +103,6 @@ pub struct Rib<R = ResolveAll> {
     emptied: Vec<RouteKey>,
     /// The peers whose UPDATEs are sent from here ([`Rib::export_to`]).
     exported_to: Option<BTreeSet<PeerId>>,
-    /// What import route-maps learned of the attribute sets they saw.
-    import_memo: Memo,
 }
 
 impl Rib<ResolveAll> {
@@ -126,7 +122,6 @@ impl<R: NextHopResolver> Rib<R> {
             cache: Mutex::new(ExportCache::default()),
             emptied: Vec::new(),
             exported_to: None,
-            import_memo: Memo::default(),
         }
     }
 

@@ -57,8 +57,6 @@ pub struct RibOutput {
     pub left: Vec<(PeerId, GroupId)>,
     /// Received paths the import checks dropped in this command.
     pub dropped: u64,
-    /// Received paths import policy denied (a route-map, or RFC 8212).
-    pub denied: u64,
 }
 
 impl RibOutput {
@@ -69,6 +67,5 @@ impl RibOutput {
             && self.joined.is_empty()
             && self.left.is_empty()
             && self.dropped == 0
-            && self.denied == 0
     }
 }

@@ -42,9 +42,10 @@ pub struct PeerInfo {
     /// Our addresses for next-hop-self towards this peer (eBGP, or a
     /// route-map's `next-hop self`).
     pub next_hop_self: NextHopSelf,
-    /// Route-map names ([`super::RibConfig::policy`]): what is accepted
-    /// from the peer and what is sent to it. RFC 8212: an eBGP peer
-    /// without one accepts, or is sent, nothing.
+    /// Route-map names ([`super::RibConfig::policy`]). `import`: the one
+    /// the session that owns the peer applied before the log (recorded
+    /// with the peer; the RIB does not run it). `export`: what the peer is
+    /// sent; RFC 8212: none towards eBGP sends nothing.
     pub import: Option<String>,
     pub export: Option<String>,
 }

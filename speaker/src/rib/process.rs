@@ -8,7 +8,6 @@ use super::output::RibOutput;
 use super::peer::{PeerId, PeerInfo, PeerStats};
 use super::update_group::{GroupKey, UpdateGroup};
 use super::{GroupId, NextHopResolver, PeerState, Rib};
-use crate::policy::{Direction, Route, RouteMap, Verdict};
 use crate::wire::{Family, NlriEntry, PathAttributes};
 use std::collections::{BTreeSet, btree_map};
 use std::sync::Arc;
@@ -71,18 +70,6 @@ fn touch_entry<'a>(touched: &mut Touched, loc: &'a mut LocRib, key: RouteKey) ->
     let e = loc.get_or_insert_default(key);
     touched.push(key, (!e.is_empty()).then(|| e.clone()));
     e
-}
-
-/// Attribute sets the import memo ([`crate::policy::route_map::Memo`])
-/// holds before it starts again.
-const IMPORT_MEMO: usize = 4096;
-
-/// What import does with a peer's routes.
-enum Import<'a> {
-    /// Accepts them as they are (iBGP without a route-map).
-    All,
-    /// Runs them through a route-map; `None`: denies them all.
-    Map(Option<&'a Arc<RouteMap>>),
 }
 
 /// Removes `peer`'s path `path_id` to `key`, if it has one.
@@ -375,54 +362,10 @@ impl<R: NextHopResolver> Rib<R> {
             router_id: self.config.router_id,
             cluster_ids: &state.cluster_ids,
         };
-        // The peer's import route-map; RFC 8212: none from eBGP accepts
-        // nothing. A name the policy lacks accepts nothing either.
-        let ebgp = p.info.asn != self.config.local_as;
-        let map = match &p.info.import {
-            Some(name) => Import::Map(self.config.policy.route_map(name)),
-            None if ebgp && self.config.ebgp_requires_policy => Import::Map(None),
-            None => Import::All,
-        };
-        // Route-map results per attribute set, for the other prefixes of
-        // the same UPDATE and the UPDATEs after it with the same sets;
-        // bounded (it holds the sets it names).
-        // A set's result is one `Arc` while the memo holds it: the paths
-        // of a table whose local preference a map sets share their
-        // attributes as the received ones did.
-        let memo = &mut self.import_memo;
-        if memo.len() > IMPORT_MEMO {
-            memo.clear();
-        }
         // One import check per attribute set, not per prefix.
         let mut last: Option<(*const PathAttributes, Result<(), import::ImportDrop>)> = None;
         for (family, e, attrs) in announced {
             let key = RouteKey::of(family, &e);
-            let attrs = match &map {
-                Import::All => attrs,
-                Import::Map(map) => {
-                    let verdict = map.map_or(Verdict::Deny, |m| {
-                        m.apply_with(
-                            &Route {
-                                family,
-                                prefix: &e.prefix,
-                                attrs: &attrs,
-                                neighbor: p.info.address,
-                                local_as: self.config.local_as,
-                                direction: Direction::Import,
-                            },
-                            memo,
-                        )
-                    });
-                    match verdict {
-                        Verdict::Permit(out) => out.attrs,
-                        Verdict::Deny => {
-                            out.denied += 1;
-                            remove_path(&mut touched, loc, p, peer, key, e.path_id);
-                            continue;
-                        }
-                    }
-                }
-            };
             let verdict = match last {
                 Some((ptr, v)) if std::ptr::eq(ptr, Arc::as_ptr(&attrs)) => v,
                 _ => {

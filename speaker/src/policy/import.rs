@@ -1,0 +1,137 @@
+//! Import policy as the session that owns a neighbour applies it: on the
+//! routes of each UPDATE, before they go to the log. One member runs it,
+//! once, on the session's thread; the log carries what it permitted (as
+//! the route-map changed it), so every member applies the same routes.
+//!
+//! A denied announcement becomes a withdrawal: a path the neighbour
+//! announced before, and import permitted then, must go now.
+
+use super::route_map::{Direction, Memo, Route, RouteMap, Verdict};
+use crate::rib::RibCommand;
+use crate::wire::{Family, NlriEntry, PathAttributes};
+use std::net::IpAddr;
+use std::sync::Arc;
+
+/// Attribute sets the memo holds before it starts again.
+const MEMO_SETS: usize = 4096;
+
+/// What import does with a neighbour's routes.
+pub struct ImportFilter {
+    rule: Rule,
+    neighbor: IpAddr,
+    local_as: u32,
+    memo: Memo,
+}
+
+enum Rule {
+    /// Everything, unchanged (iBGP without a route-map).
+    All,
+    /// Nothing (RFC 8212: eBGP without a route-map).
+    Nothing,
+    Map(Arc<RouteMap>),
+}
+
+impl ImportFilter {
+    /// The filter of a neighbour: its route-map, else everything, or
+    /// nothing for eBGP when `ebgp_requires_policy` (RFC 8212).
+    pub fn new(
+        map: Option<Arc<RouteMap>>,
+        ebgp: bool,
+        ebgp_requires_policy: bool,
+        neighbor: IpAddr,
+        local_as: u32,
+    ) -> ImportFilter {
+        let rule = match map {
+            Some(m) => Rule::Map(m),
+            None if ebgp && ebgp_requires_policy => Rule::Nothing,
+            None => Rule::All,
+        };
+        ImportFilter {
+            rule,
+            neighbor,
+            local_as,
+            memo: Memo::default(),
+        }
+    }
+
+    /// Whether it lets everything through unchanged.
+    pub fn is_open(&self) -> bool {
+        matches!(self.rule, Rule::All)
+    }
+
+    /// The command with what import permits (changed as the route-map
+    /// says) and what it denies withdrawn; and the number denied.
+    pub fn filter(&mut self, cmd: RibCommand) -> (RibCommand, usize) {
+        let RibCommand::Routes {
+            peer,
+            mut withdrawn,
+            announced,
+        } = cmd
+        else {
+            return (cmd, 0);
+        };
+        if self.is_open() || announced.is_empty() {
+            return (
+                RibCommand::Routes {
+                    peer,
+                    withdrawn,
+                    announced,
+                },
+                0,
+            );
+        }
+        if self.memo.len() > MEMO_SETS {
+            self.memo.clear();
+        }
+        let mut permitted: Vec<(Family, NlriEntry, Arc<PathAttributes>)> =
+            Vec::with_capacity(announced.len());
+        let mut denied = 0;
+        for (family, entry, attrs) in announced {
+            match self.verdict(family, &entry, &attrs) {
+                Verdict::Permit(p) => permitted.push((family, entry, p.attrs)),
+                Verdict::Deny => {
+                    denied += 1;
+                    withdrawn.push((family, entry));
+                }
+            }
+        }
+        (
+            RibCommand::Routes {
+                peer,
+                withdrawn,
+                announced: permitted,
+            },
+            denied,
+        )
+    }
+
+    fn verdict(
+        &mut self,
+        family: Family,
+        entry: &NlriEntry,
+        attrs: &Arc<PathAttributes>,
+    ) -> Verdict {
+        let map = match &self.rule {
+            Rule::All => {
+                return Verdict::Permit(super::Permitted {
+                    attrs: attrs.clone(),
+                    weight: None,
+                    next_hop: Default::default(),
+                });
+            }
+            Rule::Nothing => return Verdict::Deny,
+            Rule::Map(m) => m,
+        };
+        map.apply_with(
+            &Route {
+                family,
+                prefix: &entry.prefix,
+                attrs,
+                neighbor: self.neighbor,
+                local_as: self.local_as,
+                direction: Direction::Import,
+            },
+            &mut self.memo,
+        )
+    }
+}
