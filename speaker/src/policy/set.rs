@@ -103,6 +103,13 @@ fn add<T: PartialEq + Clone>(have: Option<&Vec<T>>, new: &[T]) -> Vec<T> {
     v
 }
 
+/// The values `remove` does not take, if it takes any.
+fn without<T: Copy>(have: Option<&Vec<T>>, remove: impl Fn(T) -> bool) -> Option<Vec<T>> {
+    let have = have?;
+    let keep: Vec<T> = have.iter().copied().filter(|c| !remove(*c)).collect();
+    (keep.len() != have.len()).then_some(keep)
+}
+
 /// Sets the communities of one kind; none left removes the attribute.
 fn put_communities(attrs: &mut Arc<PathAttributes>, values: CommunityValues) {
     let (code, value) = match values {
@@ -188,30 +195,14 @@ pub fn apply(s: &Set, r: &Route<'_>, out: &mut Permitted) {
         Set::CommunityRemove(list) => {
             use super::community_list::Kind;
             let values = match list.kind() {
-                Kind::Standard => attrs.communities().and_then(|have| {
-                    let keep: Vec<Community> = have
-                        .iter()
-                        .copied()
-                        .filter(|c| !list.permits_standard(*c))
-                        .collect();
-                    (keep.len() != have.len()).then_some(CommunityValues::Standard(keep))
-                }),
-                Kind::Extended => attrs.extended_communities().and_then(|have| {
-                    let keep: Vec<ExtCommunity> = have
-                        .iter()
-                        .copied()
-                        .filter(|c| !list.permits_extended(*c))
-                        .collect();
-                    (keep.len() != have.len()).then_some(CommunityValues::Extended(keep))
-                }),
-                Kind::Large => attrs.large_communities().and_then(|have| {
-                    let keep: Vec<LargeCommunity> = have
-                        .iter()
-                        .copied()
-                        .filter(|c| !list.permits_large(*c))
-                        .collect();
-                    (keep.len() != have.len()).then_some(CommunityValues::Large(keep))
-                }),
+                Kind::Standard => without(attrs.communities(), |c| list.permits_standard(c))
+                    .map(CommunityValues::Standard),
+                Kind::Extended => {
+                    without(attrs.extended_communities(), |c| list.permits_extended(c))
+                        .map(CommunityValues::Extended)
+                }
+                Kind::Large => without(attrs.large_communities(), |c| list.permits_large(c))
+                    .map(CommunityValues::Large),
             };
             if let Some(v) = values {
                 put_communities(attrs, v);
