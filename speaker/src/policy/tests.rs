@@ -716,3 +716,121 @@ fn a_memo_changes_no_result() {
     ));
     assert!(!memo.is_empty());
 }
+
+mod set_properties {
+    //! Each set action against a model of what it must do.
+    use super::*;
+    use proptest::prelude::*;
+
+    fn run_sets(sets: Vec<Set>, a: &Arc<PathAttributes>) -> Arc<PathAttributes> {
+        let mut d = base();
+        d.route_maps.insert(
+            "S".into(),
+            vec![entry(
+                10,
+                Permit,
+                vec![],
+                sets.into_iter().map(plain).collect(),
+            )],
+        );
+        let pol = Policy::compile(&d).unwrap();
+        permitted(run(&pol, "S", "203.0.113.0/24", a)).attrs
+    }
+
+    fn with_path_and_comms(path: &[u32], comms: &[u32], med: Option<u32>) -> Arc<PathAttributes> {
+        let mut extra = vec![];
+        if !comms.is_empty() {
+            extra.push(AttrValue::Communities(
+                comms.iter().map(|c| Community(*c)).collect(),
+            ));
+        }
+        if let Some(m) = med {
+            extra.push(AttrValue::MultiExitDisc(m));
+        }
+        attrs(path, extra)
+    }
+
+    proptest! {
+        #[test]
+        fn med_arithmetic(med in proptest::option::of(any::<u32>()), n in any::<u32>(), op in 0u8..3) {
+            let a = with_path_and_comms(&[1], &[], med);
+            let (set, want) = match op {
+                0 => (MedSet::Value(n), n),
+                1 => (MedSet::Add(n), med.unwrap_or(0).saturating_add(n)),
+                _ => (MedSet::Subtract(n), med.unwrap_or(0).saturating_sub(n)),
+            };
+            let got = run_sets(vec![Set::Med(set)], &a);
+            prop_assert_eq!(got.med(), Some(&want));
+        }
+
+        #[test]
+        fn prepend_and_exclude(
+            path in prop::collection::vec(1u32..20, 0..8),
+            pre in prop::collection::vec(1u32..20, 1..4),
+            own in 1u8..4,
+            gone in prop::collection::vec(1u32..20, 1..3),
+        ) {
+            let a = with_path_and_comms(&path, &[], None);
+            let got = run_sets(vec![Set::Prepend(Prepend::Asns(pre.clone()))], &a);
+            let want: Vec<u32> = pre.iter().chain(&path).copied().collect();
+            prop_assert_eq!(got.as_path().unwrap(), &AsPath::sequence(want));
+            let got = run_sets(vec![Set::Prepend(Prepend::Own(own))], &a);
+            let want: Vec<u32> = std::iter::repeat_n(LOCAL_AS, own.into()).chain(path.iter().copied()).collect();
+            prop_assert_eq!(got.as_path().unwrap(), &AsPath::sequence(want));
+            let got = run_sets(vec![Set::Exclude(gone.clone())], &a);
+            let want: Vec<u32> = path.iter().copied().filter(|x| !gone.contains(x)).collect();
+            prop_assert_eq!(got.as_path().unwrap(), &AsPath::sequence(want));
+        }
+
+        #[test]
+        fn communities_add_replace_remove(
+            have in prop::collection::vec(0u32..12, 0..6),
+            add in prop::collection::vec(0u32..12, 0..4),
+            replace in prop::collection::vec(0u32..12, 0..4),
+        ) {
+            let mut uniq = have.clone();
+            uniq.dedup();
+            let a = with_path_and_comms(&[1], &uniq, None);
+            // Add: what was there, in order, then the new ones once each.
+            let got = run_sets(
+                vec![Set::CommunityAdd(CommunityValues::Standard(add.iter().map(|c| Community(*c)).collect()))],
+                &a,
+            );
+            let mut want: Vec<Community> = uniq.iter().map(|c| Community(*c)).collect();
+            for c in &add {
+                if !want.contains(&Community(*c)) {
+                    want.push(Community(*c));
+                }
+            }
+            prop_assert_eq!(got.communities().cloned().unwrap_or_default(), want);
+            // Replace: exactly the given ones; none removes the attribute.
+            let given: Vec<Community> = replace.iter().map(|c| Community(*c)).collect();
+            let got = run_sets(vec![Set::CommunityReplace(CommunityValues::Standard(given.clone()))], &a);
+            prop_assert_eq!(got.communities().cloned(), (!given.is_empty()).then_some(given));
+            // Remove through a list of values: each listed value goes.
+            let mut d = base();
+            d.community_lists.insert(
+                "GONE".into(),
+                (
+                    CommunityKind::Standard,
+                    replace
+                        .iter()
+                        .map(|c| (Permit, EntryDef::Values(Values::Standard(vec![Community(*c)]))))
+                        .collect(),
+                ),
+            );
+            d.route_maps.insert(
+                "R".into(),
+                vec![entry(10, Permit, vec![], vec![SetDef::CommunityRemove("GONE".into())])],
+            );
+            let pol = Policy::compile(&d).unwrap();
+            let got = permitted(run(&pol, "R", "203.0.113.0/24", &a)).attrs;
+            let want: Vec<Community> = uniq
+                .iter()
+                .filter(|c| !replace.contains(c))
+                .map(|c| Community(*c))
+                .collect();
+            prop_assert_eq!(got.communities().cloned(), (!want.is_empty()).then_some(want));
+        }
+    }
+}
