@@ -247,3 +247,21 @@ set = { weight = 5 }
 fn rfc8212_can_be_turned_off() {
     assert!(!ok(&with_base("ebgp-requires-policy = false\n")).ebgp_requires_policy);
 }
+
+#[test]
+fn an_export_route_map_cannot_match_the_neighbour() {
+    let source = with_base(
+        r#"
+[[route-map.BY_PEER]]
+action = "permit"
+match = { neighbor = ["198.18.0.2"] }
+
+[[neighbor]]
+address = "198.18.0.2"
+remote-as = 65000
+import = "BY_PEER"
+export = "BY_PEER"
+"#,
+    );
+    one_error(&source, 12, "neighbor[0].export", "matches `neighbor`");
+}

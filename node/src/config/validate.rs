@@ -65,6 +65,7 @@ pub fn parse(source: &str, file: &Path) -> Result<Config, Vec<Diagnostic>> {
         listening: true,
         addresses: HashMap::new(),
         route_maps: BTreeSet::new(),
+        neighbor_matching: BTreeSet::new(),
         diagnostics: Vec::new(),
     };
     let config = checker.config(&raw);
@@ -191,6 +192,9 @@ struct Checker<'a> {
     addresses: HashMap<IpAddr, String>,
     /// The route-maps defined, for `import` and `export`.
     route_maps: BTreeSet<String>,
+    /// Those that match `neighbor`, which an export route-map cannot: the
+    /// peers of an update group share its exports.
+    neighbor_matching: BTreeSet<String>,
     diagnostics: Vec<Diagnostic>,
 }
 
@@ -269,6 +273,21 @@ impl Checker<'_> {
         self.timer_rules(&global.timers);
         self.route_maps = raw.route_map.keys().cloned().collect();
         let policy = self.policy(raw);
+        if let Some(p) = &policy {
+            self.neighbor_matching = p
+                .route_map_names()
+                .filter(|n| {
+                    p.route_map(n).is_some_and(|m| {
+                        m.entries.iter().any(|e| {
+                            e.matches
+                                .iter()
+                                .any(|c| matches!(c, speaker::policy::Match::Neighbor(_)))
+                        })
+                    })
+                })
+                .map(String::from)
+                .collect();
+        }
 
         let mut groups = BTreeMap::new();
         for (name, peer) in &raw.group {
@@ -623,7 +642,14 @@ impl Checker<'_> {
             ("export", &peer.export, &mut layer.export),
         ] {
             let Some(name) = name else { continue };
-            if self.route_maps.contains(name) {
+            if key == "export" && self.neighbor_matching.contains(name) {
+                self.report(
+                    &join(prefix, key),
+                    Problem::Policy(format!(
+                        "route-map `{name}` matches `neighbor`, which an export route-map cannot (the peers of an update group share its exports); use it for import, or one route-map per neighbour without that clause"
+                    )),
+                );
+            } else if self.route_maps.contains(name) {
                 *slot = Some(At::new(name.clone(), at(key)));
             } else {
                 let known: Vec<&str> = self.route_maps.iter().map(String::as_str).collect();

@@ -40,7 +40,8 @@ pub enum Match {
     /// The next hop, as a host prefix, through a prefix list.
     NextHopList(Arc<PrefixList>),
     NextHop(Vec<IpAddr>),
-    /// The neighbour the route came from (import) or goes to (export).
+    /// The neighbour the route came from: import only (the configuration
+    /// refuses it in an export route-map, whose update group shares it).
     Neighbor(Vec<IpAddr>),
     AsPath(Arc<AsPathList>),
     Community {
