@@ -82,7 +82,8 @@ pub struct Route<'a> {
     pub family: Family,
     pub prefix: &'a Prefix,
     pub attrs: &'a Arc<PathAttributes>,
-    /// The neighbour it came from (import) or goes to (export).
+    /// The neighbour it came from (import); unspecified on export, which
+    /// is an update group's, not one neighbour's.
     pub neighbor: IpAddr,
     pub local_as: u32,
     pub direction: Direction,
