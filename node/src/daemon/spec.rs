@@ -47,13 +47,13 @@ pub fn spec_from_config(c: &Config) -> DaemonSpec {
                     rr_client: n.route_reflector_client,
                     cluster_id: (n.cluster_id != c.cluster_id).then_some(n.cluster_id),
                     mrai: Duration::from_secs(u64::from(n.timers.mrai)),
-                    import: n.import.clone(),
-                    export: n.export.clone(),
-                    import_map: n
+                    // Validation made sure the name is defined.
+                    import: n
                         .import
                         .as_deref()
                         .and_then(|m| c.policy.route_map(m))
                         .cloned(),
+                    export: n.export.clone(),
                     ebgp: n.remote_as != c.local_as,
                     ebgp_requires_policy: c.ebgp_requires_policy,
                     local_as: c.local_as,

@@ -45,12 +45,12 @@ pub struct RibRole {
     /// MinRouteAdvertisementInterval (RFC 4271 §9.2.1.1): UPDATEs to this
     /// peer leave at most once per interval; zero sends at once.
     pub mrai: Duration,
-    /// Route-map names, carried in its PeerUp (replicated with it).
-    pub import: Option<String>,
-    pub export: Option<String>,
     /// The import route-map, which this session runs on what the
-    /// neighbour sends, before the log.
-    pub import_map: Option<Arc<RouteMap>>,
+    /// neighbour sends, before the log; its name goes in the PeerUp.
+    pub import: Option<Arc<RouteMap>>,
+    /// The export route-map's name, carried in the PeerUp (replicated
+    /// with it): the RIB runs it per update group.
+    pub export: Option<String>,
     /// An eBGP neighbour (by configuration), and whether RFC 8212 holds.
     pub ebgp: bool,
     pub ebgp_requires_policy: bool,
@@ -131,7 +131,7 @@ impl PeerSession {
         rib: Addr<RibActor>,
     ) -> PeerSession {
         let import = ImportFilter::new(
-            role.import_map.clone(),
+            role.import.clone(),
             role.ebgp,
             role.ebgp_requires_policy,
             peer.ip(),
@@ -341,7 +341,7 @@ impl PeerSession {
                     nhs,
                 );
                 info.cluster_id = self.role.cluster_id;
-                info.import = self.role.import.clone();
+                info.import = self.role.import.as_ref().map(|m| m.name.clone());
                 info.export = self.role.export.clone();
                 self.pending
                     .push(SessionCommand::Up(Box::new(info), n.send_context()));
@@ -383,7 +383,7 @@ impl PeerSession {
                         self.denial_logged = true;
                         info!(
                             peer = %self.peer,
-                            route_map = ?self.role.import,
+                            route_map = ?self.role.import.as_ref().map(|m| &m.name),
                             "received routes denied by import policy (the neighbour's import route-map, or none for an eBGP neighbour: RFC 8212); counted in its status"
                         );
                     }

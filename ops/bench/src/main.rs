@@ -100,7 +100,18 @@ fn bench(cli: &Cli) -> Result<()> {
             .context("bench binary has no directory")?
             .join("reflex"),
     };
-    let expected = table::expected_prefixes(&cli.mrt, run::ASN)?;
+    // Read once here (the source, its own process, encodes it again) and
+    // dropped before the runs.
+    let (expected, import_policy) = {
+        let updates = table::updates(&cli.mrt)?;
+        let expected = table::expected_prefixes(&updates, &cli.mrt, run::ASN)?;
+        let policy = if kinds.contains(&Kind::ReflexPolicy) {
+            Some(policy::import_policy(&updates, &cli.mrt, run::ASN)?)
+        } else {
+            None
+        };
+        (expected, policy)
+    };
     let dir = match &cli.logs {
         Some(d) => d.clone(),
         None => std::env::temp_dir().join(format!("reflect-bench-{}", std::process::id())),
@@ -113,11 +124,7 @@ fn bench(cli: &Cli) -> Result<()> {
         timeout: Duration::from_secs(cli.timeout),
         expected,
         dir: dir.clone(),
-        import_policy: if kinds.contains(&Kind::ReflexPolicy) {
-            Some(policy::import_policy(&cli.mrt, run::ASN)?)
-        } else {
-            None
-        },
+        import_policy,
     };
     eprintln!(
         "replaying {} ({expected} prefixes) to {} clients; logs in {}",

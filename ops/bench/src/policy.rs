@@ -11,9 +11,8 @@
 //! - permits on common transit communities and AS paths, with two sets;
 //! - a last permit of everything else, setting the local preference.
 
-use crate::table;
 use anyhow::{Result, bail};
-use speaker::wire::Prefix;
+use speaker::wire::{Prefix, Update};
 use std::collections::BTreeSet;
 use std::fmt::Write;
 use std::path::Path;
@@ -29,10 +28,9 @@ const OWN: u32 = 8;
 pub const ROUTE_MAP: &str = "BENCH_IN";
 
 /// The policy sections, for a Reflex configuration file.
-pub fn import_policy(mrt: &Path, asn: u32) -> Result<String> {
-    let updates = table::updates(mrt)?;
+pub fn import_policy(updates: &[Update], mrt: &Path, asn: u32) -> Result<String> {
     let mut prefixes = BTreeSet::new();
-    for u in &updates {
+    for u in updates {
         for (_, e) in u.announced() {
             if !e.prefix.is_ipv6() {
                 prefixes.insert(e.prefix);

@@ -372,10 +372,10 @@ fn measure(
         .collect::<Result<Vec<_>>>()?;
     let status = loop {
         interrupt::sleep(POLL)?;
-        let sent_all = read_stamp(&stamp).1.is_some();
         // A member has applied the replay once its Adj-RIBs-In hold the
         // table (the clients send none) after the source sent it all.
         let sent_at = read_stamp(&stamp).1;
+        let sent_all = sent_at.is_some();
         for (i, (_, path)) in watchers.iter().enumerate() {
             let s = samples(path);
             commits[i] = s.iter().map(|(t, p)| (*t, p.committed)).collect();

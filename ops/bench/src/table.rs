@@ -104,11 +104,11 @@ fn final_prefixes(updates: &[Update]) -> usize {
     rib.len()
 }
 
-/// The number of prefixes the replay of `path` leaves announced, checking
-/// that no AS_PATH holds `local_as`: every reflector would drop such routes
-/// as loops (the full table holds 65000 and even some documentation ASNs).
-pub fn expected_prefixes(path: &Path, local_as: u32) -> Result<usize> {
-    let updates = updates(path)?;
+/// The number of prefixes the replay of `updates` (read from `path`)
+/// leaves announced, checking that no AS_PATH holds `local_as`: every
+/// reflector would drop such routes as loops (the full table holds 65000
+/// and even some documentation ASNs).
+pub fn expected_prefixes(updates: &[Update], path: &Path, local_as: u32) -> Result<usize> {
     let looped = updates
         .iter()
         .filter(|u| u.attributes.as_path().is_some_and(|p| p.contains(local_as)))
@@ -119,7 +119,7 @@ pub fn expected_prefixes(path: &Path, local_as: u32) -> Result<usize> {
             path.display()
         );
     }
-    Ok(final_prefixes(&updates))
+    Ok(final_prefixes(updates))
 }
 
 /// Loads `path` and encodes it for a 4-octet-AS session with `next_hop`.

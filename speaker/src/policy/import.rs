@@ -62,6 +62,11 @@ impl ImportFilter {
     /// The command with what import permits (changed as the route-map
     /// says) and what it denies withdrawn; and the number denied.
     pub fn filter(&mut self, cmd: RibCommand) -> (RibCommand, usize) {
+        let map = match &self.rule {
+            Rule::All => return (cmd, 0),
+            Rule::Nothing => None,
+            Rule::Map(m) => Some(m),
+        };
         let RibCommand::Routes {
             peer,
             mut withdrawn,
@@ -70,16 +75,6 @@ impl ImportFilter {
         else {
             return (cmd, 0);
         };
-        if self.is_open() || announced.is_empty() {
-            return (
-                RibCommand::Routes {
-                    peer,
-                    withdrawn,
-                    announced,
-                },
-                0,
-            );
-        }
         if self.memo.len() > MEMO_SETS {
             self.memo.clear();
         }
@@ -87,7 +82,21 @@ impl ImportFilter {
             Vec::with_capacity(announced.len());
         let mut denied = 0;
         for (family, entry, attrs) in announced {
-            match self.verdict(family, &entry, &attrs) {
+            let verdict = match map {
+                None => Verdict::Deny,
+                Some(m) => m.apply_with(
+                    &Route {
+                        family,
+                        prefix: &entry.prefix,
+                        attrs: &attrs,
+                        neighbor: self.neighbor,
+                        local_as: self.local_as,
+                        direction: Direction::Import,
+                    },
+                    &mut self.memo,
+                ),
+            };
+            match verdict {
                 Verdict::Permit(p) => permitted.push((family, entry, p.attrs)),
                 Verdict::Deny => {
                     denied += 1;
@@ -102,36 +111,6 @@ impl ImportFilter {
                 announced: permitted,
             },
             denied,
-        )
-    }
-
-    fn verdict(
-        &mut self,
-        family: Family,
-        entry: &NlriEntry,
-        attrs: &Arc<PathAttributes>,
-    ) -> Verdict {
-        let map = match &self.rule {
-            Rule::All => {
-                return Verdict::Permit(super::Permitted {
-                    attrs: attrs.clone(),
-                    weight: None,
-                    next_hop: Default::default(),
-                });
-            }
-            Rule::Nothing => return Verdict::Deny,
-            Rule::Map(m) => m,
-        };
-        map.apply_with(
-            &Route {
-                family,
-                prefix: &entry.prefix,
-                attrs,
-                neighbor: self.neighbor,
-                local_as: self.local_as,
-                direction: Direction::Import,
-            },
-            &mut self.memo,
         )
     }
 }

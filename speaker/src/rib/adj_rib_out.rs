@@ -97,12 +97,11 @@ impl<R: NextHopResolver> View<'_, R> {
                         local_as,
                         direction: Direction::Export,
                     };
-                    match map.apply(&route) {
+                    match cache.export_verdict(map, &route) {
                         Verdict::Deny => return None,
                         Verdict::Permit(p) => {
-                            let mid = cache.policy_result(&pre, p.attrs);
                             let post = Stage::Post(p.next_hop);
-                            cache.get(gid, &group.key, &mid, mode, post, local_as)?
+                            cache.get(gid, &group.key, &p.attrs, mode, post, local_as)?
                         }
                     }
                 }

@@ -4,13 +4,13 @@
 //! shared by every destination that uses it.
 
 use super::update_group::{GroupId, GroupKey};
-use crate::policy::NextHopTreatment;
+use crate::policy::route_map::Memo;
+use crate::policy::{NextHopTreatment, Route, RouteMap, Verdict};
 use crate::wire::attr::Community;
 use crate::wire::attr::{
     AsSegment, AttrValue, MpNextHop, PathAttribute, SegmentType, type_code as t,
 };
 use crate::wire::family::NlriFormat;
-use crate::wire::intern::AttrInterner;
 use crate::wire::prefix::RouteDistinguisher;
 use crate::wire::{Afi, PathAttributes};
 use foldhash::fast::FixedState;
@@ -247,38 +247,23 @@ type CacheValue = (Arc<PathAttributes>, Option<Arc<PathAttributes>>);
 pub struct ExportCache {
     map: HashMap<CacheKey, CacheValue, FixedState>,
     next_purge: usize,
-    /// What export route-maps made, by value: equal results share one
-    /// `Arc`, so they share their entry here and their UPDATEs.
-    policy_results: AttrInterner,
+    /// What export route-maps learned of the sets they saw: the result
+    /// for a set is one `Arc` while it holds it, so the routes that share
+    /// a set share their entry here and their UPDATEs, and the map's
+    /// expressions and sets run once per set, not once per route.
+    policy: Memo,
 }
 
 const CACHE_MIN: usize = 16_384;
 
-/// `out` if it is `input` (the map changed nothing), else the interned
-/// equal of `out`.
-pub fn intern_result(
-    interner: &mut AttrInterner,
-    input: &Arc<PathAttributes>,
-    out: Arc<PathAttributes>,
-) -> Arc<PathAttributes> {
-    if Arc::ptr_eq(input, &out) {
-        return out;
-    }
-    let value = Arc::try_unwrap(out).unwrap_or_else(|a| (*a).clone());
-    interner.intern(value, None)
-}
-
 impl ExportCache {
-    /// The interned equal of what an export route-map made of `input`.
-    pub fn policy_result(
-        &mut self,
-        input: &Arc<PathAttributes>,
-        out: Arc<PathAttributes>,
-    ) -> Arc<PathAttributes> {
-        if self.policy_results.is_empty() {
-            self.policy_results = AttrInterner::with_limit(CACHE_MIN);
+    /// An export route-map's verdict on a route, remembered per attribute
+    /// set (bounded: past [`CACHE_MIN`] sets it starts again).
+    pub fn export_verdict(&mut self, map: &RouteMap, route: &Route<'_>) -> Verdict {
+        if self.policy.len() > CACHE_MIN {
+            self.policy.clear();
         }
-        intern_result(&mut self.policy_results, input, out)
+        map.apply_with(route, &mut self.policy)
     }
 
     /// The exported set, computed on first use.
