@@ -13,4 +13,8 @@ pub enum FormatError {
     Postcard(#[from] postcard::Error),
     #[error("stored value is invalid: {0}")]
     Invalid(&'static str),
+    /// A replicated policy this member cannot compile (a release that
+    /// reads the policy language differently).
+    #[error("stored policy does not compile: {0}")]
+    Policy(String),
 }

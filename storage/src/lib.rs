@@ -24,6 +24,7 @@ pub mod writes;
 pub use error::FormatError;
 pub use log_store::LogStore;
 pub use state_machine::{ApplyHook, NoHook, StateMachine};
+pub use stored::StoredPolicy;
 pub use types::{Command, NodeId, Owners, Request, Response, TypeConfig};
 pub use writes::WriteId;
 

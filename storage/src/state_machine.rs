@@ -23,7 +23,8 @@ use openraft::{
     BasicNode, Entry, EntryPayload, ErrorSubject, ErrorVerb, LogId, OptionalSend,
     RaftSnapshotBuilder, SnapshotMeta, StorageError, StorageIOError, StoredMembership,
 };
-use speaker::rib::{PeerId, Rib, RibConfig, RibOutput};
+use speaker::policy::Policy;
+use speaker::rib::{PeerId, Rib, RibCommand, RibConfig, RibOutput};
 use speaker::wire::intern::AttrInterner;
 use std::collections::BTreeSet;
 use std::io::Cursor;
@@ -53,6 +54,16 @@ pub trait ApplyHook: Send + 'static {
     /// is proposed. `None` (the default): every group.
     fn sends_to(&self) -> Option<BTreeSet<PeerId>> {
         None
+    }
+    /// Compiles the text of a replicated policy ([`crate::stored::StoredPolicy`]):
+    /// the policy language is the node's configuration. Every member must
+    /// compile the same text to the same policy. The default compiles only
+    /// an empty text.
+    fn compile_policy(&self, text: &str) -> std::result::Result<Policy, String> {
+        if text.trim().is_empty() {
+            return Ok(Policy::default());
+        }
+        Err("this member has no policy compiler".into())
     }
 }
 
@@ -160,6 +171,22 @@ impl StateMachine {
                     outputs.push(out);
                 }
                 Command::Owners(o) => a.owners = o,
+                Command::Policy(p) => {
+                    let compiled = lock(&self.hook).compile_policy(&p.text);
+                    match compiled {
+                        Ok(c) => {
+                            let cmd = RibCommand::Policy(Arc::new(p.with(Arc::new(c))));
+                            outputs.push(a.rib.apply(cmd));
+                        }
+                        // Checked by the member that proposed it: only a
+                        // release that reads the language differently gets
+                        // here. The policy in force stays, said loudly.
+                        Err(e) => tracing::error!(
+                            error = %e,
+                            "a replicated policy does not compile on this member; the previous one stays in force"
+                        ),
+                    }
+                }
                 // Checked before the entry's commands run.
                 Command::Write(_) => {}
             }
@@ -198,9 +225,13 @@ impl StateMachine {
         let mut a = lock(&self.applied);
         a.owners = stored.owners();
         a.writes = stored.writes.clone();
-        let image = stored
-            .image_with(&mut a.interner)
-            .map_err(|e| io_err(subject(), ErrorVerb::Read, e))?;
+        let image = {
+            let hook = lock(&self.hook);
+            let compile = |text: &str| hook.compile_policy(text);
+            stored
+                .image_with(&mut a.interner, &compile)
+                .map_err(|e| io_err(subject(), ErrorVerb::Read, e))?
+        };
         let rib = Rib::from_image(self.config.clone(), speaker::rib::ResolveAll, image);
         a.rib = rib;
         a.last_applied = meta.last_log_id;

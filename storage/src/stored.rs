@@ -13,9 +13,10 @@ use crate::types::{Command, Owners};
 use crate::writes::{WriteId, Writes};
 use bytes::{Bytes, BytesMut};
 use serde::{Deserialize, Serialize};
+use speaker::policy::Policy;
 use speaker::rib::{
-    DestinationImage, GroupId, GroupImage, GroupKey, NextHopSelf, PathImage, PeerId, PeerImage,
-    PeerInfo, PeerStats, RibCommand, RibImage, RouteKey,
+    Attachment, DestinationImage, GroupId, GroupImage, GroupKey, NextHopSelf, PathImage, PeerId,
+    PeerImage, PeerInfo, PeerStats, ReplicatedPolicy, RibCommand, RibImage, RouteKey,
 };
 use speaker::wire::attr::{decode_attributes, encode_attributes};
 use speaker::wire::intern::AttrInterner;
@@ -205,6 +206,55 @@ pub enum StoredCommand {
         import: Option<String>,
         export: Option<String>,
     },
+    /// The routing policy from now on (format 4).
+    Policy(StoredPolicy),
+}
+
+/// The replicated routing policy: the policy sections of the
+/// configuration as text (compiled by the node, [`crate::ApplyHook::compile_policy`]),
+/// RFC 8212's switch and each neighbour's route-maps.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredPolicy {
+    pub text: String,
+    pub ebgp_requires_policy: bool,
+    /// (peer, import, export), for neighbours with either.
+    pub attachments: Vec<(u32, Option<String>, Option<String>)>,
+}
+
+impl StoredPolicy {
+    pub fn of(p: &ReplicatedPolicy) -> StoredPolicy {
+        StoredPolicy {
+            text: p.text.clone(),
+            ebgp_requires_policy: p.ebgp_requires_policy,
+            attachments: p
+                .attachments
+                .iter()
+                .map(|(id, a)| (id.0, a.import.clone(), a.export.clone()))
+                .collect(),
+        }
+    }
+
+    /// The policy, with `text` compiled by `compile`.
+    pub fn with(&self, compiled: Arc<Policy>) -> ReplicatedPolicy {
+        ReplicatedPolicy {
+            text: self.text.clone(),
+            compiled,
+            ebgp_requires_policy: self.ebgp_requires_policy,
+            attachments: self
+                .attachments
+                .iter()
+                .map(|(id, import, export)| {
+                    (
+                        PeerId(*id),
+                        Attachment {
+                            import: import.clone(),
+                            export: export.clone(),
+                        },
+                    )
+                })
+                .collect(),
+        }
+    }
 }
 
 impl StoredCommand {
@@ -360,6 +410,7 @@ impl StoredBatch {
                 RibCommand::RestartExpired { peer } => {
                     StoredCommand::RestartExpired { peer: peer.0 }
                 }
+                RibCommand::Policy(p) => StoredCommand::Policy(StoredPolicy::of(p)),
             })
             .collect();
         StoredBatch {
@@ -386,6 +437,7 @@ impl StoredBatch {
                             seq: *seq,
                         }));
                     }
+                    StoredCommand::Policy(p) => return Ok(Command::Policy(p.clone())),
                     StoredCommand::Owners(o) => {
                         return Ok(Command::Owners(
                             o.iter().map(|(p, m)| (PeerId(*p), *m)).collect(),
@@ -492,6 +544,29 @@ pub struct StoredState {
     pub writes: Writes,
     /// Format 3: the route-map names of peers and groups.
     pub policy: StoredPolicyRefs,
+    /// Format 4: the replicated policy and its version, once there is one.
+    pub replicated_policy: Option<(u64, StoredPolicy)>,
+}
+
+/// A snapshot as format 3 wrote it (before the replicated policy).
+#[derive(Deserialize)]
+pub struct StoredStateV3 {
+    pub rib: StoredImage,
+    pub owners: Vec<(u32, u64)>,
+    pub writes: Writes,
+    pub policy: StoredPolicyRefs,
+}
+
+impl From<StoredStateV3> for StoredState {
+    fn from(v3: StoredStateV3) -> StoredState {
+        StoredState {
+            rib: v3.rib,
+            owners: v3.owners,
+            writes: v3.writes,
+            policy: v3.policy,
+            replicated_policy: None,
+        }
+    }
 }
 
 /// Route-map names in a snapshot, apart from the peers and groups they
@@ -519,6 +594,7 @@ impl From<StoredStateV2> for StoredState {
             owners: v2.owners,
             writes: v2.writes,
             policy: StoredPolicyRefs::default(),
+            replicated_policy: None,
         }
     }
 }
@@ -537,6 +613,7 @@ impl From<StoredStateV1> for StoredState {
             owners: v1.owners,
             writes: Writes::default(),
             policy: StoredPolicyRefs::default(),
+            replicated_policy: None,
         }
     }
 }
@@ -560,17 +637,30 @@ impl StoredState {
                     .filter_map(|g| Some((g.id.0, g.key.export.clone()?)))
                     .collect(),
             },
+            replicated_policy: image
+                .policy
+                .as_ref()
+                .map(|(v, p)| (*v, StoredPolicy::of(p))),
         }
     }
 
     /// A snapshot's octets, of this format or an earlier one.
     pub fn decode(octets: &[u8]) -> Result<StoredState, FormatError> {
-        format::decode_or_older::<StoredState, StoredStateV2, StoredStateV1>(octets)
+        format::decode_or_older::<StoredState, StoredStateV3, StoredStateV2, StoredStateV1>(octets)
     }
 
-    /// The RIB image, its peers and groups with their route-map names.
-    pub fn image_with(&self, interner: &mut AttrInterner) -> Result<RibImage, FormatError> {
+    /// The RIB image, its peers and groups with their route-map names, and
+    /// the replicated policy compiled by `compile`.
+    pub fn image_with(
+        &self,
+        interner: &mut AttrInterner,
+        compile: &dyn Fn(&str) -> Result<Policy, String>,
+    ) -> Result<RibImage, FormatError> {
         let mut image = self.rib.image_with(interner)?;
+        if let Some((version, p)) = &self.replicated_policy {
+            let compiled = compile(&p.text).map_err(FormatError::Policy)?;
+            image.policy = Some((*version, Arc::new(p.with(Arc::new(compiled)))));
+        }
         for (id, import, export) in &self.policy.peers {
             if let Some(p) = image.peers.iter_mut().find(|p| p.info.id.0 == *id) {
                 p.info.import = import.clone();
@@ -701,6 +791,7 @@ impl StoredImage {
             })
             .collect::<Result<_, FormatError>>()?;
         Ok(RibImage {
+            policy: None,
             peers: self
                 .peers
                 .iter()

@@ -94,6 +94,9 @@ pub enum Command {
     Owners(Owners),
     /// Which write the entry is: a copy of one applied before is skipped.
     Write(crate::WriteId),
+    /// A policy read back from the log: compiled by the hook, then applied
+    /// as [`RibCommand::Policy`].
+    Policy(crate::stored::StoredPolicy),
 }
 
 impl Default for Request {

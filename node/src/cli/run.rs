@@ -37,7 +37,12 @@ pub fn run(cmd: Run) -> Result<()> {
         data_dir = %cfg.data_dir.display(),
         "starting"
     );
-    daemon::run(daemon::spec_from_config(&cfg), daemon::signals())
+    let mut spec = daemon::spec_from_config(&cfg);
+    spec.reload = Some(daemon::reload::Reload {
+        path: cmd.config.clone(),
+        running: cfg,
+    });
+    daemon::run(spec, daemon::signals())
 }
 
 fn init_logging(json: bool) {

@@ -22,7 +22,7 @@ mod tests_policy;
 
 pub use error::ConfigError;
 pub use model::{Config, Neighbor};
-pub use validate::parse;
+pub use validate::{compile_policy_text, parse};
 
 use std::path::Path;
 

@@ -59,6 +59,10 @@ pub struct Config {
     /// Prefix, AS-path and community lists and route-maps, compiled.
     #[serde(skip)]
     pub policy: speaker::policy::Policy,
+    /// The policy sections as text: what the replicated policy carries
+    /// through the log ([`crate::config::compile_policy_text`] reads it).
+    #[serde(skip)]
+    pub policy_text: String,
     /// RFC 8212: an eBGP neighbour without an import route-map is
     /// accepted nothing from, without an export one sent nothing.
     pub ebgp_requires_policy: bool,

@@ -5,7 +5,7 @@
 //! not just the first one serde meets. `deny_unknown_fields` makes a
 //! misspelt key an error. `ops/config/reference.toml` documents each key.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 #[derive(Debug, Default, Deserialize)]
@@ -37,79 +37,106 @@ pub struct RawConfig {
 }
 
 /// A list: its entries in order.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RawList<E> {
     #[serde(default = "Vec::new")]
     pub entries: Vec<E>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RawPrefixEntry {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub seq: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub prefix: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ge: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub le: Option<i64>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RawRegexEntry {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub regex: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RawCommunityList {
     /// `standard` (the default), `extended` or `large`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     #[serde(default)]
     pub entries: Vec<RawCommunityEntry>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RawCommunityEntry {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub values: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub regex: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RawRouteMapEntry {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub seq: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,
     /// `exit` (the default), `next`, or `goto N`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub on_match: Option<String>,
     #[serde(rename = "match")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub matches: Option<RawMatch>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub set: Option<RawSet>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RawMatch {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub prefix_list: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_hop_list: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub as_path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub community: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub community_exact: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_hop: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub neighbor: Option<Vec<String>>,
     /// ASNs or ranges `LOW-HIGH`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin_as: Option<Vec<String>>,
     /// `N` or `LOW-HIGH`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub med: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub local_pref: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin: Option<String>,
 }
 
 /// An integer, or a string (`med = "+10"`).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(untagged)]
 pub enum IntOrString {
     Int(i64),
@@ -117,33 +144,49 @@ pub enum IntOrString {
 }
 
 /// An integer (times), or a list of ASNs.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(untagged)]
 pub enum IntOrInts {
     Int(i64),
     Ints(Vec<i64>),
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RawSet {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub local_pref: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub med: Option<IntOrString>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin: Option<String>,
     /// An address, `self`, `unchanged` or `peer-address`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_hop: Option<String>,
     /// Our AS this many times, or these ASNs.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub prepend: Option<IntOrInts>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub exclude: Option<Vec<i64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub community_add: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub community_replace: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub community_remove: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ext_community_add: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ext_community_replace: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ext_community_remove: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub large_community_add: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub large_community_replace: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub large_community_remove: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub weight: Option<i64>,
 }
 
@@ -217,6 +260,32 @@ impl RawPeer {
             idle_hold: self.idle_hold,
             idle_hold_max: self.idle_hold_max,
             mrai: self.mrai,
+        }
+    }
+}
+
+/// The policy sections alone, as the replicated policy's text carries
+/// them (written back in this schema, read again as a [`RawConfig`]).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct RawPolicySections<'a> {
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub prefix_list: &'a BTreeMap<String, RawList<RawPrefixEntry>>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub as_path_list: &'a BTreeMap<String, RawList<RawRegexEntry>>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub community_list: &'a BTreeMap<String, RawCommunityList>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub route_map: &'a BTreeMap<String, Vec<RawRouteMapEntry>>,
+}
+
+impl<'a> RawPolicySections<'a> {
+    pub fn of(raw: &'a RawConfig) -> RawPolicySections<'a> {
+        RawPolicySections {
+            prefix_list: &raw.prefix_list,
+            as_path_list: &raw.as_path_list,
+            community_list: &raw.community_list,
+            route_map: &raw.route_map,
         }
     }
 }

@@ -265,3 +265,58 @@ export = "BY_PEER"
     );
     one_error(&source, 12, "neighbor[0].export", "matches `neighbor`");
 }
+
+/// The replicated policy's text reads back to the same policy: every
+/// list kind, match and set of the reference configuration.
+#[test]
+fn the_policy_text_compiles_to_the_same_policy() {
+    let c = ok(&with_base(&format!(
+        r#"{LISTS}
+[community-list.RT]
+kind = "extended"
+entries = [ {{ action = "deny", regex = "^rt 64496:9$" }}, {{ action = "permit", values = ["rt:64496:1"] }} ]
+
+[[route-map.IN]]
+seq = 10
+action = "deny"
+match = {{ community = "BLACKHOLE", community-exact = true }}
+
+[[route-map.IN]]
+seq = 20
+action = "permit"
+on-match = "goto 40"
+match = {{ prefix-list = "CUSTOMERS", as-path = "FROM_64500", med = "0-100", origin-as = ["64500", "64510-64520"], origin = "igp", local-pref = "100-200", next-hop = ["198.18.0.9"] }}
+set = {{ local-pref = 200, med = "-10", origin = "incomplete", prepend = 2, community-replace = ["64496:1"], ext-community-add = ["rt:64496:2"], large-community-remove = "TAGS" }}
+
+[[route-map.IN]]
+seq = 30
+action = "permit"
+set = {{ next-hop = "198.18.0.1" }}
+
+[[route-map.IN]]
+seq = 40
+action = "permit"
+match = {{ community = "RT" }}
+set = {{ next-hop = "self", exclude = [64666], prepend = [65001, 65002], large-community-add = ["64496:1:2"] }}
+"#
+    )));
+    assert_eq!(c.policy.route_map("IN").unwrap().entries.len(), 4);
+    assert!(c.policy_text.contains("[[route-map."), "{}", c.policy_text);
+    let back = crate::config::compile_policy_text(&c.policy_text).unwrap();
+    assert_eq!(back, c.policy);
+    // No policy: an empty text, which compiles to none.
+    let empty = crate::config::parse(
+        "router-id = \"198.18.0.1\"\nlocal-as = 65000\n",
+        std::path::Path::new("x.toml"),
+    )
+    .unwrap();
+    assert_eq!(empty.policy_text, "");
+    assert_eq!(
+        crate::config::compile_policy_text("").unwrap(),
+        speaker::policy::Policy::default()
+    );
+    // A bad text says what is wrong.
+    let e =
+        crate::config::compile_policy_text("[[route-map.X]]\naction = \"perhaps\"\n").unwrap_err();
+    assert!(e.contains("perhaps"), "{e}");
+}

@@ -17,7 +17,7 @@ use super::model::{
     Cluster, Config, GracefulRestart, Listen, Neighbor, Role, Timers, add_path_mode_from_name,
     defaults, family_from_name, family_name,
 };
-use super::raw::{RawCluster, RawConfig, RawPeer, RawTimers};
+use super::raw::{RawCluster, RawConfig, RawPeer, RawPolicySections, RawTimers};
 use speaker::wire::Family;
 use speaker::wire::capability::AddPathMode;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -26,6 +26,40 @@ use std::path::{Path, PathBuf};
 
 /// Parse and validate the text of a configuration file. `file` names it in
 /// the diagnostics.
+/// Compiles the policy sections of a configuration, given as text (the
+/// replicated policy: [`Config::policy_text`]); every problem, one per line.
+pub fn compile_policy_text(text: &str) -> Result<speaker::policy::Policy, String> {
+    let file = Path::new("(replicated policy)");
+    let (document, syntax) = toml::de::DeTable::parse_recoverable(text);
+    if let Some(e) = syntax.first() {
+        return Err(e.message().to_string());
+    }
+    let loc = Locator::new(text, document.get_ref());
+    let raw: RawConfig = toml::from_str(text).map_err(|e| e.message().to_string())?;
+    let mut checker = Checker {
+        file,
+        loc: &loc,
+        role: Role::Reflector,
+        local_as: None,
+        cluster_id: None,
+        listening: true,
+        addresses: HashMap::new(),
+        route_maps: raw.route_map.keys().cloned().collect(),
+        neighbor_matching: BTreeSet::new(),
+        diagnostics: Vec::new(),
+    };
+    let policy = checker.policy(&raw);
+    match policy {
+        Some(p) if checker.diagnostics.is_empty() => Ok(p),
+        _ => Err(checker
+            .diagnostics
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")),
+    }
+}
+
 pub fn parse(source: &str, file: &Path) -> Result<Config, Vec<Diagnostic>> {
     let (document, syntax) = toml::de::DeTable::parse_recoverable(source);
     if !syntax.is_empty() {
@@ -325,8 +359,23 @@ impl Checker<'_> {
             cluster: cluster?,
             neighbors,
             policy: policy?,
+            policy_text: self.policy_text(raw)?,
             ebgp_requires_policy: raw.ebgp_requires_policy.unwrap_or(true),
         })
+    }
+
+    /// The policy sections written back as text, in the file's schema.
+    fn policy_text(&mut self, raw: &RawConfig) -> Option<String> {
+        match toml::to_string(&RawPolicySections::of(raw)) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                self.report(
+                    "route-map",
+                    Problem::Toml(format!("the policy cannot be written as text: {e}")),
+                );
+                None
+            }
+        }
     }
 
     fn cluster(&mut self, raw: &RawCluster) -> Option<Cluster> {

@@ -1,6 +1,7 @@
 //! `reflex run`: the actix system, one arbiter per core, a session actor per
 //! neighbour, the listener, and a clean shutdown (Cease to every peer).
 
+pub mod reload;
 mod sessions;
 mod spec;
 
@@ -17,7 +18,7 @@ use consensus::Member;
 use sessions::Sessions;
 use speaker::fsm::SessionConfig;
 use speaker::rib::RibCommand;
-use speaker::rib::RibConfig;
+use speaker::rib::{ReplicatedPolicy, RibConfig};
 use speaker::wire::Notification;
 use speaker::wire::notification::subcode;
 use std::future::Future;
@@ -49,6 +50,11 @@ pub struct DaemonSpec {
     pub member: MemberSpec,
     pub listen: Vec<SocketAddr>,
     pub neighbors: Vec<NeighborSpec>,
+    /// The routing policy of the configuration, proposed to the cluster
+    /// at start ([`reload`]).
+    pub policy: Arc<ReplicatedPolicy>,
+    /// Where to read the configuration again on SIGHUP, and what it was.
+    pub reload: Option<reload::Reload>,
 }
 
 /// This node as a member of its reflector cluster.
@@ -77,10 +83,19 @@ pub fn run(spec: DaemonSpec, shutdown: impl Future<Output = ()> + 'static) -> an
         let member = Arc::new(member);
         expire_later(member.clone(), stale);
         let rib = RibActor::new(member.clone(), routing).start();
+        // This configuration's policy, unless the cluster runs it already.
+        actix_rt::spawn(reload::propose_until_written(
+            member.clone(),
+            spec.policy.clone(),
+        ));
+        if let Some(r) = spec.reload.clone() {
+            actix_rt::spawn(reload::on_hangup(r, member.clone()));
+        }
         let sessions = Sessions::new(
             spec.neighbors.clone(),
             arbiters.iter().map(Arbiter::handle).collect(),
             rib.clone(),
+            member.clone(),
         );
         // The replicated owner map says which sessions run here.
         actix_rt::spawn(sessions::follow_owners(member.clone(), sessions.clone()));

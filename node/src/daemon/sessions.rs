@@ -28,6 +28,8 @@ pub struct Sessions {
     neighbors: Arc<Vec<NeighborSpec>>,
     arbiters: Vec<ArbiterHandle>,
     rib: Addr<RibActor>,
+    /// The replicated RIB, whose policy a session starts with.
+    member: Arc<Member>,
     running: Arc<Mutex<BTreeMap<usize, Addr<PeerSession>>>>,
     pub by_address: ByAddress,
 }
@@ -41,11 +43,13 @@ impl Sessions {
         neighbors: Vec<NeighborSpec>,
         arbiters: Vec<ArbiterHandle>,
         rib: Addr<RibActor>,
+        member: Arc<Member>,
     ) -> Sessions {
         Sessions {
             neighbors: Arc::new(neighbors),
             arbiters,
             rib,
+            member,
             running: Arc::default(),
             by_address: Arc::default(),
         }
@@ -64,7 +68,15 @@ impl Sessions {
         if running.contains_key(&i) {
             return;
         }
-        let (addr, cfg, role, rib) = (n.addr, n.session.clone(), n.role.clone(), self.rib.clone());
+        let (addr, cfg, mut role, rib) =
+            (n.addr, n.session.clone(), n.role.clone(), self.rib.clone());
+        // The cluster's policy, once there is one: another member may have
+        // read a newer configuration than this one's.
+        let import = crate::rib::hook::import_policy(&self.member.state.applied().rib, role.id);
+        if let Some(p) = import {
+            role.import = p.map;
+            role.ebgp_requires_policy = p.ebgp_requires_policy;
+        }
         let arbiter = &self.arbiters[i % self.arbiters.len().max(1)];
         let session =
             PeerSession::start_in_arbiter(arbiter, move |_| PeerSession::new(addr, cfg, role, rib));

@@ -60,6 +60,8 @@ pub fn spec_from_config(c: &Config) -> DaemonSpec {
                 },
             })
             .collect(),
+        policy: Arc::new(super::reload::replicated_policy(c)),
+        reload: None,
     }
 }
 

@@ -99,6 +99,13 @@ pub fn dispatch<R: speaker::rib::NextHopResolver>(
         }
     }
     for out in outputs {
+        // A peer that moved group: what it no longer gets, before its new
+        // group's table.
+        for (peer, gone) in &out.withdrawn_to {
+            let Some(c) = ctx.get(peer) else { continue };
+            let msgs = pack(c, gone.iter().map(|(f, e)| (*f, *e, None)));
+            sends.entry(*peer).or_default().extend(msgs);
+        }
         for (peer, _) in &out.joined {
             let Some(c) = ctx.get(peer) else { continue };
             let table = rib
@@ -116,6 +123,38 @@ pub fn dispatch<R: speaker::rib::NextHopResolver>(
         }
     }
     sends
+}
+
+/// What `peer` is sent of `family` (its Adj-RIB-Out), again: the answer
+/// to a ROUTE-REFRESH (RFC 2918 §4), between Beginning and End of Route
+/// Refresh when the session negotiated the enhanced kind (RFC 7313 §4).
+pub fn refresh<R: speaker::rib::NextHopResolver>(
+    rib: &Rib<R>,
+    peer: PeerId,
+    family: Family,
+    ctx: &CodecContext,
+    enhanced: bool,
+) -> Vec<Bytes> {
+    use speaker::wire::route_refresh::{RefreshSubtype, RouteRefresh};
+    let marker = |subtype| {
+        let mut out = bytes::BytesMut::new();
+        speaker::wire::Message::RouteRefresh(RouteRefresh::new(family, subtype))
+            .encode(ctx, &mut out);
+        out.freeze()
+    };
+    let mut msgs = Vec::new();
+    if enhanced {
+        msgs.push(marker(RefreshSubtype::BORR));
+    }
+    let table = rib
+        .adj_rib_out_for(peer)
+        .filter(|(f, _, _)| *f == family)
+        .map(|(f, e, a)| (f, e, Some(a)));
+    msgs.extend(pack(ctx, table));
+    if enhanced {
+        msgs.push(marker(RefreshSubtype::EORR));
+    }
+    msgs
 }
 
 /// The layout every member can read: extended messages only if all have them.

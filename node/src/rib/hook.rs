@@ -3,8 +3,9 @@
 //! RIB at hand; the sessions are reached through their actix addresses.
 
 use super::dispatch::dispatch;
-use crate::session::{PeerSession, SendUpdates};
+use crate::session::{ImportPolicy, PeerSession, SendUpdates};
 use actix::Addr;
+use speaker::policy::Policy;
 use speaker::rib::{PeerId, PeerStats, Rib, RibOutput};
 use speaker::wire::CodecContext;
 use std::collections::{BTreeMap, BTreeSet};
@@ -76,6 +77,10 @@ impl ApplyHook for DispatchHook {
                 }
             }
         }
+        if let Some(version) = outputs.iter().filter_map(|o| o.policy).next_back() {
+            info!(version, "routing policy applied");
+            tell_sessions(rib, &r.sessions);
+        }
         let sends = dispatch(rib, &outputs, &r.contexts);
         for (peer, is_up) in &up {
             if !*is_up {
@@ -109,6 +114,10 @@ impl ApplyHook for DispatchHook {
         )
     }
 
+    fn compile_policy(&self, text: &str) -> Result<Policy, String> {
+        crate::config::compile_policy_text(text)
+    }
+
     fn replaced(&mut self, rib: &Rib) {
         // A snapshot from the leader replaced the RIB (this member was far
         // behind). Sessions it runs are re-synchronised when they next come
@@ -117,5 +126,31 @@ impl ApplyHook for DispatchHook {
             loc_rib = rib.loc_rib_len(),
             "RIB replaced by a snapshot from the cluster"
         );
+        let r = lock(&self.routing);
+        tell_sessions(rib, &r.sessions);
+    }
+}
+
+/// The import policy the replicated policy gives a neighbour's session.
+pub fn import_policy(rib: &Rib, peer: PeerId) -> Option<ImportPolicy> {
+    let (_, p) = rib.policy()?;
+    let map = p
+        .attachment(peer)
+        .import
+        .and_then(|name| p.compiled.route_map(&name).cloned());
+    Some(ImportPolicy {
+        map,
+        ebgp_requires_policy: p.ebgp_requires_policy,
+    })
+}
+
+/// Hands every session of this member its import policy (each compares it
+/// with the one it runs, and asks its peer for a ROUTE-REFRESH if it
+/// changed).
+fn tell_sessions(rib: &Rib, sessions: &BTreeMap<PeerId, Addr<PeerSession>>) {
+    for (peer, s) in sessions {
+        if let Some(p) = import_policy(rib, *peer) {
+            s.do_send(p);
+        }
     }
 }

@@ -42,6 +42,17 @@ pub struct Commands(pub Vec<SessionCommand>);
 #[rtype(result = "()")]
 pub struct Register(pub PeerId, pub Addr<PeerSession>);
 
+/// A peer asked for its routes again (ROUTE-REFRESH): its Adj-RIB-Out of
+/// `family` is sent again, in order with every other UPDATE to it.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Refresh {
+    pub peer: PeerId,
+    pub family: speaker::wire::Family,
+    /// RFC 7313 negotiated: the table goes between BoRR and EoRR.
+    pub enhanced: bool,
+}
+
 /// Sizes of the RIB, for status and tests.
 #[derive(Message)]
 #[rtype(result = "RibSummary")]
@@ -230,6 +241,29 @@ impl Handler<Commands> for RibActor {
         Box::pin(async move {
             let _ = rx.await;
         })
+    }
+}
+
+impl Handler<Refresh> for RibActor {
+    type Result = ();
+    fn handle(&mut self, r: Refresh, _: &mut Context<Self>) {
+        // Under the state machine's lock: no apply (nor its UPDATEs to the
+        // session) comes between the table read and its sending.
+        let applied = self.member.state.applied();
+        let routing = lock(&self.routing);
+        let (Some(ctx), Some(session)) =
+            (routing.contexts.get(&r.peer), routing.sessions.get(&r.peer))
+        else {
+            return;
+        };
+        let msgs = dispatch::refresh(&applied.rib, r.peer, r.family, ctx, r.enhanced);
+        tracing::info!(
+            peer = r.peer.0,
+            family = %r.family,
+            messages = msgs.len(),
+            "route refresh answered"
+        );
+        session.do_send(crate::session::SendUpdates(msgs));
     }
 }
 

@@ -2,7 +2,7 @@
 //! the FSM and carries out what it asks (connect, write, disconnect).
 
 use super::transport::{WriteError, Writer};
-use crate::rib::{Commands, Register, RibActor, SessionCommand};
+use crate::rib::{Commands, Refresh, Register, RibActor, SessionCommand};
 use actix::prelude::*;
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
@@ -10,7 +10,8 @@ use speaker::fsm::collision::{Survivor, resolve};
 use speaker::fsm::{AdminEvent, Event, Session, SessionConfig, State, TcpEvent};
 use speaker::policy::{ImportFilter, RouteMap};
 use speaker::rib::{NextHopSelf, PeerId, PeerInfo, RibCommand};
-use speaker::wire::Notification;
+use speaker::wire::route_refresh::{RefreshSubtype, RouteRefresh};
+use speaker::wire::{Message, Notification};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::net::{IpAddr, Ipv4Addr};
@@ -109,6 +110,16 @@ pub struct Shutdown(pub Option<Notification>);
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct SendUpdates(pub Vec<Bytes>);
+
+/// The import policy the replicated policy gives this neighbour (sent
+/// when a policy version is applied). A change re-runs import over what
+/// the peer sends again: we ask it for a ROUTE-REFRESH (RFC 2918).
+#[derive(Message, Clone, Debug)]
+#[rtype(result = "()")]
+pub struct ImportPolicy {
+    pub map: Option<Arc<RouteMap>>,
+    pub ebgp_requires_policy: bool,
+}
 
 /// Ask for the session's status.
 #[derive(Message)]
@@ -390,8 +401,26 @@ impl PeerSession {
                 }
                 self.pending.push(SessionCommand::Rib(cmd));
             }
+            // RFC 2918 §4: the peer asks for our routes again. BoRR and
+            // EoRR (RFC 7313) frame what it re-sends us: the routes it
+            // re-sends replace ours, and those it no longer has it
+            // withdrew already.
+            Event::RouteRefresh(r) if r.subtype == RefreshSubtype::NORMAL => {
+                debug!(peer = %self.peer, family = %r.family, "route refresh asked");
+                let enhanced = self
+                    .fsm
+                    .negotiated()
+                    .is_some_and(|n| n.enhanced_route_refresh);
+                if self.up {
+                    self.rib.do_send(Refresh {
+                        peer: self.role.id,
+                        family: r.family,
+                        enhanced,
+                    });
+                }
+            }
             Event::RouteRefresh(r) => {
-                debug!(peer = %self.peer, family = %r.family, "route refresh")
+                debug!(peer = %self.peer, family = %r.family, subtype = r.subtype.0, "route refresh marker")
             }
         }
     }
@@ -586,6 +615,51 @@ impl PeerSession {
             self.last_sent = Some(now);
         }
         self.fsm.updates_sent(now);
+        self.drive(ctx);
+    }
+}
+
+impl Handler<ImportPolicy> for PeerSession {
+    type Result = ();
+    fn handle(&mut self, p: ImportPolicy, ctx: &mut Context<Self>) {
+        let same = self.role.import.as_deref() == p.map.as_deref()
+            && self.role.ebgp_requires_policy == p.ebgp_requires_policy;
+        if same {
+            return;
+        }
+        self.role.import = p.map;
+        self.role.ebgp_requires_policy = p.ebgp_requires_policy;
+        self.import = ImportFilter::new(
+            self.role.import.clone(),
+            self.role.ebgp,
+            self.role.ebgp_requires_policy,
+            self.peer.ip(),
+            self.role.local_as,
+        );
+        self.denial_logged = false;
+        let route_map = self.role.import.as_ref().map(|m| m.name.clone());
+        let Some(n) = self.fsm.negotiated().filter(|_| self.up).cloned() else {
+            info!(peer = %self.peer, ?route_map, "import policy changed; applies from the next session");
+            return;
+        };
+        if !n.route_refresh {
+            warn!(
+                peer = %self.peer,
+                ?route_map,
+                "import policy changed, but the peer does not support route refresh: the new policy applies to the routes it sends from now on; reset the session to apply it to all"
+            );
+            return;
+        }
+        let now = Instant::now();
+        for f in &n.families {
+            let m = Message::RouteRefresh(RouteRefresh::new(*f, RefreshSubtype::NORMAL));
+            self.fsm.send_message(now, &m);
+        }
+        info!(
+            peer = %self.peer,
+            ?route_map,
+            "import policy changed: asked the peer to send its routes again (ROUTE-REFRESH)"
+        );
         self.drive(ctx);
     }
 }

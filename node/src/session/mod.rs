@@ -4,4 +4,4 @@
 mod actor;
 mod transport;
 
-pub use actor::{Incoming, PeerSession, RibRole, SendUpdates, Shutdown, Status};
+pub use actor::{ImportPolicy, Incoming, PeerSession, RibRole, SendUpdates, Shutdown, Status};

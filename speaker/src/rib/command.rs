@@ -3,6 +3,7 @@
 //! with the same state.
 
 use super::peer::{PeerId, PeerInfo};
+use super::policy_change::ReplicatedPolicy;
 use crate::wire::{Family, NlriEntry, PathAttributes, Update};
 use std::sync::Arc;
 
@@ -30,6 +31,9 @@ pub enum RibCommand {
     /// The restart timer of a peer expired: its stale paths go. The caller
     /// owns the timer; the RIB never reads a clock.
     RestartExpired { peer: PeerId },
+    /// The routing policy from now on (route-maps, RFC 8212, each
+    /// neighbour's maps): see [`super::policy_change`].
+    Policy(Arc<ReplicatedPolicy>),
 }
 
 impl RibCommand {

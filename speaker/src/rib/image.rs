@@ -6,6 +6,7 @@
 
 use super::loc_rib::{Candidate, Entry, RouteKey};
 use super::peer::{PeerId, PeerInfo, PeerStats};
+use super::policy_change::ReplicatedPolicy;
 use super::update_group::{GroupId, GroupKey, UpdateGroup};
 use super::{NextHopResolver, PeerState, Rib, RibConfig};
 use crate::wire::PathAttributes;
@@ -57,6 +58,8 @@ pub struct RibImage {
     pub next_group: u32,
     /// In destination order.
     pub destinations: Vec<DestinationImage>,
+    /// The replicated policy and its version, once one was applied.
+    pub policy: Option<(u64, Arc<ReplicatedPolicy>)>,
 }
 
 impl<R: NextHopResolver> Rib<R> {
@@ -104,14 +107,21 @@ impl<R: NextHopResolver> Rib<R> {
                         .collect(),
                 })
                 .collect(),
+            policy: s.policy.clone(),
         }
     }
 
     /// A RIB holding `image`; the decision runs again for every destination.
     /// Paths of peers the image does not have are left out.
-    pub fn from_image(config: RibConfig, resolver: R, image: RibImage) -> Rib<R> {
+    pub fn from_image(mut config: RibConfig, resolver: R, image: RibImage) -> Rib<R> {
+        // The replicated policy, not the configuration's.
+        if let Some((_, p)) = &image.policy {
+            config.policy = p.compiled.clone();
+            config.ebgp_requires_policy = p.ebgp_requires_policy;
+        }
         let mut rib = Rib::with_resolver(config, resolver);
         let s = &mut rib.state;
+        s.policy = image.policy;
         for p in image.peers {
             s.peers.insert(
                 p.info.id,

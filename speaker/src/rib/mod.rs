@@ -25,6 +25,7 @@ pub mod import;
 pub mod loc_rib;
 pub mod output;
 pub mod peer;
+pub mod policy_change;
 mod process;
 mod settle;
 pub mod update_group;
@@ -35,6 +36,7 @@ pub use image::{DestinationImage, GroupImage, PathImage, PeerImage, RibImage};
 pub use loc_rib::{Candidate, Entry, RouteKey};
 pub use output::{BestPath, GroupChanges, LocRibChange, RibOutput};
 pub use peer::{NextHopSelf, PeerId, PeerInfo, PeerStats};
+pub use policy_change::{Attachment, ReplicatedPolicy};
 pub use update_group::{GroupId, GroupKey, OutChange, OutPath, OutPaths, UpdateGroup};
 
 use adj_rib_out::View;
@@ -88,6 +90,8 @@ struct State {
     next_group: u32,
     /// Every cluster id in use, sorted: the import check refuses them all.
     cluster_ids: Vec<Ipv4Addr>,
+    /// The replicated policy and its version, once one was applied.
+    policy: Option<(u64, Arc<ReplicatedPolicy>)>,
 }
 
 /// The RIBs of one speaker. `R` resolves next hops for the decision
@@ -161,6 +165,7 @@ impl<R: NextHopResolver> Rib<R> {
             RibCommand::EndOfRib { peer, family } => self.sweep_stale(peer, Some(family), &mut out),
             RibCommand::PeerDown { peer } => self.peer_down(peer, false, &mut out),
             RibCommand::PeerDownGraceful { peer } => self.peer_down(peer, true, &mut out),
+            RibCommand::Policy(p) => self.change_policy(p, &mut out),
             RibCommand::RestartExpired { peer } => {
                 self.sweep_stale(peer, None, &mut out);
                 if self.state.peers.get(&peer).is_some_and(|p| !p.up) {

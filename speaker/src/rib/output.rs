@@ -4,8 +4,8 @@
 use super::loc_rib::RouteKey;
 use super::peer::PeerId;
 use super::update_group::{GroupId, OutChange};
-use crate::wire::PathAttributes;
 use crate::wire::nlri::LabelStack;
+use crate::wire::{Family, NlriEntry, PathAttributes};
 use std::sync::Arc;
 
 /// A change of best path (for a FIB, or the API).
@@ -55,6 +55,12 @@ pub struct RibOutput {
     pub joined: Vec<(PeerId, GroupId)>,
     /// Peers that left a group (session down).
     pub left: Vec<(PeerId, GroupId)>,
+    /// Withdrawals for one peer, sent before anything else of this output:
+    /// what a peer that moved to another group (its export route-map
+    /// changed) was sent and is not any more.
+    pub withdrawn_to: Vec<(PeerId, Vec<(Family, NlriEntry)>)>,
+    /// The policy version a [`super::RibCommand::Policy`] made current.
+    pub policy: Option<u64>,
     /// Received paths the import checks dropped in this command.
     pub dropped: u64,
 }
@@ -66,6 +72,8 @@ impl RibOutput {
             && self.groups.is_empty()
             && self.joined.is_empty()
             && self.left.is_empty()
+            && self.withdrawn_to.is_empty()
+            && self.policy.is_none()
             && self.dropped == 0
     }
 }

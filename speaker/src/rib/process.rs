@@ -104,8 +104,15 @@ fn same_treatment(a: &PeerInfo, b: &PeerInfo) -> bool {
 }
 
 impl<R: NextHopResolver> Rib<R> {
-    pub(super) fn peer_up(&mut self, info: PeerInfo, out: &mut RibOutput) -> Touched {
+    pub(super) fn peer_up(&mut self, mut info: PeerInfo, out: &mut RibOutput) -> Touched {
         let id = info.id;
+        // The replicated policy says which maps a neighbour uses, whatever
+        // the configuration of the member that runs its session said.
+        if let Some((_, p)) = &self.state.policy {
+            let a = p.attachment(id);
+            info.import = a.import;
+            info.export = a.export;
+        }
         if self.state.peers.get(&id).is_some_and(|p| p.up) {
             // A new session while we thought the old one up: the old one is
             // gone, and its paths with it.
@@ -179,7 +186,7 @@ impl<R: NextHopResolver> Rib<R> {
         }
     }
 
-    fn join_group(&mut self, peer: PeerId) -> GroupId {
+    pub(super) fn join_group(&mut self, peer: PeerId) -> GroupId {
         let Some(p) = self.state.peers.get(&peer) else {
             return GroupId(u32::MAX);
         };
@@ -210,10 +217,19 @@ impl<R: NextHopResolver> Rib<R> {
     }
 
     fn leave_group(&mut self, peer: PeerId, out: &mut RibOutput) {
-        let Some(id) = self.state.peers.get_mut(&peer).and_then(|p| p.group.take()) else {
-            return;
-        };
-        out.left.push((peer, id));
+        if let Some(id) = self.leave_group_quietly(peer) {
+            out.left.push((peer, id));
+        }
+    }
+
+    /// Takes `peer` out of its group (a group left empty goes), without
+    /// saying so in the output: the peer moves to another group.
+    pub(super) fn leave_group_quietly(&mut self, peer: PeerId) -> Option<GroupId> {
+        let id = self
+            .state
+            .peers
+            .get_mut(&peer)
+            .and_then(|p| p.group.take())?;
         if let btree_map::Entry::Occupied(mut g) = self.state.groups.entry(id) {
             g.get_mut().members.remove(&peer);
             if g.get().members.is_empty() {
@@ -224,6 +240,7 @@ impl<R: NextHopResolver> Rib<R> {
                 }
             }
         }
+        Some(id)
     }
 
     /// The destinations where `peer` has paths (of `family`, or all; only
