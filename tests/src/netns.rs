@@ -190,6 +190,22 @@ impl Daemon {
         }
     }
 
+    /// Sends a signal by name (`HUP`, `TERM`) to the process.
+    pub fn signal(&self, name: &str) -> Result<(), String> {
+        let Some(c) = &self.child else {
+            return Err(format!("{}: not running", self.name));
+        };
+        let status = Command::new("kill")
+            .args(["-s", name, &c.id().to_string()])
+            .status()
+            .map_err(|e| format!("kill: {e}"))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("kill -s {name} {}: {status}", c.id()))
+        }
+    }
+
     pub fn is_running(&mut self) -> bool {
         self.child
             .as_mut()

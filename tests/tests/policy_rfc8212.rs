@@ -1,6 +1,7 @@
 //! RFC 8212 and route-maps against BIRD: an eBGP neighbour without
-//! policy exchanges nothing with Reflex; with import and export
-//! route-maps, what they permit flows, changed as they say.
+//! policy exchanges nothing with Reflex; once import and export route-maps
+//! are added by reload (SIGHUP), what they permit flows, changed as they
+//! say, and a changed policy applies too, with no session reset.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use reflex_tests::bird::{Bird, BirdConfig};
@@ -22,15 +23,14 @@ action = "permit"
 set = { med = 42 }
 "#;
 
-fn config(rr: &Node, data: &Path, ebgp: &Node, client: &Node, with_policy: bool) -> String {
+fn config(rr: &Node, data: &Path, ebgp: &Node, client: &Node, policy: &str) -> String {
+    let with_policy = !policy.is_empty();
     let mut c = format!(
         "router-id = \"{rr}\"\nlocal-as = 65000\ndata-dir = \"{data}\"\n[listen]\naddresses = [\"{rr}\"]\n",
         rr = rr.v4,
         data = data.display()
     );
-    if with_policy {
-        c.push_str(POLICY);
-    }
+    c.push_str(policy);
     c.push_str(&format!(
         // MRAI 0: the eBGP default (30 s) would hold the UPDATEs the test
         // waits for.
@@ -59,7 +59,7 @@ fn established(b: &Bird, what: &str) {
 }
 
 #[test]
-fn an_ebgp_neighbour_exchanges_nothing_without_policy_and_what_policy_permits_with_it() {
+fn an_ebgp_neighbour_exchanges_nothing_without_policy_and_what_a_reloaded_policy_permits_without_a_reset() {
     let dir = tempfile::tempdir().unwrap();
     let mut lan = Lan::new().unwrap();
     let rr = lan.node(1).unwrap();
@@ -91,10 +91,10 @@ fn an_ebgp_neighbour_exchanges_nothing_without_policy_and_what_policy_permits_wi
     // Without policy (RFC 8212): nothing in, nothing out.
     let first = dir.path().join("first");
     std::fs::create_dir_all(&first).unwrap();
-    let mut reflex = reflex_tests::reflex::start(
+    let reflex = reflex_tests::reflex::start(
         &rr,
         &first,
-        &config(&rr, &first.join("data"), &peer, &client, false),
+        &config(&rr, &first.join("data"), &peer, &client, ""),
     )
     .unwrap();
     established(&peer_bird, "eBGP neighbour");
@@ -112,23 +112,26 @@ fn an_ebgp_neighbour_exchanges_nothing_without_policy_and_what_policy_permits_wi
     assert!(client_bird.route("198.19.10.0/24").is_none());
     assert!(client_bird.route("198.19.11.0/24").is_none());
     assert!(peer_bird.route("198.19.20.0/24").is_none());
-    reflex.kill();
 
-    // With route-maps: IN permits 198.19.10.0/24 (local-pref 300, a
-    // community), not 198.19.11.0/24; OUT sends with MED 42.
-    let second = dir.path().join("second");
-    std::fs::create_dir_all(&second).unwrap();
-    let _reflex = reflex_tests::reflex::start(
-        &rr,
-        &second,
-        &config(&rr, &second.join("data"), &peer, &client, true),
-    )
-    .unwrap();
-    let log = || reflex_tests::reflex::log(&second);
+    // A policy added by reload (SIGHUP), with no session reset: IN
+    // permits 198.19.10.0/24 (local-pref 300, a community), not
+    // 198.19.11.0/24; OUT sends with MED 42.
+    let since_peer = since(&peer_bird);
+    let since_client = since(&client_bird);
+    assert!(!since_peer.is_empty() && !since_client.is_empty());
+    let conf = first.join("reflex.toml");
+    let log = || reflex_tests::reflex::log(&first);
+    std::fs::write(&conf, config(&rr, &first.join("data"), &peer, &client, POLICY)).unwrap();
+    reflex.signal("HUP").unwrap();
     let got = wait_for(40, || client_bird.route("198.19.10.0/24"));
     assert!(
         got.is_some(),
-        "198.19.10.0/24 missing at the client\n{}",
+        "198.19.10.0/24 missing at the client after reload\n{}",
+        log()
+    );
+    assert!(
+        log().contains("asked the peer to send its routes again (ROUTE-REFRESH)"),
+        "{}",
         log()
     );
     assert_eq!(
@@ -162,4 +165,57 @@ fn an_ebgp_neighbour_exchanges_nothing_without_policy_and_what_policy_permits_wi
     // Denied by the prefix list: never at the client.
     std::thread::sleep(std::time::Duration::from_secs(2));
     assert!(client_bird.route("198.19.11.0/24").is_none(), "{}", log());
+
+    // A changed policy by reload: IN now permits both prefixes (the
+    // ROUTE-REFRESH brings 198.19.11.0/24 back), OUT sets MED 43 (the
+    // difference is sent).
+    let changed = POLICY
+        .replace("prefix = \"198.19.10.0/24\"", "prefix = \"198.19.10.0/23\", le = 24")
+        .replace("med = 42", "med = 43");
+    std::fs::write(&conf, config(&rr, &first.join("data"), &peer, &client, &changed)).unwrap();
+    reflex.signal("HUP").unwrap();
+    let med = wait_for(20, || {
+        peer_bird
+            .route_attr("198.19.20.0/24", "BGP.med")
+            .filter(|m| m == "43")
+    });
+    assert!(med.is_some(), "MED 43 not at the eBGP neighbour\n{}", log());
+    let back = wait_for(20, || client_bird.route("198.19.11.0/24"));
+    assert!(back.is_some(), "198.19.11.0/24 not at the client\n{}", log());
+
+    // An invalid configuration is refused whole: nothing changes.
+    std::fs::write(
+        &conf,
+        config(&rr, &first.join("data"), &peer, &client, &changed.replace("med = 43", "med = \"lots\"")),
+    )
+    .unwrap();
+    reflex.signal("HUP").unwrap();
+    let refused = wait_for(10, || log().contains("configuration refused").then_some(()));
+    assert!(refused.is_some(), "{}", log());
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    assert_eq!(
+        peer_bird.route_attr("198.19.20.0/24", "BGP.med").as_deref(),
+        Some("43")
+    );
+
+    // No session was reset by any of it.
+    assert_eq!(since(&peer_bird), since_peer);
+    assert_eq!(since(&client_bird), since_client);
+    assert_eq!(
+        log().matches("session established").count(),
+        2,
+        "{}",
+        log()
+    );
+}
+
+/// When the BIRD session to Reflex last changed state (`show protocols`'
+/// Since column): the same after a reload means no reset.
+fn since(b: &Bird) -> String {
+    let out = b.birdc("show protocols reflector").unwrap_or_default();
+    out.lines()
+        .find(|l| l.starts_with("reflector"))
+        .and_then(|l| l.split_whitespace().nth(4))
+        .unwrap_or_default()
+        .to_string()
 }
