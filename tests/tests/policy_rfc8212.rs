@@ -59,7 +59,8 @@ fn established(b: &Bird, what: &str) {
 }
 
 #[test]
-fn an_ebgp_neighbour_exchanges_nothing_without_policy_and_what_a_reloaded_policy_permits_without_a_reset() {
+fn an_ebgp_neighbour_exchanges_nothing_without_policy_and_what_a_reloaded_policy_permits_without_a_reset()
+ {
     let dir = tempfile::tempdir().unwrap();
     let mut lan = Lan::new().unwrap();
     let rr = lan.node(1).unwrap();
@@ -121,7 +122,11 @@ fn an_ebgp_neighbour_exchanges_nothing_without_policy_and_what_a_reloaded_policy
     assert!(!since_peer.is_empty() && !since_client.is_empty());
     let conf = first.join("reflex.toml");
     let log = || reflex_tests::reflex::log(&first);
-    std::fs::write(&conf, config(&rr, &first.join("data"), &peer, &client, POLICY)).unwrap();
+    std::fs::write(
+        &conf,
+        config(&rr, &first.join("data"), &peer, &client, POLICY),
+    )
+    .unwrap();
     reflex.signal("HUP").unwrap();
     let got = wait_for(40, || client_bird.route("198.19.10.0/24"));
     assert!(
@@ -170,9 +175,16 @@ fn an_ebgp_neighbour_exchanges_nothing_without_policy_and_what_a_reloaded_policy
     // ROUTE-REFRESH brings 198.19.11.0/24 back), OUT sets MED 43 (the
     // difference is sent).
     let changed = POLICY
-        .replace("prefix = \"198.19.10.0/24\"", "prefix = \"198.19.10.0/23\", le = 24")
+        .replace(
+            "prefix = \"198.19.10.0/24\"",
+            "prefix = \"198.19.10.0/23\", le = 24",
+        )
         .replace("med = 42", "med = 43");
-    std::fs::write(&conf, config(&rr, &first.join("data"), &peer, &client, &changed)).unwrap();
+    std::fs::write(
+        &conf,
+        config(&rr, &first.join("data"), &peer, &client, &changed),
+    )
+    .unwrap();
     reflex.signal("HUP").unwrap();
     let med = wait_for(20, || {
         peer_bird
@@ -181,12 +193,22 @@ fn an_ebgp_neighbour_exchanges_nothing_without_policy_and_what_a_reloaded_policy
     });
     assert!(med.is_some(), "MED 43 not at the eBGP neighbour\n{}", log());
     let back = wait_for(20, || client_bird.route("198.19.11.0/24"));
-    assert!(back.is_some(), "198.19.11.0/24 not at the client\n{}", log());
+    assert!(
+        back.is_some(),
+        "198.19.11.0/24 not at the client\n{}",
+        log()
+    );
 
     // An invalid configuration is refused whole: nothing changes.
     std::fs::write(
         &conf,
-        config(&rr, &first.join("data"), &peer, &client, &changed.replace("med = 43", "med = \"lots\"")),
+        config(
+            &rr,
+            &first.join("data"),
+            &peer,
+            &client,
+            &changed.replace("med = 43", "med = \"lots\""),
+        ),
     )
     .unwrap();
     reflex.signal("HUP").unwrap();
@@ -201,12 +223,7 @@ fn an_ebgp_neighbour_exchanges_nothing_without_policy_and_what_a_reloaded_policy
     // No session was reset by any of it.
     assert_eq!(since(&peer_bird), since_peer);
     assert_eq!(since(&client_bird), since_client);
-    assert_eq!(
-        log().matches("session established").count(),
-        2,
-        "{}",
-        log()
-    );
+    assert_eq!(log().matches("session established").count(), 2, "{}", log());
 }
 
 /// When the BIRD session to Reflex last changed state (`show protocols`'

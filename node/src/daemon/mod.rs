@@ -84,9 +84,10 @@ pub fn run(spec: DaemonSpec, shutdown: impl Future<Output = ()> + 'static) -> an
         expire_later(member.clone(), stale);
         let rib = RibActor::new(member.clone(), routing).start();
         // This configuration's policy, unless the cluster runs it already.
-        actix_rt::spawn(reload::propose_until_written(
+        actix_rt::spawn(reload::propose_at_start(
             member.clone(),
             spec.policy.clone(),
+            spec.data_dir.clone(),
         ));
         if let Some(r) = spec.reload.clone() {
             actix_rt::spawn(reload::on_hangup(r, member.clone()));

@@ -4,9 +4,10 @@
 //! The policy (lists, route-maps, RFC 8212's switch, each neighbour's
 //! maps) goes through the log ([`RibCommand::Policy`]), so every member
 //! evaluates the same version for the same entry. A member proposes its
-//! configuration's policy when it starts and when it reads its file again;
-//! the cluster runs the last one written (keep the policy sections the same
-//! on every member). A policy equal to the one in force is not written.
+//! configuration's policy when it reads its file again (SIGHUP), and at
+//! start when the file's policy is not the one it last proposed; the
+//! cluster runs the last one written (keep the policy sections the same on
+//! every member). A policy equal to the one in force is not written.
 //!
 //! A file that fails validation changes nothing: the problems are logged
 //! and the running configuration stays. Changes other than policy need a
@@ -85,6 +86,47 @@ pub async fn propose(member: &Member, policy: Arc<ReplicatedPolicy>) -> anyhow::
 /// leader yet, or this member not yet added to the cluster).
 const RETRY: Duration = Duration::from_secs(1);
 
+/// The file in the data directory that keeps the policy this member last
+/// proposed (in its stored form, as text).
+const PROPOSED: &str = "policy-proposed";
+
+fn stored_text(p: &ReplicatedPolicy) -> String {
+    format!("{:?}", storage::StoredPolicy::of(p))
+}
+
+/// At start: proposes the configuration's policy if this member has not
+/// proposed it before (the first start, or a file edited while it was
+/// down), and retries until it is written. A member whose file is as it
+/// last proposed does not undo a newer policy another member's reload
+/// gave the cluster.
+pub async fn propose_at_start(
+    member: Arc<Member>,
+    policy: Arc<ReplicatedPolicy>,
+    data_dir: PathBuf,
+) {
+    let record = data_dir.join(PROPOSED);
+    let text = stored_text(&policy);
+    if std::fs::read_to_string(&record).is_ok_and(|t| t == text) {
+        let in_force = member
+            .state
+            .applied()
+            .rib
+            .policy()
+            .map(|(v, p)| (v, **p == *policy));
+        if let Some((version, false)) = in_force {
+            info!(
+                version,
+                "the cluster runs a newer routing policy than this configuration's (read by another member): kept; send SIGHUP to propose this one"
+            );
+        }
+        return;
+    }
+    propose_until_written(member, policy).await;
+    if let Err(e) = std::fs::write(&record, text) {
+        warn!(file = %record.display(), error = %e, "cannot record the proposed policy");
+    }
+}
+
 /// [`propose`], again until it is written or found in force.
 pub async fn propose_until_written(member: Arc<Member>, policy: Arc<ReplicatedPolicy>) {
     loop {
@@ -162,8 +204,12 @@ pub async fn on_hangup(mut reload: Reload, member: Arc<Member>) {
             );
         }
         let policy = Arc::new(replicated_policy(&new));
-        match propose(&member, policy).await {
+        match propose(&member, policy.clone()).await {
             Ok(_) => {
+                let record = reload.running.data_dir.join(PROPOSED);
+                if let Err(e) = std::fs::write(&record, stored_text(&policy)) {
+                    warn!(file = %record.display(), error = %e, "cannot record the proposed policy");
+                }
                 // What runs now: the old configuration with the new policy.
                 reload.running.policy = new.policy;
                 reload.running.policy_text = new.policy_text;
