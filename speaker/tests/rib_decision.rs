@@ -66,6 +66,23 @@ fn unresolvable_next_hop_loses_and_alone_is_no_best() {
 }
 
 #[test]
+fn highest_weight_before_local_pref() {
+    let mut a = base(vec![AttrValue::LocalPref(50)]);
+    a.set_weight(10);
+    let b = base(vec![AttrValue::LocalPref(500)]);
+    // Absent counts as 0.
+    std_check(rank(&a), rank(&b), DecisionStep::Weight);
+    let mut c = base(vec![]);
+    c.set_weight(11);
+    std_check(rank(&c), rank(&a), DecisionStep::Weight);
+    assert_eq!(c.weight(), Some(11));
+    // Equal weights: on to LOCAL_PREF.
+    let mut d = base(vec![AttrValue::LocalPref(200)]);
+    d.set_weight(11);
+    std_check(rank(&d), rank(&c), DecisionStep::LocalPref);
+}
+
+#[test]
 fn highest_local_pref() {
     let a = base(vec![AttrValue::LocalPref(200)]);
     let b = base(vec![AttrValue::LocalPref(150)]);

@@ -333,3 +333,68 @@ fn towards_ebgp_our_as_comes_first_and_next_hop_unchanged_keeps_it() {
     // RFC 4271 §5.1.5: no LOCAL_PREF to eBGP, even one a map set.
     assert_eq!(a.local_pref(), None);
 }
+
+#[test]
+fn weight_set_on_import_decides_first_and_never_leaves() {
+    let mut d = PolicyDef::default();
+    d.route_maps.insert(
+        "HEAVY".into(),
+        vec![entry(10, Action::Permit, vec![], vec![Set::Weight(100)])],
+    );
+    d.route_maps.insert(
+        "PLAIN".into(),
+        vec![entry(
+            10,
+            Action::Permit,
+            vec![],
+            vec![Set::LocalPref(500), Set::Weight(0)],
+        )],
+    );
+    let pol = Arc::new(Policy::compile(&d).unwrap());
+    let mut rib = Rib::new(RibConfig {
+        policy: pol.clone(),
+        ebgp_requires_policy: true,
+        ..config()
+    });
+    up(&mut rib, client(C1));
+    let heavy = with(ebgp(E1, 65001), Some("HEAVY"), None);
+    let plain = with(ebgp(E2, 65002), Some("PLAIN"), None);
+    up(&mut rib, heavy.clone());
+    up(&mut rib, plain.clone());
+    // PLAIN's path has the higher LOCAL_PREF; HEAVY's the higher weight.
+    let mut f = filter(&pol, &plain, true);
+    import(
+        &mut rib,
+        &mut f,
+        announce(E2, &["203.0.113.0/24"], &ebgp_path(65002)),
+    );
+    let mut f = filter(&pol, &heavy, true);
+    // A weight a peer sends in our place is not taken.
+    let mut forged = (*ebgp_path(65001)).clone();
+    forged.set_weight(1_000_000);
+    import(
+        &mut rib,
+        &mut f,
+        announce(E1, &["203.0.113.0/24"], &Arc::new(forged)),
+    );
+    let best = rib.best(&key("203.0.113.0/24")).unwrap();
+    assert_eq!(best.peer, PeerId(E1));
+    assert_eq!(best.attrs.weight(), Some(100));
+    assert_eq!(
+        rib.explain(&key("203.0.113.0/24")),
+        Some(speaker::rib::DecisionStep::Weight)
+    );
+    // The client is sent the path without it.
+    let to_c1 = sent(&rib, C1, "203.0.113.0/24").unwrap();
+    assert_eq!(to_c1.weight(), None);
+    assert!(!to_c1.has(speaker::wire::attr::type_code::LOCAL_WEIGHT));
+    // Without a map a forged weight goes too (iBGP: everything accepted).
+    let mut open = ImportFilter::new(None, false, true, client(C1).address, LOCAL_AS);
+    let mut forged = (*attrs(&[], [198, 18, 1, 1], vec![])).clone();
+    forged.set_weight(7);
+    let (cmd, _) = open.filter(announce(C1, &["192.0.2.0/24"], &Arc::new(forged)));
+    let RibCommand::Routes { announced, .. } = cmd else {
+        panic!()
+    };
+    assert_eq!(announced[0].2.weight(), None);
+}

@@ -228,18 +228,43 @@ on-match = "goto 10"
 }
 
 #[test]
-fn weight_is_refused_until_the_decision_process_uses_it() {
+fn weight_is_for_import_route_maps() {
+    let c = ok(&with_base(
+        r#"
+[[route-map.M]]
+action = "permit"
+set = { weight = 5 }
+
+[[neighbor]]
+address = "198.18.0.2"
+remote-as = 65001
+import = "M"
+"#,
+    ));
+    let m = c.policy.route_map("M").unwrap();
+    assert_eq!(m.entries[0].sets, vec![Set::Weight(5)]);
     one_error(
         &with_base(
             r#"
 [[route-map.M]]
 action = "permit"
 set = { weight = 5 }
+
+[[neighbor]]
+address = "198.18.0.2"
+remote-as = 65001
+export = "M"
 "#,
         ),
-        6,
+        11,
+        "neighbor[0].export",
+        "means nothing on export",
+    );
+    one_error(
+        &with_base("[[route-map.M]]\naction = \"permit\"\nset = { weight = -1 }\n"),
+        5,
         "route-map.M[0].set.weight",
-        "`weight` is not used",
+        "",
     );
 }
 

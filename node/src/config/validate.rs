@@ -46,6 +46,7 @@ pub fn compile_policy_text(text: &str) -> Result<speaker::policy::Policy, String
         addresses: HashMap::new(),
         route_maps: raw.route_map.keys().cloned().collect(),
         neighbor_matching: BTreeSet::new(),
+        weight_setting: BTreeSet::new(),
         diagnostics: Vec::new(),
     };
     let policy = checker.policy(&raw);
@@ -100,6 +101,7 @@ pub fn parse(source: &str, file: &Path) -> Result<Config, Vec<Diagnostic>> {
         addresses: HashMap::new(),
         route_maps: BTreeSet::new(),
         neighbor_matching: BTreeSet::new(),
+        weight_setting: BTreeSet::new(),
         diagnostics: Vec::new(),
     };
     let config = checker.config(&raw);
@@ -229,6 +231,8 @@ struct Checker<'a> {
     /// Those that match `neighbor`, which an export route-map cannot: the
     /// peers of an update group share its exports.
     neighbor_matching: BTreeSet<String>,
+    /// Those that set `weight`, which means something on import only.
+    weight_setting: BTreeSet<String>,
     diagnostics: Vec<Diagnostic>,
 }
 
@@ -316,6 +320,19 @@ impl Checker<'_> {
                             e.matches
                                 .iter()
                                 .any(|c| matches!(c, speaker::policy::Match::Neighbor(_)))
+                        })
+                    })
+                })
+                .map(String::from)
+                .collect();
+            self.weight_setting = p
+                .route_map_names()
+                .filter(|n| {
+                    p.route_map(n).is_some_and(|m| {
+                        m.entries.iter().any(|e| {
+                            e.sets
+                                .iter()
+                                .any(|s| matches!(s, speaker::policy::Set::Weight(_)))
                         })
                     })
                 })
@@ -682,7 +699,7 @@ impl Checker<'_> {
             self.report(
                 &join(prefix, "soft-reconfiguration"),
                 Problem::Policy(
-                    "`soft-reconfiguration` is not implemented by this release (a policy change does not re-run over kept routes yet)".into(),
+                    "`soft-reconfiguration` is not implemented by this release: an import policy change asks the neighbour for a ROUTE-REFRESH instead of keeping its routes as received".into(),
                 ),
             );
         }
@@ -696,6 +713,13 @@ impl Checker<'_> {
                     &join(prefix, key),
                     Problem::Policy(format!(
                         "route-map `{name}` matches `neighbor`, which an export route-map cannot (the peers of an update group share its exports); use it for import, or one route-map per neighbour without that clause"
+                    )),
+                );
+            } else if key == "export" && self.weight_setting.contains(name) {
+                self.report(
+                    &join(prefix, key),
+                    Problem::Policy(format!(
+                        "route-map `{name}` sets `weight`, a preference of this speaker's own decision process, which means nothing on export; use it for import"
                     )),
                 );
             } else if self.route_maps.contains(name) {

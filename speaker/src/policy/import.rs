@@ -8,6 +8,7 @@
 
 use super::route_map::{Direction, Memo, Route, RouteMap, Verdict};
 use crate::rib::RibCommand;
+use crate::wire::attr::type_code;
 use crate::wire::{Family, NlriEntry, PathAttributes};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -62,18 +63,26 @@ impl ImportFilter {
     /// The command with what import permits (changed as the route-map
     /// says) and what it denies withdrawn; and the number denied.
     pub fn filter(&mut self, cmd: RibCommand) -> (RibCommand, usize) {
-        let map = match &self.rule {
-            Rule::All => return (cmd, 0),
-            Rule::Nothing => None,
-            Rule::Map(m) => Some(m),
-        };
         let RibCommand::Routes {
             peer,
             mut withdrawn,
-            announced,
+            mut announced,
         } = cmd
         else {
             return (cmd, 0);
+        };
+        drop_local_weight(&mut announced);
+        let map = match &self.rule {
+            Rule::All => {
+                let cmd = RibCommand::Routes {
+                    peer,
+                    withdrawn,
+                    announced,
+                };
+                return (cmd, 0);
+            }
+            Rule::Nothing => None,
+            Rule::Map(m) => Some(m),
         };
         if self.memo.len() > MEMO_SETS {
             self.memo.clear();
@@ -112,5 +121,33 @@ impl ImportFilter {
             },
             denied,
         )
+    }
+}
+
+/// A weight is ours to set ([`type_code::LOCAL_WEIGHT`]): one a peer sends
+/// in its place goes. One check per attribute set (the routes of an
+/// UPDATE share theirs).
+fn drop_local_weight(announced: &mut [(Family, NlriEntry, Arc<PathAttributes>)]) {
+    let mut last: Option<(*const PathAttributes, Option<Arc<PathAttributes>>)> = None;
+    for (_, _, attrs) in announced.iter_mut() {
+        match &last {
+            Some((ptr, replaced)) if std::ptr::eq(*ptr, Arc::as_ptr(attrs)) => {
+                if let Some(r) = replaced {
+                    *attrs = r.clone();
+                }
+                continue;
+            }
+            _ => {}
+        }
+        let ptr = Arc::as_ptr(attrs);
+        let replaced = attrs.has(type_code::LOCAL_WEIGHT).then(|| {
+            let mut a = (**attrs).clone();
+            a.remove(type_code::LOCAL_WEIGHT);
+            Arc::new(a)
+        });
+        if let Some(r) = &replaced {
+            *attrs = r.clone();
+        }
+        last = Some((ptr, replaced));
     }
 }

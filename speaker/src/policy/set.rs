@@ -209,6 +209,13 @@ pub fn apply(s: &Set, r: &Route<'_>, out: &mut Permitted) {
             }
         }
         Set::CommunityReplace(v) => put_communities(attrs, v.clone()),
-        Set::Weight(w) => out.weight = Some(*w),
+        // Kept with the path on import (where the decision process reads
+        // it); meaningless on export, as in FRR.
+        Set::Weight(w) => {
+            out.weight = Some(*w);
+            if r.direction == Direction::Import {
+                Arc::make_mut(attrs).set_weight(*w);
+            }
+        }
     }
 }

@@ -39,6 +39,10 @@ pub enum DecisionStep {
     OnlyPath,
     /// The others have an unresolvable next hop (§9.1.2.1).
     NextHopResolvable,
+    /// Highest weight: a preference of this speaker only, set by an
+    /// import route-map (absent = 0), before everything the RFC ranks, as
+    /// in IOS and FRR.
+    Weight,
     /// Highest LOCAL_PREF (§9.1.1, absent = 100).
     LocalPref,
     /// Shortest AS_PATH (§9.1.2.2 (a)).
@@ -144,7 +148,10 @@ pub fn decide(paths: &[PathRank<'_>], config: &DecisionConfig) -> Option<Decisio
         });
     }
     type Step = fn(&[PathRank<'_>], &mut Vec<usize>, &DecisionConfig);
-    let steps: [(DecisionStep, Step); 10] = [
+    let steps: [(DecisionStep, Step); 11] = [
+        (DecisionStep::Weight, |p, a, _| {
+            keep_min(p, a, |r| std::cmp::Reverse(r.attrs.weight().unwrap_or(0)))
+        }),
         (DecisionStep::LocalPref, |p, a, _| {
             keep_min(p, a, |r| std::cmp::Reverse(r.local_pref()))
         }),

@@ -545,14 +545,10 @@ impl Checker<'_> {
                 removes.push(SetDef::CommunityRemove(list.clone()));
             }
         }
-        if s.weight.is_some() {
-            // The engine computes it; the decision process does not rank
-            // by it yet, and a setting that silently does nothing is worse
-            // than none.
-            self.report(
-                &join(key, "weight"),
-                Problem::Policy("`weight` is not used by this release's decision process".into()),
-            );
+        if let Some(w) = s.weight
+            && let Some(w) = self.u32_value(&join(key, "weight"), w, "a weight (0 to 4294967295)")
+        {
+            plain(Set::Weight(w));
         }
         out.extend(removes);
         (self.diagnostics.len() == before).then_some(out)

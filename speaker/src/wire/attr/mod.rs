@@ -35,6 +35,12 @@ pub mod type_code {
     pub const AS4_AGGREGATOR: u8 = 18;
     pub const IPV6_EXTENDED_COMMUNITIES: u8 = 25;
     pub const LARGE_COMMUNITIES: u8 = 32;
+    /// Not an attribute of the wire: 255 is reserved for development (RFC
+    /// 2042). Reflex keeps a route-map's `weight` (a preference of this
+    /// speaker only, as in IOS and FRR) in it, optional non-transitive,
+    /// so the RIB and its log carry it with the path and propagation
+    /// drops it (RFC 4271 §9.1.3); import drops one a peer sends.
+    pub const LOCAL_WEIGHT: u8 = 255;
 }
 
 /// Attribute flags octet.
@@ -243,6 +249,27 @@ impl PathAttributes {
     getter!(extended_communities, ExtendedCommunities, Vec<ExtCommunity>);
     getter!(as4_path, As4Path, AsPath);
     getter!(large_communities, LargeCommunities, Vec<LargeCommunity>);
+
+    /// The local weight a route-map set ([`type_code::LOCAL_WEIGHT`]).
+    pub fn weight(&self) -> Option<u32> {
+        self.attrs.iter().find_map(|a| match &a.value {
+            AttrValue::Unknown { type_code, value } if *type_code == type_code::LOCAL_WEIGHT => {
+                Some(u32::from_be_bytes(value.as_ref().try_into().ok()?))
+            }
+            _ => None,
+        })
+    }
+
+    /// Sets the local weight ([`type_code::LOCAL_WEIGHT`]).
+    pub fn set_weight(&mut self, weight: u32) {
+        self.set(PathAttribute {
+            flags: AttrFlags::OPTIONAL_NON_TRANSITIVE,
+            value: AttrValue::Unknown {
+                type_code: type_code::LOCAL_WEIGHT,
+                value: Bytes::copy_from_slice(&weight.to_be_bytes()),
+            },
+        });
+    }
 
     /// RFC 4271 §5 and §9.1.3 on propagation: an unrecognized optional
     /// transitive attribute is passed on with the Partial bit set; an
