@@ -40,10 +40,15 @@ fn config(rr: &Node, data: &Path, ebgp: &Node, client: &Node, policy: &str) -> S
     if with_policy {
         c.push_str("import = \"IN\"\nexport = \"OUT\"\n");
     }
+    // The client's routes are kept as received (soft reconfiguration): an
+    // import map given to it re-runs over them, no ROUTE-REFRESH.
     c.push_str(&format!(
-        "\n[[neighbor]]\naddress = \"{}\"\nremote-as = 65000\nroute-reflector-client = true\nhold-time = 30\n",
+        "\n[[neighbor]]\naddress = \"{}\"\nremote-as = 65000\nroute-reflector-client = true\nhold-time = 30\nsoft-reconfiguration = true\n",
         client.v4
     ));
+    if policy.contains("[[route-map.FROM_CLIENT]]") {
+        c.push_str("import = \"FROM_CLIENT\"\n");
+    }
     c
 }
 
@@ -199,6 +204,46 @@ fn an_ebgp_neighbour_exchanges_nothing_without_policy_and_what_a_reloaded_policy
         log()
     );
 
+    // An import map for the client (whose routes are kept as received):
+    // it re-runs over them, and its route is withdrawn from the eBGP
+    // neighbour.
+    let deny_client = format!("{changed}\n[[route-map.FROM_CLIENT]]\naction = \"deny\"\n");
+    std::fs::write(
+        &conf,
+        config(&rr, &first.join("data"), &peer, &client, &deny_client),
+    )
+    .unwrap();
+    reflex.signal("HUP").unwrap();
+    let gone = wait_for(20, || {
+        peer_bird.route("198.19.20.0/24").is_none().then_some(())
+    });
+    assert!(
+        gone.is_some(),
+        "198.19.20.0/24 still at the eBGP neighbour\n{}",
+        log()
+    );
+    let rerun: Vec<String> = reflex_tests::reflex::peer_lines(
+        &first,
+        &client,
+        "re-ran over the routes kept as received",
+    );
+    assert_eq!(rerun.len(), 1, "{}", log());
+    // Everything it sent was kept, and all of it is denied now.
+    let field = |name: &str| {
+        rerun[0]
+            .split(&format!("{name}="))
+            .nth(1)
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse::<u32>().ok())
+    };
+    assert!(field("kept") >= Some(1), "{}", rerun[0]);
+    assert_eq!(field("kept"), field("denied"), "{}", rerun[0]);
+    assert!(
+        reflex_tests::reflex::peer_lines(&first, &client, "ROUTE-REFRESH").is_empty(),
+        "{}",
+        log()
+    );
+
     // An invalid configuration is refused whole: nothing changes.
     std::fs::write(
         &conf,
@@ -214,11 +259,9 @@ fn an_ebgp_neighbour_exchanges_nothing_without_policy_and_what_a_reloaded_policy
     reflex.signal("HUP").unwrap();
     let refused = wait_for(10, || log().contains("configuration refused").then_some(()));
     assert!(refused.is_some(), "{}", log());
-    std::thread::sleep(std::time::Duration::from_secs(1));
-    assert_eq!(
-        peer_bird.route_attr("198.19.20.0/24", "BGP.med").as_deref(),
-        Some("43")
-    );
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert!(peer_bird.route("198.19.20.0/24").is_none(), "{}", log());
+    assert!(client_bird.route("198.19.11.0/24").is_some(), "{}", log());
 
     // No session was reset by any of it.
     assert_eq!(since(&peer_bird), since_peer);

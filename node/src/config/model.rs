@@ -123,6 +123,10 @@ pub struct Neighbor {
     /// sent to it.
     pub import: Option<String>,
     pub export: Option<String>,
+    /// Keep what the neighbour sent as received (its Adj-RIB-In before
+    /// import policy), so an import change re-runs over it instead of
+    /// asking for a ROUTE-REFRESH.
+    pub soft_reconfiguration: bool,
 }
 
 /// Timer settings of one neighbour, in seconds.

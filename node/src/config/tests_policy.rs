@@ -345,3 +345,24 @@ set = {{ next-hop = "self", exclude = [64666], prepend = [65001, 65002], large-c
         crate::config::compile_policy_text("[[route-map.X]]\naction = \"perhaps\"\n").unwrap_err();
     assert!(e.contains("perhaps"), "{e}");
 }
+
+#[test]
+fn soft_reconfiguration_per_neighbour_or_group() {
+    let c = ok(&with_base(
+        r#"
+[group.KEEP]
+soft-reconfiguration = true
+
+[[neighbor]]
+address = "198.18.0.2"
+remote-as = 65001
+group = "KEEP"
+
+[[neighbor]]
+address = "198.18.0.3"
+remote-as = 65001
+"#,
+    ));
+    assert!(c.neighbors[0].soft_reconfiguration);
+    assert!(!c.neighbors[1].soft_reconfiguration);
+}

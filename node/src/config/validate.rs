@@ -158,6 +158,7 @@ struct Layer {
     restart_time: Option<At<u16>>,
     import: Option<At<String>>,
     export: Option<At<String>>,
+    soft_reconfiguration: Option<At<bool>>,
     timers: TimerLayer,
 }
 
@@ -193,6 +194,9 @@ impl Layer {
             restart_time: self.restart_time.or_else(|| under.restart_time.clone()),
             import: self.import.or_else(|| under.import.clone()),
             export: self.export.or_else(|| under.export.clone()),
+            soft_reconfiguration: self
+                .soft_reconfiguration
+                .or_else(|| under.soft_reconfiguration.clone()),
             timers: self.timers.over(&under.timers),
         }
     }
@@ -631,6 +635,7 @@ impl Checker<'_> {
             },
             import: s.import.map(|a| a.value),
             export: s.export.map(|a| a.value),
+            soft_reconfiguration: value(&s.soft_reconfiguration, false),
         })
     }
 
@@ -695,14 +700,9 @@ impl Checker<'_> {
             }
             layer.cluster_id = self.ipv4(&key, s).map(|v| At::new(v, at("cluster-id")));
         }
-        if peer.soft_reconfiguration.is_some() {
-            self.report(
-                &join(prefix, "soft-reconfiguration"),
-                Problem::Policy(
-                    "`soft-reconfiguration` is not implemented by this release: an import policy change asks the neighbour for a ROUTE-REFRESH instead of keeping its routes as received".into(),
-                ),
-            );
-        }
+        layer.soft_reconfiguration = peer
+            .soft_reconfiguration
+            .map(|b| At::new(b, at("soft-reconfiguration")));
         for (key, name, slot) in [
             ("import", &peer.import, &mut layer.import),
             ("export", &peer.export, &mut layer.export),

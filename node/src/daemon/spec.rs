@@ -57,6 +57,7 @@ pub fn spec_from_config(c: &Config) -> DaemonSpec {
                     ebgp: n.remote_as != c.local_as,
                     ebgp_requires_policy: c.ebgp_requires_policy,
                     local_as: c.local_as,
+                    soft_reconfiguration: n.soft_reconfiguration,
                 },
             })
             .collect(),

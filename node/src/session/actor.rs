@@ -8,7 +8,7 @@ use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use speaker::fsm::collision::{Survivor, resolve};
 use speaker::fsm::{AdminEvent, Event, Session, SessionConfig, State, TcpEvent};
-use speaker::policy::{ImportFilter, RouteMap};
+use speaker::policy::{ImportFilter, ReceivedRoutes, RouteMap};
 use speaker::rib::{NextHopSelf, PeerId, PeerInfo, RibCommand};
 use speaker::wire::route_refresh::{RefreshSubtype, RouteRefresh};
 use speaker::wire::{Message, Notification};
@@ -56,6 +56,9 @@ pub struct RibRole {
     pub ebgp: bool,
     pub ebgp_requires_policy: bool,
     pub local_as: u32,
+    /// Keep the routes as received (soft reconfiguration inbound): an
+    /// import change re-runs over them instead of a ROUTE-REFRESH.
+    pub soft_reconfiguration: bool,
 }
 
 /// One peer session.
@@ -67,6 +70,8 @@ pub struct PeerSession {
     import: ImportFilter,
     /// Whether this session's first denial was logged.
     denial_logged: bool,
+    /// What the neighbour sent, before import (soft reconfiguration).
+    received: Option<ReceivedRoutes>,
     rib: Addr<RibActor>,
     local_addr: Option<SocketAddr>,
     /// Established and known to the RIB.
@@ -169,6 +174,7 @@ impl PeerSession {
             timer: None,
             inbuf: BytesMut::new(),
             import,
+            received: role.soft_reconfiguration.then(ReceivedRoutes::default),
             role,
             denial_logged: false,
             status: SessionStatus {
@@ -364,6 +370,9 @@ impl PeerSession {
                 self.backlog.clear();
                 self.mrai_held.clear();
                 self.last_sent = None;
+                if let Some(r) = &mut self.received {
+                    r.clear();
+                }
                 if self.up {
                     self.up = false;
                     self.peer_down(reason, ctx);
@@ -385,9 +394,11 @@ impl PeerSession {
                 }
                 self.status.updates_received += 1;
                 self.status.prefixes_received += u.counts().0 as u64;
-                let (cmd, denied) = self
-                    .import
-                    .filter(RibCommand::from_update(self.role.id, &u));
+                let cmd = RibCommand::from_update(self.role.id, &u);
+                if let Some(r) = &mut self.received {
+                    r.record(&cmd);
+                }
+                let (cmd, denied) = self.import.filter(cmd);
                 if denied > 0 {
                     self.status.prefixes_denied += denied as u64;
                     if !self.denial_logged {
@@ -642,6 +653,24 @@ impl Handler<ImportPolicy> for PeerSession {
             info!(peer = %self.peer, ?route_map, "import policy changed; applies from the next session");
             return;
         };
+        if let Some(r) = &self.received {
+            let kept = r.len();
+            let mut denied = 0;
+            for cmd in r.replay(self.role.id) {
+                let (cmd, d) = self.import.filter(cmd);
+                denied += d;
+                self.pending.push(SessionCommand::Rib(cmd));
+            }
+            info!(
+                peer = %self.peer,
+                ?route_map,
+                kept,
+                denied,
+                "import policy changed: re-ran over the routes kept as received (soft reconfiguration)"
+            );
+            self.drive(ctx);
+            return;
+        }
         if !n.route_refresh {
             warn!(
                 peer = %self.peer,

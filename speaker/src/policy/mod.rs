@@ -14,6 +14,7 @@ pub mod community_list;
 mod error;
 pub mod import;
 pub mod prefix_list;
+pub mod received;
 pub mod route_map;
 pub mod set;
 
@@ -22,6 +23,7 @@ pub use community_list::{CommunityList, Kind as CommunityKind};
 pub use error::{Located, Place, PolicyError};
 pub use import::ImportFilter;
 pub use prefix_list::{PrefixList, PrefixListEntry};
+pub use received::ReceivedRoutes;
 pub use route_map::{
     Direction, Match, NextHopTreatment, OnMatch, Permitted, Route, RouteMap, Verdict,
 };

@@ -834,3 +834,63 @@ mod set_properties {
         }
     }
 }
+
+#[test]
+fn received_routes_keep_the_last_announcement_of_each_path_until_withdrawn() {
+    use crate::policy::received::{REPLAY_CHUNK, ReceivedRoutes};
+    use crate::rib::{PeerId, RibCommand};
+    use crate::wire::{Family, NlriEntry};
+    let a = Arc::new(PathAttributes::default());
+    let mut b = PathAttributes::default();
+    b.set_weight(1);
+    let b = Arc::new(b);
+    let e = |p: &str| NlriEntry::plain(p.parse().unwrap());
+    let mut r = ReceivedRoutes::default();
+    r.record(&RibCommand::Routes {
+        peer: PeerId(1),
+        withdrawn: vec![],
+        announced: vec![
+            (Family::IPV4_UNICAST, e("198.51.100.0/24"), a.clone()),
+            (Family::IPV4_UNICAST, e("203.0.113.0/24"), a.clone()),
+        ],
+    });
+    r.record(&RibCommand::Routes {
+        peer: PeerId(1),
+        withdrawn: vec![(Family::IPV4_UNICAST, e("198.51.100.0/24"))],
+        announced: vec![(Family::IPV4_UNICAST, e("203.0.113.0/24"), b.clone())],
+    });
+    r.record(&RibCommand::EndOfRib {
+        peer: PeerId(1),
+        family: Family::IPV4_UNICAST,
+    });
+    assert_eq!(r.len(), 1);
+    let replay = r.replay(PeerId(1));
+    assert_eq!(
+        replay,
+        vec![RibCommand::Routes {
+            peer: PeerId(1),
+            withdrawn: vec![],
+            announced: vec![(Family::IPV4_UNICAST, e("203.0.113.0/24"), b)],
+        }]
+    );
+    // Many paths: chunks of a usual log entry's size, every path once.
+    let many: Vec<_> = (0..REPLAY_CHUNK as u32 + 10)
+        .map(|i| {
+            let p = format!("10.{}.{}.0/24", i >> 8 & 0xff, i & 0xff);
+            (Family::IPV4_UNICAST, e(&p), a.clone())
+        })
+        .collect();
+    r.record(&RibCommand::Routes {
+        peer: PeerId(1),
+        withdrawn: vec![],
+        announced: many,
+    });
+    let replay = r.replay(PeerId(1));
+    assert_eq!(replay.len(), 2);
+    assert_eq!(
+        replay.iter().map(RibCommand::paths).sum::<usize>(),
+        REPLAY_CHUNK + 11
+    );
+    r.clear();
+    assert!(r.is_empty());
+}
