@@ -8,8 +8,8 @@ mod util;
 
 use speaker::policy::community_list::{EntryDef, Values};
 use speaker::policy::{
-    Action, CommunityKind, ImportFilter, MatchDef, MedSet, NextHopSet, OnMatch, Policy, PolicyDef,
-    PrefixListEntry, RouteMapEntryDef, Set, SetDef,
+    Action, CommunityKind, ImportFilter, MatchDef, MedSet, NextHopSet, Policy, PolicyDef,
+    PrefixListEntry, Set,
 };
 use speaker::rib::{PeerId, PeerInfo, Rib, RibCommand, RibConfig, RouteKey};
 use speaker::wire::attr::AttrValue;
@@ -22,16 +22,6 @@ const C1: u32 = 1;
 const C2: u32 = 2;
 const E1: u32 = 5;
 const E2: u32 = 6;
-
-fn entry(seq: u32, action: Action, matches: Vec<MatchDef>, sets: Vec<Set>) -> RouteMapEntryDef {
-    RouteMapEntryDef {
-        seq,
-        action,
-        matches,
-        sets: sets.into_iter().map(SetDef::Plain).collect(),
-        on_match: OnMatch::Exit,
-    }
-}
 
 /// CUSTOMERS: 198.51.100.0/22 le 24. IN: customers get local-pref 200,
 /// the rest 50. OUT_E: no customer routes, MED 7 on the rest. OUT_I:

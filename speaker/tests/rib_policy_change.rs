@@ -7,10 +7,7 @@
 #[path = "common/rib_util.rs"]
 mod util;
 
-use speaker::policy::{
-    Action, MatchDef, MedSet, OnMatch, Policy, PolicyDef, PrefixListEntry, RouteMapEntryDef, Set,
-    SetDef,
-};
+use speaker::policy::{Action, MatchDef, MedSet, Policy, PolicyDef, PrefixListEntry, Set};
 use speaker::rib::{
     Attachment, PeerId, ReplicatedPolicy, ResolveAll, Rib, RibCommand, RibConfig, RibOutput,
 };
@@ -23,16 +20,6 @@ const C1: u32 = 1;
 const C2: u32 = 2;
 const C3: u32 = 3;
 const E1: u32 = 5;
-
-fn entry(seq: u32, action: Action, matches: Vec<MatchDef>, sets: Vec<Set>) -> RouteMapEntryDef {
-    RouteMapEntryDef {
-        seq,
-        action,
-        matches,
-        sets: sets.into_iter().map(SetDef::Plain).collect(),
-        on_match: OnMatch::Exit,
-    }
-}
 
 /// OUT: MED `med` on everything; DENY_CUST: 198.51.100.0/22 le 24 denied,
 /// the rest permitted unchanged.

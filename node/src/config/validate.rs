@@ -316,32 +316,16 @@ impl Checker<'_> {
         self.route_maps = raw.route_map.keys().cloned().collect();
         let policy = self.policy(raw);
         if let Some(p) = &policy {
-            self.neighbor_matching = p
-                .route_map_names()
-                .filter(|n| {
-                    p.route_map(n).is_some_and(|m| {
-                        m.entries.iter().any(|e| {
-                            e.matches
-                                .iter()
-                                .any(|c| matches!(c, speaker::policy::Match::Neighbor(_)))
-                        })
-                    })
-                })
-                .map(String::from)
-                .collect();
-            self.weight_setting = p
-                .route_map_names()
-                .filter(|n| {
-                    p.route_map(n).is_some_and(|m| {
-                        m.entries.iter().any(|e| {
-                            e.sets
-                                .iter()
-                                .any(|s| matches!(s, speaker::policy::Set::Weight(_)))
-                        })
-                    })
-                })
-                .map(String::from)
-                .collect();
+            self.neighbor_matching = maps_where(p, |e| {
+                e.matches
+                    .iter()
+                    .any(|c| matches!(c, speaker::policy::Match::Neighbor(_)))
+            });
+            self.weight_setting = maps_where(p, |e| {
+                e.sets
+                    .iter()
+                    .any(|s| matches!(s, speaker::policy::Set::Weight(_)))
+            });
         }
 
         let mut groups = BTreeMap::new();
@@ -974,4 +958,15 @@ fn site_of_pair(
 
 fn usable_neighbor_address(a: IpAddr) -> bool {
     !(a.is_unspecified() || a.is_multicast() || a == IpAddr::V4(Ipv4Addr::BROADCAST))
+}
+
+/// The route-maps with an entry that `has`.
+fn maps_where(
+    p: &speaker::policy::Policy,
+    has: impl Fn(&speaker::policy::route_map::Entry) -> bool,
+) -> BTreeSet<String> {
+    p.route_map_names()
+        .filter(|n| p.route_map(n).is_some_and(|m| m.entries.iter().any(&has)))
+        .map(String::from)
+        .collect()
 }

@@ -53,16 +53,16 @@ pub fn replicated_policy(c: &Config) -> ReplicatedPolicy {
     }
 }
 
+/// The version of the policy in force, and whether it is `policy`.
+fn in_force(member: &Member, policy: &ReplicatedPolicy) -> Option<(u64, bool)> {
+    let applied = member.state.applied();
+    applied.rib.policy().map(|(v, p)| (v, **p == *policy))
+}
+
 /// Writes `policy` to the log unless it is the one in force; `Ok(true)`
 /// when written.
 pub async fn propose(member: &Member, policy: Arc<ReplicatedPolicy>) -> anyhow::Result<bool> {
-    let in_force = member
-        .state
-        .applied()
-        .rib
-        .policy()
-        .map(|(v, p)| (v, **p == *policy));
-    match in_force {
+    match in_force(member, &policy) {
         Some((version, true)) => {
             info!(version, "routing policy unchanged");
             return Ok(false);
@@ -107,13 +107,7 @@ pub async fn propose_at_start(
     let record = data_dir.join(PROPOSED);
     let text = stored_text(&policy);
     if std::fs::read_to_string(&record).is_ok_and(|t| t == text) {
-        let in_force = member
-            .state
-            .applied()
-            .rib
-            .policy()
-            .map(|(v, p)| (v, **p == *policy));
-        if let Some((version, false)) = in_force {
+        if let Some((version, false)) = in_force(&member, &policy) {
             info!(
                 version,
                 "the cluster runs a newer routing policy than this configuration's (read by another member): kept; send SIGHUP to propose this one"

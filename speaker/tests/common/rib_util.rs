@@ -110,3 +110,22 @@ pub fn sent(rib: &Rib, peer: u32, p: &str) -> Option<Arc<PathAttributes>> {
         .find(|(_, e, _)| e.prefix == p)
         .map(|(_, _, a)| a.clone())
 }
+
+/// A route-map entry of plain matches and sets, exiting on a match.
+pub fn entry(
+    seq: u32,
+    action: speaker::policy::Action,
+    matches: Vec<speaker::policy::MatchDef>,
+    sets: Vec<speaker::policy::Set>,
+) -> speaker::policy::RouteMapEntryDef {
+    speaker::policy::RouteMapEntryDef {
+        seq,
+        action,
+        matches,
+        sets: sets
+            .into_iter()
+            .map(speaker::policy::SetDef::Plain)
+            .collect(),
+        on_match: speaker::policy::OnMatch::Exit,
+    }
+}
