@@ -263,6 +263,23 @@ fn an_ebgp_neighbour_exchanges_nothing_without_policy_and_what_a_reloaded_policy
     assert!(peer_bird.route("198.19.20.0/24").is_none(), "{}", log());
     assert!(client_bird.route("198.19.11.0/24").is_some(), "{}", log());
 
+    // The client asks for our routes again (BIRD's `reload in`: a
+    // ROUTE-REFRESH, framed by BoRR/EoRR when both have enhanced route
+    // refresh, after which BIRD drops what was not re-sent): answered,
+    // and it keeps the same routes.
+    let before = client_bird.birdc("show route protocol reflector").unwrap();
+    client_bird.birdc("reload in reflector").unwrap();
+    let answered = wait_for(10, || {
+        log().contains("route refresh answered").then_some(())
+    });
+    assert!(answered.is_some(), "{}", log());
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert_eq!(
+        client_bird.birdc("show route protocol reflector").unwrap(),
+        before
+    );
+    assert!(client_bird.route("198.19.10.0/24").is_some());
+
     // No session was reset by any of it.
     assert_eq!(since(&peer_bird), since_peer);
     assert_eq!(since(&client_bird), since_client);
