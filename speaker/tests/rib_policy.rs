@@ -8,8 +8,8 @@ mod util;
 
 use speaker::policy::community_list::{EntryDef, Values};
 use speaker::policy::{
-    Action, CommunityKind, ImportFilter, MatchDef, MedSet, NextHopSet, OnMatch, Policy, PolicyDef,
-    PrefixListEntry, RouteMapEntryDef, Set, SetDef,
+    Action, CommunityKind, ImportFilter, Match, MatchDef, MedSet, NextHopSet, OnMatch, Policy,
+    PolicyDef, PrefixListEntry, RouteMapEntryDef, Set, SetDef,
 };
 use speaker::rib::{PeerId, PeerInfo, Rib, RibCommand, RibConfig, RouteKey};
 use speaker::wire::attr::AttrValue;
@@ -113,8 +113,33 @@ fn policy() -> Arc<Policy> {
             ],
         )],
     );
+    // Export maps that match the local preference, and that set an
+    // address as the next hop.
+    d.route_maps.insert(
+        "OUT_LP".into(),
+        vec![
+            entry(
+                10,
+                Action::Permit,
+                vec![MatchDef::Plain(Match::LocalPref(150..=150))],
+                vec![Set::Med(MedSet::Value(20))],
+            ),
+            entry(20, Action::Permit, vec![], vec![]),
+        ],
+    );
+    d.route_maps.insert(
+        "OUT_NH".into(),
+        vec![entry(
+            10,
+            Action::Permit,
+            vec![],
+            vec![Set::NextHop(NextHopSet::Address(NH_SET.into()))],
+        )],
+    );
     Arc::new(Policy::compile(&d).unwrap())
 }
+
+const NH_SET: Ipv4Addr = Ipv4Addr::new(198, 18, 1, 77);
 
 fn rib_with(requires: bool) -> Rib {
     Rib::new(RibConfig {
@@ -332,4 +357,22 @@ fn towards_ebgp_our_as_comes_first_and_next_hop_unchanged_keeps_it() {
     assert_eq!(a.next_hop(), Some(&Ipv4Addr::new(198, 18, 1, 1)));
     // RFC 4271 §5.1.5: no LOCAL_PREF to eBGP, even one a map set.
     assert_eq!(a.local_pref(), None);
+}
+
+#[test]
+fn an_export_map_towards_ebgp_matches_the_local_preference_it_does_not_send() {
+    let mut rib = rib_with(true);
+    up(&mut rib, client(C1));
+    up(&mut rib, with(ebgp(E1, 65001), None, Some("OUT_LP")));
+    let lp = |v: u32| attrs(&[64500], [198, 18, 1, 1], vec![AttrValue::LocalPref(v)]);
+    rib.apply(announce(C1, &["203.0.113.0/24"], &lp(150)));
+    rib.apply(announce(C1, &["192.0.2.0/24"], &lp(100)));
+    // The route's LOCAL_PREF is what the map sees (as FRR's does)...
+    let a = sent(&rib, E1, "203.0.113.0/24").unwrap();
+    assert_eq!(a.med(), Some(&20));
+    let b = sent(&rib, E1, "192.0.2.0/24").unwrap();
+    assert_eq!(b.med(), None);
+    // ...and it still does not cross the border (RFC 4271 §5.1.5).
+    assert_eq!(a.local_pref(), None);
+    assert_eq!(b.local_pref(), None);
 }
