@@ -376,3 +376,24 @@ fn an_export_map_towards_ebgp_matches_the_local_preference_it_does_not_send() {
     assert_eq!(a.local_pref(), None);
     assert_eq!(b.local_pref(), None);
 }
+
+#[test]
+fn an_export_map_next_hop_address_stands_towards_ebgp() {
+    let mut rib = rib_with(true);
+    up(&mut rib, client(C1));
+    up(&mut rib, with(ebgp(E1, 65001), None, Some("OUT_NH")));
+    up(&mut rib, with(client(C2), None, Some("OUT_NH")));
+    rib.apply(announce(
+        C1,
+        &["203.0.113.0/24"],
+        &attrs(&[64500], [198, 18, 1, 1], vec![]),
+    ));
+    // Configured, so not replaced by our address (RFC 4271 §5.1.3 makes
+    // that the default only); our AS is still prepended.
+    let a = sent(&rib, E1, "203.0.113.0/24").unwrap();
+    assert_eq!(a.next_hop(), Some(&NH_SET));
+    assert_eq!(a.as_path().unwrap().to_string(), "65000 64500");
+    // The same towards iBGP.
+    let c = sent(&rib, C2, "203.0.113.0/24").unwrap();
+    assert_eq!(c.next_hop(), Some(&NH_SET));
+}
