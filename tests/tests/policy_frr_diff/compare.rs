@@ -17,7 +17,8 @@ pub struct Difference {
 
 /// A difference that is meant: where it applies, and why.
 pub struct Intended {
-    pub client: &'static str,
+    /// The clients it applies to.
+    pub clients: &'static [&'static str],
     pub reason: &'static str,
     pub applies: fn(&Difference) -> bool,
 }
@@ -73,7 +74,7 @@ pub fn compare(client: &str, frr: &View, reflex: &View, intended: &[Intended]) -
     for d in &all {
         match intended
             .iter()
-            .position(|i| i.client == client && (i.applies)(d))
+            .position(|i| i.clients.contains(&client) && (i.applies)(d))
         {
             Some(i) => explained[i] += 1,
             None => unexplained.push(d),
@@ -94,7 +95,7 @@ pub fn compare(client: &str, frr: &View, reflex: &View, intended: &[Intended]) -
         unexplained.len()
     );
     for (i, n) in intended.iter().zip(&explained) {
-        if i.client == client {
+        if i.clients.contains(&client) {
             let _ = writeln!(s, "  intended ({n}): {}", i.reason);
         }
     }

@@ -44,7 +44,26 @@ fn rib() -> PathBuf {
 
 /// The differences that are meant, with the reason for each.
 fn intended() -> Vec<Intended> {
-    vec![]
+    vec![Intended {
+        clients: &["ibgp", "ebgp"],
+        reason: "communities in another order: FRR keeps each kind sorted, Reflex \
+                 appends what a map adds; each kind is a set (RFC 1997, RFC 4360 §2, \
+                 RFC 8092 §2), so both send the same",
+        applies: |d| {
+            let kinds = ["communities", "ext_communities", "large_communities"];
+            let set = |v: &Option<String>| {
+                let mut s: Vec<String> = v
+                    .as_deref()
+                    .unwrap_or("")
+                    .split(' ')
+                    .map(String::from)
+                    .collect();
+                s.sort();
+                s
+            };
+            kinds.contains(&d.field.as_str()) && d.frr != d.reflex && set(&d.frr) == set(&d.reflex)
+        },
+    }]
 }
 
 struct Nodes {
@@ -354,6 +373,25 @@ fn coverage(ibgp: &View, ebgp: &View) -> Vec<(&'static str, usize)> {
         (
             "ibgp: 65000:100",
             count(ibgp, "communities", has("65000:100")),
+        ),
+        ("ibgp: MED 7 (IN 40 +7)", count(ibgp, "med", |x| x == "7")),
+        (
+            "ibgp: 65000:3:35 (OUT_IBGP 35 match med)",
+            count(ibgp, "large_communities", has("65000:3:35")),
+        ),
+        (
+            "ibgp: 65000:3:36 (OUT_IBGP 36 match next-hop)",
+            count(ibgp, "large_communities", has("65000:3:36")),
+        ),
+        (
+            "ibgp: no 3856: left (IN 60 community-remove)",
+            count(ibgp, "communities", |x| !x.contains("3856:")),
+        ),
+        (
+            "ebgp: no communities (OUT_EBGP 50 community-replace [])",
+            ebgp.values()
+                .filter(|a| !a.contains_key("communities"))
+                .count(),
         ),
         (
             "ebgp: MED 20 (OUT_EBGP 20)",

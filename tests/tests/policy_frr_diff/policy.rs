@@ -63,7 +63,7 @@ entries = [ { action = "permit", values = ["3856:51300"] } ]
 entries = [ { action = "permit", regex = "^3856:5[12][0-9]00$" } ]
 
 [community-list.DEL]
-entries = [ { action = "permit", regex = "^3856:53" } ]
+entries = [ { action = "permit", regex = "^3856:5[12]" } ]
 
 [community-list.ALL3856]
 entries = [ { action = "permit", regex = "^3856:" } ]
@@ -167,6 +167,20 @@ match = { origin = "egp" }
 set = { origin = "igp", prepend = [64999, 64999] }
 
 [[route-map.OUT_IBGP]]
+seq = 35
+action = "permit"
+on-match = "next"
+match = { med = "7" }
+set = { large-community-add = ["65000:3:35"] }
+
+[[route-map.OUT_IBGP]]
+seq = 36
+action = "permit"
+on-match = "next"
+match = { next-hop = ["NH"] }
+set = { large-community-add = ["65000:3:36"] }
+
+[[route-map.OUT_IBGP]]
 seq = 40
 action = "permit"
 on-match = "next"
@@ -221,7 +235,7 @@ set = { next-hop = "unchanged", med = "+5" }
 seq = 50
 action = "permit"
 match = { as-path = "VIA_174" }
-set = { exclude = [174], med = "+5" }
+set = { exclude = [174], med = "+5", community-replace = [] }
 
 [[route-map.OUT_EBGP]]
 seq = 60
@@ -259,7 +273,7 @@ bgp as-path access-list DENY_OUT seq 5 permit _9498_
 bgp community-list standard C56600 seq 5 permit 3856:56600
 bgp community-list standard C51300 seq 5 permit 3856:51300
 bgp community-list expanded RE seq 5 permit ^3856:5[12][0-9]00$
-bgp community-list expanded DEL seq 5 permit ^3856:53
+bgp community-list expanded DEL seq 5 permit ^3856:5[12]
 bgp community-list expanded ALL3856 seq 5 permit ^3856:
 bgp community-list standard MARK30 seq 5 permit 65000:30
 bgp large-community-list standard LMARK40 seq 5 permit 65000:1:40
@@ -330,6 +344,16 @@ route-map OUT_IBGP permit 30
  set as-path prepend 64999 64999
  on-match next
 exit
+route-map OUT_IBGP permit 35
+ match metric 7
+ set large-community 65000:3:35 additive
+ on-match next
+exit
+route-map OUT_IBGP permit 36
+ match ip next-hop address NH
+ set large-community 65000:3:36 additive
+ on-match next
+exit
 route-map OUT_IBGP permit 40
  match community MARK30
  set ip next-hop peer-address
@@ -371,6 +395,7 @@ route-map OUT_EBGP permit 50
  match as-path VIA_174
  set as-path exclude 174
  set metric +5
+ set community none
 exit
 route-map OUT_EBGP permit 60
  match origin egp
@@ -387,4 +412,5 @@ exit
 pub fn with_next_hop(text: &str, nh: std::net::Ipv4Addr) -> String {
     text.replace("\"NH\"", &format!("\"{nh}\""))
         .replace("next-hop NH", &format!("next-hop {nh}"))
+        .replace("next-hop address NH", &format!("next-hop address {nh}"))
 }

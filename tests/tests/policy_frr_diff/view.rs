@@ -1,7 +1,6 @@
 //! What a BIRD client holds, read from its MRT table dump: per prefix,
-//! the attributes as text, normalised only where the order of values
-//! carries no meaning (communities of every kind are sets, RFC 1997 §
-//! "COMMUNITIES attribute", RFC 4360 §2, RFC 8092 §3).
+//! the attributes as text, in the order BIRD holds them (communities too,
+//! though they are sets: FRR and Reflex agree on their order here).
 
 use speaker::mrt::{MrtReader, RecordData};
 use speaker::wire::attr::MpNextHop;
@@ -17,10 +16,11 @@ pub type Attrs = BTreeMap<String, String>;
 /// Prefix -> attributes of the one route BIRD holds for it.
 pub type View = BTreeMap<Prefix, Attrs>;
 
-fn sorted<T: Display>(v: &[T]) -> String {
-    let mut s: Vec<String> = v.iter().map(|c| c.to_string()).collect();
-    s.sort();
-    s.join(" ")
+fn list<T: Display>(v: &[T]) -> String {
+    v.iter()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The attributes of a route as text, one entry per attribute.
@@ -43,7 +43,7 @@ pub fn attrs(a: &PathAttributes) -> Attrs {
             AttrValue::LocalPref(l) => ("local_pref".into(), l.to_string()),
             AttrValue::AtomicAggregate => ("atomic_aggregate".into(), "yes".into()),
             AttrValue::Aggregator(g) => ("aggregator".into(), format!("{} {}", g.asn, g.address)),
-            AttrValue::Communities(c) => ("communities".into(), sorted(c)),
+            AttrValue::Communities(c) => ("communities".into(), list(c)),
             AttrValue::OriginatorId(o) => ("originator_id".into(), o.to_string()),
             AttrValue::ClusterList(c) => (
                 "cluster_list".into(),
@@ -52,13 +52,13 @@ pub fn attrs(a: &PathAttributes) -> Attrs {
                     .collect::<Vec<_>>()
                     .join(" "),
             ),
-            AttrValue::ExtendedCommunities(c) => ("ext_communities".into(), sorted(c)),
-            AttrValue::LargeCommunities(c) => ("large_communities".into(), sorted(c)),
+            AttrValue::ExtendedCommunities(c) => ("ext_communities".into(), list(c)),
+            AttrValue::LargeCommunities(c) => ("large_communities".into(), list(c)),
             AttrValue::As4Path(p) => ("as4_path".into(), p.to_string()),
             AttrValue::As4Aggregator(g) => {
                 ("as4_aggregator".into(), format!("{} {}", g.asn, g.address))
             }
-            AttrValue::Ipv6ExtendedCommunities(c) => ("ipv6_ext_communities".into(), sorted(c)),
+            AttrValue::Ipv6ExtendedCommunities(c) => ("ipv6_ext_communities".into(), list(c)),
             // BIRD writes NEXT_HOP into its dumps with no flags (the
             // decoder keeps it as invalid): the address all the same.
             AttrValue::Invalid {
