@@ -8,7 +8,7 @@ mod util;
 
 use speaker::policy::community_list::{EntryDef, Values};
 use speaker::policy::{
-    Action, CommunityKind, ImportFilter, MatchDef, MedSet, NextHopSet, Policy, PolicyDef,
+    Action, CommunityKind, ImportFilter, Match, MatchDef, MedSet, NextHopSet, Policy, PolicyDef,
     PrefixListEntry, Set,
 };
 use speaker::rib::{PeerId, PeerInfo, Rib, RibCommand, RibConfig, RouteKey};
@@ -103,8 +103,33 @@ fn policy() -> Arc<Policy> {
             ],
         )],
     );
+    // Export maps that match the local preference, and that set an
+    // address as the next hop.
+    d.route_maps.insert(
+        "OUT_LP".into(),
+        vec![
+            entry(
+                10,
+                Action::Permit,
+                vec![MatchDef::Plain(Match::LocalPref(150..=150))],
+                vec![Set::Med(MedSet::Value(20))],
+            ),
+            entry(20, Action::Permit, vec![], vec![]),
+        ],
+    );
+    d.route_maps.insert(
+        "OUT_NH".into(),
+        vec![entry(
+            10,
+            Action::Permit,
+            vec![],
+            vec![Set::NextHop(NextHopSet::Address(NH_SET.into()))],
+        )],
+    );
     Arc::new(Policy::compile(&d).unwrap())
 }
+
+const NH_SET: Ipv4Addr = Ipv4Addr::new(198, 18, 1, 77);
 
 fn rib_with(requires: bool) -> Rib {
     Rib::new(RibConfig {
@@ -387,4 +412,43 @@ fn weight_set_on_import_decides_first_and_never_leaves() {
         panic!()
     };
     assert_eq!(announced[0].2.weight(), None);
+}
+
+#[test]
+fn an_export_map_towards_ebgp_matches_the_local_preference_it_does_not_send() {
+    let mut rib = rib_with(true);
+    up(&mut rib, client(C1));
+    up(&mut rib, with(ebgp(E1, 65001), None, Some("OUT_LP")));
+    let lp = |v: u32| attrs(&[64500], [198, 18, 1, 1], vec![AttrValue::LocalPref(v)]);
+    rib.apply(announce(C1, &["203.0.113.0/24"], &lp(150)));
+    rib.apply(announce(C1, &["192.0.2.0/24"], &lp(100)));
+    // The route's LOCAL_PREF is what the map sees (as FRR's does)...
+    let a = sent(&rib, E1, "203.0.113.0/24").unwrap();
+    assert_eq!(a.med(), Some(&20));
+    let b = sent(&rib, E1, "192.0.2.0/24").unwrap();
+    assert_eq!(b.med(), None);
+    // ...and it still does not cross the border (RFC 4271 §5.1.5).
+    assert_eq!(a.local_pref(), None);
+    assert_eq!(b.local_pref(), None);
+}
+
+#[test]
+fn an_export_map_next_hop_address_stands_towards_ebgp() {
+    let mut rib = rib_with(true);
+    up(&mut rib, client(C1));
+    up(&mut rib, with(ebgp(E1, 65001), None, Some("OUT_NH")));
+    up(&mut rib, with(client(C2), None, Some("OUT_NH")));
+    rib.apply(announce(
+        C1,
+        &["203.0.113.0/24"],
+        &attrs(&[64500], [198, 18, 1, 1], vec![]),
+    ));
+    // Configured, so not replaced by our address (RFC 4271 §5.1.3 makes
+    // that the default only); our AS is still prepended.
+    let a = sent(&rib, E1, "203.0.113.0/24").unwrap();
+    assert_eq!(a.next_hop(), Some(&NH_SET));
+    assert_eq!(a.as_path().unwrap().to_string(), "65000 64500");
+    // The same towards iBGP.
+    let c = sent(&rib, C2, "203.0.113.0/24").unwrap();
+    assert_eq!(c.next_hop(), Some(&NH_SET));
 }

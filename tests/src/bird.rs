@@ -112,12 +112,17 @@ impl Bird {
         config: &BirdConfig<'_>,
         bgp_options: &str,
     ) -> Result<Bird, String> {
-        let conf = dir.join(format!("bird-{}.conf", node.ns));
-        let socket = dir.join(format!("bird-{}.ctl", node.ns));
         let text = config.render(node).replace(
             "  hold time 30;\n",
             &format!("  hold time 30;\n{bgp_options}\n"),
         );
+        Bird::start_text(node, dir, &text)
+    }
+
+    /// Starts BIRD with a whole configuration of the caller's.
+    pub fn start_text(node: &Node, dir: &Path, text: &str) -> Result<Bird, String> {
+        let conf = dir.join(format!("bird-{}.conf", node.ns));
+        let socket = dir.join(format!("bird-{}.ctl", node.ns));
         std::fs::write(&conf, text).map_err(|e| e.to_string())?;
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -140,5 +145,36 @@ impl Bird {
             socket,
             node: node.clone(),
         })
+    }
+}
+
+impl Bird {
+    /// The node BIRD runs in.
+    pub fn node(&self) -> &Node {
+        &self.node
+    }
+
+    /// Routes in table master4 (`show route count`).
+    pub fn route_count(&self) -> Option<usize> {
+        let out = self.birdc("show route count").ok()?;
+        out.lines()
+            .find(|l| l.ends_with("in table master4"))?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
+    }
+
+    /// Writes table master4 to `path` as a TABLE_DUMP_V2 RIB (BIRD writes
+    /// it in the background: the caller waits for the file to be whole).
+    pub fn mrt_dump(&self, path: &Path) -> Result<(), String> {
+        let out = self.birdc(&format!(
+            "mrt dump table \"master4\" to \"{}\"",
+            path.display()
+        ))?;
+        if out.lines().any(|l| l.contains("rror")) {
+            return Err(out);
+        }
+        Ok(())
     }
 }

@@ -68,6 +68,12 @@ pub struct Frr {
 
 impl Frr {
     pub fn start(node: &Node, dir: &Path, config: &FrrConfig<'_>) -> Result<Frr, String> {
+        Frr::start_text(node, dir, &config.render(node), config.local_as)
+    }
+
+    /// Starts bgpd with a whole configuration of the caller's (`local_as`
+    /// is its `router bgp`).
+    pub fn start_text(node: &Node, dir: &Path, text: &str, local_as: u32) -> Result<Frr, String> {
         use std::os::unix::fs::PermissionsExt;
         // bgpd drops privileges to user frr: it must reach its directory.
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))
@@ -75,7 +81,7 @@ impl Frr {
         let vty = dir.join(format!("frr-{}", node.ns));
         std::fs::create_dir_all(&vty).map_err(|e| e.to_string())?;
         let conf = vty.join("bgpd.conf");
-        std::fs::write(&conf, config.render(node)).map_err(|e| e.to_string())?;
+        std::fs::write(&conf, text).map_err(|e| e.to_string())?;
         let chown = std::process::Command::new("chown")
             .args(["-R", "frr:frr", &vty.to_string_lossy()])
             .status()
@@ -112,7 +118,7 @@ impl Frr {
             vty,
             log: log_path,
             node: node.clone(),
-            local_as: config.local_as,
+            local_as,
         })
     }
 

@@ -8,4 +8,5 @@ pub mod gobgp;
 pub mod netns;
 pub mod pcap;
 pub mod reflex;
+pub mod replay;
 pub mod session_context;

@@ -71,7 +71,8 @@ fn set_attr(attrs: &mut Arc<PathAttributes>, value: AttrValue) {
     Arc::make_mut(attrs).set(PathAttribute::new(value));
 }
 
-fn set_next_hop(attrs: &mut Arc<PathAttributes>, addr: IpAddr) {
+/// Whether the address applied (it is of the route's family).
+fn set_next_hop(attrs: &mut Arc<PathAttributes>, addr: IpAddr) -> bool {
     let has_mp = attrs.mp_reach().is_some();
     match addr {
         IpAddr::V4(a) if !has_mp => set_attr(attrs, AttrValue::NextHop(a)),
@@ -88,8 +89,9 @@ fn set_next_hop(attrs: &mut Arc<PathAttributes>, addr: IpAddr) {
                 }
             }
         }
-        _ => {}
+        _ => return false,
     }
+    true
 }
 
 /// Adds values not yet carried, keeping the order (new ones at the end).
@@ -148,8 +150,19 @@ pub fn apply(s: &Set, r: &Route<'_>, out: &mut Permitted) {
         }
         Set::Origin(o) => set_attr(attrs, AttrValue::Origin(*o)),
         Set::NextHop(n) => match (n, r.direction) {
-            (NextHopSet::Address(a), _) => set_next_hop(attrs, *a),
-            (NextHopSet::PeerAddress, Direction::Import) => set_next_hop(attrs, r.neighbor),
+            (NextHopSet::Address(a), Direction::Import) => {
+                set_next_hop(attrs, *a);
+            }
+            // Configured, so it stands towards eBGP too (RFC 4271 §5.1.3
+            // makes our own address the default only), as in FRR.
+            (NextHopSet::Address(a), Direction::Export) => {
+                if set_next_hop(attrs, *a) {
+                    out.next_hop = NextHopTreatment::Unchanged;
+                }
+            }
+            (NextHopSet::PeerAddress, Direction::Import) => {
+                set_next_hop(attrs, r.neighbor);
+            }
             (NextHopSet::SelfAddress, _) | (NextHopSet::PeerAddress, Direction::Export) => {
                 out.next_hop = NextHopTreatment::SelfAddress;
             }

@@ -117,15 +117,11 @@ fn before_policy(
     out.prepare_for_propagation();
     match mode {
         ExportMode::ToEbgp => {
-            // §5.1.5 LOCAL_PREF and §5.1.4 a received MED do not cross AS
-            // borders (a MED the export route-map sets does); the
-            // reflection attributes are meaningless outside the AS.
-            for code in [
-                t::LOCAL_PREF,
-                t::MULTI_EXIT_DISC,
-                t::ORIGINATOR_ID,
-                t::CLUSTER_LIST,
-            ] {
+            // §5.1.4 a received MED does not cross AS borders (a MED the
+            // export route-map sets does); the reflection attributes are
+            // meaningless outside the AS. LOCAL_PREF (§5.1.5) goes after
+            // the route-map, which may match on it (as in FRR).
+            for code in [t::MULTI_EXIT_DISC, t::ORIGINATOR_ID, t::CLUSTER_LIST] {
                 out.remove(code);
             }
         }

@@ -1,0 +1,302 @@
+//! The replay source's BGP session: a thread that enters a node's network
+//! namespace, connects to the router, opens the session, sends the table
+//! and End-of-RIB as fast as the router takes them, then only keeps the
+//! session up until the [`Source`] is dropped. A second thread reads (and
+//! drops) what the router sends, so that a NOTIFICATION or a closed
+//! connection is seen at once.
+
+use super::table::{Sender, Table};
+use bytes::BytesMut;
+use speaker::wire::{Capability, CodecContext, Family, Message, Open, Update};
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpStream};
+use std::os::fd::AsFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+const HOLD_TIME: u16 = 90;
+/// How long the source tries to reach the router.
+const CONNECT_FOR: Duration = Duration::from_secs(60);
+
+/// Where the source is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum State {
+    Connecting,
+    Established,
+    /// Every UPDATE and End-of-RIB written, in this time from the first.
+    Sent {
+        updates: usize,
+        took: Duration,
+    },
+    /// The session failed (and the source stopped): why.
+    Failed(String),
+}
+
+#[derive(Default)]
+struct Shared {
+    stop: AtomicBool,
+    state: Mutex<Option<State>>,
+    /// A handle on the connection, to shut it down from `drop`.
+    stream: Mutex<Option<TcpStream>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Shared {
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    fn set(&self, s: State) {
+        let mut st = lock(&self.state);
+        // The first failure is the one to report.
+        if !matches!(*st, Some(State::Failed(_))) {
+            *st = Some(s);
+        }
+    }
+
+    fn failed(&self) -> bool {
+        matches!(*lock(&self.state), Some(State::Failed(_)))
+    }
+}
+
+/// A running replay; dropping it closes the session and joins its threads.
+pub struct Source {
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Source {
+    /// Starts the source in network namespace `ns`, towards `peer` (port 179).
+    pub fn start(ns: &str, peer: Ipv4Addr, sender: Sender, table: Arc<Table>) -> Source {
+        let shared = Arc::new(Shared::default());
+        shared.set(State::Connecting);
+        let (sh, ns) = (shared.clone(), ns.to_string());
+        let thread = std::thread::spawn(move || {
+            if let Err(e) = run(&sh, &ns, peer, &sender, &table)
+                && !sh.stopping()
+            {
+                sh.set(State::Failed(e));
+            }
+            if let Some(s) = lock(&sh.stream).take() {
+                let _ = s.shutdown(Shutdown::Both);
+            }
+        });
+        Source {
+            shared,
+            thread: Some(thread),
+        }
+    }
+
+    pub fn state(&self) -> State {
+        lock(&self.shared.state)
+            .clone()
+            .unwrap_or(State::Connecting)
+    }
+
+    /// Waits until the whole table is sent: how long sending took, or why
+    /// it was not.
+    pub fn wait_sent(&self, within: Duration) -> Result<Duration, String> {
+        let end = Instant::now() + within;
+        loop {
+            match self.state() {
+                State::Sent { took, .. } => return Ok(took),
+                State::Failed(e) => return Err(e),
+                s if Instant::now() >= end => {
+                    return Err(format!("not sent within {within:?}: {s:?}"));
+                }
+                _ => std::thread::sleep(Duration::from_millis(100)),
+            }
+        }
+    }
+}
+
+impl Drop for Source {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::Relaxed);
+        if let Some(s) = lock(&self.shared.stream).as_ref() {
+            let _ = s.shutdown(Shutdown::Both);
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Moves this thread into the namespace (`ip netns` names it under /run/netns).
+fn enter(ns: &str) -> Result<(), String> {
+    let path = format!("/run/netns/{ns}");
+    let f = std::fs::File::open(&path).map_err(|e| format!("{path}: {e}"))?;
+    rustix::thread::move_into_link_name_space(
+        f.as_fd(),
+        Some(rustix::thread::LinkNameSpaceType::Network),
+    )
+    .map_err(|e| format!("entering {ns}: {e}"))
+}
+
+fn run(
+    sh: &Arc<Shared>,
+    ns: &str,
+    peer: Ipv4Addr,
+    sender: &Sender,
+    table: &Table,
+) -> Result<(), String> {
+    enter(ns)?;
+    let mut tx = connect(sh, SocketAddr::from((peer, 179)))?;
+    *lock(&sh.stream) = Some(tx.try_clone().map_err(|e| e.to_string())?);
+    if sh.stopping() {
+        return Ok(());
+    }
+    let _ = tx.set_nodelay(true);
+    let ctx = CodecContext::four_octet();
+    let mut rx = tx.try_clone().map_err(|e| e.to_string())?;
+    let mut buf = BytesMut::new();
+    let hold = handshake(&mut tx, &mut rx, &mut buf, sender, &ctx)?;
+    sh.set(State::Established);
+    let keepalive_every = Duration::from_secs(u64::from(hold / 3).clamp(1, 10));
+    let reader = {
+        let (sh, ctx) = (sh.clone(), ctx.clone());
+        std::thread::spawn(move || {
+            let e = drain(&mut rx, &mut buf, &ctx);
+            if !sh.stopping() {
+                sh.set(State::Failed(format!("session lost: {e}")));
+            }
+        })
+    };
+    let result = send(sh, &mut tx, table, &ctx, keepalive_every);
+    let _ = tx.shutdown(Shutdown::Both);
+    let _ = reader.join();
+    result
+}
+
+/// Sends the table and End-of-RIB, then keepalives until told to stop.
+fn send(
+    sh: &Shared,
+    tx: &mut TcpStream,
+    table: &Table,
+    ctx: &CodecContext,
+    keepalive_every: Duration,
+) -> Result<(), String> {
+    let keepalive = Message::Keepalive.to_bytes(ctx);
+    let mut last = Instant::now();
+    let started = Instant::now();
+    let w = |tx: &mut TcpStream, b: &[u8]| tx.write_all(b).map_err(|e| format!("sending: {e}"));
+    for chunk in &table.chunks {
+        if sh.stopping() || sh.failed() {
+            return Ok(());
+        }
+        w(tx, chunk)?;
+        if last.elapsed() >= keepalive_every {
+            w(tx, &keepalive)?;
+            last = Instant::now();
+        }
+    }
+    w(
+        tx,
+        &Message::Update(Update::end_of_rib(Family::IPV4_UNICAST)).to_bytes(ctx),
+    )?;
+    sh.set(State::Sent {
+        updates: table.updates,
+        took: started.elapsed(),
+    });
+    while !sh.stopping() && !sh.failed() {
+        std::thread::sleep(Duration::from_millis(100));
+        if last.elapsed() >= keepalive_every {
+            w(tx, &keepalive)?;
+            last = Instant::now();
+        }
+    }
+    Ok(())
+}
+
+/// Connects, retrying while the router is not listening yet.
+fn connect(sh: &Shared, addr: SocketAddr) -> Result<TcpStream, String> {
+    let end = Instant::now() + CONNECT_FOR;
+    loop {
+        match TcpStream::connect_timeout(&addr, Duration::from_secs(1)) {
+            Ok(s) => return Ok(s),
+            Err(e) if Instant::now() >= end || sh.stopping() => {
+                return Err(format!("connecting to {addr}: {e}"));
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(200)),
+        }
+    }
+}
+
+/// OPEN both ways, then KEEPALIVE both ways (RFC 4271 §8.2.2, as the
+/// connecting side); the hold time negotiated.
+fn handshake(
+    tx: &mut TcpStream,
+    rx: &mut TcpStream,
+    buf: &mut BytesMut,
+    sender: &Sender,
+    ctx: &CodecContext,
+) -> Result<u16, String> {
+    let _ = rx.set_read_timeout(Some(Duration::from_secs(30)));
+    let open = Open::new(
+        sender.local_as,
+        HOLD_TIME,
+        sender.address,
+        vec![
+            Capability::Multiprotocol {
+                family: Family::IPV4_UNICAST,
+            },
+            Capability::RouteRefresh,
+            Capability::FourOctetAs {
+                asn: sender.local_as,
+            },
+        ],
+    );
+    let io = |e: std::io::Error| format!("handshake: {e}");
+    tx.write_all(&Message::Open(open).to_bytes(ctx))
+        .map_err(io)?;
+    let hold = match next(rx, buf, ctx)? {
+        Message::Open(o)
+            if o.capabilities()
+                .any(|c| matches!(c, Capability::FourOctetAs { .. })) =>
+        {
+            o.hold_time.min(HOLD_TIME)
+        }
+        Message::Open(_) => return Err("the router did not offer 4-octet AS numbers".into()),
+        m => return Err(format!("expected OPEN, got {m:?}")),
+    };
+    tx.write_all(&Message::Keepalive.to_bytes(ctx))
+        .map_err(io)?;
+    match next(rx, buf, ctx)? {
+        Message::Keepalive => {}
+        m => return Err(format!("expected KEEPALIVE, got {m:?}")),
+    }
+    let _ = rx.set_read_timeout(None);
+    Ok(hold)
+}
+
+/// The next message from the router; a NOTIFICATION is an error.
+fn next(rx: &mut TcpStream, buf: &mut BytesMut, ctx: &CodecContext) -> Result<Message, String> {
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        if let Some(m) = Message::decode_from(buf, ctx, None).map_err(|e| format!("{e:?}"))? {
+            if let Message::Notification(n) = &m {
+                return Err(format!("NOTIFICATION from the router: {n:?}"));
+            }
+            return Ok(m);
+        }
+        let n = rx.read(&mut chunk).map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Err("connection closed by the router".into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// Reads and drops messages until the session fails; returns why.
+fn drain(rx: &mut TcpStream, buf: &mut BytesMut, ctx: &CodecContext) -> String {
+    loop {
+        if let Err(e) = next(rx, buf, ctx) {
+            return e;
+        }
+    }
+}
