@@ -59,6 +59,32 @@ fn in_force(member: &Member, policy: &ReplicatedPolicy) -> Option<(u64, bool)> {
     applied.rib.policy().map(|(v, p)| (v, **p == *policy))
 }
 
+/// The policy a file read again gives the running neighbours: their
+/// sessions are numbered by their place in the running configuration, so
+/// each takes the maps of the neighbour of the same address in the new
+/// file (neighbours added, removed or moved need a restart).
+pub fn reloaded_policy(running: &Config, new: &Config) -> ReplicatedPolicy {
+    let mut p = replicated_policy(new);
+    p.attachments = running
+        .neighbors
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
+            let n = new.neighbors.iter().find(|n| n.address == r.address)?;
+            (n.import.is_some() || n.export.is_some()).then(|| {
+                (
+                    PeerId(i as u32),
+                    Attachment {
+                        import: n.import.clone(),
+                        export: n.export.clone(),
+                    },
+                )
+            })
+        })
+        .collect();
+    p
+}
+
 /// Writes `policy` to the log unless it is the one in force; `Ok(true)`
 /// when written.
 pub async fn propose(member: &Member, policy: Arc<ReplicatedPolicy>) -> anyhow::Result<bool> {
@@ -197,7 +223,7 @@ pub async fn on_hangup(mut reload: Reload, member: Arc<Member>) {
                 "configuration changes besides policy need a restart: not applied"
             );
         }
-        let policy = Arc::new(replicated_policy(&new));
+        let policy = Arc::new(reloaded_policy(&reload.running, &new));
         match propose(&member, policy.clone()).await {
             Ok(_) => {
                 let record = reload.running.data_dir.join(PROPOSED);
@@ -208,11 +234,10 @@ pub async fn on_hangup(mut reload: Reload, member: Arc<Member>) {
                 reload.running.policy = new.policy;
                 reload.running.policy_text = new.policy_text;
                 reload.running.ebgp_requires_policy = new.ebgp_requires_policy;
-                for (r, n) in reload.running.neighbors.iter_mut().zip(&new.neighbors) {
-                    if r.address == n.address {
-                        r.import = n.import.clone();
-                        r.export = n.export.clone();
-                    }
+                for r in &mut reload.running.neighbors {
+                    let n = new.neighbors.iter().find(|n| n.address == r.address);
+                    r.import = n.and_then(|n| n.import.clone());
+                    r.export = n.and_then(|n| n.export.clone());
                 }
             }
             Err(e) => error!(error = %e, "routing policy not changed"),
@@ -258,5 +283,30 @@ mod tests {
             "{BASE}[[route-map.IN]]\naction = \"permit\"\n\n[[neighbor]]\naddress = \"198.18.0.2\"\nremote-as = 65002\n"
         ));
         assert_eq!(differences_besides_policy(&a, &c), vec!["neighbor"]);
+    }
+
+    #[test]
+    fn a_reload_gives_the_running_neighbours_their_maps_by_address() {
+        let n = |addr: &str, extra: &str| {
+            format!("\n[[neighbor]]\naddress = \"{addr}\"\nremote-as = 65000\n{extra}")
+        };
+        let running = parse(&format!(
+            "{BASE}[[route-map.IN]]\naction = \"permit\"\n{}{}",
+            n("198.18.0.2", ""),
+            n("198.18.0.3", "")
+        ));
+        // Reordered, one added: the maps follow the addresses; the new
+        // neighbour (no session yet) is left out.
+        let new = parse(&format!(
+            "{BASE}[[route-map.IN]]\naction = \"permit\"\n{}{}{}",
+            n("198.18.0.4", "import = \"IN\"\n"),
+            n("198.18.0.3", "export = \"IN\"\n"),
+            n("198.18.0.2", "")
+        ));
+        let p = reloaded_policy(&running, &new);
+        assert_eq!(p.attachments.len(), 1);
+        assert_eq!(p.attachment(PeerId(1)).export.as_deref(), Some("IN"));
+        assert_eq!(p.attachment(PeerId(0)), Attachment::default());
+        assert_eq!(differences_besides_policy(&running, &new), vec!["neighbor"]);
     }
 }
