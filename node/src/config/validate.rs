@@ -36,19 +36,8 @@ pub fn compile_policy_text(text: &str) -> Result<speaker::policy::Policy, String
     }
     let loc = Locator::new(text, document.get_ref());
     let raw: RawConfig = toml::from_str(text).map_err(|e| e.message().to_string())?;
-    let mut checker = Checker {
-        file,
-        loc: &loc,
-        role: Role::Reflector,
-        local_as: None,
-        cluster_id: None,
-        listening: true,
-        addresses: HashMap::new(),
-        route_maps: raw.route_map.keys().cloned().collect(),
-        neighbor_matching: BTreeSet::new(),
-        weight_setting: BTreeSet::new(),
-        diagnostics: Vec::new(),
-    };
+    let mut checker = Checker::new(file, &loc);
+    checker.route_maps = raw.route_map.keys().cloned().collect();
     let policy = checker.policy(&raw);
     match policy {
         Some(p) if checker.diagnostics.is_empty() => Ok(p),
@@ -91,19 +80,7 @@ pub fn parse(source: &str, file: &Path) -> Result<Config, Vec<Diagnostic>> {
             }]);
         }
     };
-    let mut checker = Checker {
-        file,
-        loc: &loc,
-        role: Role::Reflector,
-        local_as: None,
-        cluster_id: None,
-        listening: true,
-        addresses: HashMap::new(),
-        route_maps: BTreeSet::new(),
-        neighbor_matching: BTreeSet::new(),
-        weight_setting: BTreeSet::new(),
-        diagnostics: Vec::new(),
-    };
+    let mut checker = Checker::new(file, &loc);
     let config = checker.config(&raw);
     let mut diagnostics = checker.diagnostics;
     if let (true, Some(config)) = (diagnostics.is_empty(), config) {
@@ -238,6 +215,25 @@ struct Checker<'a> {
     /// Those that set `weight`, which means something on import only.
     weight_setting: BTreeSet<String>,
     diagnostics: Vec<Diagnostic>,
+}
+
+impl<'a> Checker<'a> {
+    /// A checker with nothing seen yet.
+    fn new(file: &'a Path, loc: &'a Locator) -> Checker<'a> {
+        Checker {
+            file,
+            loc,
+            role: Role::Reflector,
+            local_as: None,
+            cluster_id: None,
+            listening: true,
+            addresses: HashMap::new(),
+            route_maps: BTreeSet::new(),
+            neighbor_matching: BTreeSet::new(),
+            weight_setting: BTreeSet::new(),
+            diagnostics: Vec::new(),
+        }
+    }
 }
 
 impl Checker<'_> {
