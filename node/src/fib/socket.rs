@@ -1,0 +1,271 @@
+//! The rtnetlink socket the FIB programmer writes through: a batch goes
+//! out as datagrams of many requests (not one request and a wait per
+//! route), and the kernel's answer to each, an acknowledgement or an
+//! error, is matched to its prefix by sequence number.
+
+use super::encode::{Target, encode};
+use super::queue::Change;
+use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
+use netlink_packet_route::RouteNetlinkMessage;
+use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
+use speaker::wire::Prefix;
+use std::collections::HashMap;
+use std::io;
+
+/// Requests per datagram at most: the kernel handles a datagram's
+/// requests in turn, and its answers must fit the receive buffer.
+const DATAGRAM: usize = 64 * 1024;
+
+/// The receive buffer asked for: answers to a whole datagram fit.
+const RECEIVE_BUFFER: usize = 4 * 1024 * 1024;
+
+/// A request the kernel refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refused {
+    pub prefix: Prefix,
+    /// The errno (positive: `libc::EEXIST`, `ENETUNREACH`...).
+    pub errno: i32,
+}
+
+pub struct FibSocket {
+    socket: Socket,
+    next_seq: u32,
+}
+
+impl FibSocket {
+    /// A route socket in the calling thread's network namespace.
+    pub fn open() -> io::Result<FibSocket> {
+        let mut socket = Socket::new(NETLINK_ROUTE)?;
+        socket.bind_auto()?;
+        socket.connect(&SocketAddr::new(0, 0))?;
+        socket.set_rx_buf_sz(RECEIVE_BUFFER)?;
+        Ok(FibSocket {
+            socket,
+            next_seq: 1,
+        })
+    }
+
+    /// Writes `changes` to the kernel; what it refused, by prefix.
+    pub fn write(
+        &mut self,
+        changes: &[(Prefix, Change)],
+        target: Target,
+    ) -> io::Result<Vec<Refused>> {
+        let batch = encode(changes, target, self.next_seq);
+        self.next_seq = self.next_seq.wrapping_add(changes.len() as u32);
+        let prefixes: HashMap<u32, Prefix> = batch.requests.iter().copied().collect();
+        let mut refused = Vec::new();
+        let mut octets = batch.octets.as_slice();
+        while !octets.is_empty() {
+            // A datagram of whole requests.
+            let mut end = 0;
+            let mut count = 0;
+            while end < octets.len() {
+                let len = message_len(&octets[end..])?;
+                if end > 0 && end + len > DATAGRAM {
+                    break;
+                }
+                end += len;
+                count += 1;
+            }
+            self.socket.send(&octets[..end], 0)?;
+            self.answers(count, &prefixes, &mut refused)?;
+            octets = &octets[end..];
+        }
+        Ok(refused)
+    }
+
+    /// Reads `count` answers.
+    fn answers(
+        &self,
+        mut count: usize,
+        prefixes: &HashMap<u32, Prefix>,
+        refused: &mut Vec<Refused>,
+    ) -> io::Result<()> {
+        let mut buf = Vec::with_capacity(RECEIVE_BUFFER);
+        while count > 0 {
+            buf.clear();
+            let n = self.socket.recv(&mut buf, 0)?;
+            let mut at = &buf[..n];
+            while !at.is_empty() {
+                let len = message_len(at)?;
+                let msg = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&at[..len])
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+                at = &at[len..];
+                let NetlinkPayload::Error(e) = msg.payload else {
+                    continue;
+                };
+                count = count.saturating_sub(1);
+                if let (Some(code), Some(prefix)) =
+                    (e.code, prefixes.get(&msg.header.sequence_number))
+                {
+                    refused.push(Refused {
+                        prefix: *prefix,
+                        errno: -code.get(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The length of the netlink message at the start of `octets` (its
+/// header's, aligned to 4), checked against what is there.
+fn message_len(octets: &[u8]) -> io::Result<usize> {
+    let bad = || io::Error::new(io::ErrorKind::InvalidData, "truncated netlink message");
+    let head: [u8; 4] = octets
+        .get(..4)
+        .ok_or_else(bad)?
+        .try_into()
+        .map_err(|_| bad())?;
+    let len = u32::from_ne_bytes(head) as usize;
+    let aligned = (len + 3) & !3;
+    if len < 16 || len > octets.len() {
+        return Err(bad());
+    }
+    Ok(aligned.min(octets.len()))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::fib::FibRoute;
+    use std::net::IpAddr;
+    use std::process::Command;
+
+    /// A network namespace with an interface on 198.18.0.1/24,
+    /// deleted on drop.
+    struct Namespace(String);
+
+    impl Namespace {
+        fn new() -> Namespace {
+            let name = format!("reflex-fib-{}", std::process::id());
+            let _ = Command::new("ip").args(["netns", "del", &name]).status();
+            let ip = |args: &[&str]| {
+                let ok = Command::new("ip").args(args).status().unwrap().success();
+                assert!(ok, "ip {args:?}");
+            };
+            ip(&["netns", "add", &name]);
+            let ns = Namespace(name.clone());
+            // A veth pair, both ends inside (no dummy module here).
+            ip(&[
+                "-n", &name, "link", "add", "v0", "type", "veth", "peer", "name", "v1",
+            ]);
+            ip(&["-n", &name, "addr", "add", "198.18.0.1/24", "dev", "v0"]);
+            ip(&["-n", &name, "link", "set", "v0", "up"]);
+            ip(&["-n", &name, "link", "set", "v1", "up"]);
+            ns
+        }
+
+        fn routes(&self, table: u32) -> Vec<String> {
+            let out = Command::new("ip")
+                .args([
+                    "-n",
+                    &self.0,
+                    "route",
+                    "show",
+                    "table",
+                    &table.to_string(),
+                    "proto",
+                    "bgp",
+                ])
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .map(String::from)
+                .collect()
+        }
+
+        /// Runs `f` on a thread inside the namespace.
+        fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
+            let path = format!("/var/run/netns/{}", self.0);
+            std::thread::spawn(move || {
+                let fd = std::fs::File::open(path).unwrap();
+                rustix::thread::move_into_link_name_space(
+                    std::os::fd::AsFd::as_fd(&fd),
+                    Some(rustix::thread::LinkNameSpaceType::Network),
+                )
+                .unwrap();
+                f()
+            })
+            .join()
+            .unwrap()
+        }
+    }
+
+    impl Drop for Namespace {
+        fn drop(&mut self) {
+            let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+        }
+    }
+
+    fn available() -> bool {
+        rustix::process::geteuid().is_root()
+    }
+
+    #[test]
+    fn a_batch_installs_and_removes_routes_and_errors_name_their_prefix() {
+        if !available() {
+            eprintln!("skipped: needs root for a network namespace");
+            return;
+        }
+        let ns = Namespace::new();
+        let target = Target {
+            table: 1000,
+            metric: 20,
+        };
+        let gw: IpAddr = "198.18.0.2".parse().unwrap();
+        let changes: Vec<(Prefix, Change)> = (0..10_000u32)
+            .map(|i| {
+                let p: Prefix = format!("10.{}.{}.0/24", i >> 8, i & 0xff).parse().unwrap();
+                (
+                    p,
+                    Some(FibRoute {
+                        prefix: p,
+                        gateways: vec![gw],
+                    }),
+                )
+            })
+            .collect();
+        let unreachable: Prefix = "198.19.0.0/24".parse().unwrap();
+        let mut bad = changes[..1].to_vec();
+        bad.push((
+            unreachable,
+            Some(FibRoute {
+                prefix: unreachable,
+                gateways: vec!["203.0.113.1".parse().unwrap()],
+            }),
+        ));
+        let deletions: Vec<(Prefix, Change)> =
+            changes[..5_000].iter().map(|(p, _)| (*p, None)).collect();
+        let all = changes.clone();
+        let (first, second, third) = ns.run(move || {
+            let mut s = FibSocket::open().unwrap();
+            let first = s.write(&all, target).unwrap();
+            let second = s.write(&bad, target).unwrap();
+            let third = s.write(&deletions, target).unwrap();
+            (first, second, third)
+        });
+        assert_eq!(first, vec![]);
+        // The kernel refuses a gateway it cannot reach; the rest of the
+        // batch (a replace of an existing route) goes through.
+        assert_eq!(
+            second,
+            vec![Refused {
+                prefix: unreachable,
+                errno: 101, // ENETUNREACH
+            }]
+        );
+        assert_eq!(third, vec![]);
+        let routes = ns.routes(1000);
+        assert_eq!(routes.len(), 5_000, "{:?}", &routes[..3.min(routes.len())]);
+        assert!(
+            routes[0].contains("via 198.18.0.2") && routes[0].contains("metric 20"),
+            "{}",
+            routes[0]
+        );
+    }
+}
