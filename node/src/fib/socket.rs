@@ -3,14 +3,19 @@
 //! route), and the kernel's answer to each, an acknowledgement or an
 //! error, is matched to its prefix by sequence number.
 
+use super::FibRoute;
 use super::encode::{Target, encode};
 use super::queue::Change;
-use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
-use netlink_packet_route::RouteNetlinkMessage;
+use netlink_packet_core::{
+    NLM_F_DUMP, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload,
+};
+use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, RouteProtocol};
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 use speaker::wire::Prefix;
 use std::collections::HashMap;
 use std::io;
+use std::net::IpAddr;
 
 /// Requests per datagram at most: the kernel handles a datagram's
 /// requests in turn, and its answers must fit the receive buffer.
@@ -110,6 +115,94 @@ impl FibSocket {
     }
 }
 
+impl FibSocket {
+    /// The routes the kernel holds in `table` under protocol `bgp`: at
+    /// start, what a previous run left (kept while the sessions come back,
+    /// then swept of what is no longer wanted).
+    pub fn dump(&mut self, table: u32) -> io::Result<Vec<FibRoute>> {
+        let mut header = NetlinkHeader::default();
+        header.flags = NLM_F_REQUEST | NLM_F_DUMP;
+        header.sequence_number = self.next_seq;
+        self.next_seq = self.next_seq.wrapping_add(1);
+        // AF_UNSPEC: both families. The kernel filters nothing without
+        // strict checking: table and protocol are checked here.
+        let mut msg = NetlinkMessage::new(
+            header,
+            NetlinkPayload::InnerMessage(RouteNetlinkMessage::GetRoute(RouteMessage::default())),
+        );
+        msg.finalize();
+        let mut octets = vec![0; msg.buffer_len()];
+        msg.serialize(&mut octets);
+        self.socket.send(&octets, 0)?;
+        let mut routes = Vec::new();
+        let mut buf = Vec::with_capacity(RECEIVE_BUFFER);
+        loop {
+            buf.clear();
+            let n = self.socket.recv(&mut buf, 0)?;
+            let mut at = &buf[..n];
+            while !at.is_empty() {
+                let len = message_len(at)?;
+                let msg = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&at[..len])
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+                at = &at[len..];
+                match msg.payload {
+                    NetlinkPayload::Done(_) => return Ok(routes),
+                    NetlinkPayload::Error(e) => {
+                        if let Some(code) = e.code {
+                            return Err(io::Error::from_raw_os_error(-code.get()));
+                        }
+                    }
+                    NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewRoute(r)) => {
+                        routes.extend(ours(&r, table));
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+/// A dumped route, if it is ours (protocol `bgp` in `table`).
+fn ours(r: &RouteMessage, table: u32) -> Option<FibRoute> {
+    if r.header.protocol != RouteProtocol::Bgp {
+        return None;
+    }
+    let mut in_table = u32::from(r.header.table);
+    let mut destination = None;
+    let mut gateways = Vec::new();
+    let addr = |a: &RouteAddress| match a {
+        RouteAddress::Inet(a) => Some(IpAddr::V4(*a)),
+        RouteAddress::Inet6(a) => Some(IpAddr::V6(*a)),
+        _ => None,
+    };
+    for a in &r.attributes {
+        match a {
+            RouteAttribute::Table(t) => in_table = *t,
+            RouteAttribute::Destination(d) => destination = addr(d),
+            RouteAttribute::Gateway(g) => gateways.extend(addr(g)),
+            RouteAttribute::MultiPath(hops) => {
+                for h in hops {
+                    for a in &h.attributes {
+                        if let RouteAttribute::Gateway(g) = a {
+                            gateways.extend(addr(g));
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if in_table != table {
+        return None;
+    }
+    let destination = destination.unwrap_or(match r.header.address_family {
+        AddressFamily::Inet6 => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
+        _ => IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+    });
+    let prefix = Prefix::new(destination, r.header.destination_prefix_length)?;
+    Some(FibRoute { prefix, gateways })
+}
+
 /// The length of the netlink message at the start of `octets` (its
 /// header's, aligned to 4), checked against what is there.
 fn message_len(octets: &[u8]) -> io::Result<usize> {
@@ -131,8 +224,6 @@ fn message_len(octets: &[u8]) -> io::Result<usize> {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-    use crate::fib::FibRoute;
-    use std::net::IpAddr;
     use std::process::Command;
 
     /// A network namespace with an interface on 198.18.0.1/24,
@@ -220,7 +311,9 @@ mod tests {
         let gw: IpAddr = "198.18.0.2".parse().unwrap();
         let changes: Vec<(Prefix, Change)> = (0..10_000u32)
             .map(|i| {
-                let p: Prefix = format!("10.{}.{}.0/24", i >> 8, i & 0xff).parse().unwrap();
+                let p: Prefix = format!("198.19.{}.{}/32", i >> 8, i & 0xff)
+                    .parse()
+                    .unwrap();
                 (
                     p,
                     Some(FibRoute {
@@ -236,19 +329,44 @@ mod tests {
             unreachable,
             Some(FibRoute {
                 prefix: unreachable,
-                gateways: vec!["203.0.113.1".parse().unwrap()],
+                gateways: vec!["198.19.255.1".parse().unwrap()],
             }),
         ));
         let deletions: Vec<(Prefix, Change)> =
             changes[..5_000].iter().map(|(p, _)| (*p, None)).collect();
+        // Not ours (protocol boot): never dumped as ours, never touched.
+        let status = Command::new("ip")
+            .args([
+                "-n",
+                &ns.0,
+                "route",
+                "add",
+                "198.19.200.0/24",
+                "via",
+                "198.18.0.2",
+                "table",
+                "1000",
+            ])
+            .status()
+            .unwrap();
+        assert!(status.success());
         let all = changes.clone();
-        let (first, second, third) = ns.run(move || {
+        let (first, second, third, dumped, other_table) = ns.run(move || {
             let mut s = FibSocket::open().unwrap();
             let first = s.write(&all, target).unwrap();
             let second = s.write(&bad, target).unwrap();
             let third = s.write(&deletions, target).unwrap();
-            (first, second, third)
+            // What a restart reads back: ours, in our table only.
+            let dumped = s.dump(1000).unwrap();
+            let other_table = s.dump(1001).unwrap();
+            (first, second, third, dumped, other_table)
         });
+        assert_eq!(dumped.len(), 5_000);
+        assert!(other_table.is_empty());
+        assert_eq!(dumped[0].gateways, vec![gw]);
+        let wanted: std::collections::BTreeSet<Prefix> =
+            changes[5_000..].iter().map(|(p, _)| *p).collect();
+        assert!(dumped.iter().all(|r| wanted.contains(&r.prefix)));
         assert_eq!(first, vec![]);
         // The kernel refuses a gateway it cannot reach; the rest of the
         // batch (a replace of an existing route) goes through.
@@ -266,6 +384,22 @@ mod tests {
             routes[0].contains("via 198.18.0.2") && routes[0].contains("metric 20"),
             "{}",
             routes[0]
+        );
+        let other = Command::new("ip")
+            .args([
+                "-n",
+                &ns.0,
+                "route",
+                "show",
+                "table",
+                "1000",
+                "198.19.200.0/24",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            !other.stdout.is_empty(),
+            "the route that is not ours is gone"
         );
     }
 }
