@@ -31,23 +31,34 @@ pub struct Reload {
 
 /// The policy a configuration gives the cluster.
 pub fn replicated_policy(c: &Config) -> ReplicatedPolicy {
+    reloaded_policy(c, c)
+}
+
+/// The policy a file read again (`new`) gives the running neighbours:
+/// their sessions are numbered by their place in the `running`
+/// configuration, so each takes the maps of the neighbour of the same
+/// address in the new file (neighbours added, removed or moved need a
+/// restart).
+pub fn reloaded_policy(running: &Config, new: &Config) -> ReplicatedPolicy {
     ReplicatedPolicy {
-        text: c.policy_text.clone(),
-        compiled: Arc::new(c.policy.clone()),
-        ebgp_requires_policy: c.ebgp_requires_policy,
-        attachments: c
+        text: new.policy_text.clone(),
+        compiled: Arc::new(new.policy.clone()),
+        ebgp_requires_policy: new.ebgp_requires_policy,
+        attachments: running
             .neighbors
             .iter()
             .enumerate()
-            .filter(|(_, n)| n.import.is_some() || n.export.is_some())
-            .map(|(i, n)| {
-                (
-                    PeerId(i as u32),
-                    Attachment {
-                        import: n.import.clone(),
-                        export: n.export.clone(),
-                    },
-                )
+            .filter_map(|(i, r)| {
+                let n = new.neighbors.iter().find(|n| n.address == r.address)?;
+                (n.import.is_some() || n.export.is_some()).then(|| {
+                    (
+                        PeerId(i as u32),
+                        Attachment {
+                            import: n.import.clone(),
+                            export: n.export.clone(),
+                        },
+                    )
+                })
             })
             .collect(),
     }
@@ -57,32 +68,6 @@ pub fn replicated_policy(c: &Config) -> ReplicatedPolicy {
 fn in_force(member: &Member, policy: &ReplicatedPolicy) -> Option<(u64, bool)> {
     let applied = member.state.applied();
     applied.rib.policy().map(|(v, p)| (v, **p == *policy))
-}
-
-/// The policy a file read again gives the running neighbours: their
-/// sessions are numbered by their place in the running configuration, so
-/// each takes the maps of the neighbour of the same address in the new
-/// file (neighbours added, removed or moved need a restart).
-pub fn reloaded_policy(running: &Config, new: &Config) -> ReplicatedPolicy {
-    let mut p = replicated_policy(new);
-    p.attachments = running
-        .neighbors
-        .iter()
-        .enumerate()
-        .filter_map(|(i, r)| {
-            let n = new.neighbors.iter().find(|n| n.address == r.address)?;
-            (n.import.is_some() || n.export.is_some()).then(|| {
-                (
-                    PeerId(i as u32),
-                    Attachment {
-                        import: n.import.clone(),
-                        export: n.export.clone(),
-                    },
-                )
-            })
-        })
-        .collect();
-    p
 }
 
 /// Writes `policy` to the log unless it is the one in force; `Ok(true)`

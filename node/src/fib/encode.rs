@@ -84,17 +84,22 @@ pub fn encode(changes: &[(Prefix, Change)], target: Target, seq: u32) -> Batch {
             }
             None => (RouteNetlinkMessage::DelRoute(m), NLM_F_REQUEST | NLM_F_ACK),
         };
-        let mut header = NetlinkHeader::default();
-        header.flags = flags;
-        header.sequence_number = n;
-        let mut msg = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(payload));
-        msg.finalize();
-        let at = batch.octets.len();
-        batch.octets.resize(at + msg.buffer_len(), 0);
-        msg.serialize(&mut batch.octets[at..]);
+        append(&mut batch.octets, payload, flags, n);
         batch.requests.push((n, *prefix));
     }
     batch
+}
+
+/// Appends one request to `octets`, its header made to fit it.
+pub fn append(octets: &mut Vec<u8>, payload: RouteNetlinkMessage, flags: u16, seq: u32) {
+    let mut header = NetlinkHeader::default();
+    header.flags = flags;
+    header.sequence_number = seq;
+    let mut msg = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(payload));
+    msg.finalize();
+    let at = octets.len();
+    octets.resize(at + msg.buffer_len(), 0);
+    msg.serialize(&mut octets[at..]);
 }
 
 #[cfg(test)]

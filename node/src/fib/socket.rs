@@ -4,11 +4,9 @@
 //! error, is matched to its prefix by sequence number.
 
 use super::FibRoute;
-use super::encode::{Target, encode};
+use super::encode::{Target, append, encode};
 use super::queue::Change;
-use netlink_packet_core::{
-    NLM_F_DUMP, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload,
-};
+use netlink_packet_core::{NLM_F_DUMP, NLM_F_REQUEST, NetlinkMessage, NetlinkPayload};
 use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, RouteProtocol};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
@@ -87,54 +85,59 @@ impl FibSocket {
         prefixes: &HashMap<u32, Prefix>,
         refused: &mut Vec<Refused>,
     ) -> io::Result<()> {
-        let mut buf = Vec::with_capacity(RECEIVE_BUFFER);
-        while count > 0 {
-            buf.clear();
-            let n = self.socket.recv(&mut buf, 0)?;
-            let mut at = &buf[..n];
-            while !at.is_empty() {
-                let len = message_len(at)?;
-                let msg = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&at[..len])
-                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
-                at = &at[len..];
-                let NetlinkPayload::Error(e) = msg.payload else {
-                    continue;
-                };
-                count = count.saturating_sub(1);
-                if let (Some(code), Some(prefix)) =
-                    (e.code, prefixes.get(&msg.header.sequence_number))
-                {
-                    refused.push(Refused {
-                        prefix: *prefix,
-                        errno: -code.get(),
-                    });
-                }
-            }
+        if count == 0 {
+            return Ok(());
         }
-        Ok(())
+        self.receive(|msg| {
+            let NetlinkPayload::Error(e) = msg.payload else {
+                return Ok(false);
+            };
+            count = count.saturating_sub(1);
+            if let (Some(code), Some(prefix)) = (e.code, prefixes.get(&msg.header.sequence_number))
+            {
+                refused.push(Refused {
+                    prefix: *prefix,
+                    errno: -code.get(),
+                });
+            }
+            Ok(count == 0)
+        })
     }
-}
 
-impl FibSocket {
     /// The routes the kernel holds in `table` under protocol `bgp`: at
     /// start, what a previous run left (kept while the sessions come back,
     /// then swept of what is no longer wanted).
     pub fn dump(&mut self, table: u32) -> io::Result<Vec<FibRoute>> {
-        let mut header = NetlinkHeader::default();
-        header.flags = NLM_F_REQUEST | NLM_F_DUMP;
-        header.sequence_number = self.next_seq;
+        let seq = self.next_seq;
         self.next_seq = self.next_seq.wrapping_add(1);
         // AF_UNSPEC: both families. The kernel filters nothing without
         // strict checking: table and protocol are checked here.
-        let mut msg = NetlinkMessage::new(
-            header,
-            NetlinkPayload::InnerMessage(RouteNetlinkMessage::GetRoute(RouteMessage::default())),
-        );
-        msg.finalize();
-        let mut octets = vec![0; msg.buffer_len()];
-        msg.serialize(&mut octets);
+        let mut octets = Vec::new();
+        let get = RouteNetlinkMessage::GetRoute(RouteMessage::default());
+        append(&mut octets, get, NLM_F_REQUEST | NLM_F_DUMP, seq);
         self.socket.send(&octets, 0)?;
         let mut routes = Vec::new();
+        self.receive(|msg| match msg.payload {
+            NetlinkPayload::Done(_) => Ok(true),
+            NetlinkPayload::Error(e) => match e.code {
+                Some(code) => Err(io::Error::from_raw_os_error(-code.get())),
+                None => Ok(false),
+            },
+            NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewRoute(r)) => {
+                routes.extend(ours(&r, table));
+                Ok(false)
+            }
+            _ => Ok(false),
+        })?;
+        Ok(routes)
+    }
+
+    /// Reads datagrams and hands `each` their messages, until it says it
+    /// has seen the last one.
+    fn receive(
+        &self,
+        mut each: impl FnMut(NetlinkMessage<RouteNetlinkMessage>) -> io::Result<bool>,
+    ) -> io::Result<()> {
         let mut buf = Vec::with_capacity(RECEIVE_BUFFER);
         loop {
             buf.clear();
@@ -145,17 +148,8 @@ impl FibSocket {
                 let msg = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&at[..len])
                     .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
                 at = &at[len..];
-                match msg.payload {
-                    NetlinkPayload::Done(_) => return Ok(routes),
-                    NetlinkPayload::Error(e) => {
-                        if let Some(code) = e.code {
-                            return Err(io::Error::from_raw_os_error(-code.get()));
-                        }
-                    }
-                    NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewRoute(r)) => {
-                        routes.extend(ours(&r, table));
-                    }
-                    _ => {}
+                if each(msg)? {
+                    return Ok(());
                 }
             }
         }

@@ -108,10 +108,7 @@ pub fn dispatch<R: speaker::rib::NextHopResolver>(
         }
         for (peer, _) in &out.joined {
             let Some(c) = ctx.get(peer) else { continue };
-            let table = rib
-                .adj_rib_out_for(*peer)
-                .map(|(f, e, a)| (f, e, Some(a.clone())));
-            let mut msgs = pack(c, table);
+            let mut msgs = table(rib, *peer, c, None);
             if let Some(info) = rib.peer(*peer) {
                 for f in &info.families {
                     let mut p = Packer::new(c, *f);
@@ -146,15 +143,25 @@ pub fn refresh<R: speaker::rib::NextHopResolver>(
     if enhanced {
         msgs.push(marker(RefreshSubtype::BORR));
     }
-    let table = rib
-        .adj_rib_out_for(peer)
-        .filter(|(f, _, _)| *f == family)
-        .map(|(f, e, a)| (f, e, Some(a)));
-    msgs.extend(pack(ctx, table));
+    msgs.extend(table(rib, peer, ctx, Some(family)));
     if enhanced {
         msgs.push(marker(RefreshSubtype::EORR));
     }
     msgs
+}
+
+/// `peer`'s Adj-RIB-Out (of `family`, or all), packed.
+fn table<R: speaker::rib::NextHopResolver>(
+    rib: &Rib<R>,
+    peer: PeerId,
+    ctx: &CodecContext,
+    family: Option<Family>,
+) -> Vec<Bytes> {
+    let routes = rib
+        .adj_rib_out_for(peer)
+        .filter(|(f, _, _)| family.is_none_or(|x| x == *f))
+        .map(|(f, e, a)| (f, e, Some(a)));
+    pack(ctx, routes)
 }
 
 /// The layout every member can read: extended messages only if all have them.

@@ -61,6 +61,19 @@ pub struct RibRole {
     pub soft_reconfiguration: bool,
 }
 
+impl RibRole {
+    /// The import filter this role gives the session with `neighbor`.
+    fn import_filter(&self, neighbor: IpAddr) -> ImportFilter {
+        ImportFilter::new(
+            self.import.clone(),
+            self.ebgp,
+            self.ebgp_requires_policy,
+            neighbor,
+            self.local_as,
+        )
+    }
+}
+
 /// One peer session.
 pub struct PeerSession {
     peer: SocketAddr,
@@ -146,13 +159,7 @@ impl PeerSession {
         role: RibRole,
         rib: Addr<RibActor>,
     ) -> PeerSession {
-        let import = ImportFilter::new(
-            role.import.clone(),
-            role.ebgp,
-            role.ebgp_requires_policy,
-            peer.ip(),
-            role.local_as,
-        );
+        let import = role.import_filter(peer.ip());
         PeerSession {
             peer,
             fsm: Session::new(config),
@@ -640,13 +647,7 @@ impl Handler<ImportPolicy> for PeerSession {
         }
         self.role.import = p.map;
         self.role.ebgp_requires_policy = p.ebgp_requires_policy;
-        self.import = ImportFilter::new(
-            self.role.import.clone(),
-            self.role.ebgp,
-            self.role.ebgp_requires_policy,
-            self.peer.ip(),
-            self.role.local_as,
-        );
+        self.import = self.role.import_filter(self.peer.ip());
         self.denial_logged = false;
         let route_map = self.role.import.as_ref().map(|m| m.name.clone());
         let Some(n) = self.fsm.negotiated().filter(|_| self.up).cloned() else {
