@@ -6,8 +6,6 @@ use std::process::ExitCode;
 mod cli;
 mod config;
 mod daemon;
-// Issue 6 in progress: the daemon uses it once the border role is wired.
-#[allow(dead_code)]
 mod fib;
 mod listener;
 mod rib;

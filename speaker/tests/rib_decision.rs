@@ -187,6 +187,7 @@ fn med_ignored_across_neighbour_ases_unless_always_compare() {
         DecisionStep::Med,
         DecisionConfig {
             always_compare_med: true,
+            ..DecisionConfig::default()
         },
     );
 }

@@ -9,7 +9,7 @@ mod util;
 
 use speaker::policy::{Action, MatchDef, MedSet, Policy, PolicyDef, PrefixListEntry, Set};
 use speaker::rib::{
-    Attachment, PeerId, ReplicatedPolicy, ResolveAll, Rib, RibCommand, RibConfig, RibOutput,
+    Attachment, PeerId, ReplicatedPolicy, Resolver, Rib, RibCommand, RibConfig, RibOutput,
 };
 use speaker::wire::{Family, NlriEntry};
 use std::collections::BTreeMap;
@@ -258,8 +258,8 @@ fn the_replicated_policy_and_its_version_survive_an_image() {
     rib.apply(RibCommand::Policy(replicated(5, true, &attach)));
     let image = rib.image();
     // Restored with the configuration's policy (MED 1): the image's wins.
-    let restored = Rib::from_image(rib.config().clone(), ResolveAll, image.clone());
-    let restored_too = Rib::from_image(rib_with(true).config().clone(), ResolveAll, image);
+    let restored = Rib::from_image(rib.config().clone(), Resolver::All, image.clone());
+    let restored_too = Rib::from_image(rib_with(true).config().clone(), Resolver::All, image);
     assert!(restored.same_state(&rib));
     assert!(restored_too.same_state(&rib));
     assert_eq!(restored_too.policy().unwrap().0, 2);

@@ -6,7 +6,7 @@
 mod util;
 
 use proptest::prelude::*;
-use speaker::rib::{GroupId, PeerId, PeerInfo, ResolveAll, Rib, RibCommand, RibOutput};
+use speaker::rib::{GroupId, PeerId, PeerInfo, Resolver, Rib, RibCommand, RibOutput};
 use speaker::wire::attr::{AttrValue, Community};
 use speaker::wire::{Family, NlriEntry, PathAttributes, Prefix};
 use std::collections::{BTreeMap, BTreeSet};
@@ -348,7 +348,7 @@ proptest! {
             if i == ops.len() / 2 {
                 // Half way, `b` is rebuilt from a snapshot image of `a`:
                 // from there on the two must still agree.
-                b = Rib::from_image(config(), ResolveAll, a.image());
+                b = Rib::from_image(config(), Resolver::All, a.image());
                 prop_assert!(a.same_state(&b));
             }
             let cmd = command(op, &peers, &pool);

@@ -65,6 +65,11 @@ pub trait ApplyHook: Send + 'static {
         }
         Err("this member has no policy compiler".into())
     }
+    /// How the RIB resolves next hops (a border: in its forwarding
+    /// table). The default: every next hop resolves (a reflector).
+    fn resolver(&self) -> speaker::rib::Resolver {
+        speaker::rib::Resolver::All
+    }
 }
 
 /// A hook that ignores everything.
@@ -124,8 +129,9 @@ impl StateMachine {
         let snapshots = db
             .open_tree("snapshot")
             .map_err(|e| io_err(ErrorSubject::StateMachine, ErrorVerb::Read, e))?;
+        let resolver = hook.resolver();
         let applied = Arc::new(Mutex::new(Applied {
-            rib: Rib::new(config.clone()),
+            rib: Rib::with_resolver(config.clone(), resolver),
             owners: Owners::new(),
             interner: AttrInterner::with_limit(INTERNER_LIMIT),
             last_applied: None,
@@ -232,7 +238,8 @@ impl StateMachine {
                 .image_with(&mut a.interner, &compile)
                 .map_err(|e| io_err(subject(), ErrorVerb::Read, e))?
         };
-        let rib = Rib::from_image(self.config.clone(), speaker::rib::ResolveAll, image);
+        let resolver = lock(&self.hook).resolver();
+        let rib = Rib::from_image(self.config.clone(), resolver, image);
         a.rib = rib;
         a.last_applied = meta.last_log_id;
         a.membership = meta.last_membership.clone();

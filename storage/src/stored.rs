@@ -208,6 +208,9 @@ pub enum StoredCommand {
     },
     /// The routing policy from now on (format 4).
     Policy(StoredPolicy),
+    /// A border's forwarding table changed under these prefixes
+    /// (address, length).
+    Reresolve(Vec<(IpAddr, u8)>),
 }
 
 /// The replicated routing policy: the policy sections of the
@@ -411,6 +414,9 @@ impl StoredBatch {
                     StoredCommand::RestartExpired { peer: peer.0 }
                 }
                 RibCommand::Policy(p) => StoredCommand::Policy(StoredPolicy::of(p)),
+                RibCommand::Reresolve { prefixes } => {
+                    StoredCommand::Reresolve(prefixes.iter().map(|p| (p.addr(), p.len())).collect())
+                }
             })
             .collect();
         StoredBatch {
@@ -479,6 +485,14 @@ impl StoredBatch {
                     },
                     StoredCommand::RestartExpired { peer } => RibCommand::RestartExpired {
                         peer: PeerId(*peer),
+                    },
+                    StoredCommand::Reresolve(prefixes) => RibCommand::Reresolve {
+                        prefixes: prefixes
+                            .iter()
+                            .map(|(a, l)| {
+                                Prefix::new(*a, *l).ok_or(FormatError::Invalid("prefix length"))
+                            })
+                            .collect::<Result<_, _>>()?,
                     },
                 }))
             })

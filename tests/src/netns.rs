@@ -122,6 +122,55 @@ impl Lan {
         Ok(Node { ns, v4, v6 })
     }
 
+    /// Connects the namespace of `node` (of another LAN) to this one too,
+    /// as host `host` on interface `ifname`: a router between LANs. The
+    /// namespace stays the other LAN's to remove.
+    pub fn join(&mut self, node: &Node, host: u8, ifname: &str) -> Result<Node, String> {
+        let a = format!("v{}j{host}", self.id);
+        let b = format!("v{}c{host}", self.id);
+        sh(&[
+            "ip", "link", "add", &a, "netns", &node.ns, "type", "veth", "peer", "name", &b,
+            "netns", &self.hub,
+        ])?;
+        self.exec_ok(&self.hub, &["ip", "link", "set", &b, "master", "br0", "up"])?;
+        let v4 = Ipv4Addr::new(198, 18, self.subnet, host);
+        let v6 = Ipv6Addr::new(
+            0x2001,
+            0xdb8,
+            u16::from(self.subnet),
+            0,
+            0,
+            0,
+            0,
+            u16::from(host),
+        );
+        let ns = &node.ns;
+        self.exec_ok(ns, &["ip", "link", "set", &a, "name", ifname])?;
+        self.exec_ok(
+            ns,
+            &["ip", "addr", "add", &format!("{v4}/24"), "dev", ifname],
+        )?;
+        self.exec_ok(
+            ns,
+            &[
+                "ip",
+                "-6",
+                "addr",
+                "add",
+                &format!("{v6}/64"),
+                "dev",
+                ifname,
+                "nodad",
+            ],
+        )?;
+        self.exec_ok(ns, &["ip", "link", "set", ifname, "up"])?;
+        Ok(Node {
+            ns: ns.clone(),
+            v4,
+            v6,
+        })
+    }
+
     /// Cuts a node off the LAN (its link goes down) or brings it back.
     pub fn set_link(&self, node: &Node, up: bool) -> Result<(), String> {
         self.exec_ok(

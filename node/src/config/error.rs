@@ -146,6 +146,15 @@ pub enum Problem {
     },
     #[error("{0} is only meaningful for role `reflector`; this node is a `border`")]
     ReflectorOnly(&'static str),
+    #[error("{0} is only meaningful for role `border`; this node is a `reflector`")]
+    BorderOnly(&'static str),
+    #[error("{what} {value} is out of range ({min} to {max})")]
+    Range {
+        what: &'static str,
+        value: i64,
+        min: i64,
+        max: i64,
+    },
     #[error("graceful restart time {0} is out of range (RFC 4724 §3: 0 to 4095 seconds)")]
     RestartTime(i64),
     #[error("`{value}` is not {expected}")]

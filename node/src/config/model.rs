@@ -37,6 +37,13 @@ pub mod defaults {
     pub const GRACEFUL_RESTART: bool = true;
     /// RFC 4724 §3 restart time we advertise (12 bits).
     pub const RESTART_TIME: u16 = 120;
+    /// The kernel's main table.
+    pub const FIB_TABLE: u32 = 254;
+    /// FRR's metric for BGP routes in the kernel.
+    pub const FIB_METRIC: u32 = 20;
+    /// How long a restarted border keeps the routes a previous run left in
+    /// the kernel while its neighbours send their tables again.
+    pub const FIB_SWEEP_TIMEOUT: u16 = 120;
 }
 
 /// The whole node configuration.
@@ -54,6 +61,9 @@ pub struct Config {
     pub listen: Listen,
     /// The replicated RIB (Raft): without `[cluster]`, a one-member cluster.
     pub cluster: Cluster,
+    /// The kernel forwarding table a border programs (`None`: a reflector,
+    /// which programs none).
+    pub fib: Option<Fib>,
     /// In file order.
     pub neighbors: Vec<Neighbor>,
     /// Prefix, AS-path and community lists and route-maps, compiled.
@@ -73,8 +83,30 @@ pub struct Config {
 pub enum Role {
     /// A member of a route-reflector cluster (the default).
     Reflector,
-    /// A stand-alone edge speaker; reserved, not run yet.
+    /// An edge speaker that installs its best routes in the kernel.
     Border,
+}
+
+/// How a border programs the kernel's forwarding table (`[fib]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Fib {
+    /// The kernel table (1 to 2^32-1 but not 0; 254 is `main`).
+    pub table: u32,
+    /// The routes' metric (priority): a connected or static route to the
+    /// same prefix with a lower metric is preferred by the kernel.
+    pub metric: u32,
+    /// Equal-cost BGP paths installed as one multipath route, at most
+    /// (1: no ECMP).
+    pub multipath: u16,
+    /// Leave our routes in the kernel when the daemon stops (so a restart
+    /// does not blackhole traffic); false: remove them.
+    pub retain_on_shutdown: bool,
+    /// Seconds after a start before the routes a previous run left and
+    /// no neighbour sent again are removed, if End-of-RIB has not come
+    /// from every neighbour before.
+    pub sweep_timeout: u16,
+    /// Whether a next hop may be resolved through a default route.
+    pub resolve_via_default: bool,
 }
 
 /// This node as a member of a reflector cluster.

@@ -20,6 +20,8 @@ pub struct RawConfig {
     pub listen: Option<RawListen>,
     pub timers: Option<RawTimers>,
     pub cluster: Option<RawCluster>,
+    /// The kernel forwarding table (role `border` only).
+    pub fib: Option<RawFib>,
     /// RFC 8212 (default true).
     pub ebgp_requires_policy: Option<bool>,
     #[serde(default)]
@@ -196,6 +198,17 @@ pub struct RawCluster {
     pub member_id: Option<i64>,
     pub raft_address: Option<String>,
     pub bootstrap: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawFib {
+    pub table: Option<i64>,
+    pub metric: Option<i64>,
+    pub multipath: Option<i64>,
+    pub retain_on_shutdown: Option<bool>,
+    pub sweep_timeout: Option<i64>,
+    pub resolve_via_default: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

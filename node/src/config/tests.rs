@@ -403,6 +403,43 @@ fn hostname() {
 }
 
 #[test]
+fn fib_section_of_a_border() {
+    use super::model::Fib;
+    // A border without the section: the defaults (main table).
+    assert_eq!(
+        ok(&with_base("role = \"border\"\n")).fib,
+        Some(Fib {
+            table: 254,
+            metric: 20,
+            multipath: 1,
+            retain_on_shutdown: true,
+            sweep_timeout: 120,
+            resolve_via_default: false,
+        })
+    );
+    assert_eq!(ok(&with_base("")).fib, None);
+    let c = ok(&with_base(
+        "role = \"border\"\n[fib]\ntable = 1000\nmetric = 0\nmultipath = 8\nretain-on-shutdown = false\nsweep-timeout = 30\nresolve-via-default = true\n",
+    ));
+    let f = c.fib.unwrap();
+    assert_eq!((f.table, f.metric, f.multipath, f.sweep_timeout), (1000, 0, 8, 30));
+    assert!(!f.retain_on_shutdown && f.resolve_via_default);
+    one_error(
+        &with_base("[fib]\ntable = 1000\n"),
+        3,
+        "fib",
+        "only meaningful for role `border`",
+    );
+    let e = errors(&with_base(
+        "role = \"border\"\n[fib]\ntable = 0\nmetric = -1\nmultipath = 0\nsweep-timeout = 0\n",
+    ));
+    has_error(&e, 5, "fib.table", "table 0 is out of range (1 to 4294967295)");
+    has_error(&e, 6, "fib.metric", "metric -1 is out of range");
+    has_error(&e, 7, "fib.multipath", "multipath 0 is out of range (1 to 256)");
+    has_error(&e, 8, "fib.sweep-timeout", "sweep timeout");
+}
+
+#[test]
 fn role() {
     assert_eq!(ok(&with_base("role = \"border\"\n")).role, Role::Border);
     one_error(

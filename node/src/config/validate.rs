@@ -14,10 +14,10 @@ mod policy;
 use super::error::{Diagnostic, Problem};
 use super::locate::{Locator, join};
 use super::model::{
-    Cluster, Config, GracefulRestart, Listen, Neighbor, Role, Timers, add_path_mode_from_name,
+    Cluster, Config, Fib, GracefulRestart, Listen, Neighbor, Role, Timers, add_path_mode_from_name,
     defaults, family_from_name, family_name,
 };
-use super::raw::{RawCluster, RawConfig, RawPeer, RawPolicySections, RawTimers};
+use super::raw::{RawCluster, RawConfig, RawFib, RawPeer, RawPolicySections, RawTimers};
 use speaker::wire::Family;
 use speaker::wire::capability::AddPathMode;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -301,6 +301,14 @@ impl Checker<'_> {
             Some(c) => self.cluster(c),
             None => self.cluster(&RawCluster::default()),
         };
+        let fib = match (&raw.fib, self.role) {
+            (Some(_), Role::Reflector) => {
+                self.report("fib", Problem::BorderOnly("[fib]"));
+                None
+            }
+            (raw_fib, Role::Border) => self.fib(raw_fib.as_ref().unwrap_or(&RawFib::default())),
+            (None, Role::Reflector) => None,
+        };
         self.local_as = local_as;
         self.cluster_id = cluster_id;
         self.listening = !listen.addresses.is_empty();
@@ -358,6 +366,7 @@ impl Checker<'_> {
             data_dir: PathBuf::from(raw.data_dir.as_deref().unwrap_or(defaults::DATA_DIR)),
             listen,
             cluster: cluster?,
+            fib,
             neighbors,
             policy: policy?,
             policy_text: self.policy_text(raw)?,
@@ -405,6 +414,61 @@ impl Checker<'_> {
             member_id: member_id?,
             raft_address: raft_address?,
             bootstrap: raw.bootstrap.unwrap_or(true),
+        })
+    }
+
+    /// `[fib]` of a border; `None` when a value is bad (reported).
+    fn fib(&mut self, raw: &RawFib) -> Option<Fib> {
+        let mut bad = false;
+        let mut range = |s: &mut Self, key: &str, what, v: Option<i64>, min, max, default| {
+            let v = v.unwrap_or(default);
+            if v < min || v > max {
+                s.report(
+                    key,
+                    Problem::Range {
+                        what,
+                        value: v,
+                        min,
+                        max,
+                    },
+                );
+                bad = true;
+            }
+            v
+        };
+        let u32_max = i64::from(u32::MAX);
+        let table = range(
+            self,
+            "fib.table",
+            "table",
+            raw.table,
+            1,
+            u32_max,
+            i64::from(defaults::FIB_TABLE),
+        );
+        let metric = range(
+            self,
+            "fib.metric",
+            "metric",
+            raw.metric,
+            0,
+            u32_max,
+            i64::from(defaults::FIB_METRIC),
+        );
+        let multipath = range(self, "fib.multipath", "multipath", raw.multipath, 1, 256, 1);
+        let sweep = raw
+            .sweep_timeout
+            .map(|v| self.seconds("fib.sweep-timeout", "sweep timeout", v, 1));
+        if bad || sweep.is_some_and(|s| s.is_none()) {
+            return None;
+        }
+        Some(Fib {
+            table: u32::try_from(table).ok()?,
+            metric: u32::try_from(metric).ok()?,
+            multipath: u16::try_from(multipath).ok()?,
+            retain_on_shutdown: raw.retain_on_shutdown.unwrap_or(true),
+            sweep_timeout: sweep.flatten().unwrap_or(defaults::FIB_SWEEP_TIMEOUT),
+            resolve_via_default: raw.resolve_via_default.unwrap_or(false),
         })
     }
 

@@ -8,6 +8,7 @@ mod spec;
 pub use sessions::ByAddress;
 pub use spec::spec_from_config;
 
+use crate::fib::{self, Fib, FibSpec};
 use crate::listener;
 use crate::rib::RibActor;
 use crate::rib::hook::{DispatchHook, Routing, SharedRouting};
@@ -45,6 +46,8 @@ pub struct DaemonSpec {
     pub rib: RibConfig,
     /// The member's store (the Raft log and RIB snapshots) is in here.
     pub data_dir: PathBuf,
+    /// A border's kernel forwarding table (`None`: a reflector).
+    pub fib: Option<FibSpec>,
     /// Every node is a member of a reflector cluster (by default, of a
     /// one-member one).
     pub member: MemberSpec,
@@ -79,8 +82,23 @@ pub fn run(spec: DaemonSpec, shutdown: impl Future<Output = ()> + 'static) -> an
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let arbiters: Vec<Arbiter> = (0..cores).map(|_| Arbiter::new()).collect();
         let routing: SharedRouting = Arc::new(std::sync::Mutex::new(Routing::default()));
-        let (member, stale) = start_member(&spec, routing.clone()).await?;
+        // A border reads the kernel's routes before its RIB decides.
+        let (fib, kernel_changes) = match spec.fib {
+            Some(f) => {
+                let (fib, rx) = Fib::start(f)?;
+                (Some(fib), Some(rx))
+            }
+            None => (None, None),
+        };
+        let (member, stale) = start_member(&spec, routing.clone(), fib.as_ref()).await?;
         let member = Arc::new(member);
+        if let (Some(fib), Some(rx)) = (&fib, kernel_changes) {
+            {
+                let applied = member.state.applied();
+                fib::feed::lock(&fib.feed).load(&applied.rib, stale.iter().copied().collect());
+            }
+            actix_rt::spawn(reresolve(member.clone(), rx));
+        }
         expire_later(member.clone(), stale);
         let rib = RibActor::new(member.clone(), routing).start();
         // This configuration's policy, unless the cluster runs it already.
@@ -139,6 +157,10 @@ pub fn run(spec: DaemonSpec, shutdown: impl Future<Output = ()> + 'static) -> an
         if let Some(m) = Arc::into_inner(member) {
             m.shutdown().await;
         }
+        if let Some(fib) = fib {
+            // Blocking: the kernel's answers for what is still pending.
+            let _ = tokio::task::spawn_blocking(move || fib.stop()).await;
+        }
         for a in &arbiters {
             a.stop();
         }
@@ -156,10 +178,14 @@ pub fn run(spec: DaemonSpec, shutdown: impl Future<Output = ()> + 'static) -> an
 async fn start_member(
     spec: &DaemonSpec,
     routing: SharedRouting,
+    fib: Option<&Fib>,
 ) -> anyhow::Result<(Member, Vec<speaker::rib::PeerId>)> {
     let me = &spec.member;
     let dir = spec.data_dir.join("raft");
-    let hook = Box::new(DispatchHook { routing });
+    let hook = Box::new(DispatchHook {
+        routing,
+        fib: fib.map(|f| (f.feed.clone(), f.resolver())),
+    });
     let member = Member::start(me.id, me.raft_listen, &dir, spec.rib.clone(), hook)
         .await
         .with_context(|| format!("cannot start the replicated RIB in {}", dir.display()))?;
@@ -175,6 +201,14 @@ async fn start_member(
             .context("cannot make a one-member cluster")?;
     }
     let leader = wait_leader(&member).await;
+    // The committed entries of before the restart are applied again after
+    // the election: wait for them (when this member leads; a follower's
+    // replay is not waited for) before reading who was up.
+    if leader == Some(me.id)
+        && let Err(e) = member.raft.ensure_linearizable().await
+    {
+        warn!(error = %e, "cannot wait for the log's replay");
+    }
     // The peers whose sessions ran here before the restart (all of them
     // in a one-member cluster that never assigned owners).
     let (restored, stale) = {
@@ -229,6 +263,27 @@ fn expire_later(member: Arc<Member>, peers: Vec<speaker::rib::PeerId>) {
             tracing::warn!(error = %e, "cannot drop the stale paths of peers that did not come back");
         }
     });
+}
+
+/// Proposes a re-run of the decision process for the destinations whose
+/// next hops are under prefixes where the kernel's routes changed; changes
+/// that arrive while one is written go together in the next.
+async fn reresolve(
+    member: Arc<Member>,
+    mut changes: tokio::sync::mpsc::UnboundedReceiver<Vec<speaker::wire::Prefix>>,
+) {
+    while let Some(mut prefixes) = changes.recv().await {
+        while let Ok(more) = changes.try_recv() {
+            prefixes.extend(more);
+        }
+        prefixes.sort_by_key(|p| (p.addr(), p.len()));
+        prefixes.dedup();
+        let n = prefixes.len();
+        let command = RibCommand::Reresolve { prefixes };
+        if let Err(e) = member.write(Request::new(vec![command])).await {
+            warn!(error = %e, prefixes = n, "cannot have next hops resolved again");
+        }
+    }
 }
 
 /// Waits (a few seconds at most) for the cluster to have a leader.

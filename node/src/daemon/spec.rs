@@ -3,6 +3,8 @@
 use super::{DaemonSpec, MemberSpec, NeighborSpec};
 use crate::config::Config;
 use crate::config::Neighbor;
+use crate::fib::FibSpec;
+use crate::fib::encode::Target;
 use crate::session::RibRole;
 use speaker::fsm::SessionConfig;
 use speaker::rib::{DecisionConfig, PeerId, RibConfig};
@@ -19,11 +21,24 @@ pub fn spec_from_config(c: &Config) -> DaemonSpec {
             local_as: c.local_as,
             router_id: c.router_id,
             cluster_id: c.cluster_id,
-            decision: DecisionConfig::default(),
+            decision: DecisionConfig {
+                multipath: c.fib.map_or(1, |f| f.multipath),
+                ..DecisionConfig::default()
+            },
             policy: Arc::new(c.policy.clone()),
             ebgp_requires_policy: c.ebgp_requires_policy,
         },
         data_dir: c.data_dir.clone(),
+        fib: c.fib.map(|f| FibSpec {
+            target: Target {
+                table: f.table,
+                metric: f.metric,
+            },
+            multipath: f.multipath,
+            retain_on_shutdown: f.retain_on_shutdown,
+            sweep_timeout: Duration::from_secs(u64::from(f.sweep_timeout)),
+            resolve_via_default: f.resolve_via_default,
+        }),
         member: MemberSpec {
             id: c.cluster.member_id,
             raft_listen: c.cluster.raft_address,

@@ -5,7 +5,7 @@
 //! bgp` and a restart find ours), the configured table (in RTA_TABLE too,
 //! for tables above 255) and metric.
 
-use super::queue::Change;
+use super::Change;
 use netlink_packet_core::{
     NLM_F_ACK, NLM_F_CREATE, NLM_F_REPLACE, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage,
     NetlinkPayload,

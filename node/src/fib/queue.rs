@@ -2,28 +2,35 @@
 //! back the RIB (pushing never blocks), and memory is bounded by the
 //! prefixes, not by how often they change.
 
-use super::FibRoute;
 use speaker::wire::Prefix;
 use std::collections::BTreeMap;
 
-/// What a prefix should become: a route, or nothing (delete).
-pub type Change = Option<FibRoute>;
-
-#[derive(Debug, Default)]
-pub struct FibQueue {
-    pending: BTreeMap<Prefix, Change>,
+/// What each prefix should become (`T`: a route, or nothing).
+#[derive(Debug)]
+pub struct FibQueue<T> {
+    pending: BTreeMap<Prefix, T>,
     /// Changes replaced before they were written (for metrics).
     coalesced: u64,
 }
 
-impl FibQueue {
+impl<T> Default for FibQueue<T> {
+    fn default() -> FibQueue<T> {
+        FibQueue {
+            pending: BTreeMap::new(),
+            coalesced: 0,
+        }
+    }
+}
+
+impl<T> FibQueue<T> {
     /// The latest wanted state of `prefix`, replacing a pending one.
-    pub fn push(&mut self, prefix: Prefix, change: Change) {
+    pub fn push(&mut self, prefix: Prefix, change: T) {
         if self.pending.insert(prefix, change).is_some() {
             self.coalesced += 1;
         }
     }
 
+    /// Prefixes waiting.
     pub fn len(&self) -> usize {
         self.pending.len()
     }
@@ -37,7 +44,7 @@ impl FibQueue {
     }
 
     /// Up to `max` pending changes, in prefix order, taken out.
-    pub fn take_batch(&mut self, max: usize) -> Vec<(Prefix, Change)> {
+    pub fn take_batch(&mut self, max: usize) -> Vec<(Prefix, T)> {
         let mut out = Vec::with_capacity(max.min(self.pending.len()));
         while out.len() < max {
             let Some(e) = self.pending.pop_first() else {
@@ -53,6 +60,7 @@ impl FibQueue {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::fib::{Change, FibRoute};
     use std::net::IpAddr;
 
     fn route(p: &str, gw: &str) -> (Prefix, Change) {
@@ -69,7 +77,7 @@ mod tests {
 
     #[test]
     fn a_prefix_that_flaps_is_written_once_in_its_last_state() {
-        let mut q = FibQueue::default();
+        let mut q: FibQueue<Change> = FibQueue::default();
         for i in 0..10 {
             let (p, c) = route("198.19.1.0/24", &format!("198.18.0.{}", i + 1));
             q.push(p, c);

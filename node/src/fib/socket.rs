@@ -3,17 +3,17 @@
 //! route), and the kernel's answer to each, an acknowledgement or an
 //! error, is matched to its prefix by sequence number.
 
+use super::Change;
 use super::FibRoute;
 use super::encode::{Target, append, encode};
-use super::queue::Change;
+use super::kernel::parse;
 use netlink_packet_core::{NLM_F_DUMP, NLM_F_REQUEST, NetlinkMessage, NetlinkPayload};
-use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, RouteProtocol};
-use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+use netlink_packet_route::RouteNetlinkMessage;
+use netlink_packet_route::route::{RouteMessage, RouteProtocol};
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 use speaker::wire::Prefix;
 use std::collections::HashMap;
 use std::io;
-use std::net::IpAddr;
 
 /// Requests per datagram at most: the kernel handles a datagram's
 /// requests in turn, and its answers must fit the receive buffer.
@@ -108,10 +108,19 @@ impl FibSocket {
     /// start, what a previous run left (kept while the sessions come back,
     /// then swept of what is no longer wanted).
     pub fn dump(&mut self, table: u32) -> io::Result<Vec<FibRoute>> {
+        Ok(self
+            .routes()?
+            .iter()
+            .filter_map(|r| ours(r, table))
+            .collect())
+    }
+
+    /// Every route of every table, both families.
+    pub fn routes(&mut self) -> io::Result<Vec<RouteMessage>> {
         let seq = self.next_seq;
         self.next_seq = self.next_seq.wrapping_add(1);
         // AF_UNSPEC: both families. The kernel filters nothing without
-        // strict checking: table and protocol are checked here.
+        // strict checking: the caller picks what it wants.
         let mut octets = Vec::new();
         let get = RouteNetlinkMessage::GetRoute(RouteMessage::default());
         append(&mut octets, get, NLM_F_REQUEST | NLM_F_DUMP, seq);
@@ -124,7 +133,7 @@ impl FibSocket {
                 None => Ok(false),
             },
             NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewRoute(r)) => {
-                routes.extend(ours(&r, table));
+                routes.push(r);
                 Ok(false)
             }
             _ => Ok(false),
@@ -142,13 +151,8 @@ impl FibSocket {
         loop {
             buf.clear();
             let n = self.socket.recv(&mut buf, 0)?;
-            let mut at = &buf[..n];
-            while !at.is_empty() {
-                let len = message_len(at)?;
-                let msg = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&at[..len])
-                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
-                at = &at[len..];
-                if each(msg)? {
+            for msg in messages(&buf[..n]) {
+                if each(msg?)? {
                     return Ok(());
                 }
             }
@@ -156,45 +160,37 @@ impl FibSocket {
     }
 }
 
+/// The messages of a datagram, in order.
+pub fn messages(
+    mut at: &[u8],
+) -> impl Iterator<Item = io::Result<NetlinkMessage<RouteNetlinkMessage>>> + '_ {
+    std::iter::from_fn(move || {
+        if at.is_empty() {
+            return None;
+        }
+        let next = message_len(at).and_then(|len| {
+            let msg = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&at[..len])
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()));
+            at = &at[len..];
+            msg
+        });
+        if next.is_err() {
+            at = &[];
+        }
+        Some(next)
+    })
+}
+
 /// A dumped route, if it is ours (protocol `bgp` in `table`).
 fn ours(r: &RouteMessage, table: u32) -> Option<FibRoute> {
     if r.header.protocol != RouteProtocol::Bgp {
         return None;
     }
-    let mut in_table = u32::from(r.header.table);
-    let mut destination = None;
-    let mut gateways = Vec::new();
-    let addr = |a: &RouteAddress| match a {
-        RouteAddress::Inet(a) => Some(IpAddr::V4(*a)),
-        RouteAddress::Inet6(a) => Some(IpAddr::V6(*a)),
-        _ => None,
-    };
-    for a in &r.attributes {
-        match a {
-            RouteAttribute::Table(t) => in_table = *t,
-            RouteAttribute::Destination(d) => destination = addr(d),
-            RouteAttribute::Gateway(g) => gateways.extend(addr(g)),
-            RouteAttribute::MultiPath(hops) => {
-                for h in hops {
-                    for a in &h.attributes {
-                        if let RouteAttribute::Gateway(g) = a {
-                            gateways.extend(addr(g));
-                        }
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    if in_table != table {
-        return None;
-    }
-    let destination = destination.unwrap_or(match r.header.address_family {
-        AddressFamily::Inet6 => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
-        _ => IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
-    });
-    let prefix = Prefix::new(destination, r.header.destination_prefix_length)?;
-    Some(FibRoute { prefix, gateways })
+    let p = parse(r)?;
+    (p.table == table).then_some(FibRoute {
+        prefix: p.prefix,
+        gateways: p.gateways,
+    })
 }
 
 /// The length of the netlink message at the start of `octets` (its
@@ -218,6 +214,7 @@ fn message_len(octets: &[u8]) -> io::Result<usize> {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use std::net::IpAddr;
     use std::process::Command;
 
     /// A network namespace with an interface on 198.18.0.1/24,

@@ -3,10 +3,11 @@
 //! RIB at hand; the sessions are reached through their actix addresses.
 
 use super::dispatch::dispatch;
+use crate::fib::feed::SharedFeed;
 use crate::session::{ImportPolicy, PeerSession, SendUpdates};
 use actix::Addr;
 use speaker::policy::Policy;
-use speaker::rib::{PeerId, PeerStats, Rib, RibOutput};
+use speaker::rib::{PeerId, PeerStats, Resolver, Rib, RibOutput};
 use speaker::wire::CodecContext;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -36,10 +37,16 @@ pub fn lock(r: &SharedRouting) -> MutexGuard<'_, Routing> {
 
 pub struct DispatchHook {
     pub routing: SharedRouting,
+    /// A border's FIB: what it is fed, and the next-hop resolver of its
+    /// decision process.
+    pub fib: Option<(SharedFeed, Resolver)>,
 }
 
 impl ApplyHook for DispatchHook {
     fn applied(&mut self, rib: &Rib, outputs: Vec<RibOutput>) {
+        if let Some((feed, _)) = &self.fib {
+            crate::fib::feed::lock(feed).applied(rib, &outputs);
+        }
         let mut r = lock(&self.routing);
         // Sessions that came up or went down in this batch, in log order:
         // the last event of a peer decides whether it is sent to.
@@ -112,6 +119,12 @@ impl ApplyHook for DispatchHook {
                 .copied()
                 .collect(),
         )
+    }
+
+    fn resolver(&self) -> Resolver {
+        self.fib
+            .as_ref()
+            .map_or(Resolver::All, |(_, resolver)| resolver.clone())
     }
 
     fn compile_policy(&self, text: &str) -> Result<Policy, String> {

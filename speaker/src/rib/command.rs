@@ -4,7 +4,7 @@
 
 use super::peer::{PeerId, PeerInfo};
 use super::policy_change::ReplicatedPolicy;
-use crate::wire::{Family, NlriEntry, PathAttributes, Update};
+use crate::wire::{Family, NlriEntry, PathAttributes, Prefix, Update};
 use std::sync::Arc;
 
 /// One input of [`super::Rib::apply`].
@@ -34,6 +34,10 @@ pub enum RibCommand {
     /// The routing policy from now on (route-maps, RFC 8212, each
     /// neighbour's maps): see [`super::policy_change`].
     Policy(Arc<ReplicatedPolicy>),
+    /// The forwarding table a border resolves next hops in changed under
+    /// these prefixes: the decision runs again for every destination with
+    /// a candidate whose next hop one of them covers (RFC 4271 §9.1.2.1).
+    Reresolve { prefixes: Vec<Prefix> },
 }
 
 impl RibCommand {

@@ -6,6 +6,7 @@
 use crate::wire::attr::Origin;
 use crate::wire::{Family, PathAttributes};
 use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
 
 /// Resolves next hops for the decision process: `None` when unreachable,
 /// else the IGP cost to reach it (RFC 4271 §9.1.2.1, §9.1.2.2 (e)).
@@ -22,6 +23,35 @@ pub struct ResolveAll;
 impl NextHopResolver for ResolveAll {
     fn igp_cost(&self, _: Family, _: IpAddr) -> Option<u32> {
         Some(0)
+    }
+}
+
+/// The resolver a RIB is built with: every next hop reachable (a reflector
+/// that is not in the forwarding path), or a shared view of a forwarding
+/// table (a border: a route whose next hop it cannot reach is not best).
+/// A border is a cluster of its own, so its view need not be replicated.
+#[derive(Clone, Default)]
+pub enum Resolver {
+    #[default]
+    All,
+    Table(Arc<dyn NextHopResolver + Send + Sync>),
+}
+
+impl NextHopResolver for Resolver {
+    fn igp_cost(&self, family: Family, next_hop: IpAddr) -> Option<u32> {
+        match self {
+            Resolver::All => Some(0),
+            Resolver::Table(t) => t.igp_cost(family, next_hop),
+        }
+    }
+}
+
+impl std::fmt::Debug for Resolver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Resolver::All => f.write_str("Resolver::All"),
+            Resolver::Table(_) => f.write_str("Resolver::Table"),
+        }
     }
 }
 
@@ -72,6 +102,9 @@ pub enum DecisionStep {
 pub struct DecisionConfig {
     /// Compare MED between paths from different neighbour ASes too.
     pub always_compare_med: bool,
+    /// Paths installed together for ECMP at most (0 or 1: the best only).
+    /// Not part of the decision: [`multipath`] reads it.
+    pub multipath: u16,
 }
 
 /// What the decision process needs to know of one candidate path.
@@ -200,6 +233,34 @@ pub fn decide(paths: &[PathRank<'_>], config: &DecisionConfig) -> Option<Decisio
         step: DecisionStep::PathId,
         runner_up: alive.get(1).copied(),
     })
+}
+
+/// The paths forwarded over together with the best one (ECMP), the best
+/// first: those equal to it down to the IGP cost (§9.1.2.2 (a) to (e)) and
+/// with the same AS_PATH, as FRR's `maximum-paths` without
+/// `multipath-relax`; at most `config.multipath`.
+pub fn multipath(paths: &[PathRank<'_>], best: usize, config: &DecisionConfig) -> Vec<usize> {
+    let max = usize::from(config.multipath.max(1));
+    let Some(b) = paths.get(best) else {
+        return Vec::new();
+    };
+    if max == 1 || paths.len() == 1 {
+        return vec![best];
+    }
+    let mut alive: Vec<usize> = (0..paths.len())
+        .filter(|&i| paths[i].igp_cost.is_some() && paths[i].attrs.as_path() == b.attrs.as_path())
+        .collect();
+    keep_min(paths, &mut alive, |r| {
+        std::cmp::Reverse(r.attrs.weight().unwrap_or(0))
+    });
+    keep_min(paths, &mut alive, |r| std::cmp::Reverse(r.local_pref()));
+    keep_min(paths, &mut alive, PathRank::origin);
+    eliminate_med(paths, &mut alive, config);
+    keep_min(paths, &mut alive, |r| !r.ebgp);
+    keep_min(paths, &mut alive, |r| r.igp_cost);
+    let mut out = vec![best];
+    out.extend(alive.into_iter().filter(|&i| i != best).take(max - 1));
+    out
 }
 
 fn keep_min<'a, K: Ord>(

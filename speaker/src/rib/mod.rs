@@ -27,11 +27,12 @@ pub mod output;
 pub mod peer;
 pub mod policy_change;
 mod process;
+mod reresolve;
 mod settle;
 pub mod update_group;
 
 pub use command::RibCommand;
-pub use decision::{Decision, DecisionConfig, DecisionStep, NextHopResolver, ResolveAll};
+pub use decision::{Decision, DecisionConfig, DecisionStep, NextHopResolver, ResolveAll, Resolver};
 pub use image::{DestinationImage, GroupImage, PathImage, PeerImage, RibImage};
 pub use loc_rib::{Candidate, Entry, RouteKey};
 pub use output::{BestPath, GroupChanges, LocRibChange, RibOutput};
@@ -96,7 +97,7 @@ struct State {
 
 /// The RIBs of one speaker. `R` resolves next hops for the decision
 /// process (default: everything resolves at cost 0).
-pub struct Rib<R = ResolveAll> {
+pub struct Rib<R = Resolver> {
     config: RibConfig,
     resolver: R,
     state: State,
@@ -109,9 +110,9 @@ pub struct Rib<R = ResolveAll> {
     exported_to: Option<BTreeSet<PeerId>>,
 }
 
-impl Rib<ResolveAll> {
-    pub fn new(config: RibConfig) -> Rib<ResolveAll> {
-        Rib::with_resolver(config, ResolveAll)
+impl Rib<Resolver> {
+    pub fn new(config: RibConfig) -> Rib<Resolver> {
+        Rib::with_resolver(config, Resolver::All)
     }
 }
 
@@ -162,10 +163,14 @@ impl<R: NextHopResolver> Rib<R> {
                 let touched = self.routes(peer, withdrawn, announced, &mut out);
                 self.settle(touched, &mut out);
             }
-            RibCommand::EndOfRib { peer, family } => self.sweep_stale(peer, Some(family), &mut out),
+            RibCommand::EndOfRib { peer, family } => {
+                self.sweep_stale(peer, Some(family), &mut out);
+                out.end_of_rib = Some((peer, family));
+            }
             RibCommand::PeerDown { peer } => self.peer_down(peer, false, &mut out),
             RibCommand::PeerDownGraceful { peer } => self.peer_down(peer, true, &mut out),
             RibCommand::Policy(p) => self.change_policy(p, &mut out),
+            RibCommand::Reresolve { prefixes } => self.reresolve(&prefixes, &mut out),
             RibCommand::RestartExpired { peer } => {
                 self.sweep_stale(peer, None, &mut out);
                 if self.state.peers.get(&peer).is_some_and(|p| !p.up) {
@@ -205,6 +210,30 @@ impl<R: NextHopResolver> Rib<R> {
     /// destinations whose candidates are all unusable).
     pub fn loc_rib(&self) -> impl Iterator<Item = (&RouteKey, &Entry)> + '_ {
         self.state.loc.iter()
+    }
+
+    /// The candidates of one destination.
+    pub fn loc_rib_entry(&self, key: &RouteKey) -> Option<&Entry> {
+        self.state.loc.get(key)
+    }
+
+    /// The candidates a destination's traffic is forwarded over: the best
+    /// path, then those equal to it for ECMP
+    /// ([`decision::multipath`], `config.decision.multipath` at most).
+    pub fn forwarding_paths(&self, key: &RouteKey) -> Vec<&Candidate> {
+        let Some(entry) = self.state.loc.get(key) else {
+            return Vec::new();
+        };
+        settle::multipath(
+            &self.config,
+            &self.resolver,
+            &self.state.peers,
+            key.family,
+            entry,
+        )
+        .into_iter()
+        .filter_map(|i| entry.candidates().get(i))
+        .collect()
     }
 
     /// Destinations with a best path.

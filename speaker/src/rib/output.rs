@@ -63,6 +63,10 @@ pub struct RibOutput {
     pub policy: Option<u64>,
     /// Received paths the import checks dropped in this command.
     pub dropped: u64,
+    /// The End-of-RIB this command applied (RFC 4724 §2): a restarted
+    /// border removes what no neighbour sent again once every neighbour
+    /// has sent it.
+    pub end_of_rib: Option<(PeerId, Family)>,
 }
 
 impl RibOutput {
@@ -75,5 +79,6 @@ impl RibOutput {
             && self.withdrawn_to.is_empty()
             && self.policy.is_none()
             && self.dropped == 0
+            && self.end_of_rib.is_none()
     }
 }

@@ -262,7 +262,7 @@ impl<R: NextHopResolver> Rib<R> {
 
     /// Changes the entries of `keys` with `change` (which returns how many
     /// paths it removed) and settles them, a chunk at a time.
-    fn settle_in_chunks(
+    pub(super) fn settle_in_chunks(
         &mut self,
         keys: Vec<RouteKey>,
         mut change: impl FnMut(&mut Entry, &mut usize),

@@ -54,6 +54,20 @@ impl<R: NextHopResolver> Rib<R> {
                 }
                 _ => true,
             };
+            // ECMP: a path equal to the best came or went.
+            let changed = changed
+                || (self.config.decision.multipath > 1
+                    && now.is_some()
+                    && before.as_ref().is_some_and(|b| {
+                        let ids = |e: &Entry| -> Vec<_> {
+                            multipath(&self.config, &self.resolver, &state.peers, key.family, e)
+                                .into_iter()
+                                .filter_map(|i| e.candidates().get(i))
+                                .map(|c| (c.peer, c.path_id(), Arc::as_ptr(&c.attrs)))
+                                .collect()
+                        };
+                        ids(b) != ids(entry)
+                    }));
             if changed {
                 out.loc_rib.push(LocRibChange {
                     key,
@@ -154,6 +168,32 @@ fn run_decision<R: NextHopResolver>(
         return None;
     }
     decision::decide(&ranks, &config.decision)
+}
+
+/// The indexes of the candidates of `entry` forwarded over together, the
+/// best first ([`decision::multipath`]); empty without a best path.
+pub(super) fn multipath<R: NextHopResolver>(
+    config: &RibConfig,
+    resolver: &R,
+    peers: &Peers,
+    family: Family,
+    entry: &Entry,
+) -> Vec<usize> {
+    let Some(best) = entry.decision().map(|d| d.best) else {
+        return Vec::new();
+    };
+    if config.decision.multipath <= 1 || entry.candidates().len() == 1 {
+        return vec![best];
+    }
+    let ranks: Vec<PathRank<'_>> = entry
+        .candidates()
+        .iter()
+        .filter_map(|c| rank(config, resolver, peers, family, c))
+        .collect();
+    if ranks.len() != entry.candidates().len() {
+        return vec![best];
+    }
+    decision::multipath(&ranks, best, &config.decision)
 }
 
 fn rank<'a, R: NextHopResolver>(

@@ -84,6 +84,11 @@ impl Prefix {
         self.addr.is_ipv6()
     }
 
+    /// Whether `addr` is in the prefix.
+    pub fn contains(&self, addr: IpAddr) -> bool {
+        Prefix::new(addr, self.len).is_some_and(|p| p.addr == self.addr)
+    }
+
     /// The significant octets, as NLRI carries them.
     pub fn wire_octets(&self) -> ([u8; 16], usize) {
         let n = usize::from(self.len).div_ceil(8);

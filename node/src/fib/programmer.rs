@@ -1,0 +1,289 @@
+//! The FIB programmer: a thread of its own that makes the kernel's table
+//! hold, for each wanted destination, a route through the gateways its BGP
+//! next hops resolve to, writing only what differs from what the kernel
+//! holds.
+//!
+//! Restart without a forwarding hole: at start it reads what the kernel
+//! holds under protocol `bgp` in its table (a previous run's routes). Those
+//! stay, untouched if the RIB wants them as they are, until the sweep (every
+//! neighbour sent End-of-RIB, or the sweep timeout): then what no one
+//! wanted goes.
+
+use super::encode::Target;
+use super::inbox::{FibInbox, Wanted, Work};
+use super::kernel::{KernelRoutes, SharedKernel};
+use super::socket::{FibSocket, Refused};
+use super::{Change, FibRoute, FibStats};
+use speaker::wire::Prefix;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+use tracing::{info, warn};
+
+/// Routes taken from the inbox per round: a full table is written while
+/// the RIB still fills it.
+const ROUND: usize = 64 * 1024;
+
+/// A refused route is tried again after this long (or when the kernel's
+/// routes change).
+const RETRY: Duration = Duration::from_secs(5);
+
+/// Refusals logged one by one per round; the rest are counted.
+const LOGGED: usize = 10;
+
+/// ESRCH: a deletion of a route the kernel does not hold (gone already).
+const ESRCH: i32 = 3;
+
+pub struct Programmer {
+    socket: FibSocket,
+    target: Target,
+    kernel: SharedKernel,
+    /// What the kernel holds of ours.
+    installed: HashMap<Prefix, FibRoute>,
+    /// A previous run's routes not wanted yet in this one (until the sweep).
+    stale: Option<HashSet<Prefix>>,
+    /// Destinations and their BGP next hops.
+    wanted: HashMap<Prefix, Vec<IpAddr>>,
+    by_next_hop: HashMap<IpAddr, HashSet<Prefix>>,
+    /// Refused by the kernel, to try again.
+    refused: BTreeSet<Prefix>,
+    stats: Arc<FibStats>,
+}
+
+impl Programmer {
+    /// Reads what a previous run left in the table.
+    pub fn start(
+        mut socket: FibSocket,
+        target: Target,
+        kernel: SharedKernel,
+        stats: Arc<FibStats>,
+    ) -> std::io::Result<Programmer> {
+        let left = socket.dump(target.table)?;
+        if !left.is_empty() {
+            info!(
+                routes = left.len(),
+                table = target.table,
+                "kernel routes of a previous run kept until every neighbour is back"
+            );
+        }
+        stats.installed.store(left.len() as u64, Ordering::Relaxed);
+        Ok(Programmer {
+            socket,
+            target,
+            kernel,
+            stale: Some(left.iter().map(|r| r.prefix).collect()),
+            installed: left.into_iter().map(|r| (r.prefix, r)).collect(),
+            wanted: HashMap::new(),
+            by_next_hop: HashMap::new(),
+            refused: BTreeSet::new(),
+            stats,
+        })
+    }
+
+    /// Runs until told to stop; then removes our routes unless `retain`.
+    pub fn run(mut self, inbox: &FibInbox, sweep_after: Duration, retain: bool) {
+        let sweep_at = Instant::now() + sweep_after;
+        let mut retry_at = None;
+        let mut written = 0;
+        loop {
+            let until = match (self.stale.is_some(), retry_at) {
+                (true, Some(r)) => Some(sweep_at.min(r)),
+                (true, None) => Some(sweep_at),
+                (false, r) => r,
+            };
+            let mut work = inbox.wait(ROUND, until);
+            if self.stale.is_some() && Instant::now() >= sweep_at && !work.sweep {
+                info!("sweep timeout: removing what no neighbour sent again");
+                work.sweep = true;
+            }
+            let retry = retry_at.is_some_and(|r| Instant::now() >= r);
+            let stop = work.stop;
+            written += self.round(work, retry);
+            if written > 0 && inbox.backlog().0 == 0 {
+                let (_, coalesced) = inbox.backlog();
+                info!(
+                    written,
+                    installed = self.installed.len(),
+                    refused = self.refused.len(),
+                    errors = self.stats.errors.load(Ordering::Relaxed),
+                    coalesced,
+                    "kernel table up to date"
+                );
+                written = 0;
+            }
+            if self.refused.is_empty() {
+                retry_at = None;
+            } else if retry || retry_at.is_none() {
+                retry_at = Some(Instant::now() + RETRY);
+            }
+            if stop {
+                if !retain {
+                    self.remove_all();
+                }
+                return;
+            }
+        }
+    }
+
+    /// One round: the changes, re-resolution, the sweep; then one write.
+    /// How many changes it wrote.
+    pub fn round(&mut self, work: Work, retry: bool) -> usize {
+        let mut dirty: BTreeSet<Prefix> = BTreeSet::new();
+        for (prefix, wanted) in work.routes {
+            self.want(prefix, wanted);
+            dirty.insert(prefix);
+        }
+        if !work.kernel.is_empty() {
+            for (nh, prefixes) in &self.by_next_hop {
+                if work.kernel.iter().any(|k| k.contains(*nh)) {
+                    dirty.extend(prefixes.iter().copied());
+                }
+            }
+        }
+        if retry || !work.kernel.is_empty() {
+            dirty.extend(std::mem::take(&mut self.refused));
+        }
+        if work.sweep
+            && let Some(stale) = self.stale.take()
+        {
+            let gone: Vec<Prefix> = stale.into_iter().collect();
+            info!(
+                routes = gone.len(),
+                "sweep: routes of a previous run no one sent again"
+            );
+            dirty.extend(gone);
+        }
+        let changes = self.changes(dirty);
+        let n = changes.len();
+        self.write(changes);
+        n
+    }
+
+    fn want(&mut self, prefix: Prefix, wanted: Wanted) {
+        if let Some(old) = self.wanted.remove(&prefix) {
+            for nh in old {
+                if let Some(set) = self.by_next_hop.get_mut(&nh) {
+                    set.remove(&prefix);
+                    if set.is_empty() {
+                        self.by_next_hop.remove(&nh);
+                    }
+                }
+            }
+        }
+        if let Some(next_hops) = wanted {
+            for nh in &next_hops {
+                self.by_next_hop.entry(*nh).or_default().insert(prefix);
+            }
+            self.wanted.insert(prefix, next_hops);
+            if let Some(stale) = &mut self.stale {
+                stale.remove(&prefix);
+            }
+        }
+    }
+
+    /// What to write for `dirty`: only what differs from the kernel's.
+    fn changes(&self, dirty: BTreeSet<Prefix>) -> Vec<(Prefix, Change)> {
+        let kernel = self.kernel.read();
+        let mut out = Vec::new();
+        for prefix in dirty {
+            let route = self
+                .wanted
+                .get(&prefix)
+                .and_then(|nhs| resolve(&kernel, prefix, nhs));
+            let held = self.installed.get(&prefix);
+            match (&route, held) {
+                (Some(r), Some(h)) if same(r, h) => {}
+                (None, None) => {}
+                // Kept until the sweep: a previous run's route.
+                (None, Some(_)) if self.stale.as_ref().is_some_and(|s| s.contains(&prefix)) => {}
+                _ => out.push((prefix, route)),
+            }
+        }
+        out
+    }
+
+    fn write(&mut self, changes: Vec<(Prefix, Change)>) {
+        if changes.is_empty() {
+            return;
+        }
+        let refused = match self.socket.write(&changes, self.target) {
+            Ok(r) => r,
+            Err(e) => {
+                // The socket itself failed: nothing is known written.
+                warn!(error = %e, routes = changes.len(), "cannot write to the kernel; will retry");
+                self.stats
+                    .errors
+                    .fetch_add(changes.len() as u64, Ordering::Relaxed);
+                self.refused.extend(changes.iter().map(|(p, _)| *p));
+                return;
+            }
+        };
+        let refused: HashMap<Prefix, i32> = refused
+            .into_iter()
+            .map(|Refused { prefix, errno }| (prefix, errno))
+            .collect();
+        let mut logged = 0;
+        for (prefix, change) in changes {
+            match (refused.get(&prefix), change) {
+                (None, Some(route)) => {
+                    self.installed.insert(prefix, route);
+                }
+                (None, None) | (Some(&ESRCH), None) => {
+                    self.installed.remove(&prefix);
+                }
+                (Some(errno), change) => {
+                    self.stats.errors.fetch_add(1, Ordering::Relaxed);
+                    if logged < LOGGED {
+                        logged += 1;
+                        warn!(
+                            %prefix,
+                            error = %std::io::Error::from_raw_os_error(*errno),
+                            action = if change.is_some() { "install" } else { "remove" },
+                            "kernel refused a route; will retry"
+                        );
+                    }
+                    self.refused.insert(prefix);
+                }
+            }
+        }
+        if refused.len() > logged {
+            warn!(
+                more = refused.len() - logged,
+                "kernel refused more routes; will retry"
+            );
+        }
+        self.stats
+            .installed
+            .store(self.installed.len() as u64, Ordering::Relaxed);
+    }
+
+    fn remove_all(&mut self) {
+        let all: Vec<(Prefix, Change)> = self.installed.keys().map(|p| (*p, None)).collect();
+        info!(routes = all.len(), "removing our kernel routes");
+        self.write(all);
+    }
+}
+
+/// The kernel route of `prefix` through `next_hops`: the gateways each
+/// resolves to, each once, in order; `None` if none resolves.
+fn resolve(kernel: &KernelRoutes, prefix: Prefix, next_hops: &[IpAddr]) -> Option<FibRoute> {
+    let mut gateways: Vec<IpAddr> = Vec::new();
+    for nh in next_hops {
+        if let Some(r) = kernel.resolve(*nh) {
+            for g in r.gateways {
+                if !gateways.contains(&g) {
+                    gateways.push(g);
+                }
+            }
+        }
+    }
+    (!gateways.is_empty()).then_some(FibRoute { prefix, gateways })
+}
+
+/// The same route, whatever the order of its gateways (the kernel gives
+/// a multipath route's back in its own order).
+fn same(a: &FibRoute, b: &FibRoute) -> bool {
+    a.gateways.len() == b.gateways.len() && a.gateways.iter().all(|g| b.gateways.contains(g))
+}
