@@ -263,11 +263,7 @@ fn warn_keeps_the_session_and_the_routes_and_warns_once_per_crossing() {
     // The session never went down; ExaBGP got no NOTIFICATION.
     assert!(e.is_up(), "{:?}", e.states());
     assert!(e.notifications().is_empty(), "{:?}", e.notifications());
-    let downs: Vec<String> = reflex_tests::reflex::peer_lines(d, &exa, "session ")
-        .into_iter()
-        .skip_while(|l| !l.contains("session established"))
-        .filter(|l| l.contains("session down"))
-        .collect();
+    let downs = reflex_tests::reflex::downs_after_up(d, &exa);
     assert!(downs.is_empty(), "{downs:?}");
     assert!(reflex.is_running(), "{}", reflex_tests::reflex::log_tail(d));
 }
