@@ -580,7 +580,7 @@ fn a_simulated_pair_comes_up_keeps_alive_and_goes_down_cleanly() {
 }
 
 fn arb_input() -> impl Strategy<Value = (u8, u64, u8)> {
-    (0u8..12, 0u64..400, any::<u8>())
+    (0u8..13, 0u64..400, any::<u8>())
 }
 
 proptest! {
@@ -604,6 +604,10 @@ proptest! {
                 8 => x.handle_message(now, Message::Update(speaker::wire::Update::end_of_rib(Family::IPV4_UNICAST))),
                 9 => x.handle_timeout(now),
                 10 => { let mut b = BytesMut::from(&[byte; 23][..]); x.handle_data(now, &mut b); }
+                11 => x.handle_admin(now, AdminEvent::AutomaticStop {
+                    cease: Notification::max_prefixes_reached(Family::IPV4_UNICAST, u32::from(byte)),
+                    idle_for: (byte % 2 == 0).then(|| s(u64::from(byte))),
+                }),
                 _ => x.handle_timeout(now + s(300)),
             }
             let _ = drain(&mut x);
@@ -636,4 +640,88 @@ fn losing_a_collision_closes_with_cease_6_7_and_takes_the_other_connection() {
     let mut e = established(t0);
     e.yield_to_other_connection(t0);
     assert_eq!(e.state(), State::Established);
+}
+
+/// RFC 4486 §4 / RFC 4271 §8.1.2 Event 8: the maximum prefix limit ends
+/// the session with Cease 6/1 naming the family and the limit; it stays
+/// Idle, refusing the peer, for exactly the restart time, then connects.
+#[test]
+fn automatic_stop_ceases_6_1_and_waits_exactly_the_restart_time() {
+    let t0 = Instant::now();
+    let mut x = established(t0);
+    // Earlier failures would make an IdleHold back-off longer: not here.
+    let cease = Notification::max_prefixes_reached(Family::IPV6_UNICAST, 1000);
+    x.handle_admin(
+        t0 + s(1),
+        AdminEvent::AutomaticStop {
+            cease: cease.clone(),
+            idle_for: Some(s(3)),
+        },
+    );
+    let (msgs, evs) = drain(&mut x);
+    // 6/1 with AFI 2, SAFI 1, limit 1000 (0x3e8) as 2 + 1 + 4 octets.
+    assert_eq!(
+        sent_notification(&msgs),
+        Some((6, 1, Bytes::from_static(&[0, 2, 1, 0, 0, 0x03, 0xe8])))
+    );
+    assert!(evs.contains(&Event::Disconnect));
+    assert!(evs.contains(&Event::Down(DownReason::NotificationSent(cease))));
+    assert_eq!(x.state(), State::Idle);
+    assert_eq!(x.timer(Timer::IdleHold), Some(t0 + s(4)));
+    assert_eq!(x.poll_timeout(), Some(t0 + s(4)));
+
+    // The peer comes back at once: refused while Idle.
+    x.handle_tcp(t0 + s(2), TcpEvent::Connected);
+    assert_eq!(drain(&mut x).1, vec![Event::Disconnect]);
+    x.handle_timeout(t0 + s(3));
+    assert_eq!(x.state(), State::Idle);
+
+    // The restart time passed: connect again.
+    x.handle_timeout(t0 + s(4));
+    assert_eq!(x.state(), State::Connect);
+    assert!(drain(&mut x).1.contains(&Event::Connect));
+}
+
+#[test]
+fn automatic_stop_without_a_restart_time_stays_idle_until_started() {
+    let t0 = Instant::now();
+    let mut x = established(t0);
+    x.handle_admin(
+        t0,
+        AdminEvent::AutomaticStop {
+            cease: Notification::max_prefixes_reached(Family::IPV4_UNICAST, 5),
+            idle_for: None,
+        },
+    );
+    drain(&mut x);
+    assert_eq!(x.state(), State::Idle);
+    assert_eq!(x.poll_timeout(), None);
+    x.handle_admin(t0 + s(600), AdminEvent::Start);
+    assert_eq!(x.state(), State::Connect);
+}
+
+#[test]
+fn automatic_stop_drops_the_updates_still_queued_and_is_ignored_when_not_up() {
+    let t0 = Instant::now();
+    let mut x = established(t0);
+    let eor = || Message::Update(speaker::wire::Update::end_of_rib(Family::IPV4_UNICAST));
+    x.handle_message(t0, eor());
+    x.handle_message(t0, eor());
+    // The driver took the first UPDATE, and stops on it.
+    assert!(matches!(x.poll_event(), Some(Event::Update(_))));
+    let stop = AdminEvent::AutomaticStop {
+        cease: Notification::max_prefixes_reached(Family::IPV4_UNICAST, 1),
+        idle_for: Some(s(60)),
+    };
+    x.handle_admin(t0, stop.clone());
+    let (_, evs) = drain(&mut x);
+    assert!(
+        !evs.iter().any(|e| matches!(e, Event::Update(_))),
+        "{evs:?}"
+    );
+    // Nothing more to stop: no second NOTIFICATION, the timer unchanged.
+    x.handle_admin(t0 + s(1), stop);
+    let (msgs, evs) = drain(&mut x);
+    assert!(msgs.is_empty() && evs.is_empty(), "{msgs:?} {evs:?}");
+    assert_eq!(x.timer(Timer::IdleHold), Some(t0 + s(60)));
 }

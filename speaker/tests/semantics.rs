@@ -212,3 +212,28 @@ fn interner_shares_sets_and_purges_unused_ones() {
     let again = i.intern(make(1), None);
     assert!(std::sync::Arc::ptr_eq(&a, &again));
 }
+
+#[test]
+fn maximum_prefixes_reached_carries_family_and_limit() {
+    // RFC 4486 §4: AFI (2 octets), SAFI (1 octet), upper bound (4 octets).
+    use speaker::wire::Family;
+    let n = Notification::max_prefixes_reached(Family::VPNV4, 70_000);
+    assert_eq!((n.code, n.subcode), (6, 1));
+    assert_eq!(&n.data[..], &[0, 1, 128, 0, 1, 0x11, 0x70]);
+    assert_eq!(n.max_prefixes(), Some((Family::VPNV4, 70_000)));
+    assert_eq!(
+        n.describe(),
+        "Cease / Maximum Number of Prefixes Reached: ipv4-vpn, limit 70000"
+    );
+    // The data is optional: without it (or cut short) there is none to tell.
+    let bare = Notification::new(
+        code::CEASE,
+        subcode::cease::MAXIMUM_PREFIXES_REACHED,
+        Bytes::from_static(&[0, 1, 1]),
+    );
+    assert_eq!(bare.max_prefixes(), None);
+    assert_eq!(
+        bare.describe(),
+        "Cease / Maximum Number of Prefixes Reached"
+    );
+}

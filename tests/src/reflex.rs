@@ -72,3 +72,13 @@ pub fn peer_lines(dir: &std::path::Path, peer: &Node, what: &str) -> Vec<String>
         .map(String::from)
         .collect()
 }
+
+/// "session down" lines of a peer after its first "session established"
+/// (connection attempts before that are logged as downs too).
+pub fn downs_after_up(dir: &std::path::Path, peer: &Node) -> Vec<String> {
+    peer_lines(dir, peer, "session ")
+        .into_iter()
+        .skip_while(|l| !l.contains("session established"))
+        .filter(|l| l.contains("session down"))
+        .collect()
+}

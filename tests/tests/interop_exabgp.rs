@@ -6,6 +6,7 @@
 use reflex_tests::bird::{Bird, BirdConfig};
 use reflex_tests::exabgp::{BAD_MARKER_PEER, Exabgp, ExabgpConfig};
 use reflex_tests::netns::{Daemon, Lan, Node, wait_for};
+use reflex_tests::reflex::downs_after_up;
 use std::net::IpAddr;
 use std::path::Path;
 
@@ -27,18 +28,6 @@ fn reflector_config(rr: &Node, data: &Path, clients: &[(&Node, bool)]) -> String
         ));
     }
     c
-}
-
-/// "session down" lines of a peer after its first "session established"
-/// (connection attempts before that are logged as downs too).
-fn downs_after_up(dir: &Path, peer: &Node) -> Vec<String> {
-    let lines = reflex_tests::reflex::peer_lines(dir, peer, "session ");
-    lines
-        .iter()
-        .skip_while(|l| !l.contains("session established"))
-        .filter(|l| l.contains("session down"))
-        .cloned()
-        .collect()
 }
 
 fn observer(node: &Node, rr: &Node, dir: &Path) -> Bird {

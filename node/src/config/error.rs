@@ -169,4 +169,16 @@ pub enum Problem {
     Policy(String),
     #[error("unknown route-map `{0}` (route-maps: {1})")]
     UnknownRouteMap(String, String),
+    #[error("maximum prefix count {0} is out of range (1 to 4294967295)")]
+    MaxPrefix(i64),
+    #[error("unknown max-prefix action `{0}` (expected `warn` or `restart`)")]
+    UnknownMaxPrefixAction(String),
+    #[error("max-prefix warning {0} is out of range (1 to 100, percent of max-prefix)")]
+    MaxPrefixWarning(i64),
+    #[error("`{0}` has no effect: {1} has no `max-prefix` (set it here or in its group)")]
+    MaxPrefixUnset(&'static str, String),
+    #[error(
+        "max-prefix-restart has no effect with max-prefix-action \"warn\" (the session is never closed){0}"
+    )]
+    MaxPrefixRestartWithWarn(String),
 }

@@ -44,6 +44,12 @@ pub mod defaults {
     /// How long a restarted border keeps the routes a previous run left in
     /// the kernel while its neighbours send their tables again.
     pub const FIB_SWEEP_TIMEOUT: u16 = 120;
+    /// What passing `max-prefix` does: close the session (RFC 4486 §4).
+    pub const MAX_PREFIX_ACTION: super::MaxPrefixAction = super::MaxPrefixAction::Restart;
+    /// Seconds Idle after a max-prefix Cease before connecting again.
+    pub const MAX_PREFIX_RESTART: u16 = 60;
+    /// Percent of `max-prefix` at which a warning is logged.
+    pub const MAX_PREFIX_WARNING: u8 = 75;
 }
 
 /// The whole node configuration.
@@ -159,6 +165,31 @@ pub struct Neighbor {
     /// import policy), so an import change re-runs over it instead of
     /// asking for a ROUTE-REFRESH.
     pub soft_reconfiguration: bool,
+    /// The most paths the neighbour may hold announced; none: no limit.
+    pub max_prefix: Option<MaxPrefix>,
+}
+
+/// A neighbour's maximum prefix limit (RFC 4486 §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct MaxPrefix {
+    /// Paths announced and not withdrawn, all families together, counted
+    /// before import policy.
+    pub limit: u32,
+    pub action: MaxPrefixAction,
+    /// Seconds the session stays down after the restart action; 0: until
+    /// the daemon restarts.
+    pub restart: u16,
+    /// Percent of `limit` at which a warning is logged (1 to 100).
+    pub warning: u8,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MaxPrefixAction {
+    /// Log a warning; keep the session and the routes.
+    Warn,
+    /// Cease / Maximum Number of Prefixes Reached, then Idle for `restart`.
+    Restart,
 }
 
 /// Timer settings of one neighbour, in seconds.

@@ -261,6 +261,12 @@ pub struct RawPeer {
     pub import: Option<String>,
     pub export: Option<String>,
     pub soft_reconfiguration: Option<bool>,
+    pub max_prefix: Option<i64>,
+    /// `warn` or `restart`.
+    pub max_prefix_action: Option<String>,
+    pub max_prefix_restart: Option<i64>,
+    /// Percent of `max-prefix`.
+    pub max_prefix_warning: Option<i64>,
 }
 
 impl RawPeer {

@@ -2,7 +2,7 @@
 //! inheritance, and the sample files of `ops/config/`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use super::model::{Config, Role, defaults};
+use super::model::{Config, MaxPrefix, MaxPrefixAction, Role, defaults};
 use super::parse;
 use speaker::wire::Family;
 use speaker::wire::capability::AddPathMode;
@@ -422,7 +422,10 @@ fn fib_section_of_a_border() {
         "role = \"border\"\n[fib]\ntable = 1000\nmetric = 0\nmultipath = 8\nretain-on-shutdown = false\nsweep-timeout = 30\nresolve-via-default = true\n",
     ));
     let f = c.fib.unwrap();
-    assert_eq!((f.table, f.metric, f.multipath, f.sweep_timeout), (1000, 0, 8, 30));
+    assert_eq!(
+        (f.table, f.metric, f.multipath, f.sweep_timeout),
+        (1000, 0, 8, 30)
+    );
     assert!(!f.retain_on_shutdown && f.resolve_via_default);
     one_error(
         &with_base("[fib]\ntable = 1000\n"),
@@ -433,9 +436,19 @@ fn fib_section_of_a_border() {
     let e = errors(&with_base(
         "role = \"border\"\n[fib]\ntable = 0\nmetric = -1\nmultipath = 0\nsweep-timeout = 0\n",
     ));
-    has_error(&e, 5, "fib.table", "table 0 is out of range (1 to 4294967295)");
+    has_error(
+        &e,
+        5,
+        "fib.table",
+        "table 0 is out of range (1 to 4294967295)",
+    );
     has_error(&e, 6, "fib.metric", "metric -1 is out of range");
-    has_error(&e, 7, "fib.multipath", "multipath 0 is out of range (1 to 256)");
+    has_error(
+        &e,
+        7,
+        "fib.multipath",
+        "multipath 0 is out of range (1 to 256)",
+    );
     has_error(&e, 8, "fib.sweep-timeout", "sweep timeout");
 }
 
@@ -852,6 +865,173 @@ fn message_format() {
             "t.toml:7: key `neighbor[0].hold-time`: hold time 2 is invalid (RFC 4271 §4.2: 0 or at least 3)"
         ]
     );
+}
+
+// --- max-prefix ------------------------------------------------------------
+
+const NEIGHBOR: &str = "[[neighbor]]\naddress = \"198.18.0.2\"\nremote-as = 65000\n";
+
+#[test]
+fn max_prefix_is_off_by_default_and_takes_its_defaults() {
+    assert_eq!(ok(&with_base(NEIGHBOR)).neighbors[0].max_prefix, None);
+    let c = ok(&with_base(&format!("{NEIGHBOR}max-prefix = 1000\n")));
+    assert_eq!(
+        c.neighbors[0].max_prefix,
+        Some(MaxPrefix {
+            limit: 1000,
+            action: MaxPrefixAction::Restart,
+            restart: 60,
+            warning: 75,
+        })
+    );
+    let c = ok(&with_base(&format!(
+        "{NEIGHBOR}max-prefix = 4294967295\nmax-prefix-action = \"warn\"\nmax-prefix-warning = 100\n"
+    )));
+    assert_eq!(
+        c.neighbors[0].max_prefix,
+        Some(MaxPrefix {
+            limit: u32::MAX,
+            action: MaxPrefixAction::Warn,
+            restart: 60,
+            warning: 100,
+        })
+    );
+}
+
+#[test]
+fn max_prefix_keys_are_merged_from_the_group_one_by_one() {
+    let c = ok(&with_base(
+        r#"[group.transit]
+remote-as = 64500
+max-prefix = 900000
+max-prefix-restart = 0
+max-prefix-warning = 90
+[group.template]
+remote-as = 64501
+max-prefix-action = "restart"
+max-prefix-restart = 30
+[[neighbor]]
+address = "198.18.0.2"
+group = "transit"
+[[neighbor]]
+address = "198.18.0.3"
+group = "transit"
+max-prefix = 1000
+max-prefix-action = "restart"
+[[neighbor]]
+address = "198.18.0.4"
+group = "template"
+max-prefix = 10
+[[neighbor]]
+address = "198.18.0.5"
+group = "template"
+"#,
+    ));
+    let m: Vec<_> = c.neighbors.iter().map(|n| n.max_prefix).collect();
+    let limit = |limit, restart, warning| {
+        Some(MaxPrefix {
+            limit,
+            action: MaxPrefixAction::Restart,
+            restart,
+            warning,
+        })
+    };
+    // A group without a limit gives its members without one none.
+    assert_eq!(
+        m,
+        vec![
+            limit(900_000, 0, 90),
+            limit(1000, 0, 90),
+            limit(10, 30, 75),
+            None
+        ]
+    );
+}
+
+#[test]
+fn max_prefix_values() {
+    for bad in ["0", "-1", "4294967296"] {
+        one_error(
+            &with_base(&format!("{NEIGHBOR}max-prefix = {bad}\n")),
+            6,
+            "neighbor[0].max-prefix",
+            &format!("maximum prefix count {bad} is out of range (1 to 4294967295)"),
+        );
+    }
+    one_error(
+        &with_base("[group.g]\nmax-prefix-action = \"drop\"\n"),
+        4,
+        "group.g.max-prefix-action",
+        "unknown max-prefix action `drop` (expected `warn` or `restart`)",
+    );
+    for bad in ["-1", "65536"] {
+        one_error(
+            &with_base(&format!("[group.g]\nmax-prefix-restart = {bad}\n")),
+            4,
+            "group.g.max-prefix-restart",
+            &format!("max-prefix-restart {bad} is out of range (0 to 65535 seconds)"),
+        );
+    }
+    for bad in ["0", "101", "-5"] {
+        one_error(
+            &with_base(&format!("[group.g]\nmax-prefix-warning = {bad}\n")),
+            4,
+            "group.g.max-prefix-warning",
+            &format!("max-prefix warning {bad} is out of range (1 to 100, percent of max-prefix)"),
+        );
+    }
+    one_error(
+        &with_base("[timers]\nmax-prefix = 10\n"),
+        4,
+        "timers.max-prefix",
+        "unknown field `max-prefix`",
+    );
+}
+
+#[test]
+fn max_prefix_settings_that_cannot_act() {
+    // Written in a neighbour without a limit: each named where it is.
+    let e = errors(&with_base(&format!(
+        "{NEIGHBOR}max-prefix-action = \"warn\"\nmax-prefix-warning = 50\n"
+    )));
+    assert_eq!(e.len(), 2, "{e:#?}");
+    for (line, key) in [(6, "max-prefix-action"), (7, "max-prefix-warning")] {
+        has_error(
+            &e,
+            line,
+            &format!("neighbor[0].{key}"),
+            &format!(
+                "`{key}` has no effect: neighbor[0] (198.18.0.2) has no `max-prefix` (set it here or in its group)"
+            ),
+        );
+    }
+    // A restart time where the action is `warn`: in one table...
+    one_error(
+        &with_base(&format!(
+            "{NEIGHBOR}max-prefix = 5\nmax-prefix-action = \"warn\"\nmax-prefix-restart = 10\n"
+        )),
+        8,
+        "neighbor[0].max-prefix-restart",
+        "max-prefix-restart has no effect with max-prefix-action \"warn\" (the session is never closed)",
+    );
+    // ...or under a group's `warn`, reported once at the neighbour's key.
+    one_error(
+        &with_base(
+            "[group.g]\nremote-as = 65000\nmax-prefix-action = \"warn\"\n\
+             [[neighbor]]\naddress = \"198.18.0.2\"\ngroup = \"g\"\nmax-prefix = 5\nmax-prefix-restart = 10\n\
+             [[neighbor]]\naddress = \"198.18.0.3\"\ngroup = \"g\"\nmax-prefix = 5\n",
+        ),
+        10,
+        "neighbor[0].max-prefix-restart",
+        "(action at `group.g.max-prefix-action`)",
+    );
+    // A group's restart time under a neighbour's `warn` is an override, and
+    // a group's settings wait for members that set a limit: both fine.
+    ok(&with_base(
+        "[group.g]\nremote-as = 65000\nmax-prefix-restart = 10\nmax-prefix-warning = 80\n\
+         [[neighbor]]\naddress = \"198.18.0.2\"\ngroup = \"g\"\nmax-prefix = 5\nmax-prefix-action = \"warn\"\n\
+         [[neighbor]]\naddress = \"198.18.0.3\"\ngroup = \"g\"\n",
+    ));
 }
 
 // --- the sample files ------------------------------------------------------

@@ -14,8 +14,8 @@ mod policy;
 use super::error::{Diagnostic, Problem};
 use super::locate::{Locator, join};
 use super::model::{
-    Cluster, Config, Fib, GracefulRestart, Listen, Neighbor, Role, Timers, add_path_mode_from_name,
-    defaults, family_from_name, family_name,
+    Cluster, Config, Fib, GracefulRestart, Listen, MaxPrefix, MaxPrefixAction, Neighbor, Role,
+    Timers, add_path_mode_from_name, defaults, family_from_name, family_name,
 };
 use super::raw::{RawCluster, RawConfig, RawFib, RawPeer, RawPolicySections, RawTimers};
 use speaker::wire::Family;
@@ -136,6 +136,10 @@ struct Layer {
     import: Option<At<String>>,
     export: Option<At<String>>,
     soft_reconfiguration: Option<At<bool>>,
+    max_prefix: Option<At<u32>>,
+    max_prefix_action: Option<At<MaxPrefixAction>>,
+    max_prefix_restart: Option<At<u16>>,
+    max_prefix_warning: Option<At<u8>>,
     timers: TimerLayer,
 }
 
@@ -174,6 +178,16 @@ impl Layer {
             soft_reconfiguration: self
                 .soft_reconfiguration
                 .or_else(|| under.soft_reconfiguration.clone()),
+            max_prefix: self.max_prefix.or_else(|| under.max_prefix.clone()),
+            max_prefix_action: self
+                .max_prefix_action
+                .or_else(|| under.max_prefix_action.clone()),
+            max_prefix_restart: self
+                .max_prefix_restart
+                .or_else(|| under.max_prefix_restart.clone()),
+            max_prefix_warning: self
+                .max_prefix_warning
+                .or_else(|| under.max_prefix_warning.clone()),
             timers: self.timers.over(&under.timers),
         }
     }
@@ -347,6 +361,7 @@ impl Checker<'_> {
             }
             let merged = layer.clone().over(&global);
             self.timer_rules(&merged.timers);
+            self.max_prefix_rules(&merged, None);
             groups.insert(name.clone(), layer);
         }
 
@@ -577,6 +592,7 @@ impl Checker<'_> {
             }
         };
         self.timer_rules(&s.timers);
+        self.max_prefix_rules(&s, Some(&whom));
         let address = address?;
         let cluster_id = s.cluster_id.as_ref().map(|c| c.value).or(self.cluster_id);
         let families = match &s.families {
@@ -680,7 +696,56 @@ impl Checker<'_> {
             import: s.import.map(|a| a.value),
             export: s.export.map(|a| a.value),
             soft_reconfiguration: value(&s.soft_reconfiguration, false),
+            max_prefix: s.max_prefix.as_ref().map(|m| MaxPrefix {
+                limit: m.value,
+                action: value(&s.max_prefix_action, defaults::MAX_PREFIX_ACTION),
+                restart: value(&s.max_prefix_restart, defaults::MAX_PREFIX_RESTART),
+                warning: value(&s.max_prefix_warning, defaults::MAX_PREFIX_WARNING),
+            }),
         })
+    }
+
+    /// Max-prefix settings that cannot act, on settings merged with what
+    /// they inherit. `neighbor`: who, for a neighbour; `None` for a group
+    /// (a group may hold the action and times for members that set their
+    /// own limit).
+    fn max_prefix_rules(&mut self, s: &Layer, neighbor: Option<&str>) {
+        if let (Some(whom), None) = (neighbor, &s.max_prefix) {
+            let written = [
+                (
+                    "max-prefix-action",
+                    s.max_prefix_action.as_ref().map(|a| (a.level, &a.path)),
+                ),
+                (
+                    "max-prefix-restart",
+                    s.max_prefix_restart.as_ref().map(|a| (a.level, &a.path)),
+                ),
+                (
+                    "max-prefix-warning",
+                    s.max_prefix_warning.as_ref().map(|a| (a.level, &a.path)),
+                ),
+            ];
+            for (key, at) in written {
+                // Only where the neighbour writes it: its group's may serve
+                // the members that do set a limit.
+                if let Some((Level::Neighbor, path)) = at {
+                    self.report(path, Problem::MaxPrefixUnset(key, whom.to_string()));
+                }
+            }
+        }
+        // A restart time written where the action in effect is `warn`
+        // (one inherited under an overriding `warn` is fine).
+        if let (Some(a), Some(r)) = (&s.max_prefix_action, &s.max_prefix_restart)
+            && a.value == MaxPrefixAction::Warn
+            && r.level >= a.level
+        {
+            let others = if a.path == r.path {
+                String::new()
+            } else {
+                format!(" (action at `{}`)", a.path)
+            };
+            self.report(&r.path, Problem::MaxPrefixRestartWithWarn(others));
+        }
     }
 
     /// Neighbour addresses are unique; the first one seen is the reference.
@@ -781,6 +846,7 @@ impl Checker<'_> {
                 );
             }
         }
+        self.max_prefix_layer(prefix, peer, level, &mut layer);
         if let Some(n) = peer.restart_time {
             let key = join(prefix, "restart-time");
             match u16::try_from(n) {
@@ -789,6 +855,48 @@ impl Checker<'_> {
             }
         }
         layer
+    }
+
+    /// `max-prefix` and its companions, each checked on its own.
+    fn max_prefix_layer(&mut self, prefix: &str, peer: &RawPeer, level: Level, layer: &mut Layer) {
+        let at = |key: &str| (join(prefix, key), level);
+        if let Some(n) = peer.max_prefix {
+            match u32::try_from(n) {
+                Ok(v) if v >= 1 => layer.max_prefix = Some(At::new(v, at("max-prefix"))),
+                _ => self.report(&join(prefix, "max-prefix"), Problem::MaxPrefix(n)),
+            }
+        }
+        if let Some(a) = &peer.max_prefix_action {
+            let action = match a.as_str() {
+                "warn" => Some(MaxPrefixAction::Warn),
+                "restart" => Some(MaxPrefixAction::Restart),
+                _ => None,
+            };
+            match action {
+                Some(v) => layer.max_prefix_action = Some(At::new(v, at("max-prefix-action"))),
+                None => self.report(
+                    &join(prefix, "max-prefix-action"),
+                    Problem::UnknownMaxPrefixAction(a.clone()),
+                ),
+            }
+        }
+        if let Some(n) = peer.max_prefix_restart {
+            let (path, _) = at("max-prefix-restart");
+            if let Some(v) = self.seconds(&path, "max-prefix-restart", n, 0) {
+                layer.max_prefix_restart = Some(At::new(v, at("max-prefix-restart")));
+            }
+        }
+        if let Some(n) = peer.max_prefix_warning {
+            match u8::try_from(n) {
+                Ok(v) if (1..=100).contains(&v) => {
+                    layer.max_prefix_warning = Some(At::new(v, at("max-prefix-warning")))
+                }
+                _ => self.report(
+                    &join(prefix, "max-prefix-warning"),
+                    Problem::MaxPrefixWarning(n),
+                ),
+            }
+        }
     }
 
     fn timers(&mut self, prefix: &str, raw: RawTimers, level: Level) -> TimerLayer {

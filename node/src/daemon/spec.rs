@@ -2,11 +2,12 @@
 
 use super::{DaemonSpec, MemberSpec, NeighborSpec};
 use crate::config::Config;
-use crate::config::Neighbor;
+use crate::config::{MaxPrefix, MaxPrefixAction, Neighbor};
 use crate::fib::FibSpec;
 use crate::fib::encode::Target;
 use crate::session::RibRole;
 use speaker::fsm::SessionConfig;
+use speaker::policy::{LimitAction, PrefixLimit};
 use speaker::rib::{DecisionConfig, PeerId, RibConfig};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -73,6 +74,7 @@ pub fn spec_from_config(c: &Config) -> DaemonSpec {
                     ebgp_requires_policy: c.ebgp_requires_policy,
                     local_as: c.local_as,
                     soft_reconfiguration: n.soft_reconfiguration,
+                    max_prefix: n.max_prefix.map(prefix_limit),
                 },
             })
             .collect(),
@@ -97,6 +99,20 @@ fn hostname(c: &Config) -> Option<String> {
 
 fn secs(s: u16) -> Duration {
     Duration::from_secs(u64::from(s))
+}
+
+fn prefix_limit(m: MaxPrefix) -> PrefixLimit {
+    PrefixLimit {
+        max: m.limit,
+        warning_percent: m.warning,
+        action: match m.action {
+            MaxPrefixAction::Warn => LimitAction::Warn,
+            // 0: no automatic restart (the daemon's restart brings it back).
+            MaxPrefixAction::Restart => {
+                LimitAction::Restart((m.restart > 0).then(|| secs(m.restart)))
+            }
+        },
+    }
 }
 
 fn session_config(c: &Config, n: &Neighbor) -> SessionConfig {

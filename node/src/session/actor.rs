@@ -8,7 +8,9 @@ use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use speaker::fsm::collision::{Survivor, resolve};
 use speaker::fsm::{AdminEvent, Event, Session, SessionConfig, State, TcpEvent};
-use speaker::policy::{ImportFilter, ReceivedRoutes, RouteMap};
+use speaker::policy::{
+    Crossing, ImportFilter, LimitAction, PrefixCounter, PrefixLimit, ReceivedRoutes, RouteMap,
+};
 use speaker::rib::{NextHopSelf, PeerId, PeerInfo, RibCommand};
 use speaker::wire::route_refresh::{RefreshSubtype, RouteRefresh};
 use speaker::wire::{Message, Notification};
@@ -59,6 +61,9 @@ pub struct RibRole {
     /// Keep the routes as received (soft reconfiguration inbound): an
     /// import change re-runs over them instead of a ROUTE-REFRESH.
     pub soft_reconfiguration: bool,
+    /// The most paths the neighbour may hold announced (RFC 4486 §4),
+    /// counted in the session before import.
+    pub max_prefix: Option<PrefixLimit>,
 }
 
 impl RibRole {
@@ -85,6 +90,8 @@ pub struct PeerSession {
     denial_logged: bool,
     /// What the neighbour sent, before import (soft reconfiguration).
     received: Option<ReceivedRoutes>,
+    /// The paths the neighbour holds announced, against its max-prefix.
+    prefixes: Option<PrefixCounter>,
     rib: Addr<RibActor>,
     local_addr: Option<SocketAddr>,
     /// Established and known to the RIB.
@@ -182,6 +189,7 @@ impl PeerSession {
             inbuf: BytesMut::new(),
             import,
             received: role.soft_reconfiguration.then(ReceivedRoutes::default),
+            prefixes: role.max_prefix.clone().map(PrefixCounter::new),
             role,
             denial_logged: false,
             status: SessionStatus {
@@ -198,10 +206,16 @@ impl PeerSession {
     /// After every input: write what the FSM queued, act on its events,
     /// re-arm the one timer.
     fn drive(&mut self, ctx: &mut Context<Self>) {
-        while let Some(b) = self.fsm.poll_transmit() {
-            self.write(b, ctx);
-        }
-        while let Some(ev) = self.fsm.poll_event() {
+        // What the FSM queues to send goes out before its next event: an
+        // event's handling can queue a NOTIFICATION (max-prefix's Cease)
+        // ahead of the Disconnect that closes the writer.
+        loop {
+            while let Some(b) = self.fsm.poll_transmit() {
+                self.write(b, ctx);
+            }
+            let Some(ev) = self.fsm.poll_event() else {
+                break;
+            };
             self.on_event(ev, ctx);
         }
         self.status.state = self.fsm.state();
@@ -380,6 +394,9 @@ impl PeerSession {
                 if let Some(r) = &mut self.received {
                     r.clear();
                 }
+                if let Some(p) = &mut self.prefixes {
+                    p.clear();
+                }
                 if self.up {
                     self.up = false;
                     self.peer_down(reason, ctx);
@@ -402,6 +419,10 @@ impl PeerSession {
                 self.status.updates_received += 1;
                 self.status.prefixes_received += u.counts().0 as u64;
                 let cmd = RibCommand::from_update(self.role.id, &u);
+                if self.over_max_prefix(&cmd) {
+                    // The session is closing: its routes go with it.
+                    return;
+                }
                 if let Some(r) = &mut self.received {
                     r.record(&cmd);
                 }
@@ -440,6 +461,60 @@ impl PeerSession {
             Event::RouteRefresh(r) => {
                 debug!(peer = %self.peer, family = %r.family, subtype = r.subtype.0, "route refresh marker")
             }
+        }
+    }
+
+    /// Counts what the neighbour announced against its max-prefix and
+    /// acts on a crossing: a warning, or (restart) the session closed with
+    /// Cease / Maximum Number of Prefixes Reached (RFC 4486 §4), Idle for
+    /// the restart time. True when the session is closing.
+    fn over_max_prefix(&mut self, cmd: &RibCommand) -> bool {
+        let Some(counter) = &mut self.prefixes else {
+            return false;
+        };
+        let crossing = counter.record(cmd);
+        let max = counter.limit().max;
+        let action = counter.limit().action;
+        match crossing {
+            None => false,
+            Some(Crossing::Warning { count, threshold }) => {
+                warn!(
+                    peer = %self.peer,
+                    count,
+                    limit = max,
+                    threshold,
+                    "prefixes from the neighbour nearing max-prefix"
+                );
+                false
+            }
+            Some(Crossing::Exceeded { family, count }) => match action {
+                LimitAction::Warn => {
+                    warn!(
+                        peer = %self.peer,
+                        count,
+                        limit = max,
+                        %family,
+                        "max-prefix exceeded: routes kept (max-prefix-action = warn)"
+                    );
+                    false
+                }
+                LimitAction::Restart(idle_for) => {
+                    warn!(
+                        peer = %self.peer,
+                        count,
+                        limit = max,
+                        %family,
+                        restart_after = ?idle_for,
+                        "max-prefix exceeded: closing the session with Cease 6/1 (Maximum Number of Prefixes Reached); not reconnecting until the restart time has passed (none: until the daemon restarts)"
+                    );
+                    let cease = Notification::max_prefixes_reached(family, max);
+                    self.fsm.handle_admin(
+                        Instant::now(),
+                        AdminEvent::AutomaticStop { cease, idle_for },
+                    );
+                    true
+                }
+            },
         }
     }
 

@@ -2,6 +2,7 @@
 
 use super::negotiate::Negotiated;
 use crate::wire::{Notification, RouteRefresh, Update};
+use std::time::Duration;
 
 /// The six states of RFC 4271 §8.2.2.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -35,6 +36,16 @@ pub enum AdminEvent {
     /// ManualStop: the NOTIFICATION to send if a session is up (a Cease
     /// with an RFC 9003 message, typically); Administrative Shutdown if `None`.
     Stop(Option<Notification>),
+    /// §8.1.2 Event 8 AutomaticStop: the speaker itself ends the session
+    /// (RFC 4271 names the maximum prefix limit as the example), with
+    /// `cease` (RFC 4486 §4: Cease / Maximum Number of Prefixes Reached).
+    /// The session stays Idle, refusing connections, for `idle_for`
+    /// exactly (no IdleHold back-off), then starts again; `None`: until
+    /// the next `Start`.
+    AutomaticStop {
+        cease: Notification,
+        idle_for: Option<Duration>,
+    },
 }
 
 /// Transport events (§8.1.3), reported by the driver.

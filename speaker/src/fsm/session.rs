@@ -140,6 +140,27 @@ impl Session {
                 }
                 self.timers.stop_all();
             }
+            AdminEvent::AutomaticStop { cease, idle_for } => {
+                if !matches!(
+                    self.state,
+                    State::OpenSent | State::OpenConfirm | State::Established
+                ) {
+                    return;
+                }
+                // What the peer sent after the message that made us stop
+                // is moot: the session it came on is gone, and with a
+                // NOTIFICATION sent its routes go too (no graceful restart).
+                self.events
+                    .retain(|e| !matches!(e, Event::Update(_) | Event::RouteRefresh(_)));
+                let reason = DownReason::NotificationSent(cease.clone());
+                self.go_idle(now, reason, Some(cease), false);
+                // §8.2.2 leaves damping optional here: the wait is the one
+                // configured (FRR's `maximum-prefix N restart M`), so the
+                // operator knows when the peer is tried again.
+                if let Some(d) = idle_for.filter(|_| self.admin_up) {
+                    self.timers.set(Timer::IdleHold, now + d);
+                }
+            }
         }
     }
 

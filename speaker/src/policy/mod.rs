@@ -13,6 +13,7 @@ pub mod as_path_list;
 pub mod community_list;
 mod error;
 pub mod import;
+pub mod prefix_limit;
 pub mod prefix_list;
 pub mod received;
 pub mod route_map;
@@ -22,6 +23,7 @@ pub use as_path_list::AsPathList;
 pub use community_list::{CommunityList, Kind as CommunityKind};
 pub use error::{Located, Place, PolicyError};
 pub use import::ImportFilter;
+pub use prefix_limit::{Crossing, LimitAction, PrefixCounter, PrefixLimit};
 pub use prefix_list::{PrefixList, PrefixListEntry};
 pub use received::ReceivedRoutes;
 pub use route_map::{

@@ -8,10 +8,11 @@ use crate::wire::{Family, NlriEntry, PathAttributes, Prefix};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// A path as the neighbour names it.
-type Key = (Family, Prefix, Option<u32>, Option<[u8; 8]>);
+/// A path as the neighbour names it: what a later announcement replaces
+/// and a withdrawal removes.
+pub(super) type Key = (Family, Prefix, Option<u32>, Option<[u8; 8]>);
 
-fn key(family: Family, e: &NlriEntry) -> Key {
+pub(super) fn key(family: Family, e: &NlriEntry) -> Key {
     (family, e.prefix, e.path_id, e.rd.map(|r| r.0))
 }
 

@@ -2,6 +2,7 @@
 //! 4486, 5492, 6608, 7313, 8538, 9234, 9384, and the shutdown communication of
 //! RFC 9003.
 
+use super::family::{Afi, Family, Safi};
 use bytes::{BufMut, Bytes, BytesMut};
 use serde::Serialize;
 
@@ -123,6 +124,33 @@ impl Notification {
         Notification::new(code::CEASE, subcode, d.freeze())
     }
 
+    /// Cease / Maximum Number of Prefixes Reached with the data RFC 4486
+    /// §4 allows: the family (AFI, 2 octets; SAFI, 1 octet) and the upper
+    /// bound that was passed (4 octets).
+    pub fn max_prefixes_reached(family: Family, limit: u32) -> Notification {
+        let mut d = BytesMut::with_capacity(7);
+        d.put_u16(family.afi.0);
+        d.put_u8(family.safi.0);
+        d.put_u32(limit);
+        Notification::new(
+            code::CEASE,
+            subcode::cease::MAXIMUM_PREFIXES_REACHED,
+            d.freeze(),
+        )
+    }
+
+    /// The family and upper bound of a Maximum Number of Prefixes Reached,
+    /// when its data holds them (RFC 4486 §4: the data is optional).
+    pub fn max_prefixes(&self) -> Option<(Family, u32)> {
+        if self.code != code::CEASE || self.subcode != subcode::cease::MAXIMUM_PREFIXES_REACHED {
+            return None;
+        }
+        let d: &[u8; 7] = self.data.get(..7)?.try_into().ok()?;
+        let afi = Afi(u16::from_be_bytes([d[0], d[1]]));
+        let limit = u32::from_be_bytes([d[3], d[4], d[5], d[6]]);
+        Some((Family::new(afi, Safi(d[2])), limit))
+    }
+
     pub fn decode(body: Bytes) -> Notification {
         // The header check guarantees two octets (minimum length 21).
         let code = body.first().copied().unwrap_or(0);
@@ -167,6 +195,9 @@ impl Notification {
         let mut out = format!("{c} / {s}");
         if let Some(ShutdownCommunication::Message(m)) = self.shutdown_communication() {
             out.push_str(&format!(": {m:?}"));
+        }
+        if let Some((family, limit)) = self.max_prefixes() {
+            out.push_str(&format!(": {family}, limit {limit}"));
         }
         out
     }
