@@ -390,16 +390,66 @@ fn a_border_installs_its_best_routes_in_the_kernel_and_survives_a_kill() {
         before,
         "routes changed when the daemon died"
     );
-    let monitor_log = root.join("ip-monitor.log");
+    let mut reflex = restart_without_changes(&border, root, &config, &before, "kill");
+    assert!(
+        ping(&ext_a, "198.19.1.1", "198.19.2.1"),
+        "ping after the restart"
+    );
+
+    // A clean stop (SIGTERM) leaves the routes (retain-on-shutdown).
+    reflex.signal("TERM").unwrap();
+    let stopped = wait_for(10, || (!reflex.is_running()).then_some(()));
+    assert!(stopped.is_some(), "the border did not stop on SIGTERM");
+    assert_eq!(
+        bgp_routes(&border),
+        before,
+        "routes removed by a clean stop"
+    );
+    // ... and a start after it changes nothing either (the neighbours'
+    // routes are gone from the RIB, but the sweep waits for them).
+    let mut reflex = restart_without_changes(&border, root, &config, &before, "stop");
+
+    // retain-on-shutdown = false: a clean stop removes them all.
+    reflex.signal("TERM").unwrap();
+    assert!(wait_for(10, || (!reflex.is_running()).then_some(())).is_some());
+    let config = config.replace(
+        "sweep-timeout = 60\n",
+        "sweep-timeout = 60\nretain-on-shutdown = false\n",
+    );
+    let mut reflex = start_border(&border, root, &config);
+    let back = wait_for(60, || {
+        reflex_tests::reflex::log(&root.join("border"))
+            .contains("every neighbour sent End-of-RIB: sweeping")
+            .then_some(())
+    });
+    assert!(back.is_some(), "no sweep after the last restart");
+    reflex.signal("TERM").unwrap();
+    assert!(wait_for(10, || (!reflex.is_running()).then_some(())).is_some());
+    assert_eq!(
+        bgp_routes(&border),
+        Vec::<String>::new(),
+        "routes left by a clean stop"
+    );
+}
+
+/// Starts the border again while `ip monitor route` watches its
+/// namespace: after every neighbour's End-of-RIB the table is `before`,
+/// and no route of ours was added, replaced or removed in between.
+fn restart_without_changes(
+    border: &Node,
+    root: &Path,
+    config: &str,
+    before: &[String],
+    what: &str,
+) -> Daemon {
+    let monitor_log = root.join(format!("ip-monitor-{what}.log"));
     let mut monitor_cmd = border.command("ip");
     monitor_cmd
         .args(["monitor", "route"])
         .stdout(std::fs::File::create(&monitor_log).unwrap());
     let mut monitor = Daemon::spawn("ip monitor", monitor_cmd).unwrap();
     std::thread::sleep(std::time::Duration::from_millis(300));
-    let first_log = reflex_tests::reflex::log(&root.join("border"));
-    std::fs::write(root.join("border/first-run.log"), first_log).unwrap();
-    let mut reflex = start_border(&border, root, &config);
+    let reflex = start_border(border, root, config);
     let swept = wait_for(60, || {
         reflex_tests::reflex::log(&root.join("border"))
             .contains("every neighbour sent End-of-RIB: sweeping")
@@ -407,12 +457,12 @@ fn a_border_installs_its_best_routes_in_the_kernel_and_survives_a_kill() {
     });
     assert!(
         swept.is_some(),
-        "no sweep after End-of-RIB:\n{}",
+        "no sweep after End-of-RIB ({what}):\n{}",
         reflex_tests::reflex::log_tail(&root.join("border"))
     );
     std::thread::sleep(std::time::Duration::from_secs(1));
     monitor.kill();
-    assert_eq!(bgp_routes(&border), before);
+    assert_eq!(bgp_routes(border), before, "after the restart ({what})");
     let events = std::fs::read_to_string(&monitor_log).unwrap();
     let ours: Vec<&str> = events
         .lines()
@@ -420,16 +470,12 @@ fn a_border_installs_its_best_routes_in_the_kernel_and_survives_a_kill() {
         .collect();
     assert!(
         ours.is_empty(),
-        "routes were removed or rewritten across the restart: {ours:#?}\n{}",
+        "routes were removed or rewritten across the restart ({what}): {ours:#?}\n{}",
         reflex_tests::reflex::log(&root.join("border"))
             .lines()
             .filter(|l| !l.contains("DEBUG"))
             .collect::<Vec<_>>()
             .join("\n")
     );
-    assert!(
-        ping(&ext_a, "198.19.1.1", "198.19.2.1"),
-        "ping after the restart"
-    );
-    assert!(reflex.is_running());
+    reflex
 }

@@ -93,9 +93,14 @@ pub fn run(spec: DaemonSpec, shutdown: impl Future<Output = ()> + 'static) -> an
         let (member, stale) = start_member(&spec, routing.clone(), fib.as_ref()).await?;
         let member = Arc::new(member);
         if let (Some(fib), Some(rx)) = (&fib, kernel_changes) {
+            // The sweep waits for every neighbour (those of before a kill
+            // are stale in the RIB; those of before a clean stop sent
+            // their Cease and are gone from it, but their routes are in
+            // the kernel still).
+            let awaited = spec.neighbors.iter().map(|n| n.role.id).collect();
             {
                 let applied = member.state.applied();
-                fib::feed::lock(&fib.feed).load(&applied.rib, stale.iter().copied().collect());
+                fib::feed::lock(&fib.feed).load(&applied.rib, awaited);
             }
             actix_rt::spawn(reresolve(member.clone(), rx));
         }
@@ -140,6 +145,11 @@ pub fn run(spec: DaemonSpec, shutdown: impl Future<Output = ()> + 'static) -> an
             "reflex running"
         );
         shutdown.await;
+        if let Some(f) = &fib {
+            // Our routes stay in the kernel (or all go, at the FIB's stop),
+            // not withdrawn one by one as the sessions end.
+            fib::feed::lock(&f.feed).freeze();
+        }
         info!("shutting down: Cease to every peer");
         let sessions = sessions.running();
         for s in &sessions {

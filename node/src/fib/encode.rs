@@ -1,7 +1,9 @@
 //! A batch of FIB changes as rtnetlink requests in one buffer: written to
-//! the socket at once (one datagram, many requests), each asking for an
-//! acknowledgement under its own sequence number so an error is matched
-//! to its prefix. Routes carry protocol `bgp` (186, so `ip route show proto
+//! the socket at once (one datagram, many requests), each under its own
+//! sequence number so an error is matched to its prefix. None asks for an
+//! acknowledgement (the kernel answers errors anyway): the socket asks it
+//! of the last request of each datagram ([`set_ack`]), whose answer says
+//! every request before it was handled. Routes carry protocol `bgp` (186, so `ip route show proto
 //! bgp` and a restart find ours), the configured table (in RTA_TABLE too,
 //! for tables above 255) and metric.
 
@@ -79,15 +81,23 @@ pub fn encode(changes: &[(Prefix, Change)], target: Target, seq: u32) -> Batch {
                 }
                 (
                     RouteNetlinkMessage::NewRoute(m),
-                    NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE,
+                    NLM_F_REQUEST | NLM_F_CREATE | NLM_F_REPLACE,
                 )
             }
-            None => (RouteNetlinkMessage::DelRoute(m), NLM_F_REQUEST | NLM_F_ACK),
+            None => (RouteNetlinkMessage::DelRoute(m), NLM_F_REQUEST),
         };
         append(&mut batch.octets, payload, flags, n);
         batch.requests.push((n, *prefix));
     }
     batch
+}
+
+/// Asks for an acknowledgement of the request at the start of `octets`.
+pub fn set_ack(octets: &mut [u8]) {
+    if let Some(flags) = octets.get_mut(6..8) {
+        let f = u16::from_ne_bytes([flags[0], flags[1]]) | NLM_F_ACK;
+        flags.copy_from_slice(&f.to_ne_bytes());
+    }
 }
 
 /// Appends one request to `octets`, its header made to fit it.
@@ -152,8 +162,15 @@ mod tests {
         assert_eq!(msgs.len(), 3);
         for (m, (seq, _)) in msgs.iter().zip(&batch.requests) {
             assert_eq!(m.header.sequence_number, *seq);
-            assert_ne!(m.header.flags & NLM_F_ACK, 0);
+            assert_eq!(m.header.flags & NLM_F_ACK, 0);
         }
+        // The socket asks for the acknowledgement of a datagram's last.
+        let mut octets = batch.octets.clone();
+        let last = octets.len() - msgs[2].header.length as usize;
+        set_ack(&mut octets[last..]);
+        let msgs = parse_all(&octets);
+        assert_ne!(msgs[2].header.flags & NLM_F_ACK, 0);
+        assert_eq!(msgs[1].header.flags & NLM_F_ACK, 0);
         let route = |m: &NetlinkMessage<RouteNetlinkMessage>| match &m.payload {
             NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewRoute(r))
             | NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelRoute(r)) => r.clone(),

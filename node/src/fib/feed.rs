@@ -3,6 +3,7 @@
 //! programmer's inbox (without waiting for the kernel), and the End-of-RIB
 //! of every neighbour that was up before a restart starts the sweep.
 
+use super::Hops;
 use super::inbox::{FibInbox, Wanted};
 use speaker::rib::adj_rib_out::next_hop;
 use speaker::rib::{PeerId, Rib, RibOutput, RouteKey};
@@ -25,6 +26,9 @@ pub struct FibFeed {
     awaited: Option<BTreeSet<PeerId>>,
     end_of_rib: BTreeMap<PeerId, BTreeSet<Family>>,
     swept: bool,
+    /// The daemon is stopping: what its sessions' ends withdraw stays in
+    /// the kernel (a restart must not blackhole traffic).
+    frozen: bool,
 }
 
 fn forwarded(key: &RouteKey) -> bool {
@@ -41,7 +45,7 @@ fn wanted(rib: &Rib, key: &RouteKey) -> Wanted {
             next_hops.push(nh);
         }
     }
-    (!next_hops.is_empty()).then_some(next_hops)
+    Hops::of(next_hops)
 }
 
 impl FibFeed {
@@ -51,6 +55,7 @@ impl FibFeed {
             awaited: None,
             end_of_rib: BTreeMap::new(),
             swept: false,
+            frozen: false,
         }
     }
 
@@ -76,7 +81,7 @@ impl FibFeed {
         // Before the load, the log is being replayed: its intermediate
         // states are not for the kernel (a route announced and withdrawn
         // before the restart would be added and removed again).
-        if self.awaited.is_none() {
+        if self.awaited.is_none() || self.frozen {
             return;
         }
         let keys: BTreeSet<RouteKey> = outputs
@@ -99,6 +104,11 @@ impl FibFeed {
             }
         }
         self.check_sweep(rib);
+    }
+
+    /// Feeds nothing more: called when the daemon starts to stop.
+    pub fn freeze(&mut self) {
+        self.frozen = true;
     }
 
     /// Sweeps once every awaited neighbour is up again and has sent

@@ -3,16 +3,16 @@
 //! entry per prefix (latest state wins), so a slow kernel never holds back
 //! BGP.
 
+use super::Hops;
 use super::queue::FibQueue;
 use speaker::wire::Prefix;
 use std::collections::BTreeSet;
-use std::net::IpAddr;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
 /// A destination's wanted state: the BGP next hops it is forwarded over
 /// (ECMP: more than one), or nothing.
-pub type Wanted = Option<Vec<IpAddr>>;
+pub type Wanted = Option<Hops>;
 
 /// One round of work.
 #[derive(Debug, Default)]

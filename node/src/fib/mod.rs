@@ -49,6 +49,39 @@ pub struct FibRoute {
 /// What a prefix should become in the kernel: a route, or nothing.
 pub type Change = Option<FibRoute>;
 
+/// Next hops or gateways of one route: inline when one (nearly every
+/// route), so a full table's maps hold no allocation per route.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Hops {
+    One(IpAddr),
+    Many(Box<[IpAddr]>),
+}
+
+impl Hops {
+    /// `None` when empty.
+    pub fn of(v: Vec<IpAddr>) -> Option<Hops> {
+        match v.as_slice() {
+            [] => None,
+            [one] => Some(Hops::One(*one)),
+            _ => Some(Hops::Many(v.into_boxed_slice())),
+        }
+    }
+
+    pub fn as_slice(&self) -> &[IpAddr] {
+        match self {
+            Hops::One(a) => std::slice::from_ref(a),
+            Hops::Many(v) => v,
+        }
+    }
+
+    /// The same addresses, whatever their order (the kernel gives a
+    /// multipath route's back in its own).
+    pub fn same(&self, other: &[IpAddr]) -> bool {
+        let mine = self.as_slice();
+        mine.len() == other.len() && mine.iter().all(|a| other.contains(a))
+    }
+}
+
 /// How the border programs the kernel (`[fib]`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FibSpec {

@@ -13,7 +13,8 @@ use super::encode::Target;
 use super::inbox::{FibInbox, Wanted, Work};
 use super::kernel::{KernelRoutes, SharedKernel};
 use super::socket::{FibSocket, Refused};
-use super::{Change, FibRoute, FibStats};
+use super::{Change, FibRoute, FibStats, Hops};
+use foldhash::fast::FixedState;
 use speaker::wire::Prefix;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
@@ -36,17 +37,26 @@ const LOGGED: usize = 10;
 /// ESRCH: a deletion of a route the kernel does not hold (gone already).
 const ESRCH: i32 = 3;
 
+/// One destination: its BGP next hops if the RIB forwards it, and the
+/// gateways of our route in the kernel if there is one.
+#[derive(Debug, Default)]
+struct Slot {
+    wanted: Option<Hops>,
+    installed: Option<Hops>,
+}
+
+type Map<K, V> = HashMap<K, V, FixedState>;
+
 pub struct Programmer {
     socket: FibSocket,
     target: Target,
     kernel: SharedKernel,
-    /// What the kernel holds of ours.
-    installed: HashMap<Prefix, FibRoute>,
+    /// Every destination wanted or held (one map: a full table's worth).
+    slots: Map<Prefix, Slot>,
+    /// Routes of ours the kernel holds.
+    installed: usize,
     /// A previous run's routes not wanted yet in this one (until the sweep).
-    stale: Option<HashSet<Prefix>>,
-    /// Destinations and their BGP next hops.
-    wanted: HashMap<Prefix, Vec<IpAddr>>,
-    by_next_hop: HashMap<IpAddr, HashSet<Prefix>>,
+    stale: Option<HashSet<Prefix, FixedState>>,
     /// Refused by the kernel, to try again.
     refused: BTreeSet<Prefix>,
     stats: Arc<FibStats>,
@@ -69,14 +79,23 @@ impl Programmer {
             );
         }
         stats.installed.store(left.len() as u64, Ordering::Relaxed);
+        let installed = left.len();
         Ok(Programmer {
             socket,
             target,
             kernel,
             stale: Some(left.iter().map(|r| r.prefix).collect()),
-            installed: left.into_iter().map(|r| (r.prefix, r)).collect(),
-            wanted: HashMap::new(),
-            by_next_hop: HashMap::new(),
+            slots: left
+                .into_iter()
+                .map(|r| {
+                    let slot = Slot {
+                        wanted: None,
+                        installed: Hops::of(r.gateways),
+                    };
+                    (r.prefix, slot)
+                })
+                .collect(),
+            installed,
             refused: BTreeSet::new(),
             stats,
         })
@@ -105,7 +124,7 @@ impl Programmer {
                 let (_, coalesced) = inbox.backlog();
                 info!(
                     written,
-                    installed = self.installed.len(),
+                    installed = self.installed,
                     refused = self.refused.len(),
                     errors = self.stats.errors.load(Ordering::Relaxed),
                     coalesced,
@@ -136,9 +155,16 @@ impl Programmer {
             dirty.insert(prefix);
         }
         if !work.kernel.is_empty() {
-            for (nh, prefixes) in &self.by_next_hop {
-                if work.kernel.iter().any(|k| k.contains(*nh)) {
-                    dirty.extend(prefixes.iter().copied());
+            // Rare (the kernel's own routes changed): a scan, rather than
+            // an index by next hop kept for every route.
+            for (prefix, slot) in &self.slots {
+                let covered = slot.wanted.as_ref().is_some_and(|w| {
+                    w.as_slice()
+                        .iter()
+                        .any(|nh| work.kernel.iter().any(|k| k.contains(*nh)))
+                });
+                if covered {
+                    dirty.insert(*prefix);
                 }
             }
         }
@@ -162,43 +188,47 @@ impl Programmer {
     }
 
     fn want(&mut self, prefix: Prefix, wanted: Wanted) {
-        if let Some(old) = self.wanted.remove(&prefix) {
-            for nh in old {
-                if let Some(set) = self.by_next_hop.get_mut(&nh) {
-                    set.remove(&prefix);
-                    if set.is_empty() {
-                        self.by_next_hop.remove(&nh);
-                    }
-                }
-            }
+        if wanted.is_some()
+            && let Some(stale) = &mut self.stale
+        {
+            stale.remove(&prefix);
         }
-        if let Some(next_hops) = wanted {
-            for nh in &next_hops {
-                self.by_next_hop.entry(*nh).or_default().insert(prefix);
-            }
-            self.wanted.insert(prefix, next_hops);
-            if let Some(stale) = &mut self.stale {
-                stale.remove(&prefix);
+        match (wanted, self.slots.get_mut(&prefix)) {
+            (wanted, Some(slot)) => slot.wanted = wanted,
+            (None, None) => {}
+            (wanted, None) => {
+                self.slots.insert(
+                    prefix,
+                    Slot {
+                        wanted,
+                        installed: None,
+                    },
+                );
             }
         }
     }
 
     /// What to write for `dirty`: only what differs from the kernel's.
-    fn changes(&self, dirty: BTreeSet<Prefix>) -> Vec<(Prefix, Change)> {
+    fn changes(&mut self, dirty: BTreeSet<Prefix>) -> Vec<(Prefix, Change)> {
         let kernel = self.kernel.read();
         let mut out = Vec::new();
         for prefix in dirty {
-            let route = self
+            let Some(slot) = self.slots.get(&prefix) else {
+                continue;
+            };
+            let route = slot
                 .wanted
-                .get(&prefix)
-                .and_then(|nhs| resolve(&kernel, prefix, nhs));
-            let held = self.installed.get(&prefix);
-            match (&route, held) {
-                (Some(r), Some(h)) if same(r, h) => {}
+                .as_ref()
+                .and_then(|nhs| resolve(&kernel, prefix, nhs.as_slice()));
+            match (&route, &slot.installed) {
+                (Some(r), Some(h)) if h.same(&r.gateways) => {}
                 (None, None) => {}
                 // Kept until the sweep: a previous run's route.
                 (None, Some(_)) if self.stale.as_ref().is_some_and(|s| s.contains(&prefix)) => {}
                 _ => out.push((prefix, route)),
+            }
+            if slot.wanted.is_none() && slot.installed.is_none() {
+                self.slots.remove(&prefix);
             }
         }
         out
@@ -228,10 +258,21 @@ impl Programmer {
         for (prefix, change) in changes {
             match (refused.get(&prefix), change) {
                 (None, Some(route)) => {
-                    self.installed.insert(prefix, route);
+                    let slot = self.slots.entry(prefix).or_default();
+                    if slot.installed.is_none() {
+                        self.installed += 1;
+                    }
+                    slot.installed = Hops::of(route.gateways);
                 }
                 (None, None) | (Some(&ESRCH), None) => {
-                    self.installed.remove(&prefix);
+                    if let Some(slot) = self.slots.get_mut(&prefix) {
+                        if slot.installed.take().is_some() {
+                            self.installed -= 1;
+                        }
+                        if slot.wanted.is_none() {
+                            self.slots.remove(&prefix);
+                        }
+                    }
                 }
                 (Some(errno), change) => {
                     self.stats.errors.fetch_add(1, Ordering::Relaxed);
@@ -256,11 +297,16 @@ impl Programmer {
         }
         self.stats
             .installed
-            .store(self.installed.len() as u64, Ordering::Relaxed);
+            .store(self.installed as u64, Ordering::Relaxed);
     }
 
     fn remove_all(&mut self) {
-        let all: Vec<(Prefix, Change)> = self.installed.keys().map(|p| (*p, None)).collect();
+        let all: Vec<(Prefix, Change)> = self
+            .slots
+            .iter()
+            .filter(|(_, s)| s.installed.is_some())
+            .map(|(p, _)| (*p, None))
+            .collect();
         info!(routes = all.len(), "removing our kernel routes");
         self.write(all);
     }
@@ -280,10 +326,4 @@ fn resolve(kernel: &KernelRoutes, prefix: Prefix, next_hops: &[IpAddr]) -> Optio
         }
     }
     (!gateways.is_empty()).then_some(FibRoute { prefix, gateways })
-}
-
-/// The same route, whatever the order of its gateways (the kernel gives
-/// a multipath route's back in its own order).
-fn same(a: &FibRoute, b: &FibRoute) -> bool {
-    a.gateways.len() == b.gateways.len() && a.gateways.iter().all(|g| b.gateways.contains(g))
 }

@@ -5,7 +5,7 @@
 
 use super::Change;
 use super::FibRoute;
-use super::encode::{Target, append, encode};
+use super::encode::{Target, append, encode, set_ack};
 use super::kernel::parse;
 use netlink_packet_core::{NLM_F_DUMP, NLM_F_REQUEST, NetlinkMessage, NetlinkPayload};
 use netlink_packet_route::RouteNetlinkMessage;
@@ -54,53 +54,56 @@ impl FibSocket {
         changes: &[(Prefix, Change)],
         target: Target,
     ) -> io::Result<Vec<Refused>> {
-        let batch = encode(changes, target, self.next_seq);
+        let mut batch = encode(changes, target, self.next_seq);
         self.next_seq = self.next_seq.wrapping_add(changes.len() as u32);
         let prefixes: HashMap<u32, Prefix> = batch.requests.iter().copied().collect();
         let mut refused = Vec::new();
-        let mut octets = batch.octets.as_slice();
+        let mut octets = batch.octets.as_mut_slice();
+        let mut sent = 0;
         while !octets.is_empty() {
-            // A datagram of whole requests.
+            // A datagram of whole requests, the last one acknowledged.
             let mut end = 0;
+            let mut last = 0;
             let mut count = 0;
             while end < octets.len() {
                 let len = message_len(&octets[end..])?;
                 if end > 0 && end + len > DATAGRAM {
                     break;
                 }
+                last = end;
                 end += len;
                 count += 1;
             }
+            set_ack(&mut octets[last..end]);
             self.socket.send(&octets[..end], 0)?;
-            self.answers(count, &prefixes, &mut refused)?;
-            octets = &octets[end..];
+            sent += count;
+            let last_seq = batch.requests[sent - 1].0;
+            self.answers(last_seq, &prefixes, &mut refused)?;
+            octets = &mut octets[end..];
         }
         Ok(refused)
     }
 
-    /// Reads `count` answers.
+    /// Reads answers up to that of request `last`: the errors of the
+    /// requests before it come first.
     fn answers(
         &self,
-        mut count: usize,
+        last: u32,
         prefixes: &HashMap<u32, Prefix>,
         refused: &mut Vec<Refused>,
     ) -> io::Result<()> {
-        if count == 0 {
-            return Ok(());
-        }
         self.receive(|msg| {
             let NetlinkPayload::Error(e) = msg.payload else {
                 return Ok(false);
             };
-            count = count.saturating_sub(1);
-            if let (Some(code), Some(prefix)) = (e.code, prefixes.get(&msg.header.sequence_number))
-            {
+            let seq = msg.header.sequence_number;
+            if let (Some(code), Some(prefix)) = (e.code, prefixes.get(&seq)) {
                 refused.push(Refused {
                     prefix: *prefix,
                     errno: -code.get(),
                 });
             }
-            Ok(count == 0)
+            Ok(seq == last)
         })
     }
 

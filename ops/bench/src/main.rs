@@ -4,6 +4,8 @@
 //! namespace topology and prints one table. Needs root (namespaces).
 
 mod clients;
+mod fib;
+mod fib_count;
 mod interrupt;
 mod policy;
 mod proc;
@@ -68,14 +70,29 @@ enum Command {
     /// The route source, run inside its namespace by the bench itself.
     #[command(hide = true)]
     Source(source::SourceArgs),
+    /// A border's kernel FIB: the full table installed into a kernel
+    /// table and withdrawn, Reflex against BIRD's kernel protocol.
+    Fib(fib::FibArgs),
 }
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match &cli.command {
         Some(Command::Source(args)) => source::run(args),
+        Some(Command::Fib(args)) => fib::run(args, &cli.mrt, &reflex_binary(&cli)?),
         None => bench(&cli),
     }
+}
+
+/// The reflex binary: `--reflex`, else the one beside this binary.
+fn reflex_binary(cli: &Cli) -> Result<PathBuf> {
+    Ok(match &cli.reflex {
+        Some(p) => p.clone(),
+        None => std::env::current_exe()?
+            .parent()
+            .context("bench binary has no directory")?
+            .join("reflex"),
+    })
 }
 
 fn bench(cli: &Cli) -> Result<()> {
@@ -93,13 +110,7 @@ fn bench(cli: &Cli) -> Result<()> {
         bail!("cannot create network namespaces: run as root with iproute2 installed");
     }
     interrupt::install()?;
-    let reflex = match &cli.reflex {
-        Some(p) => p.clone(),
-        None => std::env::current_exe()?
-            .parent()
-            .context("bench binary has no directory")?
-            .join("reflex"),
-    };
+    let reflex = reflex_binary(cli)?;
     // Read once here (the source, its own process, encodes it again) and
     // dropped before the runs.
     let (expected, import_policy) = {
