@@ -213,6 +213,18 @@ impl Node {
     }
 }
 
+/// Moves the calling thread into network namespace `ns` (`ip netns`
+/// names it under /run/netns): sockets it opens then are the namespace's.
+pub fn enter(ns: &str) -> Result<(), String> {
+    let path = format!("/run/netns/{ns}");
+    let f = std::fs::File::open(&path).map_err(|e| format!("{path}: {e}"))?;
+    rustix::thread::move_into_link_name_space(
+        std::os::fd::AsFd::as_fd(&f),
+        Some(rustix::thread::LinkNameSpaceType::Network),
+    )
+    .map_err(|e| format!("entering {ns}: {e}"))
+}
+
 /// A child process killed (and reaped) on drop.
 pub struct Daemon {
     pub name: String,

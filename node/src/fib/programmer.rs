@@ -43,6 +43,8 @@ const ESRCH: i32 = 3;
 struct Slot {
     wanted: Option<Hops>,
     installed: Option<Hops>,
+    /// Installed by a previous run, and not rewritten since.
+    previous: bool,
 }
 
 type Map<K, V> = HashMap<K, V, FixedState>;
@@ -91,6 +93,7 @@ impl Programmer {
                     let slot = Slot {
                         wanted: None,
                         installed: Hops::of(r.gateways),
+                        previous: true,
                     };
                     (r.prefix, slot)
                 })
@@ -201,7 +204,7 @@ impl Programmer {
                     prefix,
                     Slot {
                         wanted,
-                        installed: None,
+                        ..Slot::default()
                     },
                 );
             }
@@ -220,8 +223,15 @@ impl Programmer {
                 .wanted
                 .as_ref()
                 .and_then(|nhs| resolve(&kernel, prefix, nhs.as_slice()));
+            let restarting = self.stale.is_some();
             match (&route, &slot.installed) {
                 (Some(r), Some(h)) if h.same(&r.gateways) => {}
+                // A previous run's route over more paths than have come
+                // back yet: kept as it is until the sweep.
+                (Some(r), Some(h))
+                    if restarting
+                        && slot.previous
+                        && r.gateways.iter().all(|g| h.as_slice().contains(g)) => {}
                 (None, None) => {}
                 // Kept until the sweep: a previous run's route.
                 (None, Some(_)) if self.stale.as_ref().is_some_and(|s| s.contains(&prefix)) => {}
@@ -263,6 +273,7 @@ impl Programmer {
                         self.installed += 1;
                     }
                     slot.installed = Hops::of(route.gateways);
+                    slot.previous = false;
                 }
                 (None, None) | (Some(&ESRCH), None) => {
                     if let Some(slot) = self.slots.get_mut(&prefix) {

@@ -108,6 +108,8 @@ pub struct PeerSession {
     /// A connection from the peer that arrived while ours was in OpenSent:
     /// held until ours learns the peer's BGP identifier (§6.8).
     pending_incoming: Option<TcpStream>,
+    /// An incoming connection's OPEN is being read (its identifier).
+    peeking: bool,
     /// UPDATEs held back by MRAI, and when the last batch left.
     mrai_held: Vec<Bytes>,
     mrai_flush: Option<SpawnHandle>,
@@ -119,6 +121,31 @@ pub struct PeerSession {
     timer: Option<SpawnHandle>,
     inbuf: BytesMut,
     status: SessionStatus,
+}
+
+/// How long the OPEN of a colliding incoming connection is waited for.
+const PEEK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The BGP identifier of the OPEN at the start of what `stream` has
+/// received, without taking it out (RFC 4271 §4.2: marker 16, length 2,
+/// type 1 = OPEN, version 1, my AS 2, hold time 2, then the identifier).
+async fn peek_open_id(stream: &TcpStream) -> Option<Ipv4Addr> {
+    let mut buf = [0u8; 29];
+    loop {
+        let n = stream.peek(&mut buf).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        if n >= 19 && buf[18] != 1 {
+            return None;
+        }
+        if n == buf.len() {
+            return Some(Ipv4Addr::new(buf[24], buf[25], buf[26], buf[27]));
+        }
+        // Not all there yet: wait for more.
+        stream.readable().await.ok()?;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
 
 /// An accepted connection from this peer (the listener found its address).
@@ -179,6 +206,7 @@ impl PeerSession {
             restart: None,
             outgoing: false,
             pending_incoming: None,
+            peeking: false,
             mrai_held: Vec::new(),
             mrai_flush: None,
             last_sent: None,
@@ -258,9 +286,27 @@ impl PeerSession {
                 self.drive(ctx);
             }
             State::OpenSent => {
-                if self.pending_incoming.is_none() {
-                    debug!(peer = %self.peer, "collision: holding the incoming connection until our OPEN exchange tells the peer's identifier");
-                    self.pending_incoming = Some(stream);
+                if self.pending_incoming.is_none() && !self.peeking {
+                    // The peer may hold our connection the same way: read
+                    // the identifier from the OPEN it sent on this one
+                    // (left in the socket), not only from ours.
+                    debug!(peer = %self.peer, "collision: reading the peer's identifier from the OPEN of its connection");
+                    self.peeking = true;
+                    let generation = self.generation;
+                    ctx.spawn(
+                        async move {
+                            let id = tokio::time::timeout(PEEK_TIMEOUT, peek_open_id(&stream))
+                                .await
+                                .ok()
+                                .flatten();
+                            (stream, id)
+                        }
+                        .into_actor(self)
+                        .map(move |(stream, id), act, ctx| {
+                            act.peeking = false;
+                            act.incoming_identified(stream, id, generation, ctx);
+                        }),
+                    );
                 } else {
                     info!(peer = %self.peer, "incoming connection refused: a collision is already being resolved");
                 }
@@ -289,6 +335,41 @@ impl PeerSession {
             State::Established => {
                 info!(peer = %self.peer, "incoming connection refused: session already established")
             }
+        }
+    }
+
+    /// The incoming connection held in OpenSent, with the identifier its
+    /// OPEN carries (`None`: none came in time). §6.8: the connection the
+    /// speaker with the higher identifier opened survives.
+    fn incoming_identified(
+        &mut self,
+        stream: TcpStream,
+        remote: Option<Ipv4Addr>,
+        generation: u64,
+        ctx: &mut Context<Self>,
+    ) {
+        if self.fsm.state() != State::OpenSent || self.generation != generation {
+            // Ours moved on meanwhile: decide as for any new connection.
+            self.take_incoming(stream, ctx);
+            return;
+        }
+        let Some(remote) = remote else {
+            info!(peer = %self.peer, "collision: no OPEN on the incoming connection; closing it");
+            return;
+        };
+        if resolve(self.fsm.config().router_id, remote) == Survivor::Outgoing {
+            // Ours survives; so does its held OPEN exchange. The incoming
+            // one is held until ours reaches OpenConfirm (then refused
+            // there with the identifier known).
+            self.pending_incoming = Some(stream);
+        } else {
+            info!(peer = %self.peer, "collision: the peer's connection wins, closing ours with Cease 6/7");
+            self.fsm.yield_to_other_connection(Instant::now());
+            self.drive(ctx);
+            self.attach(stream, ctx);
+            self.outgoing = false;
+            self.fsm.handle_tcp(Instant::now(), TcpEvent::Connected);
+            self.drive(ctx);
         }
     }
 

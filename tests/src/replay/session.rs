@@ -10,7 +10,6 @@ use bytes::BytesMut;
 use speaker::wire::{Capability, CodecContext, Family, Message, Open, Update};
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpStream};
-use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -127,17 +126,6 @@ impl Drop for Source {
     }
 }
 
-/// Moves this thread into the namespace (`ip netns` names it under /run/netns).
-fn enter(ns: &str) -> Result<(), String> {
-    let path = format!("/run/netns/{ns}");
-    let f = std::fs::File::open(&path).map_err(|e| format!("{path}: {e}"))?;
-    rustix::thread::move_into_link_name_space(
-        f.as_fd(),
-        Some(rustix::thread::LinkNameSpaceType::Network),
-    )
-    .map_err(|e| format!("entering {ns}: {e}"))
-}
-
 fn run(
     sh: &Arc<Shared>,
     ns: &str,
@@ -145,7 +133,7 @@ fn run(
     sender: &Sender,
     table: &Table,
 ) -> Result<(), String> {
-    enter(ns)?;
+    crate::netns::enter(ns)?;
     let mut tx = connect(sh, SocketAddr::from((peer, 179)))?;
     *lock(&sh.stream) = Some(tx.try_clone().map_err(|e| e.to_string())?);
     if sh.stopping() {
