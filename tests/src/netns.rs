@@ -83,56 +83,18 @@ impl Lan {
         self.nodes.push(ns.clone());
         let a = format!("v{}n{host}", self.id);
         let b = format!("v{}b{host}", self.id);
-        sh(&[
-            "ip", "link", "add", &a, "netns", &ns, "type", "veth", "peer", "name", &b, "netns",
-            &self.hub,
-        ])?;
-        self.exec_ok(&self.hub, &["ip", "link", "set", &b, "master", "br0", "up"])?;
-        let v4 = Ipv4Addr::new(198, 18, self.subnet, host);
-        let v6 = Ipv6Addr::new(
-            0x2001,
-            0xdb8,
-            u16::from(self.subnet),
-            0,
-            0,
-            0,
-            0,
-            u16::from(host),
-        );
         self.exec_ok(&ns, &["ip", "link", "set", "lo", "up"])?;
-        self.exec_ok(&ns, &["ip", "link", "set", &a, "name", "eth0"])?;
-        self.exec_ok(
-            &ns,
-            &["ip", "addr", "add", &format!("{v4}/24"), "dev", "eth0"],
-        )?;
-        self.exec_ok(
-            &ns,
-            &[
-                "ip",
-                "-6",
-                "addr",
-                "add",
-                &format!("{v6}/64"),
-                "dev",
-                "eth0",
-                "nodad",
-            ],
-        )?;
-        self.exec_ok(&ns, &["ip", "link", "set", "eth0", "up"])?;
-        Ok(Node { ns, v4, v6 })
+        self.plug(&ns, host, &a, &b, "eth0")
     }
 
-    /// Connects the namespace of `node` (of another LAN) to this one too,
-    /// as host `host` on interface `ifname`: a router between LANs. The
-    /// namespace stays the other LAN's to remove.
-    pub fn join(&mut self, node: &Node, host: u8, ifname: &str) -> Result<Node, String> {
-        let a = format!("v{}j{host}", self.id);
-        let b = format!("v{}c{host}", self.id);
+    /// A veth pair from namespace `ns` (as `ifname`, addressed as host
+    /// `host` of this LAN) to the bridge.
+    fn plug(&self, ns: &str, host: u8, a: &str, b: &str, ifname: &str) -> Result<Node, String> {
         sh(&[
-            "ip", "link", "add", &a, "netns", &node.ns, "type", "veth", "peer", "name", &b,
-            "netns", &self.hub,
+            "ip", "link", "add", a, "netns", ns, "type", "veth", "peer", "name", b, "netns",
+            &self.hub,
         ])?;
-        self.exec_ok(&self.hub, &["ip", "link", "set", &b, "master", "br0", "up"])?;
+        self.exec_ok(&self.hub, &["ip", "link", "set", b, "master", "br0", "up"])?;
         let v4 = Ipv4Addr::new(198, 18, self.subnet, host);
         let v6 = Ipv6Addr::new(
             0x2001,
@@ -144,8 +106,7 @@ impl Lan {
             0,
             u16::from(host),
         );
-        let ns = &node.ns;
-        self.exec_ok(ns, &["ip", "link", "set", &a, "name", ifname])?;
+        self.exec_ok(ns, &["ip", "link", "set", a, "name", ifname])?;
         self.exec_ok(
             ns,
             &["ip", "addr", "add", &format!("{v4}/24"), "dev", ifname],
@@ -165,10 +126,19 @@ impl Lan {
         )?;
         self.exec_ok(ns, &["ip", "link", "set", ifname, "up"])?;
         Ok(Node {
-            ns: ns.clone(),
+            ns: ns.to_string(),
             v4,
             v6,
         })
+    }
+
+    /// Connects the namespace of `node` (of another LAN) to this one too,
+    /// as host `host` on interface `ifname`: a router between LANs. The
+    /// namespace stays the other LAN's to remove.
+    pub fn join(&mut self, node: &Node, host: u8, ifname: &str) -> Result<Node, String> {
+        let a = format!("v{}j{host}", self.id);
+        let b = format!("v{}c{host}", self.id);
+        self.plug(&node.ns, host, &a, &b, ifname)
     }
 
     /// Cuts a node off the LAN (its link goes down) or brings it back.

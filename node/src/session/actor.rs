@@ -321,12 +321,7 @@ impl PeerSession {
                     info!(peer = %self.peer, "collision: keeping the existing connection, closing the new one");
                 } else {
                     info!(peer = %self.peer, "collision: the new connection wins, closing ours with Cease 6/7");
-                    self.fsm.yield_to_other_connection(Instant::now());
-                    self.drive(ctx);
-                    self.attach(stream, ctx);
-                    self.outgoing = false;
-                    self.fsm.handle_tcp(Instant::now(), TcpEvent::Connected);
-                    self.drive(ctx);
+                    self.yield_to(stream, ctx);
                 }
             }
             // §8.2.2: Idle refuses connections (IdleHold after an error, or
@@ -364,13 +359,19 @@ impl PeerSession {
             self.pending_incoming = Some(stream);
         } else {
             info!(peer = %self.peer, "collision: the peer's connection wins, closing ours with Cease 6/7");
-            self.fsm.yield_to_other_connection(Instant::now());
-            self.drive(ctx);
-            self.attach(stream, ctx);
-            self.outgoing = false;
-            self.fsm.handle_tcp(Instant::now(), TcpEvent::Connected);
-            self.drive(ctx);
+            self.yield_to(stream, ctx);
         }
+    }
+
+    /// §6.8: ours loses the collision: closed with Cease 6/7, and the
+    /// session goes on over the peer's `stream`.
+    fn yield_to(&mut self, stream: TcpStream, ctx: &mut Context<Self>) {
+        self.fsm.yield_to_other_connection(Instant::now());
+        self.drive(ctx);
+        self.attach(stream, ctx);
+        self.outgoing = false;
+        self.fsm.handle_tcp(Instant::now(), TcpEvent::Connected);
+        self.drive(ctx);
     }
 
     fn write(&mut self, b: Bytes, ctx: &mut Context<Self>) {

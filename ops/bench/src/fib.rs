@@ -17,7 +17,7 @@
 use crate::fib_count;
 use crate::interrupt;
 use crate::proc::Proc;
-use crate::run::ASN;
+use crate::run::{ASN, read_stamp};
 use crate::table;
 use anyhow::{Context, Result, anyhow, bail};
 use reflex_tests::netns::{Daemon, Lan, Node};
@@ -307,17 +307,6 @@ fn table_prefixes(text: &str, table: u32) -> usize {
         }
     }
     0
-}
-
-fn read_stamp(path: &Path) -> (Option<u128>, Option<u128>) {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let mut lines = text.lines();
-    let first = lines
-        .next()
-        .and_then(|l| l.split_whitespace().next())
-        .and_then(|t| t.parse().ok());
-    let end = lines.next().and_then(|t| t.trim().parse().ok());
-    (first, end)
 }
 
 fn start_source(src: &Node, border: &Node, mrt: &Path, stamp: &Path, dir: &Path) -> Result<Daemon> {

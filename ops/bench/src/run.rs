@@ -85,7 +85,7 @@ fn now_ns() -> u128 {
 }
 
 /// The source's stamp file: (first UPDATE, End-of-RIB) in ns since the epoch.
-fn read_stamp(path: &Path) -> (Option<u128>, Option<u128>) {
+pub fn read_stamp(path: &Path) -> (Option<u128>, Option<u128>) {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let mut lines = text.lines();
     let first = lines
