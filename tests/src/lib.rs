@@ -5,6 +5,7 @@ pub mod cluster;
 pub mod exabgp;
 pub mod frr;
 pub mod gobgp;
+pub mod http;
 pub mod netns;
 pub mod pcap;
 pub mod reflex;

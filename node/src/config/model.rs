@@ -37,6 +37,8 @@ pub mod defaults {
     pub const GRACEFUL_RESTART: bool = true;
     /// RFC 4724 §3 restart time we advertise (12 bits).
     pub const RESTART_TIME: u16 = 120;
+    /// The HTTP API and metrics: loopback only unless configured.
+    pub const API: &str = "127.0.0.1:8179";
     /// The kernel's main table.
     pub const FIB_TABLE: u32 = 254;
     /// FRR's metric for BGP routes in the kernel.
@@ -70,6 +72,8 @@ pub struct Config {
     /// The kernel forwarding table a border programs (`None`: a reflector,
     /// which programs none).
     pub fib: Option<Fib>,
+    /// The HTTP API (`/api/v1/...`) and Prometheus metrics (`/metrics`).
+    pub api: Api,
     /// In file order.
     pub neighbors: Vec<Neighbor>,
     /// Prefix, AS-path and community lists and route-maps, compiled.
@@ -91,6 +95,16 @@ pub enum Role {
     Reflector,
     /// An edge speaker that installs its best routes in the kernel.
     Border,
+}
+
+/// The HTTP API (`[api]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Api {
+    /// `None`: no API (`address = ""`).
+    pub address: Option<SocketAddr>,
+    /// The bearer token actions need (`None`: actions are refused).
+    #[serde(skip)]
+    pub token: Option<String>,
 }
 
 /// How a border programs the kernel's forwarding table (`[fib]`).

@@ -22,6 +22,8 @@ pub struct RawConfig {
     pub cluster: Option<RawCluster>,
     /// The kernel forwarding table (role `border` only).
     pub fib: Option<RawFib>,
+    /// The HTTP API and metrics.
+    pub api: Option<RawApi>,
     /// RFC 8212 (default true).
     pub ebgp_requires_policy: Option<bool>,
     #[serde(default)]
@@ -198,6 +200,13 @@ pub struct RawCluster {
     pub member_id: Option<i64>,
     pub raft_address: Option<String>,
     pub bootstrap: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawApi {
+    pub address: Option<String>,
+    pub token: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -14,10 +14,10 @@ mod policy;
 use super::error::{Diagnostic, Problem};
 use super::locate::{Locator, join};
 use super::model::{
-    Cluster, Config, Fib, GracefulRestart, Listen, MaxPrefix, MaxPrefixAction, Neighbor, Role,
+    Api, Cluster, Config, Fib, GracefulRestart, Listen, MaxPrefix, MaxPrefixAction, Neighbor, Role,
     Timers, add_path_mode_from_name, defaults, family_from_name, family_name,
 };
-use super::raw::{RawCluster, RawConfig, RawFib, RawPeer, RawPolicySections, RawTimers};
+use super::raw::{RawApi, RawCluster, RawConfig, RawFib, RawPeer, RawPolicySections, RawTimers};
 use speaker::wire::Family;
 use speaker::wire::capability::AddPathMode;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -323,6 +323,7 @@ impl Checker<'_> {
             (raw_fib, Role::Border) => self.fib(raw_fib.as_ref().unwrap_or(&RawFib::default())),
             (None, Role::Reflector) => None,
         };
+        let api = self.api(raw.api.as_ref());
         self.local_as = local_as;
         self.cluster_id = cluster_id;
         self.listening = !listen.addresses.is_empty();
@@ -382,6 +383,7 @@ impl Checker<'_> {
             listen,
             cluster: cluster?,
             fib,
+            api: api?,
             neighbors,
             policy: policy?,
             policy_text: self.policy_text(raw)?,
@@ -430,6 +432,33 @@ impl Checker<'_> {
             raft_address: raft_address?,
             bootstrap: raw.bootstrap.unwrap_or(true),
         })
+    }
+
+    /// `[api]`; `None` when a value is bad (reported).
+    fn api(&mut self, raw: Option<&RawApi>) -> Option<Api> {
+        let address = match raw.and_then(|a| a.address.as_deref()) {
+            Some("") => None,
+            None => defaults::API.parse().ok(),
+            Some(s) => match s.parse() {
+                Ok(a) => Some(a),
+                Err(_) => {
+                    self.report("api.address", Problem::NotSocketAddress(s.to_string()));
+                    return None;
+                }
+            },
+        };
+        let token = raw.and_then(|a| a.token.clone());
+        if token.as_deref().is_some_and(|t| t.len() < 16) {
+            self.report(
+                "api.token",
+                Problem::NotA {
+                    value: "(hidden)".into(),
+                    expected: "a token of 16 characters or more",
+                },
+            );
+            return None;
+        }
+        Some(Api { address, token })
     }
 
     /// `[fib]` of a border; `None` when a value is bad (reported).

@@ -5,7 +5,7 @@ pub mod reload;
 mod sessions;
 mod spec;
 
-pub use sessions::ByAddress;
+pub use sessions::{ByAddress, Sessions};
 pub use spec::spec_from_config;
 
 use crate::fib::{self, Fib, FibSpec};
@@ -16,7 +16,6 @@ use crate::session::{RibRole, Shutdown, Status};
 use actix::{Actor, Arbiter, System};
 use anyhow::Context as _;
 use consensus::Member;
-use sessions::Sessions;
 use speaker::fsm::SessionConfig;
 use speaker::rib::RibCommand;
 use speaker::rib::{ReplicatedPolicy, RibConfig};
@@ -53,6 +52,8 @@ pub struct DaemonSpec {
     pub member: MemberSpec,
     pub listen: Vec<SocketAddr>,
     pub neighbors: Vec<NeighborSpec>,
+    /// Where the HTTP API and metrics listen (`None`: nowhere).
+    pub api: Option<SocketAddr>,
     /// The routing policy of the configuration, proposed to the cluster
     /// at start ([`reload`]).
     pub policy: Arc<ReplicatedPolicy>,
@@ -121,6 +122,14 @@ pub fn run(spec: DaemonSpec, shutdown: impl Future<Output = ()> + 'static) -> an
             rib.clone(),
             member.clone(),
         );
+        if let Some(address) = spec.api {
+            let state = crate::api::ApiState {
+                sessions: sessions.clone(),
+                member: member.clone(),
+                fib: fib.as_ref().map(|f| f.stats.clone()),
+            };
+            actix_rt::spawn(crate::api::serve(address, state));
+        }
         // The replicated owner map says which sessions run here.
         actix_rt::spawn(sessions::follow_owners(member.clone(), sessions.clone()));
         for addr in &spec.listen {

@@ -6,7 +6,7 @@
 
 use super::NeighborSpec;
 use crate::rib::RibActor;
-use crate::session::{PeerSession, Shutdown};
+use crate::session::{PeerSession, SessionStatus, Shutdown, Status};
 use actix::{Actor, Addr, ArbiterHandle};
 use consensus::Member;
 use speaker::rib::PeerId;
@@ -94,6 +94,23 @@ impl Sessions {
         }
         let cease = Notification::cease_with_message(subcode::cease::ADMINISTRATIVE_SHUTDOWN, why);
         session.do_send(Shutdown(Some(cease)));
+    }
+
+    /// Every configured neighbour with its session's status (`None`: its
+    /// session runs on another member, or is stopping).
+    pub async fn statuses(&self) -> Vec<(NeighborSpec, Option<SessionStatus>)> {
+        let running: Vec<(usize, Addr<PeerSession>)> = lock(&self.running)
+            .iter()
+            .map(|(i, a)| (*i, a.clone()))
+            .collect();
+        let mut out: Vec<(NeighborSpec, Option<SessionStatus>)> =
+            self.neighbors.iter().map(|n| (n.clone(), None)).collect();
+        for (i, session) in running {
+            if let (Some(slot), Ok(status)) = (out.get_mut(i), session.send(Status).await) {
+                slot.1 = Some(status);
+            }
+        }
+        out
     }
 
     pub fn running(&self) -> Vec<Addr<PeerSession>> {

@@ -30,6 +30,7 @@ pub fn spec_from_config(c: &Config) -> DaemonSpec {
             ebgp_requires_policy: c.ebgp_requires_policy,
         },
         data_dir: c.data_dir.clone(),
+        api: c.api.address,
         fib: c.fib.map(|f| FibSpec {
             target: Target {
                 table: f.table,

@@ -107,6 +107,7 @@ pub struct Fib {
     pub kernel: SharedKernel,
     pub inbox: Arc<FibInbox>,
     pub feed: Arc<Mutex<FibFeed>>,
+    pub stats: Arc<FibStats>,
     programmer: Option<JoinHandle<()>>,
 }
 
@@ -170,6 +171,7 @@ impl Fib {
                 kernel,
                 feed: Arc::new(Mutex::new(FibFeed::new(inbox.clone()))),
                 inbox,
+                stats,
                 programmer: Some(handle),
             },
             rx,

@@ -4,4 +4,6 @@
 mod actor;
 mod transport;
 
-pub use actor::{ImportPolicy, Incoming, PeerSession, RibRole, SendUpdates, Shutdown, Status};
+pub use actor::{
+    ImportPolicy, Incoming, PeerSession, RibRole, SendUpdates, SessionStatus, Shutdown, Status,
+};

@@ -1,0 +1,164 @@
+//! `GET /metrics`: the Prometheus text exposition format (version 0.0.4).
+
+use super::ApiState;
+use super::neighbors::view;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
+
+/// Appends one metric family: its help, its type and its samples.
+fn family(out: &mut String, name: &str, kind: &str, help: &str, samples: &[(String, f64)]) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+    for (labels, value) in samples {
+        let _ = writeln!(out, "{name}{labels} {value}");
+    }
+}
+
+/// `{neighbor="...",remote_as="..."}`: addresses and numbers need no
+/// escaping.
+fn labels(pairs: &[(&str, String)]) -> String {
+    let inner: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+    format!("{{{}}}", inner.join(","))
+}
+
+pub async fn render(State(api): State<ApiState>) -> impl IntoResponse {
+    let mut out = String::new();
+    let neighbors = api.sessions.statuses().await;
+    let per = |f: &dyn Fn(&super::neighbors::NeighborView) -> f64| -> Vec<(String, f64)> {
+        neighbors
+            .iter()
+            .map(|(n, s)| {
+                let v = view(n, s.as_ref());
+                let l = labels(&[
+                    ("neighbor", v.address.to_string()),
+                    ("remote_as", v.remote_as.to_string()),
+                ]);
+                (l, f(&v))
+            })
+            .collect()
+    };
+    family(
+        &mut out,
+        "reflex_neighbor_established",
+        "gauge",
+        "1 when the session with the neighbour is Established on this member.",
+        &per(&|v| f64::from(u8::from(v.state.as_deref() == Some("Established")))),
+    );
+    family(
+        &mut out,
+        "reflex_neighbor_updates_received_total",
+        "counter",
+        "UPDATE messages received from the neighbour (this session).",
+        &per(&|v| v.updates_received as f64),
+    );
+    family(
+        &mut out,
+        "reflex_neighbor_prefixes_received",
+        "gauge",
+        "Prefixes the neighbour announced (this session).",
+        &per(&|v| v.prefixes_received as f64),
+    );
+    family(
+        &mut out,
+        "reflex_neighbor_prefixes_denied",
+        "gauge",
+        "Received prefixes import policy denied (this session).",
+        &per(&|v| v.prefixes_denied as f64),
+    );
+    let (loc_rib, paths) = {
+        let a = api.member.state.applied();
+        (a.rib.loc_rib_len(), a.rib.adj_rib_in_total())
+    };
+    family(
+        &mut out,
+        "reflex_rib_prefixes",
+        "gauge",
+        "Destinations with a best path in the Loc-RIB.",
+        &[(String::new(), loc_rib as f64)],
+    );
+    family(
+        &mut out,
+        "reflex_rib_paths",
+        "gauge",
+        "Paths in the Adj-RIBs-In of every peer.",
+        &[(String::new(), paths as f64)],
+    );
+    let (term, leader, last_log, applied) = {
+        let m = api.member.raft.metrics();
+        let m = m.borrow();
+        (
+            m.current_term,
+            m.current_leader,
+            m.last_log_index,
+            m.last_applied.map(|l| l.index),
+        )
+    };
+    family(
+        &mut out,
+        "reflex_raft_term",
+        "gauge",
+        "The member's current Raft term.",
+        &[(String::new(), term as f64)],
+    );
+    family(
+        &mut out,
+        "reflex_raft_is_leader",
+        "gauge",
+        "1 when this member leads its cluster.",
+        &[(
+            String::new(),
+            f64::from(u8::from(leader == Some(api.member.id))),
+        )],
+    );
+    family(
+        &mut out,
+        "reflex_raft_last_log_index",
+        "gauge",
+        "Index of the member's last log entry.",
+        &[(String::new(), last_log.unwrap_or(0) as f64)],
+    );
+    family(
+        &mut out,
+        "reflex_raft_applied_index",
+        "gauge",
+        "Index of the last entry the member applied to its RIB.",
+        &[(String::new(), applied.unwrap_or(0) as f64)],
+    );
+    if let Some(fib) = &api.fib {
+        family(
+            &mut out,
+            "reflex_fib_routes",
+            "gauge",
+            "Routes of ours in the kernel's table.",
+            &[(String::new(), fib.installed.load(Ordering::Relaxed) as f64)],
+        );
+        family(
+            &mut out,
+            "reflex_fib_errors_total",
+            "counter",
+            "Route requests the kernel refused (each retried).",
+            &[(String::new(), fib.errors.load(Ordering::Relaxed) as f64)],
+        );
+    }
+    if let Some(rss) = resident_bytes() {
+        family(
+            &mut out,
+            "process_resident_memory_bytes",
+            "gauge",
+            "Resident memory size in bytes.",
+            &[(String::new(), rss as f64)],
+        );
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
+}
+
+/// VmRSS of this process.
+fn resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}

@@ -1,0 +1,82 @@
+//! The node's HTTP API (`/api/v1/...`, JSON) and its Prometheus metrics
+//! (`/metrics`), on loopback unless `[api] address` says otherwise (issue 7,
+//! first part: reading; the actions and the OpenAPI document come next).
+//! Every error is a JSON object `{"error": "..."}` with a 4xx status that
+//! says what was wrong.
+
+mod metrics;
+mod neighbors;
+
+use crate::daemon::Sessions;
+use crate::fib::FibStats;
+use axum::Router;
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Json, Response};
+use axum::routing::get;
+use consensus::Member;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tracing::{info, warn};
+
+/// What the handlers read.
+#[derive(Clone)]
+pub struct ApiState {
+    pub sessions: Sessions,
+    pub member: Arc<Member>,
+    /// A border's FIB counters.
+    pub fib: Option<Arc<FibStats>>,
+}
+
+/// A request the API cannot answer, as JSON.
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Json(serde_json::json!({ "error": self.message }));
+        (self.status, body).into_response()
+    }
+}
+
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/api/v1/neighbors", get(neighbors::list))
+        .route("/api/v1/neighbors/{address}", get(neighbors::one))
+        .route("/metrics", get(metrics::render))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+async fn not_found(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        format!("no such endpoint: {method} {}", uri.path()),
+    )
+}
+
+/// Serves the API until the process ends. A port that cannot be bound is
+/// logged and the node runs without its API (BGP never waits for it).
+pub async fn serve(address: SocketAddr, state: ApiState) {
+    let listener = match tokio::net::TcpListener::bind(address).await {
+        Ok(l) => l,
+        Err(e) => {
+            warn!(%address, error = %e, "cannot serve the HTTP API; running without it");
+            return;
+        }
+    };
+    info!(%address, "HTTP API and metrics listening");
+    if let Err(e) = axum::serve(listener, router(state)).await {
+        warn!(error = %e, "the HTTP API stopped");
+    }
+}

@@ -1,0 +1,57 @@
+//! `GET /api/v1/neighbors` and `GET /api/v1/neighbors/{address}`.
+
+use super::{ApiError, ApiState};
+use crate::daemon::NeighborSpec;
+use crate::session::SessionStatus;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Json;
+use serde::Serialize;
+use std::net::IpAddr;
+
+/// One neighbour as the API shows it.
+#[derive(Serialize)]
+pub struct NeighborView {
+    pub address: IpAddr,
+    pub remote_as: u32,
+    /// RFC 4271 §8.2.2 state; `null` when another member runs the session.
+    pub state: Option<String>,
+    pub updates_received: u64,
+    pub prefixes_received: u64,
+    pub prefixes_denied: u64,
+    pub last_error: Option<String>,
+}
+
+pub fn view(spec: &NeighborSpec, status: Option<&SessionStatus>) -> NeighborView {
+    NeighborView {
+        address: spec.addr.ip(),
+        remote_as: spec.session.remote_as,
+        state: status.map(|s| format!("{:?}", s.state)),
+        updates_received: status.map_or(0, |s| s.updates_received),
+        prefixes_received: status.map_or(0, |s| s.prefixes_received),
+        prefixes_denied: status.map_or(0, |s| s.prefixes_denied),
+        last_error: status.and_then(|s| s.last_error.clone()),
+    }
+}
+
+pub async fn list(State(api): State<ApiState>) -> Json<Vec<NeighborView>> {
+    let all = api.sessions.statuses().await;
+    Json(all.iter().map(|(n, s)| view(n, s.as_ref())).collect())
+}
+
+pub async fn one(
+    State(api): State<ApiState>,
+    Path(address): Path<String>,
+) -> Result<Json<NeighborView>, ApiError> {
+    let ip: IpAddr = address.parse().map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("`{address}` is not an IPv4 or IPv6 address"),
+        )
+    })?;
+    let all = api.sessions.statuses().await;
+    all.iter()
+        .find(|(n, _)| n.addr.ip() == ip)
+        .map(|(n, s)| Json(view(n, s.as_ref())))
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no neighbour {ip}")))
+}

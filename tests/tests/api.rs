@@ -1,0 +1,138 @@
+//! The HTTP API and `/metrics` of a running node (issue 7, first part):
+//! neighbours as JSON, errors as JSON with a 4xx, and a Prometheus scrape
+//! whose values move as a BIRD client's routes come in.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use reflex_tests::bird::{Bird, BirdConfig};
+use reflex_tests::http::get;
+use reflex_tests::netns::{Lan, wait_for};
+use std::net::{IpAddr, SocketAddr};
+
+const API: &str = "127.0.0.1:8179";
+
+fn scrape(ns: &str) -> prometheus_parse::Scrape {
+    let r = get(ns, API.parse().unwrap(), "/metrics").unwrap();
+    assert_eq!(r.status, 200);
+    assert!(
+        r.content_type
+            .as_deref()
+            .is_some_and(|t| t.starts_with("text/plain; version=0.0.4")),
+        "{:?}",
+        r.content_type
+    );
+    prometheus_parse::Scrape::parse(r.body.lines().map(|l| Ok(l.to_string()))).unwrap()
+}
+
+fn value(s: &prometheus_parse::Scrape, name: &str) -> f64 {
+    let sample = s
+        .samples
+        .iter()
+        .find(|x| x.metric == name)
+        .unwrap_or_else(|| panic!("no {name} in the scrape"));
+    match sample.value {
+        prometheus_parse::Value::Counter(v)
+        | prometheus_parse::Value::Gauge(v)
+        | prometheus_parse::Value::Untyped(v) => v,
+        ref other => panic!("{name}: {other:?}"),
+    }
+}
+
+#[test]
+fn neighbours_and_metrics_of_a_running_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lan = Lan::new().unwrap();
+    let rr = lan.node(1).unwrap();
+    let client = lan.node(2).unwrap();
+    let config = format!(
+        "router-id = \"{rr}\"\nlocal-as = 65000\ndata-dir = \"{data}\"\n[listen]\naddresses = [\"{rr}\"]\n[timers]\nconnect-retry = 1\n\n[[neighbor]]\naddress = \"{c}\"\nremote-as = 65000\nroute-reflector-client = true\n",
+        rr = rr.v4,
+        c = client.v4,
+        data = dir.path().join("data").display()
+    );
+    let _reflex = reflex_tests::reflex::start(&rr, dir.path(), &config).unwrap();
+    let api: SocketAddr = API.parse().unwrap();
+    let up = wait_for(20, || get(&rr.ns, api, "/api/v1/neighbors").ok());
+    let r = up.unwrap_or_else(|| panic!("no API:\n{}", reflex_tests::reflex::log_tail(dir.path())));
+    assert_eq!(r.status, 200);
+    let list: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["address"], client.v4.to_string());
+    assert_eq!(list[0]["remote_as"], 65000);
+    assert_ne!(list[0]["state"], "Established");
+    let before = scrape(&rr.ns);
+    assert_eq!(value(&before, "reflex_neighbor_established"), 0.0);
+    assert_eq!(
+        value(&before, "reflex_neighbor_updates_received_total"),
+        0.0
+    );
+    assert_eq!(value(&before, "reflex_rib_prefixes"), 0.0);
+    assert_eq!(value(&before, "reflex_raft_is_leader"), 1.0);
+    assert!(value(&before, "process_resident_memory_bytes") > 0.0);
+
+    // Traffic: a BIRD client's three routes, and its LAN's (protocol
+    // direct): four.
+    let _bird = Bird::start(
+        &client,
+        dir.path(),
+        &BirdConfig {
+            router_id: client.v4,
+            local_as: 65000,
+            neighbors: vec![("reflector", IpAddr::V4(rr.v4), 65000)],
+            routes: vec!["198.19.1.0/24", "198.19.2.0/24", "198.19.3.0/24"],
+        },
+    )
+    .unwrap();
+    let moved = wait_for(30, || {
+        let s = scrape(&rr.ns);
+        (value(&s, "reflex_rib_prefixes") == 4.0).then_some(s)
+    });
+    let after = moved.unwrap_or_else(|| panic!("{}", reflex_tests::reflex::log_tail(dir.path())));
+    assert_eq!(value(&after, "reflex_neighbor_established"), 1.0);
+    assert!(value(&after, "reflex_neighbor_updates_received_total") >= 1.0);
+    assert_eq!(value(&after, "reflex_neighbor_prefixes_received"), 4.0);
+    assert_eq!(value(&after, "reflex_rib_paths"), 4.0);
+    assert!(
+        value(&after, "reflex_raft_applied_index") > value(&before, "reflex_raft_applied_index")
+    );
+    let labels = &after
+        .samples
+        .iter()
+        .find(|x| x.metric == "reflex_neighbor_established")
+        .unwrap()
+        .labels;
+    assert_eq!(labels.get("neighbor"), Some(client.v4.to_string().as_str()));
+
+    let path = format!("/api/v1/neighbors/{}", client.v4);
+    let one: serde_json::Value =
+        serde_json::from_str(&get(&rr.ns, api, &path).unwrap().body).unwrap();
+    assert_eq!(one["state"], "Established");
+    assert_eq!(one["prefixes_received"], 4);
+
+    // Bad requests: a 4xx with a JSON error that says what was wrong.
+    for (path, status, says) in [
+        (
+            "/api/v1/neighbors/not-an-address",
+            400,
+            "not an IPv4 or IPv6 address",
+        ),
+        (
+            "/api/v1/neighbors/198.18.250.250",
+            404,
+            "no neighbour 198.18.250.250",
+        ),
+        (
+            "/api/v1/nothing",
+            404,
+            "no such endpoint: GET /api/v1/nothing",
+        ),
+    ] {
+        let r = get(&rr.ns, api, path).unwrap();
+        assert_eq!(r.status, status, "{path}: {}", r.body);
+        let e: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        assert!(
+            e["error"].as_str().is_some_and(|m| m.contains(says)),
+            "{path}: {}",
+            r.body
+        );
+    }
+}
