@@ -37,6 +37,8 @@ enum Command {
     CheckConfig(cli::check_config::CheckConfig),
     /// Run a node: BGP sessions with the configured neighbours.
     Run(cli::run::Run),
+    /// Ask a running node through its HTTP API (neighbours...).
+    Ctl(cli::ctl::Ctl),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +48,7 @@ fn main() -> ExitCode {
         Command::Cluster(cmd) => cli::cluster::run(cmd),
         Command::CheckConfig(cmd) => cli::check_config::run(cmd),
         Command::Run(cmd) => cli::run::run(cmd),
+        Command::Ctl(cmd) => return cli::ctl::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -108,6 +108,57 @@ fn neighbours_and_metrics_of_a_running_node() {
     assert_eq!(one["state"], "Established");
     assert_eq!(one["prefixes_received"], 4);
 
+    // The CLI over the same API: a table, JSON, and exit codes.
+    let ctl = |args: &[&str]| {
+        let out = rr
+            .command(&reflex_tests::reflex::binary().to_string_lossy())
+            .arg("ctl")
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, table, _) = ctl(&["neighbors"]);
+    assert_eq!(code, Some(0));
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(
+        lines[0].starts_with("NEIGHBOR") && lines[0].contains("STATE"),
+        "{table}"
+    );
+    let row: Vec<&str> = lines[1].split_whitespace().collect();
+    assert_eq!(
+        row[..6],
+        [
+            client.v4.to_string().as_str(),
+            "65000",
+            "Established",
+            row[3],
+            "4",
+            "0"
+        ],
+        "{table}"
+    );
+    // Columns line up under their headings.
+    assert_eq!(
+        lines[0].find("STATE"),
+        lines[1].find("Established"),
+        "{table}"
+    );
+    let (code, json, _) = ctl(&["--json", "neighbors"]);
+    assert_eq!(code, Some(0));
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v[0]["state"], "Established");
+    let (code, _, err) = ctl(&["neighbor", "198.18.250.250"]);
+    assert_eq!(code, Some(4), "{err}");
+    assert!(err.contains("404: no neighbour 198.18.250.250"), "{err}");
+    let (code, _, err) = ctl(&["--api", "127.0.0.1:1", "neighbors"]);
+    assert_eq!(code, Some(3), "{err}");
+    assert!(err.contains("cannot reach the API at 127.0.0.1:1"), "{err}");
+
     // Bad requests: a 4xx with a JSON error that says what was wrong.
     for (path, status, says) in [
         (

@@ -2,5 +2,6 @@
 
 pub mod check_config;
 pub mod cluster;
+pub mod ctl;
 pub mod mrt;
 pub mod run;
