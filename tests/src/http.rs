@@ -22,7 +22,20 @@ pub fn request(
     path: &str,
     headers: &[(&str, &str)],
 ) -> Result<Response, String> {
+    request_body(ns, addr, method, path, headers, "")
+}
+
+/// [`request`] with a JSON body.
+pub fn request_body(
+    ns: &str,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Result<Response, String> {
     let (ns, method, path) = (ns.to_string(), method.to_string(), path.to_string());
+    let body = body.to_string();
     let headers: Vec<(String, String)> = headers
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -36,7 +49,10 @@ pub fn request(
         for (k, v) in &headers {
             req.push_str(&format!("{k}: {v}\r\n"));
         }
-        req.push_str("Content-Length: 0\r\n\r\n");
+        req.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ));
         s.write_all(req.as_bytes()).map_err(|e| e.to_string())?;
         let mut raw = Vec::new();
         s.read_to_end(&mut raw).map_err(|e| e.to_string())?;

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use reflex_tests::bird::{Bird, BirdConfig};
-use reflex_tests::http::get;
+use reflex_tests::http::{get, request};
 use reflex_tests::netns::{Lan, wait_for};
 use std::net::{IpAddr, SocketAddr};
 
@@ -159,6 +159,11 @@ fn neighbours_and_metrics_of_a_running_node() {
     assert_eq!(code, Some(3), "{err}");
     assert!(err.contains("cannot reach the API at 127.0.0.1:1"), "{err}");
 
+    // Without `[api] token`, no action.
+    let r = request(&rr.ns, api, "POST", &format!("{path}/refresh"), &[]).unwrap();
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.body.contains("actions are disabled"), "{}", r.body);
+
     // Bad requests: a 4xx with a JSON error that says what was wrong.
     for (path, status, says) in [
         (
@@ -186,4 +191,149 @@ fn neighbours_and_metrics_of_a_running_node() {
             r.body
         );
     }
+}
+
+const TOKEN: &str = "a-test-token-of-some-length";
+
+#[test]
+fn neighbour_actions_need_the_token_and_act_on_the_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lan = Lan::new().unwrap();
+    let rr = lan.node(1).unwrap();
+    let client = lan.node(2).unwrap();
+    let config = format!(
+        "router-id = \"{rr}\"\nlocal-as = 65000\ndata-dir = \"{data}\"\n[listen]\naddresses = [\"{rr}\"]\n[api]\ntoken = \"{TOKEN}\"\n[timers]\nconnect-retry = 1\nidle-hold = 1\n\n[[neighbor]]\naddress = \"{c}\"\nremote-as = 65000\nroute-reflector-client = true\n",
+        rr = rr.v4,
+        c = client.v4,
+        data = dir.path().join("data").display()
+    );
+    let _reflex = reflex_tests::reflex::start(&rr, dir.path(), &config).unwrap();
+    let bird = Bird::start(
+        &client,
+        dir.path(),
+        &BirdConfig {
+            router_id: client.v4,
+            local_as: 65000,
+            neighbors: vec![("reflector", IpAddr::V4(rr.v4), 65000)],
+            routes: vec!["198.19.1.0/24"],
+        },
+    )
+    .unwrap();
+    let api: SocketAddr = API.parse().unwrap();
+    let path = format!("/api/v1/neighbors/{}", client.v4);
+    let state = |want: &str| {
+        wait_for(30, || {
+            let r = get(&rr.ns, api, &path).ok()?;
+            let v: serde_json::Value = serde_json::from_str(&r.body).ok()?;
+            (v["state"] == want).then_some(v)
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "never {want}:\n{}",
+                reflex_tests::reflex::log_tail(dir.path())
+            )
+        })
+    };
+    let up = state("Established");
+    let updates = up["updates_received"].as_u64().unwrap();
+
+    // The token: missing, wrong, then right.
+    let refresh = format!("{path}/refresh");
+    let r = request(&rr.ns, api, "POST", &refresh, &[]).unwrap();
+    assert_eq!(r.status, 401, "{}", r.body);
+    let wrong = [("Authorization", "Bearer not-the-token-at-all")];
+    let r = request(&rr.ns, api, "POST", &refresh, &wrong).unwrap();
+    assert_eq!(r.status, 403, "{}", r.body);
+    let auth = format!("Bearer {TOKEN}");
+    let good = [("Authorization", auth.as_str())];
+    let r = request(&rr.ns, api, "POST", &format!("{path}/explode"), &good).unwrap();
+    assert_eq!(r.status, 404, "{}", r.body);
+    assert!(r.body.contains("no action `explode`"), "{}", r.body);
+    let r = request(&rr.ns, api, "POST", "/api/v1/neighbors/nope/reset", &good).unwrap();
+    assert_eq!(r.status, 400, "{}", r.body);
+
+    let ctl = |args: &[&str]| {
+        let out = rr
+            .command(&reflex_tests::reflex::binary().to_string_lossy())
+            .arg("ctl")
+            .args(args)
+            .env("REFLEX_API_TOKEN", TOKEN)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let c = client.v4.to_string();
+    // Inbound soft reset: BIRD sends its routes again.
+    let (code, out, err) = ctl(&["refresh", &c]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out.trim(), format!("{c}: ROUTE-REFRESH sent"));
+    let again = wait_for(20, || {
+        let r = get(&rr.ns, api, &path).ok()?;
+        let v: serde_json::Value = serde_json::from_str(&r.body).ok()?;
+        (v["updates_received"].as_u64()? > updates).then_some(())
+    });
+    assert!(again.is_some(), "BIRD did not send its routes again");
+
+    // Shutdown with an RFC 9003 message; too long a message is refused.
+    let long = format!("{{\"message\": \"{}\"}}", "x".repeat(256));
+    let r = request_with_body(&rr.ns, api, &format!("{path}/shutdown"), &auth, &long);
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("RFC 9003 allows 255"), "{}", r.body);
+    let (code, out, err) = ctl(&["shutdown", &c, "--message", "maintenance window 42"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out.trim(), format!("{c}: session shut down"));
+    state("Idle");
+    let said = wait_for(20, || {
+        let p = bird.birdc("show protocols all reflector").ok()?;
+        p.contains("maintenance window 42").then_some(p)
+    });
+    assert!(
+        said.is_some(),
+        "BIRD did not get the message: {:?}",
+        bird.birdc("show protocols all reflector")
+    );
+    // It stays down until enabled.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    state("Idle");
+    let (code, _, err) = ctl(&["enable", &c]);
+    assert_eq!(code, Some(0), "{err}");
+    state("Established");
+    // A reset closes it (Administrative Reset, with a message BIRD shows)
+    // and it comes back.
+    let (code, out, err) = ctl(&["reset", &c]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out.trim(), format!("{c}: session reset"));
+    let reset_seen = wait_for(20, || {
+        let p = bird.birdc("show protocols all reflector").ok()?;
+        p.contains("reset by the operator").then_some(())
+    });
+    assert!(
+        reset_seen.is_some(),
+        "{:?}",
+        bird.birdc("show protocols all reflector")
+    );
+    state("Established");
+    // A wrong token from the CLI: exit 4 with the API's reason.
+    let out = rr
+        .command(&reflex_tests::reflex::binary().to_string_lossy())
+        .args(["ctl", "--token", "not-the-token-at-all", "reset", &c])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("403: wrong token"));
+}
+
+fn request_with_body(
+    ns: &str,
+    api: SocketAddr,
+    path: &str,
+    auth: &str,
+    body: &str,
+) -> reflex_tests::http::Response {
+    reflex_tests::http::request_body(ns, api, "POST", path, &[("Authorization", auth)], body)
+        .unwrap()
 }

@@ -1,9 +1,10 @@
 //! The node's HTTP API (`/api/v1/...`, JSON) and its Prometheus metrics
 //! (`/metrics`), on loopback unless `[api] address` says otherwise (issue 7,
-//! first part: reading; the actions and the OpenAPI document come next).
+//! in progress: neighbours, metrics and the neighbour actions so far).
 //! Every error is a JSON object `{"error": "..."}` with a 4xx status that
 //! says what was wrong.
 
+mod actions;
 mod metrics;
 mod neighbors;
 
@@ -12,7 +13,7 @@ use crate::fib::FibStats;
 use axum::Router;
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Json, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use consensus::Member;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -25,6 +26,8 @@ pub struct ApiState {
     pub member: Arc<Member>,
     /// A border's FIB counters.
     pub fib: Option<Arc<FibStats>>,
+    /// The bearer token actions need (`None`: actions are refused).
+    pub token: Option<String>,
 }
 
 /// A request the API cannot answer, as JSON.
@@ -53,6 +56,7 @@ pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/api/v1/neighbors", get(neighbors::list))
         .route("/api/v1/neighbors/{address}", get(neighbors::one))
+        .route("/api/v1/neighbors/{address}/{action}", post(actions::act))
         .route("/metrics", get(metrics::render))
         .fallback(not_found)
         .with_state(state)

@@ -20,6 +20,9 @@ pub struct Ctl {
     /// Print the API's JSON instead of a table.
     #[arg(long, global = true)]
     json: bool,
+    /// The API's bearer token, for actions (its `[api] token`).
+    #[arg(long, env = "REFLEX_API_TOKEN", global = true, hide_env_values = true)]
+    token: Option<String>,
     #[command(subcommand)]
     command: CtlCommand,
 }
@@ -30,6 +33,21 @@ enum CtlCommand {
     Neighbors,
     /// One neighbour, by address.
     Neighbor { address: String },
+    /// Close a session with Cease / Administrative Reset and start it again.
+    Reset { address: String },
+    /// Inbound soft reset: the neighbour's routes again (ROUTE-REFRESH, or
+    /// those kept as received).
+    Refresh { address: String },
+    /// Close a session with Cease / Administrative Shutdown and keep it
+    /// down until `enable`.
+    Shutdown {
+        address: String,
+        /// The RFC 9003 message the neighbour is sent (255 octets at most).
+        #[arg(long)]
+        message: Option<String>,
+    },
+    /// Start a session shut down with `shutdown`.
+    Enable { address: String },
 }
 
 /// What went wrong, and its exit code.
@@ -40,16 +58,31 @@ enum Failure {
 }
 
 pub fn run(cmd: Ctl) -> ExitCode {
-    let path = match &cmd.command {
-        CtlCommand::Neighbors => "/api/v1/neighbors".to_string(),
-        CtlCommand::Neighbor { address } => format!("/api/v1/neighbors/{address}"),
+    let action = |address: &str, action: &str| format!("/api/v1/neighbors/{address}/{action}");
+    let (method, path, body) = match &cmd.command {
+        CtlCommand::Neighbors => ("GET", "/api/v1/neighbors".to_string(), None),
+        CtlCommand::Neighbor { address } => ("GET", format!("/api/v1/neighbors/{address}"), None),
+        CtlCommand::Reset { address } => ("POST", action(address, "reset"), None),
+        CtlCommand::Refresh { address } => ("POST", action(address, "refresh"), None),
+        CtlCommand::Enable { address } => ("POST", action(address, "enable"), None),
+        CtlCommand::Shutdown { address, message } => (
+            "POST",
+            action(address, "shutdown"),
+            message
+                .as_ref()
+                .map(|m| serde_json::json!({ "message": m }).to_string()),
+        ),
     };
-    let result = get(cmd.api, &path).and_then(|body| {
+    let token = cmd.token.as_deref().filter(|_| method == "POST");
+    let result = request(cmd.api, method, &path, token, body.as_deref()).and_then(|body| {
         if cmd.json {
             return Ok(body);
         }
         let v: Value =
             serde_json::from_str(&body).map_err(|e| Failure::Unreadable(e.to_string()))?;
+        if let Some(done) = v.get("done").and_then(Value::as_str) {
+            return Ok(format!("{}: {done}", text(&v["neighbor"])));
+        }
         let rows: Vec<&Value> = match &v {
             Value::Array(a) => a.iter().collect(),
             one => vec![one],
@@ -76,13 +109,17 @@ pub fn run(cmd: Ctl) -> ExitCode {
     }
 }
 
-/// The table of neighbours, columns aligned.
-fn neighbor_table(rows: &[&Value]) -> String {
-    let text = |v: &Value| match v {
+/// A JSON value as a table cell.
+fn text(v: &Value) -> String {
+    match v {
         Value::String(s) => s.clone(),
         Value::Null => "-".into(),
         other => other.to_string(),
-    };
+    }
+}
+
+/// The table of neighbours, columns aligned.
+fn neighbor_table(rows: &[&Value]) -> String {
     let mut table = vec![vec![
         "NEIGHBOR".to_string(),
         "AS".into(),
@@ -124,15 +161,30 @@ fn neighbor_table(rows: &[&Value]) -> String {
     out
 }
 
-/// GET `path`: the body of a 2xx, else the API's error.
-fn get(api: SocketAddr, path: &str) -> Result<String, Failure> {
+/// `method path` (with the token and a JSON body, if any): the body of a
+/// 2xx, else the API's error.
+fn request(
+    api: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> Result<String, Failure> {
     let unreachable = |e: std::io::Error| Failure::Unreachable(e.to_string());
     let mut s = TcpStream::connect_timeout(&api, Duration::from_secs(5)).map_err(unreachable)?;
     s.set_read_timeout(Some(Duration::from_secs(60)))
         .map_err(unreachable)?;
-    let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {api}\r\nConnection: close\r\nAccept: application/json\r\n\r\n"
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {api}\r\nConnection: close\r\nAccept: application/json\r\n"
     );
+    if let Some(t) = token {
+        request.push_str(&format!("Authorization: Bearer {t}\r\n"));
+    }
+    let body = body.unwrap_or("");
+    request.push_str(&format!(
+        "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    ));
     s.write_all(request.as_bytes()).map_err(unreachable)?;
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).map_err(unreachable)?;

@@ -54,6 +54,8 @@ pub struct DaemonSpec {
     pub neighbors: Vec<NeighborSpec>,
     /// Where the HTTP API and metrics listen (`None`: nowhere).
     pub api: Option<SocketAddr>,
+    /// The bearer token of the API's actions.
+    pub api_token: Option<String>,
     /// The routing policy of the configuration, proposed to the cluster
     /// at start ([`reload`]).
     pub policy: Arc<ReplicatedPolicy>,
@@ -127,6 +129,7 @@ pub fn run(spec: DaemonSpec, shutdown: impl Future<Output = ()> + 'static) -> an
                 sessions: sessions.clone(),
                 member: member.clone(),
                 fib: fib.as_ref().map(|f| f.stats.clone()),
+                token: spec.api_token.clone(),
             };
             actix_rt::spawn(crate::api::serve(address, state));
         }

@@ -96,6 +96,12 @@ impl Sessions {
         session.do_send(Shutdown(Some(cease)));
     }
 
+    /// The session of the neighbour at `ip`, if it runs on this member.
+    pub fn session_of(&self, ip: IpAddr) -> Option<Addr<PeerSession>> {
+        let i = self.neighbors.iter().position(|n| n.addr.ip() == ip)?;
+        lock(&self.running).get(&i).cloned()
+    }
+
     /// Every configured neighbour with its session's status (`None`: its
     /// session runs on another member, or is stopping).
     pub async fn statuses(&self) -> Vec<(NeighborSpec, Option<SessionStatus>)> {

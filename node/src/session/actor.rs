@@ -12,6 +12,7 @@ use speaker::policy::{
     Crossing, ImportFilter, LimitAction, PrefixCounter, PrefixLimit, ReceivedRoutes, RouteMap,
 };
 use speaker::rib::{NextHopSelf, PeerId, PeerInfo, RibCommand};
+use speaker::wire::notification::subcode;
 use speaker::wire::route_refresh::{RefreshSubtype, RouteRefresh};
 use speaker::wire::{Message, Notification};
 use std::collections::VecDeque;
@@ -837,17 +838,102 @@ impl Handler<ImportPolicy> for PeerSession {
             );
             return;
         }
-        let now = Instant::now();
-        for f in &n.families {
-            let m = Message::RouteRefresh(RouteRefresh::new(*f, RefreshSubtype::NORMAL));
-            self.fsm.send_message(now, &m);
-        }
+        self.ask_refresh(&n.families, ctx);
         info!(
             peer = %self.peer,
             ?route_map,
             "import policy changed: asked the peer to send its routes again (ROUTE-REFRESH)"
         );
+    }
+}
+
+impl PeerSession {
+    /// RFC 2918: asks the peer to send its routes of `families` again.
+    fn ask_refresh(&mut self, families: &[speaker::wire::Family], ctx: &mut Context<Self>) {
+        let now = Instant::now();
+        for f in families {
+            let m = Message::RouteRefresh(RouteRefresh::new(*f, RefreshSubtype::NORMAL));
+            self.fsm.send_message(now, &m);
+        }
         self.drive(ctx);
+    }
+}
+
+/// What an operator asks of a session (the API's actions).
+#[derive(Clone, Debug)]
+pub enum NeighborAction {
+    /// Close it with Cease / Administrative Reset and start it again.
+    Reset,
+    /// Inbound soft reset: the routes again, from those kept as received
+    /// (soft reconfiguration) or by ROUTE-REFRESH (RFC 2918).
+    Refresh,
+    /// Close it with Cease / Administrative Shutdown and this RFC 9003
+    /// message, and keep it down until `Enable`.
+    Shutdown(String),
+    Enable,
+}
+
+/// An operator's action; what was done, or why it cannot be.
+#[derive(Message)]
+#[rtype(result = "Result<String, String>")]
+pub struct Act(pub NeighborAction);
+
+impl Handler<Act> for PeerSession {
+    type Result = Result<String, String>;
+    fn handle(&mut self, Act(action): Act, ctx: &mut Context<Self>) -> Self::Result {
+        let now = Instant::now();
+        info!(peer = %self.peer, ?action, "operator action");
+        match action {
+            NeighborAction::Reset => {
+                let cease = Notification::cease_with_message(
+                    subcode::cease::ADMINISTRATIVE_RESET,
+                    "reset by the operator",
+                );
+                self.fsm.handle_admin(now, AdminEvent::Stop(Some(cease)));
+                self.drive(ctx);
+                self.fsm.handle_admin(Instant::now(), AdminEvent::Start);
+                self.drive(ctx);
+                Ok("session reset".into())
+            }
+            NeighborAction::Refresh => {
+                let Some(n) = self.fsm.negotiated().filter(|_| self.up).cloned() else {
+                    return Err("the session is not established".into());
+                };
+                if let Some(r) = &self.received {
+                    let kept = r.len();
+                    for cmd in r.replay(self.role.id) {
+                        let (cmd, _) = self.import.filter(cmd);
+                        self.pending.push(SessionCommand::Rib(cmd));
+                    }
+                    self.drive(ctx);
+                    return Ok(format!(
+                        "import re-ran over the {kept} routes kept as received"
+                    ));
+                }
+                if !n.route_refresh {
+                    return Err("the peer does not support route refresh (RFC 2918); reset the session instead".into());
+                }
+                self.ask_refresh(&n.families, ctx);
+                Ok("ROUTE-REFRESH sent".into())
+            }
+            NeighborAction::Shutdown(message) => {
+                let cease = Notification::cease_with_message(
+                    subcode::cease::ADMINISTRATIVE_SHUTDOWN,
+                    &message,
+                );
+                self.fsm.handle_admin(now, AdminEvent::Stop(Some(cease)));
+                self.drive(ctx);
+                Ok("session shut down".into())
+            }
+            NeighborAction::Enable => {
+                if self.fsm.state() != State::Idle {
+                    return Ok("session already enabled".into());
+                }
+                self.fsm.handle_admin(now, AdminEvent::Start);
+                self.drive(ctx);
+                Ok("session enabled".into())
+            }
+        }
     }
 }
 

@@ -5,5 +5,6 @@ mod actor;
 mod transport;
 
 pub use actor::{
-    ImportPolicy, Incoming, PeerSession, RibRole, SendUpdates, SessionStatus, Shutdown, Status,
+    Act, ImportPolicy, Incoming, NeighborAction, PeerSession, RibRole, SendUpdates, SessionStatus,
+    Shutdown, Status,
 };
