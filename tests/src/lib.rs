@@ -7,6 +7,7 @@ pub mod frr;
 pub mod gobgp;
 pub mod http;
 pub mod netns;
+pub mod openapi;
 pub mod pcap;
 pub mod reflex;
 pub mod replay;

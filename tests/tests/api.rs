@@ -6,6 +6,7 @@
 use reflex_tests::bird::{Bird, BirdConfig};
 use reflex_tests::http::{get, request};
 use reflex_tests::netns::{Lan, wait_for};
+use reflex_tests::openapi::Document;
 use std::net::{IpAddr, SocketAddr};
 
 const API: &str = "127.0.0.1:8179";
@@ -21,6 +22,19 @@ fn scrape(ns: &str) -> prometheus_parse::Scrape {
         r.content_type
     );
     prometheus_parse::Scrape::parse(r.body.lines().map(|l| Ok(l.to_string()))).unwrap()
+}
+
+/// The OpenAPI document the node serves.
+fn document(ns: &str) -> Document {
+    let r = get(ns, API.parse().unwrap(), "/api/v1/openapi.json").unwrap();
+    assert_eq!(r.status, 200);
+    Document::parse(&r.body).unwrap()
+}
+
+fn conforms(doc: &Document, method: &str, template: &str, r: &reflex_tests::http::Response) {
+    if let Err(e) = doc.check(method, template, r.status, &r.body) {
+        panic!("{e}");
+    }
 }
 
 fn value(s: &prometheus_parse::Scrape, name: &str) -> f64 {
@@ -54,6 +68,8 @@ fn neighbours_and_metrics_of_a_running_node() {
     let up = wait_for(20, || get(&rr.ns, api, "/api/v1/neighbors").ok());
     let r = up.unwrap_or_else(|| panic!("no API:\n{}", reflex_tests::reflex::log_tail(dir.path())));
     assert_eq!(r.status, 200);
+    let doc = document(&rr.ns);
+    conforms(&doc, "GET", "/api/v1/neighbors", &r);
     let list: serde_json::Value = serde_json::from_str(&r.body).unwrap();
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert_eq!(list[0]["address"], client.v4.to_string());
@@ -103,8 +119,15 @@ fn neighbours_and_metrics_of_a_running_node() {
     assert_eq!(labels.get("neighbor"), Some(client.v4.to_string().as_str()));
 
     let path = format!("/api/v1/neighbors/{}", client.v4);
-    let one: serde_json::Value =
-        serde_json::from_str(&get(&rr.ns, api, &path).unwrap().body).unwrap();
+    let r = get(&rr.ns, api, &path).unwrap();
+    conforms(&doc, "GET", "/api/v1/neighbors/{address}", &r);
+    conforms(
+        &doc,
+        "GET",
+        "/api/v1/neighbors",
+        &get(&rr.ns, api, "/api/v1/neighbors").unwrap(),
+    );
+    let one: serde_json::Value = serde_json::from_str(&r.body).unwrap();
     assert_eq!(one["state"], "Established");
     assert_eq!(one["prefixes_received"], 4);
 
@@ -162,6 +185,7 @@ fn neighbours_and_metrics_of_a_running_node() {
     // Without `[api] token`, no action.
     let r = request(&rr.ns, api, "POST", &format!("{path}/refresh"), &[]).unwrap();
     assert_eq!(r.status, 403, "{}", r.body);
+    conforms(&doc, "POST", "/api/v1/neighbors/{address}/{action}", &r);
     assert!(r.body.contains("actions are disabled"), "{}", r.body);
 
     // Bad requests: a 4xx with a JSON error that says what was wrong.
@@ -184,6 +208,9 @@ fn neighbours_and_metrics_of_a_running_node() {
     ] {
         let r = get(&rr.ns, api, path).unwrap();
         assert_eq!(r.status, status, "{path}: {}", r.body);
+        if path.starts_with("/api/v1/neighbors/") {
+            conforms(&doc, "GET", "/api/v1/neighbors/{address}", &r);
+        }
         let e: serde_json::Value = serde_json::from_str(&r.body).unwrap();
         assert!(
             e["error"].as_str().is_some_and(|m| m.contains(says)),
@@ -236,21 +263,31 @@ fn neighbour_actions_need_the_token_and_act_on_the_session() {
     };
     let up = state("Established");
     let updates = up["updates_received"].as_u64().unwrap();
+    let doc = document(&rr.ns);
+    let action = "/api/v1/neighbors/{address}/{action}";
 
     // The token: missing, wrong, then right.
     let refresh = format!("{path}/refresh");
     let r = request(&rr.ns, api, "POST", &refresh, &[]).unwrap();
     assert_eq!(r.status, 401, "{}", r.body);
+    conforms(&doc, "POST", action, &r);
     let wrong = [("Authorization", "Bearer not-the-token-at-all")];
     let r = request(&rr.ns, api, "POST", &refresh, &wrong).unwrap();
     assert_eq!(r.status, 403, "{}", r.body);
+    conforms(&doc, "POST", action, &r);
     let auth = format!("Bearer {TOKEN}");
     let good = [("Authorization", auth.as_str())];
     let r = request(&rr.ns, api, "POST", &format!("{path}/explode"), &good).unwrap();
     assert_eq!(r.status, 404, "{}", r.body);
     assert!(r.body.contains("no action `explode`"), "{}", r.body);
+    conforms(&doc, "POST", action, &r);
     let r = request(&rr.ns, api, "POST", "/api/v1/neighbors/nope/reset", &good).unwrap();
     assert_eq!(r.status, 400, "{}", r.body);
+    conforms(&doc, "POST", action, &r);
+    // A successful action's answer too (an enable of a running session).
+    let r = request(&rr.ns, api, "POST", &format!("{path}/enable"), &good).unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    conforms(&doc, "POST", action, &r);
 
     let ctl = |args: &[&str]| {
         let out = rr
@@ -283,6 +320,7 @@ fn neighbour_actions_need_the_token_and_act_on_the_session() {
     let r = request_with_body(&rr.ns, api, &format!("{path}/shutdown"), &auth, &long);
     assert_eq!(r.status, 400, "{}", r.body);
     assert!(r.body.contains("RFC 9003 allows 255"), "{}", r.body);
+    conforms(&doc, "POST", action, &r);
     let (code, out, err) = ctl(&["shutdown", &c, "--message", "maintenance window 42"]);
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(out.trim(), format!("{c}: session shut down"));

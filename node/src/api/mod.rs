@@ -57,9 +57,20 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/neighbors", get(neighbors::list))
         .route("/api/v1/neighbors/{address}", get(neighbors::one))
         .route("/api/v1/neighbors/{address}/{action}", post(actions::act))
+        .route("/api/v1/openapi.json", get(openapi))
         .route("/metrics", get(metrics::render))
         .fallback(not_found)
         .with_state(state)
+}
+
+/// The OpenAPI document of this API (`ops/api/openapi.json`).
+const OPENAPI: &str = include_str!("../../../ops/api/openapi.json");
+
+async fn openapi() -> impl IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        OPENAPI,
+    )
 }
 
 async fn not_found(method: Method, uri: Uri) -> ApiError {
