@@ -39,6 +39,9 @@ enum Command {
     Run(cli::run::Run),
     /// Ask a running node through its HTTP API (neighbours...).
     Ctl(cli::ctl::Ctl),
+    /// Print a shell completion script (bash, zsh, fish, elvish,
+    /// powershell), e.g. `reflex completions bash > /etc/bash_completion.d/reflex`.
+    Completions { shell: clap_complete::Shell },
 }
 
 fn main() -> ExitCode {
@@ -49,6 +52,11 @@ fn main() -> ExitCode {
         Command::CheckConfig(cmd) => cli::check_config::run(cmd),
         Command::Run(cmd) => cli::run::run(cmd),
         Command::Ctl(cmd) => return cli::ctl::run(cmd),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "reflex", &mut std::io::stdout());
+            Ok(())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

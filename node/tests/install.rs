@@ -1,0 +1,71 @@
+//! What an installation uses besides `run`: shell completions and the
+//! systemd unit in `ops/systemd`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::Command;
+
+#[test]
+fn completions_cover_every_subcommand() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_reflex"))
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{shell}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        for sub in [
+            "run",
+            "ctl",
+            "check-config",
+            "mrt",
+            "cluster",
+            "neighbors",
+            "shutdown",
+        ] {
+            assert!(text.contains(sub), "{shell} completion lacks {sub}");
+        }
+    }
+    let bad = Command::new(env!("CARGO_BIN_EXE_reflex"))
+        .args(["completions", "cmd.exe"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+}
+
+/// `systemd-analyze verify` on the unit, its binary path pointed at the
+/// one built here (skipped where systemd is not installed).
+#[test]
+fn the_systemd_unit_verifies() {
+    if Command::new("systemd-analyze")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: no systemd-analyze");
+        return;
+    }
+    let unit = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../ops/systemd/reflex.service"
+    ))
+    .unwrap();
+    assert!(unit.contains("ExecReload=/bin/kill -HUP $MAINPID"));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("reflex.service");
+    std::fs::write(
+        &path,
+        unit.replace("/usr/local/bin/reflex", env!("CARGO_BIN_EXE_reflex")),
+    )
+    .unwrap();
+    let out = Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let problems: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("reflex.service"))
+        .collect();
+    assert!(out.status.success() && problems.is_empty(), "{err}");
+}
