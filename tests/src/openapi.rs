@@ -85,7 +85,7 @@ mod tests {
         let Ok(doc) = Document::parse(&text) else {
             panic!("ops/api/openapi.json does not parse");
         };
-        let one = r#"{"address":"198.18.0.2","remote_as":65000,"state":"Established","updates_received":3,"prefixes_received":4,"prefixes_denied":0,"last_error":null}"#;
+        let one = r#"{"address":"198.18.0.2","remote_as":65000,"state":"Established","updates_received":3,"prefixes_received":4,"prefixes_denied":0,"last_error":null,"updates_sent":2,"uptime_seconds":5,"established_transitions":1,"notifications_sent":{},"notifications_received":{"6/2":1}}"#;
         let t = "/api/v1/neighbors/{address}";
         assert_eq!(doc.check("GET", t, 200, one), Ok(()));
         // A field missing, a state that is none, an extra field, a status
@@ -94,10 +94,12 @@ mod tests {
         assert!(doc.check("GET", t, 200, &missing).is_err());
         let state = one.replace("Established", "Happy");
         assert!(doc.check("GET", t, 200, &state).is_err());
-        let extra = one.replace('}', r#","color":"blue"}"#);
+        let extra = one.replacen('{', r#"{"color":"blue","#, 1);
         assert!(doc.check("GET", t, 200, &extra).is_err());
         assert!(doc.check("GET", t, 418, one).is_err());
         assert!(doc.check("GET", t, 404, r#"{"message":"x"}"#).is_err());
+        let code = one.replace(r#""6/2":1"#, r#""cease":1"#);
+        assert!(doc.check("GET", t, 200, &code).is_err());
         assert_eq!(
             doc.check("GET", t, 404, r#"{"error":"no neighbour"}"#),
             Ok(())

@@ -336,10 +336,36 @@ fn neighbour_actions_need_the_token_and_act_on_the_session() {
     );
     // It stays down until enabled.
     std::thread::sleep(std::time::Duration::from_secs(3));
-    state("Idle");
+    let down = state("Idle");
+    assert_eq!(down["notifications_sent"]["6/2"], 1, "{down}");
+    assert_eq!(down["uptime_seconds"], serde_json::Value::Null);
+    let m = scrape(&rr.ns);
+    let cease = m
+        .samples
+        .iter()
+        .find(|x| {
+            x.metric == "reflex_neighbor_notifications_total"
+                && x.labels.get("direction") == Some("sent")
+                && x.labels.get("code") == Some("6")
+                && x.labels.get("subcode") == Some("2")
+        })
+        .map(|x| match x.value {
+            prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Untyped(v) => v,
+            _ => -1.0,
+        });
+    assert_eq!(cease, Some(1.0));
     let (code, _, err) = ctl(&["enable", &c]);
     assert_eq!(code, Some(0), "{err}");
-    state("Established");
+    let back = state("Established");
+    assert_eq!(back["established_transitions"], 2, "{back}");
+    assert!(back["uptime_seconds"].as_u64().is_some(), "{back}");
+    assert_eq!(
+        value(
+            &scrape(&rr.ns),
+            "reflex_neighbor_established_transitions_total"
+        ),
+        2.0
+    );
     // A reset closes it (Administrative Reset, with a message BIRD shows)
     // and it comes back.
     let (code, out, err) = ctl(&["reset", &c]);

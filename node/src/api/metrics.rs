@@ -68,6 +68,53 @@ pub async fn render(State(api): State<ApiState>) -> impl IntoResponse {
         "Received prefixes import policy denied (this session).",
         &per(&|v| v.prefixes_denied as f64),
     );
+    family(
+        &mut out,
+        "reflex_neighbor_updates_sent_total",
+        "counter",
+        "UPDATE messages queued for the neighbour (this session actor).",
+        &per(&|v| v.updates_sent as f64),
+    );
+    family(
+        &mut out,
+        "reflex_neighbor_established_transitions_total",
+        "counter",
+        "Times the session reached Established (flaps: this, less one).",
+        &per(&|v| v.established_transitions as f64),
+    );
+    family(
+        &mut out,
+        "reflex_neighbor_uptime_seconds",
+        "gauge",
+        "Seconds since the session reached Established (0 while it is not).",
+        &per(&|v| v.uptime_seconds.unwrap_or(0) as f64),
+    );
+    let mut notifications = Vec::new();
+    for (n, s) in &neighbors {
+        let v = view(n, s.as_ref());
+        for (direction, counts) in [
+            ("sent", &v.notifications_sent),
+            ("received", &v.notifications_received),
+        ] {
+            for (code, count) in counts {
+                let (c, sc) = code.split_once('/').unwrap_or((code, "0"));
+                let l = labels(&[
+                    ("neighbor", v.address.to_string()),
+                    ("direction", direction.to_string()),
+                    ("code", c.to_string()),
+                    ("subcode", sc.to_string()),
+                ]);
+                notifications.push((l, *count as f64));
+            }
+        }
+    }
+    family(
+        &mut out,
+        "reflex_neighbor_notifications_total",
+        "counter",
+        "NOTIFICATIONs that ended sessions with the neighbour, by direction, code and subcode.",
+        &notifications,
+    );
     let (loc_rib, paths) = {
         let a = api.member.state.applied();
         (a.rib.loc_rib_len(), a.rib.adj_rib_in_total())

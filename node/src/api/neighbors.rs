@@ -7,6 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Json;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 /// One neighbour as the API shows it.
@@ -20,6 +21,13 @@ pub struct NeighborView {
     pub prefixes_received: u64,
     pub prefixes_denied: u64,
     pub last_error: Option<String>,
+    pub updates_sent: u64,
+    /// Seconds since the session reached Established, while it is.
+    pub uptime_seconds: Option<u64>,
+    pub established_transitions: u64,
+    /// NOTIFICATIONs that ended sessions, "code/subcode" to count.
+    pub notifications_sent: BTreeMap<String, u64>,
+    pub notifications_received: BTreeMap<String, u64>,
 }
 
 pub fn view(spec: &NeighborSpec, status: Option<&SessionStatus>) -> NeighborView {
@@ -31,7 +39,21 @@ pub fn view(spec: &NeighborSpec, status: Option<&SessionStatus>) -> NeighborView
         prefixes_received: status.map_or(0, |s| s.prefixes_received),
         prefixes_denied: status.map_or(0, |s| s.prefixes_denied),
         last_error: status.and_then(|s| s.last_error.clone()),
+        updates_sent: status.map_or(0, |s| s.updates_sent),
+        uptime_seconds: status
+            .and_then(|s| s.established_at)
+            .map(|t| t.elapsed().as_secs()),
+        established_transitions: status.map_or(0, |s| s.established_transitions),
+        notifications_sent: codes(status.map(|s| &s.notifications_sent)),
+        notifications_received: codes(status.map(|s| &s.notifications_received)),
     }
+}
+
+fn codes(m: Option<&BTreeMap<(u8, u8), u64>>) -> BTreeMap<String, u64> {
+    m.into_iter()
+        .flatten()
+        .map(|((c, s), n)| (format!("{c}/{s}"), *n))
+        .collect()
 }
 
 pub async fn list(State(api): State<ApiState>) -> Json<Vec<NeighborView>> {

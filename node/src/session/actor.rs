@@ -7,15 +7,15 @@ use actix::prelude::*;
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use speaker::fsm::collision::{Survivor, resolve};
-use speaker::fsm::{AdminEvent, Event, Session, SessionConfig, State, TcpEvent};
+use speaker::fsm::{AdminEvent, DownReason, Event, Session, SessionConfig, State, TcpEvent};
 use speaker::policy::{
     Crossing, ImportFilter, LimitAction, PrefixCounter, PrefixLimit, ReceivedRoutes, RouteMap,
 };
 use speaker::rib::{NextHopSelf, PeerId, PeerInfo, RibCommand};
-use speaker::wire::notification::subcode;
+use speaker::wire::notification::{code, subcode};
 use speaker::wire::route_refresh::{RefreshSubtype, RouteRefresh};
 use speaker::wire::{Message, Notification};
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
@@ -37,6 +37,15 @@ pub struct SessionStatus {
     /// Received prefixes import policy denied (a route-map, or RFC 8212).
     pub prefixes_denied: u64,
     pub last_error: Option<String>,
+    /// UPDATE messages handed to the connection for the peer.
+    pub updates_sent: u64,
+    /// Times the session reached Established (flaps: this, less one).
+    pub established_transitions: u64,
+    /// When the session last reached Established, while it is.
+    pub established_at: Option<Instant>,
+    /// NOTIFICATIONs that ended sessions, by (code, subcode).
+    pub notifications_sent: BTreeMap<(u8, u8), u64>,
+    pub notifications_received: BTreeMap<(u8, u8), u64>,
 }
 
 /// Where a session sits in the RIB.
@@ -228,6 +237,11 @@ impl PeerSession {
                 prefixes_received: 0,
                 prefixes_denied: 0,
                 last_error: None,
+                updates_sent: 0,
+                established_transitions: 0,
+                established_at: None,
+                notifications_sent: BTreeMap::new(),
+                notifications_received: BTreeMap::new(),
             },
         }
     }
@@ -467,10 +481,30 @@ impl PeerSession {
                 self.pending
                     .push(SessionCommand::Up(Box::new(info), n.send_context()));
                 self.up = true;
+                self.status.established_transitions += 1;
+                self.status.established_at = Some(Instant::now());
             }
             Event::Down(reason) => {
                 info!(peer = %self.peer, ?reason, "session down");
                 self.status.last_error = Some(format!("{reason:?}"));
+                self.status.established_at = None;
+                match &reason {
+                    DownReason::NotificationSent(n) => {
+                        *self
+                            .status
+                            .notifications_sent
+                            .entry((n.code, n.subcode))
+                            .or_default() += 1;
+                    }
+                    DownReason::NotificationReceived(n) => {
+                        *self
+                            .status
+                            .notifications_received
+                            .entry((n.code, n.subcode))
+                            .or_default() += 1;
+                    }
+                    _ => {}
+                }
                 self.backlog.clear();
                 self.mrai_held.clear();
                 self.last_sent = None;
@@ -748,7 +782,7 @@ impl Handler<Incoming> for PeerSession {
 impl Handler<Shutdown> for PeerSession {
     type Result = ();
     fn handle(&mut self, Shutdown(n): Shutdown, ctx: &mut Context<Self>) {
-        self.fsm.handle_admin(Instant::now(), AdminEvent::Stop(n));
+        self.admin_stop(n);
         self.drive(ctx);
     }
 }
@@ -759,6 +793,8 @@ impl Handler<SendUpdates> for PeerSession {
         if self.fsm.state() != State::Established {
             return;
         }
+        // Queued for the peer (MRAI may hold them a while).
+        self.status.updates_sent += msgs.len() as u64;
         let now = Instant::now();
         let next = self.last_sent.map(|t| t + self.role.mrai);
         match next.filter(|at| *at > now) {
@@ -848,6 +884,27 @@ impl Handler<ImportPolicy> for PeerSession {
 }
 
 impl PeerSession {
+    /// ManualStop with `cease` (Administrative Shutdown if `None`),
+    /// counted as sent when a connection is there to carry it.
+    fn admin_stop(&mut self, cease: Option<Notification>) {
+        if matches!(
+            self.fsm.state(),
+            State::OpenSent | State::OpenConfirm | State::Established
+        ) {
+            let (code, subcode) = cease.as_ref().map_or(
+                (code::CEASE, subcode::cease::ADMINISTRATIVE_SHUTDOWN),
+                |n| (n.code, n.subcode),
+            );
+            *self
+                .status
+                .notifications_sent
+                .entry((code, subcode))
+                .or_default() += 1;
+        }
+        self.fsm
+            .handle_admin(Instant::now(), AdminEvent::Stop(cease));
+    }
+
     /// RFC 2918: asks the peer to send its routes of `families` again.
     fn ask_refresh(&mut self, families: &[speaker::wire::Family], ctx: &mut Context<Self>) {
         let now = Instant::now();
@@ -889,7 +946,7 @@ impl Handler<Act> for PeerSession {
                     subcode::cease::ADMINISTRATIVE_RESET,
                     "reset by the operator",
                 );
-                self.fsm.handle_admin(now, AdminEvent::Stop(Some(cease)));
+                self.admin_stop(Some(cease));
                 self.drive(ctx);
                 self.fsm.handle_admin(Instant::now(), AdminEvent::Start);
                 self.drive(ctx);
@@ -921,7 +978,7 @@ impl Handler<Act> for PeerSession {
                     subcode::cease::ADMINISTRATIVE_SHUTDOWN,
                     &message,
                 );
-                self.fsm.handle_admin(now, AdminEvent::Stop(Some(cease)));
+                self.admin_stop(Some(cease));
                 self.drive(ctx);
                 Ok("session shut down".into())
             }
