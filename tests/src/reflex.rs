@@ -18,6 +18,16 @@ pub fn binary() -> PathBuf {
 
 /// Starts `reflex run` in `node` with `config` (TOML text); logs go to `log`.
 pub fn start(node: &Node, dir: &std::path::Path, config: &str) -> Result<Daemon, String> {
+    start_args(node, dir, config, &[])
+}
+
+/// [`start`] with more arguments to `reflex run` (`--log-json`).
+pub fn start_args(
+    node: &Node,
+    dir: &std::path::Path,
+    config: &str,
+    args: &[&str],
+) -> Result<Daemon, String> {
     let bin = binary();
     if !bin.exists() {
         return Err(format!(
@@ -30,6 +40,7 @@ pub fn start(node: &Node, dir: &std::path::Path, config: &str) -> Result<Daemon,
     let log = std::fs::File::create(dir.join("reflex.log")).map_err(|e| e.to_string())?;
     let mut cmd = node.command(&bin.to_string_lossy());
     cmd.args(["run", "--config", &conf.to_string_lossy()])
+        .args(args)
         .stdout(std::process::Stdio::null())
         .stderr(log);
     cmd.env("REFLEX_LOG", "debug,openraft=warn,sled=warn");

@@ -63,7 +63,8 @@ fn neighbours_and_metrics_of_a_running_node() {
         c = client.v4,
         data = dir.path().join("data").display()
     );
-    let _reflex = reflex_tests::reflex::start(&rr, dir.path(), &config).unwrap();
+    let _reflex =
+        reflex_tests::reflex::start_args(&rr, dir.path(), &config, &["--log-json"]).unwrap();
     let api: SocketAddr = API.parse().unwrap();
     let up = wait_for(20, || get(&rr.ns, api, "/api/v1/neighbors").ok());
     let r = up.unwrap_or_else(|| panic!("no API:\n{}", reflex_tests::reflex::log_tail(dir.path())));
@@ -117,6 +118,23 @@ fn neighbours_and_metrics_of_a_running_node() {
         .unwrap()
         .labels;
     assert_eq!(labels.get("neighbor"), Some(client.v4.to_string().as_str()));
+
+    // JSON logs: every line an object; a session's events in its span.
+    let log = std::fs::read_to_string(dir.path().join("reflex.log")).unwrap();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let established = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "session established")
+        .unwrap_or_else(|| panic!("{log}"));
+    assert_eq!(established["span"]["name"], "session", "{established}");
+    assert_eq!(
+        established["span"]["neighbor"],
+        client.v4.to_string(),
+        "{established}"
+    );
 
     let path = format!("/api/v1/neighbors/{}", client.v4);
     let r = get(&rr.ns, api, &path).unwrap();
@@ -263,6 +281,14 @@ fn neighbour_actions_need_the_token_and_act_on_the_session() {
     };
     let up = state("Established");
     let updates = up["updates_received"].as_u64().unwrap();
+    // Human-readable logs: the session's span names the neighbour.
+    let log = reflex_tests::reflex::log(dir.path());
+    let span = format!("session{{neighbor={}}}", client.v4);
+    assert!(
+        log.lines()
+            .any(|l| l.contains(&span) && l.contains("session established")),
+        "{log}"
+    );
     let doc = document(&rr.ns);
     let action = "/api/v1/neighbors/{address}/{action}";
 

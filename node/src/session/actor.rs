@@ -131,6 +131,9 @@ pub struct PeerSession {
     timer: Option<SpawnHandle>,
     inbuf: BytesMut,
     status: SessionStatus,
+    /// Every event of the session is logged in it (the neighbour's
+    /// address as a field).
+    span: tracing::Span,
 }
 
 /// How long the OPEN of a colliding incoming connection is waited for.
@@ -230,6 +233,7 @@ impl PeerSession {
             prefixes: role.max_prefix.clone().map(PrefixCounter::new),
             role,
             denial_logged: false,
+            span: tracing::info_span!("session", neighbor = %peer.ip()),
             status: SessionStatus {
                 peer,
                 state: State::Idle,
@@ -279,6 +283,7 @@ impl PeerSession {
         if let Some(at) = self.fsm.poll_timeout() {
             let wait = at.saturating_duration_since(Instant::now());
             self.timer = Some(ctx.run_later(wait, |act, ctx| {
+                let _session = act.span.clone().entered();
                 act.timer = None;
                 act.fsm.handle_timeout(Instant::now());
                 act.drive(ctx);
@@ -318,6 +323,7 @@ impl PeerSession {
                         }
                         .into_actor(self)
                         .map(move |(stream, id), act, ctx| {
+                            let _session = act.span.clone().entered();
                             act.peeking = false;
                             act.incoming_identified(stream, id, generation, ctx);
                         }),
@@ -671,6 +677,7 @@ impl PeerSession {
         let fut =
             async move { tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await };
         ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| {
+            let _session = act.span.clone().entered();
             // A newer connection (an accepted one) may have won meanwhile.
             if act.generation != generation || act.writer.is_some() {
                 return;
@@ -724,6 +731,7 @@ impl Actor for PeerSession {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
+        let _session = self.span.clone().entered();
         self.rib.do_send(Register(self.role.id, ctx.address()));
         self.fsm.handle_admin(Instant::now(), AdminEvent::Start);
         self.drive(ctx);
@@ -732,6 +740,7 @@ impl Actor for PeerSession {
 
 impl StreamHandler<Chunk> for PeerSession {
     fn handle(&mut self, Chunk(generation, r): Chunk, ctx: &mut Context<Self>) {
+        let _session = self.span.clone().entered();
         if generation != self.generation {
             return;
         }
@@ -750,6 +759,7 @@ impl StreamHandler<Chunk> for PeerSession {
     }
 
     fn finished(&mut self, ctx: &mut Context<Self>) {
+        let _session = self.span.clone().entered();
         // End of stream: the peer closed. (A cancelled old stream lands here
         // too; the FSM ignores a close when it has no connection.)
         if self.reader.is_some() {
@@ -764,6 +774,7 @@ impl StreamHandler<Chunk> for PeerSession {
 impl Handler<WriteFailed> for PeerSession {
     type Result = ();
     fn handle(&mut self, WriteFailed(generation): WriteFailed, ctx: &mut Context<Self>) {
+        let _session = self.span.clone().entered();
         if generation == self.generation && self.writer.is_some() {
             self.close_connection(ctx);
             self.fsm.handle_tcp(Instant::now(), TcpEvent::Closed);
@@ -775,6 +786,7 @@ impl Handler<WriteFailed> for PeerSession {
 impl Handler<Incoming> for PeerSession {
     type Result = ();
     fn handle(&mut self, Incoming(stream): Incoming, ctx: &mut Context<Self>) {
+        let _session = self.span.clone().entered();
         self.take_incoming(stream, ctx);
     }
 }
@@ -782,6 +794,7 @@ impl Handler<Incoming> for PeerSession {
 impl Handler<Shutdown> for PeerSession {
     type Result = ();
     fn handle(&mut self, Shutdown(n): Shutdown, ctx: &mut Context<Self>) {
+        let _session = self.span.clone().entered();
         self.admin_stop(n);
         self.drive(ctx);
     }
@@ -790,6 +803,7 @@ impl Handler<Shutdown> for PeerSession {
 impl Handler<SendUpdates> for PeerSession {
     type Result = ();
     fn handle(&mut self, SendUpdates(msgs): SendUpdates, ctx: &mut Context<Self>) {
+        let _session = self.span.clone().entered();
         if self.fsm.state() != State::Established {
             return;
         }
@@ -834,6 +848,7 @@ impl PeerSession {
 impl Handler<ImportPolicy> for PeerSession {
     type Result = ();
     fn handle(&mut self, p: ImportPolicy, ctx: &mut Context<Self>) {
+        let _session = self.span.clone().entered();
         let same = self.role.import.as_deref() == p.map.as_deref()
             && self.role.ebgp_requires_policy == p.ebgp_requires_policy;
         if same {
@@ -938,6 +953,7 @@ pub struct Act(pub NeighborAction);
 impl Handler<Act> for PeerSession {
     type Result = Result<String, String>;
     fn handle(&mut self, Act(action): Act, ctx: &mut Context<Self>) -> Self::Result {
+        let _session = self.span.clone().entered();
         let now = Instant::now();
         info!(peer = %self.peer, ?action, "operator action");
         match action {
