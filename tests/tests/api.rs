@@ -119,6 +119,74 @@ fn neighbours_and_metrics_of_a_running_node() {
         .labels;
     assert_eq!(labels.get("neighbor"), Some(client.v4.to_string().as_str()));
 
+    // The Loc-RIB: pages, filters, why the best won.
+    let rib = |query: &str| {
+        let r = get(&rr.ns, api, &format!("/api/v1/rib{query}")).unwrap();
+        conforms(&doc, "GET", "/api/v1/rib", &r);
+        (
+            r.status,
+            serde_json::from_str::<serde_json::Value>(&r.body).unwrap(),
+        )
+    };
+    let prefixes = |v: &serde_json::Value| -> Vec<String> {
+        v["routes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["prefix"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (status, all) = rib("");
+    assert_eq!(status, 200);
+    assert_eq!(prefixes(&all).len(), 4, "{all}");
+    assert_eq!(all["next"], serde_json::Value::Null);
+    let (_, page1) = rib("?limit=3");
+    assert_eq!(prefixes(&page1).len(), 3);
+    let next = page1["next"].as_str().unwrap().to_string();
+    assert_eq!(next, prefixes(&page1)[2]);
+    let (_, page2) = rib(&format!("?limit=3&after={next}"));
+    assert_eq!(
+        [prefixes(&page1), prefixes(&page2)].concat(),
+        prefixes(&all),
+        "pages"
+    );
+    assert_eq!(page2["next"], serde_json::Value::Null);
+    let (_, one) = rib("?prefix=198.19.2.0/24");
+    let route = &one["routes"][0];
+    assert_eq!(route["decided_by"], "OnlyPath", "{one}");
+    assert_eq!(route["paths"][0]["neighbor"], client.v4.to_string());
+    assert_eq!(route["paths"][0]["next_hop"], client.v4.to_string());
+    assert_eq!(route["paths"][0]["best"], true);
+    assert_eq!(route["paths"][0]["origin"], "igp");
+    let (_, covering) = rib("?longest=198.19.2.77");
+    assert_eq!(prefixes(&covering), ["198.19.2.0/24"]);
+    let (_, from) = rib(&format!("?neighbor={}", client.v4));
+    assert_eq!(prefixes(&from).len(), 4);
+    let (_, internal) = rib("?as_path=^$");
+    assert_eq!(prefixes(&internal).len(), 4);
+    let (_, none) = rib("?as_path=_64999_");
+    assert!(prefixes(&none).is_empty());
+    let (_, none) = rib("?community=64496:1");
+    assert!(prefixes(&none).is_empty());
+    for (query, status, says) in [
+        ("?prefix=198.19.2.0/33", 400, "is not a prefix"),
+        ("?limit=5000", 400, "limit 5000 is out of range (1 to 1000)"),
+        ("?as_path=(", 400, "("),
+        ("?colour=blue", 400, "colour"),
+        (
+            "?neighbor=198.18.250.250",
+            404,
+            "no neighbour 198.18.250.250",
+        ),
+    ] {
+        let (got, e) = rib(query);
+        assert_eq!(got, status, "{query}: {e}");
+        assert!(
+            e["error"].as_str().is_some_and(|m| m.contains(says)),
+            "{query}: {e}"
+        );
+    }
+
     // JSON logs: every line an object; a session's events in its span.
     let log = std::fs::read_to_string(dir.path().join("reflex.log")).unwrap();
     let lines: Vec<serde_json::Value> = log

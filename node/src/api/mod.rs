@@ -7,6 +7,7 @@
 mod actions;
 mod metrics;
 mod neighbors;
+mod rib;
 
 use crate::daemon::Sessions;
 use crate::fib::FibStats;
@@ -57,6 +58,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/neighbors", get(neighbors::list))
         .route("/api/v1/neighbors/{address}", get(neighbors::one))
         .route("/api/v1/neighbors/{address}/{action}", post(actions::act))
+        .route("/api/v1/rib", get(rib::query))
         .route("/api/v1/openapi.json", get(openapi))
         .route("/metrics", get(metrics::render))
         .fallback(not_found)

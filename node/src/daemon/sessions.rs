@@ -96,6 +96,14 @@ impl Sessions {
         session.do_send(Shutdown(Some(cease)));
     }
 
+    /// The RIB's id of the neighbour at `ip`.
+    pub fn peer_id_of(&self, ip: IpAddr) -> Option<PeerId> {
+        self.neighbors
+            .iter()
+            .find(|n| n.addr.ip() == ip)
+            .map(|n| n.role.id)
+    }
+
     /// The session of the neighbour at `ip`, if it runs on this member.
     pub fn session_of(&self, ip: IpAddr) -> Option<Addr<PeerSession>> {
         let i = self.neighbors.iter().position(|n| n.addr.ip() == ip)?;
