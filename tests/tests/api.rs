@@ -187,6 +187,15 @@ fn neighbours_and_metrics_of_a_running_node() {
         );
     }
 
+    // The cluster: one member leading, owning the session.
+    let r = get(&rr.ns, api, "/api/v1/cluster").unwrap();
+    conforms(&doc, "GET", "/api/v1/cluster", &r);
+    let cluster: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(cluster["member"], 1, "{cluster}");
+    assert_eq!(cluster["leader"], 1, "{cluster}");
+    assert_eq!(cluster["owners"][client.v4.to_string()], 1, "{cluster}");
+    assert_eq!(cluster["loc_rib_prefixes"], 4, "{cluster}");
+
     // JSON logs: every line an object; a session's events in its span.
     let log = std::fs::read_to_string(dir.path().join("reflex.log")).unwrap();
     let lines: Vec<serde_json::Value> = log
@@ -256,6 +265,37 @@ fn neighbours_and_metrics_of_a_running_node() {
         lines[0].find("STATE"),
         lines[1].find("Established"),
         "{table}"
+    );
+    let (code, out, err) = ctl(&["rib", "--prefix", "198.19.2.0/24"]);
+    assert_eq!(code, Some(0), "{err}");
+    let best: Vec<&str> = out.lines().filter(|l| l.starts_with('*')).collect();
+    assert_eq!(best.len(), 1, "{out}");
+    assert!(
+        best[0].contains("198.19.2.0/24") && best[0].contains("OnlyPath"),
+        "{out}"
+    );
+    let (_, out, _) = ctl(&["rib", "--limit", "3"]);
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with('*')).count(),
+        3,
+        "{out}"
+    );
+    assert!(
+        out.lines().last().unwrap().starts_with("(more: --after "),
+        "{out}"
+    );
+    let (_, out, _) = ctl(&["rib", "--as-path", "^$"]);
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with('*')).count(),
+        4,
+        "{out}"
+    );
+    let (code, out, _) = ctl(&["cluster"]);
+    assert_eq!(code, Some(0));
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("leader") && l.ends_with(" 1")),
+        "{out}"
     );
     let (code, json, _) = ctl(&["--json", "neighbors"]);
     assert_eq!(code, Some(0));
@@ -471,8 +511,9 @@ fn neighbour_actions_need_the_token_and_act_on_the_session() {
     });
     assert!(
         reset_seen.is_some(),
-        "{:?}",
-        bird.birdc("show protocols all reflector")
+        "{:?}\n{}",
+        bird.birdc("show protocols all reflector"),
+        reflex_tests::reflex::log_tail(dir.path())
     );
     state("Established");
     // A wrong token from the CLI: exit 4 with the API's reason.

@@ -5,6 +5,7 @@
 //! says what was wrong.
 
 mod actions;
+mod cluster;
 mod metrics;
 mod neighbors;
 mod rib;
@@ -59,6 +60,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/neighbors/{address}", get(neighbors::one))
         .route("/api/v1/neighbors/{address}/{action}", post(actions::act))
         .route("/api/v1/rib", get(rib::query))
+        .route("/api/v1/cluster", get(cluster::view))
         .route("/api/v1/openapi.json", get(openapi))
         .route("/metrics", get(metrics::render))
         .fallback(not_found)

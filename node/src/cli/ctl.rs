@@ -48,6 +48,68 @@ enum CtlCommand {
     },
     /// Start a session shut down with `shutdown`.
     Enable { address: String },
+    /// Loc-RIB destinations: every path, the best marked `*`, and the
+    /// decision step that chose it.
+    Rib(RibArgs),
+    /// The reflector cluster as the node knows it.
+    Cluster,
+}
+
+#[derive(Args, Debug)]
+struct RibArgs {
+    /// Exactly this prefix.
+    #[arg(long)]
+    prefix: Option<String>,
+    /// The most specific destination covering this address.
+    #[arg(long)]
+    longest: Option<String>,
+    /// Destinations with a path from this neighbour.
+    #[arg(long)]
+    neighbor: Option<String>,
+    /// Destinations with a path carrying this community.
+    #[arg(long)]
+    community: Option<String>,
+    /// Destinations with a path whose AS_PATH matches (FRR's dialect).
+    #[arg(long)]
+    as_path: Option<String>,
+    /// Destinations a page (1 to 1000).
+    #[arg(long, default_value_t = 100)]
+    limit: usize,
+    /// Start after this prefix (the `next` of the previous page).
+    #[arg(long)]
+    after: Option<String>,
+}
+
+impl RibArgs {
+    fn query(&self) -> String {
+        let mut q = vec![format!("limit={}", self.limit)];
+        for (k, v) in [
+            ("prefix", &self.prefix),
+            ("longest", &self.longest),
+            ("neighbor", &self.neighbor),
+            ("community", &self.community),
+            ("as_path", &self.as_path),
+            ("after", &self.after),
+        ] {
+            if let Some(v) = v {
+                q.push(format!("{k}={}", percent_encode(v)));
+            }
+        }
+        format!("/api/v1/rib?{}", q.join("&"))
+    }
+}
+
+/// A query value with every octet but unreserved ones (RFC 3986 §2.3)
+/// percent-encoded.
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// What went wrong, and its exit code.
@@ -65,6 +127,8 @@ pub fn run(cmd: Ctl) -> ExitCode {
         CtlCommand::Reset { address } => ("POST", action(address, "reset"), None),
         CtlCommand::Refresh { address } => ("POST", action(address, "refresh"), None),
         CtlCommand::Enable { address } => ("POST", action(address, "enable"), None),
+        CtlCommand::Rib(args) => ("GET", args.query(), None),
+        CtlCommand::Cluster => ("GET", "/api/v1/cluster".to_string(), None),
         CtlCommand::Shutdown { address, message } => (
             "POST",
             action(address, "shutdown"),
@@ -82,6 +146,15 @@ pub fn run(cmd: Ctl) -> ExitCode {
             serde_json::from_str(&body).map_err(|e| Failure::Unreadable(e.to_string()))?;
         if let Some(done) = v.get("done").and_then(Value::as_str) {
             return Ok(format!("{}: {done}", text(&v["neighbor"])));
+        }
+        if let Some(routes) = v.get("routes").and_then(Value::as_array) {
+            return Ok(rib_table(routes, &v["next"]));
+        }
+        if let Some(map) = v.as_object().filter(|_| v.get("rib_digest").is_some()) {
+            return Ok(map
+                .iter()
+                .map(|(k, x)| format!("{k:<17} {}\n", text(x)))
+                .collect());
         }
         let rows: Vec<&Value> = match &v {
             Value::Array(a) => a.iter().collect(),
@@ -118,6 +191,49 @@ fn text(v: &Value) -> String {
     }
 }
 
+/// A page of the Loc-RIB: a line per path, the best marked `*`, and how
+/// to ask for the next page.
+fn rib_table(routes: &[Value], next: &Value) -> String {
+    let mut rows = vec![
+        [
+            "",
+            "PREFIX",
+            "NEXT HOP",
+            "NEIGHBOR",
+            "LOCPRF",
+            "MED",
+            "AS PATH",
+            "DECIDED BY",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for r in routes {
+        for p in r["paths"].as_array().into_iter().flatten() {
+            let best = p["best"] == true;
+            rows.push(vec![
+                if best { "*".into() } else { " ".into() },
+                text(&r["prefix"]),
+                text(&p["next_hop"]),
+                text(&p["neighbor"]),
+                text(&p["local_pref"]),
+                text(&p["med"]),
+                text(&p["as_path"]),
+                if best {
+                    text(&r["decided_by"])
+                } else {
+                    String::new()
+                },
+            ]);
+        }
+    }
+    let mut out = aligned(&rows);
+    if let Some(n) = next.as_str() {
+        out.push_str(&format!("(more: --after {n})\n"));
+    }
+    out
+}
+
 /// The table of neighbours, columns aligned.
 fn neighbor_table(rows: &[&Value]) -> String {
     let mut table = vec![vec![
@@ -145,11 +261,16 @@ fn neighbor_table(rows: &[&Value]) -> String {
             .collect(),
         );
     }
+    aligned(&table)
+}
+
+/// Rows as columns padded to their widest cell.
+fn aligned(table: &[Vec<String>]) -> String {
     let widths: Vec<usize> = (0..table[0].len())
         .map(|c| table.iter().map(|r| r[c].len()).max().unwrap_or(0))
         .collect();
     let mut out = String::new();
-    for row in &table {
+    for row in table {
         let cells: Vec<String> = row
             .iter()
             .zip(&widths)

@@ -134,7 +134,12 @@ pub struct PeerSession {
     /// Every event of the session is logged in it (the neighbour's
     /// address as a field).
     span: tracing::Span,
+    /// The start a reset scheduled.
+    reset_start: Option<SpawnHandle>,
 }
+
+/// How long a reset session stays down before it starts again.
+const RESET_WAIT: Duration = Duration::from_secs(1);
 
 /// How long the OPEN of a colliding incoming connection is waited for.
 const PEEK_TIMEOUT: Duration = Duration::from_secs(10);
@@ -234,6 +239,7 @@ impl PeerSession {
             role,
             denial_logged: false,
             span: tracing::info_span!("session", neighbor = %peer.ip()),
+            reset_start: None,
             status: SessionStatus {
                 peer,
                 state: State::Idle,
@@ -795,7 +801,7 @@ impl Handler<Shutdown> for PeerSession {
     type Result = ();
     fn handle(&mut self, Shutdown(n): Shutdown, ctx: &mut Context<Self>) {
         let _session = self.span.clone().entered();
-        self.admin_stop(n);
+        self.admin_stop(n, ctx);
         self.drive(ctx);
     }
 }
@@ -901,7 +907,11 @@ impl Handler<ImportPolicy> for PeerSession {
 impl PeerSession {
     /// ManualStop with `cease` (Administrative Shutdown if `None`),
     /// counted as sent when a connection is there to carry it.
-    fn admin_stop(&mut self, cease: Option<Notification>) {
+    fn admin_stop(&mut self, cease: Option<Notification>, ctx: &mut Context<Self>) {
+        // A stop cancels the start a reset has scheduled.
+        if let Some(h) = self.reset_start.take() {
+            ctx.cancel_future(h);
+        }
         if matches!(
             self.fsm.state(),
             State::OpenSent | State::OpenConfirm | State::Established
@@ -962,10 +972,17 @@ impl Handler<Act> for PeerSession {
                     subcode::cease::ADMINISTRATIVE_RESET,
                     "reset by the operator",
                 );
-                self.admin_stop(Some(cease));
+                self.admin_stop(Some(cease), ctx);
                 self.drive(ctx);
-                self.fsm.handle_admin(Instant::now(), AdminEvent::Start);
-                self.drive(ctx);
+                // Started again a moment later: the peer reads our Cease
+                // before our next connection (else it may take that one
+                // for a collision and drop the old one unread).
+                self.reset_start = Some(ctx.run_later(RESET_WAIT, |act, ctx| {
+                    let _session = act.span.clone().entered();
+                    act.reset_start = None;
+                    act.fsm.handle_admin(Instant::now(), AdminEvent::Start);
+                    act.drive(ctx);
+                }));
                 Ok("session reset".into())
             }
             NeighborAction::Refresh => {
@@ -994,7 +1011,7 @@ impl Handler<Act> for PeerSession {
                     subcode::cease::ADMINISTRATIVE_SHUTDOWN,
                     &message,
                 );
-                self.admin_stop(Some(cease));
+                self.admin_stop(Some(cease), ctx);
                 self.drive(ctx);
                 Ok("session shut down".into())
             }

@@ -1,0 +1,60 @@
+//! `GET /api/v1/cluster`: the reflector cluster as this member knows it:
+//! members and leader, Raft term and indexes, which member runs each
+//! neighbour's session, and the RIB digest (equal on every member that
+//! has applied the same log).
+
+use super::ApiState;
+use axum::extract::State;
+use axum::response::Json;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+#[derive(Serialize)]
+pub struct ClusterView {
+    member: u64,
+    leader: Option<u64>,
+    term: u64,
+    /// Member id to its Raft address.
+    voters: BTreeMap<u64, String>,
+    last_log_index: Option<u64>,
+    applied_index: Option<u64>,
+    /// The last log index this member's snapshot covers.
+    snapshot_index: Option<u64>,
+    /// Neighbour address to the member that runs its session.
+    owners: BTreeMap<IpAddr, u64>,
+    loc_rib_prefixes: usize,
+    /// The Loc-RIB digest, hexadecimal.
+    rib_digest: String,
+}
+
+pub async fn view(State(api): State<ApiState>) -> Json<ClusterView> {
+    let status = consensus::server::status(&api.member.raft);
+    let (term, last_log) = {
+        let m = api.member.raft.metrics();
+        let m = m.borrow();
+        (m.current_term, m.last_log_index)
+    };
+    let owners_by_index = consensus::server::owners(&api.member.state);
+    let neighbors = api.sessions.statuses().await;
+    let owners = neighbors
+        .iter()
+        .filter_map(|(n, _)| owners_by_index.get(&n.role.id.0).map(|m| (n.addr.ip(), *m)))
+        .collect();
+    let (digest, loc_rib) = {
+        let a = api.member.state.applied();
+        (a.rib.digest(), a.rib.loc_rib_len())
+    };
+    Json(ClusterView {
+        member: status.id,
+        leader: status.leader,
+        term,
+        voters: status.voters,
+        last_log_index: last_log,
+        applied_index: status.last_applied,
+        snapshot_index: status.snapshot,
+        owners,
+        loc_rib_prefixes: loc_rib,
+        rib_digest: format!("{digest:016x}"),
+    })
+}
