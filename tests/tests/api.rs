@@ -5,7 +5,7 @@
 
 use reflex_tests::bird::{Bird, BirdConfig};
 use reflex_tests::http::{get, request};
-use reflex_tests::netns::{Lan, wait_for};
+use reflex_tests::netns::{Lan, Node, wait_for};
 use reflex_tests::openapi::Document;
 use std::net::{IpAddr, SocketAddr};
 
@@ -51,18 +51,40 @@ fn value(s: &prometheus_parse::Scrape, name: &str) -> f64 {
     }
 }
 
+/// A reflector (node 1) with one route-reflector client to be (node 2),
+/// `sections` added to its configuration.
+fn reflector_config(rr: &Node, client: &Node, data: &std::path::Path, sections: &str) -> String {
+    format!(
+        "router-id = \"{rr}\"\nlocal-as = 65000\ndata-dir = \"{data}\"\n[listen]\naddresses = [\"{rr}\"]\n{sections}[timers]\nconnect-retry = 1\nidle-hold = 1\n\n[[neighbor]]\naddress = \"{c}\"\nremote-as = 65000\nroute-reflector-client = true\n",
+        rr = rr.v4,
+        c = client.v4,
+        data = data.display()
+    )
+}
+
+/// `reflex ctl ARGS` in the node's namespace (with `token` in the
+/// environment): exit code, stdout, stderr.
+fn ctl(node: &Node, token: Option<&str>, args: &[&str]) -> (Option<i32>, String, String) {
+    let mut cmd = node.command(&reflex_tests::reflex::binary().to_string_lossy());
+    cmd.arg("ctl").args(args);
+    if let Some(t) = token {
+        cmd.env("REFLEX_API_TOKEN", t);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 #[test]
 fn neighbours_and_metrics_of_a_running_node() {
     let dir = tempfile::tempdir().unwrap();
     let mut lan = Lan::new().unwrap();
     let rr = lan.node(1).unwrap();
     let client = lan.node(2).unwrap();
-    let config = format!(
-        "router-id = \"{rr}\"\nlocal-as = 65000\ndata-dir = \"{data}\"\n[listen]\naddresses = [\"{rr}\"]\n[timers]\nconnect-retry = 1\n\n[[neighbor]]\naddress = \"{c}\"\nremote-as = 65000\nroute-reflector-client = true\n",
-        rr = rr.v4,
-        c = client.v4,
-        data = dir.path().join("data").display()
-    );
+    let config = reflector_config(&rr, &client, &dir.path().join("data"), "");
     let _reflex =
         reflex_tests::reflex::start_args(&rr, dir.path(), &config, &["--log-json"]).unwrap();
     let api: SocketAddr = API.parse().unwrap();
@@ -227,19 +249,7 @@ fn neighbours_and_metrics_of_a_running_node() {
     assert_eq!(one["prefixes_received"], 4);
 
     // The CLI over the same API: a table, JSON, and exit codes.
-    let ctl = |args: &[&str]| {
-        let out = rr
-            .command(&reflex_tests::reflex::binary().to_string_lossy())
-            .arg("ctl")
-            .args(args)
-            .output()
-            .unwrap();
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let ctl = |args: &[&str]| ctl(&rr, None, args);
     let (code, table, _) = ctl(&["neighbors"]);
     assert_eq!(code, Some(0));
     let lines: Vec<&str> = table.lines().collect();
@@ -354,11 +364,11 @@ fn neighbour_actions_need_the_token_and_act_on_the_session() {
     let mut lan = Lan::new().unwrap();
     let rr = lan.node(1).unwrap();
     let client = lan.node(2).unwrap();
-    let config = format!(
-        "router-id = \"{rr}\"\nlocal-as = 65000\ndata-dir = \"{data}\"\n[listen]\naddresses = [\"{rr}\"]\n[api]\ntoken = \"{TOKEN}\"\n[timers]\nconnect-retry = 1\nidle-hold = 1\n\n[[neighbor]]\naddress = \"{c}\"\nremote-as = 65000\nroute-reflector-client = true\n",
-        rr = rr.v4,
-        c = client.v4,
-        data = dir.path().join("data").display()
+    let config = reflector_config(
+        &rr,
+        &client,
+        &dir.path().join("data"),
+        &format!("[api]\ntoken = \"{TOKEN}\"\n"),
     );
     let _reflex = reflex_tests::reflex::start(&rr, dir.path(), &config).unwrap();
     let bird = Bird::start(
@@ -423,20 +433,7 @@ fn neighbour_actions_need_the_token_and_act_on_the_session() {
     assert_eq!(r.status, 200, "{}", r.body);
     conforms(&doc, "POST", action, &r);
 
-    let ctl = |args: &[&str]| {
-        let out = rr
-            .command(&reflex_tests::reflex::binary().to_string_lossy())
-            .arg("ctl")
-            .args(args)
-            .env("REFLEX_API_TOKEN", TOKEN)
-            .output()
-            .unwrap();
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let ctl = |args: &[&str]| ctl(&rr, Some(TOKEN), args);
     let c = client.v4.to_string();
     // Inbound soft reset: BIRD sends its routes again.
     let (code, out, err) = ctl(&["refresh", &c]);
@@ -517,13 +514,9 @@ fn neighbour_actions_need_the_token_and_act_on_the_session() {
     );
     state("Established");
     // A wrong token from the CLI: exit 4 with the API's reason.
-    let out = rr
-        .command(&reflex_tests::reflex::binary().to_string_lossy())
-        .args(["ctl", "--token", "not-the-token-at-all", "reset", &c])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(4));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("403: wrong token"));
+    let (code, _, err) = ctl(&["--token", "not-the-token-at-all", "reset", &c]);
+    assert_eq!(code, Some(4));
+    assert!(err.contains("403: wrong token"), "{err}");
 }
 
 fn request_with_body(
