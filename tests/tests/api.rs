@@ -300,6 +300,34 @@ fn neighbours_and_metrics_of_a_running_node() {
         4,
         "{out}"
     );
+    // The Loc-RIB as MRT, read back by `reflex mrt summary`.
+    let dump = dir.path().join("rib.mrt");
+    let (code, out, err) = ctl(&["dump", &dump.to_string_lossy()]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("octets written to"), "{out}");
+    let summary = std::process::Command::new(reflex_tests::reflex::binary())
+        .args(["mrt", "summary"])
+        .arg(&dump)
+        .output()
+        .unwrap();
+    let summary = String::from_utf8_lossy(&summary.stdout);
+    let field = |name: &str| {
+        summary
+            .lines()
+            .find(|l| l.starts_with(name))
+            .map(|l| l[name.len()..].trim().to_string())
+    };
+    assert_eq!(
+        field("tdv2 peers_in_index").as_deref(),
+        Some("1"),
+        "{summary}"
+    );
+    assert_eq!(field("tdv2 prefixes v4").as_deref(), Some("4"), "{summary}");
+    assert_eq!(field("tdv2 rib_entries").as_deref(), Some("4"), "{summary}");
+    assert_eq!(
+        field("tdv2 collector_bgp_id").as_deref(),
+        Some(rr.v4.to_string().as_str())
+    );
     let (code, out, _) = ctl(&["cluster"]);
     assert_eq!(code, Some(0));
     assert!(

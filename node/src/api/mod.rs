@@ -7,6 +7,7 @@
 mod actions;
 mod cluster;
 mod metrics;
+mod mrt;
 mod neighbors;
 mod rib;
 
@@ -60,6 +61,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/neighbors/{address}", get(neighbors::one))
         .route("/api/v1/neighbors/{address}/{action}", post(actions::act))
         .route("/api/v1/rib", get(rib::query))
+        .route("/api/v1/rib/mrt", get(mrt::dump))
         .route("/api/v1/cluster", get(cluster::view))
         .route("/api/v1/openapi.json", get(openapi))
         .route("/metrics", get(metrics::render))

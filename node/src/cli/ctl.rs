@@ -53,6 +53,9 @@ enum CtlCommand {
     Rib(RibArgs),
     /// The reflector cluster as the node knows it.
     Cluster,
+    /// The Loc-RIB as an MRT TABLE_DUMP_V2 file (`reflex mrt summary`
+    /// reads it).
+    Dump { output: std::path::PathBuf },
 }
 
 #[derive(Args, Debug)]
@@ -129,6 +132,7 @@ pub fn run(cmd: Ctl) -> ExitCode {
         CtlCommand::Enable { address } => ("POST", action(address, "enable"), None),
         CtlCommand::Rib(args) => ("GET", args.query(), None),
         CtlCommand::Cluster => ("GET", "/api/v1/cluster".to_string(), None),
+        CtlCommand::Dump { .. } => ("GET", "/api/v1/rib/mrt".to_string(), None),
         CtlCommand::Shutdown { address, message } => (
             "POST",
             action(address, "shutdown"),
@@ -138,7 +142,21 @@ pub fn run(cmd: Ctl) -> ExitCode {
         ),
     };
     let token = cmd.token.as_deref().filter(|_| method == "POST");
+    if let CtlCommand::Dump { output } = &cmd.command {
+        return match request(cmd.api, "GET", "/api/v1/rib/mrt", None, None).and_then(|octets| {
+            std::fs::write(output, &octets)
+                .map(|()| octets.len())
+                .map_err(|e| Failure::Unreadable(format!("{}: {e}", output.display())))
+        }) {
+            Ok(n) => {
+                println!("{n} octets written to {}", output.display());
+                ExitCode::SUCCESS
+            }
+            Err(f) => fail(cmd.api, f),
+        };
+    }
     let result = request(cmd.api, method, &path, token, body.as_deref()).and_then(|body| {
+        let body = String::from_utf8_lossy(&body).into_owned();
         if cmd.json {
             return Ok(body);
         }
@@ -167,15 +185,22 @@ pub fn run(cmd: Ctl) -> ExitCode {
             println!("{}", out.trim_end());
             ExitCode::SUCCESS
         }
-        Err(Failure::Unreachable(e)) => {
-            eprintln!("reflex ctl: cannot reach the API at {}: {e}", cmd.api);
+        Err(f) => fail(cmd.api, f),
+    }
+}
+
+/// Prints what went wrong; its exit code.
+fn fail(api: SocketAddr, f: Failure) -> ExitCode {
+    match f {
+        Failure::Unreachable(e) => {
+            eprintln!("reflex ctl: cannot reach the API at {api}: {e}");
             ExitCode::from(3)
         }
-        Err(Failure::Refused(e)) => {
+        Failure::Refused(e) => {
             eprintln!("reflex ctl: {e}");
             ExitCode::from(4)
         }
-        Err(Failure::Unreadable(e)) => {
+        Failure::Unreadable(e) => {
             eprintln!("reflex ctl: unreadable answer: {e}");
             ExitCode::FAILURE
         }
@@ -290,7 +315,7 @@ fn request(
     path: &str,
     token: Option<&str>,
     body: Option<&str>,
-) -> Result<String, Failure> {
+) -> Result<Vec<u8>, Failure> {
     let unreachable = |e: std::io::Error| Failure::Unreachable(e.to_string());
     let mut s = TcpStream::connect_timeout(&api, Duration::from_secs(5)).map_err(unreachable)?;
     s.set_read_timeout(Some(Duration::from_secs(60)))
@@ -309,10 +334,12 @@ fn request(
     s.write_all(request.as_bytes()).map_err(unreachable)?;
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).map_err(unreachable)?;
-    let text = String::from_utf8_lossy(&raw);
-    let (head, body) = text
-        .split_once("\r\n\r\n")
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
         .ok_or_else(|| Failure::Unreadable("no HTTP header".into()))?;
+    let head = String::from_utf8_lossy(&raw[..split]);
+    let body = raw[split + 4..].to_vec();
     let status: u16 = head
         .lines()
         .next()
@@ -320,11 +347,12 @@ fn request(
         .and_then(|c| c.parse().ok())
         .ok_or_else(|| Failure::Unreadable("no HTTP status".into()))?;
     if (200..300).contains(&status) {
-        return Ok(body.to_string());
+        return Ok(body);
     }
-    let message = serde_json::from_str::<Value>(body)
+    let text = String::from_utf8_lossy(&body);
+    let message = serde_json::from_str::<Value>(&text)
         .ok()
         .and_then(|v| v["error"].as_str().map(String::from))
-        .unwrap_or_else(|| body.trim().to_string());
+        .unwrap_or_else(|| text.trim().to_string());
     Err(Failure::Refused(format!("{status}: {message}")))
 }
