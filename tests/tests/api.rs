@@ -106,6 +106,7 @@ fn neighbours_and_metrics_of_a_running_node() {
     );
     assert_eq!(value(&before, "reflex_rib_prefixes"), 0.0);
     assert_eq!(value(&before, "reflex_raft_is_leader"), 1.0);
+    assert!(value(&before, "reflex_raft_apply_lag") >= 0.0);
     assert!(value(&before, "process_resident_memory_bytes") > 0.0);
 
     // Traffic: a BIRD client's three routes, and its LAN's (protocol

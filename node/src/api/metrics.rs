@@ -169,6 +169,16 @@ pub async fn render(State(api): State<ApiState>) -> impl IntoResponse {
     );
     family(
         &mut out,
+        "reflex_raft_apply_lag",
+        "gauge",
+        "Log entries this member holds and has not applied yet.",
+        &[(
+            String::new(),
+            last_log.unwrap_or(0).saturating_sub(applied.unwrap_or(0)) as f64,
+        )],
+    );
+    family(
+        &mut out,
         "reflex_raft_applied_index",
         "gauge",
         "Index of the last entry the member applied to its RIB.",
