@@ -67,13 +67,7 @@ pub async fn act(
             ));
         }
     };
-    if !api
-        .sessions
-        .statuses()
-        .await
-        .iter()
-        .any(|(n, _)| n.addr.ip() == ip)
-    {
+    if api.sessions.peer_id_of(ip).is_none() {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             format!("no neighbour {ip}"),

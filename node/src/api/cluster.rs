@@ -36,10 +36,11 @@ pub async fn view(State(api): State<ApiState>) -> Json<ClusterView> {
         (m.current_term, m.last_log_index)
     };
     let owners_by_index = consensus::server::owners(&api.member.state);
-    let neighbors = api.sessions.statuses().await;
-    let owners = neighbors
+    let owners = api
+        .sessions
+        .neighbors()
         .iter()
-        .filter_map(|(n, _)| owners_by_index.get(&n.role.id.0).map(|m| (n.addr.ip(), *m)))
+        .filter_map(|n| owners_by_index.get(&n.role.id.0).map(|m| (n.addr.ip(), *m)))
         .collect();
     let (digest, loc_rib) = {
         let a = api.member.state.applied();

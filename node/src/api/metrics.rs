@@ -1,7 +1,7 @@
 //! `GET /metrics`: the Prometheus text exposition format (version 0.0.4).
 
 use super::ApiState;
-use super::neighbors::view;
+use super::neighbors::{NeighborView, view};
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -26,19 +26,22 @@ fn labels(pairs: &[(&str, String)]) -> String {
 
 pub async fn render(State(api): State<ApiState>) -> impl IntoResponse {
     let mut out = String::new();
-    let neighbors = api.sessions.statuses().await;
-    let per = |f: &dyn Fn(&super::neighbors::NeighborView) -> f64| -> Vec<(String, f64)> {
-        neighbors
-            .iter()
-            .map(|(n, s)| {
-                let v = view(n, s.as_ref());
-                let l = labels(&[
-                    ("neighbor", v.address.to_string()),
-                    ("remote_as", v.remote_as.to_string()),
-                ]);
-                (l, f(&v))
-            })
-            .collect()
+    let views: Vec<(String, NeighborView)> = api
+        .sessions
+        .statuses()
+        .await
+        .iter()
+        .map(|(n, s)| {
+            let v = view(n, s.as_ref());
+            let l = labels(&[
+                ("neighbor", v.address.to_string()),
+                ("remote_as", v.remote_as.to_string()),
+            ]);
+            (l, v)
+        })
+        .collect();
+    let per = |f: &dyn Fn(&NeighborView) -> f64| -> Vec<(String, f64)> {
+        views.iter().map(|(l, v)| (l.clone(), f(v))).collect()
     };
     family(
         &mut out,
@@ -90,8 +93,7 @@ pub async fn render(State(api): State<ApiState>) -> impl IntoResponse {
         &per(&|v| v.uptime_seconds.unwrap_or(0) as f64),
     );
     let mut notifications = Vec::new();
-    for (n, s) in &neighbors {
-        let v = view(n, s.as_ref());
+    for (_, v) in &views {
         for (direction, counts) in [
             ("sent", &v.notifications_sent),
             ("received", &v.notifications_received),

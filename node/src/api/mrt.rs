@@ -11,7 +11,6 @@ use bytes::Bytes;
 use speaker::mrt::MrtWriter;
 use speaker::mrt::table_dump_v2::{Peer, PeerIndexTable, RibEntry, RibRecord};
 use speaker::rib::PeerId;
-use speaker::wire::Family;
 use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -27,11 +26,10 @@ pub async fn dump(State(api): State<ApiState>) -> Result<impl IntoResponse, ApiE
         .map_or(0, |d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX));
     let applied = api.member.state.applied();
     let rib = &applied.rib;
-    let unicast = |f: Family| f == Family::IPV4_UNICAST || f == Family::IPV6_UNICAST;
     // The peers with paths, in id order, and their index in the table.
     let mut index: BTreeMap<PeerId, u16> = BTreeMap::new();
     for (key, entry) in rib.loc_rib() {
-        if unicast(key.family) && key.rd.is_none() {
+        if key.is_ip_unicast() {
             for c in entry.candidates() {
                 index.entry(c.peer).or_insert(0);
             }
@@ -60,7 +58,7 @@ pub async fn dump(State(api): State<ApiState>) -> Result<impl IntoResponse, ApiE
     w.write_peer_index_table(now, &table).map_err(failed)?;
     let mut sequence = 0u32;
     for (key, entry) in rib.loc_rib() {
-        if !unicast(key.family) || key.rd.is_some() || entry.candidates().is_empty() {
+        if !key.is_ip_unicast() || entry.candidates().is_empty() {
             continue;
         }
         let record = RibRecord {

@@ -71,9 +71,10 @@ pub async fn one(
             format!("`{address}` is not an IPv4 or IPv6 address"),
         )
     })?;
-    let all = api.sessions.statuses().await;
-    all.iter()
-        .find(|(n, _)| n.addr.ip() == ip)
-        .map(|(n, s)| Json(view(n, s.as_ref())))
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no neighbour {ip}")))
+    let (n, s) = api
+        .sessions
+        .status_of(ip)
+        .await
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no neighbour {ip}")))?;
+    Ok(Json(view(&n, s.as_ref())))
 }

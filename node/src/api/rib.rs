@@ -154,8 +154,7 @@ pub async fn query(
                     re.is_match(&c.attrs.as_path().map(|p| p.to_string()).unwrap_or_default())
                 })
             })
-            && (key.family == Family::IPV4_UNICAST || key.family == Family::IPV6_UNICAST)
-            && key.rd.is_none()
+            && key.is_ip_unicast()
     };
     let mut routes = Vec::new();
     let mut next = None;

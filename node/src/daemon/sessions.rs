@@ -96,12 +96,28 @@ impl Sessions {
         session.do_send(Shutdown(Some(cease)));
     }
 
+    /// The configured neighbours (what needs no session's answer).
+    pub fn neighbors(&self) -> &[NeighborSpec] {
+        &self.neighbors
+    }
+
     /// The RIB's id of the neighbour at `ip`.
     pub fn peer_id_of(&self, ip: IpAddr) -> Option<PeerId> {
         self.neighbors
             .iter()
             .find(|n| n.addr.ip() == ip)
             .map(|n| n.role.id)
+    }
+
+    /// The neighbour at `ip` with its session's status (`None`: not a
+    /// neighbour); only its session is asked.
+    pub async fn status_of(&self, ip: IpAddr) -> Option<(NeighborSpec, Option<SessionStatus>)> {
+        let spec = self.neighbors.iter().find(|n| n.addr.ip() == ip)?.clone();
+        let status = match self.session_of(ip) {
+            Some(s) => s.send(Status).await.ok(),
+            None => None,
+        };
+        Some((spec, status))
     }
 
     /// The session of the neighbour at `ip`, if it runs on this member.

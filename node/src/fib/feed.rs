@@ -31,10 +31,6 @@ pub struct FibFeed {
     frozen: bool,
 }
 
-fn forwarded(key: &RouteKey) -> bool {
-    key.rd.is_none() && (key.family == Family::IPV4_UNICAST || key.family == Family::IPV6_UNICAST)
-}
-
 /// The BGP next hops `key` is forwarded over, each once.
 fn wanted(rib: &Rib, key: &RouteKey) -> Wanted {
     let mut next_hops: Vec<IpAddr> = Vec::new();
@@ -64,7 +60,7 @@ impl FibFeed {
     pub fn load(&mut self, rib: &Rib, awaited: BTreeSet<PeerId>) {
         let routes: Vec<(Prefix, Wanted)> = rib
             .loc_rib()
-            .filter(|(key, entry)| forwarded(key) && entry.best().is_some())
+            .filter(|(key, entry)| key.is_ip_unicast() && entry.best().is_some())
             .map(|(key, _)| (key.prefix, wanted(rib, key)))
             .collect();
         info!(
@@ -88,7 +84,7 @@ impl FibFeed {
             .iter()
             .flat_map(|o| &o.loc_rib)
             .map(|c| c.key)
-            .filter(forwarded)
+            .filter(RouteKey::is_ip_unicast)
             .collect();
         if !keys.is_empty() {
             self.inbox

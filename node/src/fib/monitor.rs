@@ -44,6 +44,8 @@ pub struct Monitor {
     dumper: FibSocket,
     kernel: SharedKernel,
     resolve_via_default: bool,
+    /// Notifications are read into it.
+    buf: Vec<u8>,
 }
 
 impl Monitor {
@@ -59,6 +61,7 @@ impl Monitor {
         }
         Ok(Monitor {
             socket,
+            buf: Vec::with_capacity(RECEIVE_BUFFER),
             dumper: FibSocket::open()?,
             kernel,
             resolve_via_default,
@@ -96,8 +99,8 @@ impl Monitor {
 
     /// One datagram of notifications (ENOBUFS: lost ones, resynchronise).
     fn read(&mut self, changed: &mut BTreeSet<Prefix>, resync: &mut bool) -> io::Result<()> {
-        let mut buf = Vec::with_capacity(RECEIVE_BUFFER);
-        let n = match self.socket.recv(&mut buf, 0) {
+        self.buf.clear();
+        let n = match self.socket.recv(&mut self.buf, 0) {
             Ok(n) => n,
             Err(e) if e.raw_os_error() == Some(ENOBUFS) => {
                 warn!("route notifications lost (ENOBUFS): resynchronising");
@@ -107,7 +110,7 @@ impl Monitor {
             Err(e) => return Err(e),
         };
         let mut kernel = self.kernel.write();
-        for msg in messages(&buf[..n]) {
+        for msg in messages(&self.buf[..n]) {
             match msg?.payload {
                 NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewRoute(r)) => {
                     if let Some(k) = resolving(&r) {

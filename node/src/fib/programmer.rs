@@ -123,8 +123,8 @@ impl Programmer {
             let retry = retry_at.is_some_and(|r| Instant::now() >= r);
             let stop = work.stop;
             written += self.round(work, retry);
-            if written > 0 && inbox.backlog().0 == 0 {
-                let (_, coalesced) = inbox.backlog();
+            let (waiting, coalesced) = inbox.backlog();
+            if written > 0 && waiting == 0 {
                 info!(
                     written,
                     installed = self.installed,

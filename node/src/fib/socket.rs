@@ -33,6 +33,8 @@ pub struct Refused {
 pub struct FibSocket {
     socket: Socket,
     next_seq: u32,
+    /// Answers are read into it (kept: a full table is hundreds of reads).
+    buf: Vec<u8>,
 }
 
 impl FibSocket {
@@ -45,6 +47,7 @@ impl FibSocket {
         Ok(FibSocket {
             socket,
             next_seq: 1,
+            buf: Vec::with_capacity(RECEIVE_BUFFER),
         })
     }
 
@@ -87,7 +90,7 @@ impl FibSocket {
     /// Reads answers up to that of request `last`: the errors of the
     /// requests before it come first.
     fn answers(
-        &self,
+        &mut self,
         last: u32,
         prefixes: &HashMap<u32, Prefix>,
         refused: &mut Vec<Refused>,
@@ -147,14 +150,13 @@ impl FibSocket {
     /// Reads datagrams and hands `each` their messages, until it says it
     /// has seen the last one.
     fn receive(
-        &self,
+        &mut self,
         mut each: impl FnMut(NetlinkMessage<RouteNetlinkMessage>) -> io::Result<bool>,
     ) -> io::Result<()> {
-        let mut buf = Vec::with_capacity(RECEIVE_BUFFER);
         loop {
-            buf.clear();
-            let n = self.socket.recv(&mut buf, 0)?;
-            for msg in messages(&buf[..n]) {
+            self.buf.clear();
+            let n = self.socket.recv(&mut self.buf, 0)?;
+            for msg in messages(&self.buf[..n]) {
                 if each(msg?)? {
                     return Ok(());
                 }

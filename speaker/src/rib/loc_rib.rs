@@ -47,6 +47,13 @@ impl PartialOrd for RouteKey {
 }
 
 impl RouteKey {
+    /// A plain IPv4 or IPv6 unicast destination (no RD): what a kernel
+    /// forwards on and the operator API lists.
+    pub fn is_ip_unicast(&self) -> bool {
+        self.rd.is_none()
+            && (self.family == Family::IPV4_UNICAST || self.family == Family::IPV6_UNICAST)
+    }
+
     pub fn of(family: Family, entry: &NlriEntry) -> RouteKey {
         RouteKey {
             family,
