@@ -10,10 +10,13 @@ use serde::de::DeserializeOwned;
 /// the writes applied, and a log entry may say which write it is. 3:
 /// snapshots record route-map names, and a log entry may hold a PeerUp
 /// with them. 4: snapshots hold the replicated policy, and a log entry
-/// may change it. Every other value is laid out as in 1; 1 to 3 are read.
-pub const FORMAT: u8 = 4;
+/// may change it. 5: snapshots hold the neighbours' ids, and a log entry
+/// may register neighbours. Every other value is laid out as in 1; 1 to 4
+/// are read.
+pub const FORMAT: u8 = 5;
 
 /// The formats before, still read.
+const FORMAT_4: u8 = 4;
 const FORMAT_3: u8 = 3;
 const FORMAT_2: u8 = 2;
 const FORMAT_1: u8 = 1;
@@ -26,23 +29,25 @@ pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, FormatError> {
 /// an older one holds none of the newer commands).
 pub fn decode<T: DeserializeOwned>(stored: &[u8]) -> Result<T, FormatError> {
     match stored.split_first() {
-        Some((&(FORMAT | FORMAT_3 | FORMAT_2 | FORMAT_1), rest)) => Ok(postcard::from_bytes(rest)?),
+        Some((&(FORMAT | FORMAT_4 | FORMAT_3 | FORMAT_2 | FORMAT_1), rest)) => Ok(postcard::from_bytes(rest)?),
         Some((v, _)) => Err(FormatError::Version(*v)),
         None => Err(FormatError::Empty),
     }
 }
 
-/// A value whose layout changed in formats 2, 3 and 4: format 3's is read
-/// as `V3`, format 2's as `V2`, format 1's as `V1`.
-pub fn decode_or_older<T, V3, V2, V1>(stored: &[u8]) -> Result<T, FormatError>
+/// A value whose layout changed in formats 2 to 5: format 4's is read as
+/// `V4`, format 3's as `V3`, format 2's as `V2`, format 1's as `V1`.
+pub fn decode_or_older<T, V4, V3, V2, V1>(stored: &[u8]) -> Result<T, FormatError>
 where
     T: DeserializeOwned,
+    V4: DeserializeOwned + Into<T>,
     V3: DeserializeOwned + Into<T>,
     V2: DeserializeOwned + Into<T>,
     V1: DeserializeOwned + Into<T>,
 {
     match stored.split_first() {
         Some((&FORMAT, rest)) => Ok(postcard::from_bytes(rest)?),
+        Some((&FORMAT_4, rest)) => Ok(postcard::from_bytes::<V4>(rest)?.into()),
         Some((&FORMAT_3, rest)) => Ok(postcard::from_bytes::<V3>(rest)?.into()),
         Some((&FORMAT_2, rest)) => Ok(postcard::from_bytes::<V2>(rest)?.into()),
         Some((&FORMAT_1, rest)) => Ok(postcard::from_bytes::<V1>(rest)?.into()),
@@ -107,22 +112,22 @@ mod tests {
         }
         let old = postcard::to_extend(&7u32, vec![1]).unwrap();
         assert_eq!(
-            decode_or_older::<New, Three, Mid, Old>(&old).unwrap(),
+            decode_or_older::<New, Three, Three, Mid, Old>(&old).unwrap(),
             New(7, String::new(), false)
         );
         let mid = postcard::to_extend(&(7u32, "m".to_string()), vec![2]).unwrap();
         assert_eq!(
-            decode_or_older::<New, Three, Mid, Old>(&mid).unwrap(),
+            decode_or_older::<New, Three, Three, Mid, Old>(&mid).unwrap(),
             New(7, "m".into(), false)
         );
         let three = postcard::to_extend(&(7u32, "t".to_string(), 1u8), vec![3]).unwrap();
         assert_eq!(
-            decode_or_older::<New, Three, Mid, Old>(&three).unwrap(),
+            decode_or_older::<New, Three, Three, Mid, Old>(&three).unwrap(),
             New(7, "t".into(), true)
         );
         let new = encode(&(7u32, "n".to_string(), true)).unwrap();
         assert_eq!(
-            decode_or_older::<New, Three, Mid, Old>(&new).unwrap(),
+            decode_or_older::<New, Three, Three, Mid, Old>(&new).unwrap(),
             New(7, "n".into(), true)
         );
         assert!(decode::<New>(&old).is_err(), "format 1 misread as 2");

@@ -25,7 +25,7 @@ pub use error::FormatError;
 pub use log_store::LogStore;
 pub use state_machine::{ApplyHook, NoHook, StateMachine};
 pub use stored::StoredPolicy;
-pub use types::{Command, NodeId, Owners, Request, Response, TypeConfig};
+pub use types::{Command, NodeId, Owners, PeerIds, Request, Response, TypeConfig};
 pub use writes::WriteId;
 
 /// Opens (or creates) the store at `path`: one sled database holding both

@@ -16,7 +16,7 @@
 use crate::format;
 use crate::lock;
 use crate::stored::StoredState;
-use crate::types::{Command, NodeId, Owners, Response, TypeConfig};
+use crate::types::{Command, NodeId, Owners, PeerIds, Response, TypeConfig};
 use crate::writes::Writes;
 use openraft::storage::{RaftStateMachine, Snapshot};
 use openraft::{
@@ -85,6 +85,8 @@ pub struct Applied {
     pub rib: Rib,
     /// Which member runs each neighbour's session.
     pub owners: Owners,
+    /// The neighbours' ids.
+    pub peer_ids: PeerIds,
     /// Attribute sets of applied entries, by their stored octets.
     interner: AttrInterner,
     pub last_applied: Option<LogId<NodeId>>,
@@ -117,6 +119,31 @@ fn io_err(
 }
 
 /// A stored snapshot: its meta and the versioned image octets.
+/// Gives the `addresses` without an id the next free ones, in order. An
+/// empty registry numbers from 0 (a store of before the registry numbered
+/// neighbours by their place in the configuration: the same file keeps its
+/// ids); else after every id the registry, the RIB or the owner map has
+/// used, so a new neighbour never inherits another's paths.
+fn register(ids: &mut PeerIds, rib: &Rib, owners: &Owners, addresses: Vec<std::net::IpAddr>) {
+    let mut next = if ids.is_empty() {
+        0
+    } else {
+        ids.values()
+            .chain(owners.keys())
+            .copied()
+            .chain(rib.known_peers())
+            .map(|p| p.0.saturating_add(1))
+            .max()
+            .unwrap_or(0)
+    };
+    for address in addresses {
+        if let std::collections::btree_map::Entry::Vacant(e) = ids.entry(address) {
+            e.insert(PeerId(next));
+            next = next.saturating_add(1);
+        }
+    }
+}
+
 type StoredSnapshot = (SnapshotMeta<NodeId, BasicNode>, Vec<u8>);
 
 impl StateMachine {
@@ -133,6 +160,7 @@ impl StateMachine {
         let applied = Arc::new(Mutex::new(Applied {
             rib: Rib::with_resolver(config.clone(), resolver),
             owners: Owners::new(),
+            peer_ids: PeerIds::new(),
             interner: AttrInterner::with_limit(INTERNER_LIMIT),
             last_applied: None,
             membership: StoredMembership::default(),
@@ -177,6 +205,10 @@ impl StateMachine {
                     outputs.push(out);
                 }
                 Command::Owners(o) => a.owners = o,
+                Command::Register(addresses) => {
+                    let a = &mut *a;
+                    register(&mut a.peer_ids, &a.rib, &a.owners, addresses);
+                }
                 Command::Policy(p) => {
                     let compiled = lock(&self.hook).compile_policy(&p.text);
                     match compiled {
@@ -230,6 +262,7 @@ impl StateMachine {
             StoredState::decode(data).map_err(|e| io_err(subject(), ErrorVerb::Read, e))?;
         let mut a = lock(&self.applied);
         a.owners = stored.owners();
+        a.peer_ids = stored.peer_ids();
         a.writes = stored.writes.clone();
         let image = {
             let hook = lock(&self.hook);
@@ -277,17 +310,18 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>> {
         // The image is taken under the lock (cheap: attribute sets are
         // shared), encoded outside it.
-        let (image, owners, writes, last_applied, membership) = {
+        let (image, owners, peer_ids, writes, last_applied, membership) = {
             let a = self.sm.applied();
             (
                 a.rib.image(),
                 a.owners.clone(),
+                a.peer_ids.clone(),
                 a.writes.clone(),
                 a.last_applied,
                 a.membership.clone(),
             )
         };
-        let data = format::encode(&StoredState::of(&image, &owners, &writes))
+        let data = format::encode(&StoredState::of(&image, &owners, &peer_ids, &writes))
             .map_err(|e| io_err(ErrorSubject::Snapshot(None), ErrorVerb::Write, e))?;
         let n = {
             let mut b = lock(&self.sm.built);

@@ -9,7 +9,7 @@
 
 use crate::error::FormatError;
 use crate::format;
-use crate::types::{Command, Owners};
+use crate::types::{Command, Owners, PeerIds};
 use crate::writes::{WriteId, Writes};
 use bytes::{Bytes, BytesMut};
 use serde::{Deserialize, Serialize};
@@ -211,6 +211,8 @@ pub enum StoredCommand {
     /// A border's forwarding table changed under these prefixes
     /// (address, length).
     Reresolve(Vec<(IpAddr, u8)>),
+    /// Neighbours to give ids to (format 5).
+    Register(Vec<IpAddr>),
 }
 
 /// The replicated routing policy: the policy sections of the
@@ -374,6 +376,13 @@ impl StoredBatch {
         }
     }
 
+    pub fn register(addresses: &[IpAddr]) -> StoredBatch {
+        StoredBatch {
+            attrs: Vec::new(),
+            commands: vec![StoredCommand::Register(addresses.to_vec())],
+        }
+    }
+
     pub fn of(commands: &[RibCommand]) -> StoredBatch {
         let mut table = AttrTable::default();
         let commands = commands
@@ -444,6 +453,7 @@ impl StoredBatch {
                         }));
                     }
                     StoredCommand::Policy(p) => return Ok(Command::Policy(p.clone())),
+                    StoredCommand::Register(a) => return Ok(Command::Register(a.clone())),
                     StoredCommand::Owners(o) => {
                         return Ok(Command::Owners(
                             o.iter().map(|(p, m)| (PeerId(*p), *m)).collect(),
@@ -560,6 +570,31 @@ pub struct StoredState {
     pub policy: StoredPolicyRefs,
     /// Format 4: the replicated policy and its version, once there is one.
     pub replicated_policy: Option<(u64, StoredPolicy)>,
+    /// Format 5: the neighbours' ids (address, id).
+    pub peer_ids: Vec<(IpAddr, u32)>,
+}
+
+/// A snapshot as format 4 wrote it (before the neighbours' ids).
+#[derive(Deserialize)]
+pub struct StoredStateV4 {
+    pub rib: StoredImage,
+    pub owners: Vec<(u32, u64)>,
+    pub writes: Writes,
+    pub policy: StoredPolicyRefs,
+    pub replicated_policy: Option<(u64, StoredPolicy)>,
+}
+
+impl From<StoredStateV4> for StoredState {
+    fn from(v4: StoredStateV4) -> StoredState {
+        StoredState {
+            rib: v4.rib,
+            owners: v4.owners,
+            writes: v4.writes,
+            policy: v4.policy,
+            replicated_policy: v4.replicated_policy,
+            peer_ids: Vec::new(),
+        }
+    }
 }
 
 /// A snapshot as format 3 wrote it (before the replicated policy).
@@ -579,6 +614,7 @@ impl From<StoredStateV3> for StoredState {
             writes: v3.writes,
             policy: v3.policy,
             replicated_policy: None,
+            peer_ids: Vec::new(),
         }
     }
 }
@@ -609,6 +645,7 @@ impl From<StoredStateV2> for StoredState {
             writes: v2.writes,
             policy: StoredPolicyRefs::default(),
             replicated_policy: None,
+            peer_ids: Vec::new(),
         }
     }
 }
@@ -628,13 +665,20 @@ impl From<StoredStateV1> for StoredState {
             writes: Writes::default(),
             policy: StoredPolicyRefs::default(),
             replicated_policy: None,
+            peer_ids: Vec::new(),
         }
     }
 }
 
 impl StoredState {
-    pub fn of(image: &RibImage, owners: &Owners, writes: &Writes) -> StoredState {
+    pub fn of(
+        image: &RibImage,
+        owners: &Owners,
+        peer_ids: &PeerIds,
+        writes: &Writes,
+    ) -> StoredState {
         StoredState {
+            peer_ids: peer_ids.iter().map(|(a, p)| (*a, p.0)).collect(),
             rib: StoredImage::of(image),
             owners: owners.iter().map(|(p, m)| (p.0, *m)).collect(),
             writes: writes.clone(),
@@ -660,7 +704,13 @@ impl StoredState {
 
     /// A snapshot's octets, of this format or an earlier one.
     pub fn decode(octets: &[u8]) -> Result<StoredState, FormatError> {
-        format::decode_or_older::<StoredState, StoredStateV3, StoredStateV2, StoredStateV1>(octets)
+        format::decode_or_older::<
+            StoredState,
+            StoredStateV4,
+            StoredStateV3,
+            StoredStateV2,
+            StoredStateV1,
+        >(octets)
     }
 
     /// The RIB image, its peers and groups with their route-map names, and
@@ -691,6 +741,10 @@ impl StoredState {
 
     pub fn owners(&self) -> Owners {
         self.owners.iter().map(|(p, m)| (PeerId(*p), *m)).collect()
+    }
+
+    pub fn peer_ids(&self) -> PeerIds {
+        self.peer_ids.iter().map(|(a, p)| (*a, PeerId(*p))).collect()
     }
 }
 

@@ -12,6 +12,7 @@ use speaker::wire::intern::AttrInterner;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Cursor;
+use std::net::IpAddr;
 use std::sync::{Arc, OnceLock};
 
 pub type NodeId = u64;
@@ -42,6 +43,7 @@ pub struct Request(Batch);
 enum Batch {
     Commands(Vec<RibCommand>),
     Owners(Owners),
+    Register(Vec<IpAddr>),
     Stored(Arc<Stored>),
 }
 
@@ -86,6 +88,12 @@ impl PartialEq for Stored {
 /// state, changed only through the log.
 pub type Owners = BTreeMap<PeerId, NodeId>;
 
+/// The RIB's id of every neighbour ever configured, by address:
+/// replicated, so every member, and every restart, numbers a neighbour the
+/// same whatever the order of its configuration file, and a neighbour
+/// added while the cluster runs takes an id no other ever had.
+pub type PeerIds = BTreeMap<IpAddr, PeerId>;
+
 /// One thing a log entry asks the state machine to do.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
@@ -97,6 +105,8 @@ pub enum Command {
     /// A policy read back from the log: compiled by the hook, then applied
     /// as [`RibCommand::Policy`].
     Policy(crate::stored::StoredPolicy),
+    /// Neighbours to give ids to (those without one yet).
+    Register(Vec<IpAddr>),
 }
 
 impl Default for Request {
@@ -115,6 +125,11 @@ impl Request {
         Request(Batch::Owners(owners))
     }
 
+    /// Gives ids to the neighbours at `addresses` that have none.
+    pub fn register(addresses: Vec<IpAddr>) -> Request {
+        Request(Batch::Register(addresses))
+    }
+
     /// The same request in its stored form: what every member reads back
     /// from the log (and so what every member applies).
     pub fn stored(&self) -> Request {
@@ -129,6 +144,7 @@ impl Request {
         match &self.0 {
             Batch::Commands(c) => StoredBatch::of(c),
             Batch::Owners(o) => StoredBatch::owners(o),
+            Batch::Register(a) => StoredBatch::register(a),
             Batch::Stored(b) => b.batch.clone(),
         }
     }
@@ -151,7 +167,7 @@ impl Request {
     pub fn len(&self) -> usize {
         match &self.0 {
             Batch::Commands(c) => c.len(),
-            Batch::Owners(_) => 1,
+            Batch::Owners(_) | Batch::Register(_) => 1,
             Batch::Stored(b) => b.batch.commands.len(),
         }
     }
@@ -164,7 +180,7 @@ impl Request {
     pub fn paths(&self) -> usize {
         match &self.0 {
             Batch::Commands(c) => c.iter().map(RibCommand::paths).sum(),
-            Batch::Owners(_) => 0,
+            Batch::Owners(_) | Batch::Register(_) => 0,
             Batch::Stored(b) => b.batch.commands.iter().map(|c| c.paths()).sum(),
         }
     }
@@ -177,6 +193,7 @@ impl Request {
         match self.0 {
             Batch::Commands(c) => Ok(c.into_iter().map(Command::Rib).collect()),
             Batch::Owners(o) => Ok(vec![Command::Owners(o)]),
+            Batch::Register(a) => Ok(vec![Command::Register(a)]),
             Batch::Stored(b) => b.batch.commands_with(interner),
         }
     }

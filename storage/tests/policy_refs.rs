@@ -95,7 +95,12 @@ fn a_snapshot_keeps_peer_and_group_route_maps() {
         destinations: vec![],
         policy: None,
     };
-    let state = StoredState::of(&image, &Default::default(), &Writes::default());
+    let state = StoredState::of(
+        &image,
+        &Default::default(),
+        &Default::default(),
+        &Writes::default(),
+    );
     let octets = format::encode(&state).unwrap();
     assert_eq!(octets[0], format::FORMAT);
     let back = StoredState::decode(&octets)
@@ -159,7 +164,12 @@ fn a_snapshot_keeps_the_replicated_policy_and_reads_format_3() {
         policy: Some((7, Arc::new(replicated()))),
         ..RibImage::default()
     };
-    let state = StoredState::of(&image, &Default::default(), &Writes::default());
+    let state = StoredState::of(
+        &image,
+        &Default::default(),
+        &Default::default(),
+        &Writes::default(),
+    );
     let octets = format::encode(&state).unwrap();
     let back = StoredState::decode(&octets).unwrap();
     assert_eq!(

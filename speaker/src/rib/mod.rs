@@ -192,6 +192,11 @@ impl<R: NextHopResolver> Rib<R> {
         self.state.peers.get(&peer).map(|p| &p.info)
     }
 
+    /// Every peer the RIB knows (up, or holding stale paths).
+    pub fn known_peers(&self) -> impl Iterator<Item = PeerId> + '_ {
+        self.state.peers.keys().copied()
+    }
+
     /// Peers whose session is up, as the commands left them.
     pub fn peers_up(&self) -> Vec<PeerId> {
         self.state
