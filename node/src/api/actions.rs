@@ -1,7 +1,8 @@
 //! `POST /api/v1/neighbors/{address}/{action}`: reset, refresh (inbound
 //! soft reset), shutdown (with an RFC 9003 message: a JSON body
-//! `{"message": "..."}`), enable. Each needs `Authorization: Bearer TOKEN`
-//! with the `[api] token` of the configuration.
+//! `{"message": "..."}`), enable, move (to the member of `{"member": ID}`);
+//! and `POST /api/v1/reload`. Each needs `Authorization: Bearer TOKEN` with
+//! the `[api] token` of the configuration.
 
 use super::{ApiError, ApiState};
 use crate::session::{Act, NeighborAction};
@@ -55,6 +56,9 @@ pub async fn act(
             format!("`{address}` is not an IPv4 or IPv6 address"),
         )
     })?;
+    if action == "move" {
+        return move_session(&api, ip, &body).await;
+    }
     let action = match action.as_str() {
         "reset" => NeighborAction::Reset,
         "refresh" => NeighborAction::Refresh,
@@ -63,7 +67,7 @@ pub async fn act(
         other => {
             return Err(ApiError::new(
                 StatusCode::NOT_FOUND,
-                format!("no action `{other}` (reset, refresh, shutdown, enable)"),
+                format!("no action `{other}` (reset, refresh, shutdown, enable, move)"),
             ));
         }
     };
@@ -86,6 +90,76 @@ pub async fn act(
             StatusCode::SERVICE_UNAVAILABLE,
             "the session is stopping",
         )),
+    }
+}
+
+/// Moves the session of the neighbour at `ip` to the member the body
+/// names: the owner map changes through the log, the old owner stops the
+/// session (Cease), the new one starts it with the routes already in its
+/// replica. The leader keeps an owner while it votes.
+async fn move_session(
+    api: &ApiState,
+    ip: IpAddr,
+    body: &[u8],
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let bad = |why: String| ApiError::new(StatusCode::BAD_REQUEST, why);
+    let v: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| bad(format!("the body must be {{\"member\": ID}}: {e}")))?;
+    let to = v
+        .get("member")
+        .and_then(|m| m.as_u64())
+        .ok_or_else(|| bad("the body must be {\"member\": ID}, ID a member's number".into()))?;
+    let id = api.sessions.peer_id_of(ip).ok_or_else(|| {
+        ApiError::new(StatusCode::NOT_FOUND, format!("no neighbour {ip}"))
+    })?;
+    let status = consensus::server::status(&api.member.raft);
+    if !status.voters.contains_key(&to) {
+        let voters: Vec<String> = status.voters.keys().map(u64::to_string).collect();
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!("member {to} is not a voter of the cluster (voters: {})", voters.join(", ")),
+        ));
+    }
+    let mut owners = api.member.state.applied().owners.clone();
+    if owners.get(&id) == Some(&to) {
+        return Ok(Json(serde_json::json!({ "neighbor": ip, "member": to, "done": "already there" })));
+    }
+    owners.insert(id, to);
+    api.member
+        .write(storage::Request::owners(owners))
+        .await
+        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("cannot write the owner map: {e}")))?;
+    Ok(Json(serde_json::json!({ "neighbor": ip, "member": to, "done": "moved" })))
+}
+
+/// `POST /api/v1/reload`: reads the configuration file again and applies
+/// it; 422 with the problems when it is refused.
+pub async fn reload(
+    State(api): State<ApiState>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, axum::response::Response> {
+    use axum::response::IntoResponse;
+    use crate::daemon::reload::ReloadError;
+    authorize(&headers, api.token.as_deref()).map_err(IntoResponse::into_response)?;
+    let Some(reloader) = &api.reloader else {
+        return Err(ApiError::new(StatusCode::CONFLICT, "started without a configuration file").into_response());
+    };
+    match reloader.reload().await {
+        Ok(report) => Ok(Json(serde_json::json!(report))),
+        Err(ReloadError::Invalid(problems)) => {
+            let message = format!("configuration refused ({} problems): the running one stays", problems.len());
+            Err((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Json(serde_json::json!({ "error": message, "problems": problems })),
+            )
+                .into_response())
+        }
+        Err(e @ ReloadError::Unreadable(_)) => {
+            Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()).into_response())
+        }
+        Err(e @ ReloadError::Cluster(_)) => {
+            Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response())
+        }
     }
 }
 

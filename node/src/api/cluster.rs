@@ -35,16 +35,14 @@ pub async fn view(State(api): State<ApiState>) -> Json<ClusterView> {
         let m = m.borrow();
         (m.current_term, m.last_log_index)
     };
-    let owners_by_index = consensus::server::owners(&api.member.state);
-    let owners = api
-        .sessions
-        .neighbors()
-        .iter()
-        .filter_map(|n| owners_by_index.get(&n.role.id.0).map(|m| (n.addr.ip(), *m)))
-        .collect();
-    let (digest, loc_rib) = {
+    let (digest, loc_rib, owners) = {
         let a = api.member.state.applied();
-        (a.rib.digest(), a.rib.loc_rib_len())
+        let owners = a
+            .peer_ids
+            .iter()
+            .filter_map(|(ip, id)| Some((*ip, *a.owners.get(id)?)))
+            .collect();
+        (a.rib.digest(), a.rib.loc_rib_len(), owners)
     };
     Json(ClusterView {
         member: status.id,

@@ -31,6 +31,8 @@ pub struct ApiState {
     pub fib: Option<Arc<FibStats>>,
     /// The bearer token actions need (`None`: actions are refused).
     pub token: Option<String>,
+    /// Reads the configuration file again (`None`: started without one).
+    pub reloader: Option<Arc<crate::daemon::reload::Reloader>>,
 }
 
 /// A request the API cannot answer, as JSON.
@@ -63,6 +65,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/rib", get(rib::query))
         .route("/api/v1/rib/mrt", get(mrt::dump))
         .route("/api/v1/cluster", get(cluster::view))
+        .route("/api/v1/reload", post(actions::reload))
         .route("/api/v1/openapi.json", get(openapi))
         .route("/metrics", get(metrics::render))
         .fallback(not_found)

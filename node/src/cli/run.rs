@@ -38,10 +38,7 @@ pub fn run(cmd: Run) -> Result<()> {
         "starting"
     );
     let mut spec = daemon::spec_from_config(&cfg);
-    spec.reload = Some(daemon::reload::Reload {
-        path: cmd.config.clone(),
-        running: cfg,
-    });
+    spec.config_file = Some((cmd.config.clone(), cfg));
     daemon::run(spec, daemon::signals())
 }
 

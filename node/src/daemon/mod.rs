@@ -18,7 +18,7 @@ use anyhow::Context as _;
 use consensus::Member;
 use speaker::fsm::SessionConfig;
 use speaker::rib::RibCommand;
-use speaker::rib::{ReplicatedPolicy, RibConfig};
+use speaker::rib::RibConfig;
 use speaker::wire::Notification;
 use speaker::wire::notification::subcode;
 use std::future::Future;
@@ -58,9 +58,10 @@ pub struct DaemonSpec {
     pub api_token: Option<String>,
     /// The routing policy of the configuration, proposed to the cluster
     /// at start ([`reload`]).
-    pub policy: Arc<ReplicatedPolicy>,
-    /// Where to read the configuration again on SIGHUP, and what it was.
-    pub reload: Option<reload::Reload>,
+    pub policy: reload::PolicySpec,
+    /// Where to read the configuration again (SIGHUP, the API), and what
+    /// it was.
+    pub config_file: Option<(PathBuf, crate::config::Config)>,
 }
 
 /// This node as a member of its reflector cluster.
@@ -95,12 +96,25 @@ pub fn run(spec: DaemonSpec, shutdown: impl Future<Output = ()> + 'static) -> an
         };
         let (member, stale) = start_member(&spec, routing.clone(), fib.as_ref()).await?;
         let member = Arc::new(member);
+        // The configured neighbours' ids, given now when this member leads
+        // (else by the leader, or by the loop that follows the owners).
+        let addresses: Vec<_> = spec.neighbors.iter().map(|n| n.addr.ip()).collect();
+        let ids = if member.leader() == Some(member.id) {
+            reload::register(&member, addresses.clone())
+                .await
+                .unwrap_or_else(|e| {
+                    warn!(error = %e, "neighbours not registered yet");
+                    member.state.applied().peer_ids.clone()
+                })
+        } else {
+            member.state.applied().peer_ids.clone()
+        };
         if let (Some(fib), Some(rx)) = (&fib, kernel_changes) {
             // The sweep waits for every neighbour (those of before a kill
             // are stale in the RIB; those of before a clean stop sent
             // their Cease and are gone from it, but their routes are in
             // the kernel still).
-            let awaited = spec.neighbors.iter().map(|n| n.role.id).collect();
+            let awaited = addresses.iter().filter_map(|a| ids.get(a).copied()).collect();
             {
                 let applied = member.state.applied();
                 fib::feed::lock(&fib.feed).load(&applied.rib, awaited);
@@ -115,21 +129,30 @@ pub fn run(spec: DaemonSpec, shutdown: impl Future<Output = ()> + 'static) -> an
             spec.policy.clone(),
             spec.data_dir.clone(),
         ));
-        if let Some(r) = spec.reload.clone() {
-            actix_rt::spawn(reload::on_hangup(r, member.clone()));
-        }
         let sessions = Sessions::new(
             spec.neighbors.clone(),
             arbiters.iter().map(Arbiter::handle).collect(),
             rib.clone(),
             member.clone(),
         );
+        let reloader = spec.config_file.clone().map(|(path, running)| {
+            Arc::new(reload::Reloader::new(
+                path,
+                running,
+                member.clone(),
+                sessions.clone(),
+            ))
+        });
+        if let Some(r) = &reloader {
+            actix_rt::spawn(reload::on_hangup(r.clone()));
+        }
         if let Some(address) = spec.api {
             let state = crate::api::ApiState {
                 sessions: sessions.clone(),
                 member: member.clone(),
                 fib: fib.as_ref().map(|f| f.stats.clone()),
                 token: spec.api_token.clone(),
+                reloader: reloader.clone(),
             };
             actix_rt::spawn(crate::api::serve(address, state));
         }
@@ -152,7 +175,7 @@ pub fn run(spec: DaemonSpec, shutdown: impl Future<Output = ()> + 'static) -> an
             }
         }
         info!(
-            neighbors = sessions.len(),
+            neighbors = sessions.neighbors().len(),
             arbiters = cores,
             "reflex running"
         );

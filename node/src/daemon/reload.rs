@@ -1,67 +1,107 @@
-//! The routing policy as replicated state, and the configuration read
-//! again on SIGHUP.
+//! The configuration read again (SIGHUP, or `POST /api/v1/reload`), and
+//! the routing policy as replicated state.
 //!
-//! The policy (lists, route-maps, RFC 8212's switch, each neighbour's
-//! maps) goes through the log ([`RibCommand::Policy`]), so every member
-//! evaluates the same version for the same entry. A member proposes its
-//! configuration's policy when it reads its file again (SIGHUP), and at
-//! start when the file's policy is not the one it last proposed; the
-//! cluster runs the last one written (keep the policy sections the same on
-//! every member). A policy equal to the one in force is not written.
+//! A reload applies what can change while sessions run: neighbours added
+//! start, removed ones stop with a Cease (Peer De-configured), changed ones
+//! (timers, families, ...) start again with their new configuration, and
+//! the others are not touched. The policy (lists, route-maps, RFC 8212's
+//! switch, each neighbour's maps) goes through the log
+//! ([`RibCommand::Policy`]), so every member evaluates the same version for
+//! the same entry; a change is applied from the stored Adj-RIB-In or with
+//! a route refresh, without resetting a session. A member proposes its
+//! configuration's policy when it reads its file again, and at start when
+//! the file's policy is not the one it last proposed; the cluster runs the
+//! last one written (keep the files the same on every member).
 //!
-//! A file that fails validation changes nothing: the problems are logged
-//! and the running configuration stays. Changes other than policy need a
-//! restart for now; they are logged as not applied.
+//! A file that fails validation changes nothing: the problems are logged,
+//! returned to the API's caller, and the running configuration stays.
+//! Changes to what a running node is built on (router id, AS, addresses,
+//! cluster, API, FIB) need a restart: they are reported as not applied.
 
+use super::Sessions;
 use crate::config::{self, Config};
 use consensus::Member;
-use speaker::rib::{Attachment, PeerId, ReplicatedPolicy, RibCommand};
+use serde::Serialize;
+use speaker::policy::Policy;
+use speaker::rib::{Attachment, ReplicatedPolicy, RibCommand};
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use storage::Request;
+use storage::{PeerIds, Request};
 use tracing::{error, info, warn};
 
-/// The configuration file and what was last read from it.
-#[derive(Clone, Debug)]
-pub struct Reload {
-    pub path: PathBuf,
-    pub running: Config,
+/// A configuration's routing policy, its neighbours named by address (the
+/// replicated registry gives their ids).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PolicySpec {
+    text: String,
+    compiled: Arc<Policy>,
+    ebgp_requires_policy: bool,
+    /// Neighbours with a route-map.
+    maps: Vec<(IpAddr, Attachment)>,
 }
 
-/// The policy a configuration gives the cluster.
-pub fn replicated_policy(c: &Config) -> ReplicatedPolicy {
-    reloaded_policy(c, c)
-}
-
-/// The policy a file read again (`new`) gives the running neighbours:
-/// their sessions are numbered by their place in the `running`
-/// configuration, so each takes the maps of the neighbour of the same
-/// address in the new file (neighbours added, removed or moved need a
-/// restart).
-pub fn reloaded_policy(running: &Config, new: &Config) -> ReplicatedPolicy {
-    ReplicatedPolicy {
-        text: new.policy_text.clone(),
-        compiled: Arc::new(new.policy.clone()),
-        ebgp_requires_policy: new.ebgp_requires_policy,
-        attachments: running
-            .neighbors
-            .iter()
-            .enumerate()
-            .filter_map(|(i, r)| {
-                let n = new.neighbors.iter().find(|n| n.address == r.address)?;
-                (n.import.is_some() || n.export.is_some()).then(|| {
+impl PolicySpec {
+    pub fn of(c: &Config) -> PolicySpec {
+        PolicySpec {
+            text: c.policy_text.clone(),
+            compiled: Arc::new(c.policy.clone()),
+            ebgp_requires_policy: c.ebgp_requires_policy,
+            maps: c
+                .neighbors
+                .iter()
+                .filter(|n| n.import.is_some() || n.export.is_some())
+                .map(|n| {
                     (
-                        PeerId(i as u32),
+                        n.address,
                         Attachment {
                             import: n.import.clone(),
                             export: n.export.clone(),
                         },
                     )
                 })
-            })
-            .collect(),
+                .collect(),
+        }
     }
+
+    /// The neighbours it attaches maps to.
+    fn addresses(&self) -> Vec<IpAddr> {
+        self.maps.iter().map(|(a, _)| *a).collect()
+    }
+
+    /// The replicated policy: each neighbour's maps under its id in `ids`
+    /// (one without an id has no session yet, nor paths to apply them to).
+    pub fn resolve(&self, ids: &PeerIds) -> ReplicatedPolicy {
+        ReplicatedPolicy {
+            text: self.text.clone(),
+            compiled: self.compiled.clone(),
+            ebgp_requires_policy: self.ebgp_requires_policy,
+            attachments: self
+                .maps
+                .iter()
+                .filter_map(|(a, m)| Some((*ids.get(a)?, m.clone())))
+                .collect(),
+        }
+    }
+}
+
+/// Gives ids to those of `addresses` without one; the registry after.
+pub async fn register(member: &Member, addresses: Vec<IpAddr>) -> anyhow::Result<PeerIds> {
+    let missing: Vec<IpAddr> = {
+        let a = member.state.applied();
+        addresses
+            .into_iter()
+            .filter(|ip| !a.peer_ids.contains_key(ip))
+            .collect()
+    };
+    if !missing.is_empty() {
+        member
+            .write(Request::register(missing))
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot register the neighbours: {e}"))?;
+    }
+    Ok(member.state.applied().peer_ids.clone())
 }
 
 /// The version of the policy in force, and whether it is `policy`.
@@ -110,18 +150,24 @@ fn stored_text(p: &ReplicatedPolicy) -> String {
 /// down), and retries until it is written. A member whose file is as it
 /// last proposed does not undo a newer policy another member's reload
 /// gave the cluster.
-pub async fn propose_at_start(
-    member: Arc<Member>,
-    policy: Arc<ReplicatedPolicy>,
-    data_dir: PathBuf,
-) {
+pub async fn propose_at_start(member: Arc<Member>, spec: PolicySpec, data_dir: PathBuf) {
+    let ids = loop {
+        match register(&member, spec.addresses()).await {
+            Ok(ids) => break ids,
+            Err(e) => {
+                warn!(error = %e, "routing policy not written yet; retrying");
+                tokio::time::sleep(RETRY).await;
+            }
+        }
+    };
+    let policy = Arc::new(spec.resolve(&ids));
     let record = data_dir.join(PROPOSED);
     let text = stored_text(&policy);
     if std::fs::read_to_string(&record).is_ok_and(|t| t == text) {
         if let Some((version, false)) = in_force(&member, &policy) {
             info!(
                 version,
-                "the cluster runs a newer routing policy than this configuration's (read by another member): kept; send SIGHUP to propose this one"
+                "the cluster runs a newer routing policy than this configuration's (read by another member): kept; reload to propose this one"
             );
         }
         return;
@@ -145,8 +191,9 @@ pub async fn propose_until_written(member: Arc<Member>, policy: Arc<ReplicatedPo
     }
 }
 
-/// The top-level parts of the configuration that differ, policy aside.
-pub fn differences_besides_policy(a: &Config, b: &Config) -> Vec<&'static str> {
+/// The parts of the configuration a reload cannot change while the node
+/// runs, that differ.
+pub fn needing_restart(a: &Config, b: &Config) -> Vec<&'static str> {
     let mut out = Vec::new();
     let mut check = |name, same: bool| {
         if !same {
@@ -161,72 +208,148 @@ pub fn differences_besides_policy(a: &Config, b: &Config) -> Vec<&'static str> {
     check("data-dir", a.data_dir == b.data_dir);
     check("listen", a.listen == b.listen);
     check("cluster", a.cluster == b.cluster);
-    let without_maps = |c: &Config| {
-        let mut n = c.neighbors.clone();
-        for x in &mut n {
-            x.import = None;
-            x.export = None;
-        }
-        n
-    };
-    check("neighbor", without_maps(a) == without_maps(b));
+    check("api", a.api == b.api);
+    check("fib", a.fib == b.fib);
     out
 }
 
-/// On every SIGHUP: reads the file again; a valid one's policy is
-/// proposed to the cluster; an invalid one changes nothing.
-pub async fn on_hangup(mut reload: Reload, member: Arc<Member>) {
+/// What a reload did.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ReloadReport {
+    /// Neighbours whose sessions start.
+    pub added: Vec<IpAddr>,
+    /// Neighbours whose sessions stopped (Cease, Peer De-configured).
+    pub removed: Vec<IpAddr>,
+    /// Neighbours whose sessions start again with their new configuration
+    /// (Cease, Other Configuration Change).
+    pub changed: Vec<IpAddr>,
+    /// Whether a new routing policy was written to the cluster.
+    pub policy_changed: bool,
+    /// Parts that differ but need a restart: not applied.
+    pub not_applied: Vec<&'static str>,
+}
+
+/// Why a reload changed nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    #[error("configuration refused ({} problems): the running one stays", .0.len())]
+    Invalid(Vec<String>),
+    #[error("configuration not read: {0}; the running one stays")]
+    Unreadable(String),
+    #[error("{0}")]
+    Cluster(String),
+}
+
+/// Reads the configuration file again and applies it.
+pub struct Reloader {
+    path: PathBuf,
+    /// What runs: the last file applied, with the parts a reload cannot
+    /// change as they were at start.
+    running: tokio::sync::Mutex<Config>,
+    member: Arc<Member>,
+    sessions: Sessions,
+}
+
+impl Reloader {
+    pub fn new(path: PathBuf, running: Config, member: Arc<Member>, sessions: Sessions) -> Reloader {
+        Reloader {
+            path,
+            running: tokio::sync::Mutex::new(running),
+            member,
+            sessions,
+        }
+    }
+
+    /// Reads and applies the file; one reload at a time.
+    pub async fn reload(&self) -> Result<ReloadReport, ReloadError> {
+        let mut running = self.running.lock().await;
+        let path = self.path.display().to_string();
+        info!(config = %path, "reading the configuration again");
+        let new = match config::load(&self.path) {
+            Ok(c) => c,
+            Err(config::ConfigError::Invalid(diagnostics)) => {
+                let problems: Vec<String> = diagnostics.iter().map(|d| d.to_string()).collect();
+                for p in &problems {
+                    error!("{p}");
+                }
+                let e = ReloadError::Invalid(problems);
+                error!(config = %path, "{e}");
+                return Err(e);
+            }
+            Err(e) => {
+                let e = ReloadError::Unreadable(e.to_string());
+                error!(config = %path, "{e}");
+                return Err(e);
+            }
+        };
+        let not_applied = needing_restart(&running, &new);
+        if !not_applied.is_empty() {
+            warn!(changed = ?not_applied, "configuration changes that need a restart: not applied");
+        }
+        // The new neighbours and policy on what runs.
+        let mut next = running.clone();
+        next.neighbors = new.neighbors;
+        next.policy = new.policy;
+        next.policy_text = new.policy_text;
+        next.ebgp_requires_policy = new.ebgp_requires_policy;
+        let before = super::spec_from_config(&running).neighbors;
+        let after = super::spec_from_config(&next).neighbors;
+        let mut report = ReloadReport {
+            not_applied,
+            ..ReloadReport::default()
+        };
+        for n in &after {
+            match before.iter().find(|b| b.addr.ip() == n.addr.ip()) {
+                None => report.added.push(n.addr.ip()),
+                Some(b) if !super::sessions::same_session(b, n) => report.changed.push(n.addr.ip()),
+                Some(_) => {}
+            }
+        }
+        report.removed = before
+            .iter()
+            .map(|b| b.addr.ip())
+            .filter(|ip| !after.iter().any(|n| n.addr.ip() == *ip))
+            .collect();
+        // Ids first: nothing has changed if the cluster cannot take them.
+        let ids = register(&self.member, after.iter().map(|n| n.addr.ip()).collect())
+            .await
+            .map_err(|e| ReloadError::Cluster(format!("{e}; nothing changed")))?;
+        self.sessions.reconfigure(after);
+        let spec = PolicySpec::of(&next);
+        *running = next;
+        let policy = Arc::new(spec.resolve(&ids));
+        report.policy_changed = propose(&self.member, policy.clone())
+            .await
+            .map_err(|e| ReloadError::Cluster(format!("neighbours applied, but {e}")))?;
+        let record = running.data_dir.join(PROPOSED);
+        if let Err(e) = std::fs::write(&record, stored_text(&policy)) {
+            warn!(file = %record.display(), error = %e, "cannot record the proposed policy");
+        }
+        info!(
+            added = ?report.added,
+            removed = ?report.removed,
+            changed = ?report.changed,
+            policy_changed = report.policy_changed,
+            "configuration reloaded"
+        );
+        Ok(report)
+    }
+}
+
+/// Reloads on every SIGHUP.
+pub async fn on_hangup(reloader: Arc<Reloader>) {
     use tokio::signal::unix::{SignalKind, signal};
     let mut hup = match signal(SignalKind::hangup()) {
         Ok(s) => s,
         Err(e) => {
-            warn!(error = %e, "cannot catch SIGHUP: no reload");
+            warn!(error = %e, "cannot catch SIGHUP: reload through the API only");
             return;
         }
     };
     while hup.recv().await.is_some() {
-        let path = reload.path.display().to_string();
-        info!(config = %path, "SIGHUP: reading the configuration again");
-        let new = match config::load(&reload.path) {
-            Ok(c) => c,
-            Err(config::ConfigError::Invalid(diagnostics)) => {
-                for d in &diagnostics {
-                    error!("{d}");
-                }
-                error!(config = %path, problems = diagnostics.len(), "configuration refused: the running one stays");
-                continue;
-            }
-            Err(e) => {
-                error!(config = %path, error = %e, "configuration not read: the running one stays");
-                continue;
-            }
-        };
-        let ignored = differences_besides_policy(&reload.running, &new);
-        if !ignored.is_empty() {
-            warn!(
-                changed = ?ignored,
-                "configuration changes besides policy need a restart: not applied"
-            );
-        }
-        let policy = Arc::new(reloaded_policy(&reload.running, &new));
-        match propose(&member, policy.clone()).await {
-            Ok(_) => {
-                let record = reload.running.data_dir.join(PROPOSED);
-                if let Err(e) = std::fs::write(&record, stored_text(&policy)) {
-                    warn!(file = %record.display(), error = %e, "cannot record the proposed policy");
-                }
-                // What runs now: the old configuration with the new policy.
-                reload.running.policy = new.policy;
-                reload.running.policy_text = new.policy_text;
-                reload.running.ebgp_requires_policy = new.ebgp_requires_policy;
-                for r in &mut reload.running.neighbors {
-                    let n = new.neighbors.iter().find(|n| n.address == r.address);
-                    r.import = n.and_then(|n| n.import.clone());
-                    r.export = n.and_then(|n| n.export.clone());
-                }
-            }
-            Err(e) => error!(error = %e, "routing policy not changed"),
-        }
+        info!("SIGHUP");
+        // Logged by the reload.
+        let _ = reloader.reload().await;
     }
 }
 
@@ -234,6 +357,7 @@ pub async fn on_hangup(mut reload: Reload, member: Arc<Member>) {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use speaker::rib::PeerId;
     use std::path::Path;
 
     fn parse(s: &str) -> Config {
@@ -242,56 +366,40 @@ mod tests {
 
     const BASE: &str = "router-id = \"198.18.0.1\"\nlocal-as = 65000\n";
 
-    #[test]
-    fn a_configuration_gives_its_policy_and_each_neighbours_maps() {
-        let c = parse(&format!(
-            "{BASE}[[route-map.IN]]\naction = \"permit\"\n\n[[neighbor]]\naddress = \"198.18.0.2\"\nremote-as = 65001\n\n[[neighbor]]\naddress = \"198.18.0.3\"\nremote-as = 65000\nimport = \"IN\"\n"
-        ));
-        let p = replicated_policy(&c);
-        assert!(p.ebgp_requires_policy);
-        assert_eq!(p.attachments.len(), 1);
-        assert_eq!(p.attachment(PeerId(1)).import.as_deref(), Some("IN"));
-        assert_eq!(p.attachment(PeerId(0)), Attachment::default());
-        assert_eq!(config::compile_policy_text(&p.text).unwrap(), *p.compiled);
+    fn ids(pairs: &[(&str, u32)]) -> PeerIds {
+        pairs
+            .iter()
+            .map(|(a, i)| (a.parse().unwrap(), PeerId(*i)))
+            .collect()
     }
 
     #[test]
-    fn only_what_is_not_policy_counts_as_needing_a_restart() {
+    fn a_configuration_gives_each_neighbours_maps_under_its_registered_id() {
+        let c = parse(&format!(
+            "{BASE}[[route-map.IN]]\naction = \"permit\"\n\n[[neighbor]]\naddress = \"198.18.0.2\"\nremote-as = 65001\n\n[[neighbor]]\naddress = \"198.18.0.3\"\nremote-as = 65000\nimport = \"IN\"\n"
+        ));
+        let spec = PolicySpec::of(&c);
+        // The id is the registry's, not the place in the file.
+        let p = spec.resolve(&ids(&[("198.18.0.2", 0), ("198.18.0.3", 7)]));
+        assert!(p.ebgp_requires_policy);
+        assert_eq!(p.attachments.len(), 1);
+        assert_eq!(p.attachment(PeerId(7)).import.as_deref(), Some("IN"));
+        assert_eq!(p.attachment(PeerId(1)), Attachment::default());
+        assert_eq!(config::compile_policy_text(&p.text).unwrap(), *p.compiled);
+        // Not registered yet: no session, no attachment.
+        assert!(spec.resolve(&PeerIds::new()).attachments.is_empty());
+    }
+
+    #[test]
+    fn neighbours_and_policy_reload_the_rest_needs_a_restart() {
         let a = parse(&format!(
             "{BASE}[[route-map.IN]]\naction = \"permit\"\n\n[[neighbor]]\naddress = \"198.18.0.2\"\nremote-as = 65001\n"
         ));
         let b = parse(&format!(
-            "{BASE}[[route-map.IN]]\naction = \"deny\"\n\n[[neighbor]]\naddress = \"198.18.0.2\"\nremote-as = 65001\nimport = \"IN\"\nexport = \"IN\"\n"
+            "{BASE}[[route-map.IN]]\naction = \"deny\"\n\n[[neighbor]]\naddress = \"198.18.0.3\"\nremote-as = 65002\nimport = \"IN\"\nexport = \"IN\"\n"
         ));
-        assert!(differences_besides_policy(&a, &b).is_empty());
-        let c = parse(&format!(
-            "{BASE}[[route-map.IN]]\naction = \"permit\"\n\n[[neighbor]]\naddress = \"198.18.0.2\"\nremote-as = 65002\n"
-        ));
-        assert_eq!(differences_besides_policy(&a, &c), vec!["neighbor"]);
-    }
-
-    #[test]
-    fn a_reload_gives_the_running_neighbours_their_maps_by_address() {
-        let n = |addr: &str, extra: &str| {
-            format!("\n[[neighbor]]\naddress = \"{addr}\"\nremote-as = 65000\n{extra}")
-        };
-        let running = parse(&format!(
-            "{BASE}[[route-map.IN]]\naction = \"permit\"\n{}{}",
-            n("198.18.0.2", ""),
-            n("198.18.0.3", "")
-        ));
-        // Reordered, one added: the maps follow the addresses; the new
-        // neighbour (no session yet) is left out.
-        let new = parse(&format!(
-            "{BASE}[[route-map.IN]]\naction = \"permit\"\n{}{}{}",
-            n("198.18.0.4", "import = \"IN\"\n"),
-            n("198.18.0.3", "export = \"IN\"\n"),
-            n("198.18.0.2", "")
-        ));
-        let p = reloaded_policy(&running, &new);
-        assert_eq!(p.attachments.len(), 1);
-        assert_eq!(p.attachment(PeerId(1)).export.as_deref(), Some("IN"));
-        assert_eq!(p.attachment(PeerId(0)), Attachment::default());
-        assert_eq!(differences_besides_policy(&running, &new), vec!["neighbor"]);
+        assert!(needing_restart(&a, &b).is_empty());
+        let c = parse("router-id = \"198.18.0.9\"\nlocal-as = 65001\n[api]\naddress = \"\"\n");
+        assert_eq!(needing_restart(&a, &c), vec!["router-id", "local-as", "cluster-id", "api"]);
     }
 }

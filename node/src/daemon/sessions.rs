@@ -15,28 +15,47 @@ use speaker::wire::notification::subcode;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
-use storage::{NodeId, Owners, Request};
+use std::time::{Duration, Instant};
+use storage::{NodeId, Owners, PeerIds, Request};
 use tracing::{info, warn};
 
 /// Sessions by address, for the listener to hand connections to.
 pub type ByAddress = Arc<Mutex<HashMap<IpAddr, Addr<PeerSession>>>>;
 
-/// The sessions running here, by neighbour index.
+/// The id a neighbour's spec carries until its session starts: the
+/// replicated registry (`storage::PeerIds`) gives the real one by address.
+pub const UNREGISTERED: PeerId = PeerId(u32::MAX);
+
+/// A session running here, and the spec it started with.
+struct Running {
+    session: Addr<PeerSession>,
+    spec: NeighborSpec,
+}
+
+/// The configured neighbours and the sessions running here, by the
+/// neighbour's id.
 #[derive(Clone)]
 pub struct Sessions {
-    neighbors: Arc<Vec<NeighborSpec>>,
+    /// Replaced whole by a reload.
+    neighbors: Arc<Mutex<Arc<Vec<NeighborSpec>>>>,
     arbiters: Vec<ArbiterHandle>,
     rib: Addr<RibActor>,
     /// The replicated RIB, whose policy a session starts with.
     member: Arc<Member>,
-    running: Arc<Mutex<BTreeMap<usize, Addr<PeerSession>>>>,
+    running: Arc<Mutex<BTreeMap<PeerId, Running>>>,
+    /// Sessions stopped to start again (changed by a reload): not before.
+    held: Arc<Mutex<HashMap<IpAddr, Instant>>>,
     pub by_address: ByAddress,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
+
+/// How long a session stopped by a reload stays down before its new
+/// configuration starts it: the peer reads the Cease before the next
+/// connection.
+const RESTART_WAIT: Duration = Duration::from_secs(1);
 
 impl Sessions {
     pub fn new(
@@ -46,73 +65,131 @@ impl Sessions {
         member: Arc<Member>,
     ) -> Sessions {
         Sessions {
-            neighbors: Arc::new(neighbors),
+            neighbors: Arc::new(Mutex::new(Arc::new(neighbors))),
             arbiters,
             rib,
             member,
             running: Arc::default(),
+            held: Arc::default(),
             by_address: Arc::default(),
         }
     }
 
-    pub fn len(&self) -> usize {
-        self.neighbors.len()
+    /// The configured neighbours (what needs no session's answer).
+    pub fn neighbors(&self) -> Arc<Vec<NeighborSpec>> {
+        lock(&self.neighbors).clone()
     }
 
-    /// Starts the session of neighbour `i` unless it runs.
-    pub fn start(&self, i: usize) {
-        let Some(n) = self.neighbors.get(i) else {
-            return;
+    /// The configured neighbours from now on (a reload): the sessions of
+    /// those gone or changed stop at once, with a Cease saying why (RFC
+    /// 4486 §4: Peer De-configured, Other Configuration Change); changed
+    /// ones start again with their new configuration a moment later,
+    /// added ones once they have an id and an owner ([`follow_owners`]).
+    /// Route-maps are not part of a session's configuration: the policy
+    /// goes through the log.
+    pub fn reconfigure(&self, neighbors: Vec<NeighborSpec>) {
+        let stopping: Vec<(PeerId, u8, &'static str)> = {
+            let running = lock(&self.running);
+            running
+                .iter()
+                .filter_map(|(id, r)| {
+                    let ip = r.spec.addr.ip();
+                    match neighbors.iter().find(|n| n.addr.ip() == ip) {
+                        None => Some((
+                            *id,
+                            subcode::cease::PEER_DECONFIGURED,
+                            "neighbour removed from the configuration",
+                        )),
+                        Some(n) if !same_session(n, &r.spec) => Some((
+                            *id,
+                            subcode::cease::OTHER_CONFIGURATION_CHANGE,
+                            "neighbour configuration changed",
+                        )),
+                        Some(_) => None,
+                    }
+                })
+                .collect()
         };
+        *lock(&self.neighbors) = Arc::new(neighbors);
+        for (id, sub, why) in stopping {
+            if let Some(ip) = self.stop_with(id, sub, why) {
+                lock(&self.held).insert(ip, Instant::now() + RESTART_WAIT);
+            }
+        }
+    }
+
+    /// Starts the session of the neighbour `n` as `id` unless it runs (or
+    /// was just stopped to start again).
+    fn start(&self, id: PeerId, n: &NeighborSpec) {
         let mut running = lock(&self.running);
-        if running.contains_key(&i) {
+        if running.contains_key(&id) {
             return;
+        }
+        {
+            let mut held = lock(&self.held);
+            match held.get(&n.addr.ip()) {
+                Some(t) if *t > Instant::now() => return,
+                Some(_) => {
+                    held.remove(&n.addr.ip());
+                }
+                None => {}
+            }
         }
         let (addr, cfg, mut role, rib) =
             (n.addr, n.session.clone(), n.role.clone(), self.rib.clone());
+        role.id = id;
         // The cluster's policy, once there is one: another member may have
         // read a newer configuration than this one's.
-        let import = crate::rib::hook::import_policy(&self.member.state.applied().rib, role.id);
+        let import = crate::rib::hook::import_policy(&self.member.state.applied().rib, id);
         if let Some(p) = import {
             role.import = p.map;
             role.ebgp_requires_policy = p.ebgp_requires_policy;
         }
-        let arbiter = &self.arbiters[i % self.arbiters.len().max(1)];
+        let arbiter = &self.arbiters[id.0 as usize % self.arbiters.len().max(1)];
         let session =
             PeerSession::start_in_arbiter(arbiter, move |_| PeerSession::new(addr, cfg, role, rib));
         lock(&self.by_address).insert(n.addr.ip(), session.clone());
-        running.insert(i, session);
+        running.insert(
+            id,
+            Running {
+                session,
+                spec: n.clone(),
+            },
+        );
     }
 
-    /// Stops the session of neighbour `i` with a Cease carrying `why`.
-    pub fn stop(&self, i: usize, why: &str) {
-        let Some(session) = lock(&self.running).remove(&i) else {
-            return;
-        };
-        if let Some(n) = self.neighbors.get(i) {
-            lock(&self.by_address).remove(&n.addr.ip());
+    /// Stops the session of `id` with a Cease (Administrative Shutdown)
+    /// carrying `why`.
+    pub fn stop(&self, id: PeerId, why: &str) {
+        self.stop_with(id, subcode::cease::ADMINISTRATIVE_SHUTDOWN, why);
+    }
+
+    /// Stops the session of `id` with a Cease of `sub` carrying `why`; the
+    /// neighbour's address, if it ran.
+    fn stop_with(&self, id: PeerId, sub: u8, why: &str) -> Option<IpAddr> {
+        let r = lock(&self.running).remove(&id)?;
+        let ip = r.spec.addr.ip();
+        {
+            let mut by_address = lock(&self.by_address);
+            if by_address.get(&ip).is_some_and(|s| *s == r.session) {
+                by_address.remove(&ip);
+            }
         }
-        let cease = Notification::cease_with_message(subcode::cease::ADMINISTRATIVE_SHUTDOWN, why);
-        session.do_send(Shutdown(Some(cease)));
+        let cease = Notification::cease_with_message(sub, why);
+        r.session.do_send(Shutdown(Some(cease)));
+        Some(ip)
     }
 
-    /// The configured neighbours (what needs no session's answer).
-    pub fn neighbors(&self) -> &[NeighborSpec] {
-        &self.neighbors
-    }
-
-    /// The RIB's id of the neighbour at `ip`.
+    /// The RIB's id of the configured neighbour at `ip`.
     pub fn peer_id_of(&self, ip: IpAddr) -> Option<PeerId> {
-        self.neighbors
-            .iter()
-            .find(|n| n.addr.ip() == ip)
-            .map(|n| n.role.id)
+        self.neighbors().iter().find(|n| n.addr.ip() == ip)?;
+        self.member.state.applied().peer_ids.get(&ip).copied()
     }
 
     /// The neighbour at `ip` with its session's status (`None`: not a
     /// neighbour); only its session is asked.
     pub async fn status_of(&self, ip: IpAddr) -> Option<(NeighborSpec, Option<SessionStatus>)> {
-        let spec = self.neighbors.iter().find(|n| n.addr.ip() == ip)?.clone();
+        let spec = self.neighbors().iter().find(|n| n.addr.ip() == ip)?.clone();
         let status = match self.session_of(ip) {
             Some(s) => s.send(Status).await.ok(),
             None => None,
@@ -122,21 +199,24 @@ impl Sessions {
 
     /// The session of the neighbour at `ip`, if it runs on this member.
     pub fn session_of(&self, ip: IpAddr) -> Option<Addr<PeerSession>> {
-        let i = self.neighbors.iter().position(|n| n.addr.ip() == ip)?;
-        lock(&self.running).get(&i).cloned()
+        lock(&self.running)
+            .values()
+            .find(|r| r.spec.addr.ip() == ip)
+            .map(|r| r.session.clone())
     }
 
     /// Every configured neighbour with its session's status (`None`: its
     /// session runs on another member, or is stopping).
     pub async fn statuses(&self) -> Vec<(NeighborSpec, Option<SessionStatus>)> {
-        let running: Vec<(usize, Addr<PeerSession>)> = lock(&self.running)
-            .iter()
-            .map(|(i, a)| (*i, a.clone()))
+        let running: Vec<(IpAddr, Addr<PeerSession>)> = lock(&self.running)
+            .values()
+            .map(|r| (r.spec.addr.ip(), r.session.clone()))
             .collect();
         let mut out: Vec<(NeighborSpec, Option<SessionStatus>)> =
-            self.neighbors.iter().map(|n| (n.clone(), None)).collect();
-        for (i, session) in running {
-            if let (Some(slot), Ok(status)) = (out.get_mut(i), session.send(Status).await) {
+            self.neighbors().iter().map(|n| (n.clone(), None)).collect();
+        for (ip, session) in running {
+            let slot = out.iter_mut().find(|(n, _)| n.addr.ip() == ip);
+            if let (Some(slot), Ok(status)) = (slot, session.send(Status).await) {
                 slot.1 = Some(status);
             }
         }
@@ -144,25 +224,80 @@ impl Sessions {
     }
 
     pub fn running(&self) -> Vec<Addr<PeerSession>> {
-        lock(&self.running).values().cloned().collect()
+        lock(&self.running)
+            .values()
+            .map(|r| r.session.clone())
+            .collect()
+    }
+
+    /// The configured neighbours' addresses without an id yet.
+    fn unregistered(&self, ids: &PeerIds) -> Vec<IpAddr> {
+        self.neighbors()
+            .iter()
+            .map(|n| n.addr.ip())
+            .filter(|ip| !ids.contains_key(ip))
+            .collect()
+    }
+
+    /// Runs the sessions `owners` gives this member (`me`) and stops the
+    /// others, and those no longer configured.
+    fn follow(&self, me: NodeId, owners: &Owners, ids: &PeerIds) {
+        let neighbors = self.neighbors();
+        let mut wanted = BTreeSet::new();
+        for n in neighbors.iter() {
+            let Some(id) = ids.get(&n.addr.ip()) else {
+                continue;
+            };
+            match owners.get(id) {
+                Some(m) if *m == me => {
+                    wanted.insert(*id);
+                    self.start(*id, n);
+                }
+                Some(_) => self.stop(*id, "session moved to another member of the cluster"),
+                None => {}
+            }
+        }
+        let gone: Vec<PeerId> = lock(&self.running)
+            .keys()
+            .filter(|id| !wanted.contains(id))
+            .copied()
+            .collect();
+        for id in gone {
+            self.stop_with(
+                id,
+                subcode::cease::PEER_DECONFIGURED,
+                "neighbour removed from the configuration",
+            );
+        }
     }
 }
 
-/// The owner map the leader wants: every neighbour keeps its owner while
-/// that member votes; the others go to the voter owning fewest (the lowest
-/// id on a tie).
-pub fn balance(current: &Owners, neighbors: usize, voters: &BTreeSet<NodeId>) -> Owners {
+/// Whether a session configured as `a` runs as one configured as `b`
+/// would (route-maps aside: they go through the log).
+pub(super) fn same_session(a: &NeighborSpec, b: &NeighborSpec) -> bool {
+    let without_maps = |n: &NeighborSpec| {
+        let mut r = n.role.clone();
+        r.import = None;
+        r.export = None;
+        r
+    };
+    a.addr == b.addr && a.session == b.session && without_maps(a) == without_maps(b)
+}
+
+/// The owner map the leader wants for the `neighbors` configured: every
+/// one keeps its owner while that member votes; the others go to the
+/// voter owning fewest (the lowest id on a tie). Neighbours no longer
+/// configured have none.
+pub fn balance(current: &Owners, neighbors: &BTreeSet<PeerId>, voters: &BTreeSet<NodeId>) -> Owners {
     let mut out = Owners::new();
     let mut load: BTreeMap<NodeId, usize> = voters.iter().map(|v| (*v, 0)).collect();
-    for i in 0..neighbors {
-        let p = PeerId(i as u32);
+    for p in neighbors.iter().copied() {
         if let Some(m) = current.get(&p).filter(|m| voters.contains(m)) {
             out.insert(p, *m);
             *load.entry(*m).or_default() += 1;
         }
     }
-    for i in 0..neighbors {
-        let p = PeerId(i as u32);
+    for p in neighbors.iter().copied() {
         if out.contains_key(&p) {
             continue;
         }
@@ -190,10 +325,28 @@ pub async fn follow_owners(member: Arc<Member>, sessions: Sessions) {
     let mut previous: Option<u64> = None;
     loop {
         let status = consensus::server::status(&member.raft);
-        let current = member.state.applied().owners.clone();
+        let (current, ids) = {
+            let a = member.state.applied();
+            (a.owners.clone(), a.peer_ids.clone())
+        };
+        // Every member gives its configured neighbours ids (a reload may
+        // have added some); the write is the same whoever makes it.
+        let unregistered = sessions.unregistered(&ids);
+        if !unregistered.is_empty() {
+            info!(neighbors = ?unregistered, "registering neighbours");
+            if let Err(e) = member.write(Request::register(unregistered)).await {
+                warn!(error = %e, "cannot register the neighbours yet");
+            }
+        }
         if status.leader == Some(me) {
+            let ids = member.state.applied().peer_ids.clone();
+            let configured: BTreeSet<PeerId> = sessions
+                .neighbors()
+                .iter()
+                .filter_map(|n| ids.get(&n.addr.ip()).copied())
+                .collect();
             let voters: BTreeSet<NodeId> = status.voters.keys().copied().collect();
-            let desired = balance(&current, sessions.len(), &voters);
+            let desired = balance(&current, &configured, &voters);
             if desired != current {
                 info!(owners = ?desired, "session owners rebalanced");
                 if let Err(e) = member.write(Request::owners(desired)).await {
@@ -201,14 +354,11 @@ pub async fn follow_owners(member: Arc<Member>, sessions: Sessions) {
                 }
             }
         }
-        let owners = member.state.applied().owners.clone();
-        for i in 0..sessions.len() {
-            match owners.get(&PeerId(i as u32)) {
-                Some(m) if *m == me => sessions.start(i),
-                Some(_) => sessions.stop(i, "session moved to another member of the cluster"),
-                None => {}
-            }
-        }
+        let (owners, ids) = {
+            let a = member.state.applied();
+            (a.owners.clone(), a.peer_ids.clone())
+        };
+        sessions.follow(me, &owners, &ids);
         let applied = status.last_applied.unwrap_or(0);
         let quiet = previous == Some(applied);
         previous = Some(applied);
@@ -237,13 +387,14 @@ mod tests {
     #[test]
     fn balance_spreads_and_keeps_owners() {
         let voters: BTreeSet<NodeId> = [1, 2, 3].into_iter().collect();
-        let o = balance(&Owners::new(), 5, &voters);
+        let five: BTreeSet<PeerId> = [0, 1, 2, 7, 9].into_iter().map(PeerId).collect();
+        let o = balance(&Owners::new(), &five, &voters);
         let owned = |o: &Owners, m| o.values().filter(|v| **v == m).count();
         assert_eq!((owned(&o, 1), owned(&o, 2), owned(&o, 3)), (2, 2, 1));
-        assert_eq!(balance(&o, 5, &voters), o);
+        assert_eq!(balance(&o, &five, &voters), o);
         // Member 2 leaves: only its neighbours move.
         let two: BTreeSet<NodeId> = [1, 3].into_iter().collect();
-        let moved = balance(&o, 5, &two);
+        let moved = balance(&o, &five, &two);
         for (p, m) in &o {
             if *m != 2 {
                 assert_eq!(moved[p], *m);

@@ -8,7 +8,7 @@ use crate::fib::encode::Target;
 use crate::session::RibRole;
 use speaker::fsm::SessionConfig;
 use speaker::policy::{LimitAction, PrefixLimit};
-use speaker::rib::{DecisionConfig, PeerId, RibConfig};
+use speaker::rib::{DecisionConfig, RibConfig};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -56,12 +56,11 @@ pub fn spec_from_config(c: &Config) -> DaemonSpec {
         neighbors: c
             .neighbors
             .iter()
-            .enumerate()
-            .map(|(i, n)| NeighborSpec {
+            .map(|n| NeighborSpec {
                 addr: SocketAddr::new(n.address, BGP_PORT),
                 session: session_config(c, n),
                 role: RibRole {
-                    id: PeerId(i as u32),
+                    id: super::sessions::UNREGISTERED,
                     rr_client: n.route_reflector_client,
                     cluster_id: (n.cluster_id != c.cluster_id).then_some(n.cluster_id),
                     mrai: Duration::from_secs(u64::from(n.timers.mrai)),
@@ -80,8 +79,8 @@ pub fn spec_from_config(c: &Config) -> DaemonSpec {
                 },
             })
             .collect(),
-        policy: Arc::new(super::reload::replicated_policy(c)),
-        reload: None,
+        policy: super::reload::PolicySpec::of(c),
+        config_file: None,
     }
 }
 

@@ -49,7 +49,7 @@ pub struct SessionStatus {
 }
 
 /// Where a session sits in the RIB.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RibRole {
     pub id: PeerId,
     pub rr_client: bool,
