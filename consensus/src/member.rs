@@ -43,6 +43,8 @@ pub struct Member {
     server: JoinHandle<()>,
     /// The connection writes are forwarded on, to the leader it names.
     forward: tokio::sync::Mutex<Option<(NodeId, Connection)>>,
+    /// The last log index this member knows committed.
+    committed_index: Arc<dyn Fn() -> u64 + Send + Sync>,
 }
 
 impl Member {
@@ -57,6 +59,7 @@ impl Member {
     ) -> Result<Member, MemberError> {
         let (log, state) = storage::open(dir, rib, hook)?;
         let committed: crate::server::CommittedPaths = Arc::new(log.committed_paths());
+        let committed_index = Arc::new(log.committed_index());
         let listener = TcpListener::bind(listen)
             .await
             .map_err(MemberError::Listen)?;
@@ -77,6 +80,7 @@ impl Member {
             state,
             server,
             forward: tokio::sync::Mutex::new(None),
+            committed_index,
         })
     }
 
@@ -91,6 +95,11 @@ impl Member {
             .initialize(nodes)
             .await
             .map_err(|e| MemberError::Raft(e.to_string()))
+    }
+
+    /// The last log index this member knows committed (0: none yet).
+    pub fn committed_index(&self) -> u64 {
+        (self.committed_index)()
     }
 
     pub fn leader(&self) -> Option<NodeId> {

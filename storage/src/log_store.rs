@@ -47,6 +47,8 @@ pub struct LogStore {
 #[derive(Default)]
 struct CommittedPaths {
     total: AtomicU64,
+    /// The last index known committed.
+    index: AtomicU64,
     /// Paths of each entry appended and not yet known committed.
     pending: Mutex<BTreeMap<u64, u64>>,
 }
@@ -59,6 +61,7 @@ impl CommittedPaths {
     }
 
     fn committed(&self, upto: u64) {
+        self.index.fetch_max(upto, Ordering::Relaxed);
         let mut pending = lock(&self.pending);
         let later = pending.split_off(&(upto + 1));
         let paths: u64 = std::mem::replace(&mut *pending, later).into_values().sum();
@@ -161,6 +164,12 @@ impl LogStore {
     pub fn committed_paths(&self) -> impl Fn() -> u64 + Send + Sync + 'static {
         let c = self.committed.clone();
         move || c.total.load(Ordering::Relaxed)
+    }
+
+    /// The last log index this member knows committed.
+    pub fn committed_index(&self) -> impl Fn() -> u64 + Send + Sync + 'static {
+        let c = self.committed.clone();
+        move || c.index.load(Ordering::Relaxed)
     }
 
     fn get_meta<T: serde::de::DeserializeOwned>(

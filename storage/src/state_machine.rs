@@ -108,6 +108,8 @@ pub struct StateMachine {
     snapshots: sled::Tree,
     /// Numbers snapshots built by this process, for unique snapshot ids.
     built: Arc<Mutex<u64>>,
+    /// When the last snapshot was built or installed by this process.
+    snapshot_at: Arc<Mutex<Option<std::time::Instant>>>,
 }
 
 fn io_err(
@@ -173,11 +175,18 @@ impl StateMachine {
             paths: Arc::default(),
             snapshots,
             built: Arc::new(Mutex::new(0)),
+            snapshot_at: Arc::default(),
         };
         if let Some((meta, data)) = sm.stored_snapshot()? {
             sm.restore(&meta, &data)?;
         }
         Ok(sm)
+    }
+
+    /// How long ago this process built or installed the snapshot it
+    /// holds (`None`: none since it started).
+    pub fn snapshot_age(&self) -> Option<std::time::Duration> {
+        lock(&self.snapshot_at).map(|t| t.elapsed())
     }
 
     /// The applied state, locked: read the RIB through it.
@@ -297,6 +306,7 @@ impl StateMachine {
             .flush_async()
             .await
             .map_err(|e| io_err(subject(), ErrorVerb::Write, e))?;
+        *lock(&self.snapshot_at) = Some(std::time::Instant::now());
         Ok(())
     }
 }

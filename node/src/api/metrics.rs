@@ -1,7 +1,7 @@
 //! `GET /metrics`: the Prometheus text exposition format (version 0.0.4).
 
 use super::ApiState;
-use super::neighbors::{NeighborView, view};
+use super::neighbors::NeighborView;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -26,13 +26,10 @@ fn labels(pairs: &[(&str, String)]) -> String {
 
 pub async fn render(State(api): State<ApiState>) -> impl IntoResponse {
     let mut out = String::new();
-    let views: Vec<(String, NeighborView)> = api
-        .sessions
-        .statuses()
+    let views: Vec<(String, NeighborView)> = super::neighbors::all(&api)
         .await
-        .iter()
-        .map(|(n, s)| {
-            let v = view(n, s.as_ref());
+        .into_iter()
+        .map(|v| {
             let l = labels(&[
                 ("neighbor", v.address.to_string()),
                 ("remote_as", v.remote_as.to_string()),
@@ -63,6 +60,13 @@ pub async fn render(State(api): State<ApiState>) -> impl IntoResponse {
         "gauge",
         "Prefixes the neighbour announced (this session).",
         &per(&|v| v.prefixes_received as f64),
+    );
+    family(
+        &mut out,
+        "reflex_neighbor_prefixes_accepted",
+        "gauge",
+        "Paths of the neighbour's in the Adj-RIB-In, after import policy.",
+        &per(&|v| v.prefixes_accepted as f64),
     );
     family(
         &mut out,
@@ -117,10 +121,34 @@ pub async fn render(State(api): State<ApiState>) -> impl IntoResponse {
         "NOTIFICATIONs that ended sessions with the neighbour, by direction, code and subcode.",
         &notifications,
     );
-    let (loc_rib, paths) = {
+    let (loc_rib, paths, families) = {
         let a = api.member.state.applied();
-        (a.rib.loc_rib_len(), a.rib.adj_rib_in_total())
+        (
+            a.rib.loc_rib_len(),
+            a.rib.adj_rib_in_total(),
+            a.rib.family_counts(),
+        )
     };
+    let by_family = |pick: &dyn Fn(&(usize, usize)) -> usize| -> Vec<(String, f64)> {
+        families
+            .iter()
+            .map(|(f, c)| (labels(&[("family", f.to_string())]), pick(c) as f64))
+            .collect()
+    };
+    family(
+        &mut out,
+        "reflex_rib_family_prefixes",
+        "gauge",
+        "Destinations with a best path in the Loc-RIB, by address family.",
+        &by_family(&|c| c.0),
+    );
+    family(
+        &mut out,
+        "reflex_rib_family_paths",
+        "gauge",
+        "Paths in the Loc-RIB's destinations, by address family.",
+        &by_family(&|c| c.1),
+    );
     family(
         &mut out,
         "reflex_rib_prefixes",
@@ -135,7 +163,7 @@ pub async fn render(State(api): State<ApiState>) -> impl IntoResponse {
         "Paths in the Adj-RIBs-In of every peer.",
         &[(String::new(), paths as f64)],
     );
-    let (term, leader, last_log, applied) = {
+    let (term, leader, last_log, applied, purged, snapshot) = {
         let m = api.member.raft.metrics();
         let m = m.borrow();
         (
@@ -143,8 +171,45 @@ pub async fn render(State(api): State<ApiState>) -> impl IntoResponse {
             m.current_leader,
             m.last_log_index,
             m.last_applied.map(|l| l.index),
+            m.purged.map(|l| l.index),
+            m.snapshot.map(|l| l.index),
         )
     };
+    family(
+        &mut out,
+        "reflex_raft_commit_index",
+        "gauge",
+        "Index of the last entry this member knows committed.",
+        &[(String::new(), api.member.committed_index() as f64)],
+    );
+    family(
+        &mut out,
+        "reflex_raft_log_entries",
+        "gauge",
+        "Entries in the member's log (not yet purged behind a snapshot).",
+        &[(
+            String::new(),
+            last_log
+                .map_or(0, |l| l.saturating_sub(purged.unwrap_or(0)))
+                as f64,
+        )],
+    );
+    family(
+        &mut out,
+        "reflex_raft_snapshot_index",
+        "gauge",
+        "The last log index the member's snapshot covers (0: none).",
+        &[(String::new(), snapshot.unwrap_or(0) as f64)],
+    );
+    if let Some(age) = api.member.state.snapshot_age() {
+        family(
+            &mut out,
+            "reflex_raft_snapshot_age_seconds",
+            "gauge",
+            "Seconds since this process built or installed its last snapshot (absent: none since start).",
+            &[(String::new(), age.as_secs_f64())],
+        );
+    }
     family(
         &mut out,
         "reflex_raft_term",

@@ -20,6 +20,13 @@ pub struct NeighborView {
     pub updates_received: u64,
     pub prefixes_received: u64,
     pub prefixes_denied: u64,
+    /// Paths of the neighbour's in the Adj-RIB-In (after import policy).
+    pub prefixes_accepted: u64,
+    /// Paths in the neighbour's Adj-RIB-Out: only in the one neighbour's
+    /// view (a walk of the Loc-RIB), `null` in the list.
+    pub prefixes_advertised: Option<u64>,
+    /// What the OPENs agreed, while Established.
+    pub capabilities: Option<Capabilities>,
     pub last_error: Option<String>,
     pub updates_sent: u64,
     /// Seconds since the session reached Established, while it is.
@@ -30,8 +37,52 @@ pub struct NeighborView {
     pub notifications_received: BTreeMap<String, u64>,
 }
 
-pub fn view(spec: &NeighborSpec, status: Option<&SessionStatus>) -> NeighborView {
+/// The capabilities a session negotiated (RFC 5492).
+#[derive(Serialize)]
+pub struct Capabilities {
+    pub peer_router_id: std::net::Ipv4Addr,
+    pub hold_time: u64,
+    pub keepalive: u64,
+    /// "afi/safi" names, as `reflex` prints them.
+    pub families: Vec<String>,
+    pub four_octet_as: bool,
+    pub route_refresh: bool,
+    pub enhanced_route_refresh: bool,
+    pub extended_message: bool,
+    pub add_path_send: Vec<String>,
+    pub add_path_receive: Vec<String>,
+    /// The restart time the peer announced (RFC 4724), if it did.
+    pub graceful_restart: Option<u64>,
+    pub peer_hostname: Option<String>,
+}
+
+fn capabilities(n: &speaker::fsm::Negotiated) -> Capabilities {
+    let names = |f: &[speaker::wire::Family]| f.iter().map(|f| f.to_string()).collect();
+    Capabilities {
+        peer_router_id: n.peer_id,
+        hold_time: n.hold_time.as_secs(),
+        keepalive: n.keepalive.as_secs(),
+        families: names(&n.families),
+        four_octet_as: n.four_octet_as,
+        route_refresh: n.route_refresh,
+        enhanced_route_refresh: n.enhanced_route_refresh,
+        extended_message: n.extended_message,
+        add_path_send: names(&n.add_path_send),
+        add_path_receive: names(&n.add_path_receive),
+        graceful_restart: n
+            .peer_graceful_restart
+            .as_ref()
+            .map(|g| g.restart_time.as_secs()),
+        peer_hostname: n.peer_hostname.clone(),
+    }
+}
+
+/// The view of one neighbour; `accepted` is its Adj-RIB-In's size.
+pub fn view(spec: &NeighborSpec, status: Option<&SessionStatus>, accepted: u64) -> NeighborView {
     NeighborView {
+        prefixes_accepted: accepted,
+        prefixes_advertised: None,
+        capabilities: status.and_then(|s| s.negotiated.as_deref()).map(capabilities),
         address: spec.addr.ip(),
         remote_as: spec.session.remote_as,
         state: status.map(|s| format!("{:?}", s.state)),
@@ -57,8 +108,22 @@ fn codes(m: Option<&BTreeMap<(u8, u8), u64>>) -> BTreeMap<String, u64> {
 }
 
 pub async fn list(State(api): State<ApiState>) -> Json<Vec<NeighborView>> {
+    Json(all(&api).await)
+}
+
+/// Every configured neighbour's view.
+pub async fn all(api: &ApiState) -> Vec<NeighborView> {
     let all = api.sessions.statuses().await;
-    Json(all.iter().map(|(n, s)| view(n, s.as_ref())).collect())
+    let accepted: Vec<u64> = {
+        let a = api.member.state.applied();
+        all.iter()
+            .map(|(n, _)| accepted(&a, n.addr.ip()))
+            .collect()
+    };
+    all.iter()
+        .zip(accepted)
+        .map(|((n, s), accepted)| view(n, s.as_ref(), accepted))
+        .collect()
 }
 
 pub async fn one(
@@ -76,5 +141,23 @@ pub async fn one(
         .status_of(ip)
         .await
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no neighbour {ip}")))?;
-    Ok(Json(view(&n, s.as_ref())))
+    let (accepted, advertised) = {
+        let a = api.member.state.applied();
+        let advertised = a
+            .peer_ids
+            .get(&ip)
+            .filter(|id| a.rib.peer(**id).is_some())
+            .map(|id| a.rib.adj_rib_out_for(*id).count() as u64);
+        (accepted(&a, ip), advertised)
+    };
+    let mut v = view(&n, s.as_ref(), accepted);
+    v.prefixes_advertised = advertised;
+    Ok(Json(v))
+}
+
+/// The size of the Adj-RIB-In of the neighbour at `ip`.
+fn accepted(a: &storage::state_machine::Applied, ip: IpAddr) -> u64 {
+    a.peer_ids
+        .get(&ip)
+        .map_or(0, |id| a.rib.adj_rib_in_len(*id) as u64)
 }

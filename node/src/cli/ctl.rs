@@ -48,6 +48,16 @@ enum CtlCommand {
     },
     /// Start a session shut down with `shutdown`.
     Enable { address: String },
+    /// Move a neighbour's session to another member of the cluster.
+    Move {
+        address: String,
+        /// The member's id (`reflex ctl cluster` lists the voters).
+        #[arg(long)]
+        to: u64,
+    },
+    /// Read the configuration file again and apply it: neighbours added,
+    /// removed or changed, and the routing policy.
+    Reload,
     /// Loc-RIB destinations: every path, the best marked `*`, and the
     /// decision step that chose it.
     Rib(RibArgs),
@@ -130,6 +140,12 @@ pub fn run(cmd: Ctl) -> ExitCode {
         CtlCommand::Reset { address } => ("POST", action(address, "reset"), None),
         CtlCommand::Refresh { address } => ("POST", action(address, "refresh"), None),
         CtlCommand::Enable { address } => ("POST", action(address, "enable"), None),
+        CtlCommand::Move { address, to } => (
+            "POST",
+            action(address, "move"),
+            Some(serde_json::json!({ "member": to }).to_string()),
+        ),
+        CtlCommand::Reload => ("POST", "/api/v1/reload".to_string(), None),
         CtlCommand::Rib(args) => ("GET", args.query(), None),
         CtlCommand::Cluster => ("GET", "/api/v1/cluster".to_string(), None),
         CtlCommand::Dump { .. } => ("GET", "/api/v1/rib/mrt".to_string(), None),
@@ -162,6 +178,9 @@ pub fn run(cmd: Ctl) -> ExitCode {
         }
         let v: Value =
             serde_json::from_str(&body).map_err(|e| Failure::Unreadable(e.to_string()))?;
+        if v.get("not_applied").is_some() {
+            return Ok(reload_report(&v));
+        }
         if let Some(done) = v.get("done").and_then(Value::as_str) {
             return Ok(format!("{}: {done}", text(&v["neighbor"])));
         }
@@ -205,6 +224,26 @@ fn fail(api: SocketAddr, f: Failure) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// What a reload did, a line per kind of change.
+fn reload_report(v: &Value) -> String {
+    let list = |k: &str| {
+        let items: Vec<String> = v[k].as_array().into_iter().flatten().map(text).collect();
+        if items.is_empty() {
+            "-".to_string()
+        } else {
+            items.join(" ")
+        }
+    };
+    format!(
+        "added        {}\nremoved      {}\nchanged      {}\npolicy       {}\nnot applied  {}\n",
+        list("added"),
+        list("removed"),
+        list("changed"),
+        if v["policy_changed"] == true { "changed" } else { "unchanged" },
+        list("not_applied"),
+    )
 }
 
 /// A JSON value as a table cell.
@@ -349,10 +388,15 @@ fn request(
     if (200..300).contains(&status) {
         return Ok(body);
     }
-    let text = String::from_utf8_lossy(&body);
-    let message = serde_json::from_str::<Value>(&text)
-        .ok()
+    let raw = String::from_utf8_lossy(&body);
+    let v = serde_json::from_str::<Value>(&raw).ok();
+    let mut message = v
+        .as_ref()
         .and_then(|v| v["error"].as_str().map(String::from))
-        .unwrap_or_else(|| text.trim().to_string());
+        .unwrap_or_else(|| raw.trim().to_string());
+    // A refused configuration: each problem on its own line.
+    for p in v.iter().flat_map(|v| v["problems"].as_array().into_iter().flatten()) {
+        message.push_str(&format!("\n  {}", text(p)));
+    }
     Err(Failure::Refused(format!("{status}: {message}")))
 }

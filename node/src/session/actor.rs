@@ -43,6 +43,8 @@ pub struct SessionStatus {
     pub established_transitions: u64,
     /// When the session last reached Established, while it is.
     pub established_at: Option<Instant>,
+    /// What the OPENs agreed, while Established.
+    pub negotiated: Option<Box<speaker::fsm::Negotiated>>,
     /// NOTIFICATIONs that ended sessions, by (code, subcode).
     pub notifications_sent: BTreeMap<(u8, u8), u64>,
     pub notifications_received: BTreeMap<(u8, u8), u64>,
@@ -250,6 +252,7 @@ impl PeerSession {
                 updates_sent: 0,
                 established_transitions: 0,
                 established_at: None,
+                negotiated: None,
                 notifications_sent: BTreeMap::new(),
                 notifications_received: BTreeMap::new(),
             },
@@ -495,11 +498,13 @@ impl PeerSession {
                 self.up = true;
                 self.status.established_transitions += 1;
                 self.status.established_at = Some(Instant::now());
+                self.status.negotiated = Some(n.clone());
             }
             Event::Down(reason) => {
                 info!(peer = %self.peer, ?reason, "session down");
                 self.status.last_error = Some(format!("{reason:?}"));
                 self.status.established_at = None;
+                self.status.negotiated = None;
                 match &reason {
                     DownReason::NotificationSent(n) => {
                         *self

@@ -250,6 +250,18 @@ impl<R: NextHopResolver> Rib<R> {
             .count()
     }
 
+    /// Per family: destinations with a best path, and paths (one walk of
+    /// the table).
+    pub fn family_counts(&self) -> std::collections::BTreeMap<Family, (usize, usize)> {
+        let mut out = std::collections::BTreeMap::new();
+        for (k, e) in self.state.loc.iter() {
+            let c: &mut (usize, usize) = out.entry(k.family).or_default();
+            c.0 += usize::from(e.decision().is_some());
+            c.1 += e.candidates().len();
+        }
+        out
+    }
+
     pub fn entry(&self, key: &RouteKey) -> Option<&Entry> {
         self.state.loc.get(key)
     }
