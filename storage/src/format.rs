@@ -29,7 +29,9 @@ pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, FormatError> {
 /// an older one holds none of the newer commands).
 pub fn decode<T: DeserializeOwned>(stored: &[u8]) -> Result<T, FormatError> {
     match stored.split_first() {
-        Some((&(FORMAT | FORMAT_4 | FORMAT_3 | FORMAT_2 | FORMAT_1), rest)) => Ok(postcard::from_bytes(rest)?),
+        Some((&(FORMAT | FORMAT_4 | FORMAT_3 | FORMAT_2 | FORMAT_1), rest)) => {
+            Ok(postcard::from_bytes(rest)?)
+        }
         Some((v, _)) => Err(FormatError::Version(*v)),
         None => Err(FormatError::Empty),
     }

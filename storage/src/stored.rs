@@ -744,7 +744,10 @@ impl StoredState {
     }
 
     pub fn peer_ids(&self) -> PeerIds {
-        self.peer_ids.iter().map(|(a, p)| (*a, PeerId(*p))).collect()
+        self.peer_ids
+            .iter()
+            .map(|(a, p)| (*a, PeerId(*p)))
+            .collect()
     }
 }
 

@@ -109,27 +109,40 @@ async fn move_session(
         .get("member")
         .and_then(|m| m.as_u64())
         .ok_or_else(|| bad("the body must be {\"member\": ID}, ID a member's number".into()))?;
-    let id = api.sessions.peer_id_of(ip).ok_or_else(|| {
-        ApiError::new(StatusCode::NOT_FOUND, format!("no neighbour {ip}"))
-    })?;
+    let id = api
+        .sessions
+        .peer_id_of(ip)
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no neighbour {ip}")))?;
     let status = consensus::server::status(&api.member.raft);
     if !status.voters.contains_key(&to) {
         let voters: Vec<String> = status.voters.keys().map(u64::to_string).collect();
         return Err(ApiError::new(
             StatusCode::CONFLICT,
-            format!("member {to} is not a voter of the cluster (voters: {})", voters.join(", ")),
+            format!(
+                "member {to} is not a voter of the cluster (voters: {})",
+                voters.join(", ")
+            ),
         ));
     }
     let mut owners = api.member.state.applied().owners.clone();
     if owners.get(&id) == Some(&to) {
-        return Ok(Json(serde_json::json!({ "neighbor": ip, "member": to, "done": "already there" })));
+        return Ok(Json(
+            serde_json::json!({ "neighbor": ip, "member": to, "done": "already there" }),
+        ));
     }
     owners.insert(id, to);
     api.member
         .write(storage::Request::owners(owners))
         .await
-        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("cannot write the owner map: {e}")))?;
-    Ok(Json(serde_json::json!({ "neighbor": ip, "member": to, "done": "moved" })))
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("cannot write the owner map: {e}"),
+            )
+        })?;
+    Ok(Json(
+        serde_json::json!({ "neighbor": ip, "member": to, "done": "moved" }),
+    ))
 }
 
 /// `POST /api/v1/reload`: reads the configuration file again and applies
@@ -138,16 +151,22 @@ pub async fn reload(
     State(api): State<ApiState>,
     headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>, axum::response::Response> {
-    use axum::response::IntoResponse;
     use crate::daemon::reload::ReloadError;
+    use axum::response::IntoResponse;
     authorize(&headers, api.token.as_deref()).map_err(IntoResponse::into_response)?;
     let Some(reloader) = &api.reloader else {
-        return Err(ApiError::new(StatusCode::CONFLICT, "started without a configuration file").into_response());
+        return Err(
+            ApiError::new(StatusCode::CONFLICT, "started without a configuration file")
+                .into_response(),
+        );
     };
     match reloader.reload().await {
         Ok(report) => Ok(Json(serde_json::json!(report))),
         Err(ReloadError::Invalid(problems)) => {
-            let message = format!("configuration refused ({} problems): the running one stays", problems.len());
+            let message = format!(
+                "configuration refused ({} problems): the running one stays",
+                problems.len()
+            );
             Err((
                 StatusCode::UNPROCESSABLE_ENTITY,
                 Json(serde_json::json!({ "error": message, "problems": problems })),

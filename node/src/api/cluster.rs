@@ -18,6 +18,8 @@ pub struct ClusterView {
     /// Member id to its Raft address.
     voters: BTreeMap<u64, String>,
     last_log_index: Option<u64>,
+    /// The last log index this member knows committed.
+    commit_index: u64,
     applied_index: Option<u64>,
     /// The last log index this member's snapshot covers.
     snapshot_index: Option<u64>,
@@ -50,6 +52,7 @@ pub async fn view(State(api): State<ApiState>) -> Json<ClusterView> {
         term,
         voters: status.voters,
         last_log_index: last_log,
+        commit_index: api.member.committed_index(),
         applied_index: status.last_applied,
         snapshot_index: status.snapshot,
         owners,

@@ -189,9 +189,7 @@ pub async fn render(State(api): State<ApiState>) -> impl IntoResponse {
         "Entries in the member's log (not yet purged behind a snapshot).",
         &[(
             String::new(),
-            last_log
-                .map_or(0, |l| l.saturating_sub(purged.unwrap_or(0)))
-                as f64,
+            last_log.map_or(0, |l| l.saturating_sub(purged.unwrap_or(0))) as f64,
         )],
     );
     family(

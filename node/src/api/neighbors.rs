@@ -82,7 +82,9 @@ pub fn view(spec: &NeighborSpec, status: Option<&SessionStatus>, accepted: u64) 
     NeighborView {
         prefixes_accepted: accepted,
         prefixes_advertised: None,
-        capabilities: status.and_then(|s| s.negotiated.as_deref()).map(capabilities),
+        capabilities: status
+            .and_then(|s| s.negotiated.as_deref())
+            .map(capabilities),
         address: spec.addr.ip(),
         remote_as: spec.session.remote_as,
         state: status.map(|s| format!("{:?}", s.state)),
@@ -116,9 +118,7 @@ pub async fn all(api: &ApiState) -> Vec<NeighborView> {
     let all = api.sessions.statuses().await;
     let accepted: Vec<u64> = {
         let a = api.member.state.applied();
-        all.iter()
-            .map(|(n, _)| accepted(&a, n.addr.ip()))
-            .collect()
+        all.iter().map(|(n, _)| accepted(&a, n.addr.ip())).collect()
     };
     all.iter()
         .zip(accepted)

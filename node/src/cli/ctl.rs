@@ -241,7 +241,11 @@ fn reload_report(v: &Value) -> String {
         list("added"),
         list("removed"),
         list("changed"),
-        if v["policy_changed"] == true { "changed" } else { "unchanged" },
+        if v["policy_changed"] == true {
+            "changed"
+        } else {
+            "unchanged"
+        },
         list("not_applied"),
     )
 }
@@ -395,7 +399,10 @@ fn request(
         .and_then(|v| v["error"].as_str().map(String::from))
         .unwrap_or_else(|| raw.trim().to_string());
     // A refused configuration: each problem on its own line.
-    for p in v.iter().flat_map(|v| v["problems"].as_array().into_iter().flatten()) {
+    for p in v
+        .iter()
+        .flat_map(|v| v["problems"].as_array().into_iter().flatten())
+    {
         message.push_str(&format!("\n  {}", text(p)));
     }
     Err(Failure::Refused(format!("{status}: {message}")))

@@ -114,7 +114,10 @@ pub fn run(spec: DaemonSpec, shutdown: impl Future<Output = ()> + 'static) -> an
             // are stale in the RIB; those of before a clean stop sent
             // their Cease and are gone from it, but their routes are in
             // the kernel still).
-            let awaited = addresses.iter().filter_map(|a| ids.get(a).copied()).collect();
+            let awaited = addresses
+                .iter()
+                .filter_map(|a| ids.get(a).copied())
+                .collect();
             {
                 let applied = member.state.applied();
                 fib::feed::lock(&fib.feed).load(&applied.rib, awaited);

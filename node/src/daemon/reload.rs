@@ -251,7 +251,12 @@ pub struct Reloader {
 }
 
 impl Reloader {
-    pub fn new(path: PathBuf, running: Config, member: Arc<Member>, sessions: Sessions) -> Reloader {
+    pub fn new(
+        path: PathBuf,
+        running: Config,
+        member: Arc<Member>,
+        sessions: Sessions,
+    ) -> Reloader {
         Reloader {
             path,
             running: tokio::sync::Mutex::new(running),
@@ -400,6 +405,9 @@ mod tests {
         ));
         assert!(needing_restart(&a, &b).is_empty());
         let c = parse("router-id = \"198.18.0.9\"\nlocal-as = 65001\n[api]\naddress = \"\"\n");
-        assert_eq!(needing_restart(&a, &c), vec!["router-id", "local-as", "cluster-id", "api"]);
+        assert_eq!(
+            needing_restart(&a, &c),
+            vec!["router-id", "local-as", "cluster-id", "api"]
+        );
     }
 }

@@ -11,7 +11,7 @@ use actix::{Actor, Addr, ArbiterHandle};
 use consensus::Member;
 use speaker::rib::PeerId;
 use speaker::wire::Notification;
-use speaker::wire::notification::subcode;
+use speaker::wire::notification::{code, subcode};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -164,18 +164,26 @@ impl Sessions {
         self.stop_with(id, subcode::cease::ADMINISTRATIVE_SHUTDOWN, why);
     }
 
-    /// Stops the session of `id` with a Cease of `sub` carrying `why`; the
-    /// neighbour's address, if it ran.
+    /// Stops the session of `id` with a Cease of `sub`, carrying `why`
+    /// where RFC 9003 gives it a place (Administrative Shutdown and Reset;
+    /// other subcodes carry no data), and logs it; the neighbour's
+    /// address, if it ran.
     fn stop_with(&self, id: PeerId, sub: u8, why: &str) -> Option<IpAddr> {
         let r = lock(&self.running).remove(&id)?;
         let ip = r.spec.addr.ip();
+        info!(neighbor = %ip, subcode = sub, "stopping the session: {why}");
         {
             let mut by_address = lock(&self.by_address);
             if by_address.get(&ip).is_some_and(|s| *s == r.session) {
                 by_address.remove(&ip);
             }
         }
-        let cease = Notification::cease_with_message(sub, why);
+        let cease = match sub {
+            subcode::cease::ADMINISTRATIVE_SHUTDOWN | subcode::cease::ADMINISTRATIVE_RESET => {
+                Notification::cease_with_message(sub, why)
+            }
+            _ => Notification::new(code::CEASE, sub, Default::default()),
+        };
         r.session.do_send(Shutdown(Some(cease)));
         Some(ip)
     }
@@ -288,7 +296,11 @@ pub(super) fn same_session(a: &NeighborSpec, b: &NeighborSpec) -> bool {
 /// one keeps its owner while that member votes; the others go to the
 /// voter owning fewest (the lowest id on a tie). Neighbours no longer
 /// configured have none.
-pub fn balance(current: &Owners, neighbors: &BTreeSet<PeerId>, voters: &BTreeSet<NodeId>) -> Owners {
+pub fn balance(
+    current: &Owners,
+    neighbors: &BTreeSet<PeerId>,
+    voters: &BTreeSet<NodeId>,
+) -> Owners {
     let mut out = Owners::new();
     let mut load: BTreeMap<NodeId, usize> = voters.iter().map(|v| (*v, 0)).collect();
     for p in neighbors.iter().copied() {
