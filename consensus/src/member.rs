@@ -45,6 +45,8 @@ pub struct Member {
     forward: tokio::sync::Mutex<Option<(NodeId, Connection)>>,
     /// The last log index this member knows committed.
     committed_index: Arc<dyn Fn() -> u64 + Send + Sync>,
+    /// When each other member last answered a Raft call of this one.
+    liveness: crate::network::Liveness,
 }
 
 impl Member {
@@ -69,7 +71,9 @@ impl Member {
                 .validate()
                 .map_err(|e| MemberError::Raft(e.to_string()))?,
         );
-        let raft = Raft::new(id, config, Network, log, state.clone())
+        let network = Network::default();
+        let liveness = network.liveness.clone();
+        let raft = Raft::new(id, config, network, log, state.clone())
             .await
             .map_err(|e| MemberError::Raft(e.to_string()))?;
         let server = tokio::spawn(serve(listener, raft.clone(), state.clone(), committed));
@@ -81,6 +85,7 @@ impl Member {
             server,
             forward: tokio::sync::Mutex::new(None),
             committed_index,
+            liveness,
         })
     }
 
@@ -100,6 +105,23 @@ impl Member {
     /// The last log index this member knows committed (0: none yet).
     pub fn committed_index(&self) -> u64 {
         (self.committed_index)()
+    }
+
+    /// The members of `members` that answered a Raft call of this one
+    /// within `within`, and this one. Meaningful on the leader, which
+    /// calls every member several times a second (heartbeats), once it
+    /// has led for `within`.
+    pub fn reachable(
+        &self,
+        members: &std::collections::BTreeSet<NodeId>,
+        within: std::time::Duration,
+    ) -> std::collections::BTreeSet<NodeId> {
+        let seen = self.liveness.lock().unwrap_or_else(|p| p.into_inner());
+        members
+            .iter()
+            .filter(|m| **m == self.id || seen.get(m).is_some_and(|t| t.elapsed() < within))
+            .copied()
+            .collect()
     }
 
     pub fn leader(&self) -> Option<NodeId> {

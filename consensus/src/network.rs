@@ -14,22 +14,33 @@ use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
     VoteRequest, VoteResponse,
 };
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use storage::{NodeId, TypeConfig};
 use tokio::net::TcpStream;
 
 /// How long connecting to a member may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// When each member last answered a call of this one: on the leader,
+/// whose heartbeats go to every member several times a second, who is
+/// alive ([`crate::Member::reachable`]).
+pub type Liveness = Arc<Mutex<HashMap<NodeId, Instant>>>;
+
 /// Makes a [`Connection`] per target member.
 #[derive(Clone, Default)]
-pub struct Network;
+pub struct Network {
+    pub liveness: Liveness,
+}
 
 impl RaftNetworkFactory<TypeConfig> for Network {
     type Network = Connection;
 
     async fn new_client(&mut self, target: NodeId, node: &BasicNode) -> Connection {
-        Connection::new(target, node.addr.clone())
+        let mut c = Connection::new(target, node.addr.clone());
+        c.liveness = Some(self.liveness.clone());
+        c
     }
 }
 
@@ -38,6 +49,8 @@ pub struct Connection {
     target: NodeId,
     addr: String,
     stream: Option<TcpStream>,
+    /// Where an answer is recorded (Raft's own connections).
+    liveness: Option<Liveness>,
 }
 
 /// Why a call failed, before openraft's error types.
@@ -59,6 +72,7 @@ impl Connection {
             target,
             addr,
             stream: None,
+            liveness: None,
         }
     }
 
@@ -91,7 +105,14 @@ impl Connection {
             reply
         };
         match tokio::time::timeout(ttl, exchange).await {
-            Ok(Ok(reply)) => Ok(reply),
+            Ok(Ok(reply)) => {
+                if let Some(l) = &self.liveness {
+                    l.lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(self.target, Instant::now());
+                }
+                Ok(reply)
+            }
             Ok(Err(e)) => {
                 self.stream = None;
                 Err(e.into())

@@ -1,8 +1,11 @@
 //! The sessions this node runs, and (with a replicated RIB) which ones:
 //! a neighbour's session runs on the member the replicated owner map names
 //! (`storage::Owners`, changed only through the log). The leader keeps
-//! the map balanced over the voters; every member starts the sessions it
-//! owns and stops those it no longer owns.
+//! the map balanced over the voters alive (a member that stops answering
+//! its heartbeats loses its sessions to the others, which hold their
+//! routes already); every member starts the sessions it owns and stops
+//! those it no longer owns. A neighbour is known by its id in the
+//! replicated registry (`storage::PeerIds`), given by address.
 
 use super::NeighborSpec;
 use crate::rib::RibActor;
@@ -17,7 +20,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use storage::{NodeId, Owners, PeerIds, Request};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 /// Sessions by address, for the listener to hand connections to.
 pub type ByAddress = Arc<Mutex<HashMap<IpAddr, Addr<PeerSession>>>>;
@@ -326,6 +329,12 @@ pub fn balance(
 /// How often ownership and the digest are looked at.
 const TICK: Duration = Duration::from_millis(500);
 
+/// A member whose Raft has not answered the leader's heartbeats (every
+/// 200 ms) for this long is taken for dead: the leader gives its sessions
+/// to the members alive, which already hold their routes. Longer than an
+/// election timeout (1 to 2 s), so a member that is only slow keeps them.
+const MEMBER_DEAD_AFTER: Duration = Duration::from_secs(3);
+
 /// Keeps the owner map balanced (on the leader), runs the sessions this
 /// member owns, and logs the RIB digest once the RIB is quiet (its applied
 /// index unchanged for a tick, and not logged yet: a digest is a walk of
@@ -335,6 +344,7 @@ pub async fn follow_owners(member: Arc<Member>, sessions: Sessions) {
     let me = member.id;
     let mut logged: Option<u64> = None;
     let mut previous: Option<u64> = None;
+    let mut leading_since: Option<Instant> = None;
     loop {
         let status = consensus::server::status(&member.raft);
         let (current, ids) = {
@@ -350,7 +360,11 @@ pub async fn follow_owners(member: Arc<Member>, sessions: Sessions) {
                 warn!(error = %e, "cannot register the neighbours yet");
             }
         }
+        if status.leader != Some(me) {
+            leading_since = None;
+        }
         if status.leader == Some(me) {
+            let since = *leading_since.get_or_insert_with(Instant::now);
             let ids = member.state.applied().peer_ids.clone();
             let configured: BTreeSet<PeerId> = sessions
                 .neighbors()
@@ -358,7 +372,22 @@ pub async fn follow_owners(member: Arc<Member>, sessions: Sessions) {
                 .filter_map(|n| ids.get(&n.addr.ip()).copied())
                 .collect();
             let voters: BTreeSet<NodeId> = status.voters.keys().copied().collect();
-            let desired = balance(&current, &configured, &voters);
+            // A new leader has not heard from the others long enough to
+            // tell who is dead: every voter counts as alive meanwhile.
+            let alive = if since.elapsed() < MEMBER_DEAD_AFTER {
+                voters
+            } else {
+                let alive = member.reachable(&voters, MEMBER_DEAD_AFTER);
+                if alive != voters {
+                    let dead: Vec<_> = voters.difference(&alive).collect();
+                    debug!(
+                        ?dead,
+                        "members not answering: their sessions go to the others"
+                    );
+                }
+                alive
+            };
+            let desired = balance(&current, &configured, &alive);
             if desired != current {
                 info!(owners = ?desired, "session owners rebalanced");
                 if let Err(e) = member.write(Request::owners(desired)).await {
