@@ -39,7 +39,7 @@ report() {
 }
 trap down EXIT
 
-REFLEX_PROFILE=${REFLEX_PROFILE:-debug} bash ops/docker/build.sh
+REFLEX_PROFILE=${REFLEX_PROFILE:-release} bash ops/docker/build.sh
 down
 dc up -d
 echo "compose-test: topology up"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite. Release mode: the data-driven tests walk full
-# Internet tables from ../shared/bgp-data. Ends with one line that sums
-# every test binary's result.
+# Internet tables from ../shared/bgp-data. Then the docker-compose topology
+# (ops/compose-test.sh; skipped where no Docker engine runs). Ends with one
+# line that sums every test binary's result, and the compose test's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -d ../shared/bgp-data ]; then
@@ -12,6 +13,14 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
 cargo test --workspace --release "$@" 2>&1 | tee "$log" || status=$?
+compose=passed
+if [ -z "${REFLEX_SKIP_COMPOSE:-}" ]; then
+  bash ops/compose-test.sh 2>&1 | tee -a "$log" || { status=1; compose=failed; }
+  grep -q "compose-test: SKIPPED" "$log" && compose=skipped
+else
+  compose="skipped (REFLEX_SKIP_COMPOSE)"
+fi
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+echo "compose topology: $compose"
 exit "$status"

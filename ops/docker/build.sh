@@ -24,9 +24,14 @@ target=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_direc
 mkdir -p ops/docker/bin
 cp "$target/$PROFILE/reflex" ops/docker/bin/reflex
 
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 for image in reflex bird frr; do
     echo "image reflex/$image"
     docker build -q --build-arg "BASE=$BASE" -t "reflex/$image:dev" \
-        -f "ops/docker/$image.Dockerfile" . >/dev/null
+        -f "ops/docker/$image.Dockerfile" . >"$log" 2>&1 || {
+        cat "$log" >&2
+        exit 1
+    }
 done
 echo "images built from $BASE: reflex/reflex:dev reflex/bird:dev reflex/frr:dev"

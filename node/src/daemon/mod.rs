@@ -293,7 +293,7 @@ const RESTART_KEEP: Duration = Duration::from_secs(120);
 /// After [`RESTART_KEEP`], the stale paths of the peers of before a restart
 /// that are still not back go (a peer that is back sweeps its own with
 /// End-of-RIB).
-fn expire_later(member: Arc<Member>, peers: Vec<speaker::rib::PeerId>) {
+pub(super) fn expire_later(member: Arc<Member>, peers: Vec<speaker::rib::PeerId>) {
     if peers.is_empty() {
         return;
     }

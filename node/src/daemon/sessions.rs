@@ -9,10 +9,10 @@
 
 use super::NeighborSpec;
 use crate::rib::RibActor;
-use crate::session::{PeerSession, SessionStatus, Shutdown, Status};
+use crate::session::{HandOver, PeerSession, SessionStatus, Shutdown, Status};
 use actix::{Actor, Addr, ArbiterHandle};
 use consensus::Member;
-use speaker::rib::PeerId;
+use speaker::rib::{PeerId, RibCommand};
 use speaker::wire::Notification;
 use speaker::wire::notification::{code, subcode};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -161,12 +161,6 @@ impl Sessions {
         );
     }
 
-    /// Stops the session of `id` with a Cease (Administrative Shutdown)
-    /// carrying `why`.
-    pub fn stop(&self, id: PeerId, why: &str) {
-        self.stop_with(id, subcode::cease::ADMINISTRATIVE_SHUTDOWN, why);
-    }
-
     /// Stops the session of `id` with a Cease of `sub`, carrying `why`
     /// where RFC 9003 gives it a place (Administrative Shutdown and Reset;
     /// other subcodes carry no data), and logs it; the neighbour's
@@ -189,6 +183,43 @@ impl Sessions {
         };
         r.session.do_send(Shutdown(Some(cease)));
         Some(ip)
+    }
+
+    /// Stops the session of `id`, which another member runs now: Cease
+    /// (Administrative Shutdown) to the neighbour, nothing to the RIB (the
+    /// new owner keeps its paths while its own session comes up).
+    fn hand_over(&self, id: PeerId) {
+        let Some(r) = lock(&self.running).remove(&id) else {
+            return;
+        };
+        let ip = r.spec.addr.ip();
+        info!(neighbor = %ip, "session moved to another member of the cluster");
+        {
+            let mut by_address = lock(&self.by_address);
+            if by_address.get(&ip).is_some_and(|s| *s == r.session) {
+                by_address.remove(&ip);
+            }
+        }
+        r.session.do_send(HandOver(Notification::cease_with_message(
+            subcode::cease::ADMINISTRATIVE_SHUTDOWN,
+            "session moved to another member of the cluster",
+        )));
+    }
+
+    /// The sessions `owners` gives this member that do not run here and
+    /// whose neighbour the RIB has as up: another member ran them (moved,
+    /// or that member died).
+    fn taken_over(&self, me: NodeId, owners: &Owners, ids: &PeerIds) -> Vec<PeerId> {
+        let running = lock(&self.running);
+        let applied = self.member.state.applied();
+        let up = applied.rib.peers_up();
+        self.neighbors()
+            .iter()
+            .filter_map(|n| ids.get(&n.addr.ip()).copied())
+            .filter(|id| {
+                owners.get(id) == Some(&me) && !running.contains_key(id) && up.contains(id)
+            })
+            .collect()
     }
 
     /// The RIB's id of the configured neighbour at `ip`.
@@ -264,7 +295,7 @@ impl Sessions {
                     wanted.insert(*id);
                     self.start(*id, n);
                 }
-                Some(_) => self.stop(*id, "session moved to another member of the cluster"),
+                Some(_) => self.hand_over(*id),
                 None => {}
             }
         }
@@ -399,6 +430,22 @@ pub async fn follow_owners(member: Arc<Member>, sessions: Sessions) {
             let a = member.state.applied();
             (a.owners.clone(), a.peer_ids.clone())
         };
+        // Sessions another member ran: their paths go stale, not away
+        // (RFC 4724 helper), before this member's session comes up; the
+        // neighbour's End-of-RIB sweeps what it no longer sends, and what
+        // stays stale goes after the restart time if it never comes back.
+        let taken = sessions.taken_over(me, &owners, &ids);
+        if !taken.is_empty() {
+            info!(neighbors = ?taken, "taking over sessions another member ran");
+            let commands = taken
+                .iter()
+                .map(|peer| RibCommand::PeerDownGraceful { peer: *peer })
+                .collect();
+            match member.write(Request::new(commands)).await {
+                Ok(_) => super::expire_later(member.clone(), taken),
+                Err(e) => warn!(error = %e, "cannot keep the paths of the sessions taken over"),
+            }
+        }
         sessions.follow(me, &owners, &ids);
         let applied = status.last_applied.unwrap_or(0);
         let quiet = previous == Some(applied);

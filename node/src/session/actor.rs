@@ -138,6 +138,8 @@ pub struct PeerSession {
     span: tracing::Span,
     /// The start a reset scheduled.
     reset_start: Option<SpawnHandle>,
+    /// Stopped for another member to run: the RIB hears nothing of the end.
+    handed_over: bool,
 }
 
 /// How long a reset session stays down before it starts again.
@@ -177,6 +179,14 @@ pub struct Incoming(pub TcpStream);
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Shutdown(pub Option<Notification>);
+
+/// Stop the session because another member of the cluster runs it now:
+/// like [`Shutdown`], but its paths are left to the new owner (no
+/// PeerDown: written after the new owner's PeerUp, it would take the
+/// neighbour's routes away while its session is up).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct HandOver(pub Notification);
 
 /// UPDATEs the RIB packed for this peer.
 #[derive(Message)]
@@ -242,6 +252,7 @@ impl PeerSession {
             denial_logged: false,
             span: tracing::info_span!("session", neighbor = %peer.ip()),
             reset_start: None,
+            handed_over: false,
             status: SessionStatus {
                 peer,
                 state: State::Idle,
@@ -656,6 +667,9 @@ impl PeerSession {
     /// restart drops (no NOTIFICATION), its routes stay, stale, until it is
     /// back and sends End-of-RIB, or its restart time passes.
     fn peer_down(&mut self, reason: speaker::fsm::DownReason, ctx: &mut Context<Self>) {
+        if self.handed_over {
+            return;
+        }
         let id = self.role.id;
         let restart = self.fsm.last_peer_restart_time();
         let graceful =
@@ -807,6 +821,16 @@ impl Handler<Shutdown> for PeerSession {
     fn handle(&mut self, Shutdown(n): Shutdown, ctx: &mut Context<Self>) {
         let _session = self.span.clone().entered();
         self.admin_stop(n, ctx);
+        self.drive(ctx);
+    }
+}
+
+impl Handler<HandOver> for PeerSession {
+    type Result = ();
+    fn handle(&mut self, HandOver(n): HandOver, ctx: &mut Context<Self>) {
+        let _session = self.span.clone().entered();
+        self.handed_over = true;
+        self.admin_stop(Some(n), ctx);
         self.drive(ctx);
     }
 }

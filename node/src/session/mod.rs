@@ -5,6 +5,6 @@ mod actor;
 mod transport;
 
 pub use actor::{
-    Act, ImportPolicy, Incoming, NeighborAction, PeerSession, RibRole, SendUpdates, SessionStatus,
-    Shutdown, Status,
+    Act, HandOver, ImportPolicy, Incoming, NeighborAction, PeerSession, RibRole, SendUpdates,
+    SessionStatus, Shutdown, Status,
 };
