@@ -131,6 +131,20 @@ fn neighbours_and_metrics_of_a_running_node() {
     assert!(value(&after, "reflex_neighbor_updates_received_total") >= 1.0);
     assert_eq!(value(&after, "reflex_neighbor_prefixes_received"), 4.0);
     assert_eq!(value(&after, "reflex_rib_paths"), 4.0);
+    assert_eq!(value(&after, "reflex_neighbor_prefixes_accepted"), 4.0);
+    let ipv4 = after
+        .samples
+        .iter()
+        .find(|x| {
+            x.metric == "reflex_rib_family_prefixes"
+                && x.labels.get("family") == Some("ipv4-unicast")
+        })
+        .map(|x| x.value.clone());
+    assert_eq!(ipv4, Some(prometheus_parse::Value::Gauge(4.0)));
+    assert!(
+        value(&after, "reflex_raft_commit_index") >= value(&after, "reflex_raft_applied_index")
+    );
+    assert!(value(&after, "reflex_raft_log_entries") >= 1.0);
     assert!(
         value(&after, "reflex_raft_applied_index") > value(&before, "reflex_raft_applied_index")
     );
@@ -248,6 +262,12 @@ fn neighbours_and_metrics_of_a_running_node() {
     let one: serde_json::Value = serde_json::from_str(&r.body).unwrap();
     assert_eq!(one["state"], "Established");
     assert_eq!(one["prefixes_received"], 4);
+    assert_eq!(one["prefixes_accepted"], 4);
+    // Its own routes are not sent back to it (the only neighbour).
+    assert_eq!(one["prefixes_advertised"], 0);
+    assert_eq!(one["capabilities"]["hold_time"], 30, "{one}");
+    assert_eq!(one["capabilities"]["families"][0], "ipv4-unicast", "{one}");
+    assert_eq!(one["capabilities"]["four_octet_as"], true, "{one}");
 
     // The CLI over the same API: a table, JSON, and exit codes.
     let ctl = |args: &[&str]| ctl(&rr, None, args);
@@ -460,6 +480,34 @@ fn neighbour_actions_need_the_token_and_act_on_the_session() {
     // A successful action's answer too (an enable of a running session).
     let r = request(&rr.ns, api, "POST", &format!("{path}/enable"), &good).unwrap();
     assert_eq!(r.status, 200, "{}", r.body);
+    conforms(&doc, "POST", action, &r);
+    // Move: the token, a body that names a member, a member that votes.
+    let to = format!("{path}/move");
+    let r = request(&rr.ns, api, "POST", &to, &[]).unwrap();
+    assert_eq!(r.status, 401, "{}", r.body);
+    conforms(&doc, "POST", action, &r);
+    for (body, status, says) in [
+        ("", 400, "the body must be {\"member\": ID}"),
+        ("{\"member\": \"two\"}", 400, "ID a member's number"),
+        (
+            "{\"member\": 2}",
+            409,
+            "member 2 is not a voter of the cluster (voters: 1)",
+        ),
+    ] {
+        let r = request_with_body(&rr.ns, api, &to, &auth, body);
+        assert_eq!(r.status, status, "{body}: {}", r.body);
+        let e: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        assert!(
+            e["error"].as_str().is_some_and(|m| m.contains(says)),
+            "{body}: {}",
+            r.body
+        );
+        conforms(&doc, "POST", action, &r);
+    }
+    let r = request_with_body(&rr.ns, api, &to, &auth, "{\"member\": 1}");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("already there"), "{}", r.body);
     conforms(&doc, "POST", action, &r);
 
     let ctl = |args: &[&str]| ctl(&rr, Some(TOKEN), args);

@@ -43,7 +43,7 @@ pub struct Capabilities {
     pub peer_router_id: std::net::Ipv4Addr,
     pub hold_time: u64,
     pub keepalive: u64,
-    /// "afi/safi" names, as `reflex` prints them.
+    /// Family names as the configuration writes them (`ipv4-unicast`).
     pub families: Vec<String>,
     pub four_octet_as: bool,
     pub route_refresh: bool,
