@@ -128,8 +128,10 @@ pub async fn query(
         .map(|s| parse_prefix("after", s).map(key_of))
         .transpose()?;
 
+    // Before the state machine's lock: the id is read under it.
+    let peer: Option<PeerId> = neighbor.and_then(|ip| api.sessions.peer_id_of(ip));
     if let Some(ip) = neighbor
-        && api.sessions.peer_id_of(ip).is_none()
+        && peer.is_none()
     {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -138,7 +140,6 @@ pub async fn query(
     }
     let applied = api.member.state.applied();
     let rib = &applied.rib;
-    let peer: Option<PeerId> = neighbor.and_then(|ip| api.sessions.peer_id_of(ip));
     let wanted = |key: &RouteKey, e: &Entry| -> bool {
         let paths = e.candidates();
         (neighbor.is_none() || paths.iter().any(|c| Some(c.peer) == peer))
