@@ -47,6 +47,26 @@ pub fn start_args(
     Daemon::spawn("reflex", cmd)
 }
 
+/// What `reflex ctl` did: exit code, stdout, stderr.
+pub type CtlOutput = (Option<i32>, String, String);
+
+/// `reflex ctl ARGS` in `node` (with `token` in `REFLEX_API_TOKEN`).
+pub fn ctl(node: &Node, token: Option<&str>, args: &[&str]) -> CtlOutput {
+    let mut cmd = node.command(&binary().to_string_lossy());
+    cmd.arg("ctl").args(args);
+    if let Some(t) = token {
+        cmd.env("REFLEX_API_TOKEN", t);
+    }
+    match cmd.output() {
+        Ok(out) => (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        ),
+        Err(e) => (None, String::new(), format!("cannot run reflex ctl: {e}")),
+    }
+}
+
 /// Reflex's log (`DIR/reflex.log`) without terminal colours.
 pub fn log(dir: &std::path::Path) -> String {
     let raw = std::fs::read_to_string(dir.join("reflex.log")).unwrap_or_default();

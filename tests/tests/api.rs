@@ -7,6 +7,7 @@ use reflex_tests::bird::{Bird, BirdConfig};
 use reflex_tests::http::{get, request};
 use reflex_tests::netns::{Lan, Node, wait_for};
 use reflex_tests::openapi::Document;
+use reflex_tests::reflex::ctl;
 use std::net::{IpAddr, SocketAddr};
 
 const API: &str = "127.0.0.1:8179";
@@ -59,22 +60,6 @@ fn reflector_config(rr: &Node, client: &Node, data: &std::path::Path, sections: 
         rr = rr.v4,
         c = client.v4,
         data = data.display()
-    )
-}
-
-/// `reflex ctl ARGS` in the node's namespace (with `token` in the
-/// environment): exit code, stdout, stderr.
-fn ctl(node: &Node, token: Option<&str>, args: &[&str]) -> (Option<i32>, String, String) {
-    let mut cmd = node.command(&reflex_tests::reflex::binary().to_string_lossy());
-    cmd.arg("ctl").args(args);
-    if let Some(t) = token {
-        cmd.env("REFLEX_API_TOKEN", t);
-    }
-    let out = cmd.output().unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
 

@@ -30,19 +30,8 @@ fn established_with(b: &Bird, member: u64) -> bool {
         .is_some_and(|s| s.eq_ignore_ascii_case("established"))
 }
 
-fn ctl(node: &Node, args: &[&str]) -> (Option<i32>, String, String) {
-    let out = node
-        .command(&reflex_tests::reflex::binary().to_string_lossy())
-        .arg("ctl")
-        .args(args)
-        .env("REFLEX_API_TOKEN", TOKEN)
-        .output()
-        .unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+fn ctl(node: &Node, args: &[&str]) -> reflex_tests::reflex::CtlOutput {
+    reflex_tests::reflex::ctl(node, Some(TOKEN), args)
 }
 
 #[test]

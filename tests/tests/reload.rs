@@ -66,16 +66,9 @@ fn established(rr: &Node, client: &Node) -> bool {
     neighbor(rr, client)["state"] == "Established"
 }
 
-/// `reflex ctl ARGS` in `node` with the token: exit code, stdout, stderr.
-fn ctl(node: &Node, args: &[&str]) -> (Option<i32>, String, String) {
-    let mut cmd = node.command(&reflex_tests::reflex::binary().to_string_lossy());
-    cmd.arg("ctl").args(args).env("REFLEX_API_TOKEN", TOKEN);
-    let out = cmd.output().unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+/// `reflex ctl ARGS` in `node` with the token.
+fn ctl(node: &Node, args: &[&str]) -> reflex_tests::reflex::CtlOutput {
+    reflex_tests::reflex::ctl(node, Some(TOKEN), args)
 }
 
 #[test]

@@ -86,22 +86,32 @@ impl PolicySpec {
     }
 }
 
-/// Gives ids to those of `addresses` without one; the registry after.
+/// Gives ids to those of `addresses` without one; the registry after,
+/// once this member has applied the write (a follower's write returns
+/// when the leader has applied it).
 pub async fn register(member: &Member, addresses: Vec<IpAddr>) -> anyhow::Result<PeerIds> {
-    let missing: Vec<IpAddr> = {
-        let a = member.state.applied();
-        addresses
-            .into_iter()
-            .filter(|ip| !a.peer_ids.contains_key(ip))
+    let missing = |a: &[IpAddr]| -> Vec<IpAddr> {
+        let applied = member.state.applied();
+        a.iter()
+            .filter(|ip| !applied.peer_ids.contains_key(ip))
+            .copied()
             .collect()
     };
-    if !missing.is_empty() {
-        member
-            .write(Request::register(missing))
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot register the neighbours: {e}"))?;
+    let unknown = missing(&addresses);
+    if unknown.is_empty() {
+        return Ok(member.state.applied().peer_ids.clone());
     }
-    Ok(member.state.applied().peer_ids.clone())
+    member
+        .write(Request::register(unknown))
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot register the neighbours: {e}"))?;
+    for _ in 0..100 {
+        if missing(&addresses).is_empty() {
+            return Ok(member.state.applied().peer_ids.clone());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    anyhow::bail!("the neighbours' ids are not applied on this member after 5 s")
 }
 
 /// The version of the policy in force, and whether it is `policy`.
@@ -160,6 +170,9 @@ pub async fn propose_at_start(member: Arc<Member>, spec: PolicySpec, data_dir: P
             }
         }
     };
+    // The policy in force is the one of the whole log, not of the part a
+    // restarted follower has replayed so far.
+    caught_up(&member).await;
     let policy = Arc::new(spec.resolve(&ids));
     let record = data_dir.join(PROPOSED);
     let text = stored_text(&policy);
@@ -172,10 +185,28 @@ pub async fn propose_at_start(member: Arc<Member>, spec: PolicySpec, data_dir: P
         }
         return;
     }
-    propose_until_written(member, policy).await;
+    // Recorded first: a member stopped while its proposal is on its way
+    // must not propose this file again at its next start, over a newer
+    // policy a reload elsewhere gave the cluster meanwhile (the other
+    // members propose the same file at their own start).
     if let Err(e) = std::fs::write(&record, text) {
         warn!(file = %record.display(), error = %e, "cannot record the proposed policy");
     }
+    propose_until_written(member, policy).await;
+}
+
+/// Waits (10 s at most) until this member has applied the log it holds
+/// (a restarted member replays it once a leader says it is committed).
+async fn caught_up(member: &Member) {
+    let held = member.raft.metrics().borrow().last_log_index.unwrap_or(0);
+    for _ in 0..200 {
+        let applied = member.state.applied().last_applied.map_or(0, |l| l.index);
+        if applied >= held {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    warn!("the log this member holds is not applied after 10 s: comparing the policy anyway");
 }
 
 /// [`propose`], again until it is written or found in force.
