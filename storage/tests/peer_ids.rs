@@ -2,24 +2,15 @@
 //! snapshots, never reused, and read as empty from a format-4 snapshot.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::config;
 use openraft::storage::RaftStateMachine;
 use openraft::{CommittedLeaderId, Entry, EntryPayload, LogId, RaftSnapshotBuilder};
-use speaker::rib::{NextHopSelf, PeerId, PeerInfo, RibCommand, RibConfig};
-use speaker::wire::Family;
-use std::net::{IpAddr, Ipv4Addr};
+use speaker::rib::{PeerId, RibCommand};
+use std::net::IpAddr;
 use storage::stored::{StoredState, StoredStateV4};
 use storage::{NoHook, Request, TypeConfig, format};
-
-fn config() -> RibConfig {
-    RibConfig {
-        local_as: 65000,
-        router_id: Ipv4Addr::new(198, 18, 0, 1),
-        cluster_id: Ipv4Addr::new(198, 18, 0, 1),
-        decision: Default::default(),
-        policy: Default::default(),
-        ebgp_requires_policy: false,
-    }
-}
 
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
@@ -36,20 +27,7 @@ fn entry(index: u64, request: Request) -> Entry<TypeConfig> {
 }
 
 fn peer_up(id: u32) -> Request {
-    Request::new(vec![RibCommand::PeerUp(PeerInfo {
-        id: PeerId(id),
-        address: ip("198.18.9.9"),
-        asn: 65000,
-        router_id: Ipv4Addr::new(198, 18, 9, 9),
-        rr_client: true,
-        cluster_id: None,
-        families: vec![Family::IPV4_UNICAST],
-        add_path_send: vec![],
-        four_octet_as: true,
-        next_hop_self: NextHopSelf::default(),
-        import: None,
-        export: None,
-    })])
+    Request::new(vec![RibCommand::PeerUp(common::client(id))])
 }
 
 #[tokio::test]

@@ -2,10 +2,10 @@
 //! RIB state machine.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use openraft::StorageError;
 use openraft::testing::{StoreBuilder, Suite};
-use speaker::rib::RibConfig;
-use std::net::Ipv4Addr;
 use storage::{LogStore, NoHook, NodeId, StateMachine, TypeConfig};
 use tempfile::TempDir;
 
@@ -14,15 +14,8 @@ struct Builder;
 impl StoreBuilder<TypeConfig, LogStore, StateMachine, TempDir> for Builder {
     async fn build(&self) -> Result<(TempDir, LogStore, StateMachine), StorageError<NodeId>> {
         let dir = tempfile::tempdir().expect("temporary directory");
-        let config = RibConfig {
-            local_as: 65000,
-            router_id: Ipv4Addr::new(198, 18, 0, 1),
-            cluster_id: Ipv4Addr::new(198, 18, 0, 1),
-            decision: Default::default(),
-            policy: Default::default(),
-            ebgp_requires_policy: false,
-        };
-        let (log, sm) = storage::open(dir.path(), config, Box::new(NoHook)).expect("store opens");
+        let (log, sm) =
+            storage::open(dir.path(), common::config(), Box::new(NoHook)).expect("store opens");
         Ok((dir, log, sm))
     }
 }

@@ -5,41 +5,20 @@
 //! would reset the peer and withdraw the paths it sent since.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::config;
 use openraft::storage::RaftStateMachine;
 use openraft::{CommittedLeaderId, Entry, EntryPayload, LogId, RaftSnapshotBuilder};
-use speaker::rib::{NextHopSelf, PeerId, PeerInfo, RibCommand, RibConfig};
+use speaker::rib::{PeerId, PeerInfo, RibCommand};
 use speaker::wire::attr::{AsPath, AttrValue, Origin, PathAttribute};
 use speaker::wire::{Family, NlriEntry, PathAttributes, Prefix};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use storage::{NoHook, Request, TypeConfig, WriteId, format};
 
-fn config() -> RibConfig {
-    RibConfig {
-        local_as: 65000,
-        router_id: Ipv4Addr::new(198, 18, 0, 1),
-        cluster_id: Ipv4Addr::new(198, 18, 0, 1),
-        decision: Default::default(),
-        policy: Default::default(),
-        ebgp_requires_policy: false,
-    }
-}
-
 fn peer() -> PeerInfo {
-    PeerInfo {
-        id: PeerId(1),
-        address: IpAddr::V4(Ipv4Addr::new(198, 18, 1, 1)),
-        asn: 65000,
-        router_id: Ipv4Addr::new(198, 18, 1, 1),
-        rr_client: true,
-        cluster_id: None,
-        families: vec![Family::IPV4_UNICAST],
-        add_path_send: vec![],
-        four_octet_as: true,
-        next_hop_self: NextHopSelf::default(),
-        import: None,
-        export: None,
-    }
+    common::client(1)
 }
 
 fn routes(first: u32, count: u32) -> RibCommand {

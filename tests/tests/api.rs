@@ -38,13 +38,21 @@ fn conforms(doc: &Document, method: &str, template: &str, r: &reflex_tests::http
     }
 }
 
-fn value(s: &prometheus_parse::Scrape, name: &str) -> f64 {
-    let sample = s
-        .samples
+/// The value of the first sample of `name` with these `labels`.
+fn sample<'a>(
+    s: &'a prometheus_parse::Scrape,
+    name: &str,
+    labels: &[(&str, &str)],
+) -> Option<&'a prometheus_parse::Value> {
+    s.samples
         .iter()
-        .find(|x| x.metric == name)
-        .unwrap_or_else(|| panic!("no {name} in the scrape"));
-    match sample.value {
+        .find(|x| x.metric == name && labels.iter().all(|(k, v)| x.labels.get(k) == Some(*v)))
+        .map(|x| &x.value)
+}
+
+fn value(s: &prometheus_parse::Scrape, name: &str) -> f64 {
+    let value = sample(s, name, &[]).unwrap_or_else(|| panic!("no {name} in the scrape"));
+    match *value {
         prometheus_parse::Value::Counter(v)
         | prometheus_parse::Value::Gauge(v)
         | prometheus_parse::Value::Untyped(v) => v,
@@ -117,14 +125,12 @@ fn neighbours_and_metrics_of_a_running_node() {
     assert_eq!(value(&after, "reflex_neighbor_prefixes_received"), 4.0);
     assert_eq!(value(&after, "reflex_rib_paths"), 4.0);
     assert_eq!(value(&after, "reflex_neighbor_prefixes_accepted"), 4.0);
-    let ipv4 = after
-        .samples
-        .iter()
-        .find(|x| {
-            x.metric == "reflex_rib_family_prefixes"
-                && x.labels.get("family") == Some("ipv4-unicast")
-        })
-        .map(|x| x.value.clone());
+    let ipv4 = sample(
+        &after,
+        "reflex_rib_family_prefixes",
+        &[("family", "ipv4-unicast")],
+    )
+    .cloned();
     assert_eq!(ipv4, Some(prometheus_parse::Value::Gauge(4.0)));
     assert!(
         value(&after, "reflex_raft_commit_index") >= value(&after, "reflex_raft_applied_index")
@@ -533,19 +539,15 @@ fn neighbour_actions_need_the_token_and_act_on_the_session() {
     assert_eq!(down["notifications_sent"]["6/2"], 1, "{down}");
     assert_eq!(down["uptime_seconds"], serde_json::Value::Null);
     let m = scrape(&rr.ns);
-    let cease = m
-        .samples
-        .iter()
-        .find(|x| {
-            x.metric == "reflex_neighbor_notifications_total"
-                && x.labels.get("direction") == Some("sent")
-                && x.labels.get("code") == Some("6")
-                && x.labels.get("subcode") == Some("2")
-        })
-        .map(|x| match x.value {
-            prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Untyped(v) => v,
-            _ => -1.0,
-        });
+    let cease = sample(
+        &m,
+        "reflex_neighbor_notifications_total",
+        &[("direction", "sent"), ("code", "6"), ("subcode", "2")],
+    )
+    .map(|v| match *v {
+        prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Untyped(v) => v,
+        _ => -1.0,
+    });
     assert_eq!(cease, Some(1.0));
     let (code, _, err) = ctl(&["enable", &c]);
     assert_eq!(code, Some(0), "{err}");

@@ -121,14 +121,12 @@ pub async fn render(State(api): State<ApiState>) -> impl IntoResponse {
         "NOTIFICATIONs that ended sessions with the neighbour, by direction, code and subcode.",
         &notifications,
     );
-    let (loc_rib, paths, families) = {
+    // One walk of the Loc-RIB for every family's counts and the total.
+    let (paths, families) = {
         let a = api.member.state.applied();
-        (
-            a.rib.loc_rib_len(),
-            a.rib.adj_rib_in_total(),
-            a.rib.family_counts(),
-        )
+        (a.rib.adj_rib_in_total(), a.rib.family_counts())
     };
+    let loc_rib: usize = families.values().map(|c| c.0).sum();
     let by_family = |pick: &dyn Fn(&(usize, usize)) -> usize| -> Vec<(String, f64)> {
         families
             .iter()

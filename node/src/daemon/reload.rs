@@ -101,6 +101,7 @@ pub async fn register(member: &Member, addresses: Vec<IpAddr>) -> anyhow::Result
     if unknown.is_empty() {
         return Ok(member.state.applied().peer_ids.clone());
     }
+    info!(neighbors = ?unknown, "registering neighbours");
     member
         .write(Request::register(unknown))
         .await
@@ -328,29 +329,19 @@ impl Reloader {
         next.policy = new.policy;
         next.policy_text = new.policy_text;
         next.ebgp_requires_policy = new.ebgp_requires_policy;
-        let before = super::spec_from_config(&running).neighbors;
         let after = super::spec_from_config(&next).neighbors;
-        let mut report = ReloadReport {
-            not_applied,
-            ..ReloadReport::default()
-        };
-        for n in &after {
-            match before.iter().find(|b| b.addr.ip() == n.addr.ip()) {
-                None => report.added.push(n.addr.ip()),
-                Some(b) if !super::sessions::same_session(b, n) => report.changed.push(n.addr.ip()),
-                Some(_) => {}
-            }
-        }
-        report.removed = before
-            .iter()
-            .map(|b| b.addr.ip())
-            .filter(|ip| !after.iter().any(|n| n.addr.ip() == *ip))
-            .collect();
         // Ids first: nothing has changed if the cluster cannot take them.
         let ids = register(&self.member, after.iter().map(|n| n.addr.ip()).collect())
             .await
             .map_err(|e| ReloadError::Cluster(format!("{e}; nothing changed")))?;
-        self.sessions.reconfigure(after);
+        let changes = self.sessions.reconfigure(after);
+        let mut report = ReloadReport {
+            added: changes.added,
+            removed: changes.removed,
+            changed: changes.changed,
+            policy_changed: false,
+            not_applied,
+        };
         let spec = PolicySpec::of(&next);
         *running = next;
         let policy = Arc::new(spec.resolve(&ids));

@@ -29,6 +29,15 @@ pub type ByAddress = Arc<Mutex<HashMap<IpAddr, Addr<PeerSession>>>>;
 /// replicated registry (`storage::PeerIds`) gives the real one by address.
 pub const UNREGISTERED: PeerId = PeerId(u32::MAX);
 
+/// How a reload changed the configured neighbours, by address.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NeighborChanges {
+    pub added: Vec<IpAddr>,
+    pub removed: Vec<IpAddr>,
+    /// Configured differently, route-maps aside ([`same_session`]).
+    pub changed: Vec<IpAddr>,
+}
+
 /// A session running here, and the spec it started with.
 struct Running {
     session: Addr<PeerSession>,
@@ -83,42 +92,58 @@ impl Sessions {
         lock(&self.neighbors).clone()
     }
 
-    /// The configured neighbours from now on (a reload): the sessions of
-    /// those gone or changed stop at once, with a Cease saying why (RFC
-    /// 4486 §4: Peer De-configured, Other Configuration Change); changed
-    /// ones start again with their new configuration a moment later,
-    /// added ones once they have an id and an owner ([`follow_owners`]).
-    /// Route-maps are not part of a session's configuration: the policy
-    /// goes through the log.
-    pub fn reconfigure(&self, neighbors: Vec<NeighborSpec>) {
-        let stopping: Vec<(PeerId, u8, &'static str)> = {
-            let running = lock(&self.running);
-            running
-                .iter()
-                .filter_map(|(id, r)| {
-                    let ip = r.spec.addr.ip();
-                    match neighbors.iter().find(|n| n.addr.ip() == ip) {
-                        None => Some((
-                            *id,
-                            subcode::cease::PEER_DECONFIGURED,
-                            "neighbour removed from the configuration",
-                        )),
-                        Some(n) if !same_session(n, &r.spec) => Some((
-                            *id,
-                            subcode::cease::OTHER_CONFIGURATION_CHANGE,
-                            "neighbour configuration changed",
-                        )),
-                        Some(_) => None,
-                    }
-                })
-                .collect()
-        };
-        *lock(&self.neighbors) = Arc::new(neighbors);
+    /// The configured neighbours from now on (a reload), and how they
+    /// differ from those before: the sessions of those gone or changed
+    /// stop at once, with a Cease saying why (RFC 4486 §4: Peer
+    /// De-configured, Other Configuration Change); changed ones start again
+    /// with their new configuration a moment later, added ones once they
+    /// have an id and an owner ([`follow_owners`]). Route-maps are not
+    /// part of a session's configuration: the policy goes through the log.
+    pub fn reconfigure(&self, neighbors: Vec<NeighborSpec>) -> NeighborChanges {
+        let before = std::mem::replace(&mut *lock(&self.neighbors), Arc::new(neighbors));
+        let after = self.neighbors();
+        let find =
+            |list: &[NeighborSpec], ip: IpAddr| list.iter().find(|n| n.addr.ip() == ip).cloned();
+        let mut changes = NeighborChanges::default();
+        for n in after.iter() {
+            match find(&before, n.addr.ip()) {
+                None => changes.added.push(n.addr.ip()),
+                Some(b) if !same_session(&b, n) => changes.changed.push(n.addr.ip()),
+                Some(_) => {}
+            }
+        }
+        changes.removed = before
+            .iter()
+            .map(|b| b.addr.ip())
+            .filter(|ip| find(&after, *ip).is_none())
+            .collect();
+        let stopping: Vec<(PeerId, u8, &'static str)> = lock(&self.running)
+            .iter()
+            .filter_map(|(id, r)| {
+                let ip = r.spec.addr.ip();
+                if changes.removed.contains(&ip) {
+                    Some((
+                        *id,
+                        subcode::cease::PEER_DECONFIGURED,
+                        "neighbour removed from the configuration",
+                    ))
+                } else if changes.changed.contains(&ip) {
+                    Some((
+                        *id,
+                        subcode::cease::OTHER_CONFIGURATION_CHANGE,
+                        "neighbour configuration changed",
+                    ))
+                } else {
+                    None
+                }
+            })
+            .collect();
         for (id, sub, why) in stopping {
             if let Some(ip) = self.stop_with(id, sub, why) {
                 lock(&self.held).insert(ip, Instant::now() + RESTART_WAIT);
             }
         }
+        changes
     }
 
     /// Starts the session of the neighbour `n` as `id` unless it runs (or
@@ -161,20 +186,26 @@ impl Sessions {
         );
     }
 
+    /// Takes the session of `id` off this member's books (running, and
+    /// the listener's map while it is the one there).
+    fn take(&self, id: PeerId) -> Option<Running> {
+        let r = lock(&self.running).remove(&id)?;
+        let ip = r.spec.addr.ip();
+        let mut by_address = lock(&self.by_address);
+        if by_address.get(&ip).is_some_and(|s| *s == r.session) {
+            by_address.remove(&ip);
+        }
+        Some(r)
+    }
+
     /// Stops the session of `id` with a Cease of `sub`, carrying `why`
     /// where RFC 9003 gives it a place (Administrative Shutdown and Reset;
     /// other subcodes carry no data), and logs it; the neighbour's
     /// address, if it ran.
     fn stop_with(&self, id: PeerId, sub: u8, why: &str) -> Option<IpAddr> {
-        let r = lock(&self.running).remove(&id)?;
+        let r = self.take(id)?;
         let ip = r.spec.addr.ip();
         info!(neighbor = %ip, subcode = sub, "stopping the session: {why}");
-        {
-            let mut by_address = lock(&self.by_address);
-            if by_address.get(&ip).is_some_and(|s| *s == r.session) {
-                by_address.remove(&ip);
-            }
-        }
         let cease = match sub {
             subcode::cease::ADMINISTRATIVE_SHUTDOWN | subcode::cease::ADMINISTRATIVE_RESET => {
                 Notification::cease_with_message(sub, why)
@@ -189,20 +220,14 @@ impl Sessions {
     /// (Administrative Shutdown) to the neighbour, nothing to the RIB (the
     /// new owner keeps its paths while its own session comes up).
     fn hand_over(&self, id: PeerId) {
-        let Some(r) = lock(&self.running).remove(&id) else {
+        let Some(r) = self.take(id) else {
             return;
         };
-        let ip = r.spec.addr.ip();
-        info!(neighbor = %ip, "session moved to another member of the cluster");
-        {
-            let mut by_address = lock(&self.by_address);
-            if by_address.get(&ip).is_some_and(|s| *s == r.session) {
-                by_address.remove(&ip);
-            }
-        }
+        const WHY: &str = "session moved to another member of the cluster";
+        info!(neighbor = %r.spec.addr.ip(), "{WHY}");
         r.session.do_send(HandOver(Notification::cease_with_message(
             subcode::cease::ADMINISTRATIVE_SHUTDOWN,
-            "session moved to another member of the cluster",
+            WHY,
         )));
     }
 
@@ -272,15 +297,6 @@ impl Sessions {
             .collect()
     }
 
-    /// The configured neighbours' addresses without an id yet.
-    fn unregistered(&self, ids: &PeerIds) -> Vec<IpAddr> {
-        self.neighbors()
-            .iter()
-            .map(|n| n.addr.ip())
-            .filter(|ip| !ids.contains_key(ip))
-            .collect()
-    }
-
     /// Runs the sessions `owners` gives this member (`me`) and stops the
     /// others, and those no longer configured.
     fn follow(&self, me: NodeId, owners: &Owners, ids: &PeerIds) {
@@ -316,7 +332,7 @@ impl Sessions {
 
 /// Whether a session configured as `a` runs as one configured as `b`
 /// would (route-maps aside: they go through the log).
-pub(super) fn same_session(a: &NeighborSpec, b: &NeighborSpec) -> bool {
+fn same_session(a: &NeighborSpec, b: &NeighborSpec) -> bool {
     let without_maps = |n: &NeighborSpec| {
         let mut r = n.role.clone();
         r.import = None;
@@ -378,25 +394,21 @@ pub async fn follow_owners(member: Arc<Member>, sessions: Sessions) {
     let mut leading_since: Option<Instant> = None;
     loop {
         let status = consensus::server::status(&member.raft);
-        let (current, ids) = {
-            let a = member.state.applied();
-            (a.owners.clone(), a.peer_ids.clone())
-        };
+        let current = member.state.applied().owners.clone();
         // Every member gives its configured neighbours ids (a reload may
         // have added some); the write is the same whoever makes it.
-        let unregistered = sessions.unregistered(&ids);
-        if !unregistered.is_empty() {
-            info!(neighbors = ?unregistered, "registering neighbours");
-            if let Err(e) = member.write(Request::register(unregistered)).await {
+        let addresses = sessions.neighbors().iter().map(|n| n.addr.ip()).collect();
+        let ids = match super::reload::register(&member, addresses).await {
+            Ok(ids) => ids,
+            Err(e) => {
                 warn!(error = %e, "cannot register the neighbours yet");
+                member.state.applied().peer_ids.clone()
             }
-        }
+        };
         if status.leader != Some(me) {
             leading_since = None;
-        }
-        if status.leader == Some(me) {
+        } else {
             let since = *leading_since.get_or_insert_with(Instant::now);
-            let ids = member.state.applied().peer_ids.clone();
             let configured: BTreeSet<PeerId> = sessions
                 .neighbors()
                 .iter()
