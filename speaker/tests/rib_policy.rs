@@ -126,6 +126,16 @@ fn policy() -> Arc<Policy> {
             vec![Set::NextHop(NextHopSet::Address(NH_SET.into()))],
         )],
     );
+    // Import that prepends our own AS (to make paths less preferred).
+    d.route_maps.insert(
+        "IN_OWN".into(),
+        vec![entry(
+            10,
+            Action::Permit,
+            vec![],
+            vec![Set::Prepend(speaker::policy::Prepend::Own(1))],
+        )],
+    );
     Arc::new(Policy::compile(&d).unwrap())
 }
 
@@ -220,6 +230,55 @@ fn rfc8212_an_ebgp_peer_without_policy_exchanges_nothing() {
         &attrs(&[], [198, 18, 1, 1], vec![]),
     ));
     assert!(sent(&open, E1, "192.0.2.0/24").is_some());
+}
+
+/// Issue 23: the AS-path loop check reads the path the neighbour sent,
+/// before import policy (as FRR, BIRD and IOS do); our AS prepended by
+/// the import map is not a loop.
+#[test]
+fn as_loops_are_checked_before_the_import_map() {
+    let pol = policy();
+    let mut rib = rib_with(true);
+    up(&mut rib, client(C1));
+    let e1 = with(ebgp(E1, 65001), Some("IN_OWN"), None);
+    up(&mut rib, e1.clone());
+    let mut f = filter(&pol, &e1, true);
+    // Kept, with our AS in front of it.
+    let denied = import(
+        &mut rib,
+        &mut f,
+        announce(E1, &["203.0.113.0/24"], &ebgp_path(65001)),
+    );
+    assert_eq!((denied, f.as_loops()), (0, 0));
+    let best = rib.best(&key("203.0.113.0/24")).expect("kept");
+    assert_eq!(
+        best.attrs.as_path().unwrap().to_string(),
+        format!("{LOCAL_AS} 65001 64999")
+    );
+    // Sent with our AS: dropped before the map, and it withdraws the
+    // path the neighbour had sent before.
+    let looped = attrs(&[65001, LOCAL_AS, 64999], [198, 18, 1, 5], vec![]);
+    let denied = import(
+        &mut rib,
+        &mut f,
+        announce(E1, &["203.0.113.0/24", "198.51.100.0/24"], &looped),
+    );
+    assert_eq!((denied, f.as_loops()), (0, 2));
+    assert!(rib.best(&key("203.0.113.0/24")).is_none());
+    assert!(rib.best(&key("198.51.100.0/24")).is_none());
+    // An iBGP neighbour's paths hold our AS legitimately (it is ours).
+    let mut fi = filter(&pol, &client(C1), true);
+    import(
+        &mut rib,
+        &mut fi,
+        announce(
+            C1,
+            &["192.0.2.0/24"],
+            &attrs(&[LOCAL_AS], [198, 18, 1, 1], vec![]),
+        ),
+    );
+    assert_eq!(fi.as_loops(), 0);
+    assert!(rib.best(&key("192.0.2.0/24")).is_some());
 }
 
 #[test]

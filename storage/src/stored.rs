@@ -529,6 +529,8 @@ pub struct StoredPeerState {
     pub group: Option<u32>,
     pub originator_loop: u64,
     pub cluster_loop: u64,
+    /// Always 0 now: AS-path loops are found by the session, before import
+    /// policy. Kept so that the format stays readable both ways.
     pub as_loop: u64,
 }
 
@@ -797,7 +799,7 @@ impl StoredImage {
                     group: p.group.map(|g| g.0),
                     originator_loop: p.stats.originator_loop,
                     cluster_loop: p.stats.cluster_loop,
-                    as_loop: p.stats.as_loop,
+                    as_loop: 0,
                 })
                 .collect(),
             groups: image
@@ -873,7 +875,6 @@ impl StoredImage {
                     stats: PeerStats {
                         originator_loop: p.originator_loop,
                         cluster_loop: p.cluster_loop,
-                        as_loop: p.as_loop,
                     },
                 })
                 .collect(),

@@ -156,9 +156,15 @@ impl Bird {
 
     /// Routes in table master4 (`show route count`).
     pub fn route_count(&self) -> Option<usize> {
+        self.route_count_in("master4")
+    }
+
+    /// Routes in `table` (`master4`, `master6`).
+    pub fn route_count_in(&self, table: &str) -> Option<usize> {
         let out = self.birdc("show route count").ok()?;
+        let suffix = format!("in table {table}");
         out.lines()
-            .find(|l| l.ends_with("in table master4"))?
+            .find(|l| l.ends_with(&suffix))?
             .split_whitespace()
             .next()?
             .parse()
@@ -168,8 +174,13 @@ impl Bird {
     /// Writes table master4 to `path` as a TABLE_DUMP_V2 RIB (BIRD writes
     /// it in the background: the caller waits for the file to be whole).
     pub fn mrt_dump(&self, path: &Path) -> Result<(), String> {
+        self.mrt_dump_table("master4", path)
+    }
+
+    /// [`Bird::mrt_dump`] of `table`.
+    pub fn mrt_dump_table(&self, table: &str, path: &Path) -> Result<(), String> {
         let out = self.birdc(&format!(
-            "mrt dump table \"master4\" to \"{}\"",
+            "mrt dump table \"{table}\" to \"{}\"",
             path.display()
         ))?;
         if out.lines().any(|l| l.contains("rror")) {

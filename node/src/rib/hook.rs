@@ -67,7 +67,8 @@ impl ApplyHook for DispatchHook {
         let dropped: u64 = outputs.iter().map(|o| o.dropped).sum();
         if dropped > 0 {
             r.dropped += dropped;
-            // RFC 4456 §8 loop checks and AS-path loops: counted per peer.
+            // RFC 4456 §8 loop checks, counted per peer (AS-path loops are
+            // the session's, before import policy).
             for peer in rib.peers_up() {
                 let stats = rib.peer_stats(peer).unwrap_or_default();
                 let before = r.logged.get(&peer).copied().unwrap_or_default();
@@ -77,7 +78,6 @@ impl ApplyHook for DispatchHook {
                         dropped = stats.total() - before.total(),
                         originator_loop = stats.originator_loop,
                         cluster_loop = stats.cluster_loop,
-                        as_loop = stats.as_loop,
                         "received routes dropped by import checks"
                     );
                     r.logged.insert(peer, stats);

@@ -571,7 +571,14 @@ impl PeerSession {
                 if let Some(r) = &mut self.received {
                     r.record(&cmd);
                 }
+                let loops_before = self.import.as_loops();
                 let (cmd, denied) = self.import.filter(cmd);
+                if loops_before == 0 && self.import.as_loops() > 0 {
+                    info!(
+                        peer = %self.peer,
+                        "received routes whose AS_PATH holds our AS dropped (RFC 4271 §9.1.2), before import policy"
+                    );
+                }
                 if denied > 0 {
                     self.status.prefixes_denied += denied as u64;
                     if !self.denial_logged {

@@ -5,6 +5,12 @@
 //!
 //! A denied announcement becomes a withdrawal: a path the neighbour
 //! announced before, and import permitted then, must go now.
+//!
+//! The AS-path loop check (RFC 4271 §9.1.2: our AS in the AS_PATH of a
+//! path from eBGP) runs here too, on the path as received and before the
+//! route-map, as FRR, BIRD and IOS do: it finds our own routes coming
+//! back, and an AS that our import policy prepends (to make a path less
+//! preferred) is not a loop.
 
 use super::route_map::{Direction, Memo, Route, RouteMap, Verdict};
 use crate::rib::RibCommand;
@@ -19,9 +25,13 @@ const MEMO_SETS: usize = 4096;
 /// What import does with a neighbour's routes.
 pub struct ImportFilter {
     rule: Rule,
+    /// An eBGP neighbour: its paths get the AS-path loop check.
+    ebgp: bool,
     neighbor: IpAddr,
     local_as: u32,
     memo: Memo,
+    /// Paths dropped by the loop check, in all.
+    as_loops: u64,
 }
 
 enum Rule {
@@ -49,15 +59,24 @@ impl ImportFilter {
         };
         ImportFilter {
             rule,
+            ebgp,
             neighbor,
             local_as,
             memo: Memo::default(),
+            as_loops: 0,
         }
     }
 
-    /// Whether it lets everything through unchanged.
+    /// Whether it lets everything through unchanged (the loop check
+    /// aside).
     pub fn is_open(&self) -> bool {
         matches!(self.rule, Rule::All)
+    }
+
+    /// Paths dropped so far because the AS_PATH the neighbour sent holds
+    /// our AS (RFC 4271 §9.1.2).
+    pub fn as_loops(&self) -> u64 {
+        self.as_loops
     }
 
     /// The command with what import permits (changed as the route-map
@@ -72,6 +91,9 @@ impl ImportFilter {
             return (cmd, 0);
         };
         drop_local_weight(&mut announced);
+        if self.ebgp {
+            self.as_loops += drop_as_loops(&mut announced, &mut withdrawn, self.local_as) as u64;
+        }
         let map = match &self.rule {
             Rule::All => {
                 let cmd = RibCommand::Routes {
@@ -122,6 +144,33 @@ impl ImportFilter {
             denied,
         )
     }
+}
+
+/// Moves the paths whose AS_PATH holds `local_as` from `announced` to
+/// `withdrawn` (the new advertisement replaces the old one, RFC 4271 §9);
+/// how many. One check per attribute set.
+fn drop_as_loops(
+    announced: &mut Vec<(Family, NlriEntry, Arc<PathAttributes>)>,
+    withdrawn: &mut Vec<(Family, NlriEntry)>,
+    local_as: u32,
+) -> usize {
+    let mut last: Option<(*const PathAttributes, bool)> = None;
+    let before = withdrawn.len();
+    announced.retain(|(family, entry, attrs)| {
+        let looped = match last {
+            Some((ptr, v)) if std::ptr::eq(ptr, Arc::as_ptr(attrs)) => v,
+            _ => {
+                let v = attrs.as_path().is_some_and(|p| p.contains(local_as));
+                last = Some((Arc::as_ptr(attrs), v));
+                v
+            }
+        };
+        if looped {
+            withdrawn.push((*family, entry.clone()));
+        }
+        !looped
+    });
+    withdrawn.len() - before
 }
 
 /// A weight is ours to set ([`type_code::LOCAL_WEIGHT`]): one a peer sends

@@ -11,6 +11,7 @@
 
 pub mod as_path_list;
 pub mod community_list;
+pub mod community_text;
 mod error;
 pub mod import;
 pub mod prefix_limit;

@@ -208,13 +208,13 @@ pub fn apply(s: &Set, r: &Route<'_>, out: &mut Permitted) {
         Set::CommunityRemove(list) => {
             use super::community_list::Kind;
             let values = match list.kind() {
-                Kind::Standard => without(attrs.communities(), |c| list.permits_standard(c))
+                Kind::Standard => without(attrs.communities(), |c| list.removes_standard(c))
                     .map(CommunityValues::Standard),
                 Kind::Extended => {
-                    without(attrs.extended_communities(), |c| list.permits_extended(c))
+                    without(attrs.extended_communities(), |c| list.removes_extended(c))
                         .map(CommunityValues::Extended)
                 }
-                Kind::Large => without(attrs.large_communities(), |c| list.permits_large(c))
+                Kind::Large => without(attrs.large_communities(), |c| list.removes_large(c))
                     .map(CommunityValues::Large),
             };
             if let Some(v) = values {

@@ -784,9 +784,10 @@ mod set_properties {
 
         #[test]
         fn communities_add_replace_remove(
-            have in prop::collection::vec(0u32..12, 0..6),
-            add in prop::collection::vec(0u32..12, 0..4),
-            replace in prop::collection::vec(0u32..12, 0..4),
+            // 0:0 left out: a list naming it (`internet`) names them all.
+            have in prop::collection::vec(1u32..12, 0..6),
+            add in prop::collection::vec(1u32..12, 0..4),
+            replace in prop::collection::vec(1u32..12, 0..4),
         ) {
             let mut uniq = have.clone();
             uniq.dedup();

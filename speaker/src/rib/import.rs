@@ -1,4 +1,8 @@
-//! Import checks on received paths: loops that make a path unusable.
+//! Import checks on received paths: loops that make a path unusable
+//! (RFC 4456 §8). The AS-path loop check (RFC 4271 §9.1.2) is the
+//! session's, before import policy ([`crate::policy::ImportFilter`]): an
+//! AS that import policy prepends is not a loop, so the path that
+//! reaches the RIB may hold our AS.
 //! A path that fails them is not kept, and acts as a withdrawal of the
 //! peer's previous path for the destination (RFC 4271 §9: the new
 //! advertisement replaces the old one).
@@ -14,8 +18,6 @@ pub enum ImportDrop {
     OriginatorIsUs,
     /// RFC 4456 §8: CLUSTER_LIST holds one of our cluster ids.
     ClusterLoop,
-    /// RFC 4271 §9.1.2: our AS in the AS_PATH of an eBGP path.
-    AsLoop,
 }
 
 impl ImportDrop {
@@ -23,7 +25,6 @@ impl ImportDrop {
         match self {
             ImportDrop::OriginatorIsUs => stats.originator_loop += 1,
             ImportDrop::ClusterLoop => stats.cluster_loop += 1,
-            ImportDrop::AsLoop => stats.as_loop += 1,
         }
     }
 }
@@ -42,9 +43,6 @@ pub fn check(attrs: &PathAttributes, peer: &PeerInfo, local: &Local<'_>) -> Resu
     if peer.asn != local.asn {
         // ORIGINATOR_ID and CLUSTER_LIST only mean something inside the AS
         // (RFC 4456 §8); they are stripped on the way out to eBGP.
-        if attrs.as_path().is_some_and(|p| p.contains(local.asn)) {
-            return Err(ImportDrop::AsLoop);
-        }
         return Ok(());
     }
     if attrs.originator_id() == Some(&local.router_id) {

@@ -76,19 +76,17 @@ impl PeerInfo {
     }
 }
 
-/// Routes import dropped, per reason (RFC 4456 §8, RFC 4271 §9.1.2).
+/// Routes the RIB's import checks dropped, per reason (RFC 4456 §8).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PeerStats {
     /// ORIGINATOR_ID equal to our router id.
     pub originator_loop: u64,
     /// CLUSTER_LIST holding one of our cluster ids.
     pub cluster_loop: u64,
-    /// eBGP AS_PATH holding our AS.
-    pub as_loop: u64,
 }
 
 impl PeerStats {
     pub fn total(&self) -> u64 {
-        self.originator_loop + self.cluster_loop + self.as_loop
+        self.originator_loop + self.cluster_loop
     }
 }

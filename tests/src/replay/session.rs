@@ -9,7 +9,7 @@ use super::table::{Sender, Table};
 use bytes::BytesMut;
 use speaker::wire::{Capability, CodecContext, Family, Message, Open, Update};
 use std::io::{Read, Write};
-use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpStream};
+use std::net::{IpAddr, Shutdown, SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -70,8 +70,10 @@ pub struct Source {
 }
 
 impl Source {
-    /// Starts the source in network namespace `ns`, towards `peer` (port 179).
-    pub fn start(ns: &str, peer: Ipv4Addr, sender: Sender, table: Arc<Table>) -> Source {
+    /// Starts the source in network namespace `ns`, towards `peer` (port
+    /// 179, over IPv4 or IPv6); the session carries the table's family.
+    pub fn start(ns: &str, peer: impl Into<IpAddr>, sender: Sender, table: Arc<Table>) -> Source {
+        let peer = peer.into();
         let shared = Arc::new(Shared::default());
         shared.set(State::Connecting);
         let (sh, ns) = (shared.clone(), ns.to_string());
@@ -129,7 +131,7 @@ impl Drop for Source {
 fn run(
     sh: &Arc<Shared>,
     ns: &str,
-    peer: Ipv4Addr,
+    peer: IpAddr,
     sender: &Sender,
     table: &Table,
 ) -> Result<(), String> {
@@ -143,7 +145,7 @@ fn run(
     let ctx = CodecContext::four_octet();
     let mut rx = tx.try_clone().map_err(|e| e.to_string())?;
     let mut buf = BytesMut::new();
-    let hold = handshake(&mut tx, &mut rx, &mut buf, sender, &ctx)?;
+    let hold = handshake(&mut tx, &mut rx, &mut buf, sender, table.family, &ctx)?;
     sh.set(State::Established);
     let keepalive_every = Duration::from_secs(u64::from(hold / 3).clamp(1, 10));
     let reader = {
@@ -185,7 +187,7 @@ fn send(
     }
     w(
         tx,
-        &Message::Update(Update::end_of_rib(Family::IPV4_UNICAST)).to_bytes(ctx),
+        &Message::Update(Update::end_of_rib(table.family)).to_bytes(ctx),
     )?;
     sh.set(State::Sent {
         updates: table.updates,
@@ -222,6 +224,7 @@ fn handshake(
     rx: &mut TcpStream,
     buf: &mut BytesMut,
     sender: &Sender,
+    family: Family,
     ctx: &CodecContext,
 ) -> Result<u16, String> {
     let _ = rx.set_read_timeout(Some(Duration::from_secs(30)));
@@ -230,9 +233,7 @@ fn handshake(
         HOLD_TIME,
         sender.address,
         vec![
-            Capability::Multiprotocol {
-                family: Family::IPV4_UNICAST,
-            },
+            Capability::Multiprotocol { family },
             Capability::RouteRefresh,
             Capability::FourOctetAs {
                 asn: sender.local_as,

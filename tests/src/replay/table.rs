@@ -1,7 +1,7 @@
-//! The table a replay source sends: every route of one peer of a
-//! TABLE_DUMP_V2 RIB, made what that peer would send over the session
-//! (NEXT_HOP our address; towards eBGP our AS prepended and the iBGP-only
-//! attributes left out), grouped by attribute set and packed into as few
+//! The table a replay source sends: every route of one family of one peer
+//! of a TABLE_DUMP_V2 RIB, made what that peer would send over the session
+//! (the next hop our address; towards eBGP our AS prepended and the
+//! iBGP-only attributes left out), grouped by attribute set and packed into as few
 //! UPDATEs as fit, encoded once up front so that the replay runs at the
 //! speed of the session, not of gzip and the decoder.
 
@@ -9,11 +9,12 @@ use bytes::{Bytes, BytesMut};
 use speaker::mrt::{MrtReader, RecordData};
 use speaker::packing::Packer;
 use speaker::wire::attr::type_code;
+use speaker::wire::attr::{MpNextHop, MpReachHeader, PathAttribute};
 use speaker::wire::{
     AttrValue, CodecContext, ErrorAction, Family, NlriEntry, PathAttributes, Prefix,
 };
 use std::collections::HashMap;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -22,8 +23,10 @@ use std::sync::Arc;
 const CHUNK: usize = 64 * 1024;
 
 /// The routes of a RIB dump: attribute sets and the prefixes of each.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Routes {
+    /// IPv4 or IPv6 unicast.
+    pub family: Family,
     pub sets: Vec<(PathAttributes, Vec<Prefix>)>,
     /// Entries left out: malformed in a way that withdraws the route
     /// (RFC 7606), so that no router gets to treat them differently.
@@ -35,32 +38,43 @@ impl Routes {
         self.sets.iter().map(|(_, p)| p.len()).sum()
     }
 
-    /// Reads the IPv4 unicast routes of the first peer with entries in a
-    /// TABLE_DUMP_V2 file. Malformed attributes that RFC 7606 discards are
-    /// left out (the routers would discard them too).
+    /// Reads the IPv4 unicast routes of a TABLE_DUMP_V2 file (of the peer
+    /// with the most of them). Malformed attributes that RFC 7606 discards
+    /// are left out (the routers would discard them too).
     pub fn from_rib(path: &Path) -> Result<Routes, String> {
+        Routes::from_rib_family(path, Family::IPV4_UNICAST)
+    }
+
+    /// Reads the routes of `family` (IPv4 or IPv6 unicast) of the peer
+    /// with the most of them in a TABLE_DUMP_V2 file.
+    pub fn from_rib_family(path: &Path, family: Family) -> Result<Routes, String> {
         let what = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
         let reader = MrtReader::open(path).map_err(|e| what(&e))?;
-        let mut index: HashMap<Arc<PathAttributes>, usize> = HashMap::new();
-        let mut out = Routes::default();
-        let mut peer = None;
+        // Per peer index: its attribute sets (by first appearance) and
+        // their prefixes, and what was left out.
+        #[derive(Default)]
+        struct Peer {
+            index: HashMap<Arc<PathAttributes>, usize>,
+            sets: Vec<(PathAttributes, Vec<Prefix>)>,
+            prefixes: usize,
+            skipped: usize,
+        }
+        let mut peers: HashMap<u16, Peer> = HashMap::new();
         for r in reader {
             let r = r.map_err(|e| what(&e))?;
             let RecordData::Rib(rib) = r.data else {
                 continue;
             };
-            if rib.family != Family::IPV4_UNICAST {
+            if rib.family != family {
                 continue;
             }
             for e in &rib.entries {
-                if *peer.get_or_insert(e.peer_index) != e.peer_index {
-                    continue;
-                }
+                let peer = peers.entry(e.peer_index).or_default();
                 if e.issues
                     .iter()
                     .any(|i| i.action != ErrorAction::AttributeDiscard)
                 {
-                    out.skipped += 1;
+                    peer.skipped += 1;
                     continue;
                 }
                 let attrs = if e.attributes.attrs.iter().any(|a| invalid(&a.value)) {
@@ -70,19 +84,29 @@ impl Routes {
                 } else {
                     e.attributes.clone()
                 };
-                let at = *index.entry(attrs.clone()).or_insert_with(|| {
-                    out.sets.push(((*attrs).clone(), Vec::new()));
-                    out.sets.len() - 1
+                let at = *peer.index.entry(attrs.clone()).or_insert_with(|| {
+                    peer.sets.push(((*attrs).clone(), Vec::new()));
+                    peer.sets.len() - 1
                 });
-                if let Some((_, prefixes)) = out.sets.get_mut(at) {
+                if let Some((_, prefixes)) = peer.sets.get_mut(at) {
                     prefixes.push(rib.nlri.prefix);
+                    peer.prefixes += 1;
                 }
             }
         }
-        if out.sets.is_empty() {
-            return Err(what(&"no IPv4 unicast RIB entries"));
-        }
-        Ok(out)
+        // The fullest feed; the lowest index among equals, so that the
+        // choice does not depend on the map's order.
+        let best = peers
+            .into_iter()
+            .max_by_key(|(i, p)| (p.prefixes, std::cmp::Reverse(*i)))
+            .map(|(_, p)| p)
+            .filter(|p| !p.sets.is_empty())
+            .ok_or_else(|| what(&format!("no {family} RIB entries")))?;
+        Ok(Routes {
+            family,
+            sets: best.sets,
+            skipped: best.skipped,
+        })
     }
 }
 
@@ -90,11 +114,13 @@ fn invalid(v: &AttrValue) -> bool {
     matches!(v, AttrValue::Invalid { .. })
 }
 
-/// Who sends: the address (router id and NEXT_HOP) and AS of the source,
-/// and the AS of the router it sends to.
+/// Who sends: the address (router id and IPv4 NEXT_HOP) and AS of the
+/// source, and the AS of the router it sends to; `address_v6`, the next
+/// hop of IPv6 routes.
 #[derive(Clone, Copy, Debug)]
 pub struct Sender {
     pub address: Ipv4Addr,
+    pub address_v6: Ipv6Addr,
     pub local_as: u32,
     pub peer_as: u32,
 }
@@ -104,12 +130,25 @@ impl Sender {
         self.local_as != self.peer_as
     }
 
-    /// The attributes as this sender sends them (RFC 4271 §5.1).
-    pub fn rewrite(&self, attrs: &PathAttributes) -> PathAttributes {
+    /// The attributes as this sender sends them (RFC 4271 §5.1): IPv4
+    /// routes with NEXT_HOP, IPv6 ones with an MP_REACH_NLRI header
+    /// (RFC 4760 §3, RFC 2545 §3: our global address).
+    pub fn rewrite(&self, attrs: &PathAttributes, family: Family) -> PathAttributes {
         let mut a = attrs.clone();
-        a.set(speaker::wire::attr::PathAttribute::new(AttrValue::NextHop(
-            self.address,
-        )));
+        if family == Family::IPV4_UNICAST {
+            a.remove(type_code::MP_REACH_NLRI);
+            a.set(PathAttribute::new(AttrValue::NextHop(self.address)));
+        } else {
+            a.remove(type_code::NEXT_HOP);
+            a.set(PathAttribute::new(AttrValue::MpReachNlri(Box::new(
+                MpReachHeader {
+                    family,
+                    next_hop: MpNextHop::Ipv6(self.address_v6),
+                    reserved: 0,
+                    mrt_full_form: false,
+                },
+            ))));
+        }
         if self.is_ebgp() {
             // LOCAL_PREF and the RFC 4456 attributes stay inside the AS.
             for t in [
@@ -133,6 +172,7 @@ impl Sender {
 
 /// The encoded replay.
 pub struct Table {
+    pub family: Family,
     /// Whole UPDATE messages, cut at message boundaries.
     pub chunks: Vec<Bytes>,
     pub updates: usize,
@@ -143,10 +183,10 @@ impl Table {
     /// Encodes `routes` as `sender` sends them on a 4-octet-AS session.
     pub fn encode(routes: &Routes, sender: &Sender) -> Table {
         let ctx = CodecContext::four_octet();
-        let mut packer = Packer::new(&ctx, Family::IPV4_UNICAST);
+        let mut packer = Packer::new(&ctx, routes.family);
         for (attrs, prefixes) in &routes.sets {
             let entries: Vec<NlriEntry> = prefixes.iter().map(|p| NlriEntry::plain(*p)).collect();
-            packer.announce(&Arc::new(sender.rewrite(attrs)), &entries);
+            packer.announce(&Arc::new(sender.rewrite(attrs, routes.family)), &entries);
         }
         let updates = packer.finish();
         let mut chunks = Vec::new();
@@ -161,6 +201,7 @@ impl Table {
             chunks.push(buf.freeze());
         }
         Table {
+            family: routes.family,
             chunks,
             updates: updates.len(),
             prefixes: routes.prefixes(),

@@ -11,12 +11,24 @@ pub struct Community(pub u32);
 impl Community {
     pub const NO_EXPORT: Community = Community(0xFFFF_FF01);
     pub const NO_ADVERTISE: Community = Community(0xFFFF_FF02);
+    /// RFC 1997's NO_EXPORT_SUBCONFED, written `local-AS` (as FRR and IOS do).
     pub const NO_EXPORT_SUBCONFED: Community = Community(0xFFFF_FF03);
+    /// RFC 3765.
+    pub const NO_PEER: Community = Community(0xFFFF_FF04);
     /// RFC 8326.
     pub const GRACEFUL_SHUTDOWN: Community = Community(0xFFFF_0000);
     /// RFC 9494.
     pub const LLGR_STALE: Community = Community(0xFFFF_0006);
     pub const NO_LLGR: Community = Community(0xFFFF_0007);
+    /// RFC 7999.
+    pub const BLACKHOLE: Community = Community(0xFFFF_029A);
+    /// 0:0, which community lists read as "every route" (FRR, IOS).
+    pub const INTERNET: Community = Community(0);
+
+    /// The name the text form gives it, if it is a well-known community.
+    pub fn name(self) -> Option<&'static str> {
+        WELL_KNOWN.iter().find(|(_, c)| *c == self).map(|(n, _)| *n)
+    }
 }
 
 /// An extended community: 8 octets, type and subtype first.
@@ -50,11 +62,9 @@ pub struct LargeCommunity {
 
 impl fmt::Display for Community {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            Community::NO_EXPORT => f.write_str("no-export"),
-            Community::NO_ADVERTISE => f.write_str("no-advertise"),
-            Community::NO_EXPORT_SUBCONFED => f.write_str("no-export-subconfed"),
-            Community(c) => write!(f, "{}:{}", c >> 16, c & 0xffff),
+        match self.name() {
+            Some(n) => f.write_str(n),
+            None => write!(f, "{}:{}", self.0 >> 16, self.0 & 0xffff),
         }
     }
 }
@@ -143,24 +153,39 @@ fn parse_err(text: &str, expected: &'static str) -> ParseCommunityError {
     }
 }
 
-/// The names the text form uses for well-known communities (RFC 1997,
-/// RFC 8326, RFC 9494).
-const WELL_KNOWN: [(&str, Community); 6] = [
-    ("no-export", Community::NO_EXPORT),
-    ("no-advertise", Community::NO_ADVERTISE),
-    ("no-export-subconfed", Community::NO_EXPORT_SUBCONFED),
+/// The names the text form uses for well-known communities: the IANA
+/// registry's, spelt as FRR writes them (so that an expression written for
+/// FRR sees the same text here). RFC 1997, 3765, 7611, 7999, 8326, 9494,
+/// draft-ietf-idr-rtc-no-rt (route-filter).
+const WELL_KNOWN: [(&str, Community); 15] = [
+    ("internet", Community::INTERNET),
     ("graceful-shutdown", Community::GRACEFUL_SHUTDOWN),
+    ("accept-own", Community(0xFFFF_0001)),
+    ("route-filter-translated-v4", Community(0xFFFF_0002)),
+    ("route-filter-v4", Community(0xFFFF_0003)),
+    ("route-filter-translated-v6", Community(0xFFFF_0004)),
+    ("route-filter-v6", Community(0xFFFF_0005)),
     ("llgr-stale", Community::LLGR_STALE),
     ("no-llgr", Community::NO_LLGR),
+    ("accept-own-nexthop", Community(0xFFFF_0008)),
+    ("blackhole", Community::BLACKHOLE),
+    ("no-export", Community::NO_EXPORT),
+    ("no-advertise", Community::NO_ADVERTISE),
+    ("local-AS", Community::NO_EXPORT_SUBCONFED),
+    ("no-peer", Community::NO_PEER),
 ];
 
 /// `ASN:VALUE` (each 0 to 65535) or a well-known name.
 impl std::str::FromStr for Community {
     type Err = ParseCommunityError;
     fn from_str(s: &str) -> Result<Community, ParseCommunityError> {
-        const EXPECTED: &str = "a community (ASN:VALUE, each 0-65535, or no-export, no-advertise, no-export-subconfed, graceful-shutdown, llgr-stale, no-llgr)";
+        const EXPECTED: &str = "a community (ASN:VALUE, each 0-65535, or a well-known name: internet, graceful-shutdown, accept-own, route-filter-translated-v4, route-filter-v4, route-filter-translated-v6, route-filter-v6, llgr-stale, no-llgr, accept-own-nexthop, blackhole, no-export, no-advertise, local-AS (or no-export-subconfed), no-peer)";
         if let Some((_, c)) = WELL_KNOWN.iter().find(|(n, _)| *n == s) {
             return Ok(*c);
+        }
+        // RFC 1997's own name for local-AS.
+        if s == "no-export-subconfed" {
+            return Ok(Community::NO_EXPORT_SUBCONFED);
         }
         let (a, v) = s.split_once(':').ok_or_else(|| parse_err(s, EXPECTED))?;
         let a: u16 = a.parse().map_err(|_| parse_err(s, EXPECTED))?;
@@ -252,6 +277,24 @@ mod parse_tests {
             "no-export".parse::<Community>().unwrap(),
             Community::NO_EXPORT
         );
+        // Every well-known name FRR writes, and RFC 1997's for local-AS.
+        for (name, v) in [
+            ("internet", 0),
+            ("graceful-shutdown", 0xFFFF_0000),
+            ("accept-own", 0xFFFF_0001),
+            ("llgr-stale", 0xFFFF_0006),
+            ("no-llgr", 0xFFFF_0007),
+            ("blackhole", 0xFFFF_029A),
+            ("no-advertise", 0xFFFF_FF02),
+            ("local-AS", 0xFFFF_FF03),
+            ("no-export-subconfed", 0xFFFF_FF03),
+            ("no-peer", 0xFFFF_FF04),
+        ] {
+            assert_eq!(name.parse::<Community>().unwrap(), Community(v), "{name}");
+        }
+        assert_eq!(Community::NO_PEER.to_string(), "no-peer");
+        assert_eq!(Community::NO_EXPORT_SUBCONFED.to_string(), "local-AS");
+        assert_eq!(Community(0xFFFF_0009).to_string(), "65535:9");
         assert!("65536:1".parse::<Community>().is_err());
         assert!("1:2:3".parse::<Community>().is_err());
         assert!("".parse::<Community>().is_err());
