@@ -6,8 +6,9 @@
 //! applies its set actions, then: `exit` (the default) stops, permitted;
 //! `next` goes on with the following entries, `goto N` with the first
 //! entry numbered N or more, evaluating the changed route; when nothing
-//! matches after a permit, the route stays permitted. A route that no
-//! entry matches is denied.
+//! matches after a permit, the route stays permitted (as IOS's `continue`
+//! and Junos's `next term`; FRR 8.4 denies it, a difference the
+//! differential test lists). A route that no entry matches is denied.
 
 use super::Action;
 use super::as_path_list::AsPathList;

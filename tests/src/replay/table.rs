@@ -48,6 +48,17 @@ impl Routes {
     /// Reads the routes of `family` (IPv4 or IPv6 unicast) of the peer
     /// with the most of them in a TABLE_DUMP_V2 file.
     pub fn from_rib_family(path: &Path, family: Family) -> Result<Routes, String> {
+        Routes::from_rib_peer(path, family, None)
+    }
+
+    /// Reads the routes of `family` (IPv4 or IPv6 unicast) of one peer of
+    /// a TABLE_DUMP_V2 file: the one of AS `peer_as` with the most of them
+    /// (any AS when None).
+    pub fn from_rib_peer(
+        path: &Path,
+        family: Family,
+        peer_as: Option<u32>,
+    ) -> Result<Routes, String> {
         let what = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
         let reader = MrtReader::open(path).map_err(|e| what(&e))?;
         // Per peer index: its attribute sets (by first appearance) and
@@ -60,15 +71,31 @@ impl Routes {
             skipped: usize,
         }
         let mut peers: HashMap<u16, Peer> = HashMap::new();
+        // Peer indexes of AS `peer_as`, from the PEER_INDEX_TABLE.
+        let mut wanted: Option<Vec<u16>> = None;
         for r in reader {
             let r = r.map_err(|e| what(&e))?;
-            let RecordData::Rib(rib) = r.data else {
-                continue;
+            let rib = match r.data {
+                RecordData::PeerIndexTable(t) => {
+                    wanted = peer_as.map(|asn| {
+                        (0u16..)
+                            .zip(&t.peers)
+                            .filter(|(_, p)| p.asn == asn)
+                            .map(|(i, _)| i)
+                            .collect()
+                    });
+                    continue;
+                }
+                RecordData::Rib(rib) => rib,
+                _ => continue,
             };
             if rib.family != family {
                 continue;
             }
             for e in &rib.entries {
+                if wanted.as_ref().is_some_and(|w| !w.contains(&e.peer_index)) {
+                    continue;
+                }
                 let peer = peers.entry(e.peer_index).or_default();
                 if e.issues
                     .iter()

@@ -4,8 +4,14 @@
 //! next hop set by policy).
 //!
 //! The router is AS 65000. IN is the import map of the source (eBGP, AS
-//! 65001; the table's paths start "65001 ..."; every route carries one
-//! or two 3856:5xx00 communities and MED 0). OUT_IBGP is the export map
+//! 65001; the table's paths start "65001 ..."). Its IPv4 routes (a full
+//! table from PCH, AS3856) carry one or two 3856:5xx00 communities and
+//! MED 0; its IPv6 routes (a full table from RouteViews' peer AS13030)
+//! carry two to six 13030:N (some 1299:N too) and a MED. The same maps
+//! serve both families: an entry that matches a prefix list matches the
+//! routes of its family only, so entries that set an IPv4 next hop are
+//! kept to IPv4 routes (FRR would write the IPv4 next hop into an IPv6
+//! route's attributes, where `match ip next-hop` then finds it). OUT_IBGP is the export map
 //! towards the iBGP client, OUT_EBGP towards the eBGP client (AS 65002).
 //! Marker communities (65000:N, 65000:1:N, rt:65000:N) tag what an entry
 //! did, so that later entries and the export maps can match on it.
@@ -79,7 +85,134 @@ entries = [ { action = "permit", values = ["65000:1:40"] } ]
 kind = "extended"
 entries = [ { action = "permit", values = ["rt:65000:50"] } ]
 
+# --- issue 23: what FRR's text form and removal make of them ---
+
+[prefix-list.DECOR4]
+entries = [
+  { seq = 5, action = "permit", prefix = "100.0.0.0/6", le = 32 },
+  { seq = 10, action = "permit", prefix = "176.0.0.0/5", le = 32 },
+]
+
+[prefix-list.ALL4]
+entries = [ { action = "permit", prefix = "0.0.0.0/0", le = 32 } ]
+
+[prefix-list.ALL6]
+entries = [ { action = "permit", prefix = "::/0", le = 128 } ]
+
+[prefix-list.DECOR6]
+entries = [ { action = "permit", prefix = "2a02::/15", le = 128 } ]
+
+[prefix-list.OWN4]
+entries = [ { action = "permit", prefix = "60.0.0.0/6", le = 32 } ]
+
+[prefix-list.OWN6]
+entries = [ { action = "permit", prefix = "2804::/16", le = 128 } ]
+
+[prefix-list.ONM4]
+entries = [ { action = "permit", prefix = "5.0.0.0/8", le = 32 } ]
+
+[prefix-list.ONM6]
+entries = [ { action = "permit", prefix = "2600::/12", le = 128 } ]
+
+[community-list.ANCHOR]
+entries = [ { action = "permit", regex = "^3356:" } ]
+
+[community-list.WK]
+entries = [ { action = "permit", regex = "_no-peer_" } ]
+
+[community-list.DELM]
+entries = [ { action = "permit", values = ["3356:10", "65000:7"] } ]
+
+[community-list.DELML]
+kind = "large"
+entries = [ { action = "permit", values = ["65000:9:1", "1:2:3"] } ]
+
+[community-list.DELWK]
+entries = [ { action = "permit", regex = "^route-filter-v6$" } ]
+
+[community-list.EXACT_RE]
+entries = [
+  { action = "permit", regex = "^3856:5[0-9]+00$" },
+  { action = "permit", regex = "^13030:61 13030:1701$" },
+]
+
+[community-list.EXACT_V]
+entries = [
+  { action = "permit", values = ["13030:51107", "13030:61", "13030:1604"] },
+  { action = "permit", values = ["no-peer", "3856:56600"] },
+]
+
+[community-list.NOT95]
+entries = [
+  { action = "deny", values = ["65000:95"] },
+  { action = "permit", values = ["internet"] },
+]
+
 # --- import from the source ---
+
+# Communities added out of order (Reflex appends, FRR sorts), for the
+# entries after them: an anchored expression, a well-known name, removal
+# by entries of several values and by name, exact-match; MED arithmetic
+# that saturates at both ends.
+[[route-map.IN]]
+seq = 1
+action = "permit"
+on-match = "next"
+match = { prefix-list = "DECOR4" }
+set = { community-add = ["65000:7", "3356:10", "no-peer", "route-filter-v6"], large-community-add = ["65000:9:1", "1:2:3", "65000:9:2"], ext-community-add = ["rt:65000:7", "soo:65000:8"], med = 4294967290 }
+
+[[route-map.IN]]
+seq = 2
+action = "permit"
+on-match = "next"
+match = { prefix-list = "DECOR6" }
+set = { community-add = ["65000:7", "3356:10", "no-peer", "route-filter-v6"], large-community-add = ["65000:9:1", "1:2:3", "65000:9:2"], ext-community-add = ["rt:65000:7", "soo:65000:8"], med = 25 }
+
+[[route-map.IN]]
+seq = 3
+action = "permit"
+on-match = "next"
+match = { community = "ANCHOR" }
+set = { med = "+10", large-community-add = ["65000:4:3"] }
+
+[[route-map.IN]]
+seq = 4
+action = "permit"
+on-match = "next"
+match = { community = "WK" }
+set = { med = "-100", large-community-add = ["65000:4:4"] }
+
+[[route-map.IN]]
+seq = 5
+action = "permit"
+on-match = "next"
+set = { community-remove = "DELM" }
+
+[[route-map.IN]]
+seq = 6
+action = "permit"
+on-match = "next"
+set = { community-remove = "DELML" }
+
+[[route-map.IN]]
+seq = 7
+action = "permit"
+on-match = "next"
+set = { community-remove = "DELWK" }
+
+[[route-map.IN]]
+seq = 8
+action = "permit"
+on-match = "next"
+match = { community = "EXACT_RE", community-exact = true }
+set = { large-community-add = ["65000:4:8"] }
+
+[[route-map.IN]]
+seq = 9
+action = "permit"
+on-match = "next"
+match = { community = "EXACT_V", community-exact = true }
+set = { large-community-add = ["65000:4:9"] }
 
 [[route-map.IN]]
 seq = 10
@@ -131,8 +264,28 @@ match = { as-path = "AS_SET" }
 [[route-map.IN]]
 seq = 80
 action = "permit"
-match = { as-path = "MIX" }
+match = { as-path = "MIX", prefix-list = "ALL4" }
 set = { prepend = [65001, 65001], next-hop = "NH", community-add = ["65000:80"] }
+
+# IPv6 routes: the same but the IPv4 next hop.
+[[route-map.IN]]
+seq = 81
+action = "permit"
+match = { as-path = "MIX", prefix-list = "ALL6" }
+set = { prepend = [65001, 65001], community-add = ["65000:80"] }
+
+# Our own AS prepended on import: not an AS-path loop.
+[[route-map.IN]]
+seq = 85
+action = "permit"
+match = { prefix-list = "OWN4" }
+set = { prepend = [65000] }
+
+[[route-map.IN]]
+seq = 86
+action = "permit"
+match = { prefix-list = "OWN6" }
+set = { prepend = [65000] }
 
 [[route-map.IN]]
 seq = 90
@@ -199,9 +352,26 @@ action = "permit"
 match = { community = "EMARK50" }
 set = { med = 60, local-pref = 60 }
 
+# on-match next where no later entry matches (NOT95 leaves out what 95
+# and 96 marked).
+[[route-map.OUT_IBGP]]
+seq = 95
+action = "permit"
+on-match = "next"
+match = { prefix-list = "ONM4" }
+set = { community-add = ["65000:95"] }
+
+[[route-map.OUT_IBGP]]
+seq = 96
+action = "permit"
+on-match = "next"
+match = { prefix-list = "ONM6" }
+set = { community-add = ["65000:95"] }
+
 [[route-map.OUT_IBGP]]
 seq = 100
 action = "permit"
+match = { community = "NOT95" }
 set = { large-community-add = ["65000:2:100"] }
 
 # --- export to the eBGP client ---
@@ -279,6 +449,79 @@ bgp community-list standard MARK30 seq 5 permit 65000:30
 bgp large-community-list standard LMARK40 seq 5 permit 65000:1:40
 bgp extcommunity-list standard EMARK50 seq 5 permit rt 65000:50
 !
+ip prefix-list ALL4 seq 5 permit 0.0.0.0/0 le 32
+ipv6 prefix-list ALL6 seq 5 permit ::/0 le 128
+ip prefix-list DECOR4 seq 5 permit 100.0.0.0/6 le 32
+ip prefix-list DECOR4 seq 10 permit 176.0.0.0/5 le 32
+ipv6 prefix-list DECOR6 seq 5 permit 2a02::/15 le 128
+ip prefix-list OWN4 seq 5 permit 60.0.0.0/6 le 32
+ipv6 prefix-list OWN6 seq 5 permit 2804::/16 le 128
+ip prefix-list ONM4 seq 5 permit 5.0.0.0/8 le 32
+ipv6 prefix-list ONM6 seq 5 permit 2600::/12 le 128
+bgp community-list expanded ANCHOR seq 5 permit ^3356:
+bgp community-list expanded WK seq 5 permit _no-peer_
+bgp community-list standard DELM seq 5 permit 3356:10 65000:7
+bgp large-community-list standard DELML seq 5 permit 65000:9:1 1:2:3
+bgp community-list expanded DELWK seq 5 permit ^route-filter-v6$
+bgp community-list expanded EXACT_RE seq 5 permit ^3856:5[0-9]+00$
+bgp community-list expanded EXACT_RE seq 10 permit ^13030:61 13030:1701$
+bgp community-list standard EXACT_V seq 5 permit 13030:51107 13030:61 13030:1604
+bgp community-list standard EXACT_V seq 10 permit no-peer 3856:56600
+bgp community-list standard NOT95 seq 5 deny 65000:95
+bgp community-list standard NOT95 seq 10 permit internet
+!
+route-map IN permit 1
+ match ip address prefix-list DECOR4
+ set community 65000:7 3356:10 no-peer route-filter-v6 additive
+ set large-community 65000:9:1 1:2:3 65000:9:2 additive
+ set extcommunity rt 65000:7
+ set extcommunity soo 65000:8
+ set metric 4294967290
+ on-match next
+exit
+route-map IN permit 2
+ match ipv6 address prefix-list DECOR6
+ set community 65000:7 3356:10 no-peer route-filter-v6 additive
+ set large-community 65000:9:1 1:2:3 65000:9:2 additive
+ set extcommunity rt 65000:7
+ set extcommunity soo 65000:8
+ set metric 25
+ on-match next
+exit
+route-map IN permit 3
+ match community ANCHOR
+ set metric +10
+ set large-community 65000:4:3 additive
+ on-match next
+exit
+route-map IN permit 4
+ match community WK
+ set metric -100
+ set large-community 65000:4:4 additive
+ on-match next
+exit
+route-map IN permit 5
+ set comm-list DELM delete
+ on-match next
+exit
+route-map IN permit 6
+ set large-comm-list DELML delete
+ on-match next
+exit
+route-map IN permit 7
+ set comm-list DELWK delete
+ on-match next
+exit
+route-map IN permit 8
+ match community EXACT_RE exact-match
+ set large-community 65000:4:8 additive
+ on-match next
+exit
+route-map IN permit 9
+ match community EXACT_V exact-match
+ set large-community 65000:4:9 additive
+ on-match next
+exit
 route-map IN deny 10
  match ip address prefix-list LONG
 exit
@@ -317,9 +560,24 @@ route-map IN deny 70
 exit
 route-map IN permit 80
  match as-path MIX
+ match ip address prefix-list ALL4
  set as-path prepend 65001 65001
  set ip next-hop NH
  set community 65000:80 additive
+exit
+route-map IN permit 81
+ match as-path MIX
+ match ipv6 address prefix-list ALL6
+ set as-path prepend 65001 65001
+ set community 65000:80 additive
+exit
+route-map IN permit 85
+ match ip address prefix-list OWN4
+ set as-path prepend 65000
+exit
+route-map IN permit 86
+ match ipv6 address prefix-list OWN6
+ set as-path prepend 65000
 exit
 route-map IN permit 90
  match origin incomplete
@@ -368,7 +626,18 @@ route-map OUT_IBGP permit 60
  set metric 60
  set local-preference 60
 exit
+route-map OUT_IBGP permit 95
+ match ip address prefix-list ONM4
+ set community 65000:95 additive
+ on-match next
+exit
+route-map OUT_IBGP permit 96
+ match ipv6 address prefix-list ONM6
+ set community 65000:95 additive
+ on-match next
+exit
 route-map OUT_IBGP permit 100
+ match community NOT95
  set large-community 65000:2:100 additive
 exit
 !
