@@ -166,7 +166,7 @@ fn drop_as_loops(
             }
         };
         if looped {
-            withdrawn.push((*family, entry.clone()));
+            withdrawn.push((*family, *entry));
         }
         !looped
     });
