@@ -40,39 +40,8 @@ impl Text for LargeCommunity {
 
 impl Text for ExtCommunity {
     fn write_text(self, out: &mut String) {
-        let b = self.0;
-        let kind = match b[1] {
-            0x02 => "RT",
-            0x03 => "SoO",
-            _ => "",
-        };
-        let _ = match b[0] {
-            // Two-octet AS specific (RFC 4360 §3.1).
-            0x00 if !kind.is_empty() => write!(
-                out,
-                "{kind}:{}:{}",
-                u16::from_be_bytes([b[2], b[3]]),
-                u32::from_be_bytes([b[4], b[5], b[6], b[7]])
-            ),
-            // IPv4 address specific (RFC 4360 §3.2).
-            0x01 if !kind.is_empty() => write!(
-                out,
-                "{kind}:{}.{}.{}.{}:{}",
-                b[2],
-                b[3],
-                b[4],
-                b[5],
-                u16::from_be_bytes([b[6], b[7]])
-            ),
-            // Four-octet AS specific (RFC 5668).
-            0x02 if !kind.is_empty() => write!(
-                out,
-                "{kind}:{}:{}",
-                u32::from_be_bytes([b[2], b[3], b[4], b[5]]),
-                u16::from_be_bytes([b[6], b[7]])
-            ),
-            _ => write!(out, "0x{}", crate::wire::hex(&b)),
-        };
+        // FRR's display form: `RT:` and `SoO:`.
+        let _ = ExtCommunity::write_text(&self, ["RT", "SoO"], out);
     }
 }
 

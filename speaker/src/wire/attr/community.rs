@@ -69,17 +69,19 @@ impl fmt::Display for Community {
     }
 }
 
-impl fmt::Display for ExtCommunity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl ExtCommunity {
+    /// Writes a route target or site of origin as `NAME:ADMIN:N`, with
+    /// `names` for the two subtypes (RFC 4360 §4, RFC 5668), or the whole
+    /// value as `0x` and 16 hex digits for any other type. The short forms
+    /// are of transitive types only: a non-transitive one (0x40 bit) is
+    /// written in hex, so that the text reads back as the same value.
+    pub fn write_text(&self, names: [&str; 2], f: &mut impl fmt::Write) -> fmt::Result {
         let b = self.0;
         let kind = match b[1] {
-            0x02 => "rt",
-            0x03 => "soo",
+            0x02 => names[0],
+            0x03 => names[1],
             _ => "",
         };
-        // The short forms are of transitive types only: a non-transitive
-        // one (0x40 bit) is written in hex, so that the text reads back as
-        // the same value.
         match b[0] {
             // Two-octet AS specific.
             0x00 if !kind.is_empty() => write!(
@@ -107,6 +109,13 @@ impl fmt::Display for ExtCommunity {
             ),
             _ => write!(f, "0x{}", super::super::hex(&b)),
         }
+    }
+}
+
+/// The form the configuration reads (`rt:`, `soo:`).
+impl fmt::Display for ExtCommunity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_text(["rt", "soo"], f)
     }
 }
 
