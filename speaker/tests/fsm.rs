@@ -357,7 +357,10 @@ fn admin_stop_sends_cease_and_stays_idle() {
     );
     let (msgs, evs) = drain(&mut x);
     assert_eq!(sent_notification(&msgs).map(|n| (n.0, n.1)), Some((6, 2)));
-    assert!(evs.contains(&Event::Down(DownReason::AdminStop)));
+    assert!(
+        evs.iter()
+            .any(|e| matches!(e, Event::Down(DownReason::AdminStop(n)) if n.subcode == 2))
+    );
     assert_eq!(x.state(), State::Idle);
     assert_eq!(x.poll_timeout(), None);
 }
@@ -724,4 +727,180 @@ fn automatic_stop_drops_the_updates_still_queued_and_is_ignored_when_not_up() {
     let (msgs, evs) = drain(&mut x);
     assert!(msgs.is_empty() && evs.is_empty(), "{msgs:?} {evs:?}");
     assert_eq!(x.timer(Timer::IdleHold), Some(t0 + s(60)));
+}
+
+// --- Graceful restart, restarting side (RFC 4724 §4.1) and RFC 8538 ---
+
+fn gr(mut c: SessionConfig) -> SessionConfig {
+    c.graceful_restart = Some(s(120));
+    c
+}
+
+/// A session of `ours` established with a peer configured as `theirs`.
+fn established_with(t0: Instant, ours: SessionConfig, theirs: SessionConfig) -> Session {
+    let mut x = Session::new(ours);
+    x.handle_admin(t0, AdminEvent::Start);
+    x.handle_tcp(t0, TcpEvent::Connected);
+    drain(&mut x);
+    x.handle_message(t0, Message::Open(local_open(&theirs)));
+    x.handle_message(t0, Message::Keepalive);
+    drain(&mut x);
+    assert_eq!(x.state(), State::Established);
+    x
+}
+
+fn gr_flags(o: &Open) -> Option<(u8, Vec<u8>)> {
+    o.capabilities().find_map(|c| match c {
+        Capability::GracefulRestart {
+            restart_flags,
+            families,
+            ..
+        } => Some((*restart_flags, families.iter().map(|f| f.flags).collect())),
+        _ => None,
+    })
+}
+
+#[test]
+fn our_open_tells_restart_forwarding_and_notification() {
+    let mut c = gr(cfg());
+    assert_eq!(gr_flags(&local_open(&c)), Some((0x4, vec![0])));
+    c.restarting = true;
+    c.forwarding_preserved = true;
+    assert_eq!(gr_flags(&local_open(&c)), Some((0x8 | 0x4, vec![0x80])));
+    // The R bit is for the first session after the restart only.
+    let t0 = Instant::now();
+    let mut x = established_with(t0, c, gr(peer_cfg()));
+    x.handle_admin(t0, AdminEvent::Stop(None));
+    drain(&mut x);
+    x.handle_admin(t0, AdminEvent::Start);
+    x.handle_tcp(t0, TcpEvent::Connected);
+    let (msgs, _) = drain(&mut x);
+    let open = msgs.iter().find_map(|m| match m {
+        Message::Open(o) => Some(o.clone()),
+        _ => None,
+    });
+    assert_eq!(gr_flags(&open.unwrap()), Some((0x4, vec![0x80])));
+}
+
+#[test]
+fn n_bit_is_negotiated_when_both_announce_it() {
+    let t0 = Instant::now();
+    let x = established_with(t0, gr(cfg()), gr(peer_cfg()));
+    assert!(x.negotiated().unwrap().graceful_notification);
+    let x = established_with(t0, gr(cfg()), peer_cfg());
+    assert!(!x.negotiated().unwrap().graceful_notification);
+    let x = established_with(t0, cfg(), gr(peer_cfg()));
+    assert!(!x.negotiated().unwrap().graceful_notification);
+}
+
+/// RFC 8538 §4: with the N bit, a NOTIFICATION other than Hard Reset is a
+/// graceful restart both ways; a Hard Reset is not. RFC 4724 §4.2 without
+/// it: only a connection dropped without one.
+#[test]
+fn which_ends_keep_the_peers_routes() {
+    let t0 = Instant::now();
+    let cease = Notification::cease_with_message(4, "reset");
+    let hard = Notification::hard_reset(&cease);
+    let mut with_n = established_with(t0, gr(cfg()), gr(peer_cfg()));
+    with_n.handle_message(t0, Message::Notification(cease.clone()));
+    let (_, evs) = drain(&mut with_n);
+    let down = evs.iter().find_map(|e| match e {
+        Event::Down(r) => Some(r.clone()),
+        _ => None,
+    });
+    assert_eq!(with_n.keeps_routes_after(&down.unwrap()), Some(s(120)));
+    for r in [
+        DownReason::NotificationReceived(hard.clone()),
+        DownReason::AdminStop(hard.clone()),
+        DownReason::ConnectionFailed,
+    ] {
+        assert_eq!(with_n.keeps_routes_after(&r), None, "{r:?}");
+    }
+    for r in [
+        DownReason::NotificationSent(Notification::new(4, 0, Bytes::new())),
+        DownReason::ConnectionClosed,
+        DownReason::GracefulStop,
+    ] {
+        assert_eq!(with_n.keeps_routes_after(&r), Some(s(120)), "{r:?}");
+    }
+    // A peer with graceful restart but no N bit: only a silent drop.
+    let mut no_n = established_with(t0, gr(cfg()), {
+        let mut c = gr(peer_cfg());
+        c.graceful_restart = Some(s(90));
+        c
+    });
+    no_n.handle_tcp(t0, TcpEvent::Closed);
+    drain(&mut no_n);
+    // (Negotiated with N here too: both are Reflex configurations.)
+    assert_eq!(
+        no_n.keeps_routes_after(&DownReason::ConnectionClosed),
+        Some(s(90))
+    );
+    // A peer without graceful restart: nothing is kept.
+    let mut plain = established_with(t0, gr(cfg()), peer_cfg());
+    plain.handle_tcp(t0, TcpEvent::Closed);
+    drain(&mut plain);
+    assert_eq!(
+        plain.keeps_routes_after(&DownReason::ConnectionClosed),
+        None
+    );
+}
+
+#[test]
+fn hard_stops_are_hard_resets_only_with_the_n_bit() {
+    let t0 = Instant::now();
+    let cease = Notification::cease_with_message(2, "going away");
+    let with_n = established_with(t0, gr(cfg()), gr(peer_cfg()));
+    let h = with_n.hard(cease.clone());
+    assert_eq!((h.code, h.subcode), (6, 9));
+    assert_eq!(h.hard_reset_reason(), Some(cease.clone()));
+    assert!(
+        h.describe().contains("Administrative Shutdown"),
+        "{}",
+        h.describe()
+    );
+    let plain = established_with(t0, gr(cfg()), peer_cfg());
+    assert_eq!(plain.hard(cease.clone()), cease);
+}
+
+/// Our graceful stop: Cease / Administrative Reset with the N bit, a
+/// silent close to a helper without it, Administrative Shutdown to a peer
+/// without graceful restart.
+#[test]
+fn graceful_stop_says_what_the_peer_understands() {
+    let t0 = Instant::now();
+    let stop = |x: &mut Session| {
+        x.handle_admin(
+            t0,
+            AdminEvent::StopGracefully {
+                message: "restarting".into(),
+            },
+        );
+        let (msgs, evs) = drain(x);
+        assert!(evs.contains(&Event::Down(DownReason::GracefulStop)));
+        assert!(evs.contains(&Event::Disconnect));
+        assert_eq!(x.state(), State::Idle);
+        sent_notification(&msgs).map(|(c, s, _)| (c, s))
+    };
+    let mut with_n = established_with(t0, gr(cfg()), gr(peer_cfg()));
+    assert_eq!(stop(&mut with_n), Some((6, 4)));
+    // A helper that does not announce N (BIRD 2.0): the peer side of the
+    // capability without its N bit.
+    let mut helper_open = local_open(&gr(peer_cfg()));
+    for c in helper_open.capability_params.iter_mut().flatten() {
+        if let Capability::GracefulRestart { restart_flags, .. } = c {
+            *restart_flags = 0;
+        }
+    }
+    let mut helper = Session::new(gr(cfg()));
+    helper.handle_admin(t0, AdminEvent::Start);
+    helper.handle_tcp(t0, TcpEvent::Connected);
+    drain(&mut helper);
+    helper.handle_message(t0, Message::Open(helper_open));
+    helper.handle_message(t0, Message::Keepalive);
+    drain(&mut helper);
+    assert!(!helper.negotiated().unwrap().graceful_notification);
+    assert_eq!(stop(&mut helper), None);
+    let mut plain = established_with(t0, gr(cfg()), peer_cfg());
+    assert_eq!(stop(&mut plain), Some((6, 2)));
 }

@@ -88,8 +88,13 @@ impl RibPath {
 
 impl Gobgp {
     pub fn start(node: &Node, dir: &Path, config: &GobgpConfig) -> Result<Gobgp, String> {
+        Gobgp::start_text(node, dir, &config.render())
+    }
+
+    /// gobgpd with `text` as its configuration (TOML).
+    pub fn start_text(node: &Node, dir: &Path, text: &str) -> Result<Gobgp, String> {
         let conf = dir.join(format!("gobgp-{}.toml", node.ns));
-        std::fs::write(&conf, config.render()).map_err(|e| e.to_string())?;
+        std::fs::write(&conf, text).map_err(|e| e.to_string())?;
         let log_path = dir.join(format!("gobgp-{}.log", node.ns));
         let log = std::fs::File::create(&log_path).map_err(|e| e.to_string())?;
         let mut cmd = node.command("gobgpd");

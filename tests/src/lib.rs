@@ -2,6 +2,7 @@
 
 pub mod bird;
 pub mod cluster;
+pub mod continuity;
 pub mod exabgp;
 pub mod frr;
 pub mod gobgp;

@@ -242,6 +242,19 @@ impl Daemon {
             .as_mut()
             .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
     }
+
+    /// Waits up to `within` for the process to exit (after a signal):
+    /// whether it did.
+    pub fn wait_exit(&mut self, within: std::time::Duration) -> bool {
+        let end = std::time::Instant::now() + within;
+        while self.is_running() {
+            if std::time::Instant::now() >= end {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        true
+    }
 }
 
 impl Drop for Daemon {

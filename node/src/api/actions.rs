@@ -60,7 +60,9 @@ pub async fn act(
         return move_session(&api, ip, &body).await;
     }
     let action = match action.as_str() {
-        "reset" => NeighborAction::Reset,
+        "reset" => NeighborAction::Reset {
+            hard: reset_hard(&body)?,
+        },
         "refresh" => NeighborAction::Refresh,
         "enable" => NeighborAction::Enable,
         "shutdown" => NeighborAction::Shutdown(shutdown_message(&body)?),
@@ -183,6 +185,20 @@ pub async fn reload(
 }
 
 /// The RFC 9003 message of a shutdown: `{"message": "..."}`, or none.
+/// `{"hard": true}`: a Hard Reset (RFC 8538), after which neither side
+/// keeps the other's routes; an empty body or `false`: a graceful one.
+fn reset_hard(body: &[u8]) -> Result<bool, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(false);
+    }
+    let bad = |why: String| ApiError::new(StatusCode::BAD_REQUEST, why);
+    let v: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| bad(format!("the body is not JSON: {e}")))?;
+    v.get("hard")
+        .and_then(|h| h.as_bool())
+        .ok_or_else(|| bad("the body must be {\"hard\": true} or {\"hard\": false}".into()))
+}
+
 fn shutdown_message(body: &[u8]) -> Result<String, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok("shut down by the operator".into());

@@ -34,7 +34,14 @@ enum CtlCommand {
     /// One neighbour, by address.
     Neighbor { address: String },
     /// Close a session with Cease / Administrative Reset and start it again.
-    Reset { address: String },
+    /// Where the neighbour negotiated the N bit (RFC 8538) both sides keep
+    /// the other's routes, stale, meanwhile.
+    Reset {
+        address: String,
+        /// A Hard Reset (RFC 8538 §3): neither side keeps the other's routes.
+        #[arg(long)]
+        hard: bool,
+    },
     /// Inbound soft reset: the neighbour's routes again (ROUTE-REFRESH, or
     /// those kept as received).
     Refresh { address: String },
@@ -137,7 +144,11 @@ pub fn run(cmd: Ctl) -> ExitCode {
     let (method, path, body) = match &cmd.command {
         CtlCommand::Neighbors => ("GET", "/api/v1/neighbors".to_string(), None),
         CtlCommand::Neighbor { address } => ("GET", format!("/api/v1/neighbors/{address}"), None),
-        CtlCommand::Reset { address } => ("POST", action(address, "reset"), None),
+        CtlCommand::Reset { address, hard } => (
+            "POST",
+            action(address, "reset"),
+            hard.then(|| serde_json::json!({ "hard": true }).to_string()),
+        ),
         CtlCommand::Refresh { address } => ("POST", action(address, "refresh"), None),
         CtlCommand::Enable { address } => ("POST", action(address, "enable"), None),
         CtlCommand::Move { address, to } => (

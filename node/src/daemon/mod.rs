@@ -12,15 +12,13 @@ use crate::fib::{self, Fib, FibSpec};
 use crate::listener;
 use crate::rib::RibActor;
 use crate::rib::hook::{DispatchHook, Routing, SharedRouting};
-use crate::session::{RibRole, Shutdown, Status};
+use crate::session::{RibRole, Status};
 use actix::{Actor, Arbiter, System};
 use anyhow::Context as _;
 use consensus::Member;
 use speaker::fsm::SessionConfig;
 use speaker::rib::RibCommand;
 use speaker::rib::RibConfig;
-use speaker::wire::Notification;
-use speaker::wire::notification::subcode;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -75,6 +73,15 @@ pub struct MemberSpec {
     pub bootstrap: bool,
 }
 
+/// RFC 4724 §4.1's Selection_Deferral_Timer: how long a restarted member
+/// waits for the End-of-RIB of the neighbours of before its restart before
+/// it sends its table anyway.
+const SELECTION_DEFERRAL: Duration = Duration::from_secs(60);
+
+/// How long a stopping member of a cluster tries to give its sessions to
+/// the others.
+const DRAIN_WRITE: Duration = Duration::from_secs(3);
+
 /// How long sessions get to flush their Cease on shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
 
@@ -111,9 +118,8 @@ pub fn run(spec: DaemonSpec, shutdown: impl Future<Output = ()> + 'static) -> an
         };
         if let (Some(fib), Some(rx)) = (&fib, kernel_changes) {
             // The sweep waits for every neighbour (those of before a kill
-            // are stale in the RIB; those of before a clean stop sent
-            // their Cease and are gone from it, but their routes are in
-            // the kernel still).
+            // or a clean stop are stale in the RIB, their routes in the
+            // kernel still; one added since has none yet).
             let awaited = addresses
                 .iter()
                 .filter_map(|a| ids.get(a).copied())
@@ -124,8 +130,12 @@ pub fn run(spec: DaemonSpec, shutdown: impl Future<Output = ()> + 'static) -> an
             }
             actix_rt::spawn(reresolve(member.clone(), rx));
         }
-        expire_later(member.clone(), stale);
+        expire_later(member.clone(), stale.clone());
         let rib = RibActor::new(member.clone(), routing).start();
+        rib.do_send(crate::rib::Defer {
+            peers: stale.clone(),
+            timeout: SELECTION_DEFERRAL,
+        });
         // This configuration's policy, unless the cluster runs it already.
         actix_rt::spawn(reload::propose_at_start(
             member.clone(),
@@ -138,6 +148,8 @@ pub fn run(spec: DaemonSpec, shutdown: impl Future<Output = ()> + 'static) -> an
             rib.clone(),
             member.clone(),
         );
+        // The sessions of before the restart open as a restarting speaker.
+        sessions.restarted(&stale);
         let reloader = spec.config_file.clone().map(|(path, running)| {
             Arc::new(reload::Reloader::new(
                 path,
@@ -188,15 +200,13 @@ pub fn run(spec: DaemonSpec, shutdown: impl Future<Output = ()> + 'static) -> an
             // not withdrawn one by one as the sessions end.
             fib::feed::lock(&f.feed).freeze();
         }
-        info!("shutting down: Cease to every peer");
-        let sessions = sessions.running();
-        for s in &sessions {
-            let cease = Notification::cease_with_message(
-                subcode::cease::ADMINISTRATIVE_SHUTDOWN,
-                "reflex shutting down",
-            );
-            s.do_send(Shutdown(Some(cease)));
-        }
+        // A restart of ours (RFC 4724 §4.1): the neighbours keep our routes
+        // where they can (RFC 8538, or a close without NOTIFICATION to a
+        // helper), and the RIB keeps theirs (marked stale when this member,
+        // or the one given its sessions, runs them next).
+        info!("shutting down: sessions closed as a graceful restart");
+        sessions::drain(&member, &sessions, DRAIN_WRITE).await;
+        let sessions = sessions.leave_all("reflex restarting");
         for s in &sessions {
             let _ = s.send(Status).await;
         }

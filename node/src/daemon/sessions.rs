@@ -9,7 +9,7 @@
 
 use super::NeighborSpec;
 use crate::rib::RibActor;
-use crate::session::{HandOver, PeerSession, SessionStatus, Shutdown, Status};
+use crate::session::{Leave, PeerSession, SessionStatus, Shutdown, Status};
 use actix::{Actor, Addr, ArbiterHandle};
 use consensus::Member;
 use speaker::rib::{PeerId, RibCommand};
@@ -57,6 +57,13 @@ pub struct Sessions {
     running: Arc<Mutex<BTreeMap<PeerId, Running>>>,
     /// Sessions stopped to start again (changed by a reload): not before.
     held: Arc<Mutex<HashMap<IpAddr, Instant>>>,
+    /// Neighbours whose next session is the first since this member
+    /// restarted or took it over: it announces the Restart State (RFC 4724
+    /// §3 R bit).
+    restarting: Arc<Mutex<BTreeSet<PeerId>>>,
+    /// This member is stopping ([`Sessions::leave_all`]): no session
+    /// starts any more.
+    stopping: Arc<std::sync::atomic::AtomicBool>,
     pub by_address: ByAddress,
 }
 
@@ -83,8 +90,21 @@ impl Sessions {
             member,
             running: Arc::default(),
             held: Arc::default(),
+            restarting: Arc::default(),
+            stopping: Arc::default(),
             by_address: Arc::default(),
         }
+    }
+
+    /// Whether this member is stopping ([`Sessions::leave_all`]).
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The next sessions of `peers` are the first since a restart or a
+    /// takeover (RFC 4724 §3 Restart State).
+    pub fn restarted(&self, peers: &[PeerId]) {
+        lock(&self.restarting).extend(peers.iter().copied());
     }
 
     /// The configured neighbours (what needs no session's answer).
@@ -149,6 +169,9 @@ impl Sessions {
     /// Starts the session of the neighbour `n` as `id` unless it runs (or
     /// was just stopped to start again).
     fn start(&self, id: PeerId, n: &NeighborSpec) {
+        if self.is_stopping() {
+            return;
+        }
         let mut running = lock(&self.running);
         if running.contains_key(&id) {
             return;
@@ -163,9 +186,10 @@ impl Sessions {
                 None => {}
             }
         }
-        let (addr, cfg, mut role, rib) =
+        let (addr, mut cfg, mut role, rib) =
             (n.addr, n.session.clone(), n.role.clone(), self.rib.clone());
         role.id = id;
+        cfg.restarting = lock(&self.restarting).remove(&id);
         // The cluster's policy, once there is one: another member may have
         // read a newer configuration than this one's.
         let import = crate::rib::hook::import_policy(&self.member.state.applied().rib, id);
@@ -201,34 +225,51 @@ impl Sessions {
     /// Stops the session of `id` with a Cease of `sub`, carrying `why`
     /// where RFC 9003 gives it a place (Administrative Shutdown and Reset;
     /// other subcodes carry no data), and logs it; the neighbour's
-    /// address, if it ran.
+    /// address, if it ran. A neighbour removed from the configuration gets
+    /// it as a Hard Reset where the N bit was negotiated (RFC 8538 §5: its
+    /// routes are not to be kept); a changed one, as a graceful restart.
     fn stop_with(&self, id: PeerId, sub: u8, why: &str) -> Option<IpAddr> {
         let r = self.take(id)?;
         let ip = r.spec.addr.ip();
         info!(neighbor = %ip, subcode = sub, "stopping the session: {why}");
-        let cease = match sub {
+        let notification = match sub {
             subcode::cease::ADMINISTRATIVE_SHUTDOWN | subcode::cease::ADMINISTRATIVE_RESET => {
                 Notification::cease_with_message(sub, why)
             }
             _ => Notification::new(code::CEASE, sub, Default::default()),
         };
-        r.session.do_send(Shutdown(Some(cease)));
+        let hard = sub == subcode::cease::PEER_DECONFIGURED;
+        r.session.do_send(Shutdown { notification, hard });
         Some(ip)
     }
 
-    /// Stops the session of `id`, which another member runs now: Cease
-    /// (Administrative Shutdown) to the neighbour, nothing to the RIB (the
-    /// new owner keeps its paths while its own session comes up).
+    /// Stops the session of `id`, which another member runs now, as a
+    /// restart of ours ([`Leave`]): the neighbour keeps our routes where it
+    /// can, and nothing goes to the RIB (the new owner marks its paths
+    /// stale before its own session comes up).
     fn hand_over(&self, id: PeerId) {
         let Some(r) = self.take(id) else {
             return;
         };
         const WHY: &str = "session moved to another member of the cluster";
         info!(neighbor = %r.spec.addr.ip(), "{WHY}");
-        r.session.do_send(HandOver(Notification::cease_with_message(
-            subcode::cease::ADMINISTRATIVE_SHUTDOWN,
-            WHY,
-        )));
+        r.session.do_send(Leave(WHY.into()));
+    }
+
+    /// Stops every session this member runs as a restart of ours
+    /// ([`Leave`]): this member is stopping; whoever runs them next (this
+    /// member after its restart, or another) marks their paths stale.
+    pub fn leave_all(&self, why: &str) -> Vec<Addr<PeerSession>> {
+        self.stopping
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        let ids: Vec<PeerId> = lock(&self.running).keys().copied().collect();
+        ids.into_iter()
+            .filter_map(|id| self.take(id))
+            .map(|r| {
+                r.session.do_send(Leave(why.into()));
+                r.session
+            })
+            .collect()
     }
 
     /// The sessions `owners` gives this member that do not run here and
@@ -288,13 +329,6 @@ impl Sessions {
             }
         }
         out
-    }
-
-    pub fn running(&self) -> Vec<Addr<PeerSession>> {
-        lock(&self.running)
-            .values()
-            .map(|r| r.session.clone())
-            .collect()
     }
 
     /// Runs the sessions `owners` gives this member (`me`) and stops the
@@ -373,6 +407,43 @@ pub fn balance(
     out
 }
 
+/// Gives this member's sessions to the other voters (through the log,
+/// balanced as the leader would), so that they take them over at once
+/// rather than after this member is found dead. A one-member cluster, or a
+/// member that cannot reach the leader in `within`, gives nothing: its
+/// sessions then end as a restart of ours all the same.
+pub async fn drain(member: &Member, sessions: &Sessions, within: Duration) {
+    let status = consensus::server::status(&member.raft);
+    let others: BTreeSet<NodeId> = status
+        .voters
+        .keys()
+        .copied()
+        .filter(|v| *v != member.id)
+        .collect();
+    if others.is_empty() {
+        return;
+    }
+    let (current, ids) = {
+        let a = member.state.applied();
+        (a.owners.clone(), a.peer_ids.clone())
+    };
+    let configured: BTreeSet<PeerId> = sessions
+        .neighbors()
+        .iter()
+        .filter_map(|n| ids.get(&n.addr.ip()).copied())
+        .collect();
+    let desired = balance(&current, &configured, &others);
+    if desired == current {
+        return;
+    }
+    info!(owners = ?desired, "draining: this member's sessions go to the others");
+    match tokio::time::timeout(within, member.write(Request::owners(desired))).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => warn!(error = %e, "cannot give this member's sessions to the others"),
+        Err(_) => warn!("cannot give this member's sessions to the others in time"),
+    }
+}
+
 /// How often ownership and the digest are looked at.
 const TICK: Duration = Duration::from_millis(500);
 
@@ -393,6 +464,11 @@ pub async fn follow_owners(member: Arc<Member>, sessions: Sessions) {
     let mut previous: Option<u64> = None;
     let mut leading_since: Option<Instant> = None;
     loop {
+        // A stopping member's sessions are not taken over by itself: the
+        // RIB keeps them up, for whoever runs them next to mark stale.
+        if sessions.is_stopping() {
+            return;
+        }
         let status = consensus::server::status(&member.raft);
         let current = member.state.applied().owners.clone();
         // Every member gives its configured neighbours ids (a reload may
@@ -447,14 +523,17 @@ pub async fn follow_owners(member: Arc<Member>, sessions: Sessions) {
         // neighbour's End-of-RIB sweeps what it no longer sends, and what
         // stays stale goes after the restart time if it never comes back.
         let taken = sessions.taken_over(me, &owners, &ids);
-        if !taken.is_empty() {
+        if !taken.is_empty() && !sessions.is_stopping() {
             info!(neighbors = ?taken, "taking over sessions another member ran");
             let commands = taken
                 .iter()
                 .map(|peer| RibCommand::PeerDownGraceful { peer: *peer })
                 .collect();
             match member.write(Request::new(commands)).await {
-                Ok(_) => super::expire_later(member.clone(), taken),
+                Ok(_) => {
+                    sessions.restarted(&taken);
+                    super::expire_later(member.clone(), taken);
+                }
                 Err(e) => warn!(error = %e, "cannot keep the paths of the sessions taken over"),
             }
         }

@@ -143,6 +143,12 @@ fn session_config(c: &Config, n: &Neighbor) -> SessionConfig {
             .graceful_restart
             .enabled
             .then(|| secs(n.graceful_restart.restart_time)),
+        // Set when the session starts, for the first one after this
+        // member's restart or a takeover (`Sessions::start`).
+        restarting: false,
+        // What we advertise is in the RIB, which is kept in the store and
+        // replicated on every member: it outlives our restart.
+        forwarding_preserved: true,
         route_refresh: true,
         extended_message: true,
         hostname: hostname(c),

@@ -108,18 +108,31 @@ pub fn dispatch<R: speaker::rib::NextHopResolver>(
         }
         for (peer, _) in &out.joined {
             let Some(c) = ctx.get(peer) else { continue };
-            let mut msgs = table(rib, *peer, c, None);
-            if let Some(info) = rib.peer(*peer) {
-                for f in &info.families {
-                    let mut p = Packer::new(c, *f);
-                    p.end_of_rib();
-                    msgs.extend(p.finish());
-                }
-            }
-            sends.entry(*peer).or_default().extend(msgs);
+            sends
+                .entry(*peer)
+                .or_default()
+                .extend(full_table(rib, *peer, c));
         }
     }
     sends
+}
+
+/// Everything `peer` is sent (its Adj-RIB-Out), then End-of-RIB for each
+/// of its families (RFC 4724 §2): what a session gets when it comes up.
+pub fn full_table<R: speaker::rib::NextHopResolver>(
+    rib: &Rib<R>,
+    peer: PeerId,
+    ctx: &CodecContext,
+) -> Vec<Bytes> {
+    let mut msgs = table(rib, peer, ctx, None);
+    if let Some(info) = rib.peer(peer) {
+        for f in &info.families {
+            let mut p = Packer::new(ctx, *f);
+            p.end_of_rib();
+            msgs.extend(p.finish());
+        }
+    }
+    msgs
 }
 
 /// What `peer` is sent of `family` (its Adj-RIB-Out), again: the answer

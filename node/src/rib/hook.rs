@@ -2,7 +2,7 @@
 //! for the sessions it runs. Runs in the state machine's apply, with the
 //! RIB at hand; the sessions are reached through their actix addresses.
 
-use super::dispatch::dispatch;
+use super::dispatch::{dispatch, full_table};
 use crate::fib::feed::SharedFeed;
 use crate::session::{ImportPolicy, PeerSession, SendUpdates};
 use actix::Addr;
@@ -27,6 +27,71 @@ pub struct Routing {
     pub dropped: u64,
     /// Each peer's drop counters as last logged.
     pub logged: BTreeMap<PeerId, PeerStats>,
+    /// After this member restarted: nothing is sent until the neighbours
+    /// of before have sent End-of-RIB (RFC 4724 §4.1).
+    pub deferral: Option<Deferral>,
+}
+
+/// The restarting speaker's deferral (RFC 4724 §4.1): route selection and
+/// sending wait until every neighbour that was up before the restart has
+/// sent End-of-RIB for each of its families (or, its session back without
+/// graceful restart, is not waited for), or the selection deferral timer
+/// runs out ([`Routing::end_deferral`]). Our RIB came back whole from the
+/// store, so what the wait saves is churn: the sessions get the table
+/// once, as the neighbours re-sent it, then End-of-RIB.
+#[derive(Debug, Default)]
+pub struct Deferral {
+    /// Each neighbour waited for, and its families not yet ended.
+    pub awaited: BTreeMap<PeerId, BTreeSet<speaker::wire::Family>>,
+}
+
+impl Routing {
+    /// A neighbour's End-of-RIB of `family` (or its whole wait, `None`)
+    /// arrived: whether the deferral is over.
+    fn deferral_done(&mut self, peer: PeerId, family: Option<speaker::wire::Family>) -> bool {
+        let Some(d) = &mut self.deferral else {
+            return false;
+        };
+        match (family, d.awaited.get_mut(&peer)) {
+            (Some(f), Some(families)) => {
+                families.remove(&f);
+                if families.is_empty() {
+                    d.awaited.remove(&peer);
+                }
+            }
+            (None, Some(_)) => {
+                d.awaited.remove(&peer);
+            }
+            _ => {}
+        }
+        d.awaited.is_empty()
+    }
+
+    /// A neighbour whose session came back without graceful restart sends
+    /// no End-of-RIB to wait for (RFC 4724 §4.1 leaves it out).
+    pub fn not_awaited(&mut self, rib: &Rib, peer: PeerId) {
+        if self.deferral_done(peer, None) {
+            self.end_deferral(rib, "every neighbour of before the restart is back");
+        }
+    }
+
+    /// Ends the deferral: every established session gets its whole table
+    /// and End-of-RIB.
+    pub fn end_deferral(&mut self, rib: &Rib, why: &str) {
+        let Some(d) = self.deferral.take() else {
+            return;
+        };
+        info!(
+            not_back = d.awaited.len(),
+            sessions = self.contexts.len(),
+            "route selection deferral over ({why}): sending the table and End-of-RIB"
+        );
+        for (peer, ctx) in &self.contexts {
+            if let Some(s) = self.sessions.get(peer) {
+                s.do_send(SendUpdates(full_table(rib, *peer, ctx)));
+            }
+        }
+    }
 }
 
 pub type SharedRouting = Arc<Mutex<Routing>>;
@@ -88,13 +153,31 @@ impl ApplyHook for DispatchHook {
             info!(version, "routing policy applied");
             tell_sessions(rib, &r.sessions);
         }
-        let sends = dispatch(rib, &outputs, &r.contexts);
+        let sends = if r.deferral.is_some() {
+            Default::default()
+        } else {
+            dispatch(rib, &outputs, &r.contexts)
+        };
         for (peer, is_up) in &up {
             if !*is_up {
                 r.contexts.remove(peer);
                 // Its counters start again with its next session.
                 r.logged.remove(peer);
             }
+        }
+        if r.deferral.is_some() {
+            // Nothing goes out while deferring: the table goes whole at
+            // its end.
+            let mut done = false;
+            for out in &outputs {
+                if let Some((peer, family)) = out.end_of_rib {
+                    done |= r.deferral_done(peer, Some(family));
+                }
+            }
+            if done {
+                r.end_deferral(rib, "every neighbour of before the restart sent End-of-RIB");
+            }
+            return;
         }
         for (peer, msgs) in sends {
             if msgs.is_empty() {

@@ -26,8 +26,14 @@ use tracing::warn;
 /// What a session tells the RIB.
 #[derive(Debug)]
 pub enum SessionCommand {
-    /// Established: the peer and how to encode for it.
-    Up(Box<PeerInfo>, CodecContext),
+    /// Established: the peer, how to encode for it, and whether it
+    /// negotiated graceful restart (then it sends End-of-RIB, which a
+    /// restarting member waits for: RFC 4724 §4.1).
+    Up {
+        info: Box<PeerInfo>,
+        codec: CodecContext,
+        graceful_restart: bool,
+    },
     Rib(RibCommand),
 }
 
@@ -221,13 +227,32 @@ impl Handler<Register> for RibActor {
 impl Handler<Commands> for RibActor {
     type Result = ResponseFuture<()>;
     fn handle(&mut self, Commands(cmds): Commands, ctx: &mut Context<Self>) -> Self::Result {
-        let cmds = cmds.into_iter().map(|c| match c {
-            SessionCommand::Up(info, codec) => {
-                lock(&self.routing).coming_up.insert(info.id, codec);
-                RibCommand::PeerUp(*info)
+        let mut not_awaited = Vec::new();
+        let cmds: Vec<RibCommand> = cmds
+            .into_iter()
+            .map(|c| match c {
+                SessionCommand::Up {
+                    info,
+                    codec,
+                    graceful_restart,
+                } => {
+                    if !graceful_restart {
+                        not_awaited.push(info.id);
+                    }
+                    lock(&self.routing).coming_up.insert(info.id, codec);
+                    RibCommand::PeerUp(*info)
+                }
+                SessionCommand::Rib(cmd) => cmd,
+            })
+            .collect();
+        if !not_awaited.is_empty() && lock(&self.routing).deferral.is_some() {
+            // The state machine's lock first, as in apply.
+            let applied = self.member.state.applied();
+            let mut routing = lock(&self.routing);
+            for peer in not_awaited {
+                routing.not_awaited(&applied.rib, peer);
             }
-            SessionCommand::Rib(cmd) => cmd,
-        });
+        }
         for cmd in cmds {
             self.pending_paths += cmd.paths().max(1);
             self.pending.push(cmd);
@@ -241,6 +266,56 @@ impl Handler<Commands> for RibActor {
         Box::pin(async move {
             let _ = rx.await;
         })
+    }
+}
+
+impl RibActor {
+    /// Starts the restarting speaker's deferral (RFC 4724 §4.1): nothing
+    /// is sent until every one of `peers` (up before the restart) has sent
+    /// End-of-RIB, or `timeout` has passed.
+    pub fn defer(&self, peers: &[PeerId], timeout: Duration, ctx: &mut Context<Self>) {
+        if peers.is_empty() {
+            return;
+        }
+        {
+            let applied = self.member.state.applied();
+            let awaited = peers
+                .iter()
+                .map(|p| {
+                    let families = applied
+                        .rib
+                        .peer(*p)
+                        .map(|i| i.families.iter().copied().collect())
+                        .unwrap_or_default();
+                    (*p, families)
+                })
+                .collect();
+            lock(&self.routing).deferral = Some(hook::Deferral { awaited });
+        }
+        tracing::info!(
+            neighbors = peers.len(),
+            timeout_secs = timeout.as_secs(),
+            "deferring route selection until the neighbours of before the restart send End-of-RIB"
+        );
+        ctx.run_later(timeout, |act, _| {
+            let applied = act.member.state.applied();
+            lock(&act.routing).end_deferral(&applied.rib, "selection deferral timer");
+        });
+    }
+}
+
+/// Start the restarting speaker's deferral ([`RibActor::defer`]).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Defer {
+    pub peers: Vec<PeerId>,
+    pub timeout: Duration,
+}
+
+impl Handler<Defer> for RibActor {
+    type Result = ();
+    fn handle(&mut self, d: Defer, ctx: &mut Context<Self>) {
+        self.defer(&d.peers, d.timeout, ctx);
     }
 }
 

@@ -12,7 +12,7 @@ use speaker::policy::{
     Crossing, ImportFilter, LimitAction, PrefixCounter, PrefixLimit, ReceivedRoutes, RouteMap,
 };
 use speaker::rib::{NextHopSelf, PeerId, PeerInfo, RibCommand};
-use speaker::wire::notification::{code, subcode};
+use speaker::wire::notification::subcode;
 use speaker::wire::route_refresh::{RefreshSubtype, RouteRefresh};
 use speaker::wire::{Message, Notification};
 use std::collections::{BTreeMap, VecDeque};
@@ -138,8 +138,8 @@ pub struct PeerSession {
     span: tracing::Span,
     /// The start a reset scheduled.
     reset_start: Option<SpawnHandle>,
-    /// Stopped for another member to run: the RIB hears nothing of the end.
-    handed_over: bool,
+    /// Left ([`Leave`]): the RIB hears nothing of the end.
+    leaving: bool,
 }
 
 /// How long a reset session stays down before it starts again.
@@ -175,18 +175,27 @@ async fn peek_open_id(stream: &TcpStream) -> Option<Ipv4Addr> {
 #[rtype(result = "()")]
 pub struct Incoming(pub TcpStream);
 
-/// Stop the session with an optional NOTIFICATION (a Cease, usually).
+/// Stop the session with a NOTIFICATION (a Cease, usually). `hard`: the
+/// peer must not keep our routes, so with the N bit negotiated it is sent
+/// as a Hard Reset (RFC 8538 §3, §5).
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Shutdown(pub Option<Notification>);
+pub struct Shutdown {
+    pub notification: Notification,
+    pub hard: bool,
+}
 
-/// Stop the session because another member of the cluster runs it now:
-/// like [`Shutdown`], but its paths are left to the new owner (no
-/// PeerDown: written after the new owner's PeerUp, it would take the
-/// neighbour's routes away while its session is up).
+/// Stop the session as a restart of ours (RFC 4724 §4.1, RFC 8538): this
+/// member stops, or another member of the cluster runs the session now.
+/// The peer is told in the way that keeps our routes with it where it can
+/// ([`speaker::fsm::AdminEvent::StopGracefully`], the message in the
+/// Cease), and the RIB hears nothing of the end: the neighbour's paths are
+/// marked stale by whoever runs its session next (PeerDown, written after
+/// a new owner's PeerUp, would take its routes away while its session is
+/// up).
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct HandOver(pub Notification);
+pub struct Leave(pub String);
 
 /// UPDATEs the RIB packed for this peer.
 #[derive(Message)]
@@ -252,7 +261,7 @@ impl PeerSession {
             denial_logged: false,
             span: tracing::info_span!("session", neighbor = %peer.ip()),
             reset_start: None,
-            handed_over: false,
+            leaving: false,
             status: SessionStatus {
                 peer,
                 state: State::Idle,
@@ -504,8 +513,11 @@ impl PeerSession {
                 info.cluster_id = self.role.cluster_id;
                 info.import = self.role.import.as_ref().map(|m| m.name.clone());
                 info.export = self.role.export.clone();
-                self.pending
-                    .push(SessionCommand::Up(Box::new(info), n.send_context()));
+                self.pending.push(SessionCommand::Up {
+                    info: Box::new(info),
+                    codec: n.send_context(),
+                    graceful_restart: n.peer_graceful_restart.is_some(),
+                });
                 self.up = true;
                 self.status.established_transitions += 1;
                 self.status.established_at = Some(Instant::now());
@@ -659,7 +671,11 @@ impl PeerSession {
                         restart_after = ?idle_for,
                         "max-prefix exceeded: closing the session with Cease 6/1 (Maximum Number of Prefixes Reached); not reconnecting until the restart time has passed (none: until the daemon restarts)"
                     );
-                    let cease = Notification::max_prefixes_reached(family, max);
+                    // RFC 8538 §5: a Hard Reset (the routes over the limit
+                    // are not to be kept).
+                    let cease = self
+                        .fsm
+                        .hard(Notification::max_prefixes_reached(family, max));
                     self.fsm.handle_admin(
                         Instant::now(),
                         AdminEvent::AutomaticStop { cease, idle_for },
@@ -674,14 +690,11 @@ impl PeerSession {
     /// restart drops (no NOTIFICATION), its routes stay, stale, until it is
     /// back and sends End-of-RIB, or its restart time passes.
     fn peer_down(&mut self, reason: speaker::fsm::DownReason, ctx: &mut Context<Self>) {
-        if self.handed_over {
+        if self.leaving || reason == DownReason::GracefulStop {
             return;
         }
         let id = self.role.id;
-        let restart = self.fsm.last_peer_restart_time();
-        let graceful =
-            matches!(reason, speaker::fsm::DownReason::ConnectionClosed) && restart.is_some();
-        match restart.filter(|_| graceful) {
+        match self.fsm.keeps_routes_after(&reason) {
             Some(t) => {
                 self.pending
                     .push(SessionCommand::Rib(RibCommand::PeerDownGraceful {
@@ -825,19 +838,23 @@ impl Handler<Incoming> for PeerSession {
 
 impl Handler<Shutdown> for PeerSession {
     type Result = ();
-    fn handle(&mut self, Shutdown(n): Shutdown, ctx: &mut Context<Self>) {
+    fn handle(&mut self, s: Shutdown, ctx: &mut Context<Self>) {
         let _session = self.span.clone().entered();
-        self.admin_stop(n, ctx);
+        self.admin_stop(s.notification, s.hard, ctx);
         self.drive(ctx);
     }
 }
 
-impl Handler<HandOver> for PeerSession {
+impl Handler<Leave> for PeerSession {
     type Result = ();
-    fn handle(&mut self, HandOver(n): HandOver, ctx: &mut Context<Self>) {
+    fn handle(&mut self, Leave(message): Leave, ctx: &mut Context<Self>) {
         let _session = self.span.clone().entered();
-        self.handed_over = true;
-        self.admin_stop(Some(n), ctx);
+        self.leaving = true;
+        if let Some(h) = self.reset_start.take() {
+            ctx.cancel_future(h);
+        }
+        self.fsm
+            .handle_admin(Instant::now(), AdminEvent::StopGracefully { message });
         self.drive(ctx);
     }
 }
@@ -941,29 +958,27 @@ impl Handler<ImportPolicy> for PeerSession {
 }
 
 impl PeerSession {
-    /// ManualStop with `cease` (Administrative Shutdown if `None`),
-    /// counted as sent when a connection is there to carry it.
-    fn admin_stop(&mut self, cease: Option<Notification>, ctx: &mut Context<Self>) {
+    /// ManualStop with `cease` (a Hard Reset carrying it when `hard` and
+    /// the N bit was negotiated, RFC 8538), counted as sent when a
+    /// connection is there to carry it.
+    fn admin_stop(&mut self, cease: Notification, hard: bool, ctx: &mut Context<Self>) {
         // A stop cancels the start a reset has scheduled.
         if let Some(h) = self.reset_start.take() {
             ctx.cancel_future(h);
         }
+        let cease = if hard { self.fsm.hard(cease) } else { cease };
         if matches!(
             self.fsm.state(),
             State::OpenSent | State::OpenConfirm | State::Established
         ) {
-            let (code, subcode) = cease.as_ref().map_or(
-                (code::CEASE, subcode::cease::ADMINISTRATIVE_SHUTDOWN),
-                |n| (n.code, n.subcode),
-            );
             *self
                 .status
                 .notifications_sent
-                .entry((code, subcode))
+                .entry((cease.code, cease.subcode))
                 .or_default() += 1;
         }
         self.fsm
-            .handle_admin(Instant::now(), AdminEvent::Stop(cease));
+            .handle_admin(Instant::now(), AdminEvent::Stop(Some(cease)));
     }
 
     /// RFC 2918: asks the peer to send its routes of `families` again.
@@ -981,7 +996,11 @@ impl PeerSession {
 #[derive(Clone, Debug)]
 pub enum NeighborAction {
     /// Close it with Cease / Administrative Reset and start it again.
-    Reset,
+    /// With the N bit negotiated (RFC 8538) the peer keeps our routes
+    /// meanwhile, and we its; `hard`: a Hard Reset, neither does.
+    Reset {
+        hard: bool,
+    },
     /// Inbound soft reset: the routes again, from those kept as received
     /// (soft reconfiguration) or by ROUTE-REFRESH (RFC 2918).
     Refresh,
@@ -1003,12 +1022,12 @@ impl Handler<Act> for PeerSession {
         let now = Instant::now();
         info!(peer = %self.peer, ?action, "operator action");
         match action {
-            NeighborAction::Reset => {
+            NeighborAction::Reset { hard } => {
                 let cease = Notification::cease_with_message(
                     subcode::cease::ADMINISTRATIVE_RESET,
                     "reset by the operator",
                 );
-                self.admin_stop(Some(cease), ctx);
+                self.admin_stop(cease, hard, ctx);
                 self.drive(ctx);
                 // Started again a moment later: the peer reads our Cease
                 // before our next connection (else it may take that one
@@ -1043,11 +1062,13 @@ impl Handler<Act> for PeerSession {
                 Ok("ROUTE-REFRESH sent".into())
             }
             NeighborAction::Shutdown(message) => {
+                // RFC 8538 §5: an Administrative Shutdown SHOULD be a Hard
+                // Reset (the operator wants the routes gone).
                 let cease = Notification::cease_with_message(
                     subcode::cease::ADMINISTRATIVE_SHUTDOWN,
                     &message,
                 );
-                self.admin_stop(Some(cease), ctx);
+                self.admin_stop(cease, true, ctx);
                 self.drive(ctx);
                 Ok("session shut down".into())
             }

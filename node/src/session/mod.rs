@@ -5,6 +5,6 @@ mod actor;
 mod transport;
 
 pub use actor::{
-    Act, HandOver, ImportPolicy, Incoming, NeighborAction, PeerSession, RibRole, SendUpdates,
+    Act, ImportPolicy, Incoming, Leave, NeighborAction, PeerSession, RibRole, SendUpdates,
     SessionStatus, Shutdown, Status,
 };

@@ -29,8 +29,18 @@ pub struct SessionConfig {
     /// failure (DampPeerOscillations) up to `idle_hold_max`.
     pub idle_hold: Duration,
     pub idle_hold_max: Duration,
-    /// RFC 4724 graceful restart (helper side): the restart time we announce.
+    /// RFC 4724 graceful restart: the restart time we announce (with the
+    /// RFC 8538 N bit: a NOTIFICATION other than Hard Reset keeps routes).
     pub graceful_restart: Option<Duration>,
+    /// RFC 4724 §3 Restart State (R bit): this speaker restarted (or took
+    /// the session over from another member of its cluster) and this is
+    /// the session's first OPEN since.
+    pub restarting: bool,
+    /// RFC 4724 §3 Forwarding State (F bit) for every family: the routes
+    /// this speaker advertised are still in its RIB (its store, or the
+    /// cluster's replicated RIB), so a helper may keep them until our
+    /// End-of-RIB.
+    pub forwarding_preserved: bool,
     pub route_refresh: bool,
     pub extended_message: bool,
     /// RFC 8654 and the FQDN capability: our host name, when announced.
@@ -56,6 +66,8 @@ impl SessionConfig {
             idle_hold: Duration::from_secs(5),
             idle_hold_max: Duration::from_secs(120),
             graceful_restart: None,
+            restarting: false,
+            forwarding_preserved: false,
             route_refresh: true,
             extended_message: true,
             hostname: None,

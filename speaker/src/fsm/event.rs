@@ -46,6 +46,15 @@ pub enum AdminEvent {
         cease: Notification,
         idle_for: Option<Duration>,
     },
+    /// ManualStop that the peer is to take as a restart of ours, so that it
+    /// keeps our routes (RFC 4724 §4.2) while this speaker restarts or
+    /// another member of its cluster takes the session over: with the N
+    /// bit negotiated, Cease / Administrative Reset carrying `message`
+    /// (RFC 8538 §4, RFC 9003); else, to a peer that announced graceful
+    /// restart, the connection closed with no NOTIFICATION; else Cease /
+    /// Administrative Shutdown with `message` (the peer drops our routes:
+    /// nothing else is possible).
+    StopGracefully { message: String },
 }
 
 /// Transport events (§8.1.3), reported by the driver.
@@ -67,7 +76,10 @@ pub enum DownReason {
     NotificationReceived(Notification),
     ConnectionClosed,
     ConnectionFailed,
-    AdminStop,
+    /// ManualStop, with the NOTIFICATION sent.
+    AdminStop(Notification),
+    /// [`AdminEvent::StopGracefully`]: our restart, not the peer's.
+    GracefulStop,
 }
 
 /// Outputs for the driver, in order.

@@ -17,7 +17,17 @@ pub struct PeerGracefulRestart {
     pub restarting: bool,
     /// Families, and whether the peer kept their forwarding state.
     pub families: Vec<(Family, bool)>,
+    /// The N bit (RFC 8538 §2): the peer treats a NOTIFICATION other than
+    /// Hard Reset as a graceful restart.
+    pub notification: bool,
 }
+
+/// RFC 4724 §3 Restart Flags, high bit first: Restart State.
+pub const RESTART_STATE: u8 = 0x8;
+/// RFC 8538 §2: Graceful Notification (the N bit).
+pub const GRACEFUL_NOTIFICATION: u8 = 0x4;
+/// RFC 4724 §3: a family's Forwarding State bit.
+pub const FORWARDING_STATE: u8 = 0x80;
 
 /// The result of negotiation: what both sides agreed on.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,6 +47,9 @@ pub struct Negotiated {
     pub enhanced_route_refresh: bool,
     pub extended_message: bool,
     pub peer_graceful_restart: Option<PeerGracefulRestart>,
+    /// Both sides announced the N bit (RFC 8538): every NOTIFICATION but
+    /// Hard Reset ends the session gracefully, both ways.
+    pub graceful_notification: bool,
     pub peer_hostname: Option<String>,
 }
 
@@ -86,14 +99,19 @@ pub fn local_open(c: &SessionConfig) -> Open {
         caps.push(Capability::ExtendedMessage);
     }
     if let Some(t) = c.graceful_restart {
-        // Helper side only: no family claims preserved forwarding state.
+        let flags = if c.forwarding_preserved {
+            FORWARDING_STATE
+        } else {
+            0
+        };
         let families = c
             .families
             .iter()
-            .map(|&family| GracefulRestartFamily { family, flags: 0 })
+            .map(|&family| GracefulRestartFamily { family, flags })
             .collect();
+        let restart_state = if c.restarting { RESTART_STATE } else { 0 };
         caps.push(Capability::GracefulRestart {
-            restart_flags: 0,
+            restart_flags: restart_state | GRACEFUL_NOTIFICATION,
             restart_time: t.as_secs().min(4095) as u16,
             families,
         });
@@ -204,14 +222,20 @@ pub fn negotiate(c: &SessionConfig, ours: &Open, peer: &Open) -> Result<Negotiat
             families,
         } => Some(PeerGracefulRestart {
             restart_time: Duration::from_secs(u64::from(*restart_time)),
-            restarting: restart_flags & 0x8 != 0,
+            restarting: restart_flags & RESTART_STATE != 0,
             families: families
                 .iter()
-                .map(|g| (g.family, g.flags & 0x80 != 0))
+                .map(|g| (g.family, g.flags & FORWARDING_STATE != 0))
                 .collect(),
+            notification: restart_flags & GRACEFUL_NOTIFICATION != 0,
         }),
         _ => None,
     });
+    // We announce the N bit whenever we announce graceful restart.
+    let graceful_notification = c.graceful_restart.is_some()
+        && peer_graceful_restart
+            .as_ref()
+            .is_some_and(|g| g.notification);
     let peer_hostname = peer.capabilities().find_map(|cap| match cap {
         Capability::Fqdn { hostname, .. } => Some(String::from_utf8_lossy(hostname).into_owned()),
         _ => None,
@@ -229,6 +253,7 @@ pub fn negotiate(c: &SessionConfig, ours: &Open, peer: &Open) -> Result<Negotiat
         enhanced_route_refresh: both(&|c| matches!(c, Capability::EnhancedRouteRefresh)),
         extended_message: both(&|c| matches!(c, Capability::ExtendedMessage)),
         peer_graceful_restart,
+        graceful_notification,
         peer_hostname,
     })
 }

@@ -35,6 +35,9 @@ pub struct Session {
     /// The peer's RFC 4724 restart time from its last OPEN: kept after the
     /// session drops, which is when it matters.
     peer_restart_time: Option<Duration>,
+    /// Whether the last session negotiated the N bit (RFC 8538): kept, like
+    /// the restart time, for after it drops.
+    graceful_notification: bool,
     /// The session is administratively up: restart automatically after IdleHold.
     admin_up: bool,
     /// Consecutive failures, for IdleHold back-off (DampPeerOscillations).
@@ -57,6 +60,7 @@ impl Session {
             timers: TimerTable::default(),
             negotiated: None,
             peer_restart_time: None,
+            graceful_notification: false,
             admin_up: false,
             failures: 0,
             established_at: None,
@@ -81,6 +85,39 @@ impl Session {
     /// it announced graceful restart: what a helper waits after it drops.
     pub fn last_peer_restart_time(&self) -> Option<Duration> {
         self.peer_restart_time
+    }
+
+    /// How long the peer's routes are kept, stale, after its session went
+    /// down for `reason` (None: they go now). RFC 4724 §4.2: the connection
+    /// dropped without a NOTIFICATION and the peer announced graceful
+    /// restart. RFC 8538 §4: with the N bit negotiated, also any
+    /// NOTIFICATION sent or received other than Hard Reset. Our own
+    /// graceful stop keeps them too (we are the one restarting).
+    pub fn keeps_routes_after(&self, reason: &DownReason) -> Option<Duration> {
+        let t = self.peer_restart_time?;
+        let keep = match reason {
+            DownReason::ConnectionClosed | DownReason::GracefulStop => true,
+            DownReason::NotificationSent(n)
+            | DownReason::NotificationReceived(n)
+            | DownReason::AdminStop(n) => self.graceful_notification && !n.is_hard_reset(),
+            DownReason::ConnectionFailed => false,
+        };
+        keep.then_some(t)
+    }
+
+    /// `n` as a stop that must not leave our routes with the peer: a Hard
+    /// Reset carrying it when the session negotiated the N bit (RFC 8538
+    /// §3), else `n` itself.
+    pub fn hard(&self, n: Notification) -> Notification {
+        if self
+            .negotiated
+            .as_ref()
+            .is_some_and(|x| x.graceful_notification)
+        {
+            Notification::hard_reset(&n)
+        } else {
+            n
+        }
     }
 
     pub fn config(&self) -> &SessionConfig {
@@ -136,8 +173,35 @@ impl Session {
                     _ => None,
                 };
                 if self.state != State::Idle {
-                    self.go_idle(now, DownReason::AdminStop, notify, false);
+                    let reason = match &notify {
+                        Some(n) => DownReason::AdminStop(n.clone()),
+                        None => DownReason::ConnectionClosed,
+                    };
+                    self.go_idle(now, reason, notify, false);
                 }
+                self.timers.stop_all();
+            }
+            AdminEvent::StopGracefully { message } => {
+                self.admin_up = false;
+                self.failures = 0;
+                if self.state == State::Idle {
+                    self.timers.stop_all();
+                    return;
+                }
+                let cease = |sub| Some(Notification::cease_with_message(sub, &message));
+                let notify = match self.state {
+                    State::OpenSent | State::OpenConfirm | State::Established => {
+                        match &self.negotiated {
+                            Some(n) if n.graceful_notification => {
+                                cease(subcode::cease::ADMINISTRATIVE_RESET)
+                            }
+                            Some(n) if n.peer_graceful_restart.is_some() => None,
+                            _ => cease(subcode::cease::ADMINISTRATIVE_SHUTDOWN),
+                        }
+                    }
+                    _ => None,
+                };
+                self.go_idle(now, DownReason::GracefulStop, notify, false);
                 self.timers.stop_all();
             }
             AdminEvent::AutomaticStop { cease, idle_for } => {
@@ -247,6 +311,12 @@ impl Session {
                 self.restart_hold(now);
                 self.established_at = Some(now);
                 self.set_state(State::Established);
+                // RFC 4724 §3: the Restart State is for the first session
+                // after the restart; later ones are ordinary.
+                if self.config.restarting {
+                    self.config.restarting = false;
+                    self.local_open = local_open(&self.config);
+                }
                 if let Some(n) = self.negotiated.clone() {
                     self.events.push_back(Event::Established(Box::new(n)));
                 }
@@ -365,6 +435,7 @@ impl Session {
         match negotiate(&self.config, &self.local_open, &peer) {
             Ok(n) => {
                 self.peer_restart_time = n.peer_graceful_restart.as_ref().map(|g| g.restart_time);
+                self.graceful_notification = n.graceful_notification;
                 self.negotiated = Some(n);
                 self.send(&Message::Keepalive);
                 self.restart_hold(now);

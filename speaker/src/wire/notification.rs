@@ -151,6 +151,29 @@ impl Notification {
         Some((Family::new(afi, Safi(d[2])), limit))
     }
 
+    /// Cease / Hard Reset (RFC 8538 §3): `inner`, the real reason, as its
+    /// data (code, subcode, data). Sent instead of `inner` when both sides
+    /// announced the N bit and the peer must not keep our routes.
+    pub fn hard_reset(inner: &Notification) -> Notification {
+        let mut d = BytesMut::with_capacity(2 + inner.data.len());
+        inner.encode_body(&mut d);
+        Notification::new(code::CEASE, subcode::cease::HARD_RESET, d.freeze())
+    }
+
+    /// Whether it is a Hard Reset (RFC 8538 §3): the one NOTIFICATION after
+    /// which neither side keeps the other's routes when the N bit was
+    /// negotiated.
+    pub fn is_hard_reset(&self) -> bool {
+        self.code == code::CEASE && self.subcode == subcode::cease::HARD_RESET
+    }
+
+    /// The NOTIFICATION a Hard Reset carries (RFC 8538 §3), if it is one
+    /// with at least a code and subcode inside.
+    pub fn hard_reset_reason(&self) -> Option<Notification> {
+        (self.is_hard_reset() && self.data.len() >= 2)
+            .then(|| Notification::decode(self.data.clone()))
+    }
+
     pub fn decode(body: Bytes) -> Notification {
         // The header check guarantees two octets (minimum length 21).
         let code = body.first().copied().unwrap_or(0);
@@ -198,6 +221,9 @@ impl Notification {
         }
         if let Some((family, limit)) = self.max_prefixes() {
             out.push_str(&format!(": {family}, limit {limit}"));
+        }
+        if let Some(inner) = self.hard_reset_reason() {
+            out.push_str(&format!(" ({})", inner.describe()));
         }
         out
     }

@@ -39,6 +39,10 @@ struct Shared {
     state: Mutex<Option<State>>,
     /// A handle on the connection, to shut it down from `drop`.
     stream: Mutex<Option<TcpStream>>,
+    /// Sessions established so far.
+    sessions: std::sync::atomic::AtomicU32,
+    /// Why the sessions that ended ended (a reconnecting source).
+    ended: Mutex<Vec<String>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -57,10 +61,6 @@ impl Shared {
             *st = Some(s);
         }
     }
-
-    fn failed(&self) -> bool {
-        matches!(*lock(&self.state), Some(State::Failed(_)))
-    }
 }
 
 /// A running replay; dropping it closes the session and joins its threads.
@@ -72,25 +72,66 @@ pub struct Source {
 impl Source {
     /// Starts the source in network namespace `ns`, towards `peer` (port
     /// 179, over IPv4 or IPv6); the session carries the table's family.
+    /// It stops when the session ends.
     pub fn start(ns: &str, peer: impl Into<IpAddr>, sender: Sender, table: Arc<Table>) -> Source {
-        let peer = peer.into();
+        Source::spawn(ns, peer.into(), sender, table, false)
+    }
+
+    /// [`Source::start`], but a session that ends is opened again (the
+    /// router restarted, or moved the session), and the table sent again
+    /// with End-of-RIB, as a real speaker would; the state stays the
+    /// first `Sent` once reached.
+    pub fn start_reconnecting(
+        ns: &str,
+        peer: impl Into<IpAddr>,
+        sender: Sender,
+        table: Arc<Table>,
+    ) -> Source {
+        Source::spawn(ns, peer.into(), sender, table, true)
+    }
+
+    fn spawn(ns: &str, peer: IpAddr, sender: Sender, table: Arc<Table>, again: bool) -> Source {
         let shared = Arc::new(Shared::default());
         shared.set(State::Connecting);
         let (sh, ns) = (shared.clone(), ns.to_string());
         let thread = std::thread::spawn(move || {
-            if let Err(e) = run(&sh, &ns, peer, &sender, &table)
-                && !sh.stopping()
-            {
+            if let Err(e) = crate::netns::enter(&ns) {
                 sh.set(State::Failed(e));
+                return;
             }
-            if let Some(s) = lock(&sh.stream).take() {
-                let _ = s.shutdown(Shutdown::Both);
+            loop {
+                let result = run(&sh, peer, &sender, &table);
+                if let Some(s) = lock(&sh.stream).take() {
+                    let _ = s.shutdown(Shutdown::Both);
+                }
+                if sh.stopping() {
+                    return;
+                }
+                match result {
+                    Err(e) if !again => {
+                        sh.set(State::Failed(e));
+                        return;
+                    }
+                    Err(e) => lock(&sh.ended).push(e),
+                    Ok(()) => return,
+                }
+                std::thread::sleep(Duration::from_millis(500));
             }
         });
         Source {
             shared,
             thread: Some(thread),
         }
+    }
+
+    /// Sessions established so far.
+    pub fn sessions(&self) -> u32 {
+        self.shared.sessions.load(Ordering::Relaxed)
+    }
+
+    /// Why each session that ended ended (a reconnecting source).
+    pub fn ended(&self) -> Vec<String> {
+        lock(&self.shared.ended).clone()
     }
 
     pub fn state(&self) -> State {
@@ -128,14 +169,9 @@ impl Drop for Source {
     }
 }
 
-fn run(
-    sh: &Arc<Shared>,
-    ns: &str,
-    peer: IpAddr,
-    sender: &Sender,
-    table: &Table,
-) -> Result<(), String> {
-    crate::netns::enter(ns)?;
+/// One session: connect, open, send the table, keep it up until stopped
+/// (Ok) or until it fails (the error).
+fn run(sh: &Arc<Shared>, peer: IpAddr, sender: &Sender, table: &Table) -> Result<(), String> {
     let mut tx = connect(sh, SocketAddr::from((peer, 179)))?;
     *lock(&sh.stream) = Some(tx.try_clone().map_err(|e| e.to_string())?);
     if sh.stopping() {
@@ -146,37 +182,49 @@ fn run(
     let mut rx = tx.try_clone().map_err(|e| e.to_string())?;
     let mut buf = BytesMut::new();
     let hold = handshake(&mut tx, &mut rx, &mut buf, sender, table.family, &ctx)?;
-    sh.set(State::Established);
+    if sh.sessions.fetch_add(1, Ordering::Relaxed) == 0 {
+        sh.set(State::Established);
+    }
     let keepalive_every = Duration::from_secs(u64::from(hold / 3).clamp(1, 10));
+    // Why this session was lost, once the reader sees it.
+    let lost: Arc<Mutex<Option<String>>> = Arc::default();
     let reader = {
-        let (sh, ctx) = (sh.clone(), ctx.clone());
+        let (lost, ctx) = (lost.clone(), ctx.clone());
         std::thread::spawn(move || {
             let e = drain(&mut rx, &mut buf, &ctx);
-            if !sh.stopping() {
-                sh.set(State::Failed(format!("session lost: {e}")));
-            }
+            *lock(&lost) = Some(format!("session lost: {e}"));
         })
     };
-    let result = send(sh, &mut tx, table, &ctx, keepalive_every);
+    let result = send(sh, &mut tx, table, &ctx, keepalive_every, &lost);
     let _ = tx.shutdown(Shutdown::Both);
     let _ = reader.join();
-    result
+    if sh.stopping() {
+        return Ok(());
+    }
+    result?;
+    match lock(&lost).take() {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
 }
 
-/// Sends the table and End-of-RIB, then keepalives until told to stop.
+/// Sends the table and End-of-RIB (the first time: the state `Sent`),
+/// then keepalives until told to stop or the session is `lost`.
 fn send(
     sh: &Shared,
     tx: &mut TcpStream,
     table: &Table,
     ctx: &CodecContext,
     keepalive_every: Duration,
+    lost: &Mutex<Option<String>>,
 ) -> Result<(), String> {
     let keepalive = Message::Keepalive.to_bytes(ctx);
     let mut last = Instant::now();
     let started = Instant::now();
+    let over = || sh.stopping() || lock(lost).is_some();
     let w = |tx: &mut TcpStream, b: &[u8]| tx.write_all(b).map_err(|e| format!("sending: {e}"));
     for chunk in &table.chunks {
-        if sh.stopping() || sh.failed() {
+        if over() {
             return Ok(());
         }
         w(tx, chunk)?;
@@ -189,11 +237,13 @@ fn send(
         tx,
         &Message::Update(Update::end_of_rib(table.family)).to_bytes(ctx),
     )?;
-    sh.set(State::Sent {
-        updates: table.updates,
-        took: started.elapsed(),
-    });
-    while !sh.stopping() && !sh.failed() {
+    if !matches!(*lock(&sh.state), Some(State::Sent { .. })) {
+        sh.set(State::Sent {
+            updates: table.updates,
+            took: started.elapsed(),
+        });
+    }
+    while !over() {
         std::thread::sleep(Duration::from_millis(100));
         if last.elapsed() >= keepalive_every {
             w(tx, &keepalive)?;

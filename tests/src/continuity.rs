@@ -1,0 +1,140 @@
+//! Continuity is measured, not inferred: a [`Sampler`] reads each client's
+//! route count on its own thread every 100 ms (or as fast as the client
+//! answers, if slower) through a whole event, and the [`Series`] it
+//! returns tell the lowest count seen and how long a count stayed below
+//! the table a client should hold, not only where it ended.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// How often each client is read.
+pub const EVERY: Duration = Duration::from_millis(100);
+
+/// A reading: when, and the count (`None`: the client could not be read,
+/// taken as no route, the worst case).
+pub type Sample = (Instant, Option<usize>);
+
+/// One client's counts in time.
+#[derive(Clone, Debug)]
+pub struct Series {
+    pub name: String,
+    pub samples: Vec<Sample>,
+}
+
+impl Series {
+    fn within(
+        &self,
+        from: Instant,
+        to: Instant,
+    ) -> impl Iterator<Item = &(Instant, Option<usize>)> {
+        self.samples
+            .iter()
+            .filter(move |(t, _)| *t >= from && *t <= to)
+    }
+
+    /// The lowest count read between `from` and `to` (an unreadable
+    /// sample counts as 0); None if no sample was taken then.
+    pub fn lowest(&self, from: Instant, to: Instant) -> Option<usize> {
+        self.within(from, to).map(|(_, n)| n.unwrap_or(0)).min()
+    }
+
+    /// How long the count stayed below `floor` between `from` and `to`:
+    /// each sample below it counts until the next sample.
+    pub fn below(&self, floor: usize, from: Instant, to: Instant) -> Duration {
+        let s: Vec<_> = self.within(from, to).collect();
+        s.windows(2)
+            .filter(|w| w[0].1.unwrap_or(0) < floor)
+            .map(|w| w[1].0 - w[0].0)
+            .sum()
+    }
+
+    /// The longest time between two samples between `from` and `to`: what
+    /// the sampling could have missed.
+    pub fn longest_gap(&self, from: Instant, to: Instant) -> Duration {
+        let s: Vec<_> = self.within(from, to).collect();
+        s.windows(2)
+            .map(|w| w[1].0 - w[0].0)
+            .max()
+            .unwrap_or_default()
+    }
+
+    /// The last count read.
+    pub fn last(&self) -> Option<usize> {
+        self.samples.last().and_then(|(_, n)| *n)
+    }
+}
+
+/// Reads clients' route counts until [`Sampler::finish`].
+#[derive(Default)]
+pub struct Sampler {
+    stop: Arc<AtomicBool>,
+    threads: Vec<(String, JoinHandle<Vec<Sample>>)>,
+}
+
+impl Sampler {
+    pub fn new() -> Sampler {
+        Sampler::default()
+    }
+
+    /// Reads `count` every [`EVERY`] on a thread of its own.
+    pub fn watch(&mut self, name: &str, count: impl FnMut() -> Option<usize> + Send + 'static) {
+        let stop = self.stop.clone();
+        let mut count = count;
+        let thread = std::thread::spawn(move || {
+            let mut out = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                let started = Instant::now();
+                let n = count();
+                out.push((started, n));
+                if let Some(rest) = EVERY.checked_sub(started.elapsed()) {
+                    std::thread::sleep(rest);
+                }
+            }
+            out
+        });
+        self.threads.push((name.to_string(), thread));
+    }
+
+    /// Stops reading; every client's series.
+    pub fn finish(self) -> Vec<Series> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.threads
+            .into_iter()
+            .map(|(name, t)| Series {
+                name,
+                samples: t.join().unwrap_or_default(),
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lowest_and_time_below_come_from_every_sample() {
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let s = Series {
+            name: "c".into(),
+            samples: vec![
+                (at(0), Some(10)),
+                (at(100), Some(10)),
+                (at(200), Some(3)),
+                (at(300), None),
+                (at(400), Some(10)),
+                (at(500), Some(10)),
+            ],
+        };
+        assert_eq!(s.lowest(at(0), at(500)), Some(0));
+        assert_eq!(s.lowest(at(400), at(500)), Some(10));
+        assert_eq!(s.below(10, at(0), at(500)), Duration::from_millis(200));
+        assert_eq!(s.below(3, at(0), at(500)), Duration::from_millis(100));
+        assert_eq!(s.longest_gap(at(0), at(500)), Duration::from_millis(100));
+        assert_eq!(s.last(), Some(10));
+        assert_eq!(s.lowest(at(600), at(700)), None);
+    }
+}

@@ -1,0 +1,319 @@
+//! Issue 16 (e): a one-member node stopped (SIGTERM) and started again on
+//! its store costs its clients nothing. A BIRD, an FRR and a GoBGP client
+//! each hold a full IPv4 table (replayed from ../shared/bgp-data by a
+//! source that reconnects and sends it again, as a real speaker would);
+//! every client's route count is read every 100 ms through the whole
+//! event, and the lowest count any client shows must be the full table.
+//!
+//! What keeps the routes: the node stops as a restarting speaker (RFC
+//! 4724 §4.1): to a client that negotiated the N bit (FRR, GoBGP) a Cease
+//! / Administrative Reset, which RFC 8538 makes a graceful restart; to a
+//! helper without it (BIRD 2.0) the connection closed with no NOTIFICATION.
+//! The store keeps every path; the node comes back announcing Restart and
+//! Forwarding State, defers selection until the neighbours of before have
+//! sent End-of-RIB, then sends each client its table and End-of-RIB.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use reflex_tests::bird::Bird;
+use reflex_tests::continuity::{Sampler, Series};
+use reflex_tests::frr::Frr;
+use reflex_tests::gobgp::Gobgp;
+use reflex_tests::netns::{Lan, Node, wait_for};
+use reflex_tests::replay::{Routes, Sender, Source, Table};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const AS: u32 = 65000;
+
+/// The longest time between two readings of a client that the test takes
+/// as continuous: the sampler asks every 100 ms, and a client busy taking
+/// in a full table may answer that late.
+const MAX_GAP: Duration = Duration::from_secs(2);
+
+/// The same for GoBGP, whose API does not answer while it takes in a full
+/// table (the reflector's, sent again after the restart): the gaps are
+/// printed; what it showed before and after each one is checked.
+const MAX_GAP_GOBGP: Duration = Duration::from_secs(40);
+
+fn rib() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(
+        "../../shared/bgp-data/mrt/derived/DERIVED_rib-from-updates.et-header.2015_pch-as3856_fullv4.gz",
+    )
+}
+
+fn reflex_config(rr: &Node, data: &Path, source: &Node, clients: &[&Node]) -> String {
+    let mut c = format!(
+        "router-id = \"{rr}\"\nlocal-as = {AS}\ndata-dir = \"{}\"\n[listen]\naddresses = [\"{rr}\"]\n\
+         \n[[neighbor]]\naddress = \"{}\"\nremote-as = {AS}\nroute-reflector-client = true\npassive = true\n",
+        data.display(),
+        source.v4,
+        rr = rr.v4,
+    );
+    for n in clients {
+        c.push_str(&format!(
+            "\n[[neighbor]]\naddress = \"{}\"\nremote-as = {AS}\nroute-reflector-client = true\nconnect-retry = 2\nidle-hold = 1\n",
+            n.v4
+        ));
+    }
+    c
+}
+
+/// BIRD as a graceful-restart helper (it announces the capability; it has
+/// no N bit). `direct`: next hops on the LAN resolve without an IGP.
+fn bird_config(me: &Node, rr: &Node) -> String {
+    format!(
+        "router id {me};\nlog stderr all;\ndebug protocols {{ states, events }};\nprotocol device {{}}\n\
+         protocol bgp reflector {{\n  local {me} as {AS};\n  neighbor {rr} as {AS};\n  \
+         hold time 30;\n  connect retry time 2;\n  error wait time 1, 5;\n  direct;\n  \
+         graceful restart on;\n  ipv4 {{ import all; export none; }};\n}}\n",
+        me = me.v4,
+        rr = rr.v4,
+    )
+}
+
+/// FRR 8.4: a helper by default, with the N bit (RFC 8538) by default.
+fn frr_config(me: &Node, rr: &Node) -> String {
+    format!(
+        "frr defaults traditional\nhostname client\nlog stdout informational\n!\nrouter bgp {AS}\n \
+         bgp router-id {me}\n no bgp default ipv4-unicast\n neighbor {rr} remote-as {AS}\n \
+         neighbor {rr} timers connect 2\n neighbor {rr} update-source {me}\n \
+         address-family ipv4 unicast\n  neighbor {rr} activate\n exit-address-family\n!\n",
+        me = me.v4,
+        rr = rr.v4,
+    )
+}
+
+/// GoBGP 3: a helper with the N bit, as configured.
+fn gobgp_config(me: &Node, rr: &Node) -> String {
+    format!(
+        "[global.config]\n  as = {AS}\n  router-id = \"{me}\"\n  port = 179\n\
+         \n[[neighbors]]\n  [neighbors.config]\n    neighbor-address = \"{rr}\"\n    peer-as = {AS}\n\
+         \x20 [neighbors.timers.config]\n    connect-retry = 2\n    hold-time = 30\n    keepalive-interval = 10\n    idle-hold-time-after-reset = 1\n\
+         \x20 [neighbors.graceful-restart.config]\n    enabled = true\n    helper-only = true\n    notification-enabled = true\n    restart-time = 120\n\
+         \x20 [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n      afi-safi-name = \"ipv4-unicast\"\n\
+         \x20   [neighbors.afi-safis.mp-graceful-restart.config]\n      enabled = true\n",
+        me = me.v4,
+        rr = rr.v4,
+    )
+}
+
+/// Routes FRR holds from the reflector `rr` (stale ones included: its
+/// prefix count keeps them while the session is down).
+fn frr_count(f: &Frr, rr: &Node) -> Option<usize> {
+    let j = f.json("show bgp ipv4 unicast summary json")?;
+    let n = j
+        .get("ipv4Unicast")
+        .unwrap_or(&j)
+        .get("peers")?
+        .get(&rr.v4.to_string())?
+        .get("pfxRcd")?
+        .as_u64()?;
+    usize::try_from(n).ok()
+}
+
+/// Paths GoBGP accepted from its neighbour (stale ones included), from
+/// its neighbour list: cheap, where a walk of its table takes seconds
+/// under load.
+fn gobgp_count(g: &Gobgp) -> Option<usize> {
+    let out = g.gobgp(&["neighbor", "-j"]).ok()?;
+    let at = out.find("\"accepted\":")? + "\"accepted\":".len();
+    let digits: String = out[at..]
+        .chars()
+        .skip_while(|c| c.is_whitespace())
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+/// The per-client figures of one event, printed and checked.
+fn report(event: &str, series: &[Series], full: usize, from: Instant, to: Instant) {
+    let mut failures = Vec::new();
+    for s in series {
+        let lowest = s.lowest(from, to).unwrap_or(0);
+        let below = s.below(full, from, to);
+        let gap = s.longest_gap(from, to);
+        eprintln!(
+            "{event}: {}: lowest {lowest} of {full} routes, {:.1} s below the full table, {} samples, longest gap between samples {} ms",
+            s.name,
+            below.as_secs_f64(),
+            s.samples.len(),
+            gap.as_millis()
+        );
+        // The samples below the table, as read (None: the client did not
+        // answer), for the failure's reader.
+        let low: Vec<String> = s
+            .samples
+            .iter()
+            .filter(|(t, n)| *t >= from && *t <= to && n.unwrap_or(0) < full)
+            .take(8)
+            .map(|(t, n)| format!("+{} ms: {n:?}", (*t - from).as_millis()))
+            .collect();
+        if !low.is_empty() {
+            eprintln!("{event}: {}: below the table: {low:?}", s.name);
+        }
+        if lowest < full || !below.is_zero() {
+            failures.push(format!(
+                "{}: lowest {lowest} < {full} ({:.1} s below)",
+                s.name,
+                below.as_secs_f64()
+            ));
+        }
+        // The sampling itself: a client is read every 100 ms, but one busy
+        // with a full table answers late; a gap this long could hide a dip.
+        let max_gap = if s.name == "GoBGP" {
+            MAX_GAP_GOBGP
+        } else {
+            MAX_GAP
+        };
+        if gap > max_gap {
+            failures.push(format!(
+                "{}: a gap of {} ms between samples",
+                s.name,
+                gap.as_millis()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{event}: {failures:?}");
+}
+
+#[test]
+fn a_one_member_node_restarts_without_a_client_losing_a_route() {
+    assert!(
+        reflex_tests::netns::available(),
+        "tests need root and iproute2 (ip netns)"
+    );
+    let routes = Routes::from_rib(&rib()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut lan = Lan::new().unwrap();
+    let rr = lan.node(1).unwrap();
+    let src = lan.node(2).unwrap();
+    let (nb, nf, ng) = (
+        lan.node(3).unwrap(),
+        lan.node(4).unwrap(),
+        lan.node(5).unwrap(),
+    );
+    let data = dir.path().join("data");
+    let config = reflex_config(&rr, &data, &src, &[&nb, &nf, &ng]);
+    let first = dir.path().join("first");
+    std::fs::create_dir_all(&first).unwrap();
+    let mut reflex = reflex_tests::reflex::start(&rr, &first, &config).unwrap();
+    let bird = Arc::new(Bird::start_text(&nb, dir.path(), &bird_config(&nb, &rr)).unwrap());
+    let frr = Arc::new(Frr::start_text(&nf, dir.path(), &frr_config(&nf, &rr), AS).unwrap());
+    let gobgp = Arc::new(Gobgp::start_text(&ng, dir.path(), &gobgp_config(&ng, &rr)).unwrap());
+    let sender = Sender {
+        address: src.v4,
+        address_v6: src.v6,
+        local_as: AS,
+        peer_as: AS,
+    };
+    let table = Arc::new(Table::encode(&routes, &sender));
+    drop(routes);
+    let source = Source::start_reconnecting(&src.ns, rr.v4, sender, table.clone());
+    source
+        .wait_sent(Duration::from_secs(120))
+        .unwrap_or_else(|e| panic!("replay: {e}\n{}", reflex_tests::reflex::log_tail(&first)));
+    let counts = {
+        let (b, f, g, rr) = (bird.clone(), frr.clone(), gobgp.clone(), rr.clone());
+        move || [b.route_count(), frr_count(&f, &rr), gobgp_count(&g)]
+    };
+    // The full table as the clients hold it (what a reflector sends of
+    // the source's table: NO_ADVERTISE routes stay with it), the same at
+    // every client and unchanged for 3 s.
+    let mut last = None;
+    let mut since = Instant::now();
+    let settled = wait_for(300, || {
+        let c = counts();
+        let same = c[0].filter(|n| *n > 0 && c.iter().all(|x| *x == Some(*n)));
+        if same != last {
+            last = same;
+            since = Instant::now();
+            return None;
+        }
+        same.filter(|_| since.elapsed() >= Duration::from_secs(3))
+    });
+    let Some(full) = settled else {
+        panic!(
+            "the clients do not hold the same table ({} prefixes sent): {:?}\n{}",
+            table.prefixes,
+            counts(),
+            reflex_tests::reflex::log_tail(&first)
+        );
+    };
+    assert!(
+        full + 1000 > table.prefixes,
+        "the clients hold {full} of {} prefixes",
+        table.prefixes
+    );
+    eprintln!(
+        "every client holds the full table: {full} routes (of {} sent by the source)",
+        table.prefixes
+    );
+
+    let mut sampler = Sampler::new();
+    {
+        let b = bird.clone();
+        sampler.watch("BIRD", move || b.route_count());
+        let (f, r) = (frr.clone(), rr.clone());
+        sampler.watch("FRR", move || frr_count(&f, &r));
+        let g = gobgp.clone();
+        sampler.watch("GoBGP", move || gobgp_count(&g));
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let from = Instant::now();
+    reflex.signal("TERM").unwrap();
+    assert!(
+        reflex.wait_exit(Duration::from_secs(20)),
+        "reflex did not stop on SIGTERM\n{}",
+        reflex_tests::reflex::log_tail(&first)
+    );
+    let stopped = from.elapsed();
+    let second = dir.path().join("second");
+    std::fs::create_dir_all(&second).unwrap();
+    let reflex = reflex_tests::reflex::start(&rr, &second, &config).unwrap();
+    // Back: the deferral over (every neighbour of before sent End-of-RIB),
+    // the source's session up again, and every client at the full table.
+    let deferral_over = || {
+        reflex_tests::reflex::log(&second)
+            .lines()
+            .any(|l| l.contains("route selection deferral over"))
+    };
+    let back = wait_for(180, || {
+        (deferral_over() && source.sessions() >= 2 && counts().iter().all(|n| *n == Some(full)))
+            .then(Instant::now)
+    });
+    assert!(
+        back.is_some(),
+        "not back after the restart: {:?}, source sessions {}\n{}\n{}",
+        counts(),
+        source.sessions(),
+        reflex_tests::reflex::log(&second)
+            .lines()
+            .filter(|l| !l.contains("DEBUG"))
+            .take(60)
+            .collect::<Vec<_>>()
+            .join("\n"),
+        reflex_tests::reflex::log_tail(&second)
+    );
+    // A few seconds more: End-of-RIB sweeps whatever was not sent again.
+    std::thread::sleep(Duration::from_secs(5));
+    let to = Instant::now();
+    let series = sampler.finish();
+    eprintln!(
+        "restart of a one-member node: stopped in {:.1} s; clients back to their sessions' End-of-RIB in {:.1} s after SIGTERM",
+        stopped.as_secs_f64(),
+        back.map_or(0.0, |b| (b - from).as_secs_f64())
+    );
+    report("restart of a one-member node", &series, full, from, to);
+    for s in &series {
+        assert_eq!(s.last(), Some(full), "{}: table after the restart", s.name);
+    }
+    let log = reflex_tests::reflex::log(&second);
+    assert!(
+        log.contains("deferring route selection"),
+        "no deferral after the restart\n{}",
+        reflex_tests::reflex::log_tail(&second)
+    );
+    drop(source);
+    drop(reflex);
+}
