@@ -14,4 +14,4 @@ mod session;
 mod table;
 
 pub use session::{Source, State};
-pub use table::{Routes, Sender, Table};
+pub use table::{Churn, Routes, Sender, Table};

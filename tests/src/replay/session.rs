@@ -41,6 +41,8 @@ struct Shared {
     stream: Mutex<Option<TcpStream>>,
     /// Sessions established so far.
     sessions: std::sync::atomic::AtomicU32,
+    /// Churn UPDATEs sent so far (announcements and withdrawals).
+    churned: std::sync::atomic::AtomicU64,
     /// Why the sessions that ended ended (a reconnecting source).
     ended: Mutex<Vec<String>>,
 }
@@ -127,6 +129,11 @@ impl Source {
     /// Sessions established so far.
     pub fn sessions(&self) -> u32 {
         self.shared.sessions.load(Ordering::Relaxed)
+    }
+
+    /// Churn UPDATEs sent so far ([`super::table::Table::with_churn`]).
+    pub fn churned(&self) -> u64 {
+        self.shared.churned.load(Ordering::Relaxed)
     }
 
     /// Why each session that ended ended (a reconnecting source).
@@ -243,8 +250,19 @@ fn send(
             took: started.elapsed(),
         });
     }
+    let mut next_churn = Instant::now();
+    let mut announced = false;
     while !over() {
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(20));
+        if let Some(c) = &table.churn
+            && Instant::now() >= next_churn
+        {
+            w(tx, if announced { &c.withdraw } else { &c.announce })?;
+            announced = !announced;
+            next_churn = Instant::now() + c.every;
+            last = Instant::now();
+            sh.churned.fetch_add(1, Ordering::Relaxed);
+        }
         if last.elapsed() >= keepalive_every {
             w(tx, &keepalive)?;
             last = Instant::now();

@@ -204,6 +204,18 @@ pub struct Table {
     pub chunks: Vec<Bytes>,
     pub updates: usize,
     pub prefixes: usize,
+    /// A live update stream after the table ([`Table::with_churn`]).
+    pub churn: Option<Churn>,
+}
+
+/// Prefixes outside the table that the source announces and withdraws in
+/// turn, every `every`, once the table is sent: a live update stream.
+#[derive(Clone, Debug)]
+pub struct Churn {
+    pub announce: Bytes,
+    pub withdraw: Bytes,
+    pub prefixes: usize,
+    pub every: std::time::Duration,
 }
 
 impl Table {
@@ -232,6 +244,44 @@ impl Table {
             chunks,
             updates: updates.len(),
             prefixes: routes.prefixes(),
+            churn: None,
         }
+    }
+
+    /// The same table, followed by a live update stream: `prefixes` (not
+    /// in the table) announced with the attributes of the table's first
+    /// set, withdrawn `every` later, announced again, and so on.
+    pub fn with_churn(
+        mut self,
+        routes: &Routes,
+        sender: &Sender,
+        prefixes: &[Prefix],
+        every: std::time::Duration,
+    ) -> Table {
+        let ctx = CodecContext::four_octet();
+        let entries: Vec<NlriEntry> = prefixes.iter().map(|p| NlriEntry::plain(*p)).collect();
+        let attrs = routes
+            .sets
+            .first()
+            .map(|(a, _)| sender.rewrite(a, routes.family))
+            .unwrap_or_default();
+        let join = |msgs: Vec<Bytes>| {
+            let mut b = BytesMut::new();
+            for m in msgs {
+                b.extend_from_slice(&m);
+            }
+            b.freeze()
+        };
+        let mut a = Packer::new(&ctx, routes.family);
+        a.announce(&Arc::new(attrs), &entries);
+        let mut w = Packer::new(&ctx, routes.family);
+        w.withdraw(&entries);
+        self.churn = Some(Churn {
+            announce: join(a.finish()),
+            withdraw: join(w.finish()),
+            prefixes: prefixes.len(),
+            every,
+        });
+        self
     }
 }
