@@ -55,10 +55,19 @@ pub fn one<T: Text>(value: T, out: &mut String) {
 /// first): sorted, each once, space-separated.
 pub fn all<T: Text>(values: &[T], out: &mut String) {
     out.clear();
-    let mut sorted = values.to_vec();
-    sorted.sort_unstable();
-    sorted.dedup();
-    for (i, v) in sorted.into_iter().enumerate() {
+    // Routes mostly carry their communities sorted already: no copy then.
+    if values.windows(2).all(|w| w[0] < w[1]) {
+        write_all(values.iter().copied(), out);
+    } else {
+        let mut sorted = values.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        write_all(sorted.into_iter(), out);
+    }
+}
+
+fn write_all<T: Text>(values: impl Iterator<Item = T>, out: &mut String) {
+    for (i, v) in values.enumerate() {
         if i > 0 {
             out.push(' ');
         }
@@ -93,6 +102,11 @@ mod tests {
         assert_eq!(t, "");
         one(Community::NO_EXPORT_SUBCONFED, &mut t);
         assert_eq!(t, "local-AS");
+        // Already sorted, and a repeat: the same text either way.
+        all(&[c(1, 1), c(2, 2)], &mut t);
+        assert_eq!(t, "1:1 2:2");
+        all(&[c(1, 1), c(1, 1)], &mut t);
+        assert_eq!(t, "1:1");
     }
 
     #[test]
