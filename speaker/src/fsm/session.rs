@@ -81,12 +81,6 @@ impl Session {
         self.negotiated.as_ref()
     }
 
-    /// The restart time the peer announced in its last OPEN (RFC 4724), if
-    /// it announced graceful restart: what a helper waits after it drops.
-    pub fn last_peer_restart_time(&self) -> Option<Duration> {
-        self.peer_restart_time
-    }
-
     /// How long the peer's routes are kept, stale, after its session went
     /// down for `reason` (None: they go now). RFC 4724 §4.2: the connection
     /// dropped without a NOTIFICATION and the peer announced graceful
