@@ -15,6 +15,7 @@
 
 pub mod error;
 pub mod format;
+pub mod leases;
 pub mod log_store;
 pub mod state_machine;
 pub mod stored;
@@ -22,11 +23,12 @@ pub mod types;
 pub mod writes;
 
 pub use error::FormatError;
+pub use leases::{Drain, Fence, Grant, Lease, LeaseCommand, Leases};
 pub use log_store::LogStore;
 pub use state_machine::{ApplyHook, NoHook, StateMachine};
 pub use stored::StoredPolicy;
 pub use types::{Command, NodeId, Owners, PeerIds, Request, Response, TypeConfig};
-pub use writes::WriteId;
+pub use writes::{Admission, WriteId};
 
 /// Opens (or creates) the store at `path`: one sled database holding both
 /// the log and the state machine's snapshots.

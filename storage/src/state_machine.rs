@@ -14,10 +14,11 @@
 //! which sends UPDATEs to the sessions this member owns).
 
 use crate::format;
+use crate::leases::{Fence, Leases};
 use crate::lock;
 use crate::stored::StoredState;
 use crate::types::{Command, NodeId, Owners, PeerIds, Response, TypeConfig};
-use crate::writes::Writes;
+use crate::writes::{Admission, Writes};
 use openraft::storage::{RaftStateMachine, Snapshot};
 use openraft::{
     BasicNode, Entry, EntryPayload, ErrorSubject, ErrorVerb, LogId, OptionalSend,
@@ -83,8 +84,10 @@ impl ApplyHook for NoHook {
 /// The applied state.
 pub struct Applied {
     pub rib: Rib,
-    /// Which member runs each neighbour's session.
+    /// Which member runs each neighbour's session (the leases' owners).
     pub owners: Owners,
+    /// The session leases: owners, moves under way, epochs, drains.
+    pub leases: Leases,
     /// The neighbours' ids.
     pub peer_ids: PeerIds,
     /// Attribute sets of applied entries, by their stored octets.
@@ -162,6 +165,7 @@ impl StateMachine {
         let applied = Arc::new(Mutex::new(Applied {
             rib: Rib::with_resolver(config.clone(), resolver),
             owners: Owners::new(),
+            leases: Leases::default(),
             peer_ids: PeerIds::new(),
             interner: AttrInterner::with_limit(INTERNER_LIMIT),
             last_applied: None,
@@ -201,7 +205,12 @@ impl StateMachine {
     }
 
     /// Runs `commands` on the RIB under one lock, then tells the hook.
-    fn apply_commands(&self, commands: impl Iterator<Item = Command>, response: &mut Response) {
+    fn apply_commands(
+        &self,
+        commands: impl Iterator<Item = Command>,
+        fence: &Fence,
+        response: &mut Response,
+    ) {
         let started = std::time::Instant::now();
         let mut a = self.applied();
         a.rib.export_to(lock(&self.hook).sends_to());
@@ -209,11 +218,28 @@ impl StateMachine {
         for cmd in commands {
             match cmd {
                 Command::Rib(cmd) => {
+                    // A session's command under an epoch no longer granted:
+                    // its writer lost the session (cut off, or moved).
+                    if let Some(peer) = cmd.peer()
+                        && !a.leases.admits(fence, peer)
+                    {
+                        response.fenced += 1;
+                        continue;
+                    }
                     let out = a.rib.apply(cmd);
                     response.dropped += out.dropped;
                     outputs.push(out);
                 }
-                Command::Owners(o) => a.owners = o,
+                Command::Owners(o) => {
+                    a.leases.replace(&o);
+                    a.owners = a.leases.owners();
+                }
+                Command::Lease(l) => {
+                    if a.leases.apply(&l) {
+                        a.owners = a.leases.owners();
+                        tracing::debug!(lease = ?l, "session lease changed");
+                    }
+                }
                 Command::Register(addresses) => {
                     let a = &mut *a;
                     register(&mut a.peer_ids, &a.rib, &a.owners, addresses);
@@ -235,7 +261,7 @@ impl StateMachine {
                     }
                 }
                 // Checked before the entry's commands run.
-                Command::Write(_) => {}
+                Command::Write(_) | Command::Fence(_) => {}
             }
         }
         self.paths
@@ -270,7 +296,8 @@ impl StateMachine {
         let stored =
             StoredState::decode(data).map_err(|e| io_err(subject(), ErrorVerb::Read, e))?;
         let mut a = lock(&self.applied);
-        a.owners = stored.owners();
+        a.leases = stored.leases();
+        a.owners = a.leases.owners();
         a.peer_ids = stored.peer_ids();
         a.writes = stored.writes.clone();
         let image = {
@@ -320,18 +347,18 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>> {
         // The image is taken under the lock (cheap: attribute sets are
         // shared), encoded outside it.
-        let (image, owners, peer_ids, writes, last_applied, membership) = {
+        let (image, leases, peer_ids, writes, last_applied, membership) = {
             let a = self.sm.applied();
             (
                 a.rib.image(),
-                a.owners.clone(),
+                a.leases.clone(),
                 a.peer_ids.clone(),
                 a.writes.clone(),
                 a.last_applied,
                 a.membership.clone(),
             )
         };
-        let data = format::encode(&StoredState::of(&image, &owners, &peer_ids, &writes))
+        let data = format::encode(&StoredState::of(&image, &leases, &peer_ids, &writes))
             .map_err(|e| io_err(ErrorSubject::Snapshot(None), ErrorVerb::Write, e))?;
         let n = {
             let mut b = lock(&self.sm.built);
@@ -382,20 +409,34 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                                 io_err(ErrorSubject::Apply(entry.log_id), ErrorVerb::Read, e)
                             })?;
                     let mut commands = commands.into_iter().peekable();
-                    // A copy of a write applied before changes nothing.
+                    // A copy of a write applied before changes nothing; a
+                    // write that overtook an earlier one of its writer
+                    // waits for it (written again).
                     if let Some(Command::Write(w)) = commands.peek() {
-                        let first = self.applied().writes.first_time(*w, entry.log_id.index);
-                        if !first {
+                        let admission = self.applied().writes.admit(*w, entry.log_id.index);
+                        if admission != Admission::Apply {
                             tracing::debug!(
                                 writer = w.writer,
                                 seq = w.seq,
-                                "copy of a write skipped"
+                                ?admission,
+                                "write skipped"
                             );
+                            response.early = admission == Admission::Early;
                             commands = Vec::new().into_iter().peekable();
+                        } else {
+                            commands.next();
                         }
                     }
+                    let fence = match commands.next_if(|c| matches!(c, Command::Fence(_))) {
+                        Some(Command::Fence(f)) => f,
+                        _ => Fence::default(),
+                    };
                     while commands.peek().is_some() {
-                        self.apply_commands(commands.by_ref().take(APPLY_CHUNK), &mut response);
+                        self.apply_commands(
+                            commands.by_ref().take(APPLY_CHUNK),
+                            &fence,
+                            &mut response,
+                        );
                         // Raft's other tasks (replication, the transport)
                         // share this thread: let them run between chunks.
                         tokio::task::yield_now().await;

@@ -9,6 +9,7 @@
 
 use crate::error::FormatError;
 use crate::format;
+use crate::leases::{Fence, LeaseCommand, Leases};
 use crate::types::{Command, Owners, PeerIds};
 use crate::writes::{WriteId, Writes};
 use bytes::{Bytes, BytesMut};
@@ -213,6 +214,11 @@ pub enum StoredCommand {
     Reresolve(Vec<(IpAddr, u8)>),
     /// Neighbours to give ids to (format 5).
     Register(Vec<IpAddr>),
+    /// A change of the session leases (format 6).
+    Lease(LeaseCommand),
+    /// The lease epochs the write's author held (format 6); after
+    /// [`StoredCommand::Write`], before the commands it fences.
+    Fence(Fence),
 }
 
 /// The replicated routing policy: the policy sections of the
@@ -376,6 +382,13 @@ impl StoredBatch {
         }
     }
 
+    pub fn leases(commands: &[LeaseCommand]) -> StoredBatch {
+        StoredBatch {
+            attrs: Vec::new(),
+            commands: commands.iter().copied().map(StoredCommand::Lease).collect(),
+        }
+    }
+
     pub fn register(addresses: &[IpAddr]) -> StoredBatch {
         StoredBatch {
             attrs: Vec::new(),
@@ -454,6 +467,8 @@ impl StoredBatch {
                     }
                     StoredCommand::Policy(p) => return Ok(Command::Policy(p.clone())),
                     StoredCommand::Register(a) => return Ok(Command::Register(a.clone())),
+                    StoredCommand::Lease(l) => return Ok(Command::Lease(*l)),
+                    StoredCommand::Fence(f) => return Ok(Command::Fence(f.clone())),
                     StoredCommand::Owners(o) => {
                         return Ok(Command::Owners(
                             o.iter().map(|(p, m)| (PeerId(*p), *m)).collect(),
@@ -574,6 +589,36 @@ pub struct StoredState {
     pub replicated_policy: Option<(u64, StoredPolicy)>,
     /// Format 5: the neighbours' ids (address, id).
     pub peer_ids: Vec<(IpAddr, u32)>,
+    /// Format 6: the session leases (`owners` is their owners, for a
+    /// reader of format 5).
+    pub leases: Leases,
+}
+
+/// A snapshot as format 5 wrote it (before the leases).
+#[derive(Deserialize)]
+pub struct StoredStateV5 {
+    pub rib: StoredImage,
+    pub owners: Vec<(u32, u64)>,
+    pub writes: Writes,
+    pub policy: StoredPolicyRefs,
+    pub replicated_policy: Option<(u64, StoredPolicy)>,
+    pub peer_ids: Vec<(IpAddr, u32)>,
+}
+
+impl From<StoredStateV5> for StoredState {
+    fn from(v5: StoredStateV5) -> StoredState {
+        let mut leases = Leases::default();
+        leases.replace(&v5.owners.iter().map(|(p, m)| (PeerId(*p), *m)).collect());
+        StoredState {
+            rib: v5.rib,
+            owners: v5.owners,
+            writes: v5.writes,
+            policy: v5.policy,
+            replicated_policy: v5.replicated_policy,
+            peer_ids: v5.peer_ids,
+            leases,
+        }
+    }
 }
 
 /// A snapshot as format 4 wrote it (before the neighbours' ids).
@@ -595,6 +640,7 @@ impl From<StoredStateV4> for StoredState {
             policy: v4.policy,
             replicated_policy: v4.replicated_policy,
             peer_ids: Vec::new(),
+            leases: Leases::default(),
         }
     }
 }
@@ -617,6 +663,7 @@ impl From<StoredStateV3> for StoredState {
             policy: v3.policy,
             replicated_policy: None,
             peer_ids: Vec::new(),
+            leases: Leases::default(),
         }
     }
 }
@@ -648,6 +695,7 @@ impl From<StoredStateV2> for StoredState {
             policy: StoredPolicyRefs::default(),
             replicated_policy: None,
             peer_ids: Vec::new(),
+            leases: Leases::default(),
         }
     }
 }
@@ -668,6 +716,7 @@ impl From<StoredStateV1> for StoredState {
             policy: StoredPolicyRefs::default(),
             replicated_policy: None,
             peer_ids: Vec::new(),
+            leases: Leases::default(),
         }
     }
 }
@@ -675,11 +724,13 @@ impl From<StoredStateV1> for StoredState {
 impl StoredState {
     pub fn of(
         image: &RibImage,
-        owners: &Owners,
+        leases: &Leases,
         peer_ids: &PeerIds,
         writes: &Writes,
     ) -> StoredState {
+        let owners = leases.owners();
         StoredState {
+            leases: leases.clone(),
             peer_ids: peer_ids.iter().map(|(a, p)| (*a, p.0)).collect(),
             rib: StoredImage::of(image),
             owners: owners.iter().map(|(p, m)| (p.0, *m)).collect(),
@@ -708,6 +759,7 @@ impl StoredState {
     pub fn decode(octets: &[u8]) -> Result<StoredState, FormatError> {
         format::decode_or_older::<
             StoredState,
+            StoredStateV5,
             StoredStateV4,
             StoredStateV3,
             StoredStateV2,
@@ -743,6 +795,16 @@ impl StoredState {
 
     pub fn owners(&self) -> Owners {
         self.owners.iter().map(|(p, m)| (PeerId(*p), *m)).collect()
+    }
+
+    /// The session leases (from the owner map, for an older format's).
+    pub fn leases(&self) -> Leases {
+        if self.leases == Leases::default() && !self.owners.is_empty() {
+            let mut l = Leases::default();
+            l.replace(&self.owners());
+            return l;
+        }
+        self.leases.clone()
     }
 
     pub fn peer_ids(&self) -> PeerIds {

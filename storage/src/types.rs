@@ -43,6 +43,7 @@ pub struct Request(Batch);
 enum Batch {
     Commands(Vec<RibCommand>),
     Owners(Owners),
+    Leases(Vec<crate::leases::LeaseCommand>),
     Register(Vec<IpAddr>),
     Stored(Arc<Stored>),
 }
@@ -107,6 +108,11 @@ pub enum Command {
     Policy(crate::stored::StoredPolicy),
     /// Neighbours to give ids to (those without one yet).
     Register(Vec<IpAddr>),
+    /// A change of the session leases.
+    Lease(crate::leases::LeaseCommand),
+    /// The lease epochs the entry's writer held: the entry's commands
+    /// about a session whose epoch is no longer granted are refused.
+    Fence(crate::leases::Fence),
 }
 
 impl Default for Request {
@@ -123,6 +129,11 @@ impl Request {
     /// Sets the session owners.
     pub fn owners(owners: Owners) -> Request {
         Request(Batch::Owners(owners))
+    }
+
+    /// Changes the session leases.
+    pub fn leases(commands: Vec<crate::leases::LeaseCommand>) -> Request {
+        Request(Batch::Leases(commands))
     }
 
     /// Gives ids to the neighbours at `addresses` that have none.
@@ -144,22 +155,25 @@ impl Request {
         match &self.0 {
             Batch::Commands(c) => StoredBatch::of(c),
             Batch::Owners(o) => StoredBatch::owners(o),
+            Batch::Leases(l) => StoredBatch::leases(l),
             Batch::Register(a) => StoredBatch::register(a),
             Batch::Stored(b) => b.batch.clone(),
         }
     }
 
     /// The stored form, saying which write it is: applied once however
-    /// often it is written ([`crate::writes`]).
-    pub fn stored_as(&self, write: crate::WriteId) -> Request {
+    /// often it is written, in its writer's order ([`crate::writes`]),
+    /// and under which lease epochs ([`crate::leases`]).
+    pub fn stored_as(&self, write: crate::WriteId, fence: crate::leases::Fence) -> Request {
         let mut batch = self.stored_batch();
-        batch.commands.insert(
-            0,
-            crate::stored::StoredCommand::Write {
-                writer: write.writer,
-                seq: write.seq,
-            },
-        );
+        let mut head = vec![crate::stored::StoredCommand::Write {
+            writer: write.writer,
+            seq: write.seq,
+        }];
+        if !fence.epochs.is_empty() {
+            head.push(crate::stored::StoredCommand::Fence(fence));
+        }
+        batch.commands.splice(0..0, head);
         Request(Batch::Stored(Stored::new(batch)))
     }
 
@@ -168,6 +182,7 @@ impl Request {
         match &self.0 {
             Batch::Commands(c) => c.len(),
             Batch::Owners(_) | Batch::Register(_) => 1,
+            Batch::Leases(l) => l.len(),
             Batch::Stored(b) => b.batch.commands.len(),
         }
     }
@@ -180,7 +195,7 @@ impl Request {
     pub fn paths(&self) -> usize {
         match &self.0 {
             Batch::Commands(c) => c.iter().map(RibCommand::paths).sum(),
-            Batch::Owners(_) | Batch::Register(_) => 0,
+            Batch::Owners(_) | Batch::Register(_) | Batch::Leases(_) => 0,
             Batch::Stored(b) => b.batch.commands.iter().map(|c| c.paths()).sum(),
         }
     }
@@ -193,6 +208,7 @@ impl Request {
         match self.0 {
             Batch::Commands(c) => Ok(c.into_iter().map(Command::Rib).collect()),
             Batch::Owners(o) => Ok(vec![Command::Owners(o)]),
+            Batch::Leases(l) => Ok(l.into_iter().map(Command::Lease).collect()),
             Batch::Register(a) => Ok(vec![Command::Register(a)]),
             Batch::Stored(b) => b.batch.commands_with(interner),
         }
@@ -253,8 +269,12 @@ impl<'de> Visitor<'de> for OctetsVisitor {
 }
 
 /// What applying an entry answers: how many received paths the import
-/// checks dropped.
+/// checks dropped, how many commands a stale lease epoch refused, and
+/// whether the entry overtook an earlier write of its writer (skipped:
+/// the writer writes it again, [`crate::writes::Admission::Early`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Response {
     pub dropped: u64,
+    pub fenced: u64,
+    pub early: bool,
 }

@@ -41,6 +41,19 @@ pub enum RibCommand {
 }
 
 impl RibCommand {
+    /// The peer whose session the command comes from, if any.
+    pub fn peer(&self) -> Option<PeerId> {
+        match self {
+            RibCommand::PeerUp(info) => Some(info.id),
+            RibCommand::Routes { peer, .. }
+            | RibCommand::EndOfRib { peer, .. }
+            | RibCommand::PeerDown { peer }
+            | RibCommand::PeerDownGraceful { peer }
+            | RibCommand::RestartExpired { peer } => Some(*peer),
+            RibCommand::Policy(_) | RibCommand::Reresolve { .. } => None,
+        }
+    }
+
     /// Paths it announces or withdraws.
     pub fn paths(&self) -> usize {
         match self {
