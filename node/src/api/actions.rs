@@ -126,25 +126,84 @@ async fn move_session(
             ),
         ));
     }
-    let mut owners = api.member.state.applied().owners.clone();
-    if owners.get(&id) == Some(&to) {
+    if api.member.state.applied().owners.get(&id) == Some(&to) {
         return Ok(Json(
             serde_json::json!({ "neighbor": ip, "member": to, "done": "already there" }),
         ));
     }
-    owners.insert(id, to);
+    let lease = storage::LeaseCommand::Move { peer: id.0, to };
     api.member
-        .write(storage::Request::owners(owners))
+        .write(storage::Request::leases(vec![lease]))
         .await
         .map_err(|e| {
             ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
-                format!("cannot write the owner map: {e}"),
+                format!("cannot write the move: {e}"),
             )
         })?;
     Ok(Json(
-        serde_json::json!({ "neighbor": ip, "member": to, "done": "moved" }),
+        serde_json::json!({ "neighbor": ip, "member": to, "done": "moving" }),
     ))
+}
+
+/// `POST /api/v1/cluster/drain` and `/undrain`: a member (the body's
+/// `{"member": ID}`, else this one) takes no sessions, its own moving
+/// make-before-break to the others; or takes them again. Replicated: the
+/// drain holds until undone, through restarts.
+pub async fn drain(
+    State(api): State<ApiState>,
+    Path(action): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    authorize(&headers, api.token.as_deref())?;
+    let bad = |why: String| ApiError::new(StatusCode::BAD_REQUEST, why);
+    let drain = match action.as_str() {
+        "drain" => Some(storage::Drain::Operator),
+        "undrain" => None,
+        other => {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("no cluster action {other} (drain, undrain)"),
+            ));
+        }
+    };
+    let member = if body.iter().all(u8::is_ascii_whitespace) {
+        api.member.id
+    } else {
+        let v: serde_json::Value = serde_json::from_slice(&body)
+            .map_err(|e| bad(format!("the body must be {{\"member\": ID}} or empty: {e}")))?;
+        v.get("member")
+            .and_then(|m| m.as_u64())
+            .ok_or_else(|| bad("the body must be {\"member\": ID} or empty".into()))?
+    };
+    let status = consensus::server::status(&api.member.raft);
+    if !status.voters.contains_key(&member) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!("member {member} is not a voter of the cluster"),
+        ));
+    }
+    if drain.is_some() && status.voters.len() < 2 {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "a one-member cluster has no other member to move its sessions to",
+        ));
+    }
+    let lease = storage::LeaseCommand::Drain { member, drain };
+    api.member
+        .write(storage::Request::leases(vec![lease]))
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("cannot write the drain: {e}"),
+            )
+        })?;
+    Ok(Json(serde_json::json!({
+        "member": member,
+        "done": if drain.is_some() { "draining" } else { "undrained" },
+    })))
 }
 
 /// `POST /api/v1/reload`: reads the configuration file again and applies

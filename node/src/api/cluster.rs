@@ -25,6 +25,12 @@ pub struct ClusterView {
     snapshot_index: Option<u64>,
     /// Neighbour address to the member that runs its session.
     owners: BTreeMap<IpAddr, u64>,
+    /// Neighbour address to the member its session is moving to
+    /// (make-before-break: both run until the new one sent the table).
+    moving: BTreeMap<IpAddr, u64>,
+    /// Members that take no sessions: member id to why (`operator`:
+    /// `reflex ctl drain`; `stopping`: it is stopping).
+    drained: BTreeMap<u64, &'static str>,
     loc_rib_prefixes: usize,
     /// The Loc-RIB digest, hexadecimal.
     rib_digest: String,
@@ -37,14 +43,31 @@ pub async fn view(State(api): State<ApiState>) -> Json<ClusterView> {
         let m = m.borrow();
         (m.current_term, m.last_log_index)
     };
-    let (digest, loc_rib, owners) = {
+    let (digest, loc_rib, owners, moving, drained) = {
         let a = api.member.state.applied();
         let owners = a
             .peer_ids
             .iter()
             .filter_map(|(ip, id)| Some((*ip, *a.owners.get(id)?)))
             .collect();
-        (a.rib.digest(), a.rib.loc_rib_len(), owners)
+        let moving = a
+            .peer_ids
+            .iter()
+            .filter_map(|(ip, id)| Some((*ip, a.leases.get(*id)?.joining?.member)))
+            .collect();
+        let drained = a
+            .leases
+            .drained()
+            .iter()
+            .map(|(m, d)| {
+                let why = match d {
+                    storage::Drain::Operator => "operator",
+                    storage::Drain::Stopping => "stopping",
+                };
+                (*m, why)
+            })
+            .collect();
+        (a.rib.digest(), a.rib.loc_rib_len(), owners, moving, drained)
     };
     Json(ClusterView {
         member: status.id,
@@ -56,6 +79,8 @@ pub async fn view(State(api): State<ApiState>) -> Json<ClusterView> {
         applied_index: status.last_applied,
         snapshot_index: status.snapshot,
         owners,
+        moving,
+        drained,
         loc_rib_prefixes: loc_rib,
         rib_digest: format!("{digest:016x}"),
     })

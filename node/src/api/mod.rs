@@ -65,6 +65,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/rib", get(rib::query))
         .route("/api/v1/rib/mrt", get(mrt::dump))
         .route("/api/v1/cluster", get(cluster::view))
+        .route("/api/v1/cluster/{action}", post(actions::drain))
         .route("/api/v1/reload", post(actions::reload))
         .route("/api/v1/openapi.json", get(openapi))
         .route("/metrics", get(metrics::render))

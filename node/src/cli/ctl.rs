@@ -62,6 +62,20 @@ enum CtlCommand {
         #[arg(long)]
         to: u64,
     },
+    /// Move a member's sessions to the others (make-before-break: each
+    /// neighbour is sent its table by the new member before the old
+    /// session closes) and give it none until `undrain`; replicated, so it
+    /// holds through restarts.
+    Drain {
+        /// The member's id; the member asked, if not given.
+        #[arg(long)]
+        member: Option<u64>,
+    },
+    /// Let a drained member take sessions again.
+    Undrain {
+        #[arg(long)]
+        member: Option<u64>,
+    },
     /// Read the configuration file again and apply it: neighbours added,
     /// removed or changed, and the routing policy.
     Reload,
@@ -155,6 +169,16 @@ pub fn run(cmd: Ctl) -> ExitCode {
             "POST",
             action(address, "move"),
             Some(serde_json::json!({ "member": to }).to_string()),
+        ),
+        CtlCommand::Drain { member } => (
+            "POST",
+            "/api/v1/cluster/drain".to_string(),
+            member.map(|m| serde_json::json!({ "member": m }).to_string()),
+        ),
+        CtlCommand::Undrain { member } => (
+            "POST",
+            "/api/v1/cluster/undrain".to_string(),
+            member.map(|m| serde_json::json!({ "member": m }).to_string()),
         ),
         CtlCommand::Reload => ("POST", "/api/v1/reload".to_string(), None),
         CtlCommand::Rib(args) => ("GET", args.query(), None),

@@ -78,9 +78,10 @@ pub struct MemberSpec {
 /// it sends its table anyway.
 const SELECTION_DEFERRAL: Duration = Duration::from_secs(60);
 
-/// How long a stopping member of a cluster tries to give its sessions to
-/// the others.
-const DRAIN_WRITE: Duration = Duration::from_secs(3);
+/// How long a stopping member of a cluster waits for its sessions to move
+/// to the others (make-before-break) before it closes what is left as a
+/// restart of ours.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// How long sessions get to flush their Cease on shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
@@ -205,7 +206,7 @@ pub fn run(spec: DaemonSpec, shutdown: impl Future<Output = ()> + 'static) -> an
         // helper), and the RIB keeps theirs (marked stale when this member,
         // or the one given its sessions, runs them next).
         info!("shutting down: sessions closed as a graceful restart");
-        sessions::drain(&member, &sessions, DRAIN_WRITE).await;
+        sessions::drain(&member, &sessions, DRAIN_TIMEOUT).await;
         let sessions = sessions.leave_all("reflex restarting");
         for s in &sessions {
             let _ = s.send(Status).await;

@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
-use storage::{NodeId, Owners, PeerIds, Request};
+use storage::{Drain, LeaseCommand, Leases, NodeId, Owners, PeerIds, Request};
 use tracing::{debug, info, warn};
 
 /// Sessions by address, for the listener to hand connections to.
@@ -64,6 +64,9 @@ pub struct Sessions {
     /// This member is stopping ([`Sessions::leave_all`]): no session
     /// starts any more.
     stopping: Arc<std::sync::atomic::AtomicBool>,
+    /// Sessions joining in a move whose table is sent, and since when
+    /// ([`Sessions::joined`]).
+    synced: Arc<Mutex<HashMap<PeerId, Instant>>>,
     pub by_address: ByAddress,
 }
 
@@ -92,6 +95,7 @@ impl Sessions {
             held: Arc::default(),
             restarting: Arc::default(),
             stopping: Arc::default(),
+            synced: Arc::default(),
             by_address: Arc::default(),
         }
     }
@@ -167,8 +171,9 @@ impl Sessions {
     }
 
     /// Starts the session of the neighbour `n` as `id` unless it runs (or
-    /// was just stopped to start again).
-    fn start(&self, id: PeerId, n: &NeighborSpec) {
+    /// was just stopped to start again); `joining`: beside another
+    /// member's, in a make-before-break move.
+    fn start(&self, id: PeerId, n: &NeighborSpec, joining: bool) {
         if self.is_stopping() {
             return;
         }
@@ -189,6 +194,7 @@ impl Sessions {
         let (addr, mut cfg, mut role, rib) =
             (n.addr, n.session.clone(), n.role.clone(), self.rib.clone());
         role.id = id;
+        role.joining = joining;
         cfg.restarting = lock(&self.restarting).remove(&id);
         // The cluster's policy, once there is one: another member may have
         // read a newer configuration than this one's.
@@ -214,6 +220,7 @@ impl Sessions {
     /// the listener's map while it is the one there).
     fn take(&self, id: PeerId) -> Option<Running> {
         let r = lock(&self.running).remove(&id)?;
+        lock(&self.synced).remove(&id);
         let ip = r.spec.addr.ip();
         let mut by_address = lock(&self.by_address);
         if by_address.get(&ip).is_some_and(|s| *s == r.session) {
@@ -331,22 +338,27 @@ impl Sessions {
         out
     }
 
-    /// Runs the sessions `owners` gives this member (`me`) and stops the
-    /// others, and those no longer configured.
-    fn follow(&self, me: NodeId, owners: &Owners, ids: &PeerIds) {
+    /// Runs the sessions `leases` gives this member (`me`), as owner or
+    /// joining a move, and stops the others, and those no longer
+    /// configured.
+    fn follow(&self, me: NodeId, leases: &Leases, ids: &PeerIds) {
         let neighbors = self.neighbors();
         let mut wanted = BTreeSet::new();
         for n in neighbors.iter() {
             let Some(id) = ids.get(&n.addr.ip()) else {
                 continue;
             };
-            match owners.get(id) {
-                Some(m) if *m == me => {
-                    wanted.insert(*id);
-                    self.start(*id, n);
-                }
-                Some(_) => self.hand_over(*id),
-                None => {}
+            let Some(lease) = leases.get(*id) else {
+                continue;
+            };
+            if lease.owner.member == me {
+                wanted.insert(*id);
+                self.start(*id, n, false);
+            } else if lease.joining.is_some_and(|j| j.member == me) {
+                wanted.insert(*id);
+                self.start(*id, n, true);
+            } else {
+                self.hand_over(*id);
             }
         }
         let gone: Vec<PeerId> = lock(&self.running)
@@ -361,6 +373,37 @@ impl Sessions {
                 "neighbour removed from the configuration",
             );
         }
+    }
+
+    /// The moves joining here whose session has sent the neighbour its
+    /// table and End-of-RIB, [`MOVE_SETTLE`] ago at least: the grants to
+    /// claim ([`LeaseCommand::Joined`]).
+    async fn joined(&self, me: NodeId, leases: &Leases) -> Vec<LeaseCommand> {
+        let joining: Vec<(PeerId, u64, Addr<PeerSession>)> = lock(&self.running)
+            .iter()
+            .filter_map(|(id, r)| {
+                let j = leases.get(*id)?.joining.filter(|j| j.member == me)?;
+                Some((*id, j.epoch, r.session.clone()))
+            })
+            .collect();
+        let mut out = Vec::new();
+        for (id, epoch, session) in joining {
+            let sent = session.send(Status).await.is_ok_and(|s| s.table_sent);
+            let mut synced = lock(&self.synced);
+            if !sent {
+                synced.remove(&id);
+                continue;
+            }
+            let since = *synced.entry(id).or_insert_with(Instant::now);
+            if since.elapsed() >= MOVE_SETTLE {
+                out.push(LeaseCommand::Joined {
+                    peer: id.0,
+                    member: me,
+                    epoch,
+                });
+            }
+        }
+        out
     }
 }
 
@@ -407,42 +450,130 @@ pub fn balance(
     out
 }
 
-/// Gives this member's sessions to the other voters (through the log,
-/// balanced as the leader would), so that they take them over at once
-/// rather than after this member is found dead. A one-member cluster, or a
-/// member that cannot reach the leader in `within`, gives nothing: its
-/// sessions then end as a restart of ours all the same.
+/// The lease changes that give the neighbours the owners `balance`
+/// wants among the `eligible` members (alive, not drained): a move away
+/// from a member alive is make-before-break ([`LeaseCommand::Move`]), from
+/// one gone it is at once ([`LeaseCommand::Assign`]); a move under way
+/// counts as done while its joining member is eligible, and is called off
+/// when it is not. Neighbours no longer configured are released.
+pub fn lease_changes(
+    leases: &Leases,
+    configured: &BTreeSet<PeerId>,
+    alive: &BTreeSet<NodeId>,
+    eligible: &BTreeSet<NodeId>,
+) -> Vec<LeaseCommand> {
+    let mut out = Vec::new();
+    if eligible.is_empty() {
+        return out;
+    }
+    let effective: Owners = configured
+        .iter()
+        .filter_map(|p| {
+            let l = leases.get(*p)?;
+            let m = l
+                .joining
+                .filter(|j| eligible.contains(&j.member))
+                .map_or(l.owner.member, |j| j.member);
+            Some((*p, m))
+        })
+        .collect();
+    let desired = balance(&effective, configured, eligible);
+    for (peer, to) in desired {
+        let cmd = match leases.get(peer) {
+            None => Some(LeaseCommand::Assign {
+                peer: peer.0,
+                member: to,
+            }),
+            Some(l) if l.owner.member == to => l
+                .joining
+                .is_some()
+                .then_some(LeaseCommand::Move { peer: peer.0, to }),
+            Some(l) if l.joining.is_some_and(|j| j.member == to) => None,
+            Some(l) if alive.contains(&l.owner.member) => {
+                Some(LeaseCommand::Move { peer: peer.0, to })
+            }
+            Some(_) => Some(LeaseCommand::Assign {
+                peer: peer.0,
+                member: to,
+            }),
+        };
+        out.extend(cmd);
+    }
+    for peer in leases.owners().keys() {
+        if !configured.contains(peer) {
+            out.push(LeaseCommand::Release { peer: peer.0 });
+        }
+    }
+    out
+}
+
+/// Moves this member's sessions to the other voters make-before-break
+/// (it says it is drained, and the leader moves them), and waits, at
+/// most `within`, until it runs none; then the caller closes what is
+/// left as a restart of ours. A one-member cluster, or a member that
+/// cannot reach the leader, moves nothing.
 pub async fn drain(member: &Member, sessions: &Sessions, within: Duration) {
     let status = consensus::server::status(&member.raft);
-    let others: BTreeSet<NodeId> = status
-        .voters
-        .keys()
-        .copied()
-        .filter(|v| *v != member.id)
-        .collect();
-    if others.is_empty() {
+    if !status.voters.keys().any(|v| *v != member.id) {
         return;
     }
-    let (current, ids) = {
-        let a = member.state.applied();
-        (a.owners.clone(), a.peer_ids.clone())
+    let me = member.id;
+    let said = LeaseCommand::Drain {
+        member: me,
+        drain: Some(Drain::Stopping),
     };
-    let configured: BTreeSet<PeerId> = sessions
-        .neighbors()
-        .iter()
-        .filter_map(|n| ids.get(&n.addr.ip()).copied())
-        .collect();
-    let desired = balance(&current, &configured, &others);
-    if desired == current {
-        return;
-    }
-    info!(owners = ?desired, "draining: this member's sessions go to the others");
-    match tokio::time::timeout(within, member.write(Request::owners(desired))).await {
+    match tokio::time::timeout(DRAIN_WRITE, member.write(Request::leases(vec![said]))).await {
         Ok(Ok(_)) => {}
-        Ok(Err(e)) => warn!(error = %e, "cannot give this member's sessions to the others"),
-        Err(_) => warn!("cannot give this member's sessions to the others in time"),
+        Ok(Err(e)) => {
+            warn!(error = %e, "cannot drain this member's sessions");
+            return;
+        }
+        Err(_) => {
+            warn!("cannot drain this member's sessions in time");
+            return;
+        }
     }
+    let started = Instant::now();
+    info!("draining: this member's sessions move to the others");
+    while started.elapsed() < within {
+        let holds = holds_any(&member.state.applied().leases, me);
+        if !holds {
+            info!(
+                secs = started.elapsed().as_secs_f64(),
+                "drained: every session moved"
+            );
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    warn!(
+        secs = within.as_secs(),
+        "drain not over in time; the sessions left close as a restart"
+    );
+    let _ = sessions;
 }
+
+/// Whether `member` owns, or is joining, any neighbour's session.
+fn holds_any(leases: &Leases, member: NodeId) -> bool {
+    leases
+        .owners()
+        .keys()
+        .filter_map(|p| leases.get(*p))
+        .any(|l| l.owner.member == member || l.joining.is_some_and(|j| j.member == member))
+}
+
+/// How long a drain's lease write may take.
+const DRAIN_WRITE: Duration = Duration::from_secs(3);
+
+/// How long a joining session, its table and End-of-RIB written to the
+/// socket, runs beside the owner's before it takes over: the neighbour
+/// reads and installs what is in flight (a full table is megabytes).
+pub const MOVE_SETTLE: Duration = Duration::from_secs(3);
+
+/// A move whose joining session has not taken over in this long is
+/// called off (the neighbour cannot reach the new member, say); the
+/// leader may try again.
+const MOVE_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// How often ownership and the digest are looked at.
 const TICK: Duration = Duration::from_millis(500);
@@ -453,16 +584,20 @@ const TICK: Duration = Duration::from_millis(500);
 /// election timeout (1 to 2 s), so a member that is only slow keeps them.
 const MEMBER_DEAD_AFTER: Duration = Duration::from_secs(3);
 
-/// Keeps the owner map balanced (on the leader), runs the sessions this
-/// member owns, and logs the RIB digest once the RIB is quiet (its applied
-/// index unchanged for a tick, and not logged yet: a digest is a walk of
-/// the whole table, not for every tick of a burst), until the task is
+/// Keeps the session leases balanced (on the leader), runs the sessions
+/// this member holds, claims the moves it joined once their table is
+/// sent, and logs the RIB digest once the RIB is quiet (its applied index
+/// unchanged for a tick, and not logged yet: a digest is a walk of the
+/// whole table, not for every tick of a burst), until the task is
 /// dropped.
 pub async fn follow_owners(member: Arc<Member>, sessions: Sessions) {
     let me = member.id;
     let mut logged: Option<u64> = None;
     let mut previous: Option<u64> = None;
     let mut leading_since: Option<Instant> = None;
+    // Moves under way, as the leader first saw them: called off after
+    // MOVE_TIMEOUT.
+    let mut moves: HashMap<(PeerId, u64), Instant> = HashMap::new();
     loop {
         // A stopping member's sessions are not taken over by itself: the
         // RIB keeps them up, for whoever runs them next to mark stale.
@@ -470,7 +605,6 @@ pub async fn follow_owners(member: Arc<Member>, sessions: Sessions) {
             return;
         }
         let status = consensus::server::status(&member.raft);
-        let current = member.state.applied().owners.clone();
         // Every member gives its configured neighbours ids (a reload may
         // have added some); the write is the same whoever makes it.
         let addresses = sessions.neighbors().iter().map(|n| n.addr.ip()).collect();
@@ -481,8 +615,20 @@ pub async fn follow_owners(member: Arc<Member>, sessions: Sessions) {
                 member.state.applied().peer_ids.clone()
             }
         };
+        let leases = member.state.applied().leases.clone();
+        // A member drained to stop takes sessions again once it runs.
+        if leases.drained().get(&me) == Some(&Drain::Stopping) && !sessions.is_stopping() {
+            let undrain = LeaseCommand::Drain {
+                member: me,
+                drain: None,
+            };
+            if let Err(e) = member.write(Request::leases(vec![undrain])).await {
+                warn!(error = %e, "cannot say this member takes sessions again");
+            }
+        }
         if status.leader != Some(me) {
             leading_since = None;
+            moves.clear();
         } else {
             let since = *leading_since.get_or_insert_with(Instant::now);
             let configured: BTreeSet<PeerId> = sessions
@@ -506,17 +652,48 @@ pub async fn follow_owners(member: Arc<Member>, sessions: Sessions) {
                 }
                 alive
             };
-            let desired = balance(&current, &configured, &alive);
-            if desired != current {
-                info!(owners = ?desired, "session owners rebalanced");
-                if let Err(e) = member.write(Request::owners(desired)).await {
-                    warn!(error = %e, "cannot write the session owners");
+            let eligible: BTreeSet<NodeId> = alive
+                .iter()
+                .filter(|m| !leases.drained().contains_key(m))
+                .copied()
+                .collect();
+            let mut changes = lease_changes(&leases, &configured, &alive, &eligible);
+            // Moves that do not end in time are called off.
+            let under_way: Vec<(PeerId, u64, NodeId)> = configured
+                .iter()
+                .filter_map(|p| {
+                    let l = leases.get(*p)?;
+                    Some((*p, l.joining?.epoch, l.owner.member))
+                })
+                .collect();
+            moves.retain(|(p, e), _| under_way.iter().any(|(q, f, _)| p == q && e == f));
+            for (peer, epoch, owner) in under_way {
+                let seen = *moves.entry((peer, epoch)).or_insert_with(Instant::now);
+                if seen.elapsed() > MOVE_TIMEOUT {
+                    warn!(
+                        neighbor = peer.0,
+                        "a session move did not complete in time: called off"
+                    );
+                    changes.retain(
+                        |c| !matches!(c, LeaseCommand::Move { peer: p, .. } if *p == peer.0),
+                    );
+                    changes.push(LeaseCommand::Move {
+                        peer: peer.0,
+                        to: owner,
+                    });
+                    moves.remove(&(peer, epoch));
+                }
+            }
+            if !changes.is_empty() {
+                info!(changes = ?changes, "session leases changed");
+                if let Err(e) = member.write(Request::leases(changes)).await {
+                    warn!(error = %e, "cannot write the session leases");
                 }
             }
         }
-        let (owners, ids) = {
+        let (leases, owners, ids) = {
             let a = member.state.applied();
-            (a.owners.clone(), a.peer_ids.clone())
+            (a.leases.clone(), a.owners.clone(), a.peer_ids.clone())
         };
         // Sessions another member ran: their paths go stale, not away
         // (RFC 4724 helper), before this member's session comes up; the
@@ -537,7 +714,16 @@ pub async fn follow_owners(member: Arc<Member>, sessions: Sessions) {
                 Err(e) => warn!(error = %e, "cannot keep the paths of the sessions taken over"),
             }
         }
-        sessions.follow(me, &owners, &ids);
+        sessions.follow(me, &leases, &ids);
+        // Moves this member joined whose table is out: it owns them now,
+        // and the old owner closes its session.
+        let joined = sessions.joined(me, &leases).await;
+        if !joined.is_empty() {
+            info!(moves = ?joined, "sessions joined: taking them over from their owners");
+            if let Err(e) = member.write(Request::leases(joined)).await {
+                warn!(error = %e, "cannot claim the sessions joined");
+            }
+        }
         let applied = status.last_applied.unwrap_or(0);
         let quiet = previous == Some(applied);
         previous = Some(applied);
@@ -582,5 +768,63 @@ mod tests {
             }
         }
         assert_eq!((owned(&moved, 1), owned(&moved, 3)), (3, 2));
+    }
+
+    fn set(ids: &[u64]) -> BTreeSet<NodeId> {
+        ids.iter().copied().collect()
+    }
+
+    #[test]
+    fn a_drained_member_s_sessions_move_make_before_break() {
+        let mut leases = Leases::default();
+        for (p, m) in [(0, 1), (1, 2), (2, 3)] {
+            leases.apply(&LeaseCommand::Assign { peer: p, member: m });
+        }
+        let peers: BTreeSet<PeerId> = [0, 1, 2].into_iter().map(PeerId).collect();
+        // Nothing to do while every owner is eligible.
+        assert!(lease_changes(&leases, &peers, &set(&[1, 2, 3]), &set(&[1, 2, 3])).is_empty());
+        // Member 2 drained (alive): its session moves, make-before-break.
+        let c = lease_changes(&leases, &peers, &set(&[1, 2, 3]), &set(&[1, 3]));
+        assert_eq!(c.len(), 1);
+        assert!(matches!(c[0], LeaseCommand::Move { peer: 1, .. }), "{c:?}");
+        for cmd in &c {
+            leases.apply(cmd);
+        }
+        // Under way: nothing more, however the loads look.
+        assert!(lease_changes(&leases, &peers, &set(&[1, 2, 3]), &set(&[1, 3])).is_empty());
+        // The joining member dies: the move goes to a member alive.
+        let to = leases.get(PeerId(1)).unwrap().joining.unwrap().member;
+        let alive: Vec<u64> = [1, 2, 3].into_iter().filter(|m| *m != to).collect();
+        let eligible: Vec<u64> = alive.iter().copied().filter(|m| *m != 2).collect();
+        let c = lease_changes(&leases, &peers, &set(&alive), &set(&eligible));
+        assert!(
+            c.contains(&LeaseCommand::Move {
+                peer: 1,
+                to: eligible[0]
+            }),
+            "{c:?}"
+        );
+    }
+
+    #[test]
+    fn a_dead_member_s_sessions_are_assigned_at_once_and_gone_neighbours_released() {
+        let mut leases = Leases::default();
+        for (p, m) in [(0, 1), (1, 2), (5, 2)] {
+            leases.apply(&LeaseCommand::Assign { peer: p, member: m });
+        }
+        let peers: BTreeSet<PeerId> = [0, 1, 7].into_iter().map(PeerId).collect();
+        let c = lease_changes(&leases, &peers, &set(&[1, 3]), &set(&[1, 3]));
+        assert!(
+            c.contains(&LeaseCommand::Assign { peer: 1, member: 3 }),
+            "{c:?}"
+        );
+        assert!(c.contains(&LeaseCommand::Release { peer: 5 }), "{c:?}");
+        assert!(
+            c.iter()
+                .any(|x| matches!(x, LeaseCommand::Assign { peer: 7, .. })),
+            "{c:?}"
+        );
+        // No member eligible: nothing changes (not everything released).
+        assert!(lease_changes(&leases, &peers, &set(&[1]), &set(&[])).is_empty());
     }
 }

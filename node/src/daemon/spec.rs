@@ -76,6 +76,7 @@ pub fn spec_from_config(c: &Config) -> DaemonSpec {
                     local_as: c.local_as,
                     soft_reconfiguration: n.soft_reconfiguration,
                     max_prefix: n.max_prefix.map(prefix_limit),
+                    joining: false,
                 },
             })
             .collect(),

@@ -4,7 +4,7 @@
 
 use super::dispatch::{dispatch, full_table};
 use crate::fib::feed::SharedFeed;
-use crate::session::{ImportPolicy, PeerSession, SendUpdates};
+use crate::session::{ImportPolicy, PeerSession, SendUpdates, TableSent};
 use actix::Addr;
 use speaker::policy::Policy;
 use speaker::rib::{PeerId, PeerStats, Resolver, Rib, RibOutput};
@@ -89,6 +89,7 @@ impl Routing {
         for (peer, ctx) in &self.contexts {
             if let Some(s) = self.sessions.get(peer) {
                 s.do_send(SendUpdates(full_table(rib, *peer, ctx)));
+                s.do_send(TableSent);
             }
         }
     }
@@ -186,6 +187,14 @@ impl ApplyHook for DispatchHook {
             if let Some(s) = r.sessions.get(&peer) {
                 debug!(peer = peer.0, messages = msgs.len(), "updates out");
                 s.do_send(SendUpdates(msgs));
+            }
+        }
+        // Sessions sent their table in this batch: it is in their queue.
+        for out in &outputs {
+            for (peer, _) in &out.joined {
+                if let Some(s) = r.sessions.get(peer) {
+                    s.do_send(TableSent);
+                }
             }
         }
     }

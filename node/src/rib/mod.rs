@@ -16,12 +16,12 @@ use consensus::Member;
 use hook::{SharedRouting, lock};
 use speaker::rib::{PeerId, PeerInfo, RibCommand};
 use speaker::wire::CodecContext;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 use storage::{Request, WriteId};
 use tokio::sync::oneshot;
-use tracing::warn;
+use tracing::{debug, warn};
 
 /// What a session tells the RIB.
 #[derive(Debug)]
@@ -33,6 +33,8 @@ pub enum SessionCommand {
         info: Box<PeerInfo>,
         codec: CodecContext,
         graceful_restart: bool,
+        /// A make-before-break move's session ([`crate::session::RibRole::joining`]).
+        joining: bool,
     },
     Rib(RibCommand),
 }
@@ -163,13 +165,35 @@ impl RibActor {
                         seq: self.next_seq,
                     };
                     self.next_seq += 1;
-                    let req = Request::new(std::mem::take(&mut self.pending)).stored_as(write);
+                    let commands = std::mem::take(&mut self.pending);
+                    let fence = self.fence(&commands);
+                    let req = Request::new(commands).stored_as(write, fence);
                     (write.seq, req)
                 }
                 None => break,
             };
             self.submit(seq, req, ctx);
         }
+    }
+
+    /// The lease epochs this member holds for the sessions `commands`
+    /// come from: a neighbour with a lease this member no longer holds
+    /// gets epoch 0, which no lease has (its commands are refused).
+    fn fence(&self, commands: &[RibCommand]) -> storage::Fence {
+        let peers: BTreeSet<PeerId> = commands.iter().filter_map(RibCommand::peer).collect();
+        let applied = self.member.state.applied();
+        let epochs = peers
+            .into_iter()
+            .filter(|p| applied.leases.get(*p).is_some())
+            .map(|p| {
+                let epoch = applied
+                    .leases
+                    .grant_of(p, self.member.id)
+                    .map_or(0, |g| g.epoch);
+                (p.0, epoch)
+            })
+            .collect();
+        storage::Fence { epochs }
     }
 
     fn submit(&mut self, seq: u64, req: Request, ctx: &mut Context<Self>) {
@@ -190,11 +214,34 @@ impl RibActor {
             .into_actor(self)
             .map(move |(r, req), act, ctx| {
                 act.in_flight -= 1;
-                if let Err(e) = r {
+                let retry = match &r {
                     // A write whose outcome is unknown (the leader changed
                     // under it) is written again: if the first copy did
                     // commit, its write id makes every member skip this one.
-                    warn!(error = %e, commands = req.len(), "RIB write failed; retrying");
+                    Err(e) => {
+                        warn!(error = %e, commands = req.len(), "RIB write failed; retrying");
+                        true
+                    }
+                    // Committed before an earlier write of ours that is
+                    // being written again: skipped, written after it.
+                    Ok(r) if r.early => {
+                        debug!(
+                            write = seq,
+                            "RIB write overtook an earlier one; writing it again"
+                        );
+                        true
+                    }
+                    Ok(r) => {
+                        if r.fenced > 0 {
+                            warn!(
+                                refused = r.fenced,
+                                "RIB commands refused: this member no longer holds the session"
+                            );
+                        }
+                        false
+                    }
+                };
+                if retry {
                     act.failed.insert(seq, req);
                     if act.in_flight == 0 {
                         ctx.run_later(RETRY, |act, ctx| act.write(ctx));
@@ -228,23 +275,32 @@ impl Handler<Commands> for RibActor {
     type Result = ResponseFuture<()>;
     fn handle(&mut self, Commands(cmds): Commands, ctx: &mut Context<Self>) -> Self::Result {
         let mut not_awaited = Vec::new();
-        let cmds: Vec<RibCommand> = cmds
-            .into_iter()
-            .map(|c| match c {
+        let mut out: Vec<RibCommand> = Vec::with_capacity(cmds.len());
+        for c in cmds {
+            match c {
                 SessionCommand::Up {
                     info,
                     codec,
                     graceful_restart,
+                    joining,
                 } => {
                     if !graceful_restart {
                         not_awaited.push(info.id);
                     }
                     lock(&self.routing).coming_up.insert(info.id, codec);
-                    RibCommand::PeerUp(*info)
+                    // Another member's session with the neighbour is up:
+                    // its paths stay, as stale, until the neighbour's
+                    // End-of-RIB on this one (a PeerUp alone would take
+                    // them down first).
+                    if joining {
+                        out.push(RibCommand::PeerDownGraceful { peer: info.id });
+                    }
+                    out.push(RibCommand::PeerUp(*info));
                 }
-                SessionCommand::Rib(cmd) => cmd,
-            })
-            .collect();
+                SessionCommand::Rib(cmd) => out.push(cmd),
+            }
+        }
+        let cmds = out;
         if !not_awaited.is_empty() && lock(&self.routing).deferral.is_some() {
             // The state machine's lock first, as in apply.
             let applied = self.member.state.applied();

@@ -45,6 +45,9 @@ pub struct SessionStatus {
     pub established_at: Option<Instant>,
     /// What the OPENs agreed, while Established.
     pub negotiated: Option<Box<speaker::fsm::Negotiated>>,
+    /// The table this session was sent when it came up, and its
+    /// End-of-RIB, are written to the socket.
+    pub table_sent: bool,
     /// NOTIFICATIONs that ended sessions, by (code, subcode).
     pub notifications_sent: BTreeMap<(u8, u8), u64>,
     pub notifications_received: BTreeMap<(u8, u8), u64>,
@@ -76,6 +79,10 @@ pub struct RibRole {
     /// The most paths the neighbour may hold announced (RFC 4486 §4),
     /// counted in the session before import.
     pub max_prefix: Option<PrefixLimit>,
+    /// Brought up beside another member's session with the neighbour (a
+    /// make-before-break move): the other's paths stay, as stale, until
+    /// the neighbour's End-of-RIB on this one.
+    pub joining: bool,
 }
 
 impl RibRole {
@@ -140,6 +147,11 @@ pub struct PeerSession {
     reset_start: Option<SpawnHandle>,
     /// Left ([`Leave`]): the RIB hears nothing of the end.
     leaving: bool,
+    /// Messages handed to this connection's writer (queued or in the
+    /// backlog), and how many of them make up the table it was sent on
+    /// coming up ([`TableSent`]).
+    queued: u64,
+    table_mark: Option<u64>,
 }
 
 /// How long a reset session stays down before it starts again.
@@ -262,6 +274,8 @@ impl PeerSession {
             span: tracing::info_span!("session", neighbor = %peer.ip()),
             reset_start: None,
             leaving: false,
+            queued: 0,
+            table_mark: None,
             status: SessionStatus {
                 peer,
                 state: State::Idle,
@@ -273,6 +287,7 @@ impl PeerSession {
                 established_transitions: 0,
                 established_at: None,
                 negotiated: None,
+                table_sent: false,
                 notifications_sent: BTreeMap::new(),
                 notifications_received: BTreeMap::new(),
             },
@@ -428,6 +443,7 @@ impl PeerSession {
         if self.writer.is_none() {
             return;
         }
+        self.queued += 1;
         if !self.backlog.is_empty() {
             self.backlog.push_back(b);
             return;
@@ -517,6 +533,7 @@ impl PeerSession {
                     info: Box::new(info),
                     codec: n.send_context(),
                     graceful_restart: n.peer_graceful_restart.is_some(),
+                    joining: self.role.joining,
                 });
                 self.up = true;
                 self.status.established_transitions += 1;
@@ -759,6 +776,8 @@ impl PeerSession {
             ReaderStream::with_capacity(read, 64 * 1024).map(move |r| Chunk(generation, r));
         self.reader = Some(ctx.add_stream(reader));
         self.inbuf.clear();
+        self.queued = 0;
+        self.table_mark = None;
     }
 
     fn close_connection(&mut self, ctx: &mut Context<Self>) {
@@ -1087,6 +1106,28 @@ impl Handler<Act> for PeerSession {
 impl Handler<Status> for PeerSession {
     type Result = MessageResult<Status>;
     fn handle(&mut self, _: Status, _: &mut Context<Self>) -> MessageResult<Status> {
-        MessageResult(self.status.clone())
+        let mut status = self.status.clone();
+        status.table_sent = self.fsm.state() == State::Established
+            && match (self.table_mark, &self.writer) {
+                (Some(mark), Some(w)) => w.written() >= mark,
+                _ => false,
+            };
+        MessageResult(status)
+    }
+}
+
+/// The table the session was sent on coming up, and its End-of-RIB, were
+/// the messages sent to it before this one.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct TableSent;
+
+impl Handler<TableSent> for PeerSession {
+    type Result = ();
+    fn handle(&mut self, _: TableSent, _: &mut Context<Self>) {
+        if self.fsm.state() == State::Established {
+            // Those MRAI holds go out after the ones queued.
+            self.table_mark = Some(self.queued + self.mrai_held.len() as u64);
+        }
     }
 }

@@ -3,6 +3,8 @@
 //! whole actor context while it drains: reads and the hold timer with it).
 
 use bytes::Bytes;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::mpsc;
@@ -19,6 +21,8 @@ const WRITE_BATCH: usize = 64 * 1024;
 /// connection after what was queued is written.
 pub struct Writer {
     tx: mpsc::Sender<Bytes>,
+    /// Messages handed to the socket so far.
+    written: Arc<AtomicU64>,
 }
 
 /// Why a queued write did not happen.
@@ -37,6 +41,8 @@ impl Writer {
         on_error: impl FnOnce(std::io::Error) + Send + 'static,
     ) -> Writer {
         let (tx, mut rx) = mpsc::channel::<Bytes>(WRITE_QUEUE);
+        let written = Arc::new(AtomicU64::new(0));
+        let count = written.clone();
         tokio::spawn(async move {
             // Messages queued together leave in one write: a full table is
             // hundreds of thousands of UPDATEs, and a system call each would
@@ -44,9 +50,13 @@ impl Writer {
             let mut buf = Vec::with_capacity(WRITE_BATCH);
             while let Some(b) = rx.recv().await {
                 buf.extend_from_slice(&b);
+                let mut messages = 1;
                 while buf.len() < WRITE_BATCH {
                     match rx.try_recv() {
-                        Ok(b) => buf.extend_from_slice(&b),
+                        Ok(b) => {
+                            buf.extend_from_slice(&b);
+                            messages += 1;
+                        }
                         Err(_) => break,
                     }
                 }
@@ -54,12 +64,18 @@ impl Writer {
                     on_error(e);
                     return;
                 }
+                count.fetch_add(messages, Ordering::Relaxed);
                 buf.clear();
             }
             // Sender dropped: everything queued is written; close our side.
             let _ = half.shutdown().await;
         });
-        Writer { tx }
+        Writer { tx, written }
+    }
+
+    /// Messages written to the socket so far, in the order queued.
+    pub fn written(&self) -> u64 {
+        self.written.load(Ordering::Relaxed)
     }
 
     /// Queues without waiting; on `Full` the message comes back.
