@@ -1,0 +1,611 @@
+//! Issue 16 (a)–(d): in a three-member cluster, moving, stopping, killing
+//! and restarting members costs the clients no route. A BIRD, an FRR and
+//! a GoBGP client each peer with all three members (as `ops/compose`
+//! does) and hold a full IPv4 table, replayed from ../shared/bgp-data by a
+//! source that also peers with all three and keeps a live update stream
+//! going (50 prefixes announced and withdrawn in turn every 300 ms).
+//! Every client's prefix count and its Established sessions to the
+//! cluster are read every 100 ms through each event:
+//!
+//! - (a) `reflex ctl move` of every client's session;
+//! - (b) SIGTERM of the member owning the BIRD client's session (it
+//!   drains: its sessions move make-before-break), then its restart;
+//! - (c) SIGKILL of the member owning the FRR client's session (the
+//!   clients keep its routes as a graceful restart; the leader gives its
+//!   sessions to the others), then its restart;
+//! - (d) a rolling restart: SIGTERM and start of each member in turn.
+//!
+//! For each: the lowest count any client shows is the full table (not a
+//! sample below it), and the members' digests agree after it. A client
+//! has two sessions to the cluster only in a make-before-break move
+//! (never after a SIGKILL).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use reflex_tests::bird::Bird;
+use reflex_tests::cluster::Cluster;
+use reflex_tests::continuity::{Sampler, Series};
+use reflex_tests::frr::Frr;
+use reflex_tests::gobgp::Gobgp;
+use reflex_tests::http::get;
+use reflex_tests::netns::{Lan, Node, wait_for};
+use reflex_tests::replay::{Routes, Sender, Source, Table};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const AS: u32 = 65000;
+const TOKEN: &str = "a-continuity-token";
+
+/// Prefixes of the live update stream.
+const CHURN: usize = 50;
+
+/// The longest time between two readings of a client that the test takes
+/// as continuous (a client busy with a full table answers late).
+const MAX_GAP: Duration = Duration::from_secs(2);
+
+/// GoBGP's API does not answer while it takes in a full table: its gaps
+/// are printed, and what it showed before and after each checked.
+const MAX_GAP_GOBGP: Duration = Duration::from_secs(40);
+
+fn rib() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(
+        "../../shared/bgp-data/mrt/derived/DERIVED_rib-from-updates.et-header.2015_pch-as3856_fullv4.gz",
+    )
+}
+
+/// The members' `[[neighbor]]` sections: the source (it dials in) and
+/// the three clients.
+fn neighbors(source: &Node, clients: &[&Node]) -> String {
+    let mut c = format!(
+        "[api]\ntoken = \"{TOKEN}\"\n\n[[neighbor]]\naddress = \"{}\"\nremote-as = {AS}\nroute-reflector-client = true\npassive = true\nhold-time = 30\n",
+        source.v4
+    );
+    for n in clients {
+        c.push_str(&format!(
+            "\n[[neighbor]]\naddress = \"{}\"\nremote-as = {AS}\nroute-reflector-client = true\nhold-time = 30\nconnect-retry = 2\nidle-hold = 1\n",
+            n.v4
+        ));
+    }
+    c
+}
+
+/// BIRD: a graceful-restart helper (no N bit), one session per member.
+fn bird_config(me: &Node, members: &[Node]) -> String {
+    let mut c = format!(
+        "router id {me};\nlog stderr all;\ndebug protocols {{ states, events }};\nprotocol device {{}}\n",
+        me = me.v4
+    );
+    for (i, m) in members.iter().enumerate() {
+        c.push_str(&format!(
+            "protocol bgp m{n} {{\n  local {me} as {AS};\n  neighbor {m} as {AS};\n  \
+             hold time 30;\n  connect retry time 2;\n  error wait time 1, 5;\n  direct;\n  \
+             graceful restart on;\n  ipv4 {{ import all; export none; }};\n}}\n",
+            n = i + 1,
+            me = me.v4,
+            m = m.v4,
+        ));
+    }
+    c
+}
+
+/// FRR 8.4: a helper with the N bit (RFC 8538) by default.
+fn frr_config(me: &Node, members: &[Node]) -> String {
+    let mut c = format!(
+        "frr defaults traditional\nhostname client\nlog stdout informational\n!\nrouter bgp {AS}\n \
+         bgp router-id {me}\n no bgp default ipv4-unicast\n",
+        me = me.v4
+    );
+    for m in members {
+        c.push_str(&format!(
+            " neighbor {m} remote-as {AS}\n neighbor {m} timers connect 2\n neighbor {m} update-source {me}\n",
+            m = m.v4,
+            me = me.v4
+        ));
+    }
+    c.push_str(" address-family ipv4 unicast\n");
+    for m in members {
+        c.push_str(&format!("  neighbor {} activate\n", m.v4));
+    }
+    c.push_str(" exit-address-family\n!\n");
+    c
+}
+
+/// GoBGP 3: a helper with the N bit, one neighbour per member.
+fn gobgp_config(me: &Node, members: &[Node]) -> String {
+    let mut c = format!(
+        "[global.config]\n  as = {AS}\n  router-id = \"{me}\"\n  port = 179\n",
+        me = me.v4
+    );
+    for m in members {
+        c.push_str(&format!(
+            "\n[[neighbors]]\n  [neighbors.config]\n    neighbor-address = \"{m}\"\n    peer-as = {AS}\n\
+             \x20 [neighbors.timers.config]\n    connect-retry = 2\n    hold-time = 30\n    keepalive-interval = 10\n    idle-hold-time-after-reset = 1\n\
+             \x20 [neighbors.graceful-restart.config]\n    enabled = true\n    helper-only = true\n    notification-enabled = true\n    restart-time = 120\n\
+             \x20 [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n      afi-safi-name = \"ipv4-unicast\"\n\
+             \x20   [neighbors.afi-safis.mp-graceful-restart.config]\n      enabled = true\n",
+            m = m.v4
+        ));
+    }
+    c
+}
+
+/// Prefixes in BIRD's table (`for K networks`: a prefix learned from two
+/// members counts once).
+fn bird_prefixes(b: &Bird) -> Option<usize> {
+    let out = b.birdc("show route count").ok()?;
+    let line = out.lines().find(|l| l.ends_with("in table master4"))?;
+    let at = line.find(" for ")? + " for ".len();
+    line[at..].split_whitespace().next()?.parse().ok()
+}
+
+fn bird_sessions(b: &Bird, members: usize) -> Option<usize> {
+    let out = b.birdc("show protocols").ok()?;
+    Some(
+        (1..=members)
+            .filter(|i| {
+                out.lines().any(|l| {
+                    l.starts_with(&format!("m{i} ")) && l.trim_end().ends_with("Established")
+                })
+            })
+            .count(),
+    )
+}
+
+/// Prefixes in FRR's BGP table (stale ones included).
+fn frr_prefixes(f: &Frr) -> Option<usize> {
+    let j = f.json("show bgp ipv4 unicast summary json")?;
+    let n = j.get("ipv4Unicast").unwrap_or(&j).get("ribCount")?.as_u64()?;
+    usize::try_from(n).ok()
+}
+
+fn frr_sessions(f: &Frr, members: &[Node]) -> Option<usize> {
+    let j = f.json("show bgp ipv4 unicast summary json")?;
+    let peers = j.get("ipv4Unicast").unwrap_or(&j).get("peers")?;
+    Some(
+        members
+            .iter()
+            .filter(|m| {
+                peers
+                    .get(&m.v4.to_string())
+                    .and_then(|p| p.get("state"))
+                    .and_then(|s| s.as_str())
+                    == Some("Established")
+            })
+            .count(),
+    )
+}
+
+/// Destinations in GoBGP's global RIB.
+fn gobgp_prefixes(g: &Gobgp) -> Option<usize> {
+    let out = g.gobgp(&["global", "rib", "summary", "-a", "ipv4"]).ok()?;
+    let at = out.find("Destination:")? + "Destination:".len();
+    out[at..]
+        .trim_start()
+        .split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
+}
+
+fn gobgp_sessions(g: &Gobgp, members: &[Node]) -> Option<usize> {
+    Some(
+        members
+            .iter()
+            .filter(|m| {
+                g.bgp_state(std::net::IpAddr::V4(m.v4))
+                    .is_some_and(|s| s.eq_ignore_ascii_case("established"))
+            })
+            .count(),
+    )
+}
+
+/// The clients, each read for its prefixes and its sessions.
+struct Clients {
+    bird: Arc<Bird>,
+    frr: Arc<Frr>,
+    gobgp: Arc<Gobgp>,
+    members: Arc<Vec<Node>>,
+    nodes: Vec<Node>,
+}
+
+impl Clients {
+    fn prefixes(&self) -> [Option<usize>; 3] {
+        [
+            bird_prefixes(&self.bird),
+            frr_prefixes(&self.frr),
+            gobgp_prefixes(&self.gobgp),
+        ]
+    }
+
+    fn sessions(&self) -> [Option<usize>; 3] {
+        [
+            bird_sessions(&self.bird, self.members.len()),
+            frr_sessions(&self.frr, &self.members),
+            gobgp_sessions(&self.gobgp, &self.members),
+        ]
+    }
+
+    /// Samplers of every client's prefixes, then of its sessions.
+    fn watch(&self) -> Sampler {
+        let mut s = Sampler::new();
+        let b = self.bird.clone();
+        s.watch("BIRD", move || bird_prefixes(&b));
+        let f = self.frr.clone();
+        s.watch("FRR", move || frr_prefixes(&f));
+        let g = self.gobgp.clone();
+        s.watch("GoBGP", move || gobgp_prefixes(&g));
+        let (b, m) = (self.bird.clone(), self.members.clone());
+        s.watch("BIRD sessions", move || bird_sessions(&b, m.len()));
+        let (f, m) = (self.frr.clone(), self.members.clone());
+        s.watch("FRR sessions", move || frr_sessions(&f, &m));
+        let (g, m) = (self.gobgp.clone(), self.members.clone());
+        s.watch("GoBGP sessions", move || gobgp_sessions(&g, &m));
+        s
+    }
+}
+
+/// The cluster's view as member `m` serves it.
+fn cluster_view(m: &Node) -> Option<serde_json::Value> {
+    let r = get(&m.ns, "127.0.0.1:8179".parse().unwrap(), "/api/v1/cluster").ok()?;
+    serde_json::from_str(&r.body).ok()
+}
+
+/// The member owning `client`'s session, as member `asked` knows it.
+fn owner_of(asked: &Node, client: &Node) -> Option<u64> {
+    cluster_view(asked)?["owners"][client.v4.to_string()].as_u64()
+}
+
+/// Whether the cluster is at rest as member `asked` sees it: a leader,
+/// no move under way, no member drained, every client with an owner.
+fn at_rest(asked: &Node, clients: &[Node]) -> bool {
+    let Some(v) = cluster_view(asked) else {
+        return false;
+    };
+    v["leader"].as_u64().is_some()
+        && v["moving"].as_object().is_some_and(|m| m.is_empty())
+        && v["drained"].as_object().is_some_and(|m| m.is_empty())
+        && clients
+            .iter()
+            .all(|c| v["owners"][c.v4.to_string()].as_u64().is_some())
+}
+
+/// Checks one event's series: prefixes never below `full`, sessions as
+/// the event allows (`most`: 2 in a make-before-break move, 1 otherwise).
+fn report(event: &str, series: &[Series], full: usize, most: usize, from: Instant, to: Instant) {
+    let mut failures = Vec::new();
+    for s in series {
+        if let Some(client) = s.name.strip_suffix(" sessions") {
+            let lowest = s.lowest(from, to).unwrap_or(0);
+            let highest = s
+                .samples
+                .iter()
+                .filter(|(t, _)| *t >= from && *t <= to)
+                .filter_map(|(_, n)| *n)
+                .max()
+                .unwrap_or(0);
+            let without = s.below(1, from, to);
+            eprintln!(
+                "{event}: {client}: sessions to the cluster between {lowest} and {highest}; {:.1} s with none",
+                without.as_secs_f64()
+            );
+            if highest > most {
+                failures.push(format!("{client}: {highest} sessions at once"));
+            }
+            if s.last() != Some(1) {
+                failures.push(format!(
+                    "{client}: {:?} sessions after the event",
+                    s.last()
+                ));
+            }
+            continue;
+        }
+        let lowest = s.lowest(from, to).unwrap_or(0);
+        let below = s.below(full, from, to);
+        let gap = s.longest_gap(from, to);
+        eprintln!(
+            "{event}: {}: lowest {lowest} of {full} prefixes, {:.1} s below the full table, {} samples, longest gap {} ms",
+            s.name,
+            below.as_secs_f64(),
+            s.samples.len(),
+            gap.as_millis()
+        );
+        let low: Vec<String> = s
+            .samples
+            .iter()
+            .filter(|(t, n)| *t >= from && *t <= to && n.unwrap_or(0) < full)
+            .take(8)
+            .map(|(t, n)| format!("+{} ms: {n:?}", (*t - from).as_millis()))
+            .collect();
+        if !low.is_empty() {
+            eprintln!("{event}: {}: below the table: {low:?}", s.name);
+        }
+        if lowest < full || !below.is_zero() {
+            failures.push(format!(
+                "{}: lowest {lowest} < {full} ({:.1} s below)",
+                s.name,
+                below.as_secs_f64()
+            ));
+        }
+        let max_gap = if s.name == "GoBGP" {
+            MAX_GAP_GOBGP
+        } else {
+            MAX_GAP
+        };
+        if gap > max_gap {
+            failures.push(format!(
+                "{}: a gap of {} ms between samples",
+                s.name,
+                gap.as_millis()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{event}: {failures:?}");
+}
+
+struct Lab {
+    cluster: Cluster,
+    clients: Clients,
+    full: usize,
+    sources: Vec<Source>,
+}
+
+impl Lab {
+    fn members(&self) -> &[Node] {
+        &self.cluster.members
+    }
+
+    /// What each member logged of sessions and leases, for failures.
+    fn tail(&self) -> String {
+        let mut out = String::new();
+        for (i, d) in self.cluster.dirs.iter().enumerate() {
+            out.push_str(&format!("--- member {}\n", i + 1));
+            let log = reflex_tests::reflex::log(d);
+            let lines: Vec<&str> = log
+                .lines()
+                .filter(|l| {
+                    [
+                        "lease",
+                        "drain",
+                        "joined",
+                        "stopping the session",
+                        "session established",
+                        "session down",
+                        "moved",
+                        "taking over",
+                        "ERROR",
+                        "WARN",
+                    ]
+                    .iter()
+                    .any(|w| l.contains(w))
+                })
+                .collect();
+            for l in lines.iter().rev().take(40).rev() {
+                out.push_str(l);
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    /// Waits until the cluster is at rest, every client has one session
+    /// and the full table; then a few seconds more for End-of-RIB sweeps.
+    fn settle(&self, event: &str, asked: usize) {
+        let ok = wait_for(240, || {
+            (at_rest(&self.members()[asked], &self.clients.nodes)
+                && self.clients.sessions().iter().all(|n| *n == Some(1))
+                && self
+                    .clients
+                    .prefixes()
+                    .iter()
+                    .all(|n| n.is_some_and(|n| n >= self.full)))
+            .then_some(())
+        });
+        assert!(
+            ok.is_some(),
+            "{event}: the cluster did not settle: {:?} prefixes, {:?} sessions\n{}",
+            self.clients.prefixes(),
+            self.clients.sessions(),
+            self.tail()
+        );
+        std::thread::sleep(Duration::from_secs(3));
+    }
+
+    /// Runs `event` under the samplers, then settles; checks and prints.
+    fn event(&mut self, name: &str, most: usize, asked: usize, event: impl FnOnce(&mut Lab)) {
+        let churned = self.sources.iter().map(Source::churned).sum::<u64>();
+        let sampler = self.clients.watch();
+        std::thread::sleep(Duration::from_secs(1));
+        let from = Instant::now();
+        event(self);
+        self.settle(name, asked);
+        let to = Instant::now();
+        let series = sampler.finish();
+        let churned = self.sources.iter().map(Source::churned).sum::<u64>() - churned;
+        eprintln!(
+            "{name}: {:.1} s; live update stream: {churned} UPDATEs",
+            (to - from).as_secs_f64()
+        );
+        report(name, &series, self.full, most, from, to);
+        let agreed = self.cluster.agree(60, self.full);
+        assert!(
+            agreed.is_some(),
+            "{name}: the members' digests differ: {:?}",
+            self.cluster.digests()
+        );
+    }
+
+    fn stop(&mut self, i: usize) {
+        let mut d = self.cluster.daemons[i].take().unwrap();
+        d.signal("TERM").unwrap();
+        assert!(
+            d.wait_exit(Duration::from_secs(90)),
+            "member {} did not stop on SIGTERM\n{}",
+            i + 1,
+            self.tail()
+        );
+    }
+
+    /// Starts member `i` again and waits until it is back in the cluster
+    /// (it sees a leader and is not drained).
+    fn start(&mut self, i: usize) {
+        self.cluster.restart(i).unwrap();
+        let back = wait_for(60, || at_rest(&self.members()[i], &self.clients.nodes).then_some(()));
+        assert!(back.is_some(), "member {} not back\n{}", i + 1, self.tail());
+    }
+}
+
+#[test]
+fn moving_stopping_killing_and_restarting_members_costs_no_route() {
+    assert!(
+        reflex_tests::netns::available(),
+        "tests need root and iproute2 (ip netns)"
+    );
+    let routes = Routes::from_rib(&rib()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut lan = Lan::new().unwrap();
+    let members: Vec<Node> = (1..=3).map(|i| lan.node(i).unwrap()).collect();
+    let src = lan.node(4).unwrap();
+    let (nb, nf, ng) = (
+        lan.node(5).unwrap(),
+        lan.node(6).unwrap(),
+        lan.node(7).unwrap(),
+    );
+    let cluster =
+        Cluster::start_with(members.clone(), dir.path(), &neighbors(&src, &[&nb, &nf, &ng]))
+            .unwrap();
+    let clients = Clients {
+        bird: Arc::new(Bird::start_text(&nb, dir.path(), &bird_config(&nb, &members)).unwrap()),
+        frr: Arc::new(Frr::start_text(&nf, dir.path(), &frr_config(&nf, &members), AS).unwrap()),
+        gobgp: Arc::new(Gobgp::start_text(&ng, dir.path(), &gobgp_config(&ng, &members)).unwrap()),
+        members: Arc::new(members.clone()),
+        nodes: vec![nb.clone(), nf.clone(), ng.clone()],
+    };
+    let sender = Sender {
+        address: src.v4,
+        address_v6: src.v6,
+        local_as: AS,
+        peer_as: AS,
+    };
+    let churn: Vec<speaker::wire::Prefix> = (0..CHURN as u8)
+        .map(|i| format!("198.19.{i}.0/24").parse().unwrap())
+        .collect();
+    let table = Arc::new(Table::encode(&routes, &sender).with_churn(
+        &routes,
+        &sender,
+        &churn,
+        Duration::from_millis(300),
+    ));
+    drop(routes);
+    // The source peers with every member; the one owning its session
+    // takes the connection.
+    let sources: Vec<Source> = members
+        .iter()
+        .map(|m| Source::start_reconnecting(&src.ns, m.v4, sender, table.clone()))
+        .collect();
+    let mut lab = Lab {
+        cluster,
+        clients,
+        full: 0,
+        sources,
+    };
+    let sent = wait_for(180, || {
+        lab.sources
+            .iter()
+            .any(|s| matches!(s.state(), reflex_tests::replay::State::Sent { .. }))
+            .then_some(())
+    });
+    assert!(sent.is_some(), "the table was not sent\n{}", lab.tail());
+    // The full table as the clients hold it, churn aside: over the last
+    // 3 s every client's lowest count is the same, none above it by more
+    // than the churn's prefixes.
+    let mut window: Vec<[Option<usize>; 3]> = Vec::new();
+    let settled = wait_for(300, || {
+        window.push(lab.clients.prefixes());
+        if window.len() > 15 {
+            window.remove(0);
+        }
+        if window.len() < 15 {
+            return None;
+        }
+        let lowest: Vec<usize> = (0..3)
+            .map(|i| window.iter().map(|c| c[i].unwrap_or(0)).min().unwrap_or(0))
+            .collect();
+        let f = lowest[0];
+        let within = window.iter().all(|c| {
+            c.iter()
+                .all(|n| n.is_some_and(|n| n >= f && n <= f + CHURN))
+        });
+        (f > 0 && lowest.iter().all(|l| *l == f) && within).then_some(f)
+    });
+    let full = settled.unwrap_or_else(|| {
+        panic!(
+            "the clients do not hold the same table ({} prefixes sent): {:?}\n{}",
+            table.prefixes,
+            lab.clients.prefixes(),
+            lab.tail()
+        )
+    });
+    assert!(
+        full + 1000 > table.prefixes,
+        "the clients hold {full} of {} prefixes",
+        table.prefixes
+    );
+    lab.full = full;
+    lab.settle("start", 0);
+    eprintln!("every client holds the full table: {full} prefixes");
+
+    // (a) Every client's session moved to the next member.
+    lab.event("(a) ctl move", 2, 0, |lab| {
+        let mut moved = Vec::new();
+        for c in lab.clients.nodes.clone() {
+            let from = owner_of(&lab.members()[0], &c).unwrap();
+            let to = from % 3 + 1;
+            let out = reflex_tests::reflex::ctl(
+                &lab.members()[0],
+                Some(TOKEN),
+                &["move", &c.v4.to_string(), "--to", &to.to_string()],
+            );
+            assert_eq!(out.0, Some(0), "{}", out.2);
+            moved.push((c, to));
+        }
+        let done = wait_for(120, || {
+            moved
+                .iter()
+                .all(|(c, to)| owner_of(&lab.members()[0], c) == Some(*to))
+                .then_some(())
+        });
+        assert!(done.is_some(), "the moves did not end\n{}", lab.tail());
+    });
+
+    // (b) SIGTERM of the member owning BIRD's session, then its start.
+    lab.event("(b) SIGTERM of the owner", 2, 0, |lab| {
+        let owner = owner_of(&lab.members()[0], &lab.clients.nodes[0]).unwrap() as usize;
+        lab.stop(owner - 1);
+        lab.start(owner - 1);
+    });
+
+    // (c) SIGKILL of the member owning FRR's session, then its start.
+    lab.event("(c) SIGKILL of the owner", 1, 0, |lab| {
+        let owner = owner_of(&lab.members()[0], &lab.clients.nodes[1]).unwrap() as usize;
+        let asked = (owner % 3) + 1;
+        lab.cluster.kill(owner - 1);
+        // Taken over by a member alive before the killed one is back.
+        let taken = wait_for(60, || {
+            owner_of(&lab.members()[asked - 1], &lab.clients.nodes[1])
+                .filter(|o| *o as usize != owner)
+        });
+        assert!(taken.is_some(), "not taken over\n{}", lab.tail());
+        lab.start(owner - 1);
+    });
+
+    // (d) A rolling restart of all three members.
+    lab.event("(d) rolling restart", 2, 0, |lab| {
+        for i in 0..3 {
+            lab.stop(i);
+            lab.start(i);
+            let asked = (i + 1) % 3;
+            lab.settle("(d) rolling restart, one member", asked);
+        }
+    });
+    drop(lab);
+}
