@@ -71,6 +71,8 @@ impl Series {
 pub struct Sampler {
     stop: Arc<AtomicBool>,
     threads: Vec<(String, JoinHandle<Vec<Sample>>)>,
+    /// Second counts of [`Sampler::watch_pair`].
+    pairs: Vec<(String, Arc<std::sync::Mutex<Vec<Sample>>>)>,
 }
 
 impl Sampler {
@@ -97,16 +99,51 @@ impl Sampler {
         self.threads.push((name.to_string(), thread));
     }
 
+    /// Reads two counts of one client with one call (`names.0`, `names.1`):
+    /// a client that answers both in one query is asked once per round.
+    pub fn watch_pair(
+        &mut self,
+        names: (&str, &str),
+        mut count: impl FnMut() -> (Option<usize>, Option<usize>) + Send + 'static,
+    ) {
+        let second: Arc<std::sync::Mutex<Vec<Sample>>> = Arc::default();
+        let out = second.clone();
+        self.watch(names.0, move || {
+            let at = Instant::now();
+            let (a, b) = count();
+            out.lock().unwrap_or_else(|p| p.into_inner()).push((at, b));
+            a
+        });
+        self.pairs.push((names.1.to_string(), second));
+    }
+
     /// Stops reading; every client's series.
-    pub fn finish(self) -> Vec<Series> {
+    pub fn finish(mut self) -> Vec<Series> {
         self.stop.store(true, Ordering::Relaxed);
-        self.threads
+        let mut out: Vec<Series> = std::mem::take(&mut self.threads)
             .into_iter()
             .map(|(name, t)| Series {
                 name,
                 samples: t.join().unwrap_or_default(),
             })
-            .collect()
+            .collect();
+        for (name, samples) in std::mem::take(&mut self.pairs) {
+            let samples = std::mem::take(&mut *samples.lock().unwrap_or_else(|p| p.into_inner()));
+            out.push(Series { name, samples });
+        }
+        out
+    }
+}
+
+/// A sampler dropped unfinished (a test failed under it) stops its
+/// threads, so the clients they read (and hold) are dropped, and stopped,
+/// with the test.
+impl Drop for Sampler {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for (_, t) in std::mem::take(&mut self.threads) {
+            let _ = t.join();
+        }
     }
 }
 

@@ -151,52 +151,67 @@ fn bird_sessions(b: &Bird, members: usize) -> Option<usize> {
     )
 }
 
-/// Prefixes in FRR's BGP table (stale ones included).
-fn frr_prefixes(f: &Frr) -> Option<usize> {
-    let j = f.json("show bgp ipv4 unicast summary json")?;
-    let n = j.get("ipv4Unicast").unwrap_or(&j).get("ribCount")?.as_u64()?;
-    usize::try_from(n).ok()
+/// Prefixes FRR holds, at least: the most any one member's session gave
+/// it (stale ones included; FRR's own table count counts tree nodes, and
+/// a walk of its table takes seconds), and its Established sessions to
+/// the members, from one summary. A prefix held through two sessions
+/// counts once: the union is at least the largest.
+fn frr_read(f: &Frr, members: &[Node]) -> (Option<usize>, Option<usize>) {
+    let Some(j) = f.json("show bgp ipv4 unicast summary json") else {
+        return (None, None);
+    };
+    let Some(peers) = j.get("ipv4Unicast").unwrap_or(&j).get("peers") else {
+        return (None, None);
+    };
+    let prefixes = peers
+        .keys()
+        .iter()
+        .filter_map(|k| peers.get(k)?.get("pfxRcd")?.as_u64())
+        .max()
+        .and_then(|n| usize::try_from(n).ok());
+    let sessions = members
+        .iter()
+        .filter(|m| {
+            peers
+                .get(&m.v4.to_string())
+                .and_then(|p| p.get("state"))
+                .and_then(|s| s.as_str())
+                == Some("Established")
+        })
+        .count();
+    (prefixes, Some(sessions))
 }
 
-fn frr_sessions(f: &Frr, members: &[Node]) -> Option<usize> {
-    let j = f.json("show bgp ipv4 unicast summary json")?;
-    let peers = j.get("ipv4Unicast").unwrap_or(&j).get("peers")?;
-    Some(
-        members
-            .iter()
-            .filter(|m| {
-                peers
-                    .get(&m.v4.to_string())
-                    .and_then(|p| p.get("state"))
-                    .and_then(|s| s.as_str())
-                    == Some("Established")
-            })
-            .count(),
-    )
-}
-
-/// Destinations in GoBGP's global RIB.
-fn gobgp_prefixes(g: &Gobgp) -> Option<usize> {
-    let out = g.gobgp(&["global", "rib", "summary", "-a", "ipv4"]).ok()?;
-    let at = out.find("Destination:")? + "Destination:".len();
-    out[at..]
-        .trim_start()
-        .split(|c: char| !c.is_ascii_digit())
-        .next()?
-        .parse()
-        .ok()
-}
-
-fn gobgp_sessions(g: &Gobgp, members: &[Node]) -> Option<usize> {
-    Some(
-        members
-            .iter()
-            .filter(|m| {
-                g.bgp_state(std::net::IpAddr::V4(m.v4))
-                    .is_some_and(|s| s.eq_ignore_ascii_case("established"))
-            })
-            .count(),
-    )
+/// Paths GoBGP holds, at least: the most any one member's session gave
+/// it (stale ones included), and its Established sessions
+/// (apipb.PeerState.SessionState 6), from one neighbour list. GoBGP
+/// counts a neighbour's paths in its main loop for every such call (and
+/// walks its table for `global rib summary`): asked more than once a
+/// round, it takes in a full table at a few hundred prefixes a second.
+fn gobgp_read(g: &Gobgp) -> (Option<usize>, Option<usize>) {
+    let Ok(out) = g.gobgp(&["neighbor", "-j"]) else {
+        return (None, None);
+    };
+    let prefixes = out
+        .match_indices("\"accepted\":")
+        .filter_map(|(at, key)| {
+            let digits: String = out[at + key.len()..]
+                .chars()
+                .skip_while(|c| c.is_whitespace())
+                .take_while(char::is_ascii_digit)
+                .collect();
+            digits.parse::<usize>().ok()
+        })
+        .max();
+    let sessions = reflex_tests::frr::json::Json::parse(&out).ok().and_then(|j| {
+        Some(
+            j.as_array()?
+                .iter()
+                .filter(|n| n.at("state.session_state").and_then(|s| s.as_u64()) == Some(6))
+                .count(),
+        )
+    });
+    (prefixes, sessions)
 }
 
 /// The clients, each read for its prefixes and its sessions.
@@ -212,34 +227,30 @@ impl Clients {
     fn prefixes(&self) -> [Option<usize>; 3] {
         [
             bird_prefixes(&self.bird),
-            frr_prefixes(&self.frr),
-            gobgp_prefixes(&self.gobgp),
+            frr_read(&self.frr, &self.members).0,
+            gobgp_read(&self.gobgp).0,
         ]
     }
 
     fn sessions(&self) -> [Option<usize>; 3] {
         [
             bird_sessions(&self.bird, self.members.len()),
-            frr_sessions(&self.frr, &self.members),
-            gobgp_sessions(&self.gobgp, &self.members),
+            frr_read(&self.frr, &self.members).1,
+            gobgp_read(&self.gobgp).1,
         ]
     }
 
-    /// Samplers of every client's prefixes, then of its sessions.
+    /// Samplers of every client's prefixes and its sessions.
     fn watch(&self) -> Sampler {
         let mut s = Sampler::new();
         let b = self.bird.clone();
         s.watch("BIRD", move || bird_prefixes(&b));
-        let f = self.frr.clone();
-        s.watch("FRR", move || frr_prefixes(&f));
-        let g = self.gobgp.clone();
-        s.watch("GoBGP", move || gobgp_prefixes(&g));
         let (b, m) = (self.bird.clone(), self.members.clone());
         s.watch("BIRD sessions", move || bird_sessions(&b, m.len()));
         let (f, m) = (self.frr.clone(), self.members.clone());
-        s.watch("FRR sessions", move || frr_sessions(&f, &m));
-        let (g, m) = (self.gobgp.clone(), self.members.clone());
-        s.watch("GoBGP sessions", move || gobgp_sessions(&g, &m));
+        s.watch_pair(("FRR", "FRR sessions"), move || frr_read(&f, &m));
+        let g = self.gobgp.clone();
+        s.watch_pair(("GoBGP", "GoBGP sessions"), move || gobgp_read(&g));
         s
     }
 }
@@ -284,8 +295,16 @@ fn report(event: &str, series: &[Series], full: usize, most: usize, from: Instan
                 .max()
                 .unwrap_or(0);
             let without = s.below(1, from, to);
+            // When the client last had other than one session: the move
+            // (or takeover) over, from its side.
+            let one_since = s
+                .samples
+                .iter()
+                .filter(|(t, n)| *t >= from && *t <= to && *n != Some(1))
+                .map(|(t, _)| (*t - from).as_secs_f64())
+                .fold(0.0, f64::max);
             eprintln!(
-                "{event}: {client}: sessions to the cluster between {lowest} and {highest}; {:.1} s with none",
+                "{event}: {client}: sessions to the cluster between {lowest} and {highest}; {:.1} s with none; one session again {one_since:.1} s after the event began",
                 without.as_secs_f64()
             );
             if highest > most {
@@ -362,6 +381,7 @@ impl Lab {
             let log = reflex_tests::reflex::log(d);
             let lines: Vec<&str> = log
                 .lines()
+                .filter(|l| !l.contains("openraft") && !l.contains("not a configured neighbour"))
                 .filter(|l| {
                     [
                         "lease",
@@ -372,6 +392,7 @@ impl Lab {
                         "session down",
                         "moved",
                         "taking over",
+                        "refused",
                         "ERROR",
                         "WARN",
                     ]
@@ -400,18 +421,31 @@ impl Lab {
                     .all(|n| n.is_some_and(|n| n >= self.full)))
             .then_some(())
         });
+        if ok.is_none() && std::env::var("CONTINUITY_HOLD").is_ok() {
+            eprintln!("{event}: not settled; holding the lab for inspection");
+            std::thread::sleep(Duration::from_secs(900));
+        }
         assert!(
             ok.is_some(),
-            "{event}: the cluster did not settle: {:?} prefixes, {:?} sessions\n{}",
+            "{event}: the cluster did not settle: {:?} prefixes, {:?} sessions\n{}\n{}\n{}\n{:?}",
             self.clients.prefixes(),
             self.clients.sessions(),
-            self.tail()
+            self.tail(),
+            self.clients.bird.birdc("show protocols").unwrap_or_default(),
+            self.clients.gobgp.gobgp(&["neighbor"]).unwrap_or_default(),
+            cluster_view(&self.members()[asked]),
         );
         std::thread::sleep(Duration::from_secs(3));
     }
 
     /// Runs `event` under the samplers, then settles; checks and prints.
+    /// `CONTINUITY_EVENTS` (letters, e.g. `ac`) runs only those events.
     fn event(&mut self, name: &str, most: usize, asked: usize, event: impl FnOnce(&mut Lab)) {
+        if let Ok(only) = std::env::var("CONTINUITY_EVENTS")
+            && !only.chars().any(|c| name.starts_with(&format!("({c})")))
+        {
+            return;
+        }
         let churned = self.sources.iter().map(Source::churned).sum::<u64>();
         let sampler = self.clients.watch();
         std::thread::sleep(Duration::from_secs(1));
@@ -426,12 +460,34 @@ impl Lab {
             (to - from).as_secs_f64()
         );
         report(name, &series, self.full, most, from, to);
-        let agreed = self.cluster.agree(60, self.full);
+        self.digests_agree(name);
+    }
+
+    /// The members' Loc-RIB digests, read when all have applied the same
+    /// log index (the update stream moves it every 300 ms), agree.
+    fn digests_agree(&self, event: &str) {
+        let mut last = Vec::new();
+        let same = wait_for(60, || {
+            let views: Vec<(u64, String)> = self
+                .members()
+                .iter()
+                .map(|m| {
+                    let v = cluster_view(m)?;
+                    Some((v["applied_index"].as_u64()?, v["rib_digest"].as_str()?.to_string()))
+                })
+                .collect::<Option<_>>()?;
+            last = views.clone();
+            views.iter().all(|v| v.0 == views[0].0).then_some(views)
+        });
+        let Some(views) = same else {
+            panic!("{event}: the members never applied the same index: {last:?}");
+        };
         assert!(
-            agreed.is_some(),
-            "{name}: the members' digests differ: {:?}",
-            self.cluster.digests()
+            views.iter().all(|v| v.1 == views[0].1),
+            "{event}: the members' digests differ at index {}: {views:?}",
+            views[0].0
         );
+        eprintln!("{event}: digests agree at index {}: {}", views[0].0, views[0].1);
     }
 
     fn stop(&mut self, i: usize) {
