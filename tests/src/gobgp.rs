@@ -229,3 +229,126 @@ impl Gobgp {
         crate::frr::tail(&self.log, 30)
     }
 }
+
+/// GoBGP's table and sessions as its own event stream tells them
+/// (`gobgp monitor`): read without asking GoBGP anything. Its API counts
+/// a neighbour's paths by walking them, in its main loop, for every
+/// `neighbor` call: polled every 100 ms with a full table, it starves the
+/// sessions it is measuring.
+pub struct Monitor {
+    prefixes: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    established: std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<IpAddr, bool>>>,
+    _streams: Vec<Daemon>,
+    readers: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Gobgp {
+    /// Starts following the best paths of the global IPv4 RIB (those there
+    /// now, then every change) and the sessions with `neighbors`.
+    pub fn monitor(&self, neighbors: &[IpAddr]) -> Result<Monitor, String> {
+        use std::io::BufRead;
+        use std::sync::atomic::Ordering;
+        let port = API_PORT.to_string();
+        let spawn = |args: &[&str]| -> Result<(Daemon, std::process::ChildStdout), String> {
+            let mut cmd = self.node.command("gobgp");
+            cmd.args(["-p", &port]).args(args);
+            cmd.stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::null());
+            let mut child = cmd.stdin(std::process::Stdio::null()).spawn().map_err(|e| e.to_string())?;
+            let out = child.stdout.take().ok_or("no stdout")?;
+            Ok((Daemon::adopt("gobgp monitor", child), out))
+        };
+        let prefixes = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (rib, out) = spawn(&["monitor", "global", "rib", "--current"])?;
+        let count = prefixes.clone();
+        let mut readers = vec![std::thread::spawn(move || {
+            let mut best = std::collections::HashSet::new();
+            for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                // "TIME [ROUTE] PREFIX via ..." or "TIME [DELROUTE] PREFIX ..."
+                let mut w = line.split_whitespace().skip(1);
+                let (Some(kind), Some(prefix)) = (w.next(), w.next()) else {
+                    continue;
+                };
+                match kind {
+                    "[ROUTE]" => {
+                        best.insert(prefix.to_string());
+                    }
+                    "[DELROUTE]" => {
+                        best.remove(prefix);
+                    }
+                    _ => continue,
+                }
+                count.store(best.len(), Ordering::Relaxed);
+            }
+        })];
+        let mut streams = vec![rib];
+        let established: std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<IpAddr, bool>>> =
+            std::sync::Arc::default();
+        for n in neighbors {
+            let (d, out) = spawn(&["monitor", "neighbor", &n.to_string()])?;
+            streams.push(d);
+            let (states, n) = (established.clone(), *n);
+            readers.push(std::thread::spawn(move || {
+                for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                    // "TIME [NEIGH] ADDR fsm: STATE admin: ..."
+                    let Some(state) = line.split("fsm: ").nth(1) else {
+                        continue;
+                    };
+                    let up = state.to_ascii_uppercase().starts_with("ESTABLISHED");
+                    states
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(n, up);
+                }
+            }));
+        }
+        // The states before the first change.
+        let now = self.neighbors_json().ok_or("gobgp neighbor -j")?;
+        {
+            let mut s = established.lock().unwrap_or_else(|p| p.into_inner());
+            for j in now.as_array().unwrap_or_default() {
+                let addr = j
+                    .at("conf.neighbor_address")
+                    .and_then(|a| a.as_str())
+                    .and_then(|a| a.parse::<IpAddr>().ok());
+                if let Some(a) = addr {
+                    let up = j.at("state.session_state").and_then(|s| s.as_u64()) == Some(6);
+                    s.entry(a).or_insert(up);
+                }
+            }
+        }
+        Ok(Monitor {
+            prefixes,
+            established,
+            _streams: streams,
+            readers,
+        })
+    }
+}
+
+impl Monitor {
+    /// Destinations with a best path.
+    pub fn prefixes(&self) -> usize {
+        self.prefixes.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Established sessions.
+    pub fn sessions(&self) -> usize {
+        self.established
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .filter(|up| **up)
+            .count()
+    }
+}
+
+impl Drop for Monitor {
+    fn drop(&mut self) {
+        // The streams end when their processes are killed.
+        self._streams.clear();
+        for r in self.readers.drain(..) {
+            let _ = r.join();
+        }
+    }
+}

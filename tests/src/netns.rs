@@ -214,6 +214,14 @@ impl Daemon {
     }
 
     /// Kills with SIGKILL now (a crash, for fault tests).
+    /// A process already spawned, killed on drop like the others.
+    pub fn adopt(name: &str, child: Child) -> Daemon {
+        Daemon {
+            name: name.to_string(),
+            child: Some(child),
+        }
+    }
+
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();

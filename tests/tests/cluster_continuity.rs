@@ -43,9 +43,9 @@ const CHURN: usize = 50;
 /// as continuous (a client busy with a full table answers late).
 const MAX_GAP: Duration = Duration::from_secs(2);
 
-/// GoBGP's API does not answer while it takes in a full table: its gaps
-/// are printed, and what it showed before and after each checked.
-const MAX_GAP_GOBGP: Duration = Duration::from_secs(40);
+/// GoBGP is read from its event stream, so its samples have no gaps of
+/// their own; the same bound as the others.
+const MAX_GAP_GOBGP: Duration = MAX_GAP;
 
 fn rib() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(
@@ -182,43 +182,15 @@ fn frr_read(f: &Frr, members: &[Node]) -> (Option<usize>, Option<usize>) {
     (prefixes, Some(sessions))
 }
 
-/// Paths GoBGP holds, at least: the most any one member's session gave
-/// it (stale ones included), and its Established sessions
-/// (apipb.PeerState.SessionState 6), from one neighbour list. GoBGP
-/// counts a neighbour's paths in its main loop for every such call (and
-/// walks its table for `global rib summary`): asked more than once a
-/// round, it takes in a full table at a few hundred prefixes a second.
-fn gobgp_read(g: &Gobgp) -> (Option<usize>, Option<usize>) {
-    let Ok(out) = g.gobgp(&["neighbor", "-j"]) else {
-        return (None, None);
-    };
-    let prefixes = out
-        .match_indices("\"accepted\":")
-        .filter_map(|(at, key)| {
-            let digits: String = out[at + key.len()..]
-                .chars()
-                .skip_while(|c| c.is_whitespace())
-                .take_while(char::is_ascii_digit)
-                .collect();
-            digits.parse::<usize>().ok()
-        })
-        .max();
-    let sessions = reflex_tests::frr::json::Json::parse(&out).ok().and_then(|j| {
-        Some(
-            j.as_array()?
-                .iter()
-                .filter(|n| n.at("state.session_state").and_then(|s| s.as_u64()) == Some(6))
-                .count(),
-        )
-    });
-    (prefixes, sessions)
-}
-
 /// The clients, each read for its prefixes and its sessions.
 struct Clients {
     bird: Arc<Bird>,
     frr: Arc<Frr>,
     gobgp: Arc<Gobgp>,
+    /// GoBGP's best paths and sessions as its event stream tells them
+    /// (its API walks its paths for every neighbour query: polled, it
+    /// starves the sessions measured).
+    gobgp_monitor: Arc<reflex_tests::gobgp::Monitor>,
     members: Arc<Vec<Node>>,
     nodes: Vec<Node>,
 }
@@ -228,7 +200,7 @@ impl Clients {
         [
             bird_prefixes(&self.bird),
             frr_read(&self.frr, &self.members).0,
-            gobgp_read(&self.gobgp).0,
+            Some(self.gobgp_monitor.prefixes()),
         ]
     }
 
@@ -236,7 +208,7 @@ impl Clients {
         [
             bird_sessions(&self.bird, self.members.len()),
             frr_read(&self.frr, &self.members).1,
-            gobgp_read(&self.gobgp).1,
+            Some(self.gobgp_monitor.sessions()),
         ]
     }
 
@@ -249,8 +221,10 @@ impl Clients {
         s.watch("BIRD sessions", move || bird_sessions(&b, m.len()));
         let (f, m) = (self.frr.clone(), self.members.clone());
         s.watch_pair(("FRR", "FRR sessions"), move || frr_read(&f, &m));
-        let g = self.gobgp.clone();
-        s.watch_pair(("GoBGP", "GoBGP sessions"), move || gobgp_read(&g));
+        let g = self.gobgp_monitor.clone();
+        s.watch("GoBGP", move || Some(g.prefixes()));
+        let g = self.gobgp_monitor.clone();
+        s.watch("GoBGP sessions", move || Some(g.sessions()));
         s
     }
 }
@@ -529,10 +503,14 @@ fn moving_stopping_killing_and_restarting_members_costs_no_route() {
     let cluster =
         Cluster::start_with(members.clone(), dir.path(), &neighbors(&src, &[&nb, &nf, &ng]))
             .unwrap();
+    let gobgp = Gobgp::start_text(&ng, dir.path(), &gobgp_config(&ng, &members)).unwrap();
+    let addresses: Vec<std::net::IpAddr> = members.iter().map(|m| m.v4.into()).collect();
+    let gobgp_monitor = Arc::new(gobgp.monitor(&addresses).unwrap());
     let clients = Clients {
         bird: Arc::new(Bird::start_text(&nb, dir.path(), &bird_config(&nb, &members)).unwrap()),
         frr: Arc::new(Frr::start_text(&nf, dir.path(), &frr_config(&nf, &members), AS).unwrap()),
-        gobgp: Arc::new(Gobgp::start_text(&ng, dir.path(), &gobgp_config(&ng, &members)).unwrap()),
+        gobgp: Arc::new(gobgp),
+        gobgp_monitor,
         members: Arc::new(members.clone()),
         nodes: vec![nb.clone(), nf.clone(), ng.clone()],
     };
