@@ -209,6 +209,20 @@ impl Leases {
         l.owner.epoch == epoch || l.joining.is_some_and(|j| j.epoch == epoch)
     }
 
+    /// The fence for a write `member` makes about `peers`: the epoch it
+    /// holds for each that has a lease (0, which no lease has, where it
+    /// holds none: the write is refused if the lease is still there).
+    pub fn fence(&self, member: NodeId, peers: impl IntoIterator<Item = PeerId>) -> Fence {
+        let mut epochs: Vec<(u32, u64)> = peers
+            .into_iter()
+            .filter(|p| self.leases.contains_key(&p.0))
+            .map(|p| (p.0, self.grant_of(p, member).map_or(0, |g| g.epoch)))
+            .collect();
+        epochs.sort_unstable();
+        epochs.dedup();
+        Fence { epochs }
+    }
+
     /// The drained members and why.
     pub fn drained(&self) -> &BTreeMap<NodeId, Drain> {
         &self.drained

@@ -177,6 +177,19 @@ impl Request {
         Request(Batch::Stored(Stored::new(batch)))
     }
 
+    /// The stored form of `commands` under `fence` (a write that is not a
+    /// session's stream, [`crate::leases`]): refused where its author no
+    /// longer holds the session.
+    pub fn fenced(commands: Vec<RibCommand>, fence: crate::leases::Fence) -> Request {
+        let mut batch = StoredBatch::of(&commands);
+        if !fence.epochs.is_empty() {
+            batch
+                .commands
+                .insert(0, crate::stored::StoredCommand::Fence(fence));
+        }
+        Request(Batch::Stored(Stored::new(batch)))
+    }
+
     /// How many commands it holds.
     pub fn len(&self) -> usize {
         match &self.0 {

@@ -350,6 +350,19 @@ impl Lab {
     /// What each member logged of sessions and leases, for failures.
     fn tail(&self) -> String {
         let mut out = String::new();
+        // The whole logs, kept for the reader of a failure.
+        let keep = std::env::temp_dir().join("cluster-continuity-logs");
+        let _ = std::fs::remove_dir_all(&keep);
+        for (i, d) in self.cluster.dirs.iter().enumerate() {
+            let to = keep.join(format!("m{}", i + 1));
+            let _ = std::fs::create_dir_all(&to);
+            for f in std::fs::read_dir(d).into_iter().flatten().flatten() {
+                if f.file_name().to_string_lossy().starts_with("reflex.log") {
+                    let _ = std::fs::copy(f.path(), to.join(f.file_name()));
+                }
+            }
+        }
+        out.push_str(&format!("(whole logs in {})\n", keep.display()));
         for (i, d) in self.cluster.dirs.iter().enumerate() {
             out.push_str(&format!("--- member {}\n", i + 1));
             let log = reflex_tests::reflex::log(d);

@@ -282,10 +282,24 @@ async fn start_member(
             .iter()
             .map(|peer| RibCommand::PeerDownGraceful { peer: *peer })
             .collect();
-        member
-            .write(Request::new(commands))
+        // A follower reads a replica that may be behind: under its lease
+        // epochs, the write is refused for a session another member took
+        // over meanwhile (its session is up there).
+        let fence = member
+            .state
+            .applied()
+            .leases
+            .fence(me.id, stale.iter().copied());
+        let r = member
+            .write(Request::fenced(commands, fence))
             .await
             .context("cannot mark the peers of before the restart stale")?;
+        if r.fenced > 0 {
+            info!(
+                refused = r.fenced,
+                "sessions of before the restart run on other members now"
+            );
+        }
     }
     info!(
         member = me.id,
@@ -311,13 +325,18 @@ pub(super) fn expire_later(member: Arc<Member>, peers: Vec<speaker::rib::PeerId>
     actix_rt::spawn(async move {
         tokio::time::sleep(RESTART_KEEP).await;
         let up = member.state.applied().rib.peers_up();
+        let peers: Vec<_> = peers.into_iter().filter(|p| !up.contains(p)).collect();
+        let fence = member
+            .state
+            .applied()
+            .leases
+            .fence(member.id, peers.iter().copied());
         let commands: Vec<RibCommand> = peers
             .into_iter()
-            .filter(|p| !up.contains(p))
             .map(|peer| RibCommand::RestartExpired { peer })
             .collect();
         if !commands.is_empty()
-            && let Err(e) = member.write(Request::new(commands)).await
+            && let Err(e) = member.write(Request::fenced(commands, fence)).await
         {
             tracing::warn!(error = %e, "cannot drop the stale paths of peers that did not come back");
         }

@@ -706,7 +706,8 @@ pub async fn follow_owners(member: Arc<Member>, sessions: Sessions) {
                 .iter()
                 .map(|peer| RibCommand::PeerDownGraceful { peer: *peer })
                 .collect();
-            match member.write(Request::new(commands)).await {
+            let fence = leases.fence(me, taken.iter().copied());
+            match member.write(Request::fenced(commands, fence)).await {
                 Ok(_) => {
                     sessions.restarted(&taken);
                     super::expire_later(member.clone(), taken);

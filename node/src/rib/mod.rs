@@ -181,19 +181,11 @@ impl RibActor {
     /// gets epoch 0, which no lease has (its commands are refused).
     fn fence(&self, commands: &[RibCommand]) -> storage::Fence {
         let peers: BTreeSet<PeerId> = commands.iter().filter_map(RibCommand::peer).collect();
-        let applied = self.member.state.applied();
-        let epochs = peers
-            .into_iter()
-            .filter(|p| applied.leases.get(*p).is_some())
-            .map(|p| {
-                let epoch = applied
-                    .leases
-                    .grant_of(p, self.member.id)
-                    .map_or(0, |g| g.epoch);
-                (p.0, epoch)
-            })
-            .collect();
-        storage::Fence { epochs }
+        self.member
+            .state
+            .applied()
+            .leases
+            .fence(self.member.id, peers)
     }
 
     fn submit(&mut self, seq: u64, req: Request, ctx: &mut Context<Self>) {
