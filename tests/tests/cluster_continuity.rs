@@ -347,10 +347,10 @@ impl Lab {
         &self.cluster.members
     }
 
-    /// What each member logged of sessions and leases, for failures.
-    fn tail(&self) -> String {
-        let mut out = String::new();
-        // The whole logs, kept for the reader of a failure.
+    /// Copies the members' whole logs where they outlive the test (the
+    /// temporary directory does not): for the reader of a failure, or of
+    /// the figures.
+    fn keep_logs(&self) -> PathBuf {
         let keep = std::env::temp_dir().join("cluster-continuity-logs");
         let _ = std::fs::remove_dir_all(&keep);
         for (i, d) in self.cluster.dirs.iter().enumerate() {
@@ -362,6 +362,13 @@ impl Lab {
                 }
             }
         }
+        keep
+    }
+
+    /// What each member logged of sessions and leases, for failures.
+    fn tail(&self) -> String {
+        let mut out = String::new();
+        let keep = self.keep_logs();
         out.push_str(&format!("(whole logs in {})\n", keep.display()));
         for (i, d) in self.cluster.dirs.iter().enumerate() {
             out.push_str(&format!("--- member {}\n", i + 1));
@@ -654,5 +661,7 @@ fn moving_stopping_killing_and_restarting_members_costs_no_route() {
             lab.settle("(d) rolling restart, one member", asked);
         }
     });
+    let logs = lab.keep_logs();
+    eprintln!("the members' logs: {}", logs.display());
     drop(lab);
 }
