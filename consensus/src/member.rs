@@ -170,6 +170,22 @@ impl Member {
         Err(MemberError::NoLeader)
     }
 
+    /// Waits until this member's replica holds everything the cluster
+    /// committed before the call (an empty entry written through the
+    /// leader, then applied here): what it reads next is not stale.
+    pub async fn barrier(&self, within: Duration) -> Result<u64, MemberError> {
+        let index = tokio::time::timeout(within, self.write(Request::default()))
+            .await
+            .map_err(|_| MemberError::NoLeader)??
+            .index;
+        self.raft
+            .wait(Some(within))
+            .applied_index_at_least(Some(index), "replica caught up")
+            .await
+            .map_err(|e| MemberError::Raft(e.to_string()))?;
+        Ok(index)
+    }
+
     fn node_of(&self, id: NodeId) -> Option<BasicNode> {
         self.raft
             .metrics()

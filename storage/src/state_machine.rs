@@ -399,7 +399,10 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     {
         let mut responses = Vec::new();
         for entry in entries {
-            let mut response = Response::default();
+            let mut response = Response {
+                index: entry.log_id.index,
+                ..Response::default()
+            };
             match entry.payload {
                 EntryPayload::Blank => {}
                 EntryPayload::Normal(req) => {

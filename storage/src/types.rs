@@ -290,4 +290,6 @@ pub struct Response {
     pub dropped: u64,
     pub fenced: u64,
     pub early: bool,
+    /// The entry's log index.
+    pub index: u64,
 }

@@ -500,6 +500,24 @@ fn neighbour_actions_need_the_token_and_act_on_the_session() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.body.contains("already there"), "{}", r.body);
     conforms(&doc, "POST", action, &r);
+    // Drain: a one-member cluster has no one to move its sessions to; an
+    // unknown action and a member that is not a voter are refused.
+    let drain = "/api/v1/cluster/{action}";
+    for (path, body, status, says) in [
+        ("/api/v1/cluster/drain", "", 409, "a one-member cluster"),
+        ("/api/v1/cluster/drain", "{\"member\": 7}", 409, "member 7 is not a voter"),
+        ("/api/v1/cluster/leave", "", 404, "no cluster action leave"),
+        ("/api/v1/cluster/drain", "[]", 400, "the body must be"),
+    ] {
+        let r = request_with_body(&rr.ns, api, path, &auth, body);
+        assert_eq!(r.status, status, "{path} {body}: {}", r.body);
+        assert!(r.body.contains(says), "{path} {body}: {}", r.body);
+        conforms(&doc, "POST", drain, &r);
+    }
+    let r = request_with_body(&rr.ns, api, "/api/v1/cluster/undrain", &auth, "");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("undrained"), "{}", r.body);
+    conforms(&doc, "POST", drain, &r);
 
     let ctl = |args: &[&str]| ctl(&rr, Some(TOKEN), args);
     let c = client.v4.to_string();

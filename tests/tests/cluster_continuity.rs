@@ -504,6 +504,14 @@ impl Lab {
     }
 }
 
+/// The logs outlive the lab, whatever ended it.
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let logs = self.keep_logs();
+        eprintln!("the members' logs: {}", logs.display());
+    }
+}
+
 #[test]
 fn moving_stopping_killing_and_restarting_members_costs_no_route() {
     assert!(
@@ -661,7 +669,5 @@ fn moving_stopping_killing_and_restarting_members_costs_no_route() {
             lab.settle("(d) rolling restart, one member", asked);
         }
     });
-    let logs = lab.keep_logs();
-    eprintln!("the members' logs: {}", logs.display());
     drop(lab);
 }

@@ -598,6 +598,26 @@ pub async fn follow_owners(member: Arc<Member>, sessions: Sessions) {
     // Moves under way, as the leader first saw them: called off after
     // MOVE_TIMEOUT.
     let mut moves: HashMap<(PeerId, u64), Instant> = HashMap::new();
+    // A member that restarted reads a replica that may be behind: it
+    // starts no session before it holds what the cluster committed (else
+    // it would bring up, from a stale lease, a session another member
+    // took over meanwhile, and the neighbour would take our table for a
+    // restart's and drop what it kept).
+    loop {
+        match member.barrier(Duration::from_secs(5)).await {
+            Ok(index) => {
+                debug!(index, "replica caught up with the cluster");
+                break;
+            }
+            Err(e) => {
+                if sessions.is_stopping() {
+                    return;
+                }
+                warn!(error = %e, "waiting for the cluster before starting sessions");
+                tokio::time::sleep(TICK).await;
+            }
+        }
+    }
     loop {
         // A stopping member's sessions are not taken over by itself: the
         // RIB keeps them up, for whoever runs them next to mark stale.
