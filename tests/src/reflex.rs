@@ -3,17 +3,23 @@
 use crate::netns::{Daemon, Node};
 use std::path::PathBuf;
 
-/// The `reflex` binary built next to this test (cargo builds the workspace's
-/// binaries before running its integration tests).
+/// The `reflex` binary: `REFLEX_BIN` if set, else the one built next to
+/// this program (cargo builds the workspace's binaries before running its
+/// integration tests: target/<profile>/deps/<test> beside
+/// target/<profile>/reflex; a bench sits in target/<profile> itself).
 pub fn binary() -> PathBuf {
+    if let Some(p) = std::env::var_os("REFLEX_BIN") {
+        return PathBuf::from(p);
+    }
     let exe = std::env::current_exe().unwrap_or_default();
-    // target/<profile>/deps/<test> -> target/<profile>/reflex
-    let dir = exe
-        .parent()
-        .and_then(|d| d.parent())
+    let here = exe.parent().map(PathBuf::from).unwrap_or_default();
+    if here.join("reflex").is_file() {
+        return here.join("reflex");
+    }
+    here.parent()
         .map(PathBuf::from)
-        .unwrap_or_default();
-    dir.join("reflex")
+        .unwrap_or_default()
+        .join("reflex")
 }
 
 /// Starts `reflex run` in `node` with `config` (TOML text); logs go to `log`.

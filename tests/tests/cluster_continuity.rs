@@ -255,7 +255,8 @@ fn at_rest(asked: &Node, clients: &[Node]) -> bool {
 }
 
 /// Checks one event's series: prefixes never below `full`, sessions as
-/// the event allows (`most`: 2 in a make-before-break move, 1 otherwise).
+/// the event allows (`most`: 2 in a make-before-break move, which never
+/// leaves a client with none; 1 otherwise).
 fn report(event: &str, series: &[Series], full: usize, most: usize, from: Instant, to: Instant) {
     let mut failures = Vec::new();
     for s in series {
@@ -283,6 +284,14 @@ fn report(event: &str, series: &[Series], full: usize, most: usize, from: Instan
             );
             if highest > most {
                 failures.push(format!("{client}: {highest} sessions at once"));
+            }
+            // A make-before-break event never leaves a client without a
+            // session to the cluster.
+            if most == 2 && lowest == 0 {
+                failures.push(format!(
+                    "{client}: no session to the cluster for {:.1} s",
+                    without.as_secs_f64()
+                ));
             }
             if s.last() != Some(1) {
                 failures.push(format!(

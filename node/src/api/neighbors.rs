@@ -31,6 +31,9 @@ pub struct NeighborView {
     pub updates_sent: u64,
     /// Seconds since the session reached Established, while it is.
     pub uptime_seconds: Option<u64>,
+    /// The table the session was sent on coming up, and its End-of-RIB,
+    /// are written to the socket.
+    pub table_sent: bool,
     pub established_transitions: u64,
     /// NOTIFICATIONs that ended sessions, "code/subcode" to count.
     pub notifications_sent: BTreeMap<String, u64>,
@@ -96,6 +99,7 @@ pub fn view(spec: &NeighborSpec, status: Option<&SessionStatus>, accepted: u64) 
         uptime_seconds: status
             .and_then(|s| s.established_at)
             .map(|t| t.elapsed().as_secs()),
+        table_sent: status.is_some_and(|s| s.table_sent),
         established_transitions: status.map_or(0, |s| s.established_transitions),
         notifications_sent: codes(status.map(|s| &s.notifications_sent)),
         notifications_received: codes(status.map(|s| &s.notifications_received)),

@@ -64,6 +64,9 @@ pub struct Sessions {
     /// This member is stopping ([`Sessions::leave_all`]): no session
     /// starts any more.
     stopping: Arc<std::sync::atomic::AtomicBool>,
+    /// This member is draining to stop ([`drain`]): it does not undo the
+    /// drain it wrote (as a member drained to stop does once restarted).
+    draining: Arc<std::sync::atomic::AtomicBool>,
     /// Sessions joining in a move whose table is sent, and since when
     /// ([`Sessions::joined`]).
     synced: Arc<Mutex<HashMap<PeerId, Instant>>>,
@@ -96,6 +99,7 @@ impl Sessions {
             restarting: Arc::default(),
             stopping: Arc::default(),
             synced: Arc::default(),
+            draining: Arc::default(),
             by_address: Arc::default(),
         }
     }
@@ -518,6 +522,9 @@ pub async fn drain(member: &Member, sessions: &Sessions, within: Duration) {
         return;
     }
     let me = member.id;
+    sessions
+        .draining
+        .store(true, std::sync::atomic::Ordering::Relaxed);
     let said = LeaseCommand::Drain {
         member: me,
         drain: Some(Drain::Stopping),
@@ -550,7 +557,6 @@ pub async fn drain(member: &Member, sessions: &Sessions, within: Duration) {
         secs = within.as_secs(),
         "drain not over in time; the sessions left close as a restart"
     );
-    let _ = sessions;
 }
 
 /// Whether `member` owns, or is joining, any neighbour's session.
@@ -637,7 +643,11 @@ pub async fn follow_owners(member: Arc<Member>, sessions: Sessions) {
         };
         let leases = member.state.applied().leases.clone();
         // A member drained to stop takes sessions again once it runs.
-        if leases.drained().get(&me) == Some(&Drain::Stopping) && !sessions.is_stopping() {
+        let draining = sessions.draining.load(std::sync::atomic::Ordering::Relaxed);
+        if leases.drained().get(&me) == Some(&Drain::Stopping)
+            && !draining
+            && !sessions.is_stopping()
+        {
             let undrain = LeaseCommand::Drain {
                 member: me,
                 drain: None,

@@ -14,6 +14,7 @@ mod report;
 mod run;
 mod source;
 mod table;
+mod takeover;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
@@ -73,6 +74,10 @@ enum Command {
     /// A border's kernel FIB: the full table installed into a kernel
     /// table and withdrawn, Reflex against BIRD's kernel protocol.
     Fib(fib::FibArgs),
+    /// A three-member cluster: the time from SIGKILL of the member running
+    /// a client's session to another member running it, the table and
+    /// End-of-RIB sent (full table).
+    Takeover(takeover::TakeoverArgs),
 }
 
 fn main() -> Result<()> {
@@ -80,6 +85,9 @@ fn main() -> Result<()> {
     match &cli.command {
         Some(Command::Source(args)) => source::run(args),
         Some(Command::Fib(args)) => fib::run(args, &cli.mrt, &reflex_binary(&cli)?),
+        // The cluster's members run the `reflex` beside this binary (or
+        // the one REFLEX_BIN names).
+        Some(Command::Takeover(args)) => takeover::run(args),
         None => bench(&cli),
     }
 }

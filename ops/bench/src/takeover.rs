@@ -1,0 +1,205 @@
+//! `reflect-bench takeover`: how long a three-member cluster takes to take
+//! a client's session over from a member killed with SIGKILL, a full
+//! table in hand. A route source (the PCH full IPv4 table from
+//! ../shared/bgp-data) and a BIRD client peer with every member; once the
+//! client holds the table, the member owning its session is killed, and
+//! the others' APIs are read every 20 ms until one runs the session
+//! Established and has written it the table and End-of-RIB. The client is
+//! read every 100 ms meanwhile: its lowest prefix count is printed too.
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use reflex_tests::bird::Bird;
+use reflex_tests::cluster::Cluster;
+use reflex_tests::continuity::Sampler;
+use reflex_tests::http::get;
+use reflex_tests::netns::{Lan, Node, wait_for};
+use reflex_tests::replay::{Routes, Sender, Source, State, Table};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+const AS: u32 = 65000;
+
+/// The most a takeover may take (issue 16's goal).
+const GOAL: Duration = Duration::from_secs(5);
+
+#[derive(Args, Debug)]
+pub struct TakeoverArgs {
+    /// The RIB dump replayed as the full table.
+    #[arg(
+        long,
+        default_value = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/bgp-data/mrt/derived/DERIVED_rib-from-updates.et-header.2015_pch-as3856_fullv4.gz"
+        )
+    )]
+    rib: PathBuf,
+    /// Takeovers to measure (each kills the owner, then starts it again).
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+}
+
+fn members_neighbors(source: &Node, client: &Node) -> String {
+    format!(
+        "\n[[neighbor]]\naddress = \"{}\"\nremote-as = {AS}\nroute-reflector-client = true\npassive = true\nhold-time = 30\n\
+         \n[[neighbor]]\naddress = \"{}\"\nremote-as = {AS}\nroute-reflector-client = true\nhold-time = 30\nconnect-retry = 2\nidle-hold = 1\n",
+        source.v4, client.v4
+    )
+}
+
+fn bird_config(me: &Node, members: &[Node]) -> String {
+    let mut c = format!(
+        "router id {me};\nlog stderr all;\nprotocol device {{}}\n",
+        me = me.v4
+    );
+    for (i, m) in members.iter().enumerate() {
+        c.push_str(&format!(
+            "protocol bgp m{n} {{\n  local {me} as {AS};\n  neighbor {m} as {AS};\n  \
+             hold time 30;\n  connect retry time 2;\n  error wait time 1, 5;\n  direct;\n  \
+             graceful restart on;\n  ipv4 {{ import all; export none; }};\n}}\n",
+            n = i + 1,
+            me = me.v4,
+            m = m.v4,
+        ));
+    }
+    c
+}
+
+/// Prefixes in BIRD's table (a prefix from two members counts once).
+fn bird_prefixes(b: &Bird) -> Option<usize> {
+    let out = b.birdc("show route count").ok()?;
+    let line = out.lines().find(|l| l.ends_with("in table master4"))?;
+    let at = line.find(" for ")? + " for ".len();
+    line[at..].split_whitespace().next()?.parse().ok()
+}
+
+fn json(m: &Node, path: &str) -> Option<serde_json::Value> {
+    let r = get(&m.ns, "127.0.0.1:8179".parse().ok()?, path).ok()?;
+    serde_json::from_str(&r.body).ok()
+}
+
+/// The client's session as member `m` runs it: (Established, table sent).
+fn session_on(m: &Node, client: &Node) -> Option<(bool, bool)> {
+    let v = json(m, &format!("/api/v1/neighbors/{}", client.v4))?;
+    Some((
+        v["state"].as_str() == Some("Established"),
+        v["table_sent"].as_bool() == Some(true),
+    ))
+}
+
+pub fn run(args: &TakeoverArgs) -> Result<()> {
+    if !reflex_tests::netns::available() {
+        bail!("cannot create network namespaces: run as root with iproute2 installed");
+    }
+    let routes = Routes::from_rib(&args.rib)
+        .map_err(anyhow::Error::msg)
+        .with_context(|| format!("cannot read {}", args.rib.display()))?;
+    let dir = tempfile::tempdir()?;
+    let mut lan = Lan::new().map_err(anyhow::Error::msg)?;
+    let members: Vec<Node> = (1..=3)
+        .map(|i| lan.node(i))
+        .collect::<Result<_, _>>()
+        .map_err(anyhow::Error::msg)?;
+    let src = lan.node(4).map_err(anyhow::Error::msg)?;
+    let client = lan.node(5).map_err(anyhow::Error::msg)?;
+    let mut cluster = Cluster::start_with(
+        members.clone(),
+        dir.path(),
+        &members_neighbors(&src, &client),
+    )
+    .map_err(anyhow::Error::msg)?;
+    let bird = std::sync::Arc::new(
+        Bird::start_text(&client, dir.path(), &bird_config(&client, &members))
+            .map_err(anyhow::Error::msg)?,
+    );
+    let sender = Sender {
+        address: src.v4,
+        address_v6: src.v6,
+        local_as: AS,
+        peer_as: AS,
+    };
+    let table = std::sync::Arc::new(Table::encode(&routes, &sender));
+    let prefixes = table.prefixes;
+    drop(routes);
+    let _sources: Vec<Source> = members
+        .iter()
+        .map(|m| Source::start_reconnecting(&src.ns, m.v4, sender, table.clone()))
+        .collect();
+    eprintln!("replaying {prefixes} prefixes to a three-member cluster; waiting for the client");
+    // The client's table: its count unchanged for 3 s.
+    let mut last = (0, Instant::now());
+    let full = wait_for(600, || {
+        let n = bird_prefixes(&bird)?;
+        if n != last.0 {
+            last = (n, Instant::now());
+            return None;
+        }
+        (n + 1000 > prefixes && last.1.elapsed() > Duration::from_secs(3)).then_some(n)
+    })
+    .context("the client never held the full table")?;
+    let _ = &_sources.iter().any(|s| matches!(s.state(), State::Sent { .. }));
+    let mut results = Vec::new();
+    for run in 1..=args.runs.max(1) {
+        let owner = wait_for(60, || {
+            json(&members[0], "/api/v1/cluster")?["owners"][client.v4.to_string()].as_u64()
+        })
+        .context("no owner for the client's session")? as usize;
+        let others: Vec<Node> = (1..=3)
+            .filter(|m| *m != owner)
+            .map(|m| members[m - 1].clone())
+            .collect();
+        let mut sampler = Sampler::new();
+        let b = bird.clone();
+        sampler.watch("BIRD", move || bird_prefixes(&b));
+        std::thread::sleep(Duration::from_millis(500));
+        let killed = Instant::now();
+        cluster.kill(owner - 1);
+        let mut established = None;
+        let mut sent = None;
+        while killed.elapsed() < Duration::from_secs(120) && sent.is_none() {
+            for m in &others {
+                if let Some((up, table)) = session_on(m, &client) {
+                    if up && established.is_none() {
+                        established = Some(killed.elapsed());
+                    }
+                    if up && table {
+                        sent = Some(killed.elapsed());
+                    }
+                }
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_secs(3));
+        let series = sampler.finish();
+        let lowest = series
+            .first()
+            .and_then(|s| s.lowest(killed, Instant::now()))
+            .unwrap_or(0);
+        let (Some(up), Some(sent)) = (established, sent) else {
+            bail!("run {run}: the session was not taken over in 120 s");
+        };
+        println!(
+            "takeover {run}: member {owner} killed; session Established on another member after {:.2} s, table and End-of-RIB written after {:.2} s; the client's lowest count {lowest} of {full}",
+            up.as_secs_f64(),
+            sent.as_secs_f64()
+        );
+        results.push(sent);
+        cluster.restart(owner - 1).map_err(anyhow::Error::msg)?;
+        // Back in the cluster, caught up, before the next kill.
+        wait_for(60, || {
+            let v = json(&members[owner - 1], "/api/v1/cluster")?;
+            v["leader"].as_u64()
+        })
+        .context("the restarted member did not rejoin")?;
+        std::thread::sleep(Duration::from_secs(5));
+    }
+    results.sort();
+    let median = results[results.len() / 2];
+    println!(
+        "takeover from SIGKILL to the table and End-of-RIB sent, full table ({full} prefixes): median {:.2} s of {} (goal: at most {} s)",
+        median.as_secs_f64(),
+        results.len(),
+        GOAL.as_secs()
+    );
+    Ok(())
+}
