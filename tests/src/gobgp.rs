@@ -254,7 +254,10 @@ impl Gobgp {
             cmd.args(["-p", &port]).args(args);
             cmd.stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::null());
-            let mut child = cmd.stdin(std::process::Stdio::null()).spawn().map_err(|e| e.to_string())?;
+            let mut child = cmd
+                .stdin(std::process::Stdio::null())
+                .spawn()
+                .map_err(|e| e.to_string())?;
             let out = child.stdout.take().ok_or("no stdout")?;
             Ok((Daemon::adopt("gobgp monitor", child), out))
         };
@@ -282,8 +285,9 @@ impl Gobgp {
             }
         })];
         let mut streams = vec![rib];
-        let established: std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<IpAddr, bool>>> =
-            std::sync::Arc::default();
+        let established: std::sync::Arc<
+            std::sync::Mutex<std::collections::BTreeMap<IpAddr, bool>>,
+        > = std::sync::Arc::default();
         for n in neighbors {
             let (d, out) = spawn(&["monitor", "neighbor", &n.to_string()])?;
             streams.push(d);

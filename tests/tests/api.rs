@@ -505,7 +505,12 @@ fn neighbour_actions_need_the_token_and_act_on_the_session() {
     let drain = "/api/v1/cluster/{action}";
     for (path, body, status, says) in [
         ("/api/v1/cluster/drain", "", 409, "a one-member cluster"),
-        ("/api/v1/cluster/drain", "{\"member\": 7}", 409, "member 7 is not a voter"),
+        (
+            "/api/v1/cluster/drain",
+            "{\"member\": 7}",
+            409,
+            "member 7 is not a voter",
+        ),
         ("/api/v1/cluster/leave", "", 404, "no cluster action leave"),
         ("/api/v1/cluster/drain", "[]", 400, "the body must be"),
     ] {

@@ -294,10 +294,7 @@ fn report(event: &str, series: &[Series], full: usize, most: usize, from: Instan
                 ));
             }
             if s.last() != Some(1) {
-                failures.push(format!(
-                    "{client}: {:?} sessions after the event",
-                    s.last()
-                ));
+                failures.push(format!("{client}: {:?} sessions after the event", s.last()));
             }
             continue;
         }
@@ -434,7 +431,10 @@ impl Lab {
             self.clients.prefixes(),
             self.clients.sessions(),
             self.tail(),
-            self.clients.bird.birdc("show protocols").unwrap_or_default(),
+            self.clients
+                .bird
+                .birdc("show protocols")
+                .unwrap_or_default(),
             self.clients.gobgp.gobgp(&["neighbor"]).unwrap_or_default(),
             cluster_view(&self.members()[asked]),
         );
@@ -476,7 +476,10 @@ impl Lab {
                 .iter()
                 .map(|m| {
                     let v = cluster_view(m)?;
-                    Some((v["applied_index"].as_u64()?, v["rib_digest"].as_str()?.to_string()))
+                    Some((
+                        v["applied_index"].as_u64()?,
+                        v["rib_digest"].as_str()?.to_string(),
+                    ))
                 })
                 .collect::<Option<_>>()?;
             last = views.clone();
@@ -490,7 +493,10 @@ impl Lab {
             "{event}: the members' digests differ at index {}: {views:?}",
             views[0].0
         );
-        eprintln!("{event}: digests agree at index {}: {}", views[0].0, views[0].1);
+        eprintln!(
+            "{event}: digests agree at index {}: {}",
+            views[0].0, views[0].1
+        );
     }
 
     fn stop(&mut self, i: usize) {
@@ -508,7 +514,9 @@ impl Lab {
     /// (it sees a leader and is not drained).
     fn start(&mut self, i: usize) {
         self.cluster.restart(i).unwrap();
-        let back = wait_for(60, || at_rest(&self.members()[i], &self.clients.nodes).then_some(()));
+        let back = wait_for(60, || {
+            at_rest(&self.members()[i], &self.clients.nodes).then_some(())
+        });
         assert!(back.is_some(), "member {} not back\n{}", i + 1, self.tail());
     }
 }
@@ -537,9 +545,12 @@ fn moving_stopping_killing_and_restarting_members_costs_no_route() {
         lan.node(6).unwrap(),
         lan.node(7).unwrap(),
     );
-    let cluster =
-        Cluster::start_with(members.clone(), dir.path(), &neighbors(&src, &[&nb, &nf, &ng]))
-            .unwrap();
+    let cluster = Cluster::start_with(
+        members.clone(),
+        dir.path(),
+        &neighbors(&src, &[&nb, &nf, &ng]),
+    )
+    .unwrap();
     let gobgp = Gobgp::start_text(&ng, dir.path(), &gobgp_config(&ng, &members)).unwrap();
     let addresses: Vec<std::net::IpAddr> = members.iter().map(|m| m.v4.into()).collect();
     let gobgp_monitor = Arc::new(gobgp.monitor(&addresses).unwrap());

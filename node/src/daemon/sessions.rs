@@ -581,25 +581,29 @@ pub const MOVE_SETTLE: Duration = Duration::from_secs(3);
 /// leader may try again.
 const MOVE_TIMEOUT: Duration = Duration::from_secs(90);
 
-/// How often ownership and the digest are looked at.
-const TICK: Duration = Duration::from_millis(500);
+/// How often the leases and the digest are looked at.
+const TICK: Duration = Duration::from_millis(200);
+
+/// How long the applied index stays unchanged before the digest is
+/// logged (a walk of the whole table: not for every pause of a stream).
+const QUIET: Duration = Duration::from_millis(500);
 
 /// A member whose Raft has not answered the leader's heartbeats (every
 /// 200 ms) for this long is taken for dead: the leader gives its sessions
 /// to the members alive, which already hold their routes. Longer than an
 /// election timeout (1 to 2 s), so a member that is only slow keeps them.
-const MEMBER_DEAD_AFTER: Duration = Duration::from_secs(3);
+const MEMBER_DEAD_AFTER: Duration = Duration::from_millis(2500);
 
 /// Keeps the session leases balanced (on the leader), runs the sessions
 /// this member holds, claims the moves it joined once their table is
 /// sent, and logs the RIB digest once the RIB is quiet (its applied index
-/// unchanged for a tick, and not logged yet: a digest is a walk of the
+/// unchanged for 500 ms, and not logged yet: a digest is a walk of the
 /// whole table, not for every tick of a burst), until the task is
 /// dropped.
 pub async fn follow_owners(member: Arc<Member>, sessions: Sessions) {
     let me = member.id;
     let mut logged: Option<u64> = None;
-    let mut previous: Option<u64> = None;
+    let mut previous: Option<(u64, Instant)> = None;
     let mut leading_since: Option<Instant> = None;
     // Moves under way, as the leader first saw them: called off after
     // MOVE_TIMEOUT.
@@ -756,8 +760,12 @@ pub async fn follow_owners(member: Arc<Member>, sessions: Sessions) {
             }
         }
         let applied = status.last_applied.unwrap_or(0);
-        let quiet = previous == Some(applied);
-        previous = Some(applied);
+        let since = match previous {
+            Some((index, since)) if index == applied => since,
+            _ => Instant::now(),
+        };
+        previous = Some((applied, since));
+        let quiet = since.elapsed() >= QUIET;
         if quiet && logged != Some(applied) {
             let (digest, loc_rib) = {
                 let a = member.state.applied();

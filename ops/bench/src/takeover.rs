@@ -137,7 +137,9 @@ pub fn run(args: &TakeoverArgs) -> Result<()> {
         (n + 1000 > prefixes && last.1.elapsed() > Duration::from_secs(3)).then_some(n)
     })
     .context("the client never held the full table")?;
-    let _ = &_sources.iter().any(|s| matches!(s.state(), State::Sent { .. }));
+    let _ = &_sources
+        .iter()
+        .any(|s| matches!(s.state(), State::Sent { .. }));
     let mut results = Vec::new();
     for run in 1..=args.runs.max(1) {
         let owner = wait_for(60, || {
