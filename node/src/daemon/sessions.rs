@@ -785,6 +785,7 @@ pub async fn follow_owners(member: Arc<Member>, sessions: Sessions) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
