@@ -543,7 +543,21 @@ pub async fn drain(member: &Member, sessions: &Sessions, within: Duration) {
     let started = Instant::now();
     info!("draining: this member's sessions move to the others");
     while started.elapsed() < within {
-        let holds = holds_any(&member.state.applied().leases, me);
+        let (holds, others_drained) = {
+            let a = member.state.applied();
+            let drained = a.leases.drained();
+            let others_drained = status
+                .voters
+                .keys()
+                .filter(|v| **v != me)
+                .all(|v| drained.contains_key(v));
+            (holds_any(&a.leases, me), others_drained)
+        };
+        if others_drained && holds {
+            // The whole cluster is stopping: no one to move to.
+            info!("every other member is draining too: the sessions close as a restart");
+            return;
+        }
         if !holds {
             info!(
                 secs = started.elapsed().as_secs_f64(),
