@@ -12,7 +12,7 @@ fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
-cargo test --workspace --release "$@" 2>&1 | tee "$log" || status=$?
+cargo test --workspace --release --no-fail-fast "$@" 2>&1 | tee "$log" || status=$?
 compose=passed
 if [ -z "${REFLEX_SKIP_COMPOSE:-}" ]; then
   bash ops/compose-test.sh 2>&1 | tee -a "$log" || { status=1; compose=failed; }
