@@ -159,6 +159,15 @@ impl Bird {
         self.route_count_in("master4")
     }
 
+    /// Prefixes in table master4 (`for K networks`: a prefix learned from
+    /// several neighbours counts once).
+    pub fn prefixes(&self) -> Option<usize> {
+        let out = self.birdc("show route count").ok()?;
+        let line = out.lines().find(|l| l.ends_with("in table master4"))?;
+        let at = line.find(" for ")? + " for ".len();
+        line[at..].split_whitespace().next()?.parse().ok()
+    }
+
     /// Routes in `table` (`master4`, `master6`).
     pub fn route_count_in(&self, table: &str) -> Option<usize> {
         let out = self.birdc("show route count").ok()?;

@@ -222,3 +222,24 @@ pub fn host_routes(n: u32) -> Vec<String> {
         .map(|i| format!("198.19.{}.{}/32", i >> 8, i & 0xff))
         .collect()
 }
+
+/// A BIRD client's configuration with a session (`m1`, `m2`, ...) to
+/// every member, as `ops/compose` peers its clients: iBGP in AS 65000,
+/// a graceful-restart helper, next hops on the LAN resolved directly.
+pub fn bird_client_text(me: &Node, members: &[Node]) -> String {
+    let mut c = format!(
+        "router id {me};\nlog stderr all;\ndebug protocols {{ states, events }};\nprotocol device {{}}\n",
+        me = me.v4
+    );
+    for (i, m) in members.iter().enumerate() {
+        c.push_str(&format!(
+            "protocol bgp m{n} {{\n  local {me} as 65000;\n  neighbor {m} as 65000;\n  \
+             hold time 30;\n  connect retry time 2;\n  error wait time 1, 5;\n  direct;\n  \
+             graceful restart on;\n  ipv4 {{ import all; export none; }};\n}}\n",
+            n = i + 1,
+            me = me.v4,
+            m = m.v4,
+        ));
+    }
+    c
+}

@@ -66,6 +66,60 @@ impl Series {
     }
 }
 
+/// Prints, for one event, each series' lowest count, the time it spent
+/// below `full` and the longest gap between its samples; returns what
+/// fails: a count below `full` (not one sample may be), or a gap longer
+/// than `max_gap` gives for that series (a dip could hide in it).
+pub fn check_counts(
+    event: &str,
+    series: &[&Series],
+    full: usize,
+    from: Instant,
+    to: Instant,
+    max_gap: impl Fn(&str) -> Duration,
+) -> Vec<String> {
+    let mut failures = Vec::new();
+    for s in series {
+        let lowest = s.lowest(from, to).unwrap_or(0);
+        let below = s.below(full, from, to);
+        let gap = s.longest_gap(from, to);
+        eprintln!(
+            "{event}: {}: lowest {lowest} of {full}, {:.1} s below the full table, {} samples, longest gap between samples {} ms",
+            s.name,
+            below.as_secs_f64(),
+            s.samples.len(),
+            gap.as_millis()
+        );
+        // The samples below the table, as read (None: the client did not
+        // answer), for the failure's reader.
+        let low: Vec<String> = s
+            .samples
+            .iter()
+            .filter(|(t, n)| *t >= from && *t <= to && n.unwrap_or(0) < full)
+            .take(8)
+            .map(|(t, n)| format!("+{} ms: {n:?}", (*t - from).as_millis()))
+            .collect();
+        if !low.is_empty() {
+            eprintln!("{event}: {}: below the table: {low:?}", s.name);
+        }
+        if lowest < full || !below.is_zero() {
+            failures.push(format!(
+                "{}: lowest {lowest} < {full} ({:.1} s below)",
+                s.name,
+                below.as_secs_f64()
+            ));
+        }
+        if gap > max_gap(&s.name) {
+            failures.push(format!(
+                "{}: a gap of {} ms between samples",
+                s.name,
+                gap.as_millis()
+            ));
+        }
+    }
+    failures
+}
+
 /// Reads clients' route counts until [`Sampler::finish`].
 #[derive(Default)]
 pub struct Sampler {

@@ -23,7 +23,7 @@
 
 use reflex_tests::bird::Bird;
 use reflex_tests::cluster::Cluster;
-use reflex_tests::continuity::{Sampler, Series};
+use reflex_tests::continuity::{Sampler, Series, check_counts};
 use reflex_tests::frr::Frr;
 use reflex_tests::gobgp::Gobgp;
 use reflex_tests::http::get;
@@ -69,25 +69,6 @@ fn neighbors(source: &Node, clients: &[&Node]) -> String {
     c
 }
 
-/// BIRD: a graceful-restart helper (no N bit), one session per member.
-fn bird_config(me: &Node, members: &[Node]) -> String {
-    let mut c = format!(
-        "router id {me};\nlog stderr all;\ndebug protocols {{ states, events }};\nprotocol device {{}}\n",
-        me = me.v4
-    );
-    for (i, m) in members.iter().enumerate() {
-        c.push_str(&format!(
-            "protocol bgp m{n} {{\n  local {me} as {AS};\n  neighbor {m} as {AS};\n  \
-             hold time 30;\n  connect retry time 2;\n  error wait time 1, 5;\n  direct;\n  \
-             graceful restart on;\n  ipv4 {{ import all; export none; }};\n}}\n",
-            n = i + 1,
-            me = me.v4,
-            m = m.v4,
-        ));
-    }
-    c
-}
-
 /// FRR 8.4: a helper with the N bit (RFC 8538) by default.
 fn frr_config(me: &Node, members: &[Node]) -> String {
     let mut c = format!(
@@ -127,15 +108,6 @@ fn gobgp_config(me: &Node, members: &[Node]) -> String {
         ));
     }
     c
-}
-
-/// Prefixes in BIRD's table (`for K networks`: a prefix learned from two
-/// members counts once).
-fn bird_prefixes(b: &Bird) -> Option<usize> {
-    let out = b.birdc("show route count").ok()?;
-    let line = out.lines().find(|l| l.ends_with("in table master4"))?;
-    let at = line.find(" for ")? + " for ".len();
-    line[at..].split_whitespace().next()?.parse().ok()
 }
 
 fn bird_sessions(b: &Bird, members: usize) -> Option<usize> {
@@ -198,7 +170,7 @@ struct Clients {
 impl Clients {
     fn prefixes(&self) -> [Option<usize>; 3] {
         [
-            bird_prefixes(&self.bird),
+            self.bird.prefixes(),
             frr_read(&self.frr, &self.members).0,
             Some(self.gobgp_monitor.prefixes()),
         ]
@@ -216,7 +188,7 @@ impl Clients {
     fn watch(&self) -> Sampler {
         let mut s = Sampler::new();
         let b = self.bird.clone();
-        s.watch("BIRD", move || bird_prefixes(&b));
+        s.watch("BIRD", move || b.prefixes());
         let (b, m) = (self.bird.clone(), self.members.clone());
         s.watch("BIRD sessions", move || bird_sessions(&b, m.len()));
         let (f, m) = (self.frr.clone(), self.members.clone());
@@ -296,48 +268,19 @@ fn report(event: &str, series: &[Series], full: usize, most: usize, from: Instan
             if s.last() != Some(1) {
                 failures.push(format!("{client}: {:?} sessions after the event", s.last()));
             }
-            continue;
         }
-        let lowest = s.lowest(from, to).unwrap_or(0);
-        let below = s.below(full, from, to);
-        let gap = s.longest_gap(from, to);
-        eprintln!(
-            "{event}: {}: lowest {lowest} of {full} prefixes, {:.1} s below the full table, {} samples, longest gap {} ms",
-            s.name,
-            below.as_secs_f64(),
-            s.samples.len(),
-            gap.as_millis()
-        );
-        let low: Vec<String> = s
-            .samples
-            .iter()
-            .filter(|(t, n)| *t >= from && *t <= to && n.unwrap_or(0) < full)
-            .take(8)
-            .map(|(t, n)| format!("+{} ms: {n:?}", (*t - from).as_millis()))
-            .collect();
-        if !low.is_empty() {
-            eprintln!("{event}: {}: below the table: {low:?}", s.name);
-        }
-        if lowest < full || !below.is_zero() {
-            failures.push(format!(
-                "{}: lowest {lowest} < {full} ({:.1} s below)",
-                s.name,
-                below.as_secs_f64()
-            ));
-        }
-        let max_gap = if s.name == "GoBGP" {
+    }
+    let counts: Vec<&Series> = series
+        .iter()
+        .filter(|s| !s.name.ends_with(" sessions"))
+        .collect();
+    failures.extend(check_counts(event, &counts, full, from, to, |name| {
+        if name == "GoBGP" {
             MAX_GAP_GOBGP
         } else {
             MAX_GAP
-        };
-        if gap > max_gap {
-            failures.push(format!(
-                "{}: a gap of {} ms between samples",
-                s.name,
-                gap.as_millis()
-            ));
         }
-    }
+    }));
     assert!(failures.is_empty(), "{event}: {failures:?}");
 }
 
@@ -555,7 +498,14 @@ fn moving_stopping_killing_and_restarting_members_costs_no_route() {
     let addresses: Vec<std::net::IpAddr> = members.iter().map(|m| m.v4.into()).collect();
     let gobgp_monitor = Arc::new(gobgp.monitor(&addresses).unwrap());
     let clients = Clients {
-        bird: Arc::new(Bird::start_text(&nb, dir.path(), &bird_config(&nb, &members)).unwrap()),
+        bird: Arc::new(
+            Bird::start_text(
+                &nb,
+                dir.path(),
+                &reflex_tests::cluster::bird_client_text(&nb, &members),
+            )
+            .unwrap(),
+        ),
         frr: Arc::new(Frr::start_text(&nf, dir.path(), &frr_config(&nf, &members), AS).unwrap()),
         gobgp: Arc::new(gobgp),
         gobgp_monitor,

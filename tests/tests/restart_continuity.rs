@@ -17,7 +17,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use reflex_tests::bird::Bird;
-use reflex_tests::continuity::{Sampler, Series};
+use reflex_tests::continuity::{Sampler, Series, check_counts};
 use reflex_tests::frr::Frr;
 use reflex_tests::gobgp::Gobgp;
 use reflex_tests::netns::{Lan, Node, wait_for};
@@ -133,52 +133,14 @@ fn gobgp_count(g: &Gobgp) -> Option<usize> {
 
 /// The per-client figures of one event, printed and checked.
 fn report(event: &str, series: &[Series], full: usize, from: Instant, to: Instant) {
-    let mut failures = Vec::new();
-    for s in series {
-        let lowest = s.lowest(from, to).unwrap_or(0);
-        let below = s.below(full, from, to);
-        let gap = s.longest_gap(from, to);
-        eprintln!(
-            "{event}: {}: lowest {lowest} of {full} routes, {:.1} s below the full table, {} samples, longest gap between samples {} ms",
-            s.name,
-            below.as_secs_f64(),
-            s.samples.len(),
-            gap.as_millis()
-        );
-        // The samples below the table, as read (None: the client did not
-        // answer), for the failure's reader.
-        let low: Vec<String> = s
-            .samples
-            .iter()
-            .filter(|(t, n)| *t >= from && *t <= to && n.unwrap_or(0) < full)
-            .take(8)
-            .map(|(t, n)| format!("+{} ms: {n:?}", (*t - from).as_millis()))
-            .collect();
-        if !low.is_empty() {
-            eprintln!("{event}: {}: below the table: {low:?}", s.name);
-        }
-        if lowest < full || !below.is_zero() {
-            failures.push(format!(
-                "{}: lowest {lowest} < {full} ({:.1} s below)",
-                s.name,
-                below.as_secs_f64()
-            ));
-        }
-        // The sampling itself: a client is read every 100 ms, but one busy
-        // with a full table answers late; a gap this long could hide a dip.
-        let max_gap = if s.name == "GoBGP" {
+    let all: Vec<&Series> = series.iter().collect();
+    let failures = check_counts(event, &all, full, from, to, |name| {
+        if name == "GoBGP" {
             MAX_GAP_GOBGP
         } else {
             MAX_GAP
-        };
-        if gap > max_gap {
-            failures.push(format!(
-                "{}: a gap of {} ms between samples",
-                s.name,
-                gap.as_millis()
-            ));
         }
-    }
+    });
     assert!(failures.is_empty(), "{event}: {failures:?}");
 }
 

@@ -131,19 +131,29 @@ async fn move_session(
             serde_json::json!({ "neighbor": ip, "member": to, "done": "already there" }),
         ));
     }
-    let lease = storage::LeaseCommand::Move { peer: id.0, to };
-    api.member
-        .write(storage::Request::leases(vec![lease]))
-        .await
-        .map_err(|e| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("cannot write the move: {e}"),
-            )
-        })?;
+    write_lease(api, storage::LeaseCommand::Move { peer: id.0, to }, "move").await?;
     Ok(Json(
         serde_json::json!({ "neighbor": ip, "member": to, "done": "moving" }),
     ))
+}
+
+/// Writes a change of the session leases through the log; 503 when it
+/// cannot be committed.
+async fn write_lease(
+    api: &ApiState,
+    lease: storage::LeaseCommand,
+    what: &str,
+) -> Result<(), ApiError> {
+    api.member
+        .write(storage::Request::leases(vec![lease]))
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("cannot write the {what}: {e}"),
+            )
+        })
 }
 
 /// `POST /api/v1/cluster/drain` and `/undrain`: a member (the body's
@@ -190,16 +200,12 @@ pub async fn drain(
             "a one-member cluster has no other member to move its sessions to",
         ));
     }
-    let lease = storage::LeaseCommand::Drain { member, drain };
-    api.member
-        .write(storage::Request::leases(vec![lease]))
-        .await
-        .map_err(|e| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("cannot write the drain: {e}"),
-            )
-        })?;
+    write_lease(
+        &api,
+        storage::LeaseCommand::Drain { member, drain },
+        "drain",
+    )
+    .await?;
     Ok(Json(serde_json::json!({
         "member": member,
         "done": if drain.is_some() { "draining" } else { "undrained" },

@@ -47,32 +47,6 @@ fn members_neighbors(source: &Node, client: &Node) -> String {
     )
 }
 
-fn bird_config(me: &Node, members: &[Node]) -> String {
-    let mut c = format!(
-        "router id {me};\nlog stderr all;\nprotocol device {{}}\n",
-        me = me.v4
-    );
-    for (i, m) in members.iter().enumerate() {
-        c.push_str(&format!(
-            "protocol bgp m{n} {{\n  local {me} as {AS};\n  neighbor {m} as {AS};\n  \
-             hold time 30;\n  connect retry time 2;\n  error wait time 1, 5;\n  direct;\n  \
-             graceful restart on;\n  ipv4 {{ import all; export none; }};\n}}\n",
-            n = i + 1,
-            me = me.v4,
-            m = m.v4,
-        ));
-    }
-    c
-}
-
-/// Prefixes in BIRD's table (a prefix from two members counts once).
-fn bird_prefixes(b: &Bird) -> Option<usize> {
-    let out = b.birdc("show route count").ok()?;
-    let line = out.lines().find(|l| l.ends_with("in table master4"))?;
-    let at = line.find(" for ")? + " for ".len();
-    line[at..].split_whitespace().next()?.parse().ok()
-}
-
 fn json(m: &Node, path: &str) -> Option<serde_json::Value> {
     let r = get(&m.ns, "127.0.0.1:8179".parse().ok()?, path).ok()?;
     serde_json::from_str(&r.body).ok()
@@ -109,8 +83,12 @@ pub fn run(args: &TakeoverArgs) -> Result<()> {
     )
     .map_err(anyhow::Error::msg)?;
     let bird = std::sync::Arc::new(
-        Bird::start_text(&client, dir.path(), &bird_config(&client, &members))
-            .map_err(anyhow::Error::msg)?,
+        Bird::start_text(
+            &client,
+            dir.path(),
+            &reflex_tests::cluster::bird_client_text(&client, &members),
+        )
+        .map_err(anyhow::Error::msg)?,
     );
     let sender = Sender {
         address: src.v4,
@@ -129,7 +107,7 @@ pub fn run(args: &TakeoverArgs) -> Result<()> {
     // The client's table: its count unchanged for 3 s.
     let mut last = (0, Instant::now());
     let full = wait_for(600, || {
-        let n = bird_prefixes(&bird)?;
+        let n = bird.prefixes()?;
         if n != last.0 {
             last = (n, Instant::now());
             return None;
@@ -152,7 +130,7 @@ pub fn run(args: &TakeoverArgs) -> Result<()> {
             .collect();
         let mut sampler = Sampler::new();
         let b = bird.clone();
-        sampler.watch("BIRD", move || bird_prefixes(&b));
+        sampler.watch("BIRD", move || b.prefixes());
         std::thread::sleep(Duration::from_millis(500));
         let killed = Instant::now();
         cluster.kill(owner - 1);
