@@ -223,6 +223,13 @@ impl Leases {
         Fence { epochs }
     }
 
+    /// Whether `member` owns, or is joining, any neighbour's session.
+    pub fn holds_any(&self, member: NodeId) -> bool {
+        self.leases
+            .values()
+            .any(|l| l.owner.member == member || l.joining.is_some_and(|j| j.member == member))
+    }
+
     /// The drained members and why.
     pub fn drained(&self) -> &BTreeMap<NodeId, Drain> {
         &self.drained
@@ -252,6 +259,7 @@ mod tests {
         assert!(l.admits(&fence(7, first.epoch), PeerId(7)));
         assert!(l.admits(&fence(7, joining.epoch), PeerId(7)));
         assert_eq!(l.owners()[&PeerId(7)], 1);
+        assert!(l.holds_any(1) && l.holds_any(2) && !l.holds_any(3));
         // A Joined of another grant changes nothing.
         assert!(!l.apply(&LeaseCommand::Joined {
             peer: 7,

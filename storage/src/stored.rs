@@ -607,8 +607,7 @@ pub struct StoredStateV5 {
 
 impl From<StoredStateV5> for StoredState {
     fn from(v5: StoredStateV5) -> StoredState {
-        let mut leases = Leases::default();
-        leases.replace(&v5.owners.iter().map(|(p, m)| (PeerId(*p), *m)).collect());
+        // The leases come from the owners ([`StoredState::leases`]).
         StoredState {
             rib: v5.rib,
             owners: v5.owners,
@@ -616,7 +615,7 @@ impl From<StoredStateV5> for StoredState {
             policy: v5.policy,
             replicated_policy: v5.replicated_policy,
             peer_ids: v5.peer_ids,
-            leases,
+            leases: Leases::default(),
         }
     }
 }

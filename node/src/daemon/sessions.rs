@@ -551,7 +551,7 @@ pub async fn drain(member: &Member, sessions: &Sessions, within: Duration) {
                 .keys()
                 .filter(|v| **v != me)
                 .all(|v| drained.contains_key(v));
-            (holds_any(&a.leases, me), others_drained)
+            (a.leases.holds_any(me), others_drained)
         };
         if others_drained && holds {
             // The whole cluster is stopping: no one to move to.
@@ -571,15 +571,6 @@ pub async fn drain(member: &Member, sessions: &Sessions, within: Duration) {
         secs = within.as_secs(),
         "drain not over in time; the sessions left close as a restart"
     );
-}
-
-/// Whether `member` owns, or is joining, any neighbour's session.
-fn holds_any(leases: &Leases, member: NodeId) -> bool {
-    leases
-        .owners()
-        .keys()
-        .filter_map(|p| leases.get(*p))
-        .any(|l| l.owner.member == member || l.joining.is_some_and(|j| j.member == member))
 }
 
 /// How long a drain's lease write may take.
