@@ -25,6 +25,8 @@ pub fn raft_config(cluster: &str) -> Config {
         max_payload_entries: 64,
         snapshot_policy: SnapshotPolicy::LogsSinceLast(1000),
         max_in_snapshot_log_to_keep: 200,
+        // Elections are started by `crate::campaign`, after a pre-vote.
+        enable_elect: false,
         ..Config::default()
     }
 }

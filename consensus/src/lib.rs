@@ -8,7 +8,9 @@
 // as they are.
 #![allow(clippy::result_large_err)]
 
+pub mod campaign;
 pub mod config;
+pub mod contact;
 pub mod manage;
 pub mod member;
 pub mod network;

@@ -2,6 +2,7 @@
 //! reach it on, and the RIB state machine it applies to.
 
 use crate::config::raft_config;
+use crate::contact::Contact;
 use crate::network::{Connection, Network};
 use crate::protocol::{ForwardError, Rpc, RpcReply};
 use crate::server::{forward_error, serve};
@@ -41,12 +42,15 @@ pub struct Member {
     pub addr: SocketAddr,
     pub state: StateMachine,
     server: JoinHandle<()>,
+    /// Pings and elections ([`crate::campaign`]).
+    campaign: JoinHandle<()>,
     /// The connection writes are forwarded on, to the leader it names.
     forward: tokio::sync::Mutex<Option<(NodeId, Connection)>>,
     /// The last log index this member knows committed.
     committed_index: Arc<dyn Fn() -> u64 + Send + Sync>,
-    /// When each other member last answered a Raft call of this one.
-    liveness: crate::network::Liveness,
+    /// Who answered this member lately, and whether it is in contact
+    /// with a majority.
+    contact: Arc<Contact>,
 }
 
 impl Member {
@@ -71,21 +75,37 @@ impl Member {
                 .validate()
                 .map_err(|e| MemberError::Raft(e.to_string()))?,
         );
-        let network = Network::default();
-        let liveness = network.liveness.clone();
+        let contact = Arc::new(Contact::new(id));
+        let network = Network {
+            contact: contact.clone(),
+        };
+        let lease = Duration::from_millis(config.election_timeout_max);
         let raft = Raft::new(id, config, network, log, state.clone())
             .await
             .map_err(|e| MemberError::Raft(e.to_string()))?;
-        let server = tokio::spawn(serve(listener, raft.clone(), state.clone(), committed));
+        let server = tokio::spawn(serve(
+            listener,
+            raft.clone(),
+            state.clone(),
+            committed,
+            contact.clone(),
+        ));
+        let campaign = tokio::spawn(crate::campaign::campaign(
+            raft.clone(),
+            contact.clone(),
+            id,
+            lease,
+        ));
         Ok(Member {
             id,
             raft,
             addr,
             state,
             server,
+            campaign,
             forward: tokio::sync::Mutex::new(None),
             committed_index,
-            liveness,
+            contact,
         })
     }
 
@@ -116,12 +136,15 @@ impl Member {
         members: &std::collections::BTreeSet<NodeId>,
         within: std::time::Duration,
     ) -> std::collections::BTreeSet<NodeId> {
-        let seen = self.liveness.lock().unwrap_or_else(|p| p.into_inner());
-        members
-            .iter()
-            .filter(|m| **m == self.id || seen.get(m).is_some_and(|t| t.elapsed() < within))
-            .copied()
-            .collect()
+        self.contact.reachable(members, within)
+    }
+
+    /// Whether this member has been in contact with a majority within
+    /// `within` ([`crate::contact`]): if not, a leader may give its
+    /// sessions to another member once `within` and a margin have passed.
+    pub fn in_contact(&self, within: Duration) -> bool {
+        let leading = self.raft.metrics().borrow().state == openraft::ServerState::Leader;
+        self.contact.in_contact(leading, within)
     }
 
     pub fn leader(&self) -> Option<NodeId> {
@@ -219,6 +242,7 @@ impl Member {
     /// Stops Raft and the server (the store stays on disk).
     pub async fn shutdown(self) {
         self.server.abort();
+        self.campaign.abort();
         let _ = self.raft.shutdown().await;
     }
 }

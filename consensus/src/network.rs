@@ -14,24 +14,21 @@ use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
     VoteRequest, VoteResponse,
 };
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use crate::contact::Contact;
+use std::sync::Arc;
+use std::time::Duration;
 use storage::{NodeId, TypeConfig};
 use tokio::net::TcpStream;
 
 /// How long connecting to a member may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// When each member last answered a call of this one: on the leader,
-/// whose heartbeats go to every member several times a second, who is
-/// alive ([`crate::Member::reachable`]).
-pub type Liveness = Arc<Mutex<HashMap<NodeId, Instant>>>;
-
-/// Makes a [`Connection`] per target member.
-#[derive(Clone, Default)]
+/// Makes a [`Connection`] per target member; every answer is recorded in
+/// the member's [`Contact`] (on the leader, whose heartbeats go to every
+/// member several times a second: who is alive).
+#[derive(Clone)]
 pub struct Network {
-    pub liveness: Liveness,
+    pub contact: Arc<Contact>,
 }
 
 impl RaftNetworkFactory<TypeConfig> for Network {
@@ -39,7 +36,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
 
     async fn new_client(&mut self, target: NodeId, node: &BasicNode) -> Connection {
         let mut c = Connection::new(target, node.addr.clone());
-        c.liveness = Some(self.liveness.clone());
+        c.contact = Some(self.contact.clone());
         c
     }
 }
@@ -49,8 +46,10 @@ pub struct Connection {
     target: NodeId,
     addr: String,
     stream: Option<TcpStream>,
-    /// Where an answer is recorded (Raft's own connections).
-    liveness: Option<Liveness>,
+    /// Where an answer is recorded (Raft's own connections and pings).
+    pub(crate) contact: Option<Arc<Contact>>,
+    /// How long connecting may take.
+    pub(crate) connect_timeout: Duration,
 }
 
 /// Why a call failed, before openraft's error types.
@@ -72,14 +71,15 @@ impl Connection {
             target,
             addr,
             stream: None,
-            liveness: None,
+            contact: None,
+            connect_timeout: CONNECT_TIMEOUT,
         }
     }
 
     /// Sends `rpc` and waits up to `ttl` for the reply.
     pub async fn call(&mut self, rpc: &Rpc, ttl: Duration) -> Result<RpcReply, CallError> {
         if self.stream.is_none() {
-            let s = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&self.addr))
+            let s = tokio::time::timeout(self.connect_timeout, TcpStream::connect(&self.addr))
                 .await
                 .map_err(|_| {
                     CallError::Connect(self.addr.clone(), std::io::ErrorKind::TimedOut.into())
@@ -106,10 +106,8 @@ impl Connection {
         };
         match tokio::time::timeout(ttl, exchange).await {
             Ok(Ok(reply)) => {
-                if let Some(l) = &self.liveness {
-                    l.lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .insert(self.target, Instant::now());
+                if let Some(c) = &self.contact {
+                    c.answered(self.target);
                 }
                 Ok(reply)
             }
@@ -146,7 +144,10 @@ impl RaftNetwork<TypeConfig> for Connection {
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId>>> {
-        match self.call(&Rpc::Append(rpc), option.hard_ttl()).await {
+        let vouch = self.contact.as_ref().map_or(u64::MAX, |c| {
+            u64::try_from(c.vouch_for(self.target).as_millis()).unwrap_or(u64::MAX)
+        });
+        match self.call(&Rpc::Append(rpc, vouch), option.hard_ttl()).await {
             Ok(RpcReply::Append(r)) => self.remote(r),
             Ok(_) => Err(self.rpc_error(CallError::WrongReply)),
             Err(e) => Err(self.rpc_error(e)),

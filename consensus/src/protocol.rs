@@ -21,13 +21,19 @@ pub const MAX_FRAME: usize = 64 << 20;
 /// A request from one member to another.
 #[derive(Debug, Serialize, Deserialize)]
 pub enum Rpc {
-    Append(AppendEntriesRequest<TypeConfig>),
+    /// An AppendEntries, with how long ago (in milliseconds) the leader
+    /// last heard from both the receiver and a majority
+    /// ([`crate::contact::Contact::vouch_for`]).
+    Append(AppendEntriesRequest<TypeConfig>, u64),
     Vote(VoteRequest<NodeId>),
     Snapshot(InstallSnapshotRequest<TypeConfig>),
     /// A follower hands a write to the leader.
     Forward(Request),
     /// Cluster management (`reflex cluster ...`).
     Manage(Manage),
+    /// How the receiver stands (leader, when it last heard one, its log):
+    /// for the sender's contact and pre-vote ([`crate::contact`]).
+    Ping,
 }
 
 /// A change of the cluster, asked of one member.
@@ -86,6 +92,7 @@ pub enum RpcReply {
     Snapshot(Result<InstallSnapshotResponse<NodeId>, RaftError<NodeId, InstallSnapshotError>>),
     Forward(Result<Response, ForwardError>),
     Manage(Result<ClusterStatus, ForwardError>),
+    Ping(crate::contact::Pong),
 }
 
 /// Why a frame could not be read or written.

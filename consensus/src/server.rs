@@ -4,8 +4,10 @@
 use crate::protocol::{
     ClusterStatus, ForwardError, Manage, Rpc, RpcReply, read_frame, write_frame,
 };
-use openraft::BasicNode;
-use openraft::Raft;
+use crate::contact::{Contact, Pong};
+use openraft::raft::AppendEntriesResponse;
+use openraft::{BasicNode, Raft, ServerState};
+use std::time::Duration;
 use openraft::error::{ClientWriteError, RaftError};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -25,6 +27,7 @@ pub async fn serve(
     raft: Raft<TypeConfig>,
     state: StateMachine,
     committed: CommittedPaths,
+    contact: Arc<Contact>,
 ) {
     let chunks = Arc::new(AtomicU64::new(0));
     let mut connections = tokio::task::JoinSet::new();
@@ -35,8 +38,10 @@ pub async fn serve(
                 let _ = stream.set_nodelay(true);
                 let (raft, state) = (raft.clone(), state.clone());
                 let (committed, chunks) = (committed.clone(), chunks.clone());
+                let contact = contact.clone();
                 connections.spawn(async move {
-                    if let Err(e) = connection(stream, raft, state, committed, chunks).await {
+                    let served = connection(stream, raft, state, committed, chunks, contact);
+                    if let Err(e) = served.await {
                         debug!(%from, error = %e, "raft connection closed");
                     }
                 });
@@ -55,13 +60,23 @@ async fn connection(
     state: StateMachine,
     committed: CommittedPaths,
     chunks: Arc<AtomicU64>,
+    contact: Arc<Contact>,
 ) -> Result<(), crate::protocol::FrameError> {
     loop {
         let rpc: Rpc = read_frame(&mut stream).await?;
         let reply = match rpc {
-            Rpc::Append(r) => {
+            Rpc::Append(r, vouch) => {
                 let (entries, started) = (r.entries.len(), std::time::Instant::now());
                 let reply = raft.append_entries(r).await;
+                // From the current leader (a stale one gets HigherVote).
+                if let Ok(
+                    AppendEntriesResponse::Success
+                    | AppendEntriesResponse::PartialSuccess(_)
+                    | AppendEntriesResponse::Conflict,
+                ) = &reply
+                {
+                    contact.accepted_append(started, Duration::from_millis(vouch));
+                }
                 debug!(
                     entries,
                     micros = started.elapsed().as_micros() as u64,
@@ -84,6 +99,7 @@ async fn connection(
                 Ok(r) => Ok(r.data),
                 Err(e) => Err(forward_error(e)),
             }),
+            Rpc::Ping => RpcReply::Ping(pong(&raft, &contact)),
             Rpc::Manage(m) => RpcReply::Manage(manage(&raft, m).await.map(|mut s| {
                 s.owners = owners(&state);
                 s.paths = state.paths();
@@ -150,6 +166,18 @@ async fn manage(raft: &Raft<TypeConfig>, m: Manage) -> Result<ClusterStatus, For
         }
     }
     Ok(status(raft))
+}
+
+/// How this member stands, for another's contact and pre-vote.
+fn pong(raft: &Raft<TypeConfig>, contact: &Contact) -> Pong {
+    let m = raft.metrics().borrow().clone();
+    Pong {
+        leader: m.state == ServerState::Leader,
+        heard_leader_ms: contact
+            .heard_leader()
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+        last_log_index: m.last_log_index,
+    }
 }
 
 /// What a member knows of the cluster.

@@ -174,6 +174,7 @@ pub fn run(spec: DaemonSpec, shutdown: impl Future<Output = ()> + 'static) -> an
         }
         // The replicated owner map says which sessions run here.
         actix_rt::spawn(sessions::follow_owners(member.clone(), sessions.clone()));
+        actix_rt::spawn(sessions::keep_fenced(member.clone(), sessions.clone()));
         for addr in &spec.listen {
             let peers = sessions.by_address.clone();
             match TcpListener::bind(addr).await {

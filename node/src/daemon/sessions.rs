@@ -67,6 +67,10 @@ pub struct Sessions {
     /// This member is draining to stop ([`drain`]): it does not undo the
     /// drain it wrote (as a member drained to stop does once restarted).
     draining: Arc<std::sync::atomic::AtomicBool>,
+    /// This member lost contact with a majority of the cluster
+    /// ([`keep_fenced`]): its sessions are closed and none starts until
+    /// it is back and caught up.
+    fenced: Arc<std::sync::atomic::AtomicBool>,
     /// Sessions joining in a move whose table is sent, and since when
     /// ([`Sessions::joined`]).
     synced: Arc<Mutex<HashMap<PeerId, Instant>>>,
@@ -100,6 +104,7 @@ impl Sessions {
             stopping: Arc::default(),
             synced: Arc::default(),
             draining: Arc::default(),
+            fenced: Arc::default(),
             by_address: Arc::default(),
         }
     }
@@ -107,6 +112,12 @@ impl Sessions {
     /// Whether this member is stopping ([`Sessions::leave_all`]).
     pub fn is_stopping(&self) -> bool {
         self.stopping.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Whether this member is cut off from the cluster's majority
+    /// ([`keep_fenced`]).
+    pub fn is_fenced(&self) -> bool {
+        self.fenced.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The next sessions of `peers` are the first since a restart or a
@@ -178,7 +189,7 @@ impl Sessions {
     /// was just stopped to start again); `joining`: beside another
     /// member's, in a make-before-break move.
     fn start(&self, id: PeerId, n: &NeighborSpec, joining: bool) {
-        if self.is_stopping() {
+        if self.is_stopping() || self.is_fenced() {
             return;
         }
         let mut running = lock(&self.running);
@@ -273,6 +284,11 @@ impl Sessions {
     pub fn leave_all(&self, why: &str) -> Vec<Addr<PeerSession>> {
         self.stopping
             .store(true, std::sync::atomic::Ordering::Relaxed);
+        self.leave_running(why)
+    }
+
+    /// Stops every session running here as a restart of ours ([`Leave`]).
+    fn leave_running(&self, why: &str) -> Vec<Addr<PeerSession>> {
         let ids: Vec<PeerId> = lock(&self.running).keys().copied().collect();
         ids.into_iter()
             .filter_map(|id| self.take(id))
@@ -599,6 +615,62 @@ const QUIET: Duration = Duration::from_millis(500);
 /// election timeout (1 to 2 s), so a member that is only slow keeps them.
 const MEMBER_DEAD_AFTER: Duration = Duration::from_millis(2500);
 
+/// How long a member out of contact with a majority of the cluster keeps
+/// its sessions ([`consensus::contact`]). Well under
+/// [`MEMBER_DEAD_AFTER`], after which the leader gives them to another
+/// member: the cut-off member's sessions are closed first, so a
+/// neighbour never has two (and a member whose RIB is frozen runs none).
+pub const FENCE_AFTER: Duration = Duration::from_millis(1500);
+
+/// How often contact with the majority is looked at.
+const FENCE_CHECK: Duration = Duration::from_millis(100);
+
+/// Closes this member's sessions as a restart of ours (the neighbours
+/// keep its routes as stale, RFC 4724) when it has been out of contact
+/// with a majority of the cluster for [`FENCE_AFTER`]: a Raft partition
+/// or lost quorum, while its BGP neighbours may still reach it. Once in
+/// contact again and caught up with the log, it follows the leases again:
+/// the sessions it still holds start as a restart's, the others stay
+/// with the members that took them over. Until the task is dropped.
+pub async fn keep_fenced(member: Arc<Member>, sessions: Sessions) {
+    use std::sync::atomic::Ordering::Relaxed;
+    let mut lost: Option<Instant> = None;
+    loop {
+        tokio::time::sleep(FENCE_CHECK).await;
+        if sessions.is_stopping() {
+            return;
+        }
+        let in_contact = member.in_contact(FENCE_AFTER);
+        if !in_contact && !sessions.is_fenced() {
+            sessions.fenced.store(true, Relaxed);
+            lost = Some(Instant::now());
+            let closed = sessions.leave_running(
+                "this member lost contact with the cluster's majority; another member takes the session over",
+            );
+            if closed.is_empty() {
+                debug!("out of contact with the cluster's majority");
+            } else {
+                warn!(
+                    sessions = closed.len(),
+                    "out of contact with the cluster's majority: this member's sessions close as a restart (the neighbours keep its routes) before another member takes them over"
+                );
+            }
+        } else if in_contact && sessions.is_fenced() {
+            match member.barrier(Duration::from_secs(5)).await {
+                Ok(index) => {
+                    sessions.fenced.store(false, Relaxed);
+                    info!(
+                        index,
+                        secs = lost.map_or(0.0, |t| t.elapsed().as_secs_f64()),
+                        "in contact with the cluster's majority again: sessions follow the leases"
+                    );
+                }
+                Err(e) => debug!(error = %e, "in contact again, not caught up yet"),
+            }
+        }
+    }
+}
+
 /// Keeps the session leases balanced (on the leader), runs the sessions
 /// this member holds, claims the moves it joined once their table is
 /// sent, and logs the RIB digest once the RIB is quiet (its applied index
@@ -638,6 +710,11 @@ pub async fn follow_owners(member: Arc<Member>, sessions: Sessions) {
         // RIB keeps them up, for whoever runs them next to mark stale.
         if sessions.is_stopping() {
             return;
+        }
+        // Cut off from the majority: no lease to act on ([`keep_fenced`]).
+        if sessions.is_fenced() {
+            tokio::time::sleep(TICK).await;
+            continue;
         }
         let status = consensus::server::status(&member.raft);
         // Every member gives its configured neighbours ids (a reload may

@@ -1,0 +1,103 @@
+//! Pings and pre-vote elections. openraft 0.9 has no pre-vote: a member
+//! cut off from the others would start election after election, each
+//! with a higher term, and on its return depose a healthy leader. Here
+//! openraft never elects on its own (`enable_elect` is off); every member
+//! pings the other voters a few times a second ([`crate::contact`]) and
+//! starts an election only when it has heard no leader for longer than a
+//! leader's lease and a majority (itself among them) says the same and
+//! has no longer log than its own: the question a pre-vote asks
+//! (Raft thesis §9.6), asked before the term changes. The pings also tell
+//! each member whether it is in contact with a majority.
+
+use crate::contact::Contact;
+use crate::network::Connection;
+use crate::protocol::{Rpc, RpcReply};
+use openraft::{Raft, ServerState};
+use std::collections::{BTreeSet, HashMap};
+use std::hash::{BuildHasher, RandomState};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use storage::{NodeId, TypeConfig};
+use tracing::info;
+
+/// How often every other voter is pinged.
+pub const PING_EVERY: Duration = Duration::from_millis(200);
+
+/// How long a ping (connecting included) may take.
+const PING_TIMEOUT: Duration = Duration::from_millis(300);
+
+/// How long a member waits, after it last heard a leader (or tried an
+/// election), before it tries one: a voter refuses its vote for a
+/// leader's lease after it last heard the leader (openraft's
+/// `election_timeout_max`), then a random part so that members do not
+/// all try at once.
+fn election_wait(lease: Duration) -> Duration {
+    let jitter = RandomState::new().hash_one(Instant::now()) % 500;
+    lease + Duration::from_millis(jitter)
+}
+
+/// Pings the other voters and starts elections (see the module), until
+/// the task is aborted.
+pub async fn campaign(raft: Raft<TypeConfig>, contact: Arc<Contact>, me: NodeId, lease: Duration) {
+    let mut connections: HashMap<NodeId, (String, Connection)> = HashMap::new();
+    let started = Instant::now();
+    let mut tried: Option<Instant> = None;
+    let mut wait = election_wait(lease);
+    loop {
+        tokio::time::sleep(PING_EVERY).await;
+        let m = raft.metrics().borrow().clone();
+        let membership = m.membership_config.membership();
+        let voters: BTreeSet<NodeId> = membership.voter_ids().collect();
+        contact.set_voters(voters.clone());
+        let others: Vec<(NodeId, String)> = voters
+            .iter()
+            .filter(|v| **v != me)
+            .filter_map(|v| Some((*v, membership.get_node(v)?.addr.clone())))
+            .collect();
+        connections.retain(|id, (addr, _)| others.iter().any(|(o, a)| o == id && a == addr));
+        for (id, addr) in &others {
+            connections.entry(*id).or_insert_with(|| {
+                let mut c = Connection::new(*id, addr.clone());
+                c.contact = Some(contact.clone());
+                c.connect_timeout = PING_TIMEOUT;
+                (addr.clone(), c)
+            });
+        }
+        let pings = connections.iter_mut().map(|(id, (_, c))| async move {
+            (*id, c.call(&Rpc::Ping, PING_TIMEOUT).await)
+        });
+        for (id, reply) in futures_util::future::join_all(pings).await {
+            if let Ok(RpcReply::Ping(pong)) = reply {
+                contact.ponged(id, pong);
+            }
+        }
+        if m.state == ServerState::Leader || !voters.contains(&me) {
+            tried = None;
+            continue;
+        }
+        let single = voters.len() == 1;
+        let quiet = [
+            contact.heard_leader(),
+            tried.map(|t| t.elapsed()),
+            Some(started.elapsed()),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or_default();
+        if (single && tried.is_some_and(|t| t.elapsed() < lease)) || (!single && quiet < wait) {
+            continue;
+        }
+        if !contact.leaderless_majority(PING_EVERY * 2, Some(m.last_log_index)) {
+            continue;
+        }
+        info!(
+            term = m.current_term,
+            quiet_ms = quiet.as_millis() as u64,
+            "no leader, and a majority would vote: starting an election"
+        );
+        let _ = raft.trigger().elect().await;
+        tried = Some(Instant::now());
+        wait = election_wait(lease);
+    }
+}
