@@ -63,9 +63,9 @@ pub async fn campaign(raft: Raft<TypeConfig>, contact: Arc<Contact>, me: NodeId,
                 (addr.clone(), c)
             });
         }
-        let pings = connections.iter_mut().map(|(id, (_, c))| async move {
-            (*id, c.call(&Rpc::Ping, PING_TIMEOUT).await)
-        });
+        let pings = connections
+            .iter_mut()
+            .map(|(id, (_, c))| async move { (*id, c.call(&Rpc::Ping, PING_TIMEOUT).await) });
         for (id, reply) in futures_util::future::join_all(pings).await {
             if let Ok(RpcReply::Ping(pong)) = reply {
                 contact.ponged(id, pong);

@@ -122,9 +122,7 @@ impl Contact {
         let s = self.state();
         members
             .iter()
-            .filter(|m| {
-                **m == self.me || s.answered.get(m).is_some_and(|t| t.elapsed() < within)
-            })
+            .filter(|m| **m == self.me || s.answered.get(m).is_some_and(|t| t.elapsed() < within))
             .copied()
             .collect()
     }

@@ -4,6 +4,7 @@
 //! connected to is `Unreachable` (openraft backs off); a failure or
 //! timeout on an open connection is a network error (it retries).
 
+use crate::contact::Contact;
 use crate::protocol::{FrameError, Rpc, RpcReply, read_frame, write_frame};
 use openraft::BasicNode;
 use openraft::error::{
@@ -14,7 +15,6 @@ use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
     VoteRequest, VoteResponse,
 };
-use crate::contact::Contact;
 use std::sync::Arc;
 use std::time::Duration;
 use storage::{NodeId, TypeConfig};

@@ -1,17 +1,17 @@
 //! The server side of the Raft transport: every accepted connection is
 //! served in turn, request then reply, until the peer closes it.
 
+use crate::contact::{Contact, Pong};
 use crate::protocol::{
     ClusterStatus, ForwardError, Manage, Rpc, RpcReply, read_frame, write_frame,
 };
-use crate::contact::{Contact, Pong};
+use openraft::error::{ClientWriteError, RaftError};
 use openraft::raft::AppendEntriesResponse;
 use openraft::{BasicNode, Raft, ServerState};
-use std::time::Duration;
-use openraft::error::{ClientWriteError, RaftError};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 use storage::TypeConfig;
 use storage::{NodeId, StateMachine};
 use tokio::net::{TcpListener, TcpStream};

@@ -1,24 +1,49 @@
 //! The BGP listener: accepts connections and hands each to the session of
-//! the configured neighbour with that address; anything else is closed.
+//! the configured neighbour with that address, when it runs on this
+//! member; anything else is closed.
 
-use crate::daemon::ByAddress;
+use crate::daemon::Sessions;
 use crate::session::{Incoming, PeerSession};
 use actix::Addr;
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
+
+/// A stranger's connections are logged at most this often per address.
+const STRANGER_LOG_EVERY: Duration = Duration::from_secs(60);
+
+/// Strangers remembered for the log's rate at most (then forgotten).
+const STRANGERS_KEPT: usize = 1024;
 
 /// Accepts forever (until the task is dropped).
-pub async fn serve(listener: TcpListener, peers: ByAddress) {
+pub async fn serve(listener: TcpListener, sessions: Sessions) {
     let local = listener.local_addr().ok();
     info!(addr = ?local, "listening for BGP connections");
+    let mut strangers: HashMap<IpAddr, Instant> = HashMap::new();
     loop {
         match listener.accept().await {
             Ok((stream, from)) => {
+                let ip = unmapped(from.ip());
                 let session = {
-                    let map = peers.lock().unwrap_or_else(|p| p.into_inner());
-                    map.get(&unmapped(from.ip())).cloned()
+                    let map = sessions
+                        .by_address
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner());
+                    map.get(&ip).cloned()
                 };
+                if session.is_none() && !sessions.neighbors().iter().any(|n| n.addr.ip() == ip) {
+                    if strangers.len() >= STRANGERS_KEPT {
+                        strangers.clear();
+                    }
+                    let last = strangers.get(&ip).copied();
+                    if last.is_none_or(|t| t.elapsed() >= STRANGER_LOG_EVERY) {
+                        strangers.insert(ip, Instant::now());
+                        warn!(%from, "connection from an address that is not a configured neighbour: closed (logged once a minute per address)");
+                    }
+                    continue;
+                }
                 route(stream, from, session);
             }
             Err(e) => {
@@ -32,7 +57,7 @@ pub async fn serve(listener: TcpListener, peers: ByAddress) {
 
 /// Binds `addr` as soon as it can be (the address is not on an interface
 /// yet), then serves.
-pub async fn serve_once_bound(addr: SocketAddr, peers: ByAddress) {
+pub async fn serve_once_bound(addr: SocketAddr, peers: Sessions) {
     loop {
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
         match TcpListener::bind(addr).await {
@@ -57,8 +82,7 @@ fn unmapped(ip: IpAddr) -> IpAddr {
 fn route(stream: tokio::net::TcpStream, from: SocketAddr, session: Option<Addr<PeerSession>>) {
     match session {
         Some(session) => session.do_send(Incoming(stream)),
-        None => {
-            warn!(%from, "connection from an address that is not a configured neighbour: closed")
-        }
+        // A cluster's clients dial every member; one runs the session.
+        None => debug!(%from, "the neighbour's session does not run on this member: closed"),
     }
 }

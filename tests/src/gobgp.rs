@@ -168,7 +168,7 @@ impl Gobgp {
         self.gobgp(&v)
     }
 
-    /// The paths of `prefix` in the global RIB (`gobgp global rib -j`),
+    /// The paths of `prefix` in the global RIB (`gobgp global rib PREFIX -j`),
     /// learned from peers (locally originated ones are left out), or `None`
     /// when there are none.
     pub fn paths(&self, prefix: &str) -> Option<Vec<RibPath>> {
@@ -176,7 +176,8 @@ impl Gobgp {
         if prefix.contains(':') {
             v.extend(["-a", "ipv6"]);
         }
-        v.push("-j");
+        // Only this prefix: a full table as JSON takes GoBGP a minute.
+        v.extend([prefix, "-j"]);
         let j = Json::parse(&self.gobgp(&v).ok()?).ok()?;
         let paths: Vec<RibPath> = j
             .get(prefix)?

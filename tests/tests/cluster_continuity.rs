@@ -1,5 +1,6 @@
-//! Issue 16 (a)–(d): in a three-member cluster, moving, stopping, killing
-//! and restarting members costs the clients no route. A BIRD, an FRR and
+//! Issue 16 (a)–(d) and the partition: in a three-member cluster,
+//! moving, stopping, killing, cutting off and restarting members costs
+//! the clients no route. A BIRD, an FRR and
 //! a GoBGP client each peer with all three members (as `ops/compose`
 //! does) and hold a full IPv4 table, replayed from ../shared/bgp-data by a
 //! source that also peers with all three and keeps a live update stream
@@ -13,6 +14,11 @@
 //! - (c) SIGKILL of the member owning the FRR client's session (the
 //!   clients keep its routes as a graceful restart; the leader gives its
 //!   sessions to the others), then its restart;
+//! - (p) the Raft links (only) of the member owning BIRD's session cut for
+//!   a while: it closes its sessions as a restart within the fence time,
+//!   before the leader gives them to another member; a withdrawal sent by
+//!   another client meanwhile reaches the clients; the healing deposes no
+//!   leader and lands no stale write;
 //! - (d) a rolling restart: SIGTERM and start of each member in turn.
 //!
 //! For each: the lowest count any client shows is the full table (not a
@@ -35,6 +41,14 @@ use std::time::{Duration, Instant};
 
 const AS: u32 = 65000;
 const TOKEN: &str = "a-continuity-token";
+
+/// The graceful restart time the members advertise to the clients: how
+/// long a client keeps the routes of a member's session that went down
+/// and did not come back (a member killed or cut off: its session is
+/// taken over by another member, which the client knows by another
+/// address, so it is that session's End-of-RIB that ends the stale
+/// copies of the new session's routes, and this time those of the old).
+const RESTART_TIME: u64 = 20;
 
 /// Prefixes of the live update stream.
 const CHURN: usize = 50;
@@ -62,7 +76,7 @@ fn neighbors(source: &Node, clients: &[&Node]) -> String {
     );
     for n in clients {
         c.push_str(&format!(
-            "\n[[neighbor]]\naddress = \"{}\"\nremote-as = {AS}\nroute-reflector-client = true\nhold-time = 30\nconnect-retry = 2\nidle-hold = 1\n",
+            "\n[[neighbor]]\naddress = \"{}\"\nremote-as = {AS}\nroute-reflector-client = true\nhold-time = 30\nconnect-retry = 2\nidle-hold = 1\nrestart-time = {RESTART_TIME}\n",
             n.v4
         ));
     }
@@ -464,6 +478,190 @@ impl Lab {
     }
 }
 
+/// A prefix one client announces and then withdraws while another
+/// client's member is cut off.
+const PROBE: &str = "198.18.222.0/24";
+
+/// Which clients hold [`PROBE`]: BIRD, FRR, GoBGP (learned from the
+/// cluster).
+fn probe_held(clients: &Clients) -> [bool; 3] {
+    [
+        clients.bird.route(PROBE).is_some(),
+        clients.frr.paths(PROBE).is_some(),
+        clients.gobgp.paths(PROBE).is_some(),
+    ]
+}
+
+/// How many sessions run Established on member `m`, as its API says.
+fn established_on(m: &Node) -> Option<usize> {
+    let r = get(
+        &m.ns,
+        "127.0.0.1:8179".parse().unwrap(),
+        "/api/v1/neighbors",
+    )
+    .ok()?;
+    let v: serde_json::Value = serde_json::from_str(&r.body).ok()?;
+    let list = v.as_array().or_else(|| v["neighbors"].as_array())?;
+    Some(
+        list.iter()
+            .filter(|n| n["state"].as_str() == Some("Established"))
+            .count(),
+    )
+}
+
+/// The leader and term member `m` reports.
+fn leader_term(m: &Node) -> Option<(u64, u64)> {
+    let v = cluster_view(m)?;
+    Some((v["leader"].as_u64()?, v["term"].as_u64()?))
+}
+
+/// Drops (or, `cut` false, lets through again) every packet to or from
+/// the Raft port in `m`'s namespace: its BGP links stay up.
+fn cut_raft(m: &Node, cut: bool) {
+    let port = reflex_tests::cluster::RAFT_PORT.to_string();
+    let op = if cut { "-I" } else { "-D" };
+    for (chain, dir) in [("INPUT", "--dport"), ("OUTPUT", "--dport")] {
+        m.run(&["iptables", op, chain, "-p", "tcp", dir, &port, "-j", "DROP"])
+            .unwrap();
+    }
+}
+
+/// Issue 16, the partition: the member owning BIRD's session loses its
+/// Raft links and keeps its BGP ones. Within the fence time it closes its
+/// sessions as a restart; the leader gives them to the others; a
+/// withdrawal another client sends meanwhile reaches every client; the
+/// healing deposes no leader and lands no stale write.
+fn raft_partition(lab: &mut Lab) {
+    let nodes = lab.clients.nodes.clone();
+    let (bird, frr, gobgp) = (&nodes[0], &nodes[1], &nodes[2]);
+    let cut = owner_of(&lab.members()[0], bird).unwrap() as usize;
+    let others: Vec<usize> = (1..=3).filter(|m| *m != cut).collect();
+    // The probe comes from a client whose session is not on the member
+    // cut off (its withdrawal must commit during the partition).
+    let announcer = if owner_of(&lab.members()[0], gobgp) != Some(cut as u64) {
+        "GoBGP"
+    } else if owner_of(&lab.members()[0], frr) != Some(cut as u64) {
+        "FRR"
+    } else {
+        panic!("every client's session is on member {cut}")
+    };
+    let announce = |lab: &Lab, on: bool| match (announcer, on) {
+        ("GoBGP", true) => lab.clients.gobgp.announce(PROBE, gobgp.v4.into()).map(drop),
+        ("GoBGP", false) => lab.clients.gobgp.withdraw(PROBE).map(drop),
+        (_, on) => lab.clients.frr.network(PROBE, on).map(drop),
+    };
+    announce(lab, true).unwrap();
+    let everywhere = wait_for(30, || {
+        let held = probe_held(&lab.clients);
+        (held
+            .iter()
+            .enumerate()
+            .all(|(i, h)| *h || ["BIRD", "FRR", "GoBGP"][i] == announcer))
+        .then_some(())
+    });
+    assert!(everywhere.is_some(), "the probe did not reach the clients");
+    let before = leader_term(&lab.members()[others[0] - 1]).unwrap();
+    eprintln!(
+        "(p): cutting member {cut}'s Raft links (leader {}, term {}); {announcer} announces the probe",
+        before.0, before.1
+    );
+    let cut_at = Instant::now();
+    cut_raft(&lab.members()[cut - 1], true);
+    // The member cut off closes its sessions.
+    let closed = wait_for(30, || {
+        (established_on(&lab.members()[cut - 1]) == Some(0)).then(|| cut_at.elapsed())
+    })
+    .expect("the member cut off kept its sessions");
+    // The withdrawal, a second after the cut.
+    std::thread::sleep(Duration::from_secs(1).saturating_sub(cut_at.elapsed()));
+    let withdrawn_at = Instant::now();
+    announce(lab, false).unwrap();
+    let mut gone: [Option<Duration>; 3] = [None; 3];
+    let taken_at = wait_for(60, || {
+        let held = probe_held(&lab.clients);
+        for i in 0..3 {
+            if !held[i] && gone[i].is_none() {
+                gone[i] = Some(withdrawn_at.elapsed());
+            }
+        }
+        let taken =
+            owner_of(&lab.members()[others[0] - 1], bird).is_some_and(|o| o as usize != cut);
+        (taken && gone.iter().all(Option::is_some)).then(|| cut_at.elapsed())
+    });
+    let names = ["BIRD", "FRR", "GoBGP"];
+    eprintln!(
+        "(p): member {cut} closed its sessions {:.1} s after the cut; the withdrawal reached BIRD, FRR, GoBGP after {:?} s",
+        closed.as_secs_f64(),
+        gone.iter()
+            .map(|g| g.map(|d| (d.as_secs_f64() * 10.0).round() / 10.0))
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        taken_at.is_some(),
+        "not taken over, or the withdrawal never reached every client: {gone:?}\n{}",
+        lab.tail()
+    );
+    assert!(
+        closed <= Duration::from_millis(2500),
+        "member {cut} closed its sessions {closed:?} after the cut, later than the lease"
+    );
+    // Clients of the members in contact get the withdrawal at once; the
+    // client of the member cut off keeps that session's copy, stale,
+    // until the restart time it was given runs out (it peers with each
+    // member's address: the new session's End-of-RIB is not the old one's).
+    for (i, g) in gone.iter().enumerate() {
+        let g = g.unwrap_or_default();
+        let bound = if names[i] == "BIRD" {
+            closed + Duration::from_secs(RESTART_TIME + 3)
+        } else {
+            Duration::from_secs(1)
+        };
+        assert!(g <= bound, "{}: the withdrawal after {g:?}", names[i]);
+    }
+    // Heal, watching the majority's leader every 100 ms for 10 s.
+    std::thread::sleep(Duration::from_secs(3));
+    let led = leader_term(&lab.members()[others[0] - 1]).unwrap();
+    let cut_term = cluster_view(&lab.members()[cut - 1]).and_then(|v| v["term"].as_u64());
+    cut_raft(&lab.members()[cut - 1], false);
+    let healed = Instant::now();
+    let mut seen = Vec::new();
+    while healed.elapsed() < Duration::from_secs(10) {
+        for m in &others {
+            seen.push((*m, leader_term(&lab.members()[*m - 1])));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let leaderless = seen.iter().filter(|(_, l)| l.is_none()).count();
+    let changed: Vec<_> = seen.iter().filter(|(_, l)| *l != Some(led)).collect();
+    eprintln!(
+        "(p): healed: member {cut} at term {cut_term:?}, the leader {} at term {}; {} readings of the others over 10 s, {leaderless} without a leader, {} with another leader or term",
+        led.0,
+        led.1,
+        seen.len(),
+        changed.len()
+    );
+    assert!(
+        changed.is_empty(),
+        "the healing changed the leader: {changed:?}\n{}",
+        lab.tail()
+    );
+    // No stale write: the probe stays withdrawn on every member.
+    for m in lab.members() {
+        let r = get(
+            &m.ns,
+            "127.0.0.1:8179".parse().unwrap(),
+            &format!("/api/v1/rib?prefix={PROBE}"),
+        )
+        .unwrap();
+        assert!(
+            !r.body.contains("198.18.222.0"),
+            "{}: the probe is back: {}",
+            m.v4,
+            r.body
+        );
+    }
+}
+
 /// The logs outlive the lab, whatever ended it.
 impl Drop for Lab {
     fn drop(&mut self) {
@@ -629,6 +827,10 @@ fn moving_stopping_killing_and_restarting_members_costs_no_route() {
         assert!(taken.is_some(), "not taken over\n{}", lab.tail());
         lab.start(owner - 1);
     });
+
+    // (e) The Raft links (only) of the member owning BIRD's session cut,
+    // then healed.
+    lab.event("(p) Raft-only partition of the owner", 1, 0, raft_partition);
 
     // (d) A rolling restart of all three members.
     lab.event("(d) rolling restart", 2, 0, |lab| {

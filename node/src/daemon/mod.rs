@@ -5,7 +5,7 @@ pub mod reload;
 mod sessions;
 mod spec;
 
-pub use sessions::{ByAddress, Sessions};
+pub use sessions::Sessions;
 pub use spec::spec_from_config;
 
 use crate::fib::{self, Fib, FibSpec};
@@ -176,7 +176,7 @@ pub fn run(spec: DaemonSpec, shutdown: impl Future<Output = ()> + 'static) -> an
         actix_rt::spawn(sessions::follow_owners(member.clone(), sessions.clone()));
         actix_rt::spawn(sessions::keep_fenced(member.clone(), sessions.clone()));
         for addr in &spec.listen {
-            let peers = sessions.by_address.clone();
+            let peers = sessions.clone();
             match TcpListener::bind(addr).await {
                 Ok(l) => {
                     actix_rt::spawn(listener::serve(l, peers));

@@ -104,7 +104,8 @@ impl Sessions {
             stopping: Arc::default(),
             synced: Arc::default(),
             draining: Arc::default(),
-            fenced: Arc::default(),
+            // Until [`keep_fenced`] finds the majority.
+            fenced: Arc::new(std::sync::atomic::AtomicBool::new(true)),
             by_address: Arc::default(),
         }
     }
@@ -659,11 +660,14 @@ pub async fn keep_fenced(member: Arc<Member>, sessions: Sessions) {
             match member.barrier(Duration::from_secs(5)).await {
                 Ok(index) => {
                     sessions.fenced.store(false, Relaxed);
-                    info!(
-                        index,
-                        secs = lost.map_or(0.0, |t| t.elapsed().as_secs_f64()),
-                        "in contact with the cluster's majority again: sessions follow the leases"
-                    );
+                    match lost.take() {
+                        Some(t) => info!(
+                            index,
+                            secs = t.elapsed().as_secs_f64(),
+                            "in contact with the cluster's majority again: sessions follow the leases"
+                        ),
+                        None => debug!(index, "in contact with the cluster's majority"),
+                    }
                 }
                 Err(e) => debug!(error = %e, "in contact again, not caught up yet"),
             }
