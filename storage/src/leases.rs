@@ -65,6 +65,19 @@ pub enum LeaseCommand {
     },
 }
 
+impl LeaseCommand {
+    /// The neighbour the command is about (`None`: a drain).
+    pub fn peer(&self) -> Option<u32> {
+        match self {
+            LeaseCommand::Assign { peer, .. }
+            | LeaseCommand::Move { peer, .. }
+            | LeaseCommand::Joined { peer, .. }
+            | LeaseCommand::Release { peer } => Some(*peer),
+            LeaseCommand::Drain { .. } => None,
+        }
+    }
+}
+
 /// The epochs a write's author held for the neighbours its commands are
 /// about, when it wrote them.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -225,9 +238,16 @@ impl Leases {
 
     /// Whether `member` owns, or is joining, any neighbour's session.
     pub fn holds_any(&self, member: NodeId) -> bool {
-        self.leases
-            .values()
-            .any(|l| l.owner.member == member || l.joining.is_some_and(|j| j.member == member))
+        self.holds_any_of(member, |_| true)
+    }
+
+    /// Whether `member` owns, or is joining, the session of a neighbour
+    /// `of` counts.
+    pub fn holds_any_of(&self, member: NodeId, of: impl Fn(PeerId) -> bool) -> bool {
+        self.leases.iter().any(|(p, l)| {
+            (l.owner.member == member || l.joining.is_some_and(|j| j.member == member))
+                && of(PeerId(*p))
+        })
     }
 
     /// The drained members and why.

@@ -157,6 +157,8 @@ pub enum Problem {
     },
     #[error("graceful restart time {0} is out of range (RFC 4724 §3: 0 to 4095 seconds)")]
     RestartTime(i64),
+    #[error("`members` is empty: no member could run the session")]
+    NoMembers,
     #[error("`{value}` is not {expected}")]
     NotA {
         value: String,

@@ -171,6 +171,9 @@ pub struct Neighbor {
     pub cluster_id: Ipv4Addr,
     pub timers: Timers,
     pub graceful_restart: GracefulRestart,
+    /// The cluster members that may run the session (a neighbour that
+    /// reaches only some of them); none: any member.
+    pub members: Option<std::collections::BTreeSet<u64>>,
     /// Route-map names: what is accepted from the neighbour and what is
     /// sent to it.
     pub import: Option<String>,

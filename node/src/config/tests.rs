@@ -1086,3 +1086,28 @@ fn resolved_config_serializes_with_family_names() {
         serde_json::json!({"ipv4-unicast": "both"})
     );
 }
+
+#[test]
+fn members_pin_a_neighbour_to_some_members_of_the_cluster() {
+    let c = ok(&with_base(
+        "[group.g]\nmembers = [2, 3]\n[[neighbor]]\naddress = \"198.18.0.2\"\nremote-as = 65000\nmembers = [1]\n[[neighbor]]\naddress = \"198.18.0.3\"\nremote-as = 65000\ngroup = \"g\"\n[[neighbor]]\naddress = \"198.18.0.4\"\nremote-as = 65000\n",
+    ));
+    let pins: Vec<Option<Vec<u64>>> = c
+        .neighbors
+        .iter()
+        .map(|n| n.members.as_ref().map(|m| m.iter().copied().collect()))
+        .collect();
+    assert_eq!(pins, vec![Some(vec![1]), Some(vec![2, 3]), None]);
+    one_error(
+        &with_base("[[neighbor]]\naddress = \"198.18.0.2\"\nremote-as = 65000\nmembers = []\n"),
+        6,
+        "neighbor[0].members",
+        "`members` is empty: no member could run the session",
+    );
+    one_error(
+        &with_base("[[neighbor]]\naddress = \"198.18.0.2\"\nremote-as = 65000\nmembers = [0]\n"),
+        6,
+        "neighbor[0].members",
+        "member id 0 is invalid (1 or more)",
+    );
+}

@@ -133,6 +133,7 @@ struct Layer {
     cluster_id: Option<At<Ipv4Addr>>,
     graceful_restart: Option<At<bool>>,
     restart_time: Option<At<u16>>,
+    members: Option<At<std::collections::BTreeSet<u64>>>,
     import: Option<At<String>>,
     export: Option<At<String>>,
     soft_reconfiguration: Option<At<bool>>,
@@ -173,6 +174,7 @@ impl Layer {
                 .graceful_restart
                 .or_else(|| under.graceful_restart.clone()),
             restart_time: self.restart_time.or_else(|| under.restart_time.clone()),
+            members: self.members.or_else(|| under.members.clone()),
             import: self.import.or_else(|| under.import.clone()),
             export: self.export.or_else(|| under.export.clone()),
             soft_reconfiguration: self
@@ -722,6 +724,7 @@ impl Checker<'_> {
                 enabled: value(&s.graceful_restart, defaults::GRACEFUL_RESTART),
                 restart_time: value(&s.restart_time, defaults::RESTART_TIME),
             },
+            members: s.members.map(|m| m.value),
             import: s.import.map(|a| a.value),
             export: s.export.map(|a| a.value),
             soft_reconfiguration: value(&s.soft_reconfiguration, false),
@@ -881,6 +884,23 @@ impl Checker<'_> {
             match u16::try_from(n) {
                 Ok(t) if t <= 4095 => layer.restart_time = Some(At::new(t, at("restart-time"))),
                 _ => self.report(&key, Problem::RestartTime(n)),
+            }
+        }
+        if let Some(list) = &peer.members {
+            let key = join(prefix, "members");
+            let mut ids = std::collections::BTreeSet::new();
+            for n in list {
+                match u64::try_from(*n) {
+                    Ok(id) if id >= 1 => {
+                        ids.insert(id);
+                    }
+                    _ => self.report(&key, Problem::MemberId(*n)),
+                }
+            }
+            if list.is_empty() {
+                self.report(&key, Problem::NoMembers);
+            } else {
+                layer.members = Some(At::new(ids, at("members")));
             }
         }
         layer

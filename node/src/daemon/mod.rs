@@ -35,6 +35,9 @@ pub struct NeighborSpec {
     pub addr: SocketAddr,
     pub session: SessionConfig,
     pub role: RibRole,
+    /// The members that may run the session (`members = [..]`); none:
+    /// any.
+    pub members: Option<std::collections::BTreeSet<storage::NodeId>>,
 }
 
 /// What a node runs.

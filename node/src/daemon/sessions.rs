@@ -316,6 +316,14 @@ impl Sessions {
             .collect()
     }
 
+    /// The pinned neighbours (`members = [..]`) by their id in `ids`.
+    fn pins(&self, ids: &PeerIds) -> Pins {
+        self.neighbors()
+            .iter()
+            .filter_map(|n| Some((*ids.get(&n.addr.ip())?, n.members.clone()?)))
+            .collect()
+    }
+
     /// The RIB's id of the configured neighbour at `ip`.
     pub fn peer_id_of(&self, ip: IpAddr) -> Option<PeerId> {
         self.neighbors().iter().find(|n| n.addr.ip() == ip)?;
@@ -440,19 +448,34 @@ fn same_session(a: &NeighborSpec, b: &NeighborSpec) -> bool {
     a.addr == b.addr && a.session == b.session && without_maps(a) == without_maps(b)
 }
 
+/// The members each pinned neighbour's session may run on
+/// (`members = [..]`), by the neighbour's id; a neighbour not here may
+/// run on any.
+pub type Pins = BTreeMap<PeerId, BTreeSet<NodeId>>;
+
+/// Whether the session of `peer` may run on `member`.
+fn may_run(pins: &Pins, peer: PeerId, member: NodeId) -> bool {
+    pins.get(&peer).is_none_or(|m| m.contains(&member))
+}
+
 /// The owner map the leader wants for the `neighbors` configured: every
-/// one keeps its owner while that member votes; the others go to the
-/// voter owning fewest (the lowest id on a tie). Neighbours no longer
-/// configured have none.
+/// one keeps its owner while that member votes (and may run it); the
+/// others go to the voter owning fewest among those that may run it (the
+/// lowest id on a tie). Neighbours no longer configured, or pinned to no
+/// voter, have none.
 pub fn balance(
     current: &Owners,
     neighbors: &BTreeSet<PeerId>,
     voters: &BTreeSet<NodeId>,
+    pins: &Pins,
 ) -> Owners {
     let mut out = Owners::new();
     let mut load: BTreeMap<NodeId, usize> = voters.iter().map(|v| (*v, 0)).collect();
     for p in neighbors.iter().copied() {
-        if let Some(m) = current.get(&p).filter(|m| voters.contains(m)) {
+        if let Some(m) = current
+            .get(&p)
+            .filter(|m| voters.contains(m) && may_run(pins, p, **m))
+        {
             out.insert(p, *m);
             *load.entry(*m).or_default() += 1;
         }
@@ -461,8 +484,12 @@ pub fn balance(
         if out.contains_key(&p) {
             continue;
         }
-        let Some((m, _)) = load.iter().min_by_key(|(id, n)| (**n, **id)) else {
-            break;
+        let Some((m, _)) = load
+            .iter()
+            .filter(|(id, _)| may_run(pins, p, **id))
+            .min_by_key(|(id, n)| (**n, **id))
+        else {
+            continue;
         };
         let m = *m;
         out.insert(p, m);
@@ -476,12 +503,14 @@ pub fn balance(
 /// from a member alive is make-before-break ([`LeaseCommand::Move`]), from
 /// one gone it is at once ([`LeaseCommand::Assign`]); a move under way
 /// counts as done while its joining member is eligible, and is called off
-/// when it is not. Neighbours no longer configured are released.
+/// when it is not. Neighbours no longer configured are released; a pinned
+/// neighbour none of whose members is eligible keeps its lease.
 pub fn lease_changes(
     leases: &Leases,
     configured: &BTreeSet<PeerId>,
     alive: &BTreeSet<NodeId>,
     eligible: &BTreeSet<NodeId>,
+    pins: &Pins,
 ) -> Vec<LeaseCommand> {
     let mut out = Vec::new();
     if eligible.is_empty() {
@@ -493,12 +522,12 @@ pub fn lease_changes(
             let l = leases.get(*p)?;
             let m = l
                 .joining
-                .filter(|j| eligible.contains(&j.member))
+                .filter(|j| eligible.contains(&j.member) && may_run(pins, *p, j.member))
                 .map_or(l.owner.member, |j| j.member);
             Some((*p, m))
         })
         .collect();
-    let desired = balance(&effective, configured, eligible);
+    let desired = balance(&effective, configured, eligible, pins);
     for (peer, to) in desired {
         let cmd = match leases.get(peer) {
             None => Some(LeaseCommand::Assign {
@@ -558,6 +587,14 @@ pub async fn drain(member: &Member, sessions: &Sessions, within: Duration) {
         }
     }
     let started = Instant::now();
+    // Sessions pinned to this member alone stay until it stops (their
+    // paths stay in the RIB; the leader keeps them stale meanwhile).
+    let ids = member.state.applied().peer_ids.clone();
+    let pins = sessions.pins(&ids);
+    let movable = |p: PeerId| {
+        pins.get(&p)
+            .is_none_or(|m| m.iter().any(|o| *o != me && status.voters.contains_key(o)))
+    };
     info!("draining: this member's sessions move to the others");
     while started.elapsed() < within {
         let (holds, others_drained) = {
@@ -568,7 +605,7 @@ pub async fn drain(member: &Member, sessions: &Sessions, within: Duration) {
                 .keys()
                 .filter(|v| **v != me)
                 .all(|v| drained.contains_key(v));
-            (a.leases.holds_any(me), others_drained)
+            (a.leases.holds_any_of(me, movable), others_drained)
         };
         if others_drained && holds {
             // The whole cluster is stopping: no one to move to.
@@ -777,7 +814,39 @@ pub async fn follow_owners(member: Arc<Member>, sessions: Sessions) {
                 .filter(|m| !leases.drained().contains_key(m))
                 .copied()
                 .collect();
-            let mut changes = lease_changes(&leases, &configured, &alive, &eligible);
+            let pins = sessions.pins(&ids);
+            let mut changes = lease_changes(&leases, &configured, &alive, &eligible, &pins);
+            // Pinned sessions whose every member is gone stay leased to
+            // their owner, for its return; meanwhile their paths go stale
+            // (RFC 4724 helper), and away after the restart time if the
+            // neighbour does not come back.
+            let orphans: Vec<PeerId> = {
+                let up = member.state.applied().rib.peers_up();
+                configured
+                    .iter()
+                    .filter(|p| {
+                        leases
+                            .get(**p)
+                            .is_some_and(|l| !alive.contains(&l.owner.member))
+                            && up.contains(p)
+                            && !changes.iter().any(|c| c.peer() == Some(p.0))
+                    })
+                    .copied()
+                    .collect()
+            };
+            if !orphans.is_empty() {
+                info!(neighbors = ?orphans, "the members that may run these sessions are gone: their paths are kept stale");
+                let commands = orphans
+                    .iter()
+                    .map(|peer| RibCommand::PeerDownGraceful { peer: *peer })
+                    .collect();
+                match member.write(Request::new(commands)).await {
+                    Ok(_) => super::expire_later(member.clone(), orphans),
+                    Err(e) => {
+                        warn!(error = %e, "cannot keep the paths of the sessions without a member")
+                    }
+                }
+            }
             // Moves that do not end in time are called off.
             let under_way: Vec<(PeerId, u64, NodeId)> = configured
                 .iter()
@@ -879,13 +948,13 @@ mod tests {
     fn balance_spreads_and_keeps_owners() {
         let voters: BTreeSet<NodeId> = [1, 2, 3].into_iter().collect();
         let five: BTreeSet<PeerId> = [0, 1, 2, 7, 9].into_iter().map(PeerId).collect();
-        let o = balance(&Owners::new(), &five, &voters);
+        let o = balance(&Owners::new(), &five, &voters, &Pins::new());
         let owned = |o: &Owners, m| o.values().filter(|v| **v == m).count();
         assert_eq!((owned(&o, 1), owned(&o, 2), owned(&o, 3)), (2, 2, 1));
-        assert_eq!(balance(&o, &five, &voters), o);
+        assert_eq!(balance(&o, &five, &voters, &Pins::new()), o);
         // Member 2 leaves: only its neighbours move.
         let two: BTreeSet<NodeId> = [1, 3].into_iter().collect();
-        let moved = balance(&o, &five, &two);
+        let moved = balance(&o, &five, &two, &Pins::new());
         for (p, m) in &o {
             if *m != 2 {
                 assert_eq!(moved[p], *m);
@@ -908,21 +977,45 @@ mod tests {
         }
         let peers: BTreeSet<PeerId> = [0, 1, 2].into_iter().map(PeerId).collect();
         // Nothing to do while every owner is eligible.
-        assert!(lease_changes(&leases, &peers, &set(&[1, 2, 3]), &set(&[1, 2, 3])).is_empty());
+        assert!(
+            lease_changes(
+                &leases,
+                &peers,
+                &set(&[1, 2, 3]),
+                &set(&[1, 2, 3]),
+                &Pins::new()
+            )
+            .is_empty()
+        );
         // Member 2 drained (alive): its session moves, make-before-break.
-        let c = lease_changes(&leases, &peers, &set(&[1, 2, 3]), &set(&[1, 3]));
+        let c = lease_changes(
+            &leases,
+            &peers,
+            &set(&[1, 2, 3]),
+            &set(&[1, 3]),
+            &Pins::new(),
+        );
         assert_eq!(c.len(), 1);
         assert!(matches!(c[0], LeaseCommand::Move { peer: 1, .. }), "{c:?}");
         for cmd in &c {
             leases.apply(cmd);
         }
         // Under way: nothing more, however the loads look.
-        assert!(lease_changes(&leases, &peers, &set(&[1, 2, 3]), &set(&[1, 3])).is_empty());
+        assert!(
+            lease_changes(
+                &leases,
+                &peers,
+                &set(&[1, 2, 3]),
+                &set(&[1, 3]),
+                &Pins::new()
+            )
+            .is_empty()
+        );
         // The joining member dies: the move goes to a member alive.
         let to = leases.get(PeerId(1)).unwrap().joining.unwrap().member;
         let alive: Vec<u64> = [1, 2, 3].into_iter().filter(|m| *m != to).collect();
         let eligible: Vec<u64> = alive.iter().copied().filter(|m| *m != 2).collect();
-        let c = lease_changes(&leases, &peers, &set(&alive), &set(&eligible));
+        let c = lease_changes(&leases, &peers, &set(&alive), &set(&eligible), &Pins::new());
         assert!(
             c.contains(&LeaseCommand::Move {
                 peer: 1,
@@ -939,7 +1032,7 @@ mod tests {
             leases.apply(&LeaseCommand::Assign { peer: p, member: m });
         }
         let peers: BTreeSet<PeerId> = [0, 1, 7].into_iter().map(PeerId).collect();
-        let c = lease_changes(&leases, &peers, &set(&[1, 3]), &set(&[1, 3]));
+        let c = lease_changes(&leases, &peers, &set(&[1, 3]), &set(&[1, 3]), &Pins::new());
         assert!(
             c.contains(&LeaseCommand::Assign { peer: 1, member: 3 }),
             "{c:?}"
@@ -951,6 +1044,43 @@ mod tests {
             "{c:?}"
         );
         // No member eligible: nothing changes (not everything released).
-        assert!(lease_changes(&leases, &peers, &set(&[1]), &set(&[])).is_empty());
+        assert!(lease_changes(&leases, &peers, &set(&[1]), &set(&[]), &Pins::new()).is_empty());
+    }
+
+    #[test]
+    fn a_pinned_neighbour_runs_only_on_its_members() {
+        let mut leases = Leases::default();
+        let peers: BTreeSet<PeerId> = [0, 1].into_iter().map(PeerId).collect();
+        let pins: Pins = [(PeerId(0), set(&[1]))].into_iter().collect();
+        let c = lease_changes(&leases, &peers, &set(&[1, 2, 3]), &set(&[1, 2, 3]), &pins);
+        assert!(
+            c.contains(&LeaseCommand::Assign { peer: 0, member: 1 }),
+            "{c:?}"
+        );
+        for cmd in &c {
+            leases.apply(cmd);
+        }
+        // Member 1 drained: its pinned session stays (no other may run it).
+        let c = lease_changes(&leases, &peers, &set(&[1, 2, 3]), &set(&[2, 3]), &pins);
+        assert!(
+            !c.iter().any(|x| matches!(
+                x,
+                LeaseCommand::Move { peer: 0, .. } | LeaseCommand::Assign { peer: 0, .. }
+            )),
+            "{c:?}"
+        );
+        // Member 1 dead: the same; it keeps the lease for its return.
+        let c = lease_changes(&leases, &peers, &set(&[2, 3]), &set(&[2, 3]), &pins);
+        assert!(
+            !c.iter().any(|x| matches!(
+                x,
+                LeaseCommand::Move { peer: 0, .. } | LeaseCommand::Assign { peer: 0, .. }
+            )),
+            "{c:?}"
+        );
+        // Pinned to members 1 and 3: member 1 drained, it moves to 3.
+        let pins: Pins = [(PeerId(0), set(&[1, 3]))].into_iter().collect();
+        let c = lease_changes(&leases, &peers, &set(&[1, 2, 3]), &set(&[2, 3]), &pins);
+        assert!(c.contains(&LeaseCommand::Move { peer: 0, to: 3 }), "{c:?}");
     }
 }

@@ -78,6 +78,7 @@ pub fn spec_from_config(c: &Config) -> DaemonSpec {
                     max_prefix: n.max_prefix.map(prefix_limit),
                     joining: false,
                 },
+                members: n.members.clone(),
             })
             .collect(),
         policy: super::reload::PolicySpec::of(c),

@@ -1,0 +1,236 @@
+//! Issue 16, neighbours that reach one member: a source that peers with
+//! member 1 only is pinned to it (`members = [1]`). Two BIRD clients
+//! peer with all three members and are read every 100 ms:
+//!
+//! - a stop (SIGTERM) of another member neither moves nor drops the
+//!   source's session, and costs the clients no route;
+//! - a stop of member 1 itself drains the clients' sessions it runs to
+//!   the others and closes the source's as a restart: the source's paths
+//!   stay in the cluster (stale), so the clients keep every route; when
+//!   member 1 is back the source's session comes up on it again.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use reflex_tests::bird::{Bird, BirdConfig};
+use reflex_tests::cluster::{Cluster, bird_client_text, host_routes};
+use reflex_tests::continuity::{Sampler, check_counts};
+use reflex_tests::netns::{Lan, Node, wait_for};
+use std::time::{Duration, Instant};
+
+/// Routes the source announces.
+const ROUTES: u32 = 5000;
+
+fn neighbors(source: &Node, clients: &[&Node]) -> String {
+    let mut c = format!(
+        "[[neighbor]]\naddress = \"{}\"\nremote-as = 65000\nroute-reflector-client = true\nhold-time = 30\nconnect-retry = 2\nidle-hold = 1\nmembers = [1]\n",
+        source.v4
+    );
+    for n in clients {
+        c.push_str(&format!(
+            "\n[[neighbor]]\naddress = \"{}\"\nremote-as = 65000\nroute-reflector-client = true\nhold-time = 30\nconnect-retry = 2\nidle-hold = 1\nrestart-time = 20\n",
+            n.v4
+        ));
+    }
+    c
+}
+
+/// SIGTERM to member `i`; how long it took to stop (its drain).
+fn stop(cluster: &mut Cluster, i: usize) -> Duration {
+    let started = Instant::now();
+    let mut d = cluster.daemons[i].take().unwrap();
+    d.signal("TERM").unwrap();
+    assert!(
+        d.wait_exit(Duration::from_secs(90)),
+        "member {} did not stop",
+        i + 1
+    );
+    started.elapsed()
+}
+
+/// The member owning the session of `neighbor`, as member `asked` says.
+fn owner_of(asked: &Node, neighbor: &Node) -> Option<usize> {
+    let r = reflex_tests::http::get(
+        &asked.ns,
+        "127.0.0.1:8179".parse().unwrap(),
+        "/api/v1/cluster",
+    )
+    .ok()?;
+    let v: serde_json::Value = serde_json::from_str(&r.body).ok()?;
+    v["owners"][neighbor.v4.to_string()]
+        .as_u64()
+        .map(|m| m as usize)
+}
+
+/// The source's session never left member 1 (as member 3 said, at
+/// every reading it answered).
+fn assert_owner_stays(owner: &reflex_tests::continuity::Series, from: Instant, to: Instant) {
+    let elsewhere: Vec<_> = owner
+        .samples
+        .iter()
+        .filter(|(t, o)| *t >= from && *t <= to && o.is_some_and(|o| o != 1))
+        .collect();
+    assert!(
+        elsewhere.is_empty(),
+        "the source's session was given to another member: {} readings, first {:?}",
+        elsewhere.len(),
+        elsewhere.first().map(|(_, o)| o)
+    );
+}
+
+#[test]
+fn a_pinned_single_homed_neighbour_survives_stops_of_any_member() {
+    assert!(
+        reflex_tests::netns::available(),
+        "tests need root and iproute2 (ip netns)"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut lan = Lan::new().unwrap();
+    let members: Vec<Node> = (1..=3).map(|i| lan.node(i).unwrap()).collect();
+    let (src, c1, c2) = (
+        lan.node(4).unwrap(),
+        lan.node(5).unwrap(),
+        lan.node(6).unwrap(),
+    );
+    let mut cluster =
+        Cluster::start_with(members.clone(), dir.path(), &neighbors(&src, &[&c1, &c2])).unwrap();
+    let routes = host_routes(ROUTES);
+    // The source peers with member 1 only.
+    let source = Bird::start(
+        &src,
+        dir.path(),
+        &BirdConfig {
+            router_id: src.v4,
+            local_as: 65000,
+            neighbors: vec![("m1", members[0].v4.into(), 65000)],
+            routes: routes.iter().map(String::as_str).collect(),
+        },
+    )
+    .unwrap();
+    let clients: Vec<std::sync::Arc<Bird>> = [&c1, &c2]
+        .iter()
+        .map(|c| {
+            std::sync::Arc::new(
+                Bird::start_text(c, dir.path(), &bird_client_text(c, &members)).unwrap(),
+            )
+        })
+        .collect();
+    let full = ROUTES as usize;
+    let all = wait_for(120, || {
+        clients
+            .iter()
+            .all(|c| c.prefixes().is_some_and(|n| n >= full))
+            .then_some(())
+    });
+    assert!(
+        all.is_some(),
+        "the clients did not get the source's routes: {:?}\n{}",
+        clients.iter().map(|c| c.prefixes()).collect::<Vec<_>>(),
+        reflex_tests::reflex::log_tail(&cluster.dirs[0])
+    );
+    let source = std::sync::Arc::new(source);
+    let watch = || {
+        let mut s = Sampler::new();
+        for (i, c) in clients.iter().enumerate() {
+            let c = c.clone();
+            s.watch(&format!("client {}", i + 1), move || c.prefixes());
+        }
+        let b = source.clone();
+        s.watch("source session", move || {
+            Some(usize::from(
+                b.bgp_state("m1").as_deref() == Some("Established"),
+            ))
+        });
+        // Member 3 is never stopped: it tells the source's owner.
+        let (m3, src) = (members[2].clone(), src.clone());
+        s.watch("source owner", move || owner_of(&m3, &src));
+        s
+    };
+    let settled = |cluster: &Cluster| {
+        let ok = wait_for(120, || {
+            (source.bgp_state("m1").as_deref() == Some("Established")
+                && clients
+                    .iter()
+                    .all(|c| c.prefixes().is_some_and(|n| n >= full)))
+            .then_some(())
+        });
+        assert!(
+            ok.is_some(),
+            "not settled\n{}",
+            reflex_tests::reflex::log_tail(&cluster.dirs[0])
+        );
+        cluster
+            .agree(60, full)
+            .expect("the members' digests differ");
+    };
+
+    // A stop of member 2, which the source does not reach.
+    let sampler = watch();
+    let from = Instant::now();
+    let took = stop(&mut cluster, 1);
+    eprintln!("stop of member 2: {:.1} s to stop", took.as_secs_f64());
+    std::thread::sleep(Duration::from_secs(5));
+    cluster.restart(1).unwrap();
+    settled(&cluster);
+    let to = Instant::now();
+    let series = sampler.finish();
+    let (counts, source_series): (Vec<_>, Vec<_>) =
+        series.iter().partition(|s| s.name.starts_with("client"));
+    let (session, owner): (Vec<_>, Vec<_>) = source_series
+        .into_iter()
+        .partition(|s| s.name == "source session");
+    assert_owner_stays(owner[0], from, to);
+    let failures = check_counts("stop of member 2", &counts, full, from, to, |_| {
+        Duration::from_secs(1)
+    });
+    assert!(failures.is_empty(), "{failures:?}");
+    let down = session[0].below(1, from, to);
+    eprintln!(
+        "stop of member 2: the source's session was down {:.1} s",
+        down.as_secs_f64()
+    );
+    assert_eq!(
+        session[0].lowest(from, to),
+        Some(1),
+        "the source's session went down while member 2 stopped"
+    );
+
+    // A stop of member 1, the only one the source reaches.
+    let sampler = watch();
+    let from = Instant::now();
+    let took = stop(&mut cluster, 0);
+    eprintln!("stop of member 1: {:.1} s to stop", took.as_secs_f64());
+    assert!(
+        took < Duration::from_secs(30),
+        "member 1's drain waited for the session pinned to it"
+    );
+    std::thread::sleep(Duration::from_secs(5));
+    cluster.restart(0).unwrap();
+    settled(&cluster);
+    let to = Instant::now();
+    let series = sampler.finish();
+    let (counts, source_series): (Vec<_>, Vec<_>) =
+        series.iter().partition(|s| s.name.starts_with("client"));
+    let (session, owner): (Vec<_>, Vec<_>) = source_series
+        .into_iter()
+        .partition(|s| s.name == "source session");
+    assert_owner_stays(owner[0], from, to);
+    let failures = check_counts("stop of member 1", &counts, full, from, to, |_| {
+        Duration::from_secs(1)
+    });
+    eprintln!(
+        "stop of member 1: the source's session was down {:.1} s",
+        session[0].below(1, from, to).as_secs_f64()
+    );
+    // How member 1's drain went (its log before the restart).
+    let before = std::fs::read_to_string(cluster.dirs[0].join("reflex.log.1")).unwrap_or_default();
+    for l in before
+        .lines()
+        .filter(|l| !l.contains("openraft") && (l.contains("drain") || l.contains("lease")))
+    {
+        eprintln!("member 1: {l}");
+    }
+    assert!(
+        failures.is_empty(),
+        "{failures:?}\n{}",
+        reflex_tests::reflex::log_tail(&cluster.dirs[1])
+    );
+}
