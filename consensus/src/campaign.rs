@@ -23,16 +23,18 @@ use tracing::info;
 /// How often every other voter is pinged.
 pub const PING_EVERY: Duration = Duration::from_millis(200);
 
-/// How long a ping (connecting included) may take.
-const PING_TIMEOUT: Duration = Duration::from_millis(300);
+/// How long a ping (connecting included) may take: a member loaded with
+/// a full table answers late, and a late answer still says it is there.
+const PING_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// How long a member waits, after it last heard a leader (or tried an
 /// election), before it tries one: a voter refuses its vote for a
 /// leader's lease after it last heard the leader (openraft's
-/// `election_timeout_max`), then a random part so that members do not
-/// all try at once.
+/// `election_timeout_max`), then 1 to 2 s more at random, as openraft's
+/// own timer would (a leader busy applying a full table can go quiet for
+/// a few seconds; and members do not all try at once).
 fn election_wait(lease: Duration) -> Duration {
-    let jitter = RandomState::new().hash_one(Instant::now()) % 500;
+    let jitter = 1000 + RandomState::new().hash_one(Instant::now()) % 1000;
     lease + Duration::from_millis(jitter)
 }
 

@@ -140,10 +140,12 @@ impl Member {
     }
 
     /// Whether this member has been in contact with a majority within
-    /// `within` ([`crate::contact`]): if not, a leader may give its
-    /// sessions to another member once `within` and a margin have passed.
-    pub fn in_contact(&self, within: Duration) -> bool {
+    /// `within`, or `leading_within` while it leads ([`crate::contact`]):
+    /// if not, a leader may give its sessions to another member once that
+    /// time and a margin have passed.
+    pub fn in_contact(&self, within: Duration, leading_within: Duration) -> bool {
         let leading = self.raft.metrics().borrow().state == openraft::ServerState::Leader;
+        let within = if leading { leading_within } else { within };
         self.contact.in_contact(leading, within)
     }
 

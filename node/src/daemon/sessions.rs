@@ -653,12 +653,31 @@ const QUIET: Duration = Duration::from_millis(500);
 /// election timeout (1 to 2 s), so a member that is only slow keeps them.
 const MEMBER_DEAD_AFTER: Duration = Duration::from_millis(2500);
 
-/// How long a member out of contact with a majority of the cluster keeps
-/// its sessions ([`consensus::contact`]). Well under
+/// How long a follower out of contact with a majority of the cluster
+/// keeps its sessions ([`consensus::contact`]). Under
 /// [`MEMBER_DEAD_AFTER`], after which the leader gives them to another
 /// member: the cut-off member's sessions are closed first, so a
 /// neighbour never has two (and a member whose RIB is frozen runs none).
-pub const FENCE_AFTER: Duration = Duration::from_millis(1500);
+/// Not much under it: a member loaded with a full table answers the
+/// leader late, and a late answer is no reason to close sessions.
+pub const FENCE_AFTER: Duration = Duration::from_millis(2000);
+
+/// The same for the leader. The others elect a new leader only after 3 s
+/// at least without hearing it (`consensus::campaign`), and that leader
+/// moves no session before it has led for [`MEMBER_DEAD_AFTER`]: a
+/// leader cut off has 5.5 s.
+pub const FENCE_LEADER_AFTER: Duration = Duration::from_millis(3500);
+
+/// A check of contact that comes this late finds this member's own
+/// runtime was held up (the answers it would have read are queued, not
+/// missing): it waits for the next.
+const FENCE_CHECK_LATE: Duration = Duration::from_millis(500);
+
+/// How long a member waits to have applied what the cluster committed
+/// (a barrier) before it starts sessions: a member loaded with a full
+/// table applies it over seconds, and a new barrier each few seconds
+/// would only move its target.
+const CATCH_UP: Duration = Duration::from_secs(60);
 
 /// How often contact with the majority is looked at.
 const FENCE_CHECK: Duration = Duration::from_millis(100);
@@ -674,11 +693,19 @@ pub async fn keep_fenced(member: Arc<Member>, sessions: Sessions) {
     use std::sync::atomic::Ordering::Relaxed;
     let mut lost: Option<Instant> = None;
     loop {
+        let asleep = Instant::now();
         tokio::time::sleep(FENCE_CHECK).await;
         if sessions.is_stopping() {
             return;
         }
-        let in_contact = member.in_contact(FENCE_AFTER);
+        if asleep.elapsed() > FENCE_CHECK + FENCE_CHECK_LATE {
+            debug!(
+                late_ms = asleep.elapsed().as_millis() as u64,
+                "contact check late: this member was held up; next time"
+            );
+            continue;
+        }
+        let in_contact = member.in_contact(FENCE_AFTER, FENCE_LEADER_AFTER);
         if !in_contact && !sessions.is_fenced() {
             sessions.fenced.store(true, Relaxed);
             lost = Some(Instant::now());
@@ -694,7 +721,7 @@ pub async fn keep_fenced(member: Arc<Member>, sessions: Sessions) {
                 );
             }
         } else if in_contact && sessions.is_fenced() {
-            match member.barrier(Duration::from_secs(5)).await {
+            match member.barrier(CATCH_UP).await {
                 Ok(index) => {
                     sessions.fenced.store(false, Relaxed);
                     match lost.take() {
@@ -732,7 +759,7 @@ pub async fn follow_owners(member: Arc<Member>, sessions: Sessions) {
     // took over meanwhile, and the neighbour would take our table for a
     // restart's and drop what it kept).
     loop {
-        match member.barrier(Duration::from_secs(5)).await {
+        match member.barrier(CATCH_UP).await {
             Ok(index) => {
                 debug!(index, "replica caught up with the cluster");
                 break;
