@@ -234,10 +234,36 @@ impl Member {
         let Some((_, conn)) = slot.as_mut() else {
             return Err(ForwardError::Failed("no connection".into()));
         };
-        match conn.call(&Rpc::Forward(req), FORWARD_TIMEOUT).await {
-            Ok(RpcReply::Forward(r)) => r,
-            Ok(_) => Err(ForwardError::Failed("reply of the wrong kind".into())),
-            Err(e) => Err(ForwardError::Failed(e.to_string())),
+        // A leader cut off from us answers nothing (its packets are lost,
+        // not refused): once another is known, ask that one instead (the
+        // write is numbered, so one that did commit is not applied twice).
+        let mut metrics = self.raft.metrics();
+        let deposed = async move {
+            loop {
+                if metrics.changed().await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+                let now = metrics.borrow().current_leader;
+                if now.is_some_and(|l| l != leader) {
+                    return now;
+                }
+            }
+        };
+        let rpc = Rpc::Forward(req);
+        let reply = tokio::select! {
+            reply = conn.call(&rpc, FORWARD_TIMEOUT) => Ok(reply),
+            now = deposed => Err(now),
+        };
+        match reply {
+            Ok(Ok(RpcReply::Forward(r))) => r,
+            Ok(Ok(_)) => Err(ForwardError::Failed("reply of the wrong kind".into())),
+            Ok(Err(e)) => Err(ForwardError::Failed(e.to_string())),
+            Err(now) => {
+                // The connection is out of step with its reply: a new one.
+                *slot = None;
+                tracing::debug!(from = leader, to = ?now, "leader changed while a write was forwarded: asking the new one");
+                Err(ForwardError::NotLeader(None))
+            }
         }
     }
 
