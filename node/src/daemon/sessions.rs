@@ -660,7 +660,7 @@ const MEMBER_DEAD_AFTER: Duration = Duration::from_millis(2500);
 /// neighbour never has two (and a member whose RIB is frozen runs none).
 /// Not much under it: a member loaded with a full table answers the
 /// leader late, and a late answer is no reason to close sessions.
-pub const FENCE_AFTER: Duration = Duration::from_millis(2000);
+pub const FENCE_AFTER: Duration = Duration::from_millis(1800);
 
 /// The same for the leader. The others elect a new leader only after 3 s
 /// at least without hearing it (`consensus::campaign`), and that leader
@@ -672,6 +672,11 @@ pub const FENCE_LEADER_AFTER: Duration = Duration::from_millis(3500);
 /// runtime was held up (the answers it would have read are queued, not
 /// missing): it waits for the next.
 const FENCE_CHECK_LATE: Duration = Duration::from_millis(500);
+
+/// Out of contact is believed once it has lasted this long over checks
+/// on time: after a hold-up, the AppendEntries queued meanwhile are read
+/// first (each says the leader is there).
+const FENCE_CONFIRM: Duration = Duration::from_millis(300);
 
 /// How long a member waits to have applied what the cluster committed
 /// (a barrier) before it starts sessions: a member loaded with a full
@@ -692,6 +697,8 @@ const FENCE_CHECK: Duration = Duration::from_millis(100);
 pub async fn keep_fenced(member: Arc<Member>, sessions: Sessions) {
     use std::sync::atomic::Ordering::Relaxed;
     let mut lost: Option<Instant> = None;
+    // Out of contact at a check on time, since.
+    let mut doubt: Option<Instant> = None;
     loop {
         let asleep = Instant::now();
         tokio::time::sleep(FENCE_CHECK).await;
@@ -703,9 +710,15 @@ pub async fn keep_fenced(member: Arc<Member>, sessions: Sessions) {
                 late_ms = asleep.elapsed().as_millis() as u64,
                 "contact check late: this member was held up; next time"
             );
+            doubt = None;
             continue;
         }
         let in_contact = member.in_contact(FENCE_AFTER, FENCE_LEADER_AFTER);
+        if in_contact {
+            doubt = None;
+        } else if doubt.get_or_insert_with(Instant::now).elapsed() < FENCE_CONFIRM {
+            continue;
+        }
         if !in_contact && !sessions.is_fenced() {
             sessions.fenced.store(true, Relaxed);
             lost = Some(Instant::now());
