@@ -48,6 +48,7 @@ pub async fn campaign(raft: Raft<TypeConfig>, contact: Arc<Contact>, me: NodeId,
     loop {
         tokio::time::sleep(PING_EVERY).await;
         let m = raft.metrics().borrow().clone();
+        contact.set_leading(m.state == ServerState::Leader);
         let membership = m.membership_config.membership();
         let voters: BTreeSet<NodeId> = membership.voter_ids().collect();
         contact.set_voters(voters.clone());

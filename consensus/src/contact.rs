@@ -63,6 +63,8 @@ struct State {
     heard_leader: Option<Instant>,
     /// The other members' answers to this one's pings, and when.
     pongs: HashMap<NodeId, (Instant, Pong)>,
+    /// Since when this member leads (`None`: it does not).
+    leading_since: Option<Instant>,
 }
 
 /// This member's contact with the others (shared by the transport, the
@@ -90,6 +92,21 @@ impl Contact {
 
     pub fn voters(&self) -> BTreeSet<NodeId> {
         self.state().voters.clone()
+    }
+
+    /// This member leads (from now, unless it already did), or not.
+    pub fn set_leading(&self, leading: bool) {
+        let mut s = self.state();
+        match (leading, s.leading_since) {
+            (true, None) => s.leading_since = Some(Instant::now()),
+            (false, Some(_)) => s.leading_since = None,
+            _ => {}
+        }
+    }
+
+    /// Since when this member leads, as [`Contact::set_leading`] saw it.
+    pub fn leading_since(&self) -> Option<Instant> {
+        self.state().leading_since
     }
 
     /// `member` answered a call of this one (any call: Raft's or a ping).
@@ -151,15 +168,23 @@ impl Contact {
     }
 
     /// What the leader vouches to `target` in an AppendEntries: how long
-    /// ago it last heard from both `target` and a majority (the longer).
+    /// ago it last heard from both `target` and a majority (the longer),
+    /// or, if later, since it leads: a new leader moves no session before
+    /// it has led a while, whoever it has heard from.
     pub fn vouch_for(&self, target: NodeId) -> Duration {
         let now = Instant::now();
         let s = self.state();
         let quorum = Self::quorum_instant(&s, self.me, now);
         let heard = s.answered.get(&target).copied();
-        match (quorum, heard) {
-            (Some(q), Some(h)) => now.duration_since(q.min(h)),
-            _ => Duration::MAX,
+        let both = match (quorum, heard) {
+            (Some(q), Some(h)) => Some(q.min(h)),
+            _ => None,
+        };
+        match (both, s.leading_since) {
+            (Some(b), Some(l)) => now.duration_since(b.max(l)),
+            (Some(b), None) => now.duration_since(b),
+            (None, Some(l)) => now.duration_since(l),
+            (None, None) => Duration::MAX,
         }
     }
 
@@ -238,6 +263,16 @@ mod tests {
         assert_eq!(c.vouch_for(3), Duration::MAX);
         assert!(c.vouch_for(2) < Duration::from_millis(100));
         assert!(!c.in_contact(true, Duration::ZERO));
+    }
+
+    #[test]
+    fn a_new_leader_vouches_since_it_leads() {
+        let c = three(1);
+        assert_eq!(c.vouch_for(2), Duration::MAX);
+        c.set_leading(true);
+        assert!(c.vouch_for(2) < Duration::from_millis(100));
+        c.set_leading(false);
+        assert_eq!(c.vouch_for(2), Duration::MAX);
     }
 
     #[test]

@@ -149,6 +149,12 @@ impl Member {
         self.contact.in_contact(leading, within)
     }
 
+    /// Since when this member leads, as its vouches to the others count
+    /// it (`None`: it does not lead, or not yet seen).
+    pub fn leading_since(&self) -> Option<std::time::Instant> {
+        self.contact.leading_since()
+    }
+
     pub fn leader(&self) -> Option<NodeId> {
         self.raft.metrics().borrow().current_leader
     }

@@ -827,7 +827,10 @@ pub async fn follow_owners(member: Arc<Member>, sessions: Sessions) {
             leading_since = None;
             moves.clear();
         } else {
-            let since = *leading_since.get_or_insert_with(Instant::now);
+            // The later of when this loop and the vouches to the others
+            // count this member as leader (`consensus::contact`).
+            let seen = *leading_since.get_or_insert_with(Instant::now);
+            let since = member.leading_since().map_or(seen, |c| c.max(seen));
             let configured: BTreeSet<PeerId> = sessions
                 .neighbors()
                 .iter()
