@@ -16,7 +16,10 @@ const SNAPSHOT_CHUNK_TIMEOUT_MS: u64 = 10_000;
 pub fn raft_config(cluster: &str) -> Config {
     Config {
         cluster_name: cluster.to_string(),
-        heartbeat_interval: 200,
+        // Also the time an AppendEntries may take (openraft 0.9): a member
+        // catching up on hundreds of entries under a full table's load
+        // needs more than 200 ms, and a timed-out stream can stall.
+        heartbeat_interval: 500,
         election_timeout_min: 1000,
         election_timeout_max: 2000,
         install_snapshot_timeout: SNAPSHOT_CHUNK_TIMEOUT_MS,
