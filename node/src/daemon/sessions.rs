@@ -505,11 +505,17 @@ pub fn balance(
 /// counts as done while its joining member is eligible, and is called off
 /// when it is not. Neighbours no longer configured are released; a pinned
 /// neighbour none of whose members is eligible keeps its lease.
+///
+/// A move keeps its joining member while that member is in `joining`
+/// (not drained, and not silent for long: a member catching up answers
+/// late, and moving the move elsewhere would run a third session beside
+/// the owner's and the late one's until the late one notices).
 pub fn lease_changes(
     leases: &Leases,
     configured: &BTreeSet<PeerId>,
     alive: &BTreeSet<NodeId>,
     eligible: &BTreeSet<NodeId>,
+    joining: &BTreeSet<NodeId>,
     pins: &Pins,
 ) -> Vec<LeaseCommand> {
     let mut out = Vec::new();
@@ -522,13 +528,20 @@ pub fn lease_changes(
             let l = leases.get(*p)?;
             let m = l
                 .joining
-                .filter(|j| eligible.contains(&j.member) && may_run(pins, *p, j.member))
+                .filter(|j| joining.contains(&j.member) && may_run(pins, *p, j.member))
                 .map_or(l.owner.member, |j| j.member);
             Some((*p, m))
         })
         .collect();
     let desired = balance(&effective, configured, eligible, pins);
     for (peer, to) in desired {
+        // A move whose joining member is slow, not gone, stays as it is.
+        if leases.get(peer).is_some_and(|l| {
+            l.joining
+                .is_some_and(|j| joining.contains(&j.member) && !eligible.contains(&j.member))
+        }) {
+            continue;
+        }
         let cmd = match leases.get(peer) {
             None => Some(LeaseCommand::Assign {
                 peer: peer.0,
@@ -639,6 +652,11 @@ pub const MOVE_SETTLE: Duration = Duration::from_secs(3);
 /// called off (the neighbour cannot reach the new member, say); the
 /// leader may try again.
 const MOVE_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// A member joining a move that has not answered the leader for this
+/// long loses the move to another member (a shorter silence is a member
+/// busy catching up).
+const JOINING_DEAD_AFTER: Duration = Duration::from_secs(10);
 
 /// How often the leases and the digest are looked at.
 const TICK: Duration = Duration::from_millis(200);
@@ -837,6 +855,7 @@ pub async fn follow_owners(member: Arc<Member>, sessions: Sessions) {
                 .filter_map(|n| ids.get(&n.addr.ip()).copied())
                 .collect();
             let voters: BTreeSet<NodeId> = status.voters.keys().copied().collect();
+            let voters_all = voters.clone();
             // A new leader has not heard from the others long enough to
             // tell who is dead: every voter counts as alive meanwhile.
             let alive = if since.elapsed() < MEMBER_DEAD_AFTER {
@@ -858,7 +877,13 @@ pub async fn follow_owners(member: Arc<Member>, sessions: Sessions) {
                 .copied()
                 .collect();
             let pins = sessions.pins(&ids);
-            let mut changes = lease_changes(&leases, &configured, &alive, &eligible, &pins);
+            let joining: BTreeSet<NodeId> = member
+                .reachable(&voters_all, JOINING_DEAD_AFTER)
+                .into_iter()
+                .filter(|m| !leases.drained().contains_key(m))
+                .collect();
+            let mut changes =
+                lease_changes(&leases, &configured, &alive, &eligible, &joining, &pins);
             // Pinned sessions whose every member is gone stay leased to
             // their owner, for its return; meanwhile their paths go stale
             // (RFC 4724 helper), and away after the restart time if the
@@ -1026,6 +1051,7 @@ mod tests {
                 &peers,
                 &set(&[1, 2, 3]),
                 &set(&[1, 2, 3]),
+                &set(&[1, 2, 3]),
                 &Pins::new()
             )
             .is_empty()
@@ -1035,6 +1061,7 @@ mod tests {
             &leases,
             &peers,
             &set(&[1, 2, 3]),
+            &set(&[1, 3]),
             &set(&[1, 3]),
             &Pins::new(),
         );
@@ -1050,15 +1077,40 @@ mod tests {
                 &peers,
                 &set(&[1, 2, 3]),
                 &set(&[1, 3]),
+                &set(&[1, 3]),
                 &Pins::new()
             )
             .is_empty()
+        );
+        // The joining member is slow (not alive, still joinable): the move
+        // stays with it.
+        let to = leases.get(PeerId(1)).unwrap().joining.unwrap().member;
+        let slow: Vec<u64> = [1, 3].into_iter().filter(|m| *m != to).collect();
+        let c = lease_changes(
+            &leases,
+            &peers,
+            &set(&[&slow[..], &[2]].concat()),
+            &set(&slow),
+            &set(&[1, 3]),
+            &Pins::new(),
+        );
+        assert!(
+            !c.iter()
+                .any(|x| matches!(x, LeaseCommand::Move { peer: 1, .. })),
+            "{c:?}"
         );
         // The joining member dies: the move goes to a member alive.
         let to = leases.get(PeerId(1)).unwrap().joining.unwrap().member;
         let alive: Vec<u64> = [1, 2, 3].into_iter().filter(|m| *m != to).collect();
         let eligible: Vec<u64> = alive.iter().copied().filter(|m| *m != 2).collect();
-        let c = lease_changes(&leases, &peers, &set(&alive), &set(&eligible), &Pins::new());
+        let c = lease_changes(
+            &leases,
+            &peers,
+            &set(&alive),
+            &set(&eligible),
+            &set(&eligible),
+            &Pins::new(),
+        );
         assert!(
             c.contains(&LeaseCommand::Move {
                 peer: 1,
@@ -1075,7 +1127,14 @@ mod tests {
             leases.apply(&LeaseCommand::Assign { peer: p, member: m });
         }
         let peers: BTreeSet<PeerId> = [0, 1, 7].into_iter().map(PeerId).collect();
-        let c = lease_changes(&leases, &peers, &set(&[1, 3]), &set(&[1, 3]), &Pins::new());
+        let c = lease_changes(
+            &leases,
+            &peers,
+            &set(&[1, 3]),
+            &set(&[1, 3]),
+            &set(&[1, 3]),
+            &Pins::new(),
+        );
         assert!(
             c.contains(&LeaseCommand::Assign { peer: 1, member: 3 }),
             "{c:?}"
@@ -1087,7 +1146,17 @@ mod tests {
             "{c:?}"
         );
         // No member eligible: nothing changes (not everything released).
-        assert!(lease_changes(&leases, &peers, &set(&[1]), &set(&[]), &Pins::new()).is_empty());
+        assert!(
+            lease_changes(
+                &leases,
+                &peers,
+                &set(&[1]),
+                &set(&[]),
+                &set(&[]),
+                &Pins::new()
+            )
+            .is_empty()
+        );
     }
 
     #[test]
@@ -1095,7 +1164,14 @@ mod tests {
         let mut leases = Leases::default();
         let peers: BTreeSet<PeerId> = [0, 1].into_iter().map(PeerId).collect();
         let pins: Pins = [(PeerId(0), set(&[1]))].into_iter().collect();
-        let c = lease_changes(&leases, &peers, &set(&[1, 2, 3]), &set(&[1, 2, 3]), &pins);
+        let c = lease_changes(
+            &leases,
+            &peers,
+            &set(&[1, 2, 3]),
+            &set(&[1, 2, 3]),
+            &set(&[1, 2, 3]),
+            &pins,
+        );
         assert!(
             c.contains(&LeaseCommand::Assign { peer: 0, member: 1 }),
             "{c:?}"
@@ -1104,7 +1180,14 @@ mod tests {
             leases.apply(cmd);
         }
         // Member 1 drained: its pinned session stays (no other may run it).
-        let c = lease_changes(&leases, &peers, &set(&[1, 2, 3]), &set(&[2, 3]), &pins);
+        let c = lease_changes(
+            &leases,
+            &peers,
+            &set(&[1, 2, 3]),
+            &set(&[2, 3]),
+            &set(&[2, 3]),
+            &pins,
+        );
         assert!(
             !c.iter().any(|x| matches!(
                 x,
@@ -1113,7 +1196,14 @@ mod tests {
             "{c:?}"
         );
         // Member 1 dead: the same; it keeps the lease for its return.
-        let c = lease_changes(&leases, &peers, &set(&[2, 3]), &set(&[2, 3]), &pins);
+        let c = lease_changes(
+            &leases,
+            &peers,
+            &set(&[2, 3]),
+            &set(&[2, 3]),
+            &set(&[2, 3]),
+            &pins,
+        );
         assert!(
             !c.iter().any(|x| matches!(
                 x,
@@ -1123,7 +1213,14 @@ mod tests {
         );
         // Pinned to members 1 and 3: member 1 drained, it moves to 3.
         let pins: Pins = [(PeerId(0), set(&[1, 3]))].into_iter().collect();
-        let c = lease_changes(&leases, &peers, &set(&[1, 2, 3]), &set(&[2, 3]), &pins);
+        let c = lease_changes(
+            &leases,
+            &peers,
+            &set(&[1, 2, 3]),
+            &set(&[2, 3]),
+            &set(&[2, 3]),
+            &pins,
+        );
         assert!(c.contains(&LeaseCommand::Move { peer: 0, to: 3 }), "{c:?}");
     }
 }
