@@ -38,10 +38,38 @@ fn election_wait(lease: Duration) -> Duration {
     lease + Duration::from_millis(jitter)
 }
 
+/// Pings one other voter every [`PING_EVERY`] and records each answer
+/// as it comes: a voter that does not answer (cut off, its pings time
+/// out) slows no other's, whose answers say whether this member is in
+/// contact with a majority.
+async fn ping(contact: Arc<Contact>, id: NodeId, addr: String) {
+    let mut c = Connection::new(id, addr);
+    c.contact = Some(contact.clone());
+    c.connect_timeout = PING_TIMEOUT;
+    loop {
+        if let Ok(RpcReply::Ping(pong)) = c.call(&Rpc::Ping, PING_TIMEOUT).await {
+            contact.ponged(id, pong);
+        }
+        tokio::time::sleep(PING_EVERY).await;
+    }
+}
+
+/// A ping task, stopped when dropped (with the campaign).
+struct Pinger {
+    addr: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Pinger {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
 /// Pings the other voters and starts elections (see the module), until
 /// the task is aborted.
 pub async fn campaign(raft: Raft<TypeConfig>, contact: Arc<Contact>, me: NodeId, lease: Duration) {
-    let mut connections: HashMap<NodeId, (String, Connection)> = HashMap::new();
+    let mut pingers: HashMap<NodeId, Pinger> = HashMap::new();
     let started = Instant::now();
     let mut tried: Option<Instant> = None;
     let mut wait = election_wait(lease);
@@ -57,22 +85,12 @@ pub async fn campaign(raft: Raft<TypeConfig>, contact: Arc<Contact>, me: NodeId,
             .filter(|v| **v != me)
             .filter_map(|v| Some((*v, membership.get_node(v)?.addr.clone())))
             .collect();
-        connections.retain(|id, (addr, _)| others.iter().any(|(o, a)| o == id && a == addr));
-        for (id, addr) in &others {
-            connections.entry(*id).or_insert_with(|| {
-                let mut c = Connection::new(*id, addr.clone());
-                c.contact = Some(contact.clone());
-                c.connect_timeout = PING_TIMEOUT;
-                (addr.clone(), c)
+        pingers.retain(|id, p| others.iter().any(|(o, a)| o == id && *a == p.addr));
+        for (id, addr) in others {
+            pingers.entry(id).or_insert_with(|| Pinger {
+                task: tokio::spawn(ping(contact.clone(), id, addr.clone())),
+                addr,
             });
-        }
-        let pings = connections
-            .iter_mut()
-            .map(|(id, (_, c))| async move { (*id, c.call(&Rpc::Ping, PING_TIMEOUT).await) });
-        for (id, reply) in futures_util::future::join_all(pings).await {
-            if let Ok(RpcReply::Ping(pong)) = reply {
-                contact.ponged(id, pong);
-            }
         }
         if m.state == ServerState::Leader || !voters.contains(&me) {
             tried = None;

@@ -201,6 +201,24 @@ impl Member {
         Err(MemberError::NoLeader)
     }
 
+    /// Commits `req` only as this member's own decision as leader: not
+    /// forwarded if it does not lead, nor if it loses the leadership
+    /// before `req` commits (then `req` is dropped with its term). A
+    /// leader cut off from the others decides on what it last saw; its
+    /// decision must not land once another leads (issue 16: a cut-off
+    /// leader gave every session to itself, and the write, forwarded to
+    /// the new leader on healing, moved them all).
+    pub async fn write_as_leader(&self, req: Request) -> Result<Response, MemberError> {
+        if self.leader() != Some(self.id) {
+            return Err(ForwardError::NotLeader(None).into());
+        }
+        self.raft
+            .client_write(req)
+            .await
+            .map(|r| r.data)
+            .map_err(|e| forward_error(e).into())
+    }
+
     /// Waits until this member's replica holds everything the cluster
     /// committed before the call (an empty entry written through the
     /// leader, then applied here): what it reads next is not stale.

@@ -518,37 +518,53 @@ fn cut_raft(m: &Node, cut: bool) {
     }
 }
 
-/// Moves FRR's and GoBGP's sessions off the member owning BIRD's, and
-/// waits until the cluster is at rest (before the partition event).
-fn away_from_bird(lab: &mut Lab) {
-    if let Ok(only) = std::env::var("CONTINUITY_EVENTS")
-        && !only.contains('p')
-    {
-        return;
-    }
-    let nodes = lab.clients.nodes.clone();
-    let b = owner_of(&lab.members()[0], &nodes[0]).unwrap();
-    let mut moved = Vec::new();
-    for c in &nodes[1..] {
-        if owner_of(&lab.members()[0], c) == Some(b) {
-            let to = b % 3 + 1;
-            let out = reflex_tests::reflex::ctl(
-                &lab.members()[0],
-                Some(TOKEN),
-                &["move", &c.v4.to_string(), "--to", &to.to_string()],
-            );
-            assert_eq!(out.0, Some(0), "{}", out.2);
-            moved.push((c.clone(), to));
-        }
+/// Asks `lab`'s first member to move each client's session to the
+/// member given beside it, and waits until every move has ended.
+fn move_to(lab: &Lab, moves: &[(Node, u64)]) {
+    for (c, to) in moves {
+        let out = reflex_tests::reflex::ctl(
+            &lab.members()[0],
+            Some(TOKEN),
+            &["move", &c.v4.to_string(), "--to", &to.to_string()],
+        );
+        assert_eq!(out.0, Some(0), "{}", out.2);
     }
     let done = wait_for(120, || {
-        moved
+        moves
             .iter()
             .all(|(c, to)| owner_of(&lab.members()[0], c) == Some(*to))
             .then_some(())
     });
     assert!(done.is_some(), "the moves did not end\n{}", lab.tail());
-    lab.settle("(p) setting up", 0);
+}
+
+/// Before a partition event: BIRD's session on the leader (`leader`) or
+/// on a follower, FRR's and GoBGP's on the others, the cluster at rest.
+fn arrange_partition(lab: &mut Lab, letter: char, leader: bool) {
+    if let Ok(only) = std::env::var("CONTINUITY_EVENTS")
+        && !only.contains(letter)
+    {
+        return;
+    }
+    let nodes = lab.clients.nodes.clone();
+    let led = leader_term(&lab.members()[0]).expect("no leader").0;
+    let b = owner_of(&lab.members()[0], &nodes[0]).unwrap();
+    let target = match (leader, b == led) {
+        (true, _) => led,
+        (false, false) => b,
+        (false, true) => led % 3 + 1,
+    };
+    let mut moves = Vec::new();
+    if b != target {
+        moves.push((nodes[0].clone(), target));
+    }
+    for c in &nodes[1..] {
+        if owner_of(&lab.members()[0], c) == Some(target) {
+            moves.push((c.clone(), target % 3 + 1));
+        }
+    }
+    move_to(lab, &moves);
+    lab.settle(&format!("({letter}) setting up"), 0);
 }
 
 /// Issue 16, the partition: the member owning BIRD's session loses its
@@ -561,7 +577,7 @@ fn raft_partition(lab: &mut Lab) {
     let (bird, gobgp) = (&nodes[0], &nodes[2]);
     let cut = owner_of(&lab.members()[0], bird).unwrap() as usize;
     let others: Vec<usize> = (1..=3).filter(|m| *m != cut).collect();
-    // FRR and GoBGP run elsewhere ([`away_from_bird`]): GoBGP announces
+    // FRR and GoBGP run elsewhere ([`arrange_partition`]): GoBGP announces
     // the probe and withdraws it during the partition (its withdrawal
     // commits); FRR is the client that must see it at once.
     for c in &nodes[1..] {
@@ -574,6 +590,11 @@ fn raft_partition(lab: &mut Lab) {
             lab.clients.gobgp.withdraw(PROBE).map(drop)
         }
     };
+    // Their owners, which neither the cut nor the healing changes.
+    let owners: Vec<Option<u64>> = nodes[1..]
+        .iter()
+        .map(|c| owner_of(&lab.members()[0], c))
+        .collect();
     announce(lab, true).unwrap();
     let everywhere = wait_for(30, || {
         let held = probe_held(&lab.clients);
@@ -582,7 +603,7 @@ fn raft_partition(lab: &mut Lab) {
     assert!(everywhere.is_some(), "the probe did not reach the clients");
     let before = leader_term(&lab.members()[others[0] - 1]).unwrap();
     eprintln!(
-        "(p): cutting member {cut}'s Raft links (leader {}, term {}); GoBGP announces the probe",
+        "partition: cutting member {cut}'s Raft links (leader {}, term {}); GoBGP announces the probe",
         before.0, before.1
     );
     let cut_at = Instant::now();
@@ -614,7 +635,7 @@ fn raft_partition(lab: &mut Lab) {
     });
     let names = ["BIRD", "FRR", "GoBGP"];
     eprintln!(
-        "(p): member {cut} closed its sessions {:.1} s after the cut; the withdrawal reached BIRD, FRR, GoBGP after {:?} s",
+        "partition: member {cut} closed its sessions {:.1} s after the cut; the withdrawal reached BIRD, FRR, GoBGP after {:?} s",
         closed.as_secs_f64(),
         gone.iter()
             .map(|g| g.map(|d| (d.as_secs_f64() * 10.0).round() / 10.0))
@@ -659,12 +680,22 @@ fn raft_partition(lab: &mut Lab) {
         for m in &others {
             seen.push((*m, leader_term(&lab.members()[*m - 1])));
         }
+        let now: Vec<Option<u64>> = nodes[1..]
+            .iter()
+            .map(|c| owner_of(&lab.members()[others[0] - 1], c))
+            .collect();
+        assert_eq!(
+            now,
+            owners,
+            "the healing moved FRR's or GoBGP's session (owners then and now)\n{}",
+            lab.tail()
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     let leaderless = seen.iter().filter(|(_, l)| l.is_none()).count();
     let changed: Vec<_> = seen.iter().filter(|(_, l)| *l != Some(led)).collect();
     eprintln!(
-        "(p): healed: member {cut} at term {cut_term:?}, the leader {} at term {}; {} readings of the others over 10 s, {leaderless} without a leader, {} with another leader or term",
+        "partition: healed: member {cut} at term {cut_term:?}, the leader {} at term {}; {} readings of the others over 10 s, {leaderless} without a leader, {} with another leader or term",
         led.0,
         led.1,
         seen.len(),
@@ -816,25 +847,13 @@ fn moving_stopping_killing_and_restarting_members_costs_no_route() {
 
     // (a) Every client's session moved to the next member.
     lab.event("(a) ctl move", 2, 0, |lab| {
-        let mut moved = Vec::new();
-        for c in lab.clients.nodes.clone() {
-            let from = owner_of(&lab.members()[0], &c).unwrap();
-            let to = from % 3 + 1;
-            let out = reflex_tests::reflex::ctl(
-                &lab.members()[0],
-                Some(TOKEN),
-                &["move", &c.v4.to_string(), "--to", &to.to_string()],
-            );
-            assert_eq!(out.0, Some(0), "{}", out.2);
-            moved.push((c, to));
-        }
-        let done = wait_for(120, || {
-            moved
-                .iter()
-                .all(|(c, to)| owner_of(&lab.members()[0], c) == Some(*to))
-                .then_some(())
-        });
-        assert!(done.is_some(), "the moves did not end\n{}", lab.tail());
+        let moves: Vec<(Node, u64)> = lab
+            .clients
+            .nodes
+            .iter()
+            .map(|c| (c.clone(), owner_of(&lab.members()[0], c).unwrap() % 3 + 1))
+            .collect();
+        move_to(lab, &moves);
     });
 
     // (b) SIGTERM of the member owning BIRD's session, then its start.
@@ -858,10 +877,22 @@ fn moving_stopping_killing_and_restarting_members_costs_no_route() {
         lab.start(owner - 1);
     });
 
-    // (p) The Raft links (only) of the member owning BIRD's session cut,
-    // then healed.
-    away_from_bird(&mut lab);
-    lab.event("(p) Raft-only partition of the owner", 1, 0, raft_partition);
+    // (p) The Raft links (only) of the member owning BIRD's session, a
+    // follower, cut, then healed; (q) the same of the leader.
+    arrange_partition(&mut lab, 'p', false);
+    lab.event(
+        "(p) Raft-only partition of a follower",
+        1,
+        0,
+        raft_partition,
+    );
+    arrange_partition(&mut lab, 'q', true);
+    lab.event(
+        "(q) Raft-only partition of the leader",
+        1,
+        0,
+        raft_partition,
+    );
 
     // (d) A rolling restart of all three members.
     lab.event("(d) rolling restart", 2, 0, |lab| {

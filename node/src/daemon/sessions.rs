@@ -908,7 +908,7 @@ pub async fn follow_owners(member: Arc<Member>, sessions: Sessions) {
                     .iter()
                     .map(|peer| RibCommand::PeerDownGraceful { peer: *peer })
                     .collect();
-                match member.write(Request::new(commands)).await {
+                match member.write_as_leader(Request::new(commands)).await {
                     Ok(_) => super::expire_later(member.clone(), orphans),
                     Err(e) => {
                         warn!(error = %e, "cannot keep the paths of the sessions without a member")
@@ -943,7 +943,7 @@ pub async fn follow_owners(member: Arc<Member>, sessions: Sessions) {
             }
             if !changes.is_empty() {
                 info!(changes = ?changes, "session leases changed");
-                if let Err(e) = member.write(Request::leases(changes)).await {
+                if let Err(e) = member.write_as_leader(Request::leases(changes)).await {
                     warn!(error = %e, "cannot write the session leases");
                 }
             }
