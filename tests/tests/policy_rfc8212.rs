@@ -281,8 +281,21 @@ fn an_ebgp_neighbour_exchanges_nothing_without_policy_and_what_a_reloaded_policy
     assert!(client_bird.route("198.19.10.0/24").is_some());
 
     // No session was reset by any of it.
-    assert_eq!(since(&peer_bird), since_peer);
-    assert_eq!(since(&client_bird), since_client);
+    let shown = |b: &Bird| b.birdc("show protocols all reflector").unwrap_or_default();
+    assert_eq!(
+        since(&peer_bird),
+        since_peer,
+        "{}\n{}",
+        shown(&peer_bird),
+        log()
+    );
+    assert_eq!(
+        since(&client_bird),
+        since_client,
+        "{}\n{}",
+        shown(&client_bird),
+        log()
+    );
     assert_eq!(log().matches("session established").count(), 2, "{}", log());
 }
 

@@ -215,7 +215,13 @@ fn neighbours_come_and_go_and_untouched_sessions_stay_up() {
         after["uptime_seconds"].as_u64().unwrap() >= before["uptime_seconds"].as_u64().unwrap(),
         "{before} / {after}"
     );
-    assert_eq!(bird_since(&b_kept), kept_line);
+    assert_eq!(
+        bird_since(&b_kept),
+        kept_line,
+        "{}\n{}",
+        b_kept.birdc("show protocols all").unwrap_or_default(),
+        bird_log(&kept)
+    );
     assert!(reflex_tests::reflex::downs_after_up(dir.path(), &kept).is_empty());
 
     // An invalid file, by SIGHUP, the API and the CLI: refused whole.
