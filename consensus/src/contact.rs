@@ -173,18 +173,20 @@ impl Contact {
     /// it has led a while, whoever it has heard from.
     pub fn vouch_for(&self, target: NodeId) -> Duration {
         let now = Instant::now();
-        let s = self.state();
+        let mut s = self.state();
+        // It sends AppendEntries, so it leads: from now at the latest. A
+        // leader restarted on its own vote leads at once, before the
+        // campaign marks it; vouching nothing then fenced its followers.
+        let leading_since = *s.leading_since.get_or_insert(now);
         let quorum = Self::quorum_instant(&s, self.me, now);
         let heard = s.answered.get(&target).copied();
         let both = match (quorum, heard) {
             (Some(q), Some(h)) => Some(q.min(h)),
             _ => None,
         };
-        match (both, s.leading_since) {
-            (Some(b), Some(l)) => now.duration_since(b.max(l)),
-            (Some(b), None) => now.duration_since(b),
-            (None, Some(l)) => now.duration_since(l),
-            (None, None) => Duration::MAX,
+        match both {
+            Some(b) => now.duration_since(b.max(leading_since)),
+            None => now.duration_since(leading_since),
         }
     }
 
@@ -259,8 +261,8 @@ mod tests {
         assert!(!c.in_contact(true, WITHIN), "no one answered yet");
         c.answered(2);
         assert!(c.in_contact(true, WITHIN));
-        // Member 3 never answered: the vouch to it is unbounded.
-        assert_eq!(c.vouch_for(3), Duration::MAX);
+        // Member 3 never answered: vouched for only since this one leads.
+        assert!(c.vouch_for(3) < Duration::from_millis(100));
         assert!(c.vouch_for(2) < Duration::from_millis(100));
         assert!(!c.in_contact(true, Duration::ZERO));
     }
@@ -268,11 +270,18 @@ mod tests {
     #[test]
     fn a_new_leader_vouches_since_it_leads() {
         let c = three(1);
-        assert_eq!(c.vouch_for(2), Duration::MAX);
         c.set_leading(true);
+        let since = c.leading_since();
         assert!(c.vouch_for(2) < Duration::from_millis(100));
-        c.set_leading(false);
-        assert_eq!(c.vouch_for(2), Duration::MAX);
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(c.vouch_for(2) >= Duration::from_millis(50));
+        assert_eq!(c.leading_since(), since);
+        // A leader that sends AppendEntries before the campaign marks it
+        // (restarted on its own vote) leads from its first one.
+        let c = three(1);
+        assert_eq!(c.leading_since(), None);
+        assert!(c.vouch_for(2) < Duration::from_millis(100));
+        assert!(c.leading_since().is_some());
     }
 
     #[test]

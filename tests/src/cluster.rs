@@ -33,15 +33,16 @@ pub fn three_and_three() -> Result<(Lan, Vec<Node>, Vec<Node>), String> {
 
 /// IPv4 route-reflector clients, one `[[neighbor]]` each.
 pub fn client_neighbors(clients: &[Node]) -> String {
-    clients
-        .iter()
-        .map(|n| {
-            format!(
-                "\n[[neighbor]]\naddress = \"{}\"\nremote-as = 65000\nroute-reflector-client = true\nhold-time = 30\nidle-hold = 1\n",
-                n.v4
-            )
-        })
-        .collect()
+    clients.iter().map(|n| client_neighbor(n, 30, "")).collect()
+}
+
+/// One IPv4 route-reflector client's `[[neighbor]]` section (AS 65000,
+/// idle hold 1 s), with its hold time and the `extra` keys (lines).
+pub fn client_neighbor(n: &Node, hold: u16, extra: &str) -> String {
+    format!(
+        "\n[[neighbor]]\naddress = \"{}\"\nremote-as = 65000\nroute-reflector-client = true\nhold-time = {hold}\nidle-hold = 1\n{extra}",
+        n.v4
+    )
 }
 
 pub fn raft(m: &Node) -> String {

@@ -11,7 +11,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use reflex_tests::bird::{Bird, BirdConfig};
-use reflex_tests::cluster::{Cluster, bird_client_text, host_routes};
+use reflex_tests::cluster::{Cluster, bird_client_text, client_neighbor, host_routes};
 use reflex_tests::continuity::{Sampler, check_counts};
 use reflex_tests::netns::{Lan, Node, wait_for};
 use std::time::{Duration, Instant};
@@ -20,14 +20,12 @@ use std::time::{Duration, Instant};
 const ROUTES: u32 = 5000;
 
 fn neighbors(source: &Node, clients: &[&Node]) -> String {
-    let mut c = format!(
-        "[[neighbor]]\naddress = \"{}\"\nremote-as = 65000\nroute-reflector-client = true\nhold-time = 30\nconnect-retry = 2\nidle-hold = 1\nmembers = [1]\n",
-        source.v4
-    );
+    let mut c = client_neighbor(source, 30, "connect-retry = 2\nmembers = [1]\n");
     for n in clients {
-        c.push_str(&format!(
-            "\n[[neighbor]]\naddress = \"{}\"\nremote-as = 65000\nroute-reflector-client = true\nhold-time = 30\nconnect-retry = 2\nidle-hold = 1\nrestart-time = 20\n",
-            n.v4
+        c.push_str(&client_neighbor(
+            n,
+            30,
+            "connect-retry = 2\nrestart-time = 20\n",
         ));
     }
     c
@@ -162,63 +160,50 @@ fn a_pinned_single_homed_neighbour_survives_stops_of_any_member() {
             .expect("the members' digests differ");
     };
 
+    // Member `i` stopped (SIGTERM) and, 5 s later, started; the cluster
+    // settled. The source's owner never changed; what the stop took, the
+    // clients' count failures, and the source's session (the fewest
+    // sessions seen, how long it was down).
+    let stop_and_restart = |cluster: &mut Cluster, i: usize| {
+        let name = format!("stop of member {}", i + 1);
+        let sampler = watch();
+        let from = Instant::now();
+        let took = stop(cluster, i);
+        eprintln!("{name}: {:.1} s to stop", took.as_secs_f64());
+        std::thread::sleep(Duration::from_secs(5));
+        cluster.restart(i).unwrap();
+        settled(cluster);
+        let to = Instant::now();
+        let series = sampler.finish();
+        let (counts, source_series): (Vec<_>, Vec<_>) =
+            series.iter().partition(|s| s.name.starts_with("client"));
+        let (session, owner): (Vec<_>, Vec<_>) = source_series
+            .into_iter()
+            .partition(|s| s.name == "source session");
+        assert_owner_stays(owner[0], from, to);
+        let failures = check_counts(&name, &counts, full, from, to, |_| Duration::from_secs(1));
+        let down = session[0].below(1, from, to);
+        eprintln!(
+            "{name}: the source's session was down {:.1} s",
+            down.as_secs_f64()
+        );
+        (took, failures, session[0].lowest(from, to))
+    };
+
     // A stop of member 2, which the source does not reach.
-    let sampler = watch();
-    let from = Instant::now();
-    let took = stop(&mut cluster, 1);
-    eprintln!("stop of member 2: {:.1} s to stop", took.as_secs_f64());
-    std::thread::sleep(Duration::from_secs(5));
-    cluster.restart(1).unwrap();
-    settled(&cluster);
-    let to = Instant::now();
-    let series = sampler.finish();
-    let (counts, source_series): (Vec<_>, Vec<_>) =
-        series.iter().partition(|s| s.name.starts_with("client"));
-    let (session, owner): (Vec<_>, Vec<_>) = source_series
-        .into_iter()
-        .partition(|s| s.name == "source session");
-    assert_owner_stays(owner[0], from, to);
-    let failures = check_counts("stop of member 2", &counts, full, from, to, |_| {
-        Duration::from_secs(1)
-    });
+    let (_, failures, lowest) = stop_and_restart(&mut cluster, 1);
     assert!(failures.is_empty(), "{failures:?}");
-    let down = session[0].below(1, from, to);
-    eprintln!(
-        "stop of member 2: the source's session was down {:.1} s",
-        down.as_secs_f64()
-    );
     assert_eq!(
-        session[0].lowest(from, to),
+        lowest,
         Some(1),
         "the source's session went down while member 2 stopped"
     );
 
     // A stop of member 1, the only one the source reaches.
-    let sampler = watch();
-    let from = Instant::now();
-    let took = stop(&mut cluster, 0);
-    eprintln!("stop of member 1: {:.1} s to stop", took.as_secs_f64());
+    let (took, failures, _) = stop_and_restart(&mut cluster, 0);
     assert!(
         took < Duration::from_secs(30),
         "member 1's drain waited for the session pinned to it"
-    );
-    std::thread::sleep(Duration::from_secs(5));
-    cluster.restart(0).unwrap();
-    settled(&cluster);
-    let to = Instant::now();
-    let series = sampler.finish();
-    let (counts, source_series): (Vec<_>, Vec<_>) =
-        series.iter().partition(|s| s.name.starts_with("client"));
-    let (session, owner): (Vec<_>, Vec<_>) = source_series
-        .into_iter()
-        .partition(|s| s.name == "source session");
-    assert_owner_stays(owner[0], from, to);
-    let failures = check_counts("stop of member 1", &counts, full, from, to, |_| {
-        Duration::from_secs(1)
-    });
-    eprintln!(
-        "stop of member 1: the source's session was down {:.1} s",
-        session[0].below(1, from, to).as_secs_f64()
     );
     // How member 1's drain went (its log before the restart).
     let before = std::fs::read_to_string(cluster.dirs[0].join("reflex.log.1")).unwrap_or_default();

@@ -498,6 +498,16 @@ pub fn balance(
     out
 }
 
+/// The sessions of `peers` went down as a restart: their paths go
+/// stale, not away (RFC 4724 helper), until the neighbour's End-of-RIB
+/// or the restart time.
+fn graceful_down(peers: &[PeerId]) -> Vec<RibCommand> {
+    peers
+        .iter()
+        .map(|peer| RibCommand::PeerDownGraceful { peer: *peer })
+        .collect()
+}
+
 /// The lease changes that give the neighbours the owners `balance`
 /// wants among the `eligible` members (alive, not drained): a move away
 /// from a member alive is make-before-break ([`LeaseCommand::Move`]), from
@@ -904,10 +914,7 @@ pub async fn follow_owners(member: Arc<Member>, sessions: Sessions) {
             };
             if !orphans.is_empty() {
                 info!(neighbors = ?orphans, "the members that may run these sessions are gone: their paths are kept stale");
-                let commands = orphans
-                    .iter()
-                    .map(|peer| RibCommand::PeerDownGraceful { peer: *peer })
-                    .collect();
+                let commands = graceful_down(&orphans);
                 match member.write_as_leader(Request::new(commands)).await {
                     Ok(_) => super::expire_later(member.clone(), orphans),
                     Err(e) => {
@@ -959,10 +966,7 @@ pub async fn follow_owners(member: Arc<Member>, sessions: Sessions) {
         let taken = sessions.taken_over(me, &owners, &ids);
         if !taken.is_empty() && !sessions.is_stopping() {
             info!(neighbors = ?taken, "taking over sessions another member ran");
-            let commands = taken
-                .iter()
-                .map(|peer| RibCommand::PeerDownGraceful { peer: *peer })
-                .collect();
+            let commands = graceful_down(&taken);
             let fence = leases.fence(me, taken.iter().copied());
             match member.write(Request::fenced(commands, fence)).await {
                 Ok(_) => {
@@ -1037,6 +1041,26 @@ mod tests {
         ids.iter().copied().collect()
     }
 
+    /// [`lease_changes`] with the members alive, eligible and joinable
+    /// given as lists.
+    fn changes(
+        leases: &Leases,
+        peers: &BTreeSet<PeerId>,
+        alive: &[u64],
+        eligible: &[u64],
+        joining: &[u64],
+        pins: &Pins,
+    ) -> Vec<LeaseCommand> {
+        lease_changes(
+            leases,
+            peers,
+            &set(alive),
+            &set(eligible),
+            &set(joining),
+            pins,
+        )
+    }
+
     #[test]
     fn a_drained_member_s_sessions_move_make_before_break() {
         let mut leases = Leases::default();
@@ -1046,52 +1070,35 @@ mod tests {
         let peers: BTreeSet<PeerId> = [0, 1, 2].into_iter().map(PeerId).collect();
         // Nothing to do while every owner is eligible.
         assert!(
-            lease_changes(
+            changes(
                 &leases,
                 &peers,
-                &set(&[1, 2, 3]),
-                &set(&[1, 2, 3]),
-                &set(&[1, 2, 3]),
+                &[1, 2, 3],
+                &[1, 2, 3],
+                &[1, 2, 3],
                 &Pins::new()
             )
             .is_empty()
         );
         // Member 2 drained (alive): its session moves, make-before-break.
-        let c = lease_changes(
-            &leases,
-            &peers,
-            &set(&[1, 2, 3]),
-            &set(&[1, 3]),
-            &set(&[1, 3]),
-            &Pins::new(),
-        );
+        let c = changes(&leases, &peers, &[1, 2, 3], &[1, 3], &[1, 3], &Pins::new());
         assert_eq!(c.len(), 1);
         assert!(matches!(c[0], LeaseCommand::Move { peer: 1, .. }), "{c:?}");
         for cmd in &c {
             leases.apply(cmd);
         }
         // Under way: nothing more, however the loads look.
-        assert!(
-            lease_changes(
-                &leases,
-                &peers,
-                &set(&[1, 2, 3]),
-                &set(&[1, 3]),
-                &set(&[1, 3]),
-                &Pins::new()
-            )
-            .is_empty()
-        );
+        assert!(changes(&leases, &peers, &[1, 2, 3], &[1, 3], &[1, 3], &Pins::new()).is_empty());
         // The joining member is slow (not alive, still joinable): the move
         // stays with it.
         let to = leases.get(PeerId(1)).unwrap().joining.unwrap().member;
         let slow: Vec<u64> = [1, 3].into_iter().filter(|m| *m != to).collect();
-        let c = lease_changes(
+        let c = changes(
             &leases,
             &peers,
-            &set(&[&slow[..], &[2]].concat()),
-            &set(&slow),
-            &set(&[1, 3]),
+            &[&slow[..], &[2]].concat(),
+            &slow,
+            &[1, 3],
             &Pins::new(),
         );
         assert!(
@@ -1103,14 +1110,7 @@ mod tests {
         let to = leases.get(PeerId(1)).unwrap().joining.unwrap().member;
         let alive: Vec<u64> = [1, 2, 3].into_iter().filter(|m| *m != to).collect();
         let eligible: Vec<u64> = alive.iter().copied().filter(|m| *m != 2).collect();
-        let c = lease_changes(
-            &leases,
-            &peers,
-            &set(&alive),
-            &set(&eligible),
-            &set(&eligible),
-            &Pins::new(),
-        );
+        let c = changes(&leases, &peers, &alive, &eligible, &eligible, &Pins::new());
         assert!(
             c.contains(&LeaseCommand::Move {
                 peer: 1,
@@ -1127,14 +1127,7 @@ mod tests {
             leases.apply(&LeaseCommand::Assign { peer: p, member: m });
         }
         let peers: BTreeSet<PeerId> = [0, 1, 7].into_iter().map(PeerId).collect();
-        let c = lease_changes(
-            &leases,
-            &peers,
-            &set(&[1, 3]),
-            &set(&[1, 3]),
-            &set(&[1, 3]),
-            &Pins::new(),
-        );
+        let c = changes(&leases, &peers, &[1, 3], &[1, 3], &[1, 3], &Pins::new());
         assert!(
             c.contains(&LeaseCommand::Assign { peer: 1, member: 3 }),
             "{c:?}"
@@ -1146,17 +1139,7 @@ mod tests {
             "{c:?}"
         );
         // No member eligible: nothing changes (not everything released).
-        assert!(
-            lease_changes(
-                &leases,
-                &peers,
-                &set(&[1]),
-                &set(&[]),
-                &set(&[]),
-                &Pins::new()
-            )
-            .is_empty()
-        );
+        assert!(changes(&leases, &peers, &[1], &[], &[], &Pins::new()).is_empty());
     }
 
     #[test]
@@ -1164,14 +1147,7 @@ mod tests {
         let mut leases = Leases::default();
         let peers: BTreeSet<PeerId> = [0, 1].into_iter().map(PeerId).collect();
         let pins: Pins = [(PeerId(0), set(&[1]))].into_iter().collect();
-        let c = lease_changes(
-            &leases,
-            &peers,
-            &set(&[1, 2, 3]),
-            &set(&[1, 2, 3]),
-            &set(&[1, 2, 3]),
-            &pins,
-        );
+        let c = changes(&leases, &peers, &[1, 2, 3], &[1, 2, 3], &[1, 2, 3], &pins);
         assert!(
             c.contains(&LeaseCommand::Assign { peer: 0, member: 1 }),
             "{c:?}"
@@ -1180,14 +1156,7 @@ mod tests {
             leases.apply(cmd);
         }
         // Member 1 drained: its pinned session stays (no other may run it).
-        let c = lease_changes(
-            &leases,
-            &peers,
-            &set(&[1, 2, 3]),
-            &set(&[2, 3]),
-            &set(&[2, 3]),
-            &pins,
-        );
+        let c = changes(&leases, &peers, &[1, 2, 3], &[2, 3], &[2, 3], &pins);
         assert!(
             !c.iter().any(|x| matches!(
                 x,
@@ -1196,14 +1165,7 @@ mod tests {
             "{c:?}"
         );
         // Member 1 dead: the same; it keeps the lease for its return.
-        let c = lease_changes(
-            &leases,
-            &peers,
-            &set(&[2, 3]),
-            &set(&[2, 3]),
-            &set(&[2, 3]),
-            &pins,
-        );
+        let c = changes(&leases, &peers, &[2, 3], &[2, 3], &[2, 3], &pins);
         assert!(
             !c.iter().any(|x| matches!(
                 x,
@@ -1213,14 +1175,7 @@ mod tests {
         );
         // Pinned to members 1 and 3: member 1 drained, it moves to 3.
         let pins: Pins = [(PeerId(0), set(&[1, 3]))].into_iter().collect();
-        let c = lease_changes(
-            &leases,
-            &peers,
-            &set(&[1, 2, 3]),
-            &set(&[2, 3]),
-            &set(&[2, 3]),
-            &pins,
-        );
+        let c = changes(&leases, &peers, &[1, 2, 3], &[2, 3], &[2, 3], &pins);
         assert!(c.contains(&LeaseCommand::Move { peer: 0, to: 3 }), "{c:?}");
     }
 }
