@@ -65,6 +65,15 @@ pub enum CallError {
     WrongReply,
 }
 
+/// An I/O error that says the other end had closed the connection.
+fn closed(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset, UnexpectedEof};
+    matches!(
+        e.kind(),
+        BrokenPipe | ConnectionReset | ConnectionAborted | UnexpectedEof
+    )
+}
+
 impl Connection {
     pub fn new(target: NodeId, addr: String) -> Connection {
         Connection {
@@ -76,8 +85,24 @@ impl Connection {
         }
     }
 
-    /// Sends `rpc` and waits up to `ttl` for the reply.
+    /// Sends `rpc` and waits up to `ttl` for the reply. A connection kept
+    /// from an earlier call that turns out closed (the other member
+    /// restarted: a broken pipe, a reset, an end of stream) is replaced
+    /// once: its process is gone, so it did not take the call (and every
+    /// call here may be repeated: Raft's are, forwarded writes carry
+    /// their write id, lease changes set a state).
     pub async fn call(&mut self, rpc: &Rpc, ttl: Duration) -> Result<RpcReply, CallError> {
+        let reused = self.stream.is_some();
+        match self.call_once(rpc, ttl).await {
+            Err(CallError::Frame(FrameError::Io(e))) if reused && closed(&e) => {
+                tracing::debug!(target = self.target, error = %e, "kept connection closed: calling again on a new one");
+                self.call_once(rpc, ttl).await
+            }
+            other => other,
+        }
+    }
+
+    async fn call_once(&mut self, rpc: &Rpc, ttl: Duration) -> Result<RpcReply, CallError> {
         if self.stream.is_none() {
             let s = tokio::time::timeout(self.connect_timeout, TcpStream::connect(&self.addr))
                 .await

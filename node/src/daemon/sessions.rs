@@ -598,16 +598,22 @@ pub async fn drain(member: &Member, sessions: &Sessions, within: Duration) {
         member: me,
         drain: Some(Drain::Stopping),
     };
-    match tokio::time::timeout(DRAIN_WRITE, member.write(Request::leases(vec![said]))).await {
-        Ok(Ok(_)) => {}
-        Ok(Err(e)) => {
-            warn!(error = %e, "cannot drain this member's sessions");
-            return;
+    // Asked again until it commits or the time is up (the leader may
+    // have just changed or restarted); saying it twice is harmless.
+    let say = async {
+        loop {
+            match member.write(Request::leases(vec![said.clone()])).await {
+                Ok(_) => return,
+                Err(e) => {
+                    debug!(error = %e, "cannot say this member drains yet");
+                    tokio::time::sleep(TICK).await;
+                }
+            }
         }
-        Err(_) => {
-            warn!("cannot drain this member's sessions in time");
-            return;
-        }
+    };
+    if tokio::time::timeout(DRAIN_WRITE, say).await.is_err() {
+        warn!("cannot drain this member's sessions in time: they close as a restart");
+        return;
     }
     let started = Instant::now();
     // Sessions pinned to this member alone stay until it stops (their
