@@ -168,6 +168,16 @@ impl Bird {
         line[at..].split_whitespace().next()?.parse().ok()
     }
 
+    /// IPv4 networks with a best route, summed from every protocol's
+    /// `preferred` counter (`show protocols all`): what
+    /// [`Bird::prefixes`] counts, read in constant time, where `show
+    /// route count` walks the table (over a second with two full tables
+    /// on a loaded machine: a blind spot in a continuity sample).
+    pub fn preferred_ipv4(&self) -> Option<usize> {
+        let out = self.birdc("show protocols all").ok()?;
+        Some(preferred_in(&out, "ipv4"))
+    }
+
     /// Routes in `table` (`master4`, `master6`).
     pub fn route_count_in(&self, table: &str) -> Option<usize> {
         let out = self.birdc("show route count").ok()?;
@@ -196,5 +206,47 @@ impl Bird {
             return Err(out);
         }
         Ok(())
+    }
+}
+
+/// The sum of the `preferred` route counts of the `channel` channels in
+/// `show protocols all` output.
+fn preferred_in(out: &str, channel: &str) -> usize {
+    let mut current = String::new();
+    let mut sum = 0;
+    for line in out.lines().map(str::trim) {
+        if let Some(c) = line.strip_prefix("Channel ") {
+            current = c.trim().to_string();
+        } else if let Some(routes) = line.strip_prefix("Routes:")
+            && current == channel
+        {
+            sum += routes
+                .split(',')
+                .filter_map(|part| part.trim().strip_suffix(" preferred"))
+                .filter_map(|n| n.trim().parse::<usize>().ok())
+                .sum::<usize>();
+        }
+    }
+    sum
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn preferred_routes_are_summed_over_the_channels_asked() {
+        let out = "m1         BGP        ---        up     00:01:02.000  Established
+  BGP state:          Established
+  Channel ipv4
+    State:          UP
+    Routes:         577616 imported, 0 exported, 300000 preferred
+  Channel ipv6
+    Routes:         10 imported, 0 exported, 10 preferred
+m2         BGP        ---        up     00:01:02.000  Established
+  Channel ipv4
+    Routes:         577616 imported, 0 filtered, 0 exported, 277616 preferred
+device1    Device     ---        up     00:01:00.000
+";
+        assert_eq!(super::preferred_in(out, "ipv4"), 577616);
+        assert_eq!(super::preferred_in(out, "ipv6"), 10);
     }
 }

@@ -197,7 +197,7 @@ impl Clients {
     fn watch(&self) -> Sampler {
         let mut s = Sampler::new();
         let b = self.bird.clone();
-        s.watch("BIRD", move || b.prefixes());
+        s.watch("BIRD", move || b.preferred_ipv4());
         let (b, m) = (self.bird.clone(), self.members.clone());
         s.watch("BIRD sessions", move || bird_sessions(&b, m.len()));
         let (f, m) = (self.frr.clone(), self.members.clone());

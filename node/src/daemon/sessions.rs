@@ -602,7 +602,7 @@ pub async fn drain(member: &Member, sessions: &Sessions, within: Duration) {
     // have just changed or restarted); saying it twice is harmless.
     let say = async {
         loop {
-            match member.write(Request::leases(vec![said.clone()])).await {
+            match member.write(Request::leases(vec![said])).await {
                 Ok(_) => return,
                 Err(e) => {
                     debug!(error = %e, "cannot say this member drains yet");
