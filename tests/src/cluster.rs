@@ -244,3 +244,15 @@ pub fn bird_client_text(me: &Node, members: &[Node]) -> String {
     }
     c
 }
+
+/// Sessions member `m` runs Established, as its API lists them.
+pub fn established_on(m: &Node) -> Option<usize> {
+    let r = crate::http::get(&m.ns, "127.0.0.1:8179".parse().ok()?, "/api/v1/neighbors").ok()?;
+    let v: serde_json::Value = serde_json::from_str(&r.body).ok()?;
+    let list = v.as_array().or_else(|| v["neighbors"].as_array())?;
+    Some(
+        list.iter()
+            .filter(|n| n["state"].as_str() == Some("Established"))
+            .count(),
+    )
+}

@@ -28,7 +28,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use reflex_tests::bird::Bird;
-use reflex_tests::cluster::{Cluster, client_neighbor};
+use reflex_tests::cluster::{Cluster, client_neighbor, established_on};
 use reflex_tests::continuity::{Sampler, Series, check_counts};
 use reflex_tests::frr::Frr;
 use reflex_tests::gobgp::Gobgp;
@@ -485,23 +485,6 @@ fn probe_held(clients: &Clients) -> [bool; 3] {
         clients.frr.paths(PROBE).is_some(),
         clients.gobgp.paths(PROBE).is_some(),
     ]
-}
-
-/// How many sessions run Established on member `m`, as its API says.
-fn established_on(m: &Node) -> Option<usize> {
-    let r = get(
-        &m.ns,
-        "127.0.0.1:8179".parse().unwrap(),
-        "/api/v1/neighbors",
-    )
-    .ok()?;
-    let v: serde_json::Value = serde_json::from_str(&r.body).ok()?;
-    let list = v.as_array().or_else(|| v["neighbors"].as_array())?;
-    Some(
-        list.iter()
-            .filter(|n| n["state"].as_str() == Some("Established"))
-            .count(),
-    )
 }
 
 /// The leader and term member `m` reports.

@@ -11,9 +11,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use reflex_tests::bird::{Bird, BirdConfig};
-use reflex_tests::cluster::{Cluster, bird_client_text, client_neighbor, host_routes};
+use reflex_tests::cluster::{
+    Cluster, bird_client_text, client_neighbor, host_routes, three_and_three,
+};
 use reflex_tests::continuity::{Sampler, check_counts};
-use reflex_tests::netns::{Lan, Node, wait_for};
+use reflex_tests::netns::{Node, wait_for};
 use std::time::{Duration, Instant};
 
 /// Routes the source announces.
@@ -81,13 +83,8 @@ fn a_pinned_single_homed_neighbour_survives_stops_of_any_member() {
         "tests need root and iproute2 (ip netns)"
     );
     let dir = tempfile::tempdir().unwrap();
-    let mut lan = Lan::new().unwrap();
-    let members: Vec<Node> = (1..=3).map(|i| lan.node(i).unwrap()).collect();
-    let (src, c1, c2) = (
-        lan.node(4).unwrap(),
-        lan.node(5).unwrap(),
-        lan.node(6).unwrap(),
-    );
+    let (_lan, members, others) = three_and_three().unwrap();
+    let (src, c1, c2) = (others[0].clone(), others[1].clone(), others[2].clone());
     let mut cluster =
         Cluster::start_with(members.clone(), dir.path(), &neighbors(&src, &[&c1, &c2])).unwrap();
     let routes = host_routes(ROUTES);

@@ -10,10 +10,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use reflex_tests::bird::{Bird, BirdConfig};
-use reflex_tests::cluster::{Cluster, bird_client_text, client_neighbor, host_routes};
+use reflex_tests::cluster::{
+    Cluster, bird_client_text, client_neighbor, established_on, host_routes, three_and_three,
+};
 use reflex_tests::continuity::{Sampler, check_counts};
-use reflex_tests::http::get;
-use reflex_tests::netns::{Lan, Node, wait_for};
+use reflex_tests::netns::wait_for;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -27,23 +28,6 @@ const LEADER_LEASE: Duration = Duration::from_millis(5500);
 /// How long the quorum stays lost.
 const LOST_FOR: Duration = Duration::from_secs(15);
 
-/// Sessions member `m` runs Established (its API).
-fn established_on(m: &Node) -> Option<usize> {
-    let r = get(
-        &m.ns,
-        "127.0.0.1:8179".parse().unwrap(),
-        "/api/v1/neighbors",
-    )
-    .ok()?;
-    let v: serde_json::Value = serde_json::from_str(&r.body).ok()?;
-    let list = v.as_array().or_else(|| v["neighbors"].as_array())?;
-    Some(
-        list.iter()
-            .filter(|n| n["state"].as_str() == Some("Established"))
-            .count(),
-    )
-}
-
 #[test]
 fn a_member_left_without_a_majority_closes_its_sessions_and_no_client_loses_a_route() {
     assert!(
@@ -51,13 +35,8 @@ fn a_member_left_without_a_majority_closes_its_sessions_and_no_client_loses_a_ro
         "tests need root and iproute2 (ip netns)"
     );
     let dir = tempfile::tempdir().unwrap();
-    let mut lan = Lan::new().unwrap();
-    let members: Vec<Node> = (1..=3).map(|i| lan.node(i).unwrap()).collect();
-    let (src, c1, c2) = (
-        lan.node(4).unwrap(),
-        lan.node(5).unwrap(),
-        lan.node(6).unwrap(),
-    );
+    let (_lan, members, others) = three_and_three().unwrap();
+    let (src, c1, c2) = (others[0].clone(), others[1].clone(), others[2].clone());
     let mut neighbors = client_neighbor(&src, 30, "connect-retry = 2\n");
     for c in [&c1, &c2] {
         neighbors.push_str(&client_neighbor(c, 30, "connect-retry = 2\n"));
