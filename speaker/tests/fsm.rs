@@ -904,3 +904,89 @@ fn graceful_stop_says_what_the_peer_understands() {
     let mut plain = established_with(t0, gr(cfg()), peer_cfg());
     assert_eq!(stop(&mut plain), Some((6, 2)));
 }
+
+fn llgr(mut c: SessionConfig, stale: u64) -> SessionConfig {
+    c.long_lived_stale_time = Some(s(stale));
+    gr(c)
+}
+
+fn llgr_families(o: &Open) -> Option<Vec<(Family, u8, u32)>> {
+    o.capabilities().find_map(|c| match c {
+        Capability::LongLivedGracefulRestart { families } => Some(
+            families
+                .iter()
+                .map(|f| (f.family, f.flags, f.stale_time))
+                .collect(),
+        ),
+        _ => None,
+    })
+}
+
+/// RFC 9494 §2, §4.1: the capability goes with graceful restart, every
+/// family with our stale time (24 bits at most) and the Forwarding State
+/// bit as for graceful restart.
+#[test]
+fn long_lived_graceful_restart_is_announced_with_graceful_restart_only() {
+    let mut c = llgr(cfg(), 3600);
+    c.forwarding_preserved = true;
+    assert_eq!(
+        llgr_families(&local_open(&c)),
+        Some(vec![(Family::IPV4_UNICAST, 0x80, 3600)])
+    );
+    c.long_lived_stale_time = Some(s(u64::MAX));
+    assert_eq!(llgr_families(&local_open(&c)).unwrap()[0].2, 0x00ff_ffff);
+    c.graceful_restart = None;
+    assert_eq!(llgr_families(&local_open(&c)), None);
+    assert_eq!(llgr_families(&local_open(&gr(cfg()))), None);
+}
+
+/// RFC 9494 §4.2: the peer's stale time per family, capped by ours; only
+/// when both announced the capability; a family at 0 is not kept.
+#[test]
+fn long_lived_stale_time_is_the_peers_capped_by_ours() {
+    let t0 = Instant::now();
+    let x = established_with(t0, llgr(cfg(), 600), llgr(peer_cfg(), 86400));
+    let n = x.negotiated().unwrap();
+    assert!(n.long_lived);
+    assert_eq!(n.long_lived_stale, vec![(Family::IPV4_UNICAST, s(600))]);
+    assert_eq!(x.long_lived_after(), &[(Family::IPV4_UNICAST, s(600))]);
+    let x = established_with(t0, llgr(cfg(), 600), llgr(peer_cfg(), 30));
+    assert_eq!(x.long_lived_after(), &[(Family::IPV4_UNICAST, s(30))]);
+    // Not ours: the peer's capability gives nothing.
+    let x = established_with(t0, gr(cfg()), llgr(peer_cfg(), 86400));
+    assert!(!x.negotiated().unwrap().long_lived);
+    assert!(x.long_lived_after().is_empty());
+    // Not the peer's.
+    let x = established_with(t0, llgr(cfg(), 600), gr(peer_cfg()));
+    assert!(!x.negotiated().unwrap().long_lived);
+    assert!(x.long_lived_after().is_empty());
+    // The peer's family at 0: aware, but nothing kept (§4.2).
+    let x = established_with(t0, llgr(cfg(), 600), llgr(peer_cfg(), 0));
+    assert!(x.negotiated().unwrap().long_lived);
+    assert!(x.long_lived_after().is_empty());
+}
+
+/// RFC 9494 §4.2: a peer that announces long-lived graceful restart
+/// without graceful restart has a restart time of zero: its routes go
+/// long-lived stale at once when its connection drops.
+#[test]
+fn long_lived_without_graceful_restart_keeps_routes_from_a_zero_restart_time() {
+    let t0 = Instant::now();
+    let mut open = local_open(&llgr(peer_cfg(), 300));
+    if let Some(caps) = open.capability_params.iter_mut().next() {
+        caps.retain(|c| !matches!(c, Capability::GracefulRestart { .. }));
+    }
+    let mut x = Session::new(llgr(cfg(), 600));
+    x.handle_admin(t0, AdminEvent::Start);
+    x.handle_tcp(t0, TcpEvent::Connected);
+    drain(&mut x);
+    x.handle_message(t0, Message::Open(open));
+    x.handle_message(t0, Message::Keepalive);
+    drain(&mut x);
+    assert_eq!(x.state(), State::Established);
+    assert_eq!(
+        x.keeps_routes_after(&DownReason::ConnectionClosed),
+        Some(Duration::ZERO)
+    );
+    assert_eq!(x.long_lived_after(), &[(Family::IPV4_UNICAST, s(300))]);
+}

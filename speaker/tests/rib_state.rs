@@ -384,3 +384,115 @@ proptest! {
         }
     }
 }
+
+/// A client of ours that negotiated long-lived graceful restart.
+fn long_lived_client(id: u32) -> PeerInfo {
+    let mut p = client(id);
+    p.long_lived = true;
+    p
+}
+
+#[test]
+fn long_lived_stale_paths_are_least_preferred_and_go_only_to_peers_that_understand_them() {
+    let mut rib = rib();
+    let mut c1 = long_lived_client(1);
+    c1.families.push(Family::IPV6_UNICAST);
+    // 1 restarts; 2 is a fresh alternative for one prefix; 3 understands
+    // LLGR_STALE, 4 does not.
+    for p in [c1.clone(), client(2), long_lived_client(3), client(4)] {
+        rib.apply(RibCommand::PeerUp(p));
+    }
+    let plain = lp(200);
+    let no_llgr = attrs(
+        &[65100],
+        [198, 18, 50, 9],
+        vec![communities(&[Community::NO_LLGR])],
+    );
+    rib.apply(announce(1, &["203.0.113.0/24", "198.51.100.0/24"], &plain));
+    rib.apply(announce(1, &["192.0.2.0/24"], &no_llgr));
+    rib.apply(announce(2, &["198.51.100.0/24"], &lp(100)));
+    assert_eq!(best_peer(&rib, "198.51.100.0/24"), Some(1));
+
+    rib.apply(RibCommand::PeerDownGraceful { peer: PeerId(1) });
+    rib.apply(RibCommand::LongLivedStale {
+        peer: PeerId(1),
+        families: vec![Family::IPV4_UNICAST],
+    });
+    // RFC 9494 §4.2: NO_LLGR goes; the rest carries LLGR_STALE, the
+    // attribute set still shared.
+    assert!(sent(&rib, 3, "192.0.2.0/24").is_none());
+    let kept: Vec<_> = rib.adj_rib_in(PeerId(1)).map(|(_, c)| c.clone()).collect();
+    assert_eq!(kept.len(), 2);
+    assert!(kept.iter().all(|c| c.stale()));
+    assert!(
+        kept.iter()
+            .all(|c| c.attrs.has_community(Community::LLGR_STALE))
+    );
+    assert!(Arc::ptr_eq(&kept[0].attrs, &kept[1].attrs));
+    // §4.3: least preferred, whatever LOCAL_PREF says.
+    assert_eq!(best_peer(&rib, "198.51.100.0/24"), Some(2));
+    // §4.5: sent with LLGR_STALE to 3, not at all to 4.
+    let to_3 = sent(&rib, 3, "203.0.113.0/24").unwrap();
+    assert!(to_3.has_community(Community::LLGR_STALE));
+    assert!(sent(&rib, 4, "203.0.113.0/24").is_none());
+    assert_eq!(
+        sent(&rib, 4, "198.51.100.0/24").unwrap().local_pref(),
+        Some(&100)
+    );
+
+    // Back, re-announcing one prefix: fresh again, everywhere; End-of-RIB
+    // sweeps the other.
+    rib.apply(RibCommand::PeerUp(c1.clone()));
+    rib.apply(announce(1, &["203.0.113.0/24"], &plain));
+    let to_4 = sent(&rib, 4, "203.0.113.0/24").unwrap();
+    assert!(!to_4.has_community(Community::LLGR_STALE));
+    rib.apply(RibCommand::EndOfRib {
+        peer: PeerId(1),
+        family: Family::IPV4_UNICAST,
+    });
+    assert_eq!(rib.adj_rib_in(PeerId(1)).count(), 1);
+    assert_eq!(best_peer(&rib, "198.51.100.0/24"), Some(2));
+
+    // Down again and never back: long-lived, then its stale time ends.
+    rib.apply(RibCommand::PeerDownGraceful { peer: PeerId(1) });
+    rib.apply(RibCommand::LongLivedStale {
+        peer: PeerId(1),
+        families: vec![Family::IPV4_UNICAST],
+    });
+    assert!(rib.peer(PeerId(1)).is_some());
+    rib.apply(RibCommand::LongLivedExpired {
+        peer: PeerId(1),
+        family: Family::IPV4_UNICAST,
+    });
+    assert_eq!(rib.adj_rib_in(PeerId(1)).count(), 0);
+    assert!(sent(&rib, 3, "203.0.113.0/24").is_none());
+    assert!(rib.peer(PeerId(1)).is_none());
+}
+
+#[test]
+fn long_lived_stale_sweeps_the_families_not_announced_for_it() {
+    let mut rib = rib();
+    let mut c1 = long_lived_client(1);
+    c1.families.push(Family::IPV6_UNICAST);
+    for p in [c1, long_lived_client(2)] {
+        rib.apply(RibCommand::PeerUp(p));
+    }
+    let v6 = RibCommand::Routes {
+        peer: PeerId(1),
+        withdrawn: vec![],
+        announced: vec![(
+            Family::IPV6_UNICAST,
+            NlriEntry::plain(prefix("2001:db8:1::/48")),
+            lp(100),
+        )],
+    };
+    rib.apply(v6);
+    rib.apply(announce(1, &["203.0.113.0/24"], &lp(100)));
+    rib.apply(RibCommand::PeerDownGraceful { peer: PeerId(1) });
+    rib.apply(RibCommand::LongLivedStale {
+        peer: PeerId(1),
+        families: vec![Family::IPV4_UNICAST],
+    });
+    let left: Vec<Family> = rib.adj_rib_in(PeerId(1)).map(|(k, _)| k.family).collect();
+    assert_eq!(left, vec![Family::IPV4_UNICAST]);
+}

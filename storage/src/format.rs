@@ -12,11 +12,14 @@ use serde::de::DeserializeOwned;
 /// with them. 4: snapshots hold the replicated policy, and a log entry
 /// may change it. 5: snapshots hold the neighbours' ids, and a log entry
 /// may register neighbours. 6: snapshots hold the session leases, and a
-/// log entry may change them or carry the lease epochs of its writer.
-/// Every other value is laid out as in 1; 1 to 5 are read.
-pub const FORMAT: u8 = 6;
+/// log entry may change them or carry the lease epochs of its writer. 7:
+/// snapshots record which peers and groups negotiated long-lived graceful
+/// restart, and a log entry may bring such a peer up or change its stale
+/// paths. Every other value is laid out as in 1; 1 to 6 are read.
+pub const FORMAT: u8 = 7;
 
 /// The formats before, still read.
+const FORMAT_6: u8 = 6;
 const FORMAT_5: u8 = 5;
 const FORMAT_4: u8 = 4;
 const FORMAT_3: u8 = 3;
@@ -31,20 +34,22 @@ pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, FormatError> {
 /// an older one holds none of the newer commands).
 pub fn decode<T: DeserializeOwned>(stored: &[u8]) -> Result<T, FormatError> {
     match stored.split_first() {
-        Some((&(FORMAT | FORMAT_5 | FORMAT_4 | FORMAT_3 | FORMAT_2 | FORMAT_1), rest)) => {
-            Ok(postcard::from_bytes(rest)?)
-        }
+        Some((
+            &(FORMAT | FORMAT_6 | FORMAT_5 | FORMAT_4 | FORMAT_3 | FORMAT_2 | FORMAT_1),
+            rest,
+        )) => Ok(postcard::from_bytes(rest)?),
         Some((v, _)) => Err(FormatError::Version(*v)),
         None => Err(FormatError::Empty),
     }
 }
 
-/// A value whose layout changed in formats 2 to 6: format 5's is read as
-/// `V5`, format 4's as
+/// A value whose layout changed in formats 2 to 7: format 6's is read as
+/// `V6`, format 5's as `V5`, format 4's as
 /// `V4`, format 3's as `V3`, format 2's as `V2`, format 1's as `V1`.
-pub fn decode_or_older<T, V5, V4, V3, V2, V1>(stored: &[u8]) -> Result<T, FormatError>
+pub fn decode_or_older<T, V6, V5, V4, V3, V2, V1>(stored: &[u8]) -> Result<T, FormatError>
 where
     T: DeserializeOwned,
+    V6: DeserializeOwned + Into<T>,
     V5: DeserializeOwned + Into<T>,
     V4: DeserializeOwned + Into<T>,
     V3: DeserializeOwned + Into<T>,
@@ -53,6 +58,7 @@ where
 {
     match stored.split_first() {
         Some((&FORMAT, rest)) => Ok(postcard::from_bytes(rest)?),
+        Some((&FORMAT_6, rest)) => Ok(postcard::from_bytes::<V6>(rest)?.into()),
         Some((&FORMAT_5, rest)) => Ok(postcard::from_bytes::<V5>(rest)?.into()),
         Some((&FORMAT_4, rest)) => Ok(postcard::from_bytes::<V4>(rest)?.into()),
         Some((&FORMAT_3, rest)) => Ok(postcard::from_bytes::<V3>(rest)?.into()),
@@ -119,22 +125,22 @@ mod tests {
         }
         let old = postcard::to_extend(&7u32, vec![1]).unwrap();
         assert_eq!(
-            decode_or_older::<New, Three, Three, Three, Mid, Old>(&old).unwrap(),
+            decode_or_older::<New, Three, Three, Three, Three, Mid, Old>(&old).unwrap(),
             New(7, String::new(), false)
         );
         let mid = postcard::to_extend(&(7u32, "m".to_string()), vec![2]).unwrap();
         assert_eq!(
-            decode_or_older::<New, Three, Three, Three, Mid, Old>(&mid).unwrap(),
+            decode_or_older::<New, Three, Three, Three, Three, Mid, Old>(&mid).unwrap(),
             New(7, "m".into(), false)
         );
         let three = postcard::to_extend(&(7u32, "t".to_string(), 1u8), vec![3]).unwrap();
         assert_eq!(
-            decode_or_older::<New, Three, Three, Three, Mid, Old>(&three).unwrap(),
+            decode_or_older::<New, Three, Three, Three, Three, Mid, Old>(&three).unwrap(),
             New(7, "t".into(), true)
         );
         let new = encode(&(7u32, "n".to_string(), true)).unwrap();
         assert_eq!(
-            decode_or_older::<New, Three, Three, Three, Mid, Old>(&new).unwrap(),
+            decode_or_older::<New, Three, Three, Three, Three, Mid, Old>(&new).unwrap(),
             New(7, "n".into(), true)
         );
         assert!(decode::<New>(&old).is_err(), "format 1 misread as 2");

@@ -157,6 +157,9 @@ impl From<&StoredPeer> for PeerInfo {
             // [`StoredPolicyRefs`]).
             import: None,
             export: None,
+            // Beside the peer where it is set ([`StoredCommand::PeerUpLongLived`],
+            // [`StoredLongLivedRefs`]).
+            long_lived: false,
         }
     }
 }
@@ -219,6 +222,23 @@ pub enum StoredCommand {
     /// The lease epochs the write's author held (format 6); after
     /// [`StoredCommand::Write`], before the commands it fences.
     Fence(Fence),
+    /// A PeerUp whose session negotiated long-lived graceful restart
+    /// (format 7); one without is written as before.
+    PeerUpLongLived {
+        peer: StoredPeer,
+        import: Option<String>,
+        export: Option<String>,
+    },
+    /// RFC 9494: a peer's stale paths become long-lived stale (format 7).
+    LongLivedStale {
+        peer: u32,
+        families: Vec<StoredFamily>,
+    },
+    /// RFC 9494: a peer's long-lived stale paths of a family go (format 7).
+    LongLivedExpired {
+        peer: u32,
+        family: StoredFamily,
+    },
 }
 
 /// The replicated routing policy: the policy sections of the
@@ -401,6 +421,11 @@ impl StoredBatch {
         let commands = commands
             .iter()
             .map(|c| match c {
+                RibCommand::PeerUp(info) if info.long_lived => StoredCommand::PeerUpLongLived {
+                    peer: info.into(),
+                    import: info.import.clone(),
+                    export: info.export.clone(),
+                },
                 RibCommand::PeerUp(info) if info.import.is_none() && info.export.is_none() => {
                     StoredCommand::PeerUp(info.into())
                 }
@@ -435,6 +460,14 @@ impl StoredBatch {
                 RibCommand::RestartExpired { peer } => {
                     StoredCommand::RestartExpired { peer: peer.0 }
                 }
+                RibCommand::LongLivedStale { peer, families } => StoredCommand::LongLivedStale {
+                    peer: peer.0,
+                    families: families.iter().map(|f| (*f).into()).collect(),
+                },
+                RibCommand::LongLivedExpired { peer, family } => StoredCommand::LongLivedExpired {
+                    peer: peer.0,
+                    family: (*family).into(),
+                },
                 RibCommand::Policy(p) => StoredCommand::Policy(StoredPolicy::of(p)),
                 RibCommand::Reresolve { prefixes } => {
                     StoredCommand::Reresolve(prefixes.iter().map(|p| (p.addr(), p.len())).collect())
@@ -480,6 +513,27 @@ impl StoredBatch {
                         import,
                         export,
                     } => RibCommand::PeerUp(peer_with_policy(peer, import, export)),
+                    StoredCommand::PeerUpLongLived {
+                        peer,
+                        import,
+                        export,
+                    } => {
+                        let mut info = peer_with_policy(peer, import, export);
+                        info.long_lived = true;
+                        RibCommand::PeerUp(info)
+                    }
+                    StoredCommand::LongLivedStale { peer, families } => {
+                        RibCommand::LongLivedStale {
+                            peer: PeerId(*peer),
+                            families: families.iter().map(|f| (*f).into()).collect(),
+                        }
+                    }
+                    StoredCommand::LongLivedExpired { peer, family } => {
+                        RibCommand::LongLivedExpired {
+                            peer: PeerId(*peer),
+                            family: (*family).into(),
+                        }
+                    }
                     StoredCommand::Routes {
                         peer,
                         withdrawn,
@@ -592,6 +646,44 @@ pub struct StoredState {
     /// Format 6: the session leases (`owners` is their owners, for a
     /// reader of format 5).
     pub leases: Leases,
+    /// Format 7: the peers and groups that negotiated long-lived
+    /// graceful restart.
+    pub long_lived: StoredLongLivedRefs,
+}
+
+/// The peers and groups with long-lived graceful restart (RFC 9494), apart
+/// from the peers and groups (whose layout format 1 fixed).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredLongLivedRefs {
+    pub peers: Vec<u32>,
+    pub groups: Vec<u32>,
+}
+
+/// A snapshot as format 6 wrote it (before long-lived graceful restart).
+#[derive(Deserialize)]
+pub struct StoredStateV6 {
+    pub rib: StoredImage,
+    pub owners: Vec<(u32, u64)>,
+    pub writes: Writes,
+    pub policy: StoredPolicyRefs,
+    pub replicated_policy: Option<(u64, StoredPolicy)>,
+    pub peer_ids: Vec<(IpAddr, u32)>,
+    pub leases: Leases,
+}
+
+impl From<StoredStateV6> for StoredState {
+    fn from(v6: StoredStateV6) -> StoredState {
+        StoredState {
+            rib: v6.rib,
+            owners: v6.owners,
+            writes: v6.writes,
+            policy: v6.policy,
+            replicated_policy: v6.replicated_policy,
+            peer_ids: v6.peer_ids,
+            leases: v6.leases,
+            long_lived: StoredLongLivedRefs::default(),
+        }
+    }
 }
 
 /// A snapshot as format 5 wrote it (before the leases).
@@ -616,6 +708,7 @@ impl From<StoredStateV5> for StoredState {
             replicated_policy: v5.replicated_policy,
             peer_ids: v5.peer_ids,
             leases: Leases::default(),
+            long_lived: StoredLongLivedRefs::default(),
         }
     }
 }
@@ -640,6 +733,7 @@ impl From<StoredStateV4> for StoredState {
             replicated_policy: v4.replicated_policy,
             peer_ids: Vec::new(),
             leases: Leases::default(),
+            long_lived: StoredLongLivedRefs::default(),
         }
     }
 }
@@ -663,6 +757,7 @@ impl From<StoredStateV3> for StoredState {
             replicated_policy: None,
             peer_ids: Vec::new(),
             leases: Leases::default(),
+            long_lived: StoredLongLivedRefs::default(),
         }
     }
 }
@@ -695,6 +790,7 @@ impl From<StoredStateV2> for StoredState {
             replicated_policy: None,
             peer_ids: Vec::new(),
             leases: Leases::default(),
+            long_lived: StoredLongLivedRefs::default(),
         }
     }
 }
@@ -716,6 +812,7 @@ impl From<StoredStateV1> for StoredState {
             replicated_policy: None,
             peer_ids: Vec::new(),
             leases: Leases::default(),
+            long_lived: StoredLongLivedRefs::default(),
         }
     }
 }
@@ -751,6 +848,20 @@ impl StoredState {
                 .policy
                 .as_ref()
                 .map(|(v, p)| (*v, StoredPolicy::of(p))),
+            long_lived: StoredLongLivedRefs {
+                peers: image
+                    .peers
+                    .iter()
+                    .filter(|p| p.info.long_lived)
+                    .map(|p| p.info.id.0)
+                    .collect(),
+                groups: image
+                    .groups
+                    .iter()
+                    .filter(|g| g.key.long_lived)
+                    .map(|g| g.id.0)
+                    .collect(),
+            },
         }
     }
 
@@ -758,6 +869,7 @@ impl StoredState {
     pub fn decode(octets: &[u8]) -> Result<StoredState, FormatError> {
         format::decode_or_older::<
             StoredState,
+            StoredStateV6,
             StoredStateV5,
             StoredStateV4,
             StoredStateV3,
@@ -787,6 +899,16 @@ impl StoredState {
         for (id, export) in &self.policy.groups {
             if let Some(g) = image.groups.iter_mut().find(|g| g.id.0 == *id) {
                 g.key.export = Some(export.clone());
+            }
+        }
+        for id in &self.long_lived.peers {
+            if let Some(p) = image.peers.iter_mut().find(|p| p.info.id.0 == *id) {
+                p.info.long_lived = true;
+            }
+        }
+        for id in &self.long_lived.groups {
+            if let Some(g) = image.groups.iter_mut().find(|g| g.id.0 == *id) {
+                g.key.long_lived = true;
             }
         }
         Ok(image)
@@ -957,6 +1079,8 @@ impl StoredImage {
                         four_octet_as: g.key.four_octet_as,
                         // From the snapshot's [`StoredPolicyRefs`].
                         export: None,
+                        // From the snapshot's [`StoredLongLivedRefs`].
+                        long_lived: false,
                     },
                     members: g.members.iter().map(|m| PeerId(*m)).collect(),
                 })

@@ -48,6 +48,7 @@ fn peer(id: u32) -> PeerInfo {
         next_hop_self: NextHopSelf::default(),
         import: None,
         export: None,
+        long_lived: false,
     }
 }
 

@@ -32,6 +32,7 @@ fn peer(id: u32, import: Option<&str>, export: Option<&str>) -> PeerInfo {
         next_hop_self: NextHopSelf::default(),
         import: import.map(String::from),
         export: export.map(String::from),
+        long_lived: false,
     }
 }
 

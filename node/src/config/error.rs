@@ -157,6 +157,12 @@ pub enum Problem {
     },
     #[error("graceful restart time {0} is out of range (RFC 4724 §3: 0 to 4095 seconds)")]
     RestartTime(i64),
+    #[error("long-lived stale time {0} is out of range (RFC 9494 §2: 0 to 16777215 seconds)")]
+    LongLivedStaleTime(i64),
+    #[error(
+        "long-lived graceful restart needs graceful restart (RFC 9494 §4.1): set `graceful-restart = true` or `long-lived-stale-time = 0`"
+    )]
+    LongLivedWithoutGracefulRestart,
     #[error("`members` is empty: no member could run the session")]
     NoMembers,
     #[error("`{value}` is not {expected}")]

@@ -230,6 +230,9 @@ pub struct GracefulRestart {
     pub enabled: bool,
     /// RFC 4724 §3 Restart Time, at most 4095.
     pub restart_time: u16,
+    /// RFC 9494 long-lived stale time, at most 16777215 (24 bits); 0:
+    /// long-lived graceful restart off.
+    pub long_lived_stale_time: u32,
 }
 
 /// The family names the file uses, and their AFI/SAFI.

@@ -259,6 +259,7 @@ pub struct RawPeer {
     pub cluster_id: Option<String>,
     pub graceful_restart: Option<bool>,
     pub restart_time: Option<i64>,
+    pub long_lived_stale_time: Option<i64>,
     /// Cluster members that may run the session (member ids).
     pub members: Option<Vec<i64>>,
     pub hold_time: Option<i64>,

@@ -645,6 +645,29 @@ fn other_timer_ranges() {
         "group.g.restart-time",
         "graceful restart time 4096 is out of range (RFC 4724",
     );
+    one_error(
+        &with_base("[group.g]\nlong-lived-stale-time = 16777216\n"),
+        4,
+        "group.g.long-lived-stale-time",
+        "long-lived stale time 16777216 is out of range (RFC 9494",
+    );
+    one_error(
+        &with_base(
+            "[[neighbor]]\naddress = \"198.18.0.2\"\nremote-as = 65000\ngraceful-restart = false\nlong-lived-stale-time = 60\n",
+        ),
+        7,
+        "neighbor[0].long-lived-stale-time",
+        "long-lived graceful restart needs graceful restart",
+    );
+}
+
+#[test]
+fn long_lived_stale_time_is_off_by_default_and_inherited() {
+    let c = ok(&with_base(
+        "[group.g]\nlong-lived-stale-time = 3600\n[[neighbor]]\naddress = \"198.18.0.2\"\nremote-as = 65000\ngroup = \"g\"\n[[neighbor]]\naddress = \"198.18.0.3\"\nremote-as = 65000\n",
+    ));
+    assert_eq!(c.neighbors[0].graceful_restart.long_lived_stale_time, 3600);
+    assert_eq!(c.neighbors[1].graceful_restart.long_lived_stale_time, 0);
 }
 
 // --- neighbours ------------------------------------------------------------

@@ -133,6 +133,7 @@ struct Layer {
     cluster_id: Option<At<Ipv4Addr>>,
     graceful_restart: Option<At<bool>>,
     restart_time: Option<At<u16>>,
+    long_lived_stale_time: Option<At<u32>>,
     members: Option<At<std::collections::BTreeSet<u64>>>,
     import: Option<At<String>>,
     export: Option<At<String>>,
@@ -174,6 +175,9 @@ impl Layer {
                 .graceful_restart
                 .or_else(|| under.graceful_restart.clone()),
             restart_time: self.restart_time.or_else(|| under.restart_time.clone()),
+            long_lived_stale_time: self
+                .long_lived_stale_time
+                .or_else(|| under.long_lived_stale_time.clone()),
             members: self.members.or_else(|| under.members.clone()),
             import: self.import.or_else(|| under.import.clone()),
             export: self.export.or_else(|| under.export.clone()),
@@ -690,6 +694,13 @@ impl Checker<'_> {
             (Some(r), Some(l)) => r.value == l,
             _ => true,
         };
+        let graceful_restart = value(&s.graceful_restart, defaults::GRACEFUL_RESTART);
+        let long_lived_stale_time = value(&s.long_lived_stale_time, 0);
+        if let Some(l) = s.long_lived_stale_time.as_ref().filter(|l| l.value > 0)
+            && !graceful_restart
+        {
+            self.report(&l.path, Problem::LongLivedWithoutGracefulRestart);
+        }
         let t = &s.timers;
         let hold_time = value(&t.hold_time, defaults::HOLD_TIME);
         let timers = Timers {
@@ -721,8 +732,9 @@ impl Checker<'_> {
             cluster_id: cluster_id?,
             timers,
             graceful_restart: GracefulRestart {
-                enabled: value(&s.graceful_restart, defaults::GRACEFUL_RESTART),
+                enabled: graceful_restart,
                 restart_time: value(&s.restart_time, defaults::RESTART_TIME),
+                long_lived_stale_time,
             },
             members: s.members.map(|m| m.value),
             import: s.import.map(|a| a.value),
@@ -884,6 +896,15 @@ impl Checker<'_> {
             match u16::try_from(n) {
                 Ok(t) if t <= 4095 => layer.restart_time = Some(At::new(t, at("restart-time"))),
                 _ => self.report(&key, Problem::RestartTime(n)),
+            }
+        }
+        if let Some(n) = peer.long_lived_stale_time {
+            let key = join(prefix, "long-lived-stale-time");
+            match u32::try_from(n) {
+                Ok(t) if t <= speaker::fsm::MAX_LONG_LIVED_STALE_TIME => {
+                    layer.long_lived_stale_time = Some(At::new(t, at("long-lived-stale-time")));
+                }
+                _ => self.report(&key, Problem::LongLivedStaleTime(n)),
             }
         }
         if let Some(list) = &peer.members {

@@ -145,6 +145,9 @@ fn session_config(c: &Config, n: &Neighbor) -> SessionConfig {
             .graceful_restart
             .enabled
             .then(|| secs(n.graceful_restart.restart_time)),
+        long_lived_stale_time: (n.graceful_restart.enabled
+            && n.graceful_restart.long_lived_stale_time > 0)
+            .then(|| Duration::from_secs(u64::from(n.graceful_restart.long_lived_stale_time))),
         // Set when the session starts, for the first one after this
         // member's restart or a takeover (`Sessions::start`).
         restarting: false,

@@ -253,6 +253,7 @@ mod tests {
             next_hop_self: NextHopSelf::default(),
             import: None,
             export: None,
+            long_lived: false,
         }
     }
 

@@ -14,7 +14,7 @@ use speaker::policy::{
 use speaker::rib::{NextHopSelf, PeerId, PeerInfo, RibCommand};
 use speaker::wire::notification::subcode;
 use speaker::wire::route_refresh::{RefreshSubtype, RouteRefresh};
-use speaker::wire::{Message, Notification};
+use speaker::wire::{Family, Message, Notification};
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::net::{IpAddr, Ipv4Addr};
@@ -120,8 +120,9 @@ pub struct PeerSession {
     /// Encoded UPDATEs waiting for room in the write queue.
     backlog: VecDeque<Bytes>,
     waiting_for_room: bool,
-    /// RFC 4724 restart timer while the RIB keeps a gracefully-down peer's paths.
-    restart: Option<SpawnHandle>,
+    /// RFC 4724 restart timer while the RIB keeps a gracefully-down peer's
+    /// paths, then RFC 9494's long-lived stale timers, one per family.
+    restart: Vec<SpawnHandle>,
     /// Whether the current connection is the one we initiated (§6.8).
     outgoing: bool,
     /// A connection from the peer that arrived while ours was in OpenSent:
@@ -254,7 +255,7 @@ impl PeerSession {
             pending: Vec::new(),
             backlog: VecDeque::new(),
             waiting_for_room: false,
-            restart: None,
+            restart: Vec::new(),
             outgoing: false,
             pending_incoming: None,
             peeking: false,
@@ -505,7 +506,7 @@ impl PeerSession {
                     families = ?n.families,
                     "session established"
                 );
-                if let Some(h) = self.restart.take() {
+                for h in std::mem::take(&mut self.restart) {
                     ctx.cancel_future(h);
                 }
                 let nhs = match self.local_addr.map(|a| a.ip()) {
@@ -718,18 +719,51 @@ impl PeerSession {
                         peer: id,
                     }));
                 info!(peer = %self.peer, restart_time = t.as_secs(), "keeping routes of a restarting peer");
-                self.restart = Some(ctx.run_later(t, move |act, _| {
-                    act.restart = None;
+                let long_lived = self.fsm.long_lived_after().to_vec();
+                let h = ctx.run_later(t, move |act, ctx| {
                     if !act.up {
-                        act.rib.do_send(Commands(vec![SessionCommand::Rib(
-                            RibCommand::RestartExpired { peer: id },
-                        )]));
+                        act.restart_time_over(id, long_lived, ctx);
                     }
-                }));
+                });
+                self.restart.push(h);
             }
             None => self
                 .pending
                 .push(SessionCommand::Rib(RibCommand::PeerDown { peer: id })),
+        }
+    }
+
+    /// The restart time of a peer still down ran out: its stale routes go,
+    /// or (RFC 9494 §4.2) those of the families it announced long-lived
+    /// graceful restart for stay as LLGR_STALE, each until its long-lived
+    /// stale time runs out too.
+    fn restart_time_over(
+        &mut self,
+        id: PeerId,
+        long_lived: Vec<(Family, Duration)>,
+        ctx: &mut Context<Self>,
+    ) {
+        if long_lived.is_empty() {
+            self.rib.do_send(Commands(vec![SessionCommand::Rib(
+                RibCommand::RestartExpired { peer: id },
+            )]));
+            return;
+        }
+        info!(peer = %self.peer, families = ?long_lived, "restart time over: keeping the routes as long-lived stale (RFC 9494)");
+        let families = long_lived.iter().map(|(f, _)| *f).collect();
+        self.rib.do_send(Commands(vec![SessionCommand::Rib(
+            RibCommand::LongLivedStale { peer: id, families },
+        )]));
+        for (family, stale_time) in long_lived {
+            let h = ctx.run_later(stale_time, move |act, _| {
+                if !act.up {
+                    info!(peer = %act.peer, %family, "long-lived stale time over: the routes go");
+                    act.rib.do_send(Commands(vec![SessionCommand::Rib(
+                        RibCommand::LongLivedExpired { peer: id, family },
+                    )]));
+                }
+            });
+            self.restart.push(h);
         }
     }
 

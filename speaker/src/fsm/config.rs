@@ -32,6 +32,11 @@ pub struct SessionConfig {
     /// RFC 4724 graceful restart: the restart time we announce (with the
     /// RFC 8538 N bit: a NOTIFICATION other than Hard Reset keeps routes).
     pub graceful_restart: Option<Duration>,
+    /// RFC 9494 long-lived graceful restart: the long-lived stale time we
+    /// announce for every family (with `graceful_restart` only), and the
+    /// longest we keep a peer's routes as LLGR_STALE after its restart
+    /// time, whatever it announces. `None`: neither.
+    pub long_lived_stale_time: Option<Duration>,
     /// RFC 4724 §3 Restart State (R bit): this speaker restarted (or took
     /// the session over from another member of its cluster) and this is
     /// the session's first OPEN since.
@@ -66,6 +71,7 @@ impl SessionConfig {
             idle_hold: Duration::from_secs(5),
             idle_hold_max: Duration::from_secs(120),
             graceful_restart: None,
+            long_lived_stale_time: None,
             restarting: false,
             forwarding_preserved: false,
             route_refresh: true,

@@ -11,6 +11,8 @@ pub mod timer;
 
 pub use config::SessionConfig;
 pub use event::{AdminEvent, DownReason, Event, State, TcpEvent};
-pub use negotiate::{Negotiated, PeerGracefulRestart, local_open, negotiate};
+pub use negotiate::{
+    MAX_LONG_LIVED_STALE_TIME, Negotiated, PeerGracefulRestart, local_open, negotiate,
+};
 pub use session::Session;
 pub use timer::Timer;

@@ -2,7 +2,7 @@
 //! RFC 5492; RFC 4760 §8; RFC 6793; RFC 7911 §4; RFC 8654; RFC 4724).
 
 use super::config::SessionConfig;
-use crate::wire::capability::{AddPathFamily, Capability, GracefulRestartFamily};
+use crate::wire::capability::{AddPathFamily, Capability, GracefulRestartFamily, LlgrFamily};
 use crate::wire::error::OpenError;
 use crate::wire::{CodecContext, Family, Open};
 use bytes::{Bytes, BytesMut};
@@ -21,6 +21,9 @@ pub struct PeerGracefulRestart {
     /// Hard Reset as a graceful restart.
     pub notification: bool,
 }
+
+/// RFC 9494 §2: the most a long-lived stale time can say (24 bits).
+pub const MAX_LONG_LIVED_STALE_TIME: u32 = 0x00ff_ffff;
 
 /// RFC 4724 §3 Restart Flags, high bit first: Restart State.
 pub const RESTART_STATE: u8 = 0x8;
@@ -50,6 +53,14 @@ pub struct Negotiated {
     /// Both sides announced the N bit (RFC 8538): every NOTIFICATION but
     /// Hard Reset ends the session gracefully, both ways.
     pub graceful_notification: bool,
+    /// Both sides announced long-lived graceful restart (RFC 9494 §4.5:
+    /// only such a peer is sent routes carrying LLGR_STALE).
+    pub long_lived: bool,
+    /// RFC 9494 §4.2: the families whose routes the peer asks us to keep
+    /// as LLGR_STALE once its restart time has run out, and for how long
+    /// (its stale time, capped by ours); empty when `long_lived` is not
+    /// negotiated.
+    pub long_lived_stale: Vec<(Family, Duration)>,
     pub peer_hostname: Option<String>,
 }
 
@@ -115,6 +126,19 @@ pub fn local_open(c: &SessionConfig) -> Open {
             restart_time: t.as_secs().min(4095) as u16,
             families,
         });
+        // RFC 9494 §4.1: sent with the graceful restart capability.
+        if let Some(stale) = c.long_lived_stale_time {
+            let families = c
+                .families
+                .iter()
+                .map(|&family| LlgrFamily {
+                    family,
+                    flags,
+                    stale_time: stale_seconds(stale),
+                })
+                .collect();
+            caps.push(Capability::LongLivedGracefulRestart { families });
+        }
     }
     if let Some(h) = &c.hostname {
         caps.push(Capability::Fqdn {
@@ -124,6 +148,13 @@ pub fn local_open(c: &SessionConfig) -> Open {
     }
     let hold = c.hold_time.as_secs().min(u64::from(u16::MAX)) as u16;
     Open::new(c.local_as, hold, c.router_id, caps)
+}
+
+/// A long-lived stale time in whole seconds, within its 24 bits.
+fn stale_seconds(t: Duration) -> u32 {
+    u32::try_from(t.as_secs()).map_or(MAX_LONG_LIVED_STALE_TIME, |s| {
+        s.min(MAX_LONG_LIVED_STALE_TIME)
+    })
 }
 
 fn add_path_modes(o: &Open) -> Vec<AddPathFamily> {
@@ -236,6 +267,12 @@ pub fn negotiate(c: &SessionConfig, ours: &Open, peer: &Open) -> Result<Negotiat
         && peer_graceful_restart
             .as_ref()
             .is_some_and(|g| g.notification);
+    let long_lived_stale = long_lived_stale(c, ours, peer, &families);
+    let long_lived = has(ours, |c| {
+        matches!(c, Capability::LongLivedGracefulRestart { .. })
+    }) && has(peer, |c| {
+        matches!(c, Capability::LongLivedGracefulRestart { .. })
+    });
     let peer_hostname = peer.capabilities().find_map(|cap| match cap {
         Capability::Fqdn { hostname, .. } => Some(String::from_utf8_lossy(hostname).into_owned()),
         _ => None,
@@ -254,6 +291,42 @@ pub fn negotiate(c: &SessionConfig, ours: &Open, peer: &Open) -> Result<Negotiat
         extended_message: both(&|c| matches!(c, Capability::ExtendedMessage)),
         peer_graceful_restart,
         graceful_notification,
+        long_lived,
+        long_lived_stale,
         peer_hostname,
     })
+}
+
+/// RFC 9494 §4.2: the negotiated families with a non-zero stale time in
+/// the peer's capability, each with that time capped by ours (§4.3: a
+/// speaker may keep stale routes for less than its peer asks). Nothing
+/// unless both sides announced the capability.
+fn long_lived_stale(
+    c: &SessionConfig,
+    ours: &Open,
+    peer: &Open,
+    families: &[Family],
+) -> Vec<(Family, Duration)> {
+    let Some(cap) = c.long_lived_stale_time else {
+        return Vec::new();
+    };
+    if !has(ours, |c| {
+        matches!(c, Capability::LongLivedGracefulRestart { .. })
+    }) {
+        return Vec::new();
+    }
+    peer.capabilities()
+        .filter_map(|cap| match cap {
+            Capability::LongLivedGracefulRestart { families } => Some(families),
+            _ => None,
+        })
+        .flatten()
+        .filter(|f| f.stale_time > 0 && families.contains(&f.family))
+        .map(|f| {
+            (
+                f.family,
+                Duration::from_secs(u64::from(f.stale_time)).min(cap),
+            )
+        })
+        .collect()
 }

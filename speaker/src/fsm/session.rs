@@ -13,7 +13,7 @@ use super::negotiate::{Negotiated, local_open, negotiate};
 use super::timer::{Timer, TimerTable};
 use crate::wire::error::DecodeError;
 use crate::wire::notification::{code, subcode};
-use crate::wire::{AttrInterner, CodecContext, Message, Notification, Open};
+use crate::wire::{AttrInterner, CodecContext, Family, Message, Notification, Open};
 use bytes::{Bytes, BytesMut};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -35,6 +35,9 @@ pub struct Session {
     /// The peer's RFC 4724 restart time from its last OPEN: kept after the
     /// session drops, which is when it matters.
     peer_restart_time: Option<Duration>,
+    /// RFC 9494: the families the peer's routes are kept for as
+    /// LLGR_STALE after its restart time, and how long; kept like it.
+    peer_long_lived: Vec<(Family, Duration)>,
     /// Whether the last session negotiated the N bit (RFC 8538): kept, like
     /// the restart time, for after it drops.
     graceful_notification: bool,
@@ -60,6 +63,7 @@ impl Session {
             timers: TimerTable::default(),
             negotiated: None,
             peer_restart_time: None,
+            peer_long_lived: Vec::new(),
             graceful_notification: false,
             admin_up: false,
             failures: 0,
@@ -418,6 +422,13 @@ impl Session {
         }
     }
 
+    /// RFC 9494 §4.2: once the restart time of
+    /// [`Session::keeps_routes_after`] has run out, the families whose
+    /// stale routes stay as LLGR_STALE, and for how long (empty: none).
+    pub fn long_lived_after(&self) -> &[(Family, Duration)] {
+        &self.peer_long_lived
+    }
+
     fn send_open(&mut self, now: Instant) {
         let local = self.local_open.clone();
         self.send(&Message::Open(local));
@@ -428,7 +439,14 @@ impl Session {
     fn accept_open(&mut self, now: Instant, peer: Open) {
         match negotiate(&self.config, &self.local_open, &peer) {
             Ok(n) => {
-                self.peer_restart_time = n.peer_graceful_restart.as_ref().map(|g| g.restart_time);
+                // RFC 9494 §4.2: long-lived graceful restart without
+                // graceful restart is a restart time of zero.
+                self.peer_restart_time = n
+                    .peer_graceful_restart
+                    .as_ref()
+                    .map(|g| g.restart_time)
+                    .or_else(|| (!n.long_lived_stale.is_empty()).then_some(Duration::ZERO));
+                self.peer_long_lived = n.long_lived_stale.clone();
                 self.graceful_notification = n.graceful_notification;
                 self.negotiated = Some(n);
                 self.send(&Message::Keepalive);

@@ -31,6 +31,15 @@ pub enum RibCommand {
     /// The restart timer of a peer expired: its stale paths go. The caller
     /// owns the timer; the RIB never reads a clock.
     RestartExpired { peer: PeerId },
+    /// RFC 9494 §4.2: the restart time of a peer that announced
+    /// long-lived graceful restart ran out. Its stale paths of `families`
+    /// stay, carrying LLGR_STALE (least preferred, sent only to peers that
+    /// understand it), except those marked NO_LLGR, which go with the
+    /// stale paths of its other families.
+    LongLivedStale { peer: PeerId, families: Vec<Family> },
+    /// RFC 9494 §4.2: the long-lived stale time of a peer's `family` ran
+    /// out: its stale paths of that family go.
+    LongLivedExpired { peer: PeerId, family: Family },
     /// The routing policy from now on (route-maps, RFC 8212, each
     /// neighbour's maps): see [`super::policy_change`].
     Policy(Arc<ReplicatedPolicy>),
@@ -49,7 +58,9 @@ impl RibCommand {
             | RibCommand::EndOfRib { peer, .. }
             | RibCommand::PeerDown { peer }
             | RibCommand::PeerDownGraceful { peer }
-            | RibCommand::RestartExpired { peer } => Some(*peer),
+            | RibCommand::RestartExpired { peer }
+            | RibCommand::LongLivedStale { peer, .. }
+            | RibCommand::LongLivedExpired { peer, .. } => Some(*peer),
             RibCommand::Policy(_) | RibCommand::Reresolve { .. } => None,
         }
     }

@@ -3,7 +3,7 @@
 //! the whole set of candidates. Elimination does not depend on the order of
 //! the candidates, which a pairwise sort would (MED is not transitive).
 
-use crate::wire::attr::Origin;
+use crate::wire::attr::{Community, Origin};
 use crate::wire::{Family, PathAttributes};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
@@ -69,6 +69,9 @@ pub enum DecisionStep {
     OnlyPath,
     /// The others have an unresolvable next hop (§9.1.2.1).
     NextHopResolvable,
+    /// The others carry LLGR_STALE: least preferred, before any other
+    /// comparison (RFC 9494 §4.3).
+    LongLivedStale,
     /// Highest weight: a preference of this speaker only, set by an
     /// import route-map (absent = 0), before everything the RFC ranks, as
     /// in IOS and FRR.
@@ -145,6 +148,9 @@ impl PathRank<'_> {
     fn cluster_list_len(&self) -> usize {
         self.attrs.cluster_list().map_or(0, Vec::len)
     }
+    fn long_lived_stale(&self) -> bool {
+        self.attrs.has_community(Community::LLGR_STALE)
+    }
 }
 
 /// The result of the decision process over a set of candidates.
@@ -181,7 +187,10 @@ pub fn decide(paths: &[PathRank<'_>], config: &DecisionConfig) -> Option<Decisio
         });
     }
     type Step = fn(&[PathRank<'_>], &mut Vec<usize>, &DecisionConfig);
-    let steps: [(DecisionStep, Step); 11] = [
+    let steps: [(DecisionStep, Step); 12] = [
+        (DecisionStep::LongLivedStale, |p, a, _| {
+            keep_min(p, a, PathRank::long_lived_stale)
+        }),
         (DecisionStep::Weight, |p, a, _| {
             keep_min(p, a, |r| std::cmp::Reverse(r.attrs.weight().unwrap_or(0)))
         }),
@@ -250,6 +259,7 @@ pub fn multipath(paths: &[PathRank<'_>], best: usize, config: &DecisionConfig) -
     let mut alive: Vec<usize> = (0..paths.len())
         .filter(|&i| paths[i].igp_cost.is_some() && paths[i].attrs.as_path() == b.attrs.as_path())
         .collect();
+    keep_min(paths, &mut alive, PathRank::long_lived_stale);
     keep_min(paths, &mut alive, |r| {
         std::cmp::Reverse(r.attrs.weight().unwrap_or(0))
     });

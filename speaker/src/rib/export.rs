@@ -38,20 +38,21 @@ pub enum ExportMode {
     Reflect { originator: Option<Ipv4Addr> },
 }
 
-fn has_community(attrs: &PathAttributes, c: Community) -> bool {
-    attrs.communities().is_some_and(|cs| cs.contains(&c))
-}
-
 /// Whether a path from `src` goes to `group`, and how.
 pub fn mode(src: &Source, attrs: &PathAttributes, group: &GroupKey) -> Option<ExportMode> {
     // RFC 1997: NO_ADVERTISE to nobody; NO_EXPORT (and, without
     // confederations, NO_EXPORT_SUBCONFED) not outside the AS.
-    if has_community(attrs, Community::NO_ADVERTISE) {
+    if attrs.has_community(Community::NO_ADVERTISE) {
+        return None;
+    }
+    // RFC 9494 §4.5: a long-lived stale route only to a peer that
+    // understands LLGR_STALE (one that does not would prefer it).
+    if !group.long_lived && attrs.has_community(Community::LLGR_STALE) {
         return None;
     }
     if group.ebgp {
-        if has_community(attrs, Community::NO_EXPORT)
-            || has_community(attrs, Community::NO_EXPORT_SUBCONFED)
+        if attrs.has_community(Community::NO_EXPORT)
+            || attrs.has_community(Community::NO_EXPORT_SUBCONFED)
         {
             return None;
         }

@@ -178,6 +178,14 @@ impl<R: NextHopResolver> Rib<R> {
                     self.refresh_cluster_ids();
                 }
             }
+            RibCommand::LongLivedStale { peer, families } => {
+                self.long_lived_stale(peer, &families, &mut out);
+                self.forget_if_gone(peer);
+            }
+            RibCommand::LongLivedExpired { peer, family } => {
+                self.sweep_stale(peer, Some(family), &mut out);
+                self.forget_if_gone(peer);
+            }
         }
         self.drop_empty();
         out

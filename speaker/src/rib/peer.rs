@@ -48,6 +48,9 @@ pub struct PeerInfo {
     /// sent; RFC 8212: none towards eBGP sends nothing.
     pub import: Option<String>,
     pub export: Option<String>,
+    /// Both sides announced long-lived graceful restart (RFC 9494 §4.5):
+    /// the peer may be sent routes carrying LLGR_STALE.
+    pub long_lived: bool,
 }
 
 impl PeerInfo {
@@ -72,6 +75,7 @@ impl PeerInfo {
             next_hop_self,
             import: None,
             export: None,
+            long_lived: negotiated.long_lived,
         }
     }
 }

@@ -8,8 +8,9 @@ use super::output::RibOutput;
 use super::peer::{PeerId, PeerInfo, PeerStats};
 use super::update_group::{GroupKey, UpdateGroup};
 use super::{GroupId, NextHopResolver, PeerState, Rib};
+use crate::wire::attr::Community;
 use crate::wire::{Family, NlriEntry, PathAttributes};
-use std::collections::{BTreeSet, btree_map};
+use std::collections::{BTreeSet, HashMap, btree_map};
 use std::sync::Arc;
 
 /// Destinations whose candidates changed, each with its entry as it was
@@ -346,6 +347,79 @@ impl<R: NextHopResolver> Rib<R> {
         );
         if let Some(p) = self.state.peers.get_mut(&peer) {
             p.paths = p.paths.saturating_sub(removed);
+        }
+    }
+
+    /// RFC 9494 §4.2: a peer's restart time ran out. Its stale paths of
+    /// `families` carry LLGR_STALE from now on (each attribute set changed
+    /// once, still shared), but those marked NO_LLGR go, as do its stale
+    /// paths of every other family.
+    pub(super) fn long_lived_stale(
+        &mut self,
+        peer: PeerId,
+        families: &[Family],
+        out: &mut RibOutput,
+    ) {
+        let others: Vec<Family> = self.state.peers.get(&peer).map_or_else(Vec::new, |p| {
+            p.info
+                .families
+                .iter()
+                .copied()
+                .filter(|f| !families.contains(f))
+                .collect()
+        });
+        for family in others {
+            self.sweep_stale(peer, Some(family), out);
+        }
+        let keys = self.keys_of(peer, None, true);
+        let mut marked: HashMap<*const PathAttributes, Arc<PathAttributes>> = HashMap::new();
+        let removed = self.settle_in_chunks(
+            keys,
+            |e, removed| {
+                let ids: Vec<Option<u32>> = e
+                    .of_peer(peer)
+                    .iter()
+                    .filter(|c| c.stale())
+                    .map(|c| c.path_id())
+                    .collect();
+                for id in ids {
+                    let Some(c) = e.get_mut(peer, id) else {
+                        continue;
+                    };
+                    if c.attrs.has_community(Community::NO_LLGR) {
+                        if e.remove(peer, id) {
+                            *removed += 1;
+                        }
+                    } else if !c.attrs.has_community(Community::LLGR_STALE) {
+                        c.attrs = marked
+                            .entry(Arc::as_ptr(&c.attrs))
+                            .or_insert_with(|| {
+                                let mut a = PathAttributes::clone(&c.attrs);
+                                a.add_community(Community::LLGR_STALE);
+                                Arc::new(a)
+                            })
+                            .clone();
+                    }
+                }
+            },
+            out,
+        );
+        if let Some(p) = self.state.peers.get_mut(&peer) {
+            p.paths = p.paths.saturating_sub(removed);
+        }
+    }
+
+    /// Forgets a peer that is down once nothing of it is left (its stale
+    /// paths swept).
+    pub(super) fn forget_if_gone(&mut self, peer: PeerId) {
+        if self
+            .state
+            .peers
+            .get(&peer)
+            .is_some_and(|p| !p.up && p.paths == 0)
+        {
+            self.state.peers.remove(&peer);
+            self.refresh_cluster_ids();
         }
     }
 

@@ -34,6 +34,8 @@ pub struct GroupKey {
     /// The export route-map's name: peers with different policies do not
     /// share a group.
     pub export: Option<String>,
+    /// RFC 9494 §4.5: the group may be sent LLGR_STALE routes.
+    pub long_lived: bool,
 }
 
 fn sorted(v: &[Family]) -> Vec<Family> {
@@ -61,6 +63,7 @@ impl GroupKey {
             add_path_send: sorted(&peer.add_path_send),
             four_octet_as: peer.four_octet_as,
             export: peer.export.clone(),
+            long_lived: peer.long_lived,
         }
     }
 

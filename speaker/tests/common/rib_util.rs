@@ -45,6 +45,7 @@ pub fn peer(id: u32, asn: u32, rr_client: bool) -> PeerInfo {
         },
         import: None,
         export: None,
+        long_lived: false,
     }
 }
 

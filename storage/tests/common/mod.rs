@@ -35,5 +35,6 @@ pub fn client(id: u32) -> PeerInfo {
         next_hop_self: NextHopSelf::default(),
         import: None,
         export: None,
+        long_lived: false,
     }
 }

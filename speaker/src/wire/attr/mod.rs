@@ -298,4 +298,19 @@ impl PathAttributes {
     pub fn remove(&mut self, type_code: u8) {
         self.attrs.retain(|a| a.value.type_code() != type_code);
     }
+
+    /// Whether COMMUNITIES holds `c`.
+    pub fn has_community(&self, c: Community) -> bool {
+        self.communities().is_some_and(|cs| cs.contains(&c))
+    }
+
+    /// Adds `c` to COMMUNITIES (creating it), unless it is there.
+    pub fn add_community(&mut self, c: Community) {
+        if self.has_community(c) {
+            return;
+        }
+        let mut cs = self.communities().cloned().unwrap_or_default();
+        cs.push(c);
+        self.set(PathAttribute::new(AttrValue::Communities(cs)));
+    }
 }
