@@ -184,10 +184,7 @@ impl Contact {
             (Some(q), Some(h)) => Some(q.min(h)),
             _ => None,
         };
-        match both {
-            Some(b) => now.duration_since(b.max(leading_since)),
-            None => now.duration_since(leading_since),
-        }
+        now.duration_since(both.map_or(leading_since, |b| b.max(leading_since)))
     }
 
     /// How long ago this member accepted an AppendEntries (`None`: not

@@ -13,6 +13,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
+use storage::state_machine::Applied;
 use storage::{ApplyHook, NodeId, Request, Response, StateMachine, TypeConfig};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -40,7 +41,8 @@ pub struct Member {
     pub raft: Raft<TypeConfig>,
     /// The address other members reach this one on.
     pub addr: SocketAddr,
-    pub state: StateMachine,
+    /// Read through [`Member::read`] and [`Member::read_when`] only.
+    state: StateMachine,
     server: JoinHandle<()>,
     /// Pings and elections ([`crate::campaign`]).
     campaign: JoinHandle<()>,
@@ -157,6 +159,59 @@ impl Member {
 
     pub fn leader(&self) -> Option<NodeId> {
         self.raft.metrics().borrow().current_leader
+    }
+
+    /// The leader, waiting for one to be known at most `within` (woken by
+    /// this member's Raft metrics, not by polling).
+    pub async fn leader_within(&self, within: Duration) -> Option<NodeId> {
+        let mut metrics = self.raft.metrics();
+        let known = async {
+            loop {
+                let leader = metrics.borrow().current_leader;
+                if leader.is_some() {
+                    return leader;
+                }
+                if metrics.changed().await.is_err() {
+                    return None;
+                }
+            }
+        };
+        tokio::time::timeout(within, known).await.ok().flatten()
+    }
+
+    /// Reads the replicated state as this member has applied it. `f` runs
+    /// under the state machine's lock: applying waits for it, so keep it
+    /// short.
+    pub fn read<T>(&self, f: impl FnOnce(&Applied) -> T) -> T {
+        f(&self.state.applied())
+    }
+
+    /// Waits until `f` finds what it looks for in the applied state (it
+    /// answers `Some`), reading it again each time this member's Raft
+    /// metrics change (an entry applied, a leader known), at most
+    /// `within`: `None` if it never did.
+    pub async fn read_when<T>(
+        &self,
+        within: Duration,
+        mut f: impl FnMut(&Applied) -> Option<T>,
+    ) -> Option<T> {
+        let deadline = tokio::time::Instant::now() + within;
+        let mut metrics = self.raft.metrics();
+        loop {
+            if let Some(v) = self.read(&mut f) {
+                return Some(v);
+            }
+            match tokio::time::timeout_at(deadline, metrics.changed()).await {
+                Ok(Ok(())) => {}
+                // Time is up, or Raft stopped: one last look.
+                Ok(Err(_)) | Err(_) => return self.read(&mut f),
+            }
+        }
+    }
+
+    /// How long ago this member built or installed its snapshot.
+    pub fn snapshot_age(&self) -> Option<Duration> {
+        self.state.snapshot_age()
     }
 
     /// Commits `req` through the log: on the leader directly, from a

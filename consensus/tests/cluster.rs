@@ -94,12 +94,13 @@ async fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
 }
 
 fn applied(m: &Member) -> (u64, u64, usize) {
-    let a = m.state.applied();
-    (
-        a.last_applied.map_or(0, |l| l.index),
-        a.rib.digest(),
-        a.rib.loc_rib_len(),
-    )
+    m.read(|a| {
+        (
+            a.last_applied.map_or(0, |l| l.index),
+            a.rib.digest(),
+            a.rib.loc_rib_len(),
+        )
+    })
 }
 
 /// Waits until every member applied the same index, and returns the digest

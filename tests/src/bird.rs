@@ -196,6 +196,11 @@ impl Bird {
         self.mrt_dump_table("master4", path)
     }
 
+    /// Table master4 route by route ([`crate::table`]), dumped to `path`.
+    pub fn routes(&self, path: &Path) -> Result<crate::table::Routes, String> {
+        crate::table::dump_and_read(path, || self.mrt_dump(path))
+    }
+
     /// [`Bird::mrt_dump`] of `table`.
     pub fn mrt_dump_table(&self, table: &str, path: &Path) -> Result<(), String> {
         let out = self.birdc(&format!(

@@ -224,6 +224,42 @@ pub fn host_routes(n: u32) -> Vec<String> {
         .collect()
 }
 
+/// A BIRD source at `src` announcing `routes` host routes
+/// ([`host_routes`]) over a session to each member it `reaches` (protocol
+/// name, member), and a BIRD client at each of `clients` peering with
+/// every one of `members` ([`bird_client_text`]).
+pub fn source_and_clients(
+    dir: &Path,
+    src: &Node,
+    reaches: &[(&str, &Node)],
+    routes: u32,
+    clients: &[&Node],
+    members: &[Node],
+) -> Result<(crate::bird::Bird, Vec<std::sync::Arc<crate::bird::Bird>>), String> {
+    let routes = host_routes(routes);
+    let source = crate::bird::Bird::start(
+        src,
+        dir,
+        &crate::bird::BirdConfig {
+            router_id: src.v4,
+            local_as: 65000,
+            neighbors: reaches
+                .iter()
+                .map(|(name, m)| (*name, m.v4.into(), 65000))
+                .collect(),
+            routes: routes.iter().map(String::as_str).collect(),
+        },
+    )?;
+    let clients = clients
+        .iter()
+        .map(|c| {
+            crate::bird::Bird::start_text(c, dir, &bird_client_text(c, members))
+                .map(std::sync::Arc::new)
+        })
+        .collect::<Result<_, _>>()?;
+    Ok((source, clients))
+}
+
 /// A BIRD client's configuration with a session (`m1`, `m2`, ...) to
 /// every member, as `ops/compose` peers its clients: iBGP in AS 65000,
 /// a graceful-restart helper, next hops on the LAN resolved directly.

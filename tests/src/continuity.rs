@@ -125,7 +125,7 @@ pub fn check_counts(
 pub struct Sampler {
     stop: Arc<AtomicBool>,
     threads: Vec<(String, JoinHandle<Vec<Sample>>)>,
-    /// Second counts of [`Sampler::watch_pair`].
+    /// The counts after the first of [`Sampler::watch_many`].
     pairs: Vec<(String, Arc<std::sync::Mutex<Vec<Sample>>>)>,
 }
 
@@ -160,15 +160,39 @@ impl Sampler {
         names: (&str, &str),
         mut count: impl FnMut() -> (Option<usize>, Option<usize>) + Send + 'static,
     ) {
-        let second: Arc<std::sync::Mutex<Vec<Sample>>> = Arc::default();
-        let out = second.clone();
-        self.watch(names.0, move || {
-            let at = Instant::now();
+        self.watch_many(&[names.0, names.1], move || {
             let (a, b) = count();
-            out.lock().unwrap_or_else(|p| p.into_inner()).push((at, b));
+            vec![a, b]
+        });
+    }
+
+    /// Reads several counts with one call, one series per name (in order;
+    /// a count the call does not give is `None`).
+    pub fn watch_many(
+        &mut self,
+        names: &[&str],
+        mut counts: impl FnMut() -> Vec<Option<usize>> + Send + 'static,
+    ) {
+        let Some((first, rest)) = names.split_first() else {
+            return;
+        };
+        let others: Vec<Arc<std::sync::Mutex<Vec<Sample>>>> =
+            rest.iter().map(|_| Arc::default()).collect();
+        let out = others.clone();
+        self.watch(first, move || {
+            let at = Instant::now();
+            let mut v = counts().into_iter();
+            let a = v.next().flatten();
+            for o in &out {
+                o.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push((at, v.next().flatten()));
+            }
             a
         });
-        self.pairs.push((names.1.to_string(), second));
+        for (name, series) in rest.iter().zip(others) {
+            self.pairs.push((name.to_string(), series));
+        }
     }
 
     /// Stops reading; every client's series.

@@ -134,6 +134,16 @@ impl Frr {
         self.node.run(&args)
     }
 
+    /// The BGP table route by route ([`crate::table`]), dumped to `path`
+    /// (a one-off `dump bgp routes-mrt`: a new path each time, as FRR
+    /// takes the same command again as already done).
+    pub fn routes(&self, path: &Path) -> Result<crate::table::Routes, String> {
+        crate::table::dump_and_read(path, || {
+            let command = format!("dump bgp routes-mrt {}", path.display());
+            self.vtysh(&["configure terminal", &command]).map(|_| ())
+        })
+    }
+
     /// A `show ... json` command, parsed.
     pub fn json(&self, command: &str) -> Option<Json> {
         Json::parse(&self.vtysh(&[command]).ok()?).ok()

@@ -238,6 +238,8 @@ impl Gobgp {
 /// sessions it is measuring.
 pub struct Monitor {
     prefixes: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// Best path per prefix: the digest of its text after the prefix.
+    best: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, u64>>>,
     established: std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<IpAddr, bool>>>,
     _streams: Vec<Daemon>,
     readers: Vec<std::thread::JoinHandle<()>>,
@@ -265,17 +267,21 @@ impl Gobgp {
         let prefixes = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let (rib, out) = spawn(&["monitor", "global", "rib", "--current"])?;
         let count = prefixes.clone();
+        let best: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, u64>>> =
+            std::sync::Arc::default();
+        let paths = best.clone();
         let mut readers = vec![std::thread::spawn(move || {
-            let mut best = std::collections::HashSet::new();
             for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
                 // "TIME [ROUTE] PREFIX via ..." or "TIME [DELROUTE] PREFIX ..."
                 let mut w = line.split_whitespace().skip(1);
                 let (Some(kind), Some(prefix)) = (w.next(), w.next()) else {
                     continue;
                 };
+                let mut best = paths.lock().unwrap_or_else(|p| p.into_inner());
                 match kind {
                     "[ROUTE]" => {
-                        best.insert(prefix.to_string());
+                        let path = line.split_once(prefix).map_or("", |(_, rest)| rest);
+                        best.insert(prefix.to_string(), crate::table::digest([path]));
                     }
                     "[DELROUTE]" => {
                         best.remove(prefix);
@@ -324,6 +330,7 @@ impl Gobgp {
         }
         Ok(Monitor {
             prefixes,
+            best,
             established,
             _streams: streams,
             readers,
@@ -335,6 +342,17 @@ impl Monitor {
     /// Destinations with a best path.
     pub fn prefixes(&self) -> usize {
         self.prefixes.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The best paths route by route ([`crate::table`]), as the events
+    /// left them.
+    pub fn routes(&self) -> crate::table::Routes {
+        self.best
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter_map(|(p, d)| Some((p.parse().ok()?, *d)))
+            .collect()
     }
 
     /// Established sessions.

@@ -13,3 +13,4 @@ pub mod pcap;
 pub mod reflex;
 pub mod replay;
 pub mod session_context;
+pub mod table;

@@ -23,8 +23,16 @@
 //!
 //! For each: the lowest count any client shows is the full table (not a
 //! sample below it), and the members' digests agree after it. A client
-//! has two sessions to the cluster only in a make-before-break move
-//! (never after a SIGKILL).
+//! has two sessions to the cluster only while a make-before-break move of
+//! its session is under way, as the members' `moving` shows (read every
+//! 100 ms too), or within [`OVERLAP_AFTER_MOVE`] of its end (never after a
+//! SIGKILL); the members' own count of their Established sessions with it
+//! is read too, so that a client slow to take in the close of the old
+//! session (GoBGP, busy with a full table) is told apart from a member
+//! that kept one. After each event every client's table equals, route by route
+//! (the live stream's prefixes aside), the one it held before the first,
+//! undisturbed: BIRD's and FRR's read from MRT table dumps, GoBGP's from
+//! its event stream.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use reflex_tests::bird::Bird;
@@ -35,6 +43,9 @@ use reflex_tests::gobgp::Gobgp;
 use reflex_tests::http::get;
 use reflex_tests::netns::{Lan, Node, wait_for};
 use reflex_tests::replay::{Routes, Sender, Source, Table};
+use reflex_tests::table::compare;
+use speaker::wire::Prefix;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -52,6 +63,16 @@ const MAX_GAP: Duration = Duration::from_secs(2);
 /// GoBGP is read from its event stream, so its samples have no gaps of
 /// their own; the same bound as the others.
 const MAX_GAP_GOBGP: Duration = MAX_GAP;
+
+/// How long after a move's end (its `Joined` applied) a client may still
+/// show both sessions: the old owner applies it and closes its session,
+/// and the client's reading of its sessions takes up to a second.
+const OVERLAP_AFTER_MOVE: Duration = Duration::from_secs(3);
+
+/// A reading of two sessions may come this much before the first reading
+/// of the move (the readings of sessions and of `moving` are not taken at
+/// the same instant).
+const OVERLAP_BEFORE_MOVE: Duration = Duration::from_secs(1);
 
 fn rib() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(
@@ -193,7 +214,22 @@ impl Clients {
         ]
     }
 
-    /// Samplers of every client's prefixes and its sessions.
+    /// Every client's table route by route; BIRD's and FRR's dumped into
+    /// `dir` under names that end with `tag`.
+    fn routes(&self, dir: &Path, tag: &str) -> [reflex_tests::table::Routes; 3] {
+        let bird = self
+            .bird
+            .routes(&dir.join(format!("bird-{tag}.mrt")))
+            .unwrap();
+        let frr = self
+            .frr
+            .routes(&dir.join(format!("frr-{tag}.mrt")))
+            .unwrap();
+        [bird, frr, self.gobgp_monitor.routes()]
+    }
+
+    /// Samplers of every client's prefixes, its sessions, and whether the
+    /// cluster is moving its session.
     fn watch(&self) -> Sampler {
         let mut s = Sampler::new();
         let b = self.bird.clone();
@@ -206,8 +242,147 @@ impl Clients {
         s.watch("GoBGP", move || Some(g.prefixes()));
         let g = self.gobgp_monitor.clone();
         s.watch("GoBGP sessions", move || Some(g.sessions()));
+        let (m, c) = (self.members.clone(), self.nodes.clone());
+        s.watch_many(&["BIRD moving", "FRR moving", "GoBGP moving"], move || {
+            moving(&m, &c)
+        });
+        // On a thread of its own: a member busy sending a full table
+        // answers for its sessions late.
+        let (m, c) = (self.members.clone(), self.nodes.clone());
+        s.watch_many(
+            &[
+                "BIRD members running",
+                "FRR members running",
+                "GoBGP members running",
+            ],
+            move || members_running(&m, &c),
+        );
         s
     }
+}
+
+/// How many members run an Established session with each client, as
+/// their APIs list them (a member that does not answer runs none).
+fn members_running(members: &[Node], clients: &[Node]) -> Vec<Option<usize>> {
+    let lists: Vec<serde_json::Value> = members
+        .iter()
+        .filter_map(|m| {
+            let r = get(&m.ns, "127.0.0.1:8179".parse().ok()?, "/api/v1/neighbors").ok()?;
+            serde_json::from_str(&r.body).ok()
+        })
+        .collect();
+    clients
+        .iter()
+        .map(|c| {
+            let key = c.v4.to_string();
+            let n = lists
+                .iter()
+                .filter_map(|l| l.as_array())
+                .flatten()
+                .filter(|n| {
+                    n["address"].as_str() == Some(key.as_str())
+                        && n["state"].as_str() == Some("Established")
+                })
+                .count();
+            (!lists.is_empty()).then_some(n)
+        })
+        .collect()
+}
+
+/// Whether each client's session is being moved (1) or not (0), as any
+/// member that answers sees it (a member cut off may not know of a move);
+/// `None` when none answers.
+fn moving(members: &[Node], clients: &[Node]) -> Vec<Option<usize>> {
+    let views: Vec<serde_json::Value> = members.iter().filter_map(cluster_view).collect();
+    clients
+        .iter()
+        .map(|c| {
+            let key = c.v4.to_string();
+            (!views.is_empty())
+                .then(|| usize::from(views.iter().any(|v| v["moving"].get(&key).is_some())))
+        })
+        .collect()
+}
+
+/// When a move of a client's session may have been under way, from the
+/// readings of `moving`: each run of readings that saw it, widened to the
+/// readings around it (the move began after the one before and ended
+/// before the one after, however far apart they were), then by
+/// [`OVERLAP_BEFORE_MOVE`] and [`OVERLAP_AFTER_MOVE`].
+fn move_windows(moving: &Series) -> Vec<(Instant, Instant)> {
+    let s = &moving.samples;
+    let mut out: Vec<(Instant, Instant)> = Vec::new();
+    let mut i = 0;
+    while i < s.len() {
+        if s[i].1 != Some(1) {
+            i += 1;
+            continue;
+        }
+        let first = i;
+        while i < s.len() && s[i].1 == Some(1) {
+            i += 1;
+        }
+        let began = s[first.saturating_sub(1)].0;
+        let ended = s.get(i).map_or(s[i - 1].0, |(t, _)| *t);
+        let began = began.checked_sub(OVERLAP_BEFORE_MOVE).unwrap_or(began);
+        out.push((began, ended + OVERLAP_AFTER_MOVE));
+    }
+    out
+}
+
+/// Two sessions at once, as one series read them.
+#[derive(Debug, Default)]
+struct Overlap {
+    /// In all.
+    all: Duration,
+    /// Outside every window of [`move_windows`].
+    outside: Duration,
+    /// Of `outside`, where the members ran two sessions too (within a
+    /// second): not a client slow to take in the close of one.
+    outside_ours: Duration,
+}
+
+/// The [`Overlap`] of `sessions` (each reading counts until the next),
+/// with the moves `moving` read and the members' own count `running`.
+fn overlap(
+    sessions: &Series,
+    moving: &Series,
+    running: &Series,
+    from: Instant,
+    to: Instant,
+) -> Overlap {
+    let at = |s: &Series, pick: &dyn Fn(Option<usize>) -> bool| -> Vec<Instant> {
+        s.samples
+            .iter()
+            .filter(|(_, n)| pick(*n))
+            .map(|(t, _)| *t)
+            .collect()
+    };
+    let moves = move_windows(moving);
+    let ours = at(running, &|n| n.unwrap_or(0) >= 2);
+    let within: Vec<&(Instant, Option<usize>)> = sessions
+        .samples
+        .iter()
+        .filter(|(t, _)| *t >= from && *t <= to)
+        .collect();
+    let mut o = Overlap::default();
+    for w in within.windows(2) {
+        let (t, n) = *w[0];
+        if n.unwrap_or(0) < 2 {
+            continue;
+        }
+        let lasted = w[1].0 - t;
+        o.all += lasted;
+        let in_move = moves.iter().any(|(a, b)| *a <= t && t <= *b);
+        if !in_move {
+            o.outside += lasted;
+            let second = Duration::from_secs(1);
+            if ours.iter().any(|r| *r <= t + second && *r + second >= t) {
+                o.outside_ours += lasted;
+            }
+        }
+    }
+    o
 }
 
 /// The cluster's view as member `m` serves it.
@@ -242,6 +417,30 @@ fn report(event: &str, series: &[Series], full: usize, most: usize, from: Instan
     let mut failures = Vec::new();
     for s in series {
         if let Some(client) = s.name.strip_suffix(" sessions") {
+            let named = |suffix: &str| {
+                series
+                    .iter()
+                    .find(|m| m.name == format!("{client} {suffix}"))
+                    .expect("a series of the members' view per client")
+            };
+            let (moving, running) = (named("moving"), named("members running"));
+            let seen = overlap(s, moving, running, from, to);
+            let run = overlap(running, moving, running, from, to);
+            eprintln!(
+                "{event}: {client}: two sessions to the cluster as it reads them for {:.1} s, {:.1} s of it outside a move of its session ({:.1} s of that while the members ran two, the rest its lag in taking in a close); the members ran two for {:.1} s, {:.1} s of it outside a move",
+                seen.all.as_secs_f64(),
+                seen.outside.as_secs_f64(),
+                seen.outside_ours.as_secs_f64(),
+                run.all.as_secs_f64(),
+                run.outside.as_secs_f64(),
+            );
+            if !seen.outside_ours.is_zero() || !run.outside.is_zero() {
+                failures.push(format!(
+                    "{client}: two sessions outside a move: {:.1} s as it reads them while the members ran two, {:.1} s as the members read them",
+                    seen.outside_ours.as_secs_f64(),
+                    run.outside.as_secs_f64()
+                ));
+            }
             let lowest = s.lowest(from, to).unwrap_or(0);
             let highest = s
                 .samples
@@ -281,7 +480,11 @@ fn report(event: &str, series: &[Series], full: usize, most: usize, from: Instan
     }
     let counts: Vec<&Series> = series
         .iter()
-        .filter(|s| !s.name.ends_with(" sessions"))
+        .filter(|s| {
+            !s.name.ends_with(" sessions")
+                && !s.name.ends_with(" moving")
+                && !s.name.ends_with(" members running")
+        })
         .collect();
     failures.extend(check_counts(event, &counts, full, from, to, |name| {
         if name == "GoBGP" {
@@ -298,6 +501,14 @@ struct Lab {
     clients: Clients,
     full: usize,
     sources: Vec<Source>,
+    /// The live stream's prefixes: left out of the route-by-route checks.
+    churn: BTreeSet<Prefix>,
+    /// Every client's table before the first event.
+    reference: Option<[reflex_tests::table::Routes; 3]>,
+    /// Where the table dumps go.
+    dumps: PathBuf,
+    /// Dumps taken, for their names.
+    dumped: usize,
 }
 
 impl Lab {
@@ -416,6 +627,68 @@ impl Lab {
         );
         report(name, &series, self.full, most, from, to);
         self.digests_agree(name);
+        self.tables_match_reference(name);
+    }
+
+    /// Every client's table, route by route.
+    fn routes(&mut self) -> [reflex_tests::table::Routes; 3] {
+        self.dumped += 1;
+        self.clients
+            .routes(&self.dumps, &format!("{}", self.dumped))
+    }
+
+    /// Takes every client's table as the reference for after each event,
+    /// and checks that the three hold the same prefixes.
+    fn take_reference(&mut self) {
+        let reference = self.routes();
+        let prefixes: Vec<BTreeSet<&Prefix>> = reference
+            .iter()
+            .map(|r| r.keys().filter(|p| !self.churn.contains(p)).collect())
+            .collect();
+        eprintln!(
+            "reference tables, the live stream's prefixes aside: BIRD {}, FRR {}, GoBGP {} routes",
+            prefixes[0].len(),
+            prefixes[1].len(),
+            prefixes[2].len()
+        );
+        assert!(
+            prefixes[0] == prefixes[1] && prefixes[1] == prefixes[2],
+            "the clients' reference tables hold different prefixes"
+        );
+        self.reference = Some(reference);
+    }
+
+    /// Every client's table equals its reference, route by route (the
+    /// live stream's prefixes aside), within a minute of the event's end.
+    fn tables_match_reference(&mut self, event: &str) {
+        let Some(reference) = self.reference.take() else {
+            return;
+        };
+        let names = ["BIRD", "FRR", "GoBGP"];
+        let started = Instant::now();
+        let mut differences = Vec::new();
+        for _ in 0..4 {
+            let now = self.routes();
+            differences = (0..3)
+                .map(|i| compare(&reference[i], &now[i], |p| self.churn.contains(p)))
+                .collect();
+            if differences.iter().all(|d| d.is_empty()) {
+                break;
+            }
+            std::thread::sleep(Duration::from_secs(15));
+        }
+        for (name, d) in names.iter().zip(&differences) {
+            eprintln!(
+                "{event}: {name}: route by route against the reference ({:.1} s after settling): {d}",
+                started.elapsed().as_secs_f64()
+            );
+        }
+        assert!(
+            differences.iter().all(|d| d.is_empty()),
+            "{event}: a client's table differs from the reference\n{}",
+            self.tail()
+        );
+        self.reference = Some(reference);
     }
 
     /// The members' Loc-RIB digests, read when all have applied the same
@@ -784,6 +1057,10 @@ fn moving_stopping_killing_and_restarting_members_costs_no_route() {
         clients,
         full: 0,
         sources,
+        churn: churn.iter().copied().collect(),
+        reference: None,
+        dumps: dir.path().to_path_buf(),
+        dumped: 0,
     };
     let sent = wait_for(180, || {
         lab.sources
@@ -830,6 +1107,7 @@ fn moving_stopping_killing_and_restarting_members_costs_no_route() {
     lab.full = full;
     lab.settle("start", 0);
     eprintln!("every client holds the full table: {full} prefixes");
+    lab.take_reference();
 
     // (a) Every client's session moved to the next member.
     lab.event("(a) ctl move", 2, 0, |lab| {
@@ -890,4 +1168,45 @@ fn moving_stopping_killing_and_restarting_members_costs_no_route() {
         }
     });
     drop(lab);
+}
+
+#[test]
+fn a_move_window_spans_the_readings_around_it() {
+    let t0 = Instant::now();
+    let at = |ms: u64| t0 + Duration::from_millis(ms);
+    let moving = Series {
+        name: "c moving".into(),
+        samples: vec![
+            (at(0), Some(0)),
+            (at(2000), Some(1)),
+            (at(2100), Some(1)),
+            // A slow reading: the move may have lasted until this one.
+            (at(9000), Some(0)),
+            (at(9100), None),
+        ],
+    };
+    let windows = move_windows(&moving);
+    assert_eq!(
+        windows,
+        vec![(at(0) - OVERLAP_BEFORE_MOVE, at(9000) + OVERLAP_AFTER_MOVE)],
+        "{windows:?}"
+    );
+    let sessions = Series {
+        name: "c sessions".into(),
+        samples: vec![
+            (at(1000), Some(2)),
+            (at(11000), Some(2)),
+            (at(12500), Some(2)),
+            (at(13000), Some(1)),
+        ],
+    };
+    let running = Series {
+        name: "c members running".into(),
+        samples: vec![(at(12000), Some(1)), (at(12600), Some(2))],
+    };
+    let o = overlap(&sessions, &moving, &running, at(0), at(14000));
+    assert_eq!(o.all, Duration::from_millis(12000));
+    // From 12.5 s (past 9 s + 3 s) to 13 s; the members ran two then.
+    assert_eq!(o.outside, Duration::from_millis(500));
+    assert_eq!(o.outside_ours, Duration::from_millis(500));
 }

@@ -10,10 +10,7 @@
 //!   member 1 is back the source's session comes up on it again.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use reflex_tests::bird::{Bird, BirdConfig};
-use reflex_tests::cluster::{
-    Cluster, bird_client_text, client_neighbor, host_routes, three_and_three,
-};
+use reflex_tests::cluster::{Cluster, client_neighbor, source_and_clients, three_and_three};
 use reflex_tests::continuity::{Sampler, check_counts};
 use reflex_tests::netns::{Node, wait_for};
 use std::time::{Duration, Instant};
@@ -87,27 +84,16 @@ fn a_pinned_single_homed_neighbour_survives_stops_of_any_member() {
     let (src, c1, c2) = (others[0].clone(), others[1].clone(), others[2].clone());
     let mut cluster =
         Cluster::start_with(members.clone(), dir.path(), &neighbors(&src, &[&c1, &c2])).unwrap();
-    let routes = host_routes(ROUTES);
     // The source peers with member 1 only.
-    let source = Bird::start(
-        &src,
+    let (source, clients) = source_and_clients(
         dir.path(),
-        &BirdConfig {
-            router_id: src.v4,
-            local_as: 65000,
-            neighbors: vec![("m1", members[0].v4.into(), 65000)],
-            routes: routes.iter().map(String::as_str).collect(),
-        },
+        &src,
+        &[("m1", &members[0])],
+        ROUTES,
+        &[&c1, &c2],
+        &members,
     )
     .unwrap();
-    let clients: Vec<std::sync::Arc<Bird>> = [&c1, &c2]
-        .iter()
-        .map(|c| {
-            std::sync::Arc::new(
-                Bird::start_text(c, dir.path(), &bird_client_text(c, &members)).unwrap(),
-            )
-        })
-        .collect();
     let full = ROUTES as usize;
     let all = wait_for(120, || {
         clients

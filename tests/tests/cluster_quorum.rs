@@ -9,13 +9,12 @@
 //! digests agree.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use reflex_tests::bird::{Bird, BirdConfig};
+use reflex_tests::bird::Bird;
 use reflex_tests::cluster::{
-    Cluster, bird_client_text, client_neighbor, established_on, host_routes, three_and_three,
+    Cluster, client_neighbor, established_on, source_and_clients, three_and_three,
 };
 use reflex_tests::continuity::{Sampler, check_counts};
-use reflex_tests::netns::wait_for;
-use std::sync::Arc;
+use reflex_tests::netns::{Node, wait_for};
 use std::time::{Duration, Instant};
 
 /// Routes the source announces.
@@ -42,27 +41,10 @@ fn a_member_left_without_a_majority_closes_its_sessions_and_no_client_loses_a_ro
         neighbors.push_str(&client_neighbor(c, 30, "connect-retry = 2\n"));
     }
     let mut cluster = Cluster::start_with(members.clone(), dir.path(), &neighbors).unwrap();
-    let routes = host_routes(ROUTES);
     let names = ["m1", "m2", "m3"];
-    let _source = Bird::start(
-        &src,
-        dir.path(),
-        &BirdConfig {
-            router_id: src.v4,
-            local_as: 65000,
-            neighbors: names
-                .iter()
-                .zip(&members)
-                .map(|(n, m)| (*n, m.v4.into(), 65000))
-                .collect(),
-            routes: routes.iter().map(String::as_str).collect(),
-        },
-    )
-    .unwrap();
-    let clients: Vec<Arc<Bird>> = [&c1, &c2]
-        .iter()
-        .map(|c| Arc::new(Bird::start_text(c, dir.path(), &bird_client_text(c, &members)).unwrap()))
-        .collect();
+    let reaches: Vec<(&str, &Node)> = names.iter().copied().zip(&members).collect();
+    let (_source, clients) =
+        source_and_clients(dir.path(), &src, &reaches, ROUTES, &[&c1, &c2], &members).unwrap();
     let full = ROUTES as usize;
     let tail = |cluster: &Cluster| {
         cluster

@@ -126,7 +126,7 @@ async fn move_session(
             ),
         ));
     }
-    if api.member.state.applied().owners.get(&id) == Some(&to) {
+    if api.member.read(|a| a.owners.get(&id) == Some(&to)) {
         return Ok(Json(
             serde_json::json!({ "neighbor": ip, "member": to, "done": "already there" }),
         ));

@@ -43,8 +43,7 @@ pub async fn view(State(api): State<ApiState>) -> Json<ClusterView> {
         let m = m.borrow();
         (m.current_term, m.last_log_index)
     };
-    let (digest, loc_rib, owners, moving, drained) = {
-        let a = api.member.state.applied();
+    let (digest, loc_rib, owners, moving, drained) = api.member.read(|a| {
         let owners = a
             .peer_ids
             .iter()
@@ -68,7 +67,7 @@ pub async fn view(State(api): State<ApiState>) -> Json<ClusterView> {
             })
             .collect();
         (a.rib.digest(), a.rib.loc_rib_len(), owners, moving, drained)
-    };
+    });
     Json(ClusterView {
         member: status.id,
         leader: status.leader,

@@ -122,10 +122,9 @@ pub async fn render(State(api): State<ApiState>) -> impl IntoResponse {
         &notifications,
     );
     // One walk of the Loc-RIB for every family's counts and the total.
-    let (paths, families) = {
-        let a = api.member.state.applied();
-        (a.rib.adj_rib_in_total(), a.rib.family_counts())
-    };
+    let (paths, families) = api
+        .member
+        .read(|a| (a.rib.adj_rib_in_total(), a.rib.family_counts()));
     let loc_rib: usize = families.values().map(|c| c.0).sum();
     let by_family = |pick: &dyn Fn(&(usize, usize)) -> usize| -> Vec<(String, f64)> {
         families
@@ -197,7 +196,7 @@ pub async fn render(State(api): State<ApiState>) -> impl IntoResponse {
         "The last log index the member's snapshot covers (0: none).",
         &[(String::new(), snapshot.unwrap_or(0) as f64)],
     );
-    if let Some(age) = api.member.state.snapshot_age() {
+    if let Some(age) = api.member.snapshot_age() {
         family(
             &mut out,
             "reflex_raft_snapshot_age_seconds",

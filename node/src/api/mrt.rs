@@ -24,64 +24,67 @@ pub async fn dump(State(api): State<ApiState>) -> Result<impl IntoResponse, ApiE
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX));
-    let applied = api.member.state.applied();
-    let rib = &applied.rib;
-    // The peers with paths, in id order, and their index in the table.
-    let mut index: BTreeMap<PeerId, u16> = BTreeMap::new();
-    for (key, entry) in rib.loc_rib() {
-        if key.is_ip_unicast() {
-            for c in entry.candidates() {
-                index.entry(c.peer).or_insert(0);
+    // Under the state machine's lock: one consistent dump.
+    let octets = api.member.read(|applied| -> Result<Vec<u8>, ApiError> {
+        let rib = &applied.rib;
+        // The peers with paths, in id order, and their index in the table.
+        let mut index: BTreeMap<PeerId, u16> = BTreeMap::new();
+        for (key, entry) in rib.loc_rib() {
+            if key.is_ip_unicast() {
+                for c in entry.candidates() {
+                    index.entry(c.peer).or_insert(0);
+                }
             }
         }
-    }
-    let mut peers = Vec::new();
-    for (i, (peer, slot)) in index.iter_mut().enumerate() {
-        *slot = u16::try_from(i).map_err(|_| {
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "more than 65,535 peers")
-        })?;
-        let info = rib.peer(*peer);
-        peers.push(Peer::new(
-            info.map_or(std::net::Ipv4Addr::UNSPECIFIED, |p| p.router_id),
-            info.map_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), |p| {
-                p.address
-            }),
-            info.map_or(0, |p| p.asn),
-        ));
-    }
-    let mut w = MrtWriter::new(Vec::new());
-    let table = PeerIndexTable {
-        collector_bgp_id: rib.config().router_id,
-        view_name: Bytes::from_static(b"reflex"),
-        peers,
-    };
-    w.write_peer_index_table(now, &table).map_err(failed)?;
-    let mut sequence = 0u32;
-    for (key, entry) in rib.loc_rib() {
-        if !key.is_ip_unicast() || entry.candidates().is_empty() {
-            continue;
+        let mut peers = Vec::new();
+        for (i, (peer, slot)) in index.iter_mut().enumerate() {
+            *slot = u16::try_from(i).map_err(|_| {
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "more than 65,535 peers")
+            })?;
+            let info = rib.peer(*peer);
+            peers.push(Peer::new(
+                info.map_or(std::net::Ipv4Addr::UNSPECIFIED, |p| p.router_id),
+                info.map_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), |p| {
+                    p.address
+                }),
+                info.map_or(0, |p| p.asn),
+            ));
         }
-        let record = RibRecord {
-            sequence,
-            family: key.family,
-            add_path: false,
-            generic: false,
-            nlri: key.entry(None, Default::default()),
-            entries: entry
-                .candidates()
-                .iter()
-                .map(|c| RibEntry {
-                    peer_index: index.get(&c.peer).copied().unwrap_or(0),
-                    originated_time: now,
-                    path_id: None,
-                    attributes: c.attrs.clone(),
-                    issues: Vec::new(),
-                })
-                .collect(),
+        let mut w = MrtWriter::new(Vec::new());
+        let table = PeerIndexTable {
+            collector_bgp_id: rib.config().router_id,
+            view_name: Bytes::from_static(b"reflex"),
+            peers,
         };
-        w.write_rib(now, &record).map_err(failed)?;
-        sequence = sequence.wrapping_add(1);
-    }
+        w.write_peer_index_table(now, &table).map_err(failed)?;
+        let mut sequence = 0u32;
+        for (key, entry) in rib.loc_rib() {
+            if !key.is_ip_unicast() || entry.candidates().is_empty() {
+                continue;
+            }
+            let record = RibRecord {
+                sequence,
+                family: key.family,
+                add_path: false,
+                generic: false,
+                nlri: key.entry(None, Default::default()),
+                entries: entry
+                    .candidates()
+                    .iter()
+                    .map(|c| RibEntry {
+                        peer_index: index.get(&c.peer).copied().unwrap_or(0),
+                        originated_time: now,
+                        path_id: None,
+                        attributes: c.attrs.clone(),
+                        issues: Vec::new(),
+                    })
+                    .collect(),
+            };
+            w.write_rib(now, &record).map_err(failed)?;
+            sequence = sequence.wrapping_add(1);
+        }
+        Ok(w.into_inner())
+    })?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/octet-stream"),
@@ -90,6 +93,6 @@ pub async fn dump(State(api): State<ApiState>) -> Result<impl IntoResponse, ApiE
                 "attachment; filename=\"reflex-rib.mrt\"",
             ),
         ],
-        w.into_inner(),
+        octets,
     ))
 }

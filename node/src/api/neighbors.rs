@@ -120,10 +120,9 @@ pub async fn list(State(api): State<ApiState>) -> Json<Vec<NeighborView>> {
 /// Every configured neighbour's view.
 pub async fn all(api: &ApiState) -> Vec<NeighborView> {
     let all = api.sessions.statuses().await;
-    let accepted: Vec<u64> = {
-        let a = api.member.state.applied();
-        all.iter().map(|(n, _)| accepted(&a, n.addr.ip())).collect()
-    };
+    let accepted: Vec<u64> = api
+        .member
+        .read(|a| all.iter().map(|(n, _)| accepted(a, n.addr.ip())).collect());
     all.iter()
         .zip(accepted)
         .map(|((n, s), accepted)| view(n, s.as_ref(), accepted))
@@ -145,15 +144,14 @@ pub async fn one(
         .status_of(ip)
         .await
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no neighbour {ip}")))?;
-    let (accepted, advertised) = {
-        let a = api.member.state.applied();
+    let (accepted, advertised) = api.member.read(|a| {
         let advertised = a
             .peer_ids
             .get(&ip)
             .filter(|id| a.rib.peer(**id).is_some())
             .map(|id| a.rib.adj_rib_out_for(*id).count() as u64);
-        (accepted(&a, ip), advertised)
-    };
+        (accepted(a, ip), advertised)
+    });
     let mut v = view(&n, s.as_ref(), accepted);
     v.prefixes_advertised = advertised;
     Ok(Json(v))

@@ -138,51 +138,54 @@ pub async fn query(
             format!("no neighbour {ip}"),
         ));
     }
-    let applied = api.member.state.applied();
-    let rib = &applied.rib;
-    let wanted = |key: &RouteKey, e: &Entry| -> bool {
-        let paths = e.candidates();
-        (neighbor.is_none() || paths.iter().any(|c| Some(c.peer) == peer))
-            && q.community.as_deref().is_none_or(|want| {
-                paths.iter().any(|c| {
-                    c.attrs
-                        .communities()
-                        .is_some_and(|cs| cs.iter().any(|x| x.to_string() == want))
+    // Under the state machine's lock: one consistent page.
+    let (routes, next) = api.member.read(|applied| {
+        let rib = &applied.rib;
+        let wanted = |key: &RouteKey, e: &Entry| -> bool {
+            let paths = e.candidates();
+            (neighbor.is_none() || paths.iter().any(|c| Some(c.peer) == peer))
+                && q.community.as_deref().is_none_or(|want| {
+                    paths.iter().any(|c| {
+                        c.attrs
+                            .communities()
+                            .is_some_and(|cs| cs.iter().any(|x| x.to_string() == want))
+                    })
                 })
-            })
-            && as_path.as_ref().is_none_or(|re| {
-                paths.iter().any(|c| {
-                    re.is_match(&c.attrs.as_path().map(|p| p.to_string()).unwrap_or_default())
+                && as_path.as_ref().is_none_or(|re| {
+                    paths.iter().any(|c| {
+                        re.is_match(&c.attrs.as_path().map(|p| p.to_string()).unwrap_or_default())
+                    })
                 })
-            })
-            && key.is_ip_unicast()
-    };
-    let mut routes = Vec::new();
-    let mut next = None;
-    let single = match (exact, longest) {
-        (Some(p), _) => Some(rib.loc_rib_entry(&key_of(p)).map(|e| (key_of(p), e))),
-        (None, Some(a)) => Some(longest_match(rib, a)),
-        (None, None) => None,
-    };
-    match single {
-        Some(found) => routes.extend(
-            found
-                .filter(|(k, e)| wanted(k, e))
-                .map(|(k, e)| view(rib, &k, e)),
-        ),
-        None => {
-            for (key, entry) in rib.loc_rib() {
-                if after.is_some_and(|a| *key <= a) || !wanted(key, entry) {
-                    continue;
+                && key.is_ip_unicast()
+        };
+        let mut routes = Vec::new();
+        let mut next = None;
+        let single = match (exact, longest) {
+            (Some(p), _) => Some(rib.loc_rib_entry(&key_of(p)).map(|e| (key_of(p), e))),
+            (None, Some(a)) => Some(longest_match(rib, a)),
+            (None, None) => None,
+        };
+        match single {
+            Some(found) => routes.extend(
+                found
+                    .filter(|(k, e)| wanted(k, e))
+                    .map(|(k, e)| view(rib, &k, e)),
+            ),
+            None => {
+                for (key, entry) in rib.loc_rib() {
+                    if after.is_some_and(|a| *key <= a) || !wanted(key, entry) {
+                        continue;
+                    }
+                    if routes.len() == limit {
+                        next = routes.last().map(|r: &RouteView| r.prefix.clone());
+                        break;
+                    }
+                    routes.push(view(rib, key, entry));
                 }
-                if routes.len() == limit {
-                    next = routes.last().map(|r: &RouteView| r.prefix.clone());
-                    break;
-                }
-                routes.push(view(rib, key, entry));
             }
         }
-    }
+        (routes, next)
+    });
     Ok(Json(RibPage { routes, next }))
 }
 

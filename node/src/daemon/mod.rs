@@ -115,10 +115,10 @@ pub fn run(spec: DaemonSpec, shutdown: impl Future<Output = ()> + 'static) -> an
                 .await
                 .unwrap_or_else(|e| {
                     warn!(error = %e, "neighbours not registered yet");
-                    member.state.applied().peer_ids.clone()
+                    member.read(|a| a.peer_ids.clone())
                 })
         } else {
-            member.state.applied().peer_ids.clone()
+            member.read(|a| a.peer_ids.clone())
         };
         if let (Some(fib), Some(rx)) = (&fib, kernel_changes) {
             // The sweep waits for every neighbour (those of before a kill
@@ -128,10 +128,7 @@ pub fn run(spec: DaemonSpec, shutdown: impl Future<Output = ()> + 'static) -> an
                 .iter()
                 .filter_map(|a| ids.get(a).copied())
                 .collect();
-            {
-                let applied = member.state.applied();
-                fib::feed::lock(&fib.feed).load(&applied.rib, awaited);
-            }
+            member.read(|a| fib::feed::lock(&fib.feed).load(&a.rib, awaited));
             actix_rt::spawn(reresolve(member.clone(), rx));
         }
         expire_later(member.clone(), stale.clone());
@@ -263,7 +260,7 @@ async fn start_member(
             .await
             .context("cannot make a one-member cluster")?;
     }
-    let leader = wait_leader(&member).await;
+    let leader = member.leader_within(Duration::from_secs(5)).await;
     // The committed entries of before the restart are applied again after
     // the election: wait for them (when this member leads; a follower's
     // replay is not waited for) before reading who was up.
@@ -274,13 +271,12 @@ async fn start_member(
     }
     // The peers whose sessions ran here before the restart (all of them
     // in a one-member cluster that never assigned owners).
-    let (restored, stale) = {
-        let a = member.state.applied();
+    let (restored, stale) = member.read(|a| {
         let mine =
             |p: &speaker::rib::PeerId| a.owners.is_empty() || a.owners.get(p) == Some(&me.id);
         let stale: Vec<_> = a.rib.peers_up().into_iter().filter(mine).collect();
         (a.rib.loc_rib_len(), stale)
-    };
+    });
     if !stale.is_empty() {
         let commands = stale
             .iter()
@@ -289,11 +285,7 @@ async fn start_member(
         // A follower reads a replica that may be behind: under its lease
         // epochs, the write is refused for a session another member took
         // over meanwhile (its session is up there).
-        let fence = member
-            .state
-            .applied()
-            .leases
-            .fence(me.id, stale.iter().copied());
+        let fence = member.read(|a| a.leases.fence(me.id, stale.iter().copied()));
         let r = member
             .write(Request::fenced(commands, fence))
             .await
@@ -328,13 +320,12 @@ pub(super) fn expire_later(member: Arc<Member>, peers: Vec<speaker::rib::PeerId>
     }
     actix_rt::spawn(async move {
         tokio::time::sleep(RESTART_KEEP).await;
-        let up = member.state.applied().rib.peers_up();
-        let peers: Vec<_> = peers.into_iter().filter(|p| !up.contains(p)).collect();
-        let fence = member
-            .state
-            .applied()
-            .leases
-            .fence(member.id, peers.iter().copied());
+        let (peers, fence) = member.read(|a| {
+            let up = a.rib.peers_up();
+            let peers: Vec<_> = peers.into_iter().filter(|p| !up.contains(p)).collect();
+            let fence = a.leases.fence(member.id, peers.iter().copied());
+            (peers, fence)
+        });
         let commands: Vec<RibCommand> = peers
             .into_iter()
             .map(|peer| RibCommand::RestartExpired { peer })
@@ -366,17 +357,6 @@ async fn reresolve(
             warn!(error = %e, prefixes = n, "cannot have next hops resolved again");
         }
     }
-}
-
-/// Waits (a few seconds at most) for the cluster to have a leader.
-async fn wait_leader(member: &Member) -> Option<storage::NodeId> {
-    for _ in 0..100 {
-        if let Some(l) = member.leader() {
-            return Some(l);
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    None
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -90,35 +90,39 @@ impl PolicySpec {
 /// once this member has applied the write (a follower's write returns
 /// when the leader has applied it).
 pub async fn register(member: &Member, addresses: Vec<IpAddr>) -> anyhow::Result<PeerIds> {
-    let missing = |a: &[IpAddr]| -> Vec<IpAddr> {
-        let applied = member.state.applied();
-        a.iter()
-            .filter(|ip| !applied.peer_ids.contains_key(ip))
+    // The registry, once it has every address.
+    let whole = |a: &storage::state_machine::Applied| {
+        addresses
+            .iter()
+            .all(|ip| a.peer_ids.contains_key(ip))
+            .then(|| a.peer_ids.clone())
+    };
+    if let Some(ids) = member.read(whole) {
+        return Ok(ids);
+    }
+    let unknown: Vec<IpAddr> = member.read(|a| {
+        addresses
+            .iter()
+            .filter(|ip| !a.peer_ids.contains_key(ip))
             .copied()
             .collect()
-    };
-    let unknown = missing(&addresses);
-    if unknown.is_empty() {
-        return Ok(member.state.applied().peer_ids.clone());
-    }
+    });
     info!(neighbors = ?unknown, "registering neighbours");
     member
         .write(Request::register(unknown))
         .await
         .map_err(|e| anyhow::anyhow!("cannot register the neighbours: {e}"))?;
-    for _ in 0..100 {
-        if missing(&addresses).is_empty() {
-            return Ok(member.state.applied().peer_ids.clone());
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    anyhow::bail!("the neighbours' ids are not applied on this member after 5 s")
+    member
+        .read_when(Duration::from_secs(5), whole)
+        .await
+        .ok_or_else(|| {
+            anyhow::anyhow!("the neighbours' ids are not applied on this member after 5 s")
+        })
 }
 
 /// The version of the policy in force, and whether it is `policy`.
 fn in_force(member: &Member, policy: &ReplicatedPolicy) -> Option<(u64, bool)> {
-    let applied = member.state.applied();
-    applied.rib.policy().map(|(v, p)| (v, **p == *policy))
+    member.read(|a| a.rib.policy().map(|(v, p)| (v, **p == *policy)))
 }
 
 /// Writes `policy` to the log unless it is the one in force; `Ok(true)`
@@ -200,14 +204,14 @@ pub async fn propose_at_start(member: Arc<Member>, spec: PolicySpec, data_dir: P
 /// (a restarted member replays it once a leader says it is committed).
 async fn caught_up(member: &Member) {
     let held = member.raft.metrics().borrow().last_log_index.unwrap_or(0);
-    for _ in 0..200 {
-        let applied = member.state.applied().last_applied.map_or(0, |l| l.index);
-        if applied >= held {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    let applied = member
+        .read_when(Duration::from_secs(10), |a| {
+            (a.last_applied.map_or(0, |l| l.index) >= held).then_some(())
+        })
+        .await;
+    if applied.is_none() {
+        warn!("the log this member holds is not applied after 10 s: comparing the policy anyway");
     }
-    warn!("the log this member holds is not applied after 10 s: comparing the policy anyway");
 }
 
 /// [`propose`], again until it is written or found in force.

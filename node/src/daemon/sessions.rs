@@ -214,7 +214,9 @@ impl Sessions {
         cfg.restarting = lock(&self.restarting).remove(&id);
         // The cluster's policy, once there is one: another member may have
         // read a newer configuration than this one's.
-        let import = crate::rib::hook::import_policy(&self.member.state.applied().rib, id);
+        let import = self
+            .member
+            .read(|a| crate::rib::hook::import_policy(&a.rib, id));
         if let Some(p) = import {
             role.import = p.map;
             role.ebgp_requires_policy = p.ebgp_requires_policy;
@@ -305,8 +307,7 @@ impl Sessions {
     /// or that member died).
     fn taken_over(&self, me: NodeId, owners: &Owners, ids: &PeerIds) -> Vec<PeerId> {
         let running = lock(&self.running);
-        let applied = self.member.state.applied();
-        let up = applied.rib.peers_up();
+        let up = self.member.read(|a| a.rib.peers_up());
         self.neighbors()
             .iter()
             .filter_map(|n| ids.get(&n.addr.ip()).copied())
@@ -327,7 +328,7 @@ impl Sessions {
     /// The RIB's id of the configured neighbour at `ip`.
     pub fn peer_id_of(&self, ip: IpAddr) -> Option<PeerId> {
         self.neighbors().iter().find(|n| n.addr.ip() == ip)?;
-        self.member.state.applied().peer_ids.get(&ip).copied()
+        self.member.read(|a| a.peer_ids.get(&ip).copied())
     }
 
     /// The neighbour at `ip` with its session's status (`None`: not a
@@ -618,42 +619,44 @@ pub async fn drain(member: &Member, sessions: &Sessions, within: Duration) {
     let started = Instant::now();
     // Sessions pinned to this member alone stay until it stops (their
     // paths stay in the RIB; the leader keeps them stale meanwhile).
-    let ids = member.state.applied().peer_ids.clone();
+    let ids = member.read(|a| a.peer_ids.clone());
     let pins = sessions.pins(&ids);
     let movable = |p: PeerId| {
         pins.get(&p)
             .is_none_or(|m| m.iter().any(|o| *o != me && status.voters.contains_key(o)))
     };
     info!("draining: this member's sessions move to the others");
-    while started.elapsed() < within {
-        let (holds, others_drained) = {
-            let a = member.state.applied();
+    // Looked at again each time an entry is applied here.
+    let over = member
+        .read_when(within, |a| {
+            let holds = a.leases.holds_any_of(me, movable);
             let drained = a.leases.drained();
             let others_drained = status
                 .voters
                 .keys()
                 .filter(|v| **v != me)
                 .all(|v| drained.contains_key(v));
-            (a.leases.holds_any_of(me, movable), others_drained)
-        };
-        if others_drained && holds {
-            // The whole cluster is stopping: no one to move to.
-            info!("every other member is draining too: the sessions close as a restart");
-            return;
+            match (holds, others_drained) {
+                (false, _) => Some(true),
+                // The whole cluster is stopping: no one to move to.
+                (true, true) => Some(false),
+                (true, false) => None,
+            }
+        })
+        .await;
+    match over {
+        Some(true) => info!(
+            secs = started.elapsed().as_secs_f64(),
+            "drained: every session moved"
+        ),
+        Some(false) => {
+            info!("every other member is draining too: the sessions close as a restart")
         }
-        if !holds {
-            info!(
-                secs = started.elapsed().as_secs_f64(),
-                "drained: every session moved"
-            );
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        None => warn!(
+            secs = within.as_secs(),
+            "drain not over in time; the sessions left close as a restart"
+        ),
     }
-    warn!(
-        secs = within.as_secs(),
-        "drain not over in time; the sessions left close as a restart"
-    );
 }
 
 /// How long a drain's lease write may take.
@@ -839,10 +842,10 @@ pub async fn follow_owners(member: Arc<Member>, sessions: Sessions) {
             Ok(ids) => ids,
             Err(e) => {
                 warn!(error = %e, "cannot register the neighbours yet");
-                member.state.applied().peer_ids.clone()
+                member.read(|a| a.peer_ids.clone())
             }
         };
-        let leases = member.state.applied().leases.clone();
+        let leases = member.read(|a| a.leases.clone());
         // A member drained to stop takes sessions again once it runs.
         let draining = sessions.draining.load(std::sync::atomic::Ordering::Relaxed);
         if leases.drained().get(&me) == Some(&Drain::Stopping)
@@ -905,7 +908,7 @@ pub async fn follow_owners(member: Arc<Member>, sessions: Sessions) {
             // (RFC 4724 helper), and away after the restart time if the
             // neighbour does not come back.
             let orphans: Vec<PeerId> = {
-                let up = member.state.applied().rib.peers_up();
+                let up = member.read(|a| a.rib.peers_up());
                 configured
                     .iter()
                     .filter(|p| {
@@ -961,10 +964,8 @@ pub async fn follow_owners(member: Arc<Member>, sessions: Sessions) {
                 }
             }
         }
-        let (leases, owners, ids) = {
-            let a = member.state.applied();
-            (a.leases.clone(), a.owners.clone(), a.peer_ids.clone())
-        };
+        let (leases, owners, ids) =
+            member.read(|a| (a.leases.clone(), a.owners.clone(), a.peer_ids.clone()));
         // Sessions another member ran: their paths go stale, not away
         // (RFC 4724 helper), before this member's session comes up; the
         // neighbour's End-of-RIB sweeps what it no longer sends, and what
@@ -1000,10 +1001,7 @@ pub async fn follow_owners(member: Arc<Member>, sessions: Sessions) {
         previous = Some((applied, since));
         let quiet = since.elapsed() >= QUIET;
         if quiet && logged != Some(applied) {
-            let (digest, loc_rib) = {
-                let a = member.state.applied();
-                (a.rib.digest(), a.rib.loc_rib_len())
-            };
+            let (digest, loc_rib) = member.read(|a| (a.rib.digest(), a.rib.loc_rib_len()));
             info!(
                 member = me,
                 applied,

@@ -181,11 +181,7 @@ impl RibActor {
     /// gets epoch 0, which no lease has (its commands are refused).
     fn fence(&self, commands: &[RibCommand]) -> storage::Fence {
         let peers: BTreeSet<PeerId> = commands.iter().filter_map(RibCommand::peer).collect();
-        self.member
-            .state
-            .applied()
-            .leases
-            .fence(self.member.id, peers)
+        self.member.read(|a| a.leases.fence(self.member.id, peers))
     }
 
     fn submit(&mut self, seq: u64, req: Request, ctx: &mut Context<Self>) {
@@ -295,11 +291,12 @@ impl Handler<Commands> for RibActor {
         let cmds = out;
         if !not_awaited.is_empty() && lock(&self.routing).deferral.is_some() {
             // The state machine's lock first, as in apply.
-            let applied = self.member.state.applied();
-            let mut routing = lock(&self.routing);
-            for peer in not_awaited {
-                routing.not_awaited(&applied.rib, peer);
-            }
+            self.member.read(|applied| {
+                let mut routing = lock(&self.routing);
+                for peer in not_awaited {
+                    routing.not_awaited(&applied.rib, peer);
+                }
+            });
         }
         for cmd in cmds {
             self.pending_paths += cmd.paths().max(1);
@@ -326,18 +323,19 @@ impl RibActor {
             return;
         }
         {
-            let applied = self.member.state.applied();
-            let awaited = peers
-                .iter()
-                .map(|p| {
-                    let families = applied
-                        .rib
-                        .peer(*p)
-                        .map(|i| i.families.iter().copied().collect())
-                        .unwrap_or_default();
-                    (*p, families)
-                })
-                .collect();
+            let awaited = self.member.read(|applied| {
+                peers
+                    .iter()
+                    .map(|p| {
+                        let families = applied
+                            .rib
+                            .peer(*p)
+                            .map(|i| i.families.iter().copied().collect())
+                            .unwrap_or_default();
+                        (*p, families)
+                    })
+                    .collect()
+            });
             lock(&self.routing).deferral = Some(hook::Deferral { awaited });
         }
         tracing::info!(
@@ -346,8 +344,9 @@ impl RibActor {
             "deferring route selection until the neighbours of before the restart send End-of-RIB"
         );
         ctx.run_later(timeout, |act, _| {
-            let applied = act.member.state.applied();
-            lock(&act.routing).end_deferral(&applied.rib, "selection deferral timer");
+            act.member.read(|applied| {
+                lock(&act.routing).end_deferral(&applied.rib, "selection deferral timer");
+            });
         });
     }
 }
@@ -372,28 +371,29 @@ impl Handler<Refresh> for RibActor {
     fn handle(&mut self, r: Refresh, _: &mut Context<Self>) {
         // Under the state machine's lock: no apply (nor its UPDATEs to the
         // session) comes between the table read and its sending.
-        let applied = self.member.state.applied();
-        let routing = lock(&self.routing);
-        let (Some(ctx), Some(session)) =
-            (routing.contexts.get(&r.peer), routing.sessions.get(&r.peer))
-        else {
-            return;
-        };
-        let msgs = dispatch::refresh(&applied.rib, r.peer, r.family, ctx, r.enhanced);
-        tracing::info!(
-            peer = r.peer.0,
-            family = %r.family,
-            messages = msgs.len(),
-            "route refresh answered"
-        );
-        session.do_send(crate::session::SendUpdates(msgs));
+        self.member.read(|applied| {
+            let routing = lock(&self.routing);
+            let (Some(ctx), Some(session)) =
+                (routing.contexts.get(&r.peer), routing.sessions.get(&r.peer))
+            else {
+                return;
+            };
+            let msgs = dispatch::refresh(&applied.rib, r.peer, r.family, ctx, r.enhanced);
+            tracing::info!(
+                peer = r.peer.0,
+                family = %r.family,
+                messages = msgs.len(),
+                "route refresh answered"
+            );
+            session.do_send(crate::session::SendUpdates(msgs));
+        });
     }
 }
 
 impl Handler<Summary> for RibActor {
     type Result = MessageResult<Summary>;
     fn handle(&mut self, _: Summary, _: &mut Context<Self>) -> MessageResult<Summary> {
-        let loc_rib = self.member.state.applied().rib.loc_rib_len();
+        let loc_rib = self.member.read(|a| a.rib.loc_rib_len());
         let r = lock(&self.routing);
         MessageResult(RibSummary {
             loc_rib,

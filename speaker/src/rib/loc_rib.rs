@@ -368,6 +368,15 @@ impl Entry {
     }
 
     /// A peer's candidates (contiguous: sorted by peer first).
+    /// The path ids of `peer`'s stale candidates.
+    pub fn stale_path_ids(&self, peer: PeerId) -> Vec<Option<u32>> {
+        self.of_peer(peer)
+            .iter()
+            .filter(|c| c.stale())
+            .map(|c| c.path_id())
+            .collect()
+    }
+
     pub fn of_peer(&self, peer: PeerId) -> &[Candidate] {
         let all = self.candidates();
         let start = all.partition_point(|c| c.peer < peer);

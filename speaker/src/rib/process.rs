@@ -331,12 +331,7 @@ impl<R: NextHopResolver> Rib<R> {
         let removed = self.settle_in_chunks(
             keys,
             |e, removed| {
-                let ids: Vec<Option<u32>> = e
-                    .of_peer(peer)
-                    .iter()
-                    .filter(|c| c.stale())
-                    .map(|c| c.path_id())
-                    .collect();
+                let ids = e.stale_path_ids(peer);
                 for id in ids {
                     if e.remove(peer, id) {
                         *removed += 1;
@@ -376,12 +371,7 @@ impl<R: NextHopResolver> Rib<R> {
         let removed = self.settle_in_chunks(
             keys,
             |e, removed| {
-                let ids: Vec<Option<u32>> = e
-                    .of_peer(peer)
-                    .iter()
-                    .filter(|c| c.stale())
-                    .map(|c| c.path_id())
-                    .collect();
+                let ids = e.stale_path_ids(peer);
                 for id in ids {
                     let Some(c) = e.get_mut(peer, id) else {
                         continue;
