@@ -233,6 +233,29 @@ pub fn compare(reference: &Routes, now: &Routes, skip: impl Fn(&Prefix) -> bool)
     d
 }
 
+/// Reads the tables (`read`, one per client) until each equals its
+/// `reference` (by [`compare`]) or `deadline` has passed, 10 s apart; the
+/// differences of the last reading.
+pub fn until_equal(
+    reference: &[Routes],
+    mut read: impl FnMut() -> Vec<Routes>,
+    skip: impl Fn(&Prefix) -> bool,
+    deadline: std::time::Instant,
+) -> Vec<Difference> {
+    loop {
+        let now = read();
+        let differences: Vec<Difference> = reference
+            .iter()
+            .zip(&now)
+            .map(|(r, n)| compare(r, n, &skip))
+            .collect();
+        if differences.iter().all(Difference::is_empty) || std::time::Instant::now() > deadline {
+            return differences;
+        }
+        std::thread::sleep(Duration::from_secs(10));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -43,7 +43,7 @@ use reflex_tests::gobgp::Gobgp;
 use reflex_tests::http::get;
 use reflex_tests::netns::{Lan, Node, wait_for};
 use reflex_tests::replay::{Routes, Sender, Source, Table};
-use reflex_tests::table::compare;
+use reflex_tests::table::until_equal;
 use speaker::wire::Prefix;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -678,17 +678,13 @@ impl Lab {
             return;
         };
         let names = ["BIRD", "FRR", "GoBGP"];
-        let mut differences: Vec<reflex_tests::table::Difference>;
-        loop {
-            let now = self.routes();
-            differences = (0..3)
-                .map(|i| compare(&reference[i], &now[i], |p| self.churn.contains(p)))
-                .collect();
-            if differences.iter().all(|d| d.is_empty()) || from.elapsed() > patience {
-                break;
-            }
-            std::thread::sleep(Duration::from_secs(10));
-        }
+        let churn = self.churn.clone();
+        let differences = until_equal(
+            &reference,
+            || self.routes().into(),
+            |p| churn.contains(p),
+            from + patience,
+        );
         for (name, d) in names.iter().zip(&differences) {
             eprintln!(
                 "{event}: {name}: route by route against the reference, {:.1} s after the event began: {d}",

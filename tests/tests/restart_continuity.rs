@@ -168,6 +168,17 @@ fn a_one_member_node_restarts_without_a_client_losing_a_route() {
     let bird = Arc::new(Bird::start_text(&nb, dir.path(), &bird_config(&nb, &rr)).unwrap());
     let frr = Arc::new(Frr::start_text(&nf, dir.path(), &frr_config(&nf, &rr), AS).unwrap());
     let gobgp = Arc::new(Gobgp::start_text(&ng, dir.path(), &gobgp_config(&ng, &rr)).unwrap());
+    // GoBGP's table route by route, from its event stream.
+    let gobgp_routes = gobgp.monitor(&[rr.v4.into()]).unwrap();
+    let tables = |tag: &str| -> Vec<reflex_tests::table::Routes> {
+        vec![
+            bird.routes(&dir.path().join(format!("bird-{tag}.mrt")))
+                .unwrap(),
+            frr.routes(&dir.path().join(format!("frr-{tag}.mrt")))
+                .unwrap(),
+            gobgp_routes.routes(),
+        ]
+    };
     let sender = Sender {
         address: src.v4,
         address_v6: src.v6,
@@ -234,6 +245,9 @@ fn a_one_member_node_restarts_without_a_client_losing_a_route() {
         "every client holds the full table: {full} routes (of {} sent by the source)",
         table.prefixes
     );
+    // Each client's table before the event, route by route: what it must
+    // hold again after it (the live stream's prefixes aside).
+    let reference = tables("reference");
 
     let mut sampler = Sampler::new();
     {
@@ -307,6 +321,25 @@ fn a_one_member_node_restarts_without_a_client_losing_a_route() {
             s.name
         );
     }
+    let mut read = 0;
+    let differences = reflex_tests::table::until_equal(
+        &reference,
+        || {
+            read += 1;
+            tables(&read.to_string())
+        },
+        |p| churn.contains(p),
+        Instant::now() + Duration::from_secs(60),
+    );
+    for (name, d) in ["BIRD", "FRR", "GoBGP"].iter().zip(&differences) {
+        eprintln!(
+            "restart of a one-member node: {name}: route by route against the table before it: {d}"
+        );
+    }
+    assert!(
+        differences.iter().all(|d| d.is_empty()),
+        "a client's table differs from the one before the restart"
+    );
     let log = reflex_tests::reflex::log(&second);
     assert!(
         log.contains("deferring route selection"),
