@@ -283,12 +283,19 @@ pub fn bird_client_text(me: &Node, members: &[Node]) -> String {
 
 /// Sessions member `m` runs Established, as its API lists them.
 pub fn established_on(m: &Node) -> Option<usize> {
+    established_neighbors(m).map(|l| l.len())
+}
+
+/// The addresses of the neighbours member `m` runs an Established
+/// session with, as its API lists them (`None`: it does not answer).
+pub fn established_neighbors(m: &Node) -> Option<Vec<String>> {
     let r = crate::http::get(&m.ns, "127.0.0.1:8179".parse().ok()?, "/api/v1/neighbors").ok()?;
     let v: serde_json::Value = serde_json::from_str(&r.body).ok()?;
     let list = v.as_array().or_else(|| v["neighbors"].as_array())?;
     Some(
         list.iter()
             .filter(|n| n["state"].as_str() == Some("Established"))
-            .count(),
+            .filter_map(|n| n["address"].as_str().map(String::from))
+            .collect(),
     )
 }

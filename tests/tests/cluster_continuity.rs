@@ -36,7 +36,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use reflex_tests::bird::Bird;
-use reflex_tests::cluster::{Cluster, client_neighbor, established_on};
+use reflex_tests::cluster::{Cluster, client_neighbor, established_neighbors, established_on};
 use reflex_tests::continuity::{Sampler, Series, check_counts};
 use reflex_tests::frr::Frr;
 use reflex_tests::gobgp::Gobgp;
@@ -267,26 +267,12 @@ impl Clients {
 /// How many members run an Established session with each client, as
 /// their APIs list them (a member that does not answer runs none).
 fn members_running(members: &[Node], clients: &[Node]) -> Vec<Option<usize>> {
-    let lists: Vec<serde_json::Value> = members
-        .iter()
-        .filter_map(|m| {
-            let r = get(&m.ns, "127.0.0.1:8179".parse().ok()?, "/api/v1/neighbors").ok()?;
-            serde_json::from_str(&r.body).ok()
-        })
-        .collect();
+    let lists: Vec<Vec<String>> = members.iter().filter_map(established_neighbors).collect();
     clients
         .iter()
         .map(|c| {
             let key = c.v4.to_string();
-            let n = lists
-                .iter()
-                .filter_map(|l| l.as_array())
-                .flatten()
-                .filter(|n| {
-                    n["address"].as_str() == Some(key.as_str())
-                        && n["state"].as_str() == Some("Established")
-                })
-                .count();
+            let n = lists.iter().flatten().filter(|a| **a == key).count();
             (!lists.is_empty()).then_some(n)
         })
         .collect()
@@ -354,15 +340,13 @@ fn overlap(
     from: Instant,
     to: Instant,
 ) -> Overlap {
-    let at = |s: &Series, pick: &dyn Fn(Option<usize>) -> bool| -> Vec<Instant> {
-        s.samples
-            .iter()
-            .filter(|(_, n)| pick(*n))
-            .map(|(t, _)| *t)
-            .collect()
-    };
     let moves = move_windows(moving);
-    let ours = at(running, &|n| n.unwrap_or(0) >= 2);
+    let ours: Vec<Instant> = running
+        .samples
+        .iter()
+        .filter(|(_, n)| n.unwrap_or(0) >= 2)
+        .map(|(t, _)| *t)
+        .collect();
     let within: Vec<&(Instant, Option<usize>)> = sessions
         .samples
         .iter()

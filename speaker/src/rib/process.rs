@@ -328,18 +328,7 @@ impl<R: NextHopResolver> Rib<R> {
         out: &mut RibOutput,
     ) {
         let keys = self.keys_of(peer, family, true);
-        let removed = self.settle_in_chunks(
-            keys,
-            |e, removed| {
-                let ids = e.stale_path_ids(peer);
-                for id in ids {
-                    if e.remove(peer, id) {
-                        *removed += 1;
-                    }
-                }
-            },
-            out,
-        );
+        let removed = self.settle_in_chunks(keys, |e, r| remove_stale(e, peer, r), out);
         if let Some(p) = self.state.peers.get_mut(&peer) {
             p.paths = p.paths.saturating_sub(removed);
         }
@@ -355,21 +344,15 @@ impl<R: NextHopResolver> Rib<R> {
         families: &[Family],
         out: &mut RibOutput,
     ) {
-        let others: Vec<Family> = self.state.peers.get(&peer).map_or_else(Vec::new, |p| {
-            p.info
-                .families
-                .iter()
-                .copied()
-                .filter(|f| !families.contains(f))
-                .collect()
-        });
-        for family in others {
-            self.sweep_stale(peer, Some(family), out);
-        }
-        let keys = self.keys_of(peer, None, true);
+        // One scan of the Loc-RIB for both parts.
+        let (kept, swept): (Vec<RouteKey>, Vec<RouteKey>) = self
+            .keys_of(peer, None, true)
+            .into_iter()
+            .partition(|k| families.contains(&k.family));
+        let mut removed = self.settle_in_chunks(swept, |e, r| remove_stale(e, peer, r), out);
         let mut marked: HashMap<*const PathAttributes, Arc<PathAttributes>> = HashMap::new();
-        let removed = self.settle_in_chunks(
-            keys,
+        removed += self.settle_in_chunks(
+            kept,
             |e, removed| {
                 let ids = e.stale_path_ids(peer);
                 for id in ids {
@@ -475,5 +458,14 @@ impl<R: NextHopResolver> Rib<R> {
         ids.sort_unstable();
         ids.dedup();
         self.state.cluster_ids = ids;
+    }
+}
+
+/// Removes `peer`'s stale paths from `e`, counting them in `removed`.
+fn remove_stale(e: &mut Entry, peer: PeerId, removed: &mut usize) {
+    for id in e.stale_path_ids(peer) {
+        if e.remove(peer, id) {
+            *removed += 1;
+        }
     }
 }
