@@ -31,7 +31,7 @@ started=$(date +%s)
 down() { dc down -v --remove-orphans >/dev/null 2>&1 || true; }
 report() {
     echo "compose-test: FAILED: $1" >&2
-    for s in rr1 rr2 rr3 border1 border2 bird frr rr-init; do
+    for s in certs rr1 rr2 rr3 border1 border2 bird frr rr-init; do
         echo "--- $s" >&2
         dc logs --tail 15 "$s" >&2 2>/dev/null || true
     done

@@ -20,6 +20,12 @@ if [ -z "${REFLEX_SKIP_COMPOSE:-}" ]; then
 else
   compose="skipped (REFLEX_SKIP_COMPOSE)"
 fi
+# Each failure's panic message, here at the end where a truncated log
+# still shows it.
+if grep -q "panicked at" "$log"; then
+  echo "== failures"
+  grep -A8 "panicked at" "$log" | cut -c1-600 | head -n 120
+fi
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
 echo "compose topology: $compose"

@@ -12,6 +12,7 @@
 use crate::contact::Contact;
 use crate::network::Connection;
 use crate::protocol::{Rpc, RpcReply};
+use crate::tls::Tls;
 use openraft::{Raft, ServerState};
 use std::collections::{BTreeSet, HashMap};
 use std::hash::{BuildHasher, RandomState};
@@ -42,8 +43,8 @@ fn election_wait(lease: Duration) -> Duration {
 /// as it comes: a voter that does not answer (cut off, its pings time
 /// out) slows no other's, whose answers say whether this member is in
 /// contact with a majority.
-async fn ping(contact: Arc<Contact>, id: NodeId, addr: String) {
-    let mut c = Connection::new(id, addr);
+async fn ping(contact: Arc<Contact>, id: NodeId, addr: String, tls: Option<Arc<Tls>>) {
+    let mut c = Connection::new(Some(id), addr, tls);
     c.contact = Some(contact.clone());
     c.connect_timeout = PING_TIMEOUT;
     loop {
@@ -68,7 +69,13 @@ impl Drop for Pinger {
 
 /// Pings the other voters and starts elections (see the module), until
 /// the task is aborted.
-pub async fn campaign(raft: Raft<TypeConfig>, contact: Arc<Contact>, me: NodeId, lease: Duration) {
+pub async fn campaign(
+    raft: Raft<TypeConfig>,
+    contact: Arc<Contact>,
+    tls: Option<Arc<Tls>>,
+    me: NodeId,
+    lease: Duration,
+) {
     let mut pingers: HashMap<NodeId, Pinger> = HashMap::new();
     let started = Instant::now();
     let mut tried: Option<Instant> = None;
@@ -88,7 +95,7 @@ pub async fn campaign(raft: Raft<TypeConfig>, contact: Arc<Contact>, me: NodeId,
         pingers.retain(|id, p| others.iter().any(|(o, a)| o == id && *a == p.addr));
         for (id, addr) in others {
             pingers.entry(id).or_insert_with(|| Pinger {
-                task: tokio::spawn(ping(contact.clone(), id, addr.clone())),
+                task: tokio::spawn(ping(contact.clone(), id, addr.clone(), tls.clone())),
                 addr,
             });
         }

@@ -3,6 +3,8 @@
 
 use crate::network::Connection;
 use crate::protocol::{ClusterStatus, Manage, Rpc, RpcReply};
+use crate::tls::Tls;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Membership changes wait for the new member to catch up.
@@ -19,9 +21,10 @@ pub enum ManageError {
     WrongReply,
 }
 
-/// Sends `m` to the member whose Raft listens on `addr`.
-pub async fn ask(addr: &str, m: Manage) -> Result<ClusterStatus, ManageError> {
-    let mut c = Connection::new(0, addr.to_string());
+/// Sends `m` to the member whose Raft listens on `addr`, as the operator
+/// whose certificate `tls` holds.
+pub async fn ask(addr: &str, tls: Arc<Tls>, m: Manage) -> Result<ClusterStatus, ManageError> {
+    let mut c = Connection::new(None, addr.to_string(), Some(tls));
     match c.call(&Rpc::Manage(m), MANAGE_TIMEOUT).await? {
         RpcReply::Manage(r) => Ok(r?),
         _ => Err(ManageError::WrongReply),

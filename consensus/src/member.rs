@@ -6,6 +6,7 @@ use crate::contact::Contact;
 use crate::network::{Connection, Network};
 use crate::protocol::{ForwardError, Rpc, RpcReply};
 use crate::server::{forward_error, serve};
+use crate::tls::Tls;
 use openraft::{BasicNode, Raft};
 use speaker::rib::RibConfig;
 use std::collections::BTreeMap;
@@ -36,14 +37,26 @@ pub enum MemberError {
 /// How long a forwarded write may take.
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How a member is reached by the others.
+#[derive(Clone, Debug)]
+pub enum Transport {
+    /// Not at all: a one-member node opens no Raft listener.
+    Alone,
+    /// Mutual TLS on `listen` (port 0: any free port; see
+    /// [`Member::addr`]).
+    Tls { listen: SocketAddr, tls: Arc<Tls> },
+}
+
 pub struct Member {
     pub id: NodeId,
     pub raft: Raft<TypeConfig>,
-    /// The address other members reach this one on.
-    pub addr: SocketAddr,
+    /// The address other members reach this one on (`None`: a one-member
+    /// node with no Raft transport).
+    pub addr: Option<SocketAddr>,
+    tls: Option<Arc<Tls>>,
     /// Read through [`Member::read`] and [`Member::read_when`] only.
     state: StateMachine,
-    server: JoinHandle<()>,
+    server: Option<JoinHandle<()>>,
     /// Pings and elections ([`crate::campaign`]).
     campaign: JoinHandle<()>,
     /// The connection writes are forwarded on, to the leader it names.
@@ -56,11 +69,11 @@ pub struct Member {
 }
 
 impl Member {
-    /// Opens the store in `dir` and starts serving Raft on `listen` (port 0:
-    /// any free port; see [`Member::addr`]).
+    /// Opens the store in `dir` and starts serving Raft as `transport`
+    /// says.
     pub async fn start(
         id: NodeId,
-        listen: SocketAddr,
+        transport: Transport,
         dir: &Path,
         rib: RibConfig,
         hook: Box<dyn ApplyHook>,
@@ -68,10 +81,21 @@ impl Member {
         let (log, state) = storage::open(dir, rib, hook)?;
         let committed: crate::server::CommittedPaths = Arc::new(log.committed_paths());
         let committed_index = Arc::new(log.committed_index());
-        let listener = TcpListener::bind(listen)
-            .await
-            .map_err(MemberError::Listen)?;
-        let addr = listener.local_addr().map_err(MemberError::Listen)?;
+        let (listener, tls) = match transport {
+            Transport::Alone => (None, None),
+            Transport::Tls { listen, tls } => (
+                Some(
+                    TcpListener::bind(listen)
+                        .await
+                        .map_err(MemberError::Listen)?,
+                ),
+                Some(tls),
+            ),
+        };
+        let addr = match &listener {
+            Some(l) => Some(l.local_addr().map_err(MemberError::Listen)?),
+            None => None,
+        };
         let config = Arc::new(
             raft_config("reflex")
                 .validate()
@@ -80,21 +104,27 @@ impl Member {
         let contact = Arc::new(Contact::new(id));
         let network = Network {
             contact: contact.clone(),
+            tls: tls.clone(),
         };
         let lease = Duration::from_millis(config.election_timeout_max);
         let raft = Raft::new(id, config, network, log, state.clone())
             .await
             .map_err(|e| MemberError::Raft(e.to_string()))?;
-        let server = tokio::spawn(serve(
-            listener,
-            raft.clone(),
-            state.clone(),
-            committed,
-            contact.clone(),
-        ));
+        let server = match (listener, &tls) {
+            (Some(listener), Some(tls)) => Some(tokio::spawn(serve(
+                listener,
+                tls.clone(),
+                raft.clone(),
+                state.clone(),
+                committed,
+                contact.clone(),
+            ))),
+            _ => None,
+        };
         let campaign = tokio::spawn(crate::campaign::campaign(
             raft.clone(),
             contact.clone(),
+            tls.clone(),
             id,
             lease,
         ));
@@ -102,6 +132,7 @@ impl Member {
             id,
             raft,
             addr,
+            tls,
             state,
             server,
             campaign,
@@ -308,7 +339,10 @@ impl Member {
     ) -> Result<Response, ForwardError> {
         let mut slot = self.forward.lock().await;
         if slot.as_ref().is_none_or(|(id, _)| *id != leader) {
-            *slot = Some((leader, Connection::new(leader, node.addr.clone())));
+            *slot = Some((
+                leader,
+                Connection::new(Some(leader), node.addr.clone(), self.tls.clone()),
+            ));
         }
         let Some((_, conn)) = slot.as_mut() else {
             return Err(ForwardError::Failed("no connection".into()));
@@ -348,7 +382,9 @@ impl Member {
 
     /// Stops Raft and the server (the store stays on disk).
     pub async fn shutdown(self) {
-        self.server.abort();
+        if let Some(server) = &self.server {
+            server.abort();
+        }
         self.campaign.abort();
         let _ = self.raft.shutdown().await;
     }

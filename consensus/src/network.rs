@@ -2,13 +2,19 @@
 //! member, opened on first use and kept; a connection that fails is
 //! dropped and opened again on the next call. A target that cannot be
 //! connected to is `Unreachable` (openraft backs off); a failure or
-//! timeout on an open connection is a network error (it retries).
+//! timeout on an open connection is a network error (it retries). Every
+//! connection is mutual TLS ([`crate::tls`]); the target's certificate must
+//! name the member asked for.
 
 use crate::contact::Contact;
-use crate::protocol::{FrameError, Rpc, RpcReply, read_frame, write_frame};
+use crate::protocol::{
+    FrameError, MAX_FRAME, Rpc, RpcReply, encode_frame, read_frame, write_frame,
+};
+use crate::tls::Tls;
 use openraft::BasicNode;
 use openraft::error::{
-    InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable,
+    InstallSnapshotError, NetworkError, PayloadTooLarge, RPCError, RaftError, RemoteError,
+    Unreachable,
 };
 use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
 use openraft::raft::{
@@ -29,23 +35,30 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 #[derive(Clone)]
 pub struct Network {
     pub contact: Arc<Contact>,
+    /// `None`: a member with no Raft transport (a one-member node).
+    pub tls: Option<Arc<Tls>>,
 }
 
 impl RaftNetworkFactory<TypeConfig> for Network {
     type Network = Connection;
 
     async fn new_client(&mut self, target: NodeId, node: &BasicNode) -> Connection {
-        let mut c = Connection::new(target, node.addr.clone());
+        let mut c = Connection::new(Some(target), node.addr.clone(), self.tls.clone());
         c.contact = Some(self.contact.clone());
         c
     }
 }
 
+type Stream = tokio_rustls::client::TlsStream<TcpStream>;
+
 /// A kept connection to one member.
 pub struct Connection {
-    target: NodeId,
+    /// The member asked (`None`: whichever member listens on `addr`, for
+    /// an operator's tools).
+    target: Option<NodeId>,
     addr: String,
-    stream: Option<TcpStream>,
+    tls: Option<Arc<Tls>>,
+    stream: Option<Stream>,
     /// Where an answer is recorded (Raft's own connections and pings).
     pub(crate) contact: Option<Arc<Contact>>,
     /// How long connecting may take.
@@ -57,6 +70,8 @@ pub struct Connection {
 pub enum CallError {
     #[error("cannot connect to {0}: {1}")]
     Connect(String, std::io::Error),
+    #[error("TLS with {0}: {1}")]
+    Tls(String, std::io::Error),
     #[error("no reply within {0:?}")]
     Timeout(Duration),
     #[error(transparent)]
@@ -75,10 +90,11 @@ fn closed(e: &std::io::Error) -> bool {
 }
 
 impl Connection {
-    pub fn new(target: NodeId, addr: String) -> Connection {
+    pub fn new(target: Option<NodeId>, addr: String, tls: Option<Arc<Tls>>) -> Connection {
         Connection {
             target,
             addr,
+            tls,
             stream: None,
             contact: None,
             connect_timeout: CONNECT_TIMEOUT,
@@ -92,36 +108,54 @@ impl Connection {
     /// call here may be repeated: Raft's are, forwarded writes carry
     /// their write id, lease changes set a state).
     pub async fn call(&mut self, rpc: &Rpc, ttl: Duration) -> Result<RpcReply, CallError> {
+        let frame = encode_frame(rpc, MAX_FRAME)?;
+        self.call_frame(&frame, ttl).await
+    }
+
+    async fn call_frame(&mut self, frame: &[u8], ttl: Duration) -> Result<RpcReply, CallError> {
         let reused = self.stream.is_some();
-        match self.call_once(rpc, ttl).await {
+        match self.call_once(frame, ttl).await {
             Err(CallError::Frame(FrameError::Io(e))) if reused && closed(&e) => {
-                tracing::debug!(target = self.target, error = %e, "kept connection closed: calling again on a new one");
-                self.call_once(rpc, ttl).await
+                tracing::debug!(target = ?self.target, error = %e, "kept connection closed: calling again on a new one");
+                self.call_once(frame, ttl).await
             }
             other => other,
         }
     }
 
-    async fn call_once(&mut self, rpc: &Rpc, ttl: Duration) -> Result<RpcReply, CallError> {
+    /// Connects (TCP, then TLS) within the connect timeout.
+    async fn connect(&self) -> Result<Stream, CallError> {
+        let timed_out = || std::io::Error::from(std::io::ErrorKind::TimedOut);
+        let Some(tls) = &self.tls else {
+            return Err(CallError::Tls(
+                self.addr.clone(),
+                std::io::Error::other("this member has no Raft transport (no raft-address)"),
+            ));
+        };
+        let s = tokio::time::timeout(self.connect_timeout, TcpStream::connect(&self.addr))
+            .await
+            .map_err(|_| CallError::Connect(self.addr.clone(), timed_out()))?
+            .map_err(|e| CallError::Connect(self.addr.clone(), e))?;
+        // Small frames (votes, heartbeats) must not wait for Nagle.
+        let _ = s.set_nodelay(true);
+        tokio::time::timeout(self.connect_timeout, tls.connect(s, self.target))
+            .await
+            .map_err(|_| CallError::Tls(self.addr.clone(), timed_out()))?
+            .map_err(|e| CallError::Tls(self.addr.clone(), e))
+    }
+
+    async fn call_once(&mut self, frame: &[u8], ttl: Duration) -> Result<RpcReply, CallError> {
         if self.stream.is_none() {
-            let s = tokio::time::timeout(self.connect_timeout, TcpStream::connect(&self.addr))
-                .await
-                .map_err(|_| {
-                    CallError::Connect(self.addr.clone(), std::io::ErrorKind::TimedOut.into())
-                })?
-                .map_err(|e| CallError::Connect(self.addr.clone(), e))?;
-            // Small frames (votes, heartbeats) must not wait for Nagle.
-            let _ = s.set_nodelay(true);
-            self.stream = Some(s);
+            self.stream = Some(self.connect().await?);
         }
         let Some(stream) = self.stream.as_mut() else {
             return Err(CallError::WrongReply);
         };
         let exchange = async {
             let started = std::time::Instant::now();
-            write_frame(stream, rpc).await?;
+            write_frame(stream, frame).await?;
             let written = started.elapsed();
-            let reply = read_frame::<_, RpcReply>(stream).await;
+            let reply = read_frame::<_, RpcReply>(stream, MAX_FRAME).await;
             tracing::debug!(
                 write_us = written.as_micros() as u64,
                 total_us = started.elapsed().as_micros() as u64,
@@ -131,8 +165,8 @@ impl Connection {
         };
         match tokio::time::timeout(ttl, exchange).await {
             Ok(Ok(reply)) => {
-                if let Some(c) = &self.contact {
-                    c.answered(self.target);
+                if let (Some(c), Some(target)) = (&self.contact, self.target) {
+                    c.answered(target);
                 }
                 Ok(reply)
             }
@@ -150,7 +184,9 @@ impl Connection {
 
     fn rpc_error<E: std::error::Error>(&self, e: CallError) -> RPCError<NodeId, BasicNode, E> {
         match e {
-            CallError::Connect(..) => RPCError::Unreachable(Unreachable::new(&e)),
+            CallError::Connect(..) | CallError::Tls(..) => {
+                RPCError::Unreachable(Unreachable::new(&e))
+            }
             other => RPCError::Network(NetworkError::new(&other)),
         }
     }
@@ -159,7 +195,7 @@ impl Connection {
         &self,
         r: Result<T, E>,
     ) -> Result<T, RPCError<NodeId, BasicNode, E>> {
-        r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
+        r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target.unwrap_or_default(), e)))
     }
 }
 
@@ -169,10 +205,22 @@ impl RaftNetwork<TypeConfig> for Connection {
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId>>> {
-        let vouch = self.contact.as_ref().map_or(u64::MAX, |c| {
-            u64::try_from(c.vouch_for(self.target).as_millis()).unwrap_or(u64::MAX)
-        });
-        match self.call(&Rpc::Append(rpc, vouch), option.hard_ttl()).await {
+        let vouch = match (&self.contact, self.target) {
+            (Some(c), Some(t)) => u64::try_from(c.vouch_for(t).as_millis()).unwrap_or(u64::MAX),
+            _ => u64::MAX,
+        };
+        let entries = rpc.entries.len() as u64;
+        let frame = match encode_frame(&Rpc::Append(rpc, vouch), MAX_FRAME) {
+            // Too many entries for one frame: openraft sends fewer.
+            Err(FrameError::TooLarge(_)) if entries > 1 => {
+                return Err(RPCError::PayloadTooLarge(
+                    PayloadTooLarge::new_entries_hint(entries / 2),
+                ));
+            }
+            Err(e) => return Err(self.rpc_error(e.into())),
+            Ok(f) => f,
+        };
+        match self.call_frame(&frame, option.hard_ttl()).await {
             Ok(RpcReply::Append(r)) => self.remote(r),
             Ok(_) => Err(self.rpc_error(CallError::WrongReply)),
             Err(e) => Err(self.rpc_error(e)),

@@ -14,9 +14,15 @@ use std::collections::BTreeMap;
 use storage::{NodeId, Request, Response, TypeConfig, format};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-/// Frames larger than this are refused: a snapshot chunk is the largest
-/// legitimate message (see `snapshot_max_chunk_size` in [`crate::config`]).
-pub const MAX_FRAME: usize = 64 << 20;
+/// The largest frame a member may send: an AppendEntries of many entries
+/// (a larger one is `PayloadTooLarge` to openraft, which sends fewer
+/// entries at a time); a snapshot chunk is 1 MiB
+/// ([`crate::config::SNAPSHOT_CHUNK`]).
+pub const MAX_FRAME: usize = 16 << 20;
+
+/// The largest frame an operator's tool may send (a management request)
+/// and the largest reply it reads.
+pub const MAX_OPERATOR_FRAME: usize = 64 << 10;
 
 /// A request from one member to another.
 #[derive(Debug, Serialize, Deserialize)]
@@ -106,33 +112,56 @@ pub enum FrameError {
     Format(#[from] storage::FormatError),
 }
 
-pub async fn write_frame<W, T>(w: &mut W, msg: &T) -> Result<(), FrameError>
-where
-    W: AsyncWrite + Unpin,
-    T: Serialize,
-{
+/// Encodes `msg` as one frame; a frame over `max` is refused before
+/// anything is written.
+pub fn encode_frame<T: Serialize>(msg: &T, max: usize) -> Result<Vec<u8>, FrameError> {
     let octets = format::encode(msg)?;
-    if octets.len() > MAX_FRAME {
+    if octets.len() > max {
         return Err(FrameError::TooLarge(octets.len()));
     }
-    w.write_all(&(octets.len() as u32).to_be_bytes()).await?;
-    w.write_all(&octets).await?;
+    let mut frame = Vec::with_capacity(4 + octets.len());
+    frame.extend_from_slice(&(octets.len() as u32).to_be_bytes());
+    frame.extend_from_slice(&octets);
+    Ok(frame)
+}
+
+pub async fn write_frame<W: AsyncWrite + Unpin>(w: &mut W, frame: &[u8]) -> Result<(), FrameError> {
+    w.write_all(frame).await?;
     w.flush().await?;
     Ok(())
 }
 
-pub async fn read_frame<R, T>(r: &mut R) -> Result<T, FrameError>
+/// Reads a frame's length: the wait for the next request or reply.
+pub async fn read_length<R: AsyncRead + Unpin>(r: &mut R, max: usize) -> Result<usize, FrameError> {
+    let mut len = [0u8; 4];
+    r.read_exact(&mut len).await?;
+    let len = u32::from_be_bytes(len) as usize;
+    if len > max {
+        return Err(FrameError::TooLarge(len));
+    }
+    Ok(len)
+}
+
+/// Reads a frame's `len` octets and decodes them. Memory grows with the
+/// octets that arrive, not with the length announced.
+pub async fn read_body<R, T>(r: &mut R, len: usize) -> Result<T, FrameError>
 where
     R: AsyncRead + Unpin,
     T: serde::de::DeserializeOwned,
 {
-    let mut len = [0u8; 4];
-    r.read_exact(&mut len).await?;
-    let len = u32::from_be_bytes(len) as usize;
-    if len > MAX_FRAME {
-        return Err(FrameError::TooLarge(len));
+    let mut octets = Vec::with_capacity(len.min(64 << 10));
+    r.take(len as u64).read_to_end(&mut octets).await?;
+    if octets.len() != len {
+        return Err(FrameError::Io(std::io::ErrorKind::UnexpectedEof.into()));
     }
-    let mut octets = vec![0u8; len];
-    r.read_exact(&mut octets).await?;
     Ok(format::decode(&octets)?)
+}
+
+pub async fn read_frame<R, T>(r: &mut R, max: usize) -> Result<T, FrameError>
+where
+    R: AsyncRead + Unpin,
+    T: serde::de::DeserializeOwned,
+{
+    let len = read_length(r, max).await?;
+    read_body(r, len).await
 }

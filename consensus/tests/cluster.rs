@@ -4,8 +4,9 @@
 //! member restarts from its store and catches up.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use consensus::Member;
-use consensus::manage::ask;
 use consensus::protocol::Manage;
 use speaker::rib::{NextHopSelf, PeerId, PeerInfo, RibCommand, RibConfig};
 use speaker::wire::attr::{AsPath, AttrValue, Origin, PathAttribute};
@@ -15,7 +16,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use storage::{NoHook, NodeId, Request};
+use storage::{NodeId, Request};
 
 fn rib_config() -> RibConfig {
     RibConfig {
@@ -68,15 +69,7 @@ fn routes(peer: u32, first: u32, count: u32, med: u32) -> RibCommand {
 }
 
 async fn start(id: NodeId, addr: SocketAddr, dir: &Path) -> Member {
-    Member::start(
-        id,
-        addr,
-        &dir.join(id.to_string()),
-        rib_config(),
-        Box::new(NoHook),
-    )
-    .await
-    .unwrap()
+    common::start(id, addr, dir, rib_config()).await
 }
 
 async fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
@@ -124,9 +117,13 @@ async fn three_members_agree_through_leader_loss_and_restart() {
     let m1 = start(1, any, dir.path()).await;
     let m2 = start(2, any, dir.path()).await;
     let m3 = start(3, any, dir.path()).await;
-    let addrs: BTreeMap<NodeId, SocketAddr> = [(1, m1.addr), (2, m2.addr), (3, m3.addr)]
-        .into_iter()
-        .collect();
+    let addrs: BTreeMap<NodeId, SocketAddr> = [
+        (1, common::socket(&m1)),
+        (2, common::socket(&m2)),
+        (3, common::socket(&m3)),
+    ]
+    .into_iter()
+    .collect();
     m1.init(addrs.clone()).await.unwrap();
     let leader = wait_for("a leader", || m1.leader()).await;
 
@@ -156,7 +153,7 @@ async fn three_members_agree_through_leader_loss_and_restart() {
     // The leader stops; the others elect a new one and go on.
     let pos = members.iter().position(|m| m.id == leader).unwrap();
     let old = members.remove(pos);
-    let (old_id, old_addr) = (old.id, old.addr);
+    let (old_id, old_addr) = (old.id, common::socket(&old));
     old.shutdown().await;
     let new_leader = wait_for("a new leader", || {
         members[0].leader().filter(|l| *l != leader)
@@ -187,7 +184,9 @@ async fn a_member_joins_and_leaves_through_joint_consensus() {
     let dir = tempfile::tempdir().unwrap();
     let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
     let m1 = start(1, any, dir.path()).await;
-    m1.init([(1, m1.addr)].into_iter().collect()).await.unwrap();
+    m1.init([(1, common::socket(&m1))].into_iter().collect())
+        .await
+        .unwrap();
     wait_for("a leader", || m1.leader()).await;
     m1.write(Request::new(vec![
         RibCommand::PeerUp(client(1)),
@@ -199,7 +198,7 @@ async fn a_member_joins_and_leaves_through_joint_consensus() {
     // A second member joins (`reflex cluster add`, asked of the leader):
     // learner, caught up, then voter.
     let m2 = start(2, any, dir.path()).await;
-    let status = ask(&m1.addr.to_string(), Manage::Add(2, m2.addr.to_string()))
+    let status = common::ask(dir.path(), &m1, Manage::Add(2, common::addr(&m2)))
         .await
         .unwrap();
     assert_eq!(
@@ -228,7 +227,9 @@ async fn a_member_joins_and_leaves_through_joint_consensus() {
 
     // It leaves (`reflex cluster remove`): one voter again, and the
     // cluster goes on without it.
-    let status = ask(&m1.addr.to_string(), Manage::Remove(2)).await.unwrap();
+    let status = common::ask(dir.path(), &m1, Manage::Remove(2))
+        .await
+        .unwrap();
     assert_eq!(status.voters.keys().copied().collect::<Vec<_>>(), vec![1]);
     assert_eq!(voters(), vec![1]);
     m1.write(Request::new(vec![routes(1, 4000, 500, 10)]))
@@ -269,7 +270,9 @@ async fn a_snapshot_is_streamed_in_chunks_to_a_member_without_the_log() {
     let dir = tempfile::tempdir().unwrap();
     let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
     let m1 = start(1, any, dir.path()).await;
-    m1.init([(1, m1.addr)].into_iter().collect()).await.unwrap();
+    m1.init([(1, common::socket(&m1))].into_iter().collect())
+        .await
+        .unwrap();
     wait_for("a leader", || m1.leader()).await;
     m1.write(Request::new(vec![RibCommand::PeerUp(client(1))]))
         .await
@@ -282,17 +285,19 @@ async fn a_snapshot_is_streamed_in_chunks_to_a_member_without_the_log() {
     }
     // Snapshot and drop the log it covers: a new member can only be
     // brought up to date with the snapshot.
-    let status = ask(&m1.addr.to_string(), Manage::Snapshot).await.unwrap();
+    let status = common::ask(dir.path(), &m1, Manage::Snapshot)
+        .await
+        .unwrap();
     assert!(status.snapshot.is_some(), "{status:?}");
 
     let m2 = start(2, any, dir.path()).await;
-    ask(&m1.addr.to_string(), Manage::Add(2, m2.addr.to_string()))
+    common::ask(dir.path(), &m1, Manage::Add(2, common::addr(&m2)))
         .await
         .unwrap();
     let (digest, loc) = agree(&[&m1, &m2]).await;
     assert_eq!(loc, ROUTES as usize);
     assert_eq!(digest, applied(&m1).1);
-    let received = ask(&m2.addr.to_string(), Manage::Status).await.unwrap();
+    let received = common::ask(dir.path(), &m2, Manage::Status).await.unwrap();
     // 120,000 attribute sets are several MB: more than one 1 MiB chunk.
     assert!(
         received.snapshot_chunks >= 3,

@@ -3,6 +3,8 @@
 # the cluster has a leader (a restarted topology already has one).
 set -u
 raft=198.18.100.11:11179
+# The operator's certificate, from the certs service.
+export REFLEX_CLUSTER_CERTS=/etc/reflex/certs
 members="--member 1=198.18.100.11:11179 --member 2=198.18.100.12:11179 --member 3=198.18.100.13:11179"
 for _ in $(seq 1 120); do
     if reflex cluster status --raft "$raft" 2>/dev/null | grep -Eq '"leader": ?[0-9]'; then

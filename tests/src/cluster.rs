@@ -9,17 +9,47 @@ pub const RAFT_PORT: u16 = 11179;
 
 /// A member's configuration: the RIB's identity (router id, cluster id,
 /// AS) is the cluster's, the same on every member; each member listens on
-/// its own address and waits for `reflex cluster init`.
-/// A member's configuration: it listens on its IPv4 and IPv6 addresses;
-/// `neighbors` is its `[[neighbor]]` sections (the same on every member).
-pub fn member_config(me: u64, member: &Node, data: &Path, neighbors: &str) -> String {
+/// its IPv4 and IPv6 addresses, reaches the others with the certificates
+/// in `certs` ([`make_certificates`]) and waits for `reflex cluster
+/// init`; `neighbors` is its `[[neighbor]]` sections (the same on every
+/// member).
+pub fn member_config(me: u64, member: &Node, data: &Path, certs: &Path, neighbors: &str) -> String {
+    let file = |name: &str| certs.join(name).display().to_string();
     format!(
-        "router-id = \"{CLUSTER_ID}\"\nlocal-as = 65000\ncluster-id = \"{CLUSTER_ID}\"\ndata-dir = \"{}\"\n[listen]\naddresses = [\"{}\", \"{}\"]\n\n[cluster]\nmember-id = {me}\nraft-address = \"{}:{RAFT_PORT}\"\nbootstrap = false\n{neighbors}",
+        "router-id = \"{CLUSTER_ID}\"\nlocal-as = 65000\ncluster-id = \"{CLUSTER_ID}\"\ndata-dir = \"{}\"\n[listen]\naddresses = [\"{}\", \"{}\"]\n\n[cluster]\nmember-id = {me}\nraft-address = \"{}:{RAFT_PORT}\"\nbootstrap = false\nca = \"{}\"\ncertificate = \"{}\"\nkey = \"{}\"\n{neighbors}",
         data.display(),
         member.v4,
         member.v6,
-        member.v4
+        member.v4,
+        file("ca.pem"),
+        file(&format!("member-{me}.pem")),
+        file(&format!("member-{me}.key")),
     )
+}
+
+/// Makes the cluster CA, members `1..=members`' certificates and the
+/// operator's in `certs` (`reflex cluster certs`).
+pub fn make_certificates(certs: &Path, members: u64) -> Result<(), String> {
+    let mut args = vec![
+        "cluster".to_string(),
+        "certs".into(),
+        "--dir".into(),
+        certs.display().to_string(),
+    ];
+    for id in 1..=members {
+        args.extend(["--member".to_string(), id.to_string()]);
+    }
+    let out = std::process::Command::new(crate::reflex::binary())
+        .args(&args)
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!(
+            "reflex cluster certs: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(())
 }
 
 /// A LAN with three member nodes (hosts 1 to 3) and three client nodes
@@ -64,6 +94,8 @@ pub fn reflex_cli(node: &Node, args: &[String]) -> Option<String> {
 /// Members started, each in its own directory (`m1`, `m2`, ...).
 pub struct Cluster {
     pub members: Vec<Node>,
+    /// The CA, the members' and the operator's certificates.
+    pub certs: PathBuf,
     pub dirs: Vec<PathBuf>,
     pub configs: Vec<String>,
     pub daemons: Vec<Option<Daemon>>,
@@ -83,27 +115,24 @@ impl Cluster {
             dirs: Vec::new(),
             configs: Vec::new(),
             daemons: Vec::new(),
+            certs: dir.join("certs"),
             members,
         };
+        make_certificates(&c.certs, c.members.len() as u64)?;
         for (i, m) in c.members.iter().enumerate() {
             let d = dir.join(format!("m{}", i + 1));
             std::fs::create_dir_all(&d).map_err(|e| e.to_string())?;
-            let conf = member_config(i as u64 + 1, m, &d.join("data"), neighbors);
+            let conf = member_config(i as u64 + 1, m, &d.join("data"), &c.certs, neighbors);
             c.daemons.push(Some(crate::reflex::start(m, &d, &conf)?));
             c.configs.push(conf);
             c.dirs.push(d);
         }
-        let mut args: Vec<String> = vec![
-            "cluster".into(),
-            "init".into(),
-            "--raft".into(),
-            raft(&c.members[0]),
-        ];
+        let mut args: Vec<String> = vec!["init".into()];
         for (i, m) in c.members.iter().enumerate() {
             args.push("--member".into());
             args.push(format!("{}={}", i + 1, raft(m)));
         }
-        wait_for(10, || reflex_cli(&c.members[0], &args)).ok_or_else(|| {
+        wait_for(10, || c.ask(0, &args)).ok_or_else(|| {
             format!(
                 "cluster init failed\n{}",
                 crate::reflex::log_tail(&c.dirs[0])
@@ -112,17 +141,23 @@ impl Cluster {
         Ok(c)
     }
 
+    /// `reflex cluster ARGS` asked of member `i` (0-based) as the
+    /// operator, from its namespace; its stdout on success.
+    pub fn ask(&self, i: usize, args: &[String]) -> Option<String> {
+        let mut all = vec!["cluster".to_string()];
+        all.extend(args.iter().cloned());
+        all.extend([
+            "--raft".to_string(),
+            raft(&self.members[i]),
+            "--certs".into(),
+            self.certs.display().to_string(),
+        ]);
+        reflex_cli(&self.members[i], &all)
+    }
+
     /// The leader as member `asked` knows it (1-based ids).
     pub fn leader(&self, asked: usize) -> Option<u64> {
-        let out = reflex_cli(
-            &self.members[asked],
-            &[
-                "cluster".into(),
-                "status".into(),
-                "--raft".into(),
-                raft(&self.members[asked]),
-            ],
-        )?;
+        let out = self.ask(asked, &["status".into()])?;
         let v: serde_json::Value = serde_json::from_str(&out).ok()?;
         v.get("leader")?.as_u64()
     }

@@ -102,15 +102,7 @@ fn wiped_member_rejoins_from_a_snapshot() {
     let leader = wait_for(20, || cluster.leader(0)).expect("a leader") as usize;
     // The leader snapshots and drops its log: a member without that log
     // can only be brought up to date with the snapshot.
-    let snap = reflex_tests::cluster::reflex_cli(
-        &members[leader - 1],
-        &[
-            "cluster".into(),
-            "snapshot".into(),
-            "--raft".into(),
-            reflex_tests::cluster::raft(&members[leader - 1]),
-        ],
-    );
+    let snap = cluster.ask(leader - 1, &["snapshot".into()]);
     assert!(snap.is_some(), "snapshot failed");
     // A follower loses its disk.
     let victim = (0..3).find(|i| i + 1 != leader).unwrap();

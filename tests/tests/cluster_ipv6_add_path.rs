@@ -120,16 +120,7 @@ fn ipv6_and_add_path_across_members() {
 
     // One reflector: the six sessions are spread two per member, and every
     // member holds the same RIB.
-    let out = reflex_tests::cluster::reflex_cli(
-        &members[0],
-        &[
-            "cluster".into(),
-            "status".into(),
-            "--raft".into(),
-            reflex_tests::cluster::raft(&members[0]),
-        ],
-    )
-    .unwrap();
+    let out = cluster.ask(0, &["status".into()]).unwrap();
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let owners = v["owners"].as_object().unwrap();
     assert_eq!(owners.len(), 6, "{out}");

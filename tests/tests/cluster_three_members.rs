@@ -123,17 +123,8 @@ fn three_members_reflect_as_one() {
     );
 
     // The owner map is what every member reports (`reflex cluster status`).
-    for m in &members {
-        let out = reflex_tests::cluster::reflex_cli(
-            m,
-            &[
-                "cluster".into(),
-                "status".into(),
-                "--raft".into(),
-                reflex_tests::cluster::raft(m),
-            ],
-        )
-        .unwrap();
+    for i in 0..members.len() {
+        let out = cluster.ask(i, &["status".into()]).unwrap();
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(
             v["owners"],

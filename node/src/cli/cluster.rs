@@ -1,13 +1,17 @@
-//! `reflex cluster init|add|remove|status`: cluster management, asked of a
-//! running member over its Raft address. Prints what that member then
-//! knows of the cluster, as JSON.
+//! `reflex cluster init|add|remove|status|snapshot`: cluster management,
+//! asked of a running member over its Raft address (mutual TLS, with the
+//! operator's certificate). Prints what that member then knows of the
+//! cluster, as JSON. `reflex cluster certs` makes the certificates.
 
 use anyhow::{Context as _, Result, anyhow};
 use clap::{Args, Subcommand};
 use consensus::manage::{ManageError, ask};
 use consensus::protocol::Manage;
+use consensus::tls::{Tls, TlsFiles, make_certificates};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 #[derive(Subcommand, Debug)]
 pub enum ClusterCommand {
@@ -24,6 +28,9 @@ pub enum ClusterCommand {
     /// Has a member snapshot its RIB now and drop the log the snapshot
     /// covers.
     Snapshot(Target),
+    /// Makes a cluster CA (unless DIR has one: then it signs with it), a
+    /// certificate and key per member, and the operator's.
+    Certs(Certs),
 }
 
 #[derive(Args, Debug)]
@@ -31,6 +38,31 @@ pub struct Target {
     /// The Raft address of the member to ask.
     #[arg(long)]
     raft: SocketAddr,
+    /// The directory with the cluster CA (`ca.pem`) and the operator's
+    /// certificate and key (`operator.pem`, `operator.key`), as `reflex
+    /// cluster certs` made them.
+    #[arg(long, env = "REFLEX_CLUSTER_CERTS", value_name = "DIR")]
+    certs: PathBuf,
+}
+
+impl Target {
+    fn tls(&self) -> Result<Arc<Tls>> {
+        Tls::load(TlsFiles::in_dir(&self.certs, "operator"))
+            .context("cannot read the operator's TLS files")
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct Certs {
+    /// Where to write them (made if missing; no file is overwritten).
+    #[arg(long, value_name = "DIR")]
+    dir: PathBuf,
+    /// A member id to make a certificate for; repeat for each.
+    #[arg(long = "member", value_name = "ID", value_parser = clap::value_parser!(u64).range(1..))]
+    members: Vec<u64>,
+    /// Make no operator certificate.
+    #[arg(long)]
+    no_operator: bool,
 }
 
 #[derive(Args, Debug)]
@@ -104,14 +136,16 @@ pub fn run(cmd: ClusterCommand) -> Result<()> {
         }) => return follow(&target, std::time::Duration::from_millis(ms)),
         ClusterCommand::Status(s) => (s.target, Manage::Status),
         ClusterCommand::Snapshot(t) => (t, Manage::Snapshot),
+        ClusterCommand::Certs(c) => return certs(&c),
     };
+    let tls = target.tls()?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start a runtime")?;
     let addr = target.raft.to_string();
     let status = runtime
-        .block_on(ask(&addr, m))
+        .block_on(ask(&addr, tls, m))
         .map_err(|e: ManageError| anyhow!("member at {addr}: {e}"))?;
     println!("{}", serde_json::to_string_pretty(&status)?);
     Ok(())
@@ -126,13 +160,14 @@ fn follow(target: &Target, every: std::time::Duration) -> Result<()> {
         .build()
         .context("cannot start a runtime")?;
     let addr = target.raft.to_string();
+    let tls = target.tls()?;
     let mut out = std::io::stdout().lock();
     runtime.block_on(async {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            match ask(&addr, Manage::Status).await {
+            match ask(&addr, tls.clone(), Manage::Status).await {
                 Ok(status) => {
                     let mut line = serde_json::to_value(&status)?;
                     if let Some(o) = line.as_object_mut() {
@@ -150,4 +185,19 @@ fn follow(target: &Target, every: std::time::Duration) -> Result<()> {
             }
         }
     })
+}
+
+/// `certs`: prints each file written.
+fn certs(c: &Certs) -> Result<()> {
+    if c.members.is_empty() && c.no_operator {
+        return Err(anyhow!(
+            "nothing to make: give --member ID, or leave out --no-operator"
+        ));
+    }
+    let written = make_certificates(&c.dir, &c.members, !c.no_operator)
+        .with_context(|| format!("cannot make the certificates in {}", c.dir.display()))?;
+    for f in written {
+        println!("{}", f.display());
+    }
+    Ok(())
 }

@@ -60,6 +60,14 @@ pub enum Problem {
     NotSocketAddress(String),
     #[error("member id {0} is invalid (1 or more)")]
     MemberId(i64),
+    #[error(
+        "a member reachable on raft-address authenticates the others with mutual TLS: set `ca`, `certificate` and `key` in [cluster] (`reflex cluster certs` makes them)"
+    )]
+    RaftWithoutTls,
+    #[error(
+        "`{0}` is set without raft-address: a node without raft-address opens no Raft listener"
+    )]
+    TlsWithoutRaft(&'static str),
     #[error("`{0}` is not an IPv4 address")]
     NotIpv4(String),
     #[error("`{0}` is not an IP address")]

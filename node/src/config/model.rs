@@ -134,11 +134,25 @@ pub struct Fib {
 pub struct Cluster {
     /// Its Raft node id, unique in the cluster (1 or more).
     pub member_id: u64,
-    /// Where the other members reach its Raft.
-    pub raft_address: SocketAddr,
+    /// How the other members reach its Raft (`None`: they do not; a
+    /// one-member node opens no Raft listener).
+    pub raft: Option<RaftTransport>,
     /// A fresh store makes a one-member cluster of this node; `false`: it
     /// waits for `reflex cluster init` or `reflex cluster add`.
     pub bootstrap: bool,
+}
+
+/// Where a member's Raft listens, and the TLS files it authenticates
+/// with (mutual TLS; `reflex cluster certs` makes them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RaftTransport {
+    pub address: SocketAddr,
+    /// The cluster CA's certificate (PEM).
+    pub ca: PathBuf,
+    /// This member's certificate (PEM), naming its member id.
+    pub certificate: PathBuf,
+    /// Its private key (PEM).
+    pub key: PathBuf,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -200,6 +200,9 @@ pub struct RawCluster {
     pub member_id: Option<i64>,
     pub raft_address: Option<String>,
     pub bootstrap: Option<bool>,
+    pub ca: Option<String>,
+    pub certificate: Option<String>,
+    pub key: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

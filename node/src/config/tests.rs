@@ -354,18 +354,40 @@ fn cluster_id() {
 fn cluster() {
     // No section and an empty one: a one-member cluster on the defaults.
     assert_eq!(ok(BASE).cluster, ok(&with_base("[cluster]\n")).cluster);
+    // No raft-address: no Raft listener.
     let c = ok(&with_base("[cluster]\n")).cluster;
-    assert_eq!(
-        (c.member_id, c.raft_address.to_string()),
-        (1, "127.0.0.1:0".to_string())
-    );
+    assert_eq!((c.member_id, c.raft), (1, None));
     let c = ok(&with_base(
-        "[cluster]\nmember-id = 3\nraft-address = \"198.18.0.3:11179\"\n",
+        "[cluster]\nmember-id = 3\nraft-address = \"198.18.0.3:11179\"\nca = \"c/ca.pem\"\ncertificate = \"c/member-3.pem\"\nkey = \"c/member-3.key\"\n",
     ))
     .cluster;
+    let raft = c.raft.unwrap();
     assert_eq!(
-        (c.member_id, c.raft_address.to_string()),
-        (3, "198.18.0.3:11179".to_string())
+        (
+            c.member_id,
+            raft.address.to_string(),
+            raft.certificate.display().to_string()
+        ),
+        (
+            3,
+            "198.18.0.3:11179".to_string(),
+            "c/member-3.pem".to_string()
+        )
+    );
+    // A listener needs TLS; TLS files need a listener.
+    one_error(
+        &with_base(
+            "[cluster]\nmember-id = 3\nraft-address = \"198.18.0.3:11179\"\nca = \"ca.pem\"\n",
+        ),
+        5,
+        "cluster.raft-address",
+        "mutual TLS: set `ca`, `certificate` and `key`",
+    );
+    one_error(
+        &with_base("[cluster]\nkey = \"k.pem\"\n"),
+        4,
+        "cluster.key",
+        "opens no Raft listener",
     );
     one_error(
         &with_base("[cluster]\nmember-id = 0\n"),

@@ -14,8 +14,8 @@ mod policy;
 use super::error::{Diagnostic, Problem};
 use super::locate::{Locator, join};
 use super::model::{
-    Api, Cluster, Config, Fib, GracefulRestart, Listen, MaxPrefix, MaxPrefixAction, Neighbor, Role,
-    Timers, add_path_mode_from_name, defaults, family_from_name, family_name,
+    Api, Cluster, Config, Fib, GracefulRestart, Listen, MaxPrefix, MaxPrefixAction, Neighbor,
+    RaftTransport, Role, Timers, add_path_mode_from_name, defaults, family_from_name, family_name,
 };
 use super::raw::{RawApi, RawCluster, RawConfig, RawFib, RawPeer, RawPolicySections, RawTimers};
 use speaker::wire::Family;
@@ -421,7 +421,7 @@ impl Checker<'_> {
             }
         };
         let raft_address = match &raw.raft_address {
-            None => Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
+            None => None,
             Some(s) => match s.parse() {
                 Ok(a) => Some(a),
                 Err(_) => {
@@ -429,13 +429,40 @@ impl Checker<'_> {
                         "cluster.raft-address",
                         Problem::NotSocketAddress(s.to_string()),
                     );
-                    None
+                    return None;
+                }
+            },
+        };
+        let files = [
+            ("ca", &raw.ca),
+            ("certificate", &raw.certificate),
+            ("key", &raw.key),
+        ];
+        let raft = match raft_address {
+            None => {
+                for (key, value) in files {
+                    if value.is_some() {
+                        self.report(&format!("cluster.{key}"), Problem::TlsWithoutRaft(key));
+                    }
+                }
+                None
+            }
+            Some(address) => match (&raw.ca, &raw.certificate, &raw.key) {
+                (Some(ca), Some(certificate), Some(key)) => Some(RaftTransport {
+                    address,
+                    ca: PathBuf::from(ca),
+                    certificate: PathBuf::from(certificate),
+                    key: PathBuf::from(key),
+                }),
+                _ => {
+                    self.report("cluster.raft-address", Problem::RaftWithoutTls);
+                    return None;
                 }
             },
         };
         Some(Cluster {
             member_id: member_id?,
-            raft_address: raft_address?,
+            raft,
             bootstrap: raw.bootstrap.unwrap_or(true),
         })
     }

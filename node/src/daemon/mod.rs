@@ -15,7 +15,7 @@ use crate::rib::hook::{DispatchHook, Routing, SharedRouting};
 use crate::session::{RibRole, Status};
 use actix::{Actor, Arbiter, System};
 use anyhow::Context as _;
-use consensus::Member;
+use consensus::{Member, Transport};
 use speaker::fsm::SessionConfig;
 use speaker::rib::RibCommand;
 use speaker::rib::RibConfig;
@@ -69,9 +69,9 @@ pub struct DaemonSpec {
 #[derive(Clone, Debug)]
 pub struct MemberSpec {
     pub id: storage::NodeId,
-    /// Where other members reach its Raft (port 0: any; a one-member
-    /// cluster is never reached).
-    pub raft_listen: SocketAddr,
+    /// Where other members reach its Raft (port 0: any), and its TLS
+    /// files; `None`: a one-member node, no Raft listener.
+    pub raft: Option<(SocketAddr, consensus::tls::TlsFiles)>,
     /// A fresh store makes a one-member cluster; else wait to be added.
     pub bootstrap: bool,
 }
@@ -80,6 +80,10 @@ pub struct MemberSpec {
 /// waits for the End-of-RIB of the neighbours of before its restart before
 /// it sends its table anyway.
 const SELECTION_DEFERRAL: Duration = Duration::from_secs(60);
+
+/// The Raft address a one-member node records for itself: it has no
+/// listener, and no other member ever connects to it.
+const ALONE: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 0);
 
 /// How long a stopping member of a cluster waits for its sessions to move
 /// to the others (make-before-break) before it closes what is left as a
@@ -246,7 +250,15 @@ async fn start_member(
         routing,
         fib: fib.map(|f| (f.feed.clone(), f.resolver())),
     });
-    let member = Member::start(me.id, me.raft_listen, &dir, spec.rib.clone(), hook)
+    let transport = match &me.raft {
+        None => Transport::Alone,
+        Some((listen, files)) => Transport::Tls {
+            listen: *listen,
+            tls: consensus::tls::Tls::load(files.clone())
+                .context("cannot read the cluster's TLS files")?,
+        },
+    };
+    let member = Member::start(me.id, transport, &dir, spec.rib.clone(), hook)
         .await
         .with_context(|| format!("cannot start the replicated RIB in {}", dir.display()))?;
     let initialized = member
@@ -256,7 +268,11 @@ async fn start_member(
         .map_err(|e| anyhow::anyhow!("raft: {e}"))?;
     if !initialized && me.bootstrap {
         member
-            .init([(me.id, member.addr)].into_iter().collect())
+            .init(
+                [(me.id, member.addr.unwrap_or(ALONE))]
+                    .into_iter()
+                    .collect(),
+            )
             .await
             .context("cannot make a one-member cluster")?;
     }
@@ -300,7 +316,7 @@ async fn start_member(
     info!(
         member = me.id,
         leader = ?leader,
-        raft = %member.addr,
+        raft = ?member.addr,
         loc_rib = restored,
         "replicated RIB ready"
     );

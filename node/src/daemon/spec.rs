@@ -44,7 +44,16 @@ pub fn spec_from_config(c: &Config) -> DaemonSpec {
         }),
         member: MemberSpec {
             id: c.cluster.member_id,
-            raft_listen: c.cluster.raft_address,
+            raft: c.cluster.raft.as_ref().map(|r| {
+                (
+                    r.address,
+                    consensus::tls::TlsFiles {
+                        ca: r.ca.clone(),
+                        certificate: r.certificate.clone(),
+                        key: r.key.clone(),
+                    },
+                )
+            }),
             bootstrap: c.cluster.bootstrap,
         },
         listen: c

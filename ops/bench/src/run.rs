@@ -141,7 +141,7 @@ pub fn run(kind: Kind, o: &Options, round: usize) -> Result<Outcome> {
             .enumerate()
             .map(|(i, m)| reflectors::start_member(&setup(m), i as u64 + 1))
             .collect::<Result<Vec<_>>>()?;
-        init_cluster(&members, o)?;
+        init_cluster(&members, o, &dir)?;
         procs
     };
     let mut out = Outcome {
@@ -202,13 +202,16 @@ pub fn run(kind: Kind, o: &Options, round: usize) -> Result<Outcome> {
 }
 
 /// `reflex cluster init`, asked of the first member, until it answers.
-fn init_cluster(members: &[Node], o: &Options) -> Result<()> {
+fn init_cluster(members: &[Node], o: &Options, dir: &Path) -> Result<()> {
     let raft = |m: &Node| format!("{}:{}", m.v4, reflectors::RAFT_PORT);
+    let certs = reflectors::reflex::certs(dir, &o.reflex)?;
     let mut cmd_args = vec![
         "cluster".to_string(),
         "init".into(),
         "--raft".into(),
         raft(&members[0]),
+        "--certs".into(),
+        certs.display().to_string(),
     ];
     for (i, m) in members.iter().enumerate() {
         cmd_args.push("--member".into());
@@ -310,10 +313,14 @@ struct Progress {
 fn watch(member: &Node, i: usize, o: &Options, dir: &Path) -> Result<(Daemon, PathBuf)> {
     let raft = format!("{}:{}", member.v4, reflectors::RAFT_PORT);
     let path = dir.join(format!("status-m{}.jsonl", i + 1));
+    let certs = reflectors::reflex::certs(dir, &o.reflex)?;
     let mut cmd = member.command(&o.reflex.to_string_lossy());
-    cmd.args(["cluster", "status", "--raft", &raft, "--every", "50"])
-        .stdout(std::fs::File::create(&path)?)
-        .stderr(std::process::Stdio::null());
+    cmd.args([
+        "cluster", "status", "--raft", &raft, "--every", "50", "--certs",
+    ])
+    .arg(&certs)
+    .stdout(std::fs::File::create(&path)?)
+    .stderr(std::process::Stdio::null());
     Ok((Daemon::spawn("status", cmd).map_err(ns_err)?, path))
 }
 

@@ -6,7 +6,7 @@
 mod bird;
 mod frr;
 mod gobgp;
-mod reflex;
+pub mod reflex;
 
 use crate::proc::Proc;
 use anyhow::{Result, bail};

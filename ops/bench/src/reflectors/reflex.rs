@@ -4,6 +4,7 @@
 use super::{Setup, log_file};
 use crate::proc::Proc;
 use anyhow::{Result, bail};
+use std::path::{Path, PathBuf};
 
 /// How Reflex keeps its RIB.
 #[derive(Clone, Copy, Debug)]
@@ -16,6 +17,31 @@ pub enum Mode {
 
 /// The Raft port of cluster members.
 pub const RAFT_PORT: u16 = 11179;
+
+/// The most members a bench cluster has.
+const MEMBERS: u64 = 3;
+
+/// The cluster's certificates (`reflex cluster certs`) in `dir/certs`,
+/// made on first use: members 1 to 3 and the operator's.
+pub fn certs(dir: &Path, binary: &Path) -> Result<PathBuf> {
+    let certs = dir.join("certs");
+    if certs.join("ca.pem").exists() {
+        return Ok(certs);
+    }
+    let mut cmd = std::process::Command::new(binary);
+    cmd.args(["cluster", "certs", "--dir"]).arg(&certs);
+    for id in 1..=MEMBERS {
+        cmd.args(["--member", &id.to_string()]);
+    }
+    let out = cmd.output()?;
+    if !out.status.success() {
+        bail!(
+            "reflex cluster certs: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(certs)
+}
 
 pub fn start(s: &Setup<'_>, mode: Mode) -> Result<Proc> {
     if !s.reflex_binary.exists() {
@@ -43,16 +69,20 @@ pub fn start(s: &Setup<'_>, mode: Mode) -> Result<Proc> {
         cid = s.cluster_id,
         data = s.dir.join(format!("{name}-data")).display(),
     );
-    match mode {
-        // The defaults but a known Raft port: the bench asks the member
-        // how many paths it has committed.
-        Mode::OneMember => conf.push_str(&format!(
-            "\n[cluster]\nraft-address = \"{me}:{RAFT_PORT}\"\n"
-        )),
-        Mode::Member { id } => conf.push_str(&format!(
-            "\n[cluster]\nmember-id = {id}\nraft-address = \"{me}:{RAFT_PORT}\"\nbootstrap = false\n"
-        )),
-    }
+    // A known Raft port even for one member: the bench asks the member
+    // how many paths it has committed.
+    let certs = certs(s.dir, s.reflex_binary)?;
+    let (id, bootstrap) = match mode {
+        Mode::OneMember => (1, true),
+        Mode::Member { id } => (id, false),
+    };
+    conf.push_str(&format!(
+        "\n[cluster]\nmember-id = {id}\nraft-address = \"{me}:{RAFT_PORT}\"\nbootstrap = {bootstrap}\n\
+         ca = \"{ca}\"\ncertificate = \"{cert}\"\nkey = \"{key}\"\n",
+        ca = certs.join("ca.pem").display(),
+        cert = certs.join(format!("member-{id}.pem")).display(),
+        key = certs.join(format!("member-{id}.key")).display(),
+    ));
     if let Some((sections, _)) = s.import_policy {
         conf.push_str(sections);
     }

@@ -1,0 +1,59 @@
+//! What the consensus tests share: members on loopback with the cluster's
+//! certificates (made once per test directory), and the operator.
+#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
+
+use consensus::manage::ManageError;
+use consensus::protocol::{ClusterStatus, Manage};
+use consensus::tls::{Tls, TlsFiles, make_certificates};
+use consensus::{Member, Transport};
+use speaker::rib::RibConfig;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use storage::{NoHook, NodeId};
+
+/// Members 1 to 5 and the operator, in `dir/certs`.
+pub fn certs(dir: &Path) -> PathBuf {
+    let certs = dir.join("certs");
+    if !certs.join("ca.pem").exists() {
+        make_certificates(&certs, &[1, 2, 3, 4, 5], true).unwrap();
+    }
+    certs
+}
+
+/// The TLS side of `name` (`member-N` or `operator`).
+pub fn tls(dir: &Path, name: &str) -> Arc<Tls> {
+    Tls::load(TlsFiles::in_dir(&certs(dir), name)).unwrap()
+}
+
+/// Member `id` on `addr` (port 0: any), its store in `dir/ID`.
+pub async fn start(id: NodeId, addr: SocketAddr, dir: &Path, rib: RibConfig) -> Member {
+    let transport = Transport::Tls {
+        listen: addr,
+        tls: tls(dir, &format!("member-{id}")),
+    };
+    Member::start(
+        id,
+        transport,
+        &dir.join(id.to_string()),
+        rib,
+        Box::new(NoHook),
+    )
+    .await
+    .unwrap()
+}
+
+/// Where `m` listens.
+pub fn socket(m: &Member) -> SocketAddr {
+    m.addr.expect("a member with a Raft transport")
+}
+
+pub fn addr(m: &Member) -> String {
+    socket(m).to_string()
+}
+
+/// `reflex cluster ...` asked of `m` as the operator (certificates in
+/// `dir/certs`).
+pub async fn ask(dir: &Path, m: &Member, what: Manage) -> Result<ClusterStatus, ManageError> {
+    consensus::manage::ask(&addr(m), tls(dir, "operator"), what).await
+}
