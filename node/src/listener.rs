@@ -55,12 +55,28 @@ pub async fn serve(listener: TcpListener, sessions: Sessions) {
     }
 }
 
+/// A listening socket on `addr`. An IPv6 one is IPv6 only (IPV6_V6ONLY),
+/// so that "::" and "0.0.0.0" on the same port are two sockets, as the
+/// default `[listen]` has them, whatever the host's `bindv6only`.
+pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.set_reuse_address(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    TcpListener::from_std(socket.into())
+}
+
 /// Binds `addr` as soon as it can be (the address is not on an interface
 /// yet), then serves.
 pub async fn serve_once_bound(addr: SocketAddr, peers: Sessions) {
     loop {
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-        match TcpListener::bind(addr).await {
+        match bind(addr) {
             Ok(l) => return serve(l, peers).await,
             Err(e) if e.kind() == std::io::ErrorKind::AddrNotAvailable => {}
             Err(e) => {

@@ -25,7 +25,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use storage::Request;
-use tokio::net::TcpListener;
 use tracing::{info, warn};
 
 /// One neighbour to run a session with.
@@ -181,7 +180,7 @@ pub fn run(spec: DaemonSpec, shutdown: impl Future<Output = ()> + 'static) -> an
         actix_rt::spawn(sessions::keep_fenced(member.clone(), sessions.clone()));
         for addr in &spec.listen {
             let peers = sessions.clone();
-            match TcpListener::bind(addr).await {
+            match listener::bind(*addr) {
                 Ok(l) => {
                     actix_rt::spawn(listener::serve(l, peers));
                 }
