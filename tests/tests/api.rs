@@ -600,8 +600,15 @@ fn neighbour_actions_need_the_token_and_act_on_the_session() {
         reflex_tests::reflex::log_tail(dir.path())
     );
     state("Established");
-    // A wrong token from the CLI: exit 4 with the API's reason.
-    let (code, _, err) = ctl(&["--token", "not-the-token-at-all", "reset", &c]);
+    // A wrong token from the CLI (in a file, never on the command line):
+    // exit 4 with the API's reason.
+    let wrong_file = dir.path().join("wrong-token");
+    std::fs::write(&wrong_file, "not-the-token-at-all\n").unwrap();
+    let (code, _, err) = reflex_tests::reflex::ctl(
+        &rr,
+        None,
+        &["--token-file", &wrong_file.to_string_lossy(), "reset", &c],
+    );
     assert_eq!(code, Some(4));
     assert!(err.contains("403: wrong token"), "{err}");
 }
@@ -615,4 +622,70 @@ fn request_with_body(
 ) -> reflex_tests::http::Response {
     reflex_tests::http::request_body(ns, api, "POST", path, &[("Authorization", auth)], body)
         .unwrap()
+}
+
+const READ_TOKEN: &str = "a-read-token-of-some-length";
+
+/// With `[api] read-token`, every read needs it (or the action token);
+/// the read token makes no action; the OpenAPI document stays open.
+#[test]
+fn reads_need_the_read_token_when_one_is_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lan = Lan::new().unwrap();
+    let rr = lan.node(1).unwrap();
+    let client = lan.node(2).unwrap();
+    let config = reflector_config(
+        &rr,
+        &client,
+        &dir.path().join("data"),
+        &format!("[api]\ntoken = \"{TOKEN}\"\nread-token = \"{READ_TOKEN}\"\n"),
+    );
+    let _reflex = reflex_tests::reflex::start(&rr, dir.path(), &config).unwrap();
+    let api: SocketAddr = API.parse().unwrap();
+    let bearer = |t: &str| format!("Bearer {t}");
+    let up = wait_for(20, || {
+        request(&rr.ns, api, "GET", "/api/v1/openapi.json", &[])
+            .ok()
+            .filter(|r| r.status == 200)
+    });
+    assert!(
+        up.is_some(),
+        "{}",
+        reflex_tests::reflex::log_tail(dir.path())
+    );
+    for path in [
+        "/api/v1/neighbors",
+        "/api/v1/rib",
+        "/api/v1/cluster",
+        "/metrics",
+    ] {
+        let r = request(&rr.ns, api, "GET", path, &[]).unwrap();
+        assert_eq!(r.status, 401, "{path} without a token: {}", r.body);
+        let wrong = bearer("not-the-token-at-all");
+        let r = request(&rr.ns, api, "GET", path, &[("Authorization", &wrong)]).unwrap();
+        assert_eq!(r.status, 403, "{path} with a wrong token: {}", r.body);
+        for t in [READ_TOKEN, TOKEN] {
+            let b = bearer(t);
+            let r = request(&rr.ns, api, "GET", path, &[("Authorization", &b)]).unwrap();
+            assert_eq!(r.status, 200, "{path} with a token: {}", r.body);
+        }
+    }
+    // The read token makes no action.
+    let b = bearer(READ_TOKEN);
+    let r = request(
+        &rr.ns,
+        api,
+        "POST",
+        &format!("/api/v1/neighbors/{}/reset", client.v4),
+        &[("Authorization", &b)],
+    )
+    .unwrap();
+    assert_eq!(r.status, 403, "{}", r.body);
+    // `reflex ctl` with the token from the environment, and without.
+    let (code, out, err) = ctl(&rr, Some(READ_TOKEN), &["neighbors"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains(&client.v4.to_string()), "{out}");
+    let (code, _, err) = ctl(&rr, None, &["neighbors"]);
+    assert_eq!(code, Some(4), "{err}");
+    assert!(err.contains("401"), "{err}");
 }

@@ -31,6 +31,9 @@ pub struct ApiState {
     pub fib: Option<Arc<FibStats>>,
     /// The bearer token actions need (`None`: actions are refused).
     pub token: Option<String>,
+    /// The bearer token reads need, or the action token (`None`: reads
+    /// are open).
+    pub read_token: Option<String>,
     /// Reads the configuration file again (`None`: started without one).
     pub reloader: Option<Arc<crate::daemon::reload::Reloader>>,
 }
@@ -70,7 +73,34 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/openapi.json", get(openapi))
         .route("/metrics", get(metrics::render))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            read_access,
+        ))
         .with_state(state)
+}
+
+/// With `[api] read-token`, a read (GET: the RIB, the MRT dump, the
+/// metrics...) needs it or the action token; the OpenAPI document stays
+/// open.
+async fn read_access(
+    axum::extract::State(api): axum::extract::State<ApiState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if let Some(read) = api.read_token.as_deref()
+        && request.method() == Method::GET
+        && request.uri().path() != "/api/v1/openapi.json"
+    {
+        let tokens: Vec<&str> = [Some(read), api.token.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect();
+        if let Err(e) = actions::bearer(request.headers(), &tokens, "this read") {
+            return e.into_response();
+        }
+    }
+    next.run(request).await
 }
 
 /// The OpenAPI document of this API (`ops/api/openapi.json`).

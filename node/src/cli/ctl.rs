@@ -7,8 +7,8 @@
 
 use clap::{Args, Subcommand};
 use serde_json::Value;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+
+use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -20,9 +20,11 @@ pub struct Ctl {
     /// Print the API's JSON instead of a table.
     #[arg(long, global = true)]
     json: bool,
-    /// The API's bearer token, for actions (its `[api] token`).
-    #[arg(long, env = "REFLEX_API_TOKEN", global = true, hide_env_values = true)]
-    token: Option<String>,
+    /// A file holding the API's bearer token (its `[api] token`, or its
+    /// `read-token` for reads only); `REFLEX_API_TOKEN` else. Never on the
+    /// command line, where every user of the host can read it.
+    #[arg(long, value_name = "FILE", global = true)]
+    token_file: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: CtlCommand,
 }
@@ -192,9 +194,13 @@ pub fn run(cmd: Ctl) -> ExitCode {
                 .map(|m| serde_json::json!({ "message": m }).to_string()),
         ),
     };
-    let token = cmd.token.as_deref().filter(|_| method == "POST");
+    let token = match token(cmd.token_file.as_deref()) {
+        Ok(t) => t,
+        Err(f) => return fail(cmd.api, f),
+    };
+    let token = token.as_deref();
     if let CtlCommand::Dump { output } = &cmd.command {
-        return match request(cmd.api, "GET", "/api/v1/rib/mrt", None, None).and_then(|octets| {
+        return match request(cmd.api, "GET", "/api/v1/rib/mrt", token, None).and_then(|octets| {
             std::fs::write(output, &octets)
                 .map(|()| octets.len())
                 .map_err(|e| Failure::Unreadable(format!("{}: {e}", output.display())))
@@ -385,6 +391,25 @@ fn aligned(table: &[Vec<String>]) -> String {
     out
 }
 
+/// The API token: the first line of `file`, else `REFLEX_API_TOKEN`.
+fn token(file: Option<&std::path::Path>) -> Result<Option<String>, Failure> {
+    if let Some(f) = file {
+        let text = std::fs::read_to_string(f)
+            .map_err(|e| Failure::Unreadable(format!("token file {}: {e}", f.display())))?;
+        let t = text.lines().next().unwrap_or("").trim().to_string();
+        if t.is_empty() {
+            return Err(Failure::Unreadable(format!(
+                "token file {}: empty",
+                f.display()
+            )));
+        }
+        return Ok(Some(t));
+    }
+    Ok(std::env::var("REFLEX_API_TOKEN")
+        .ok()
+        .filter(|t| !t.is_empty()))
+}
+
 /// `method path` (with the token and a JSON body, if any): the body of a
 /// 2xx, else the API's error.
 fn request(
@@ -394,36 +419,41 @@ fn request(
     token: Option<&str>,
     body: Option<&str>,
 ) -> Result<Vec<u8>, Failure> {
-    let unreachable = |e: std::io::Error| Failure::Unreachable(e.to_string());
-    let mut s = TcpStream::connect_timeout(&api, Duration::from_secs(5)).map_err(unreachable)?;
-    s.set_read_timeout(Some(Duration::from_secs(60)))
-        .map_err(unreachable)?;
-    let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {api}\r\nConnection: close\r\nAccept: application/json\r\n"
-    );
-    if let Some(t) = token {
-        request.push_str(&format!("Authorization: Bearer {t}\r\n"));
-    }
-    let body = body.unwrap_or("");
-    request.push_str(&format!(
-        "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    ));
-    s.write_all(request.as_bytes()).map_err(unreachable)?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).map_err(unreachable)?;
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| Failure::Unreadable("no HTTP header".into()))?;
-    let head = String::from_utf8_lossy(&raw[..split]);
-    let body = raw[split + 4..].to_vec();
-    let status: u16 = head
-        .lines()
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|c| c.parse().ok())
-        .ok_or_else(|| Failure::Unreadable("no HTTP status".into()))?;
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_connect(Some(Duration::from_secs(5)))
+        .timeout_global(Some(Duration::from_secs(60)))
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let url = format!("http://{api}{path}");
+    let unreachable = |e: ureq::Error| Failure::Unreachable(e.to_string());
+    let response = match method {
+        "POST" => {
+            let mut r = agent
+                .post(&url)
+                .header("Accept", "application/json")
+                .header("Content-Type", "application/json");
+            if let Some(t) = token {
+                r = r.header("Authorization", format!("Bearer {t}"));
+            }
+            r.send(body.unwrap_or("")).map_err(unreachable)?
+        }
+        _ => {
+            let mut r = agent.get(&url).header("Accept", "application/json");
+            if let Some(t) = token {
+                r = r.header("Authorization", format!("Bearer {t}"));
+            }
+            r.call().map_err(unreachable)?
+        }
+    };
+    let status = response.status().as_u16();
+    let body = response
+        .into_body()
+        .into_with_config()
+        // An MRT dump of a full table is hundreds of MB.
+        .limit(u64::MAX)
+        .read_to_vec()
+        .map_err(|e| Failure::Unreadable(e.to_string()))?;
     if (200..300).contains(&status) {
         return Ok(body);
     }

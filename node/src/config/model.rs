@@ -105,6 +105,9 @@ pub struct Api {
     /// The bearer token actions need (`None`: actions are refused).
     #[serde(skip)]
     pub token: Option<String>,
+    /// The bearer token every read (GET) needs, the action token too
+    /// serving (`None`: reads are open to whoever reaches the address).
+    pub read_token: Option<String>,
 }
 
 /// How a border programs the kernel's forwarding table (`[fib]`).

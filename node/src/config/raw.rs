@@ -210,6 +210,7 @@ pub struct RawCluster {
 pub struct RawApi {
     pub address: Option<String>,
     pub token: Option<String>,
+    pub read_token: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

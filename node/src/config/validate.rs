@@ -481,17 +481,28 @@ impl Checker<'_> {
             },
         };
         let token = raw.and_then(|a| a.token.clone());
-        if token.as_deref().is_some_and(|t| t.len() < 16) {
-            self.report(
-                "api.token",
-                Problem::NotA {
-                    value: "(hidden)".into(),
-                    expected: "a token of 16 characters or more",
-                },
-            );
+        let read_token = raw.and_then(|a| a.read_token.clone());
+        let mut short = false;
+        for (key, t) in [("api.token", &token), ("api.read-token", &read_token)] {
+            if t.as_deref().is_some_and(|t| t.len() < 16) {
+                self.report(
+                    key,
+                    Problem::NotA {
+                        value: "(hidden)".into(),
+                        expected: "a token of 16 characters or more",
+                    },
+                );
+                short = true;
+            }
+        }
+        if short {
             return None;
         }
-        Some(Api { address, token })
+        Some(Api {
+            address,
+            token,
+            read_token,
+        })
     }
 
     /// `[fib]` of a border; `None` when a value is bad (reported).

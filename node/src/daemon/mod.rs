@@ -56,6 +56,8 @@ pub struct DaemonSpec {
     pub api: Option<SocketAddr>,
     /// The bearer token of the API's actions.
     pub api_token: Option<String>,
+    /// The bearer token of the API's reads (`None`: open).
+    pub api_read_token: Option<String>,
     /// The routing policy of the configuration, proposed to the cluster
     /// at start ([`reload`]).
     pub policy: reload::PolicySpec,
@@ -171,6 +173,7 @@ pub fn run(spec: DaemonSpec, shutdown: impl Future<Output = ()> + 'static) -> an
                 member: member.clone(),
                 fib: fib.as_ref().map(|f| f.stats.clone()),
                 token: spec.api_token.clone(),
+                read_token: spec.api_read_token.clone(),
                 reloader: reloader.clone(),
             };
             actix_rt::spawn(crate::api::serve(address, state));

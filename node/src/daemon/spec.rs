@@ -32,6 +32,7 @@ pub fn spec_from_config(c: &Config) -> DaemonSpec {
         data_dir: c.data_dir.clone(),
         api: c.api.address,
         api_token: c.api.token.clone(),
+        api_read_token: c.api.read_token.clone(),
         fib: c.fib.map(|f| FibSpec {
             target: Target {
                 table: f.table,
