@@ -69,3 +69,34 @@ fn the_systemd_unit_verifies() {
         .collect();
     assert!(out.status.success() && problems.is_empty(), "{err}");
 }
+
+/// `systemd-analyze security` scores the unit 3.0 or better (lower is
+/// better; skipped where systemd is not installed).
+#[test]
+fn the_systemd_unit_is_sandboxed() {
+    if Command::new("systemd-analyze")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: no systemd-analyze");
+        return;
+    }
+    let unit = concat!(env!("CARGO_MANIFEST_DIR"), "/../ops/systemd/reflex.service");
+    let out = Command::new("systemd-analyze")
+        .args(["security", "--offline=true", unit])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let score: f64 = text
+        .lines()
+        .find_map(|l| {
+            l.split("Overall exposure level for reflex.service: ")
+                .nth(1)
+        })
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no score: {text}{}", String::from_utf8_lossy(&out.stderr)));
+    eprintln!("systemd-analyze security: {score}");
+    assert!(score <= 3.0, "exposure {score}:\n{text}");
+}
