@@ -169,6 +169,28 @@ fn load(files: &TlsFiles) -> Result<Loaded, TlsError> {
     })
 }
 
+/// A TLS 1.3 server configuration that asks for no client certificate
+/// (the HTTP API's, whose clients carry a bearer token instead).
+pub fn server_only(certificate: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsError> {
+    let chain = certificates(certificate)?;
+    let key_octets = read(key)?;
+    let key_der = PrivateKeyDer::from_pem_slice(&key_octets)
+        .map_err(|e| TlsError::Pem(key.to_path_buf(), "private key", e.to_string()))?;
+    let config = ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .map_err(|e| TlsError::Rustls(certificate.to_path_buf(), e))?
+        .with_no_client_auth()
+        .with_single_cert(chain, key_der)
+        .map_err(|e| TlsError::Rustls(key.to_path_buf(), e))?;
+    Ok(Arc::new(config))
+}
+
+/// The crypto provider of every TLS end here (for a client built
+/// elsewhere, such as `reflex ctl`'s).
+pub fn crypto_provider() -> Arc<rustls::crypto::CryptoProvider> {
+    provider()
+}
+
 impl Tls {
     /// Reads the CA, certificate and key (an error names the file).
     pub fn load(files: TlsFiles) -> Result<Arc<Tls>, TlsError> {

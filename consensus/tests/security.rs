@@ -483,3 +483,64 @@ async fn certificates_rotate_to_a_new_ca_while_the_cluster_runs() {
         m.shutdown().await;
     }
 }
+
+/// `count` host routes from 198.18.0.0 announced by peer 1, one attribute
+/// set.
+fn routes(count: u32) -> RibCommand {
+    use speaker::wire::attr::{AsPath, AttrValue, Origin, PathAttribute};
+    use speaker::wire::{Family, NlriEntry, PathAttributes, Prefix};
+    let attrs = Arc::new(PathAttributes::new(vec![
+        PathAttribute::new(AttrValue::Origin(Origin::Igp)),
+        PathAttribute::new(AttrValue::AsPath(AsPath::sequence(vec![64512]))),
+        PathAttribute::new(AttrValue::NextHop(Ipv4Addr::new(198, 18, 1, 1))),
+    ]));
+    let base = u32::from(Ipv4Addr::new(198, 18, 0, 0));
+    RibCommand::Routes {
+        peer: PeerId(1),
+        withdrawn: vec![],
+        announced: (0..count)
+            .map(|i| {
+                let ip = std::net::IpAddr::V4(Ipv4Addr::from(base + i));
+                let p = Prefix::new(ip, 32).unwrap();
+                (Family::IPV4_UNICAST, NlriEntry::plain(p), attrs.clone())
+            })
+            .collect(),
+    }
+}
+
+/// An AppendEntries over the frame limit is openraft's PayloadTooLarge,
+/// asking for fewer entries, before anything is sent (openraft then
+/// sends fewer: no endless retry of a frame the receiver refuses).
+#[tokio::test]
+async fn an_append_over_the_frame_limit_asks_for_fewer_entries() {
+    use openraft::error::RPCError;
+    use openraft::network::{RPCOption, RaftNetwork};
+    use openraft::{Entry, EntryPayload};
+    // One entry of a fifth of the limit or more.
+    let mut count = 50_000;
+    let entry = |count: u32, index: u64| Entry::<storage::TypeConfig> {
+        log_id: LogId::new(openraft::CommittedLeaderId::new(1, 1), index),
+        payload: EntryPayload::Normal(Request::new(vec![routes(count)])),
+    };
+    while storage::format::encode(&entry(count, 1)).unwrap().len() < MAX_FRAME / 5 {
+        count *= 2;
+    }
+    let append = |n: u64| AppendEntriesRequest::<storage::TypeConfig> {
+        vote: Vote::new_committed(1, 1),
+        prev_log_id: None,
+        entries: (1..=n).map(|i| entry(count, i)).collect(),
+        leader_commit: None,
+    };
+    // Nothing listens there: only a frame within the limit tries to
+    // connect.
+    let mut c = Connection::new(Some(2), "127.0.0.1:9".into(), None);
+    let option = RPCOption::new(Duration::from_secs(1));
+    match c.append_entries(append(8), option.clone()).await {
+        Err(RPCError::PayloadTooLarge(p)) => assert_eq!(p.entries_hint(), 4),
+        other => panic!("8 entries over the limit: {other:?}"),
+    }
+    match c.append_entries(append(2), option).await {
+        Err(RPCError::Unreachable(_)) => {}
+        other => panic!("2 entries within the limit: {other:?}"),
+    }
+}

@@ -689,3 +689,73 @@ fn reads_need_the_read_token_when_one_is_set() {
     assert_eq!(code, Some(4), "{err}");
     assert!(err.contains("401"), "{err}");
 }
+
+/// With `[api] certificate` and `key` the API speaks HTTPS only: `reflex
+/// ctl --ca` reaches it; plain HTTP, and HTTPS without trusting the CA,
+/// do not.
+#[test]
+fn the_api_over_https() {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    let dir = tempfile::tempdir().unwrap();
+    let mut lan = Lan::new().unwrap();
+    let rr = lan.node(1).unwrap();
+    let client = lan.node(2).unwrap();
+    // A CA, and the API's certificate for 127.0.0.1 signed by it.
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .signed_by(&key, &issuer)
+        .unwrap();
+    let file = |name: &str, text: String| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.display().to_string()
+    };
+    let ca = file("ca.pem", ca_cert.pem());
+    let (cert, key) = (
+        file("api.pem", cert.pem()),
+        file("api.key", key.serialize_pem()),
+    );
+    let config = reflector_config(
+        &rr,
+        &client,
+        &dir.path().join("data"),
+        &format!("[api]\ncertificate = \"{cert}\"\nkey = \"{key}\"\n"),
+    );
+    let _reflex = reflex_tests::reflex::start(&rr, dir.path(), &config).unwrap();
+    let over_https = wait_for(20, || {
+        let (code, out, _) = ctl(&rr, None, &["--ca", &ca, "--json", "cluster"]);
+        (code == Some(0)).then_some(out)
+    });
+    assert!(
+        over_https.is_some_and(|o| o.contains("rib_digest")),
+        "{}",
+        reflex_tests::reflex::log_tail(dir.path())
+    );
+    let plain = get(&rr.ns, API.parse().unwrap(), "/api/v1/cluster");
+    assert!(
+        plain
+            .as_ref()
+            .map_or(true, |r| r.status == 0 || r.status >= 400),
+        "plain HTTP answered: {plain:?}"
+    );
+    let (code, _, err) = ctl(&rr, None, &["cluster"]);
+    assert_ne!(code, Some(0), "plain HTTP from ctl: {err}");
+    let other = dir.path().join("other-ca.pem");
+    std::fs::write(
+        &other,
+        CertificateParams::new(Vec::<String>::new())
+            .unwrap()
+            .self_signed(&KeyPair::generate().unwrap())
+            .unwrap()
+            .pem(),
+    )
+    .unwrap();
+    let (code, _, err) = ctl(&rr, None, &["--ca", &other.to_string_lossy(), "cluster"]);
+    assert_eq!(code, Some(3), "HTTPS with another CA: {err}");
+}

@@ -10,6 +10,7 @@ mod metrics;
 mod mrt;
 mod neighbors;
 mod rib;
+mod tls;
 
 use crate::daemon::Sessions;
 use crate::fib::FibStats;
@@ -19,6 +20,7 @@ use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
 use consensus::Member;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use tracing::{info, warn};
 
@@ -120,9 +122,11 @@ async fn not_found(method: Method, uri: Uri) -> ApiError {
     )
 }
 
-/// Serves the API until the process ends. A port that cannot be bound is
-/// logged and the node runs without its API (BGP never waits for it).
-pub async fn serve(address: SocketAddr, state: ApiState) {
+/// Serves the API until the process ends, over HTTPS when `tls` names a
+/// certificate and key. A port that cannot be bound, or TLS files that do
+/// not load, are logged and the node runs without its API (BGP never
+/// waits for it; never plain HTTP in place of HTTPS).
+pub async fn serve(address: SocketAddr, tls: Option<(PathBuf, PathBuf)>, state: ApiState) {
     let listener = match tokio::net::TcpListener::bind(address).await {
         Ok(l) => l,
         Err(e) => {
@@ -130,8 +134,23 @@ pub async fn serve(address: SocketAddr, state: ApiState) {
             return;
         }
     };
-    info!(%address, "HTTP API and metrics listening");
-    if let Err(e) = axum::serve(listener, router(state)).await {
+    let served = match tls {
+        None => {
+            info!(%address, "HTTP API and metrics listening");
+            axum::serve(listener, router(state)).await
+        }
+        Some((certificate, key)) => match consensus::tls::server_only(&certificate, &key) {
+            Ok(config) => {
+                info!(%address, "HTTPS API and metrics listening");
+                axum::serve(tls::TlsListener::new(listener, config), router(state)).await
+            }
+            Err(e) => {
+                warn!(%address, error = %e, "cannot serve the HTTPS API; running without it");
+                return;
+            }
+        },
+    };
+    if let Err(e) = served {
         warn!(error = %e, "the HTTP API stopped");
     }
 }

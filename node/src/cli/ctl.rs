@@ -25,6 +25,10 @@ pub struct Ctl {
     /// command line, where every user of the host can read it.
     #[arg(long, value_name = "FILE", global = true)]
     token_file: Option<std::path::PathBuf>,
+    /// Speak HTTPS to the API, trusting this CA (PEM): its `[api]
+    /// certificate` must name the address given with `--api`.
+    #[arg(long, env = "REFLEX_API_CA", value_name = "FILE", global = true)]
+    ca: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: CtlCommand,
 }
@@ -200,7 +204,7 @@ pub fn run(cmd: Ctl) -> ExitCode {
     };
     let token = token.as_deref();
     if let CtlCommand::Dump { output } = &cmd.command {
-        return match request(cmd.api, "GET", "/api/v1/rib/mrt", token, None).and_then(|octets| {
+        return match request(&cmd, "GET", "/api/v1/rib/mrt", token, None).and_then(|octets| {
             std::fs::write(output, &octets)
                 .map(|()| octets.len())
                 .map_err(|e| Failure::Unreadable(format!("{}: {e}", output.display())))
@@ -212,7 +216,7 @@ pub fn run(cmd: Ctl) -> ExitCode {
             Err(f) => fail(cmd.api, f),
         };
     }
-    let result = request(cmd.api, method, &path, token, body.as_deref()).and_then(|body| {
+    let result = request(&cmd, method, &path, token, body.as_deref()).and_then(|body| {
         let body = String::from_utf8_lossy(&body).into_owned();
         if cmd.json {
             return Ok(body);
@@ -413,19 +417,38 @@ fn token(file: Option<&std::path::Path>) -> Result<Option<String>, Failure> {
 /// `method path` (with the token and a JSON body, if any): the body of a
 /// 2xx, else the API's error.
 fn request(
-    api: SocketAddr,
+    cmd: &Ctl,
     method: &str,
     path: &str,
     token: Option<&str>,
     body: Option<&str>,
 ) -> Result<Vec<u8>, Failure> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
+    let api = cmd.api;
+    let mut config = ureq::Agent::config_builder()
         .timeout_connect(Some(Duration::from_secs(5)))
         .timeout_global(Some(Duration::from_secs(60)))
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let url = format!("http://{api}{path}");
+        .http_status_as_error(false);
+    let scheme = match &cmd.ca {
+        None => "http",
+        Some(ca) => {
+            let pem = std::fs::read(ca)
+                .map_err(|e| Failure::Unreadable(format!("CA {}: {e}", ca.display())))?;
+            let root = ureq::tls::Certificate::from_pem(&pem)
+                .map_err(|e| Failure::Unreadable(format!("CA {}: {e}", ca.display())))?;
+            config = config.tls_config(
+                ureq::tls::TlsConfig::builder()
+                    .provider(ureq::tls::TlsProvider::Rustls)
+                    .root_certs(ureq::tls::RootCerts::Specific(std::sync::Arc::new(vec![
+                        root,
+                    ])))
+                    .unversioned_rustls_crypto_provider(consensus::tls::crypto_provider())
+                    .build(),
+            );
+            "https"
+        }
+    };
+    let agent: ureq::Agent = config.build().into();
+    let url = format!("{scheme}://{api}{path}");
     let unreachable = |e: ureq::Error| Failure::Unreachable(e.to_string());
     let response = match method {
         "POST" => {

@@ -108,6 +108,8 @@ pub struct Api {
     /// The bearer token every read (GET) needs, the action token too
     /// serving (`None`: reads are open to whoever reaches the address).
     pub read_token: Option<String>,
+    /// HTTPS with this certificate chain and key (PEM); `None`: HTTP.
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 /// How a border programs the kernel's forwarding table (`[fib]`).

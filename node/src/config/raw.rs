@@ -211,6 +211,8 @@ pub struct RawApi {
     pub address: Option<String>,
     pub token: Option<String>,
     pub read_token: Option<String>,
+    pub certificate: Option<String>,
+    pub key: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

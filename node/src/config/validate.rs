@@ -498,10 +498,23 @@ impl Checker<'_> {
         if short {
             return None;
         }
+        let tls = match raw.map(|a| (&a.certificate, &a.key)) {
+            Some((Some(c), Some(k))) => Some((PathBuf::from(c), PathBuf::from(k))),
+            Some((Some(_), None)) => {
+                self.report("api.certificate", Problem::Missing("api.key"));
+                return None;
+            }
+            Some((None, Some(_))) => {
+                self.report("api.key", Problem::Missing("api.certificate"));
+                return None;
+            }
+            _ => None,
+        };
         Some(Api {
             address,
             token,
             read_token,
+            tls,
         })
     }
 

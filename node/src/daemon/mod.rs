@@ -58,6 +58,8 @@ pub struct DaemonSpec {
     pub api_token: Option<String>,
     /// The bearer token of the API's reads (`None`: open).
     pub api_read_token: Option<String>,
+    /// The API's certificate chain and key (`None`: plain HTTP).
+    pub api_tls: Option<(PathBuf, PathBuf)>,
     /// The routing policy of the configuration, proposed to the cluster
     /// at start ([`reload`]).
     pub policy: reload::PolicySpec,
@@ -176,7 +178,7 @@ pub fn run(spec: DaemonSpec, shutdown: impl Future<Output = ()> + 'static) -> an
                 read_token: spec.api_read_token.clone(),
                 reloader: reloader.clone(),
             };
-            actix_rt::spawn(crate::api::serve(address, state));
+            actix_rt::spawn(crate::api::serve(address, spec.api_tls.clone(), state));
         }
         // The replicated owner map says which sessions run here.
         actix_rt::spawn(sessions::follow_owners(member.clone(), sessions.clone()));

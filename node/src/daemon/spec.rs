@@ -33,6 +33,7 @@ pub fn spec_from_config(c: &Config) -> DaemonSpec {
         api: c.api.address,
         api_token: c.api.token.clone(),
         api_read_token: c.api.read_token.clone(),
+        api_tls: c.api.tls.clone(),
         fib: c.fib.map(|f| FibSpec {
             target: Target {
                 table: f.table,
