@@ -82,3 +82,62 @@ fn a_node_without_a_listen_section_listens_on_both_families() {
     }
     assert!(reflex.is_running(), "{}", log());
 }
+
+/// A connection from a neighbour's address that never sends an OPEN is
+/// closed once the OPEN hold time (30 s) runs out, with a NOTIFICATION
+/// (hold timer expired), not kept for the 4 minutes RFC 4271 suggests.
+#[test]
+fn a_connection_that_sends_no_open_is_closed_after_the_open_hold_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lan = Lan::new().unwrap();
+    let node = lan.node(1).unwrap();
+    let neighbour = lan.node(2).unwrap();
+    let config = format!(
+        "router-id = \"{}\"\nlocal-as = 65000\ndata-dir = \"{}\"\n[listen]\naddresses = [\"{}\"]\n\n[[neighbor]]\naddress = \"{}\"\nremote-as = 65000\npassive = true\n",
+        node.v4,
+        dir.path().join("data").display(),
+        node.v4,
+        neighbour.v4,
+    );
+    let _reflex = reflex_tests::reflex::start(&node, dir.path(), &config).unwrap();
+    let log = || reflex_tests::reflex::log(dir.path());
+    // The passive session waits for the neighbour.
+    let api: std::net::SocketAddr = "127.0.0.1:8179".parse().unwrap();
+    let path = format!("/api/v1/neighbors/{}", neighbour.v4);
+    let waiting = wait_for(20, || {
+        let r = reflex_tests::http::get(&node.ns, api, &path).ok()?;
+        r.body.contains("\"Active\"").then_some(())
+    });
+    assert!(waiting.is_some(), "{}", log());
+    // Connects, says nothing, reads until the other end closes; prints
+    // the octets it was sent.
+    let started = std::time::Instant::now();
+    let read = neighbour.run(&[
+        "timeout",
+        "90",
+        "bash",
+        "-c",
+        &format!(
+            "exec 3<>/dev/tcp/{}/179; od -An -tx1 <&3 | tr -d ' \\n'",
+            node.v4
+        ),
+    ]);
+    let took = started.elapsed();
+    let octets = read.unwrap_or_else(|e| panic!("{e}\n{}", log()));
+    eprintln!("closed after {:.1} s; sent {octets}", took.as_secs_f64());
+    if took < std::time::Duration::from_secs(1) {
+        eprintln!("{}", log());
+    }
+    assert!(
+        took >= std::time::Duration::from_secs(25) && took <= std::time::Duration::from_secs(45),
+        "closed after {took:?}"
+    );
+    // Our OPEN (type 1), then a NOTIFICATION (type 3) of code 4 (hold
+    // timer expired): each message after a 16-octet marker of ones.
+    let marker = "ff".repeat(16);
+    let messages: Vec<&str> = octets.split(&marker).filter(|m| !m.is_empty()).collect();
+    assert!(
+        messages.len() == 2 && messages[0][4..6] == *"01" && messages[1][4..8] == *"0304",
+        "{octets}"
+    );
+}

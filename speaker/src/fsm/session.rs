@@ -23,8 +23,12 @@ use std::time::{Duration, Instant};
 /// session's are needed only while its commands are on their way.
 const SESSION_INTERNER: usize = 4096;
 
-/// §8: "a large value (suggested 4 minutes)" for the hold timer until OPEN.
-const OPEN_HOLD_TIME: Duration = Duration::from_secs(240);
+/// The hold timer until the peer's OPEN. RFC 4271 §8.2.2 asks for "a
+/// large value" and suggests 4 minutes; a peer answers our OPEN at once,
+/// and a connection that never sends one (a stalled peer, or someone who
+/// reached the port from a neighbour's address) would hold the
+/// neighbour's session for as long: 30 s is still generous.
+pub const OPEN_HOLD_TIME: Duration = Duration::from_secs(30);
 
 pub struct Session {
     config: SessionConfig,
