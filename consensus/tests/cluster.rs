@@ -8,7 +8,7 @@ mod common;
 
 use consensus::Member;
 use consensus::protocol::Manage;
-use speaker::rib::{NextHopSelf, PeerId, PeerInfo, RibCommand, RibConfig};
+use speaker::rib::{NextHopSelf, PeerId, PeerInfo, RibCommand};
 use speaker::wire::attr::{AsPath, AttrValue, Origin, PathAttribute};
 use speaker::wire::{Family, NlriEntry, PathAttributes, Prefix};
 use std::collections::BTreeMap;
@@ -18,16 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use storage::{NodeId, Request};
 
-fn rib_config() -> RibConfig {
-    RibConfig {
-        local_as: 65000,
-        router_id: Ipv4Addr::new(198, 18, 0, 1),
-        cluster_id: Ipv4Addr::new(198, 18, 0, 1),
-        decision: Default::default(),
-        policy: Default::default(),
-        ebgp_requires_policy: false,
-    }
-}
+use common::rib_config;
 
 fn client(id: u32) -> PeerInfo {
     PeerInfo {

@@ -19,7 +19,7 @@ use consensus::protocol::{
 use consensus::tls::{Tls, TlsFiles, make_certificates};
 use openraft::raft::{AppendEntriesRequest, InstallSnapshotRequest, VoteRequest};
 use openraft::{BasicNode, LogId, SnapshotMeta, StoredMembership, Vote};
-use speaker::rib::{PeerId, RibCommand, RibConfig};
+use speaker::rib::{PeerId, RibCommand};
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
@@ -29,16 +29,7 @@ use storage::{NodeId, Request};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 
-fn rib_config() -> RibConfig {
-    RibConfig {
-        local_as: 65000,
-        router_id: Ipv4Addr::new(198, 18, 0, 1),
-        cluster_id: Ipv4Addr::new(198, 18, 0, 1),
-        decision: Default::default(),
-        policy: Default::default(),
-        ebgp_requires_policy: false,
-    }
-}
+use common::rib_config;
 
 async fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
     let start = Instant::now();

@@ -36,12 +36,7 @@ fn completions_cover_every_subcommand() {
 /// one built here (skipped where systemd is not installed).
 #[test]
 fn the_systemd_unit_verifies() {
-    if Command::new("systemd-analyze")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        eprintln!("skipped: no systemd-analyze");
+    if !systemd_analyze() {
         return;
     }
     let unit = std::fs::read_to_string(concat!(
@@ -74,12 +69,7 @@ fn the_systemd_unit_verifies() {
 /// better; skipped where systemd is not installed).
 #[test]
 fn the_systemd_unit_is_sandboxed() {
-    if Command::new("systemd-analyze")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        eprintln!("skipped: no systemd-analyze");
+    if !systemd_analyze() {
         return;
     }
     let unit = concat!(env!("CARGO_MANIFEST_DIR"), "/../ops/systemd/reflex.service");
@@ -99,4 +89,16 @@ fn the_systemd_unit_is_sandboxed() {
         .unwrap_or_else(|| panic!("no score: {text}{}", String::from_utf8_lossy(&out.stderr)));
     eprintln!("systemd-analyze security: {score}");
     assert!(score <= 3.0, "exposure {score}:\n{text}");
+}
+
+/// Whether `systemd-analyze` is here (else the test says it is skipped).
+fn systemd_analyze() -> bool {
+    let here = Command::new("systemd-analyze")
+        .arg("--version")
+        .output()
+        .is_ok();
+    if !here {
+        eprintln!("skipped: no systemd-analyze");
+    }
+    here
 }

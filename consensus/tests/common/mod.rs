@@ -7,10 +7,22 @@ use consensus::protocol::{ClusterStatus, Manage};
 use consensus::tls::{Tls, TlsFiles, make_certificates};
 use consensus::{Member, Transport};
 use speaker::rib::RibConfig;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use storage::{NoHook, NodeId};
+
+/// The RIB every test member runs.
+pub fn rib_config() -> RibConfig {
+    RibConfig {
+        local_as: 65000,
+        router_id: Ipv4Addr::new(198, 18, 0, 1),
+        cluster_id: Ipv4Addr::new(198, 18, 0, 1),
+        decision: Default::default(),
+        policy: Default::default(),
+        ebgp_requires_policy: false,
+    }
+}
 
 /// Members 1 to 5 and the operator, in `dir/certs`.
 pub fn certs(dir: &Path) -> PathBuf {
