@@ -58,6 +58,10 @@ pub enum Problem {
     Hostname(String),
     #[error("`{0}` is not an address and port (e.g. \"198.18.0.1:11179\")")]
     NotSocketAddress(String),
+    #[error(
+        "{0} is not supported: it needs a socket option (TCP_MD5SIG, TCP_AO or IP_MINTTL) that no maintained Rust crate sets without `unsafe`, which Reflex forbids; protect the session another way (IPsec, a filter on port 179)"
+    )]
+    SessionProtection(&'static str),
     #[error("member id {0} is invalid (1 or more)")]
     MemberId(i64),
     #[error(

@@ -253,6 +253,11 @@ pub struct RawTimers {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RawPeer {
+    /// Session protections not built (TCP-MD5, TCP-AO, GTSM): read only
+    /// to be refused with a reason, not as an unknown key.
+    pub password: Option<toml::Value>,
+    pub tcp_ao: Option<toml::Value>,
+    pub ttl_security: Option<toml::Value>,
     pub address: Option<String>,
     pub group: Option<String>,
     pub remote_as: Option<i64>,

@@ -1156,3 +1156,22 @@ fn members_pin_a_neighbour_to_some_members_of_the_cluster() {
         "member id 0 is invalid (1 or more)",
     );
 }
+
+#[test]
+fn session_protections_not_built_are_refused_with_a_reason() {
+    for (key, what) in [
+        ("password = \"secret\"", "TCP-MD5"),
+        ("tcp-ao = true", "TCP-AO"),
+        ("ttl-security = 1", "GTSM"),
+    ] {
+        let errors = errors(&with_base(&format!(
+            "[[neighbor]]\naddress = \"198.18.0.9\"\nremote-as = 65000\n{key}\n"
+        )));
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains(what) && e.contains("not supported")),
+            "{key}: {errors:#?}"
+        );
+    }
+}

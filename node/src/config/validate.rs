@@ -862,6 +862,19 @@ impl Checker<'_> {
 
     /// The settings of a group or neighbour, each value checked.
     fn layer(&mut self, prefix: &str, peer: &RawPeer, level: Level) -> Layer {
+        for (key, set, what) in [
+            ("password", peer.password.is_some(), "TCP-MD5 (RFC 2385)"),
+            ("tcp-ao", peer.tcp_ao.is_some(), "TCP-AO (RFC 5925)"),
+            (
+                "ttl-security",
+                peer.ttl_security.is_some(),
+                "GTSM (RFC 5082)",
+            ),
+        ] {
+            if set {
+                self.report(&join(prefix, key), Problem::SessionProtection(what));
+            }
+        }
         let at = |key: &str| (join(prefix, key), level);
         let mut layer = Layer {
             description: peer
