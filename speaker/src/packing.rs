@@ -1,7 +1,11 @@
 //! UPDATE packing: the NLRI that share an attribute set go into as few
 //! UPDATEs as the negotiated message size allows (RFC 4271 §9.2, RFC 8654),
 //! withdrawals are batched, and each family gets its End-of-RIB
-//! (RFC 4724 §2) when asked.
+//! (RFC 4724 §2) when asked. A route whose UPDATE cannot fit the
+//! neighbour's message size (its attributes alone too large: 4,096 octets
+//! without extended messages, 65,535 with) is not sent but withdrawn
+//! (RFC 8654 §4, the "treat-as-withdraw" of RFC 7606), and counted: never
+//! an UPDATE the neighbour must reject, never a length that wraps.
 
 use crate::wire::attr::{AttrFlags, AttrValue, MpUnreach, PathAttributes};
 use crate::wire::header::HEADER_LEN;
@@ -15,6 +19,8 @@ pub struct Packer<'a> {
     ctx: &'a CodecContext,
     family: Family,
     out: Vec<Bytes>,
+    /// Routes withdrawn instead of announced: too large to send.
+    oversized: usize,
 }
 
 fn no_attributes() -> Arc<PathAttributes> {
@@ -30,6 +36,7 @@ impl<'a> Packer<'a> {
             ctx,
             family,
             out: Vec::new(),
+            oversized: 0,
         }
     }
 
@@ -55,7 +62,10 @@ impl<'a> Packer<'a> {
         // header (extended length) and AFI/SAFI.
         let fixed = HEADER_LEN + 4 + if v4 { 0 } else { 4 + 3 };
         let room = self.room(fixed);
-        for nlri in self.chunks(entries, room) {
+        // A withdrawal's room is the whole message but a few octets: every
+        // entry fits.
+        let (chunks, _) = self.chunks(entries, room);
+        for nlri in chunks {
             let mut u = Update::end_of_rib(Family::IPV4_UNICAST);
             if v4 {
                 u.withdrawn = nlri;
@@ -81,7 +91,8 @@ impl<'a> Packer<'a> {
         // NLRI make it longer than 255.
         let fixed = HEADER_LEN + 4 + scratch.len() + if v4 { 0 } else { 1 };
         let room = self.room(fixed);
-        for nlri in self.chunks(entries, room) {
+        let (chunks, too_large) = self.chunks(entries, room);
+        for nlri in chunks {
             let mut u = Update::end_of_rib(Family::IPV4_UNICAST);
             u.attributes = attrs.clone();
             if v4 {
@@ -91,6 +102,18 @@ impl<'a> Packer<'a> {
             }
             self.emit(u);
         }
+        if !too_large.is_empty() {
+            // RFC 8654 §4: not sent, and withdrawn in case an earlier,
+            // smaller version of the route was.
+            self.oversized += too_large.len();
+            self.withdraw(&too_large);
+        }
+    }
+
+    /// Routes withdrawn so far instead of announced, their UPDATE too
+    /// large for the neighbour.
+    pub fn oversized(&self) -> usize {
+        self.oversized
     }
 
     /// The End-of-RIB marker of the family.
@@ -100,12 +123,19 @@ impl<'a> Packer<'a> {
         self.emit(u);
     }
 
-    /// Splits entries into NLRI fields of at most `room` octets.
-    fn chunks(&self, entries: &[NlriEntry], room: usize) -> Vec<Nlri> {
+    /// Splits entries into NLRI fields of at most `room` octets; the
+    /// entries that fit in none (the room is smaller than one entry) are
+    /// returned apart.
+    fn chunks(&self, entries: &[NlriEntry], room: usize) -> (Vec<Nlri>, Vec<NlriEntry>) {
         let mut out = Vec::new();
+        let mut too_large = Vec::new();
         let mut b = NlriBuilder::new(self.family, self.add_path());
         for e in entries {
             let n = b.entry_len(e);
+            if n > room {
+                too_large.push(*e);
+                continue;
+            }
             if !b.is_empty() && b.len() + n > room {
                 out.push(
                     std::mem::replace(&mut b, NlriBuilder::new(self.family, self.add_path()))
@@ -119,7 +149,7 @@ impl<'a> Packer<'a> {
         if !b.is_empty() {
             out.push(b.finish());
         }
-        out
+        (out, too_large)
     }
 
     /// The encoded UPDATEs, in order.

@@ -140,3 +140,58 @@ fn carries_checks_the_next_hop_of_the_family() {
     assert!(!carries(&v4_attrs(), Family::IPV6_UNICAST));
     assert!(carries(&v6_attrs(), Family::IPV6_UNICAST));
 }
+
+/// IPv4 attributes with `octets` octets of COMMUNITIES (4 each).
+fn v4_attrs_with_communities(octets: usize) -> Arc<PathAttributes> {
+    use speaker::wire::attr::Community;
+    let mut attrs = (*v4_attrs()).clone();
+    let communities = (0..octets / 4).map(|i| Community(0xfde8_0000 + i as u32));
+    attrs.attrs.push(PathAttribute::new(AttrValue::Communities(
+        communities.collect(),
+    )));
+    Arc::new(attrs)
+}
+
+#[test]
+fn a_route_too_large_for_the_neighbour_is_withdrawn_not_sent() {
+    // RFC 8654 §4: 5,000 octets of attributes fit an extended neighbour's
+    // messages, not a non-extended one's.
+    let prefixes = v4_prefixes(10);
+    let big = v4_attrs_with_communities(5000);
+    let plain = CodecContext::four_octet();
+    let mut p = Packer::new(&plain, Family::IPV4_UNICAST);
+    p.announce(&big, &prefixes);
+    assert_eq!(p.oversized(), 10);
+    let (a, w) = unpack(&plain, &p.finish());
+    assert!(a.is_empty(), "announced {a:?}");
+    assert_eq!(w, prefixes);
+    let extended = CodecContext {
+        extended_message: true,
+        ..CodecContext::four_octet()
+    };
+    let mut p = Packer::new(&extended, Family::IPV4_UNICAST);
+    p.announce(&big, &prefixes);
+    assert_eq!(p.oversized(), 0);
+    let (a, w) = unpack(&extended, &p.finish());
+    assert_eq!((a, w.len()), (prefixes.clone(), 0));
+    // 65,530 octets fit no message at all: withdrawn, no length wraps.
+    let huge = v4_attrs_with_communities(65_528);
+    let mut p = Packer::new(&extended, Family::IPV4_UNICAST);
+    p.announce(&huge, &prefixes);
+    assert_eq!(p.oversized(), 10);
+    let (a, w) = unpack(&extended, &p.finish());
+    assert!(a.is_empty());
+    assert_eq!(w, prefixes);
+    // IPv6: the same through MP_REACH_NLRI and MP_UNREACH_NLRI.
+    let mut v6 = (*v6_attrs()).clone();
+    v6.attrs.push(PathAttribute::new(AttrValue::Communities(
+        (0..1250).map(speaker::wire::attr::Community).collect(),
+    )));
+    let v6_prefixes = v6_prefixes(5);
+    let mut p = Packer::new(&plain, Family::IPV6_UNICAST);
+    p.announce(&Arc::new(v6), &v6_prefixes);
+    assert_eq!(p.oversized(), 5);
+    let (a, w) = unpack(&plain, &p.finish());
+    assert!(a.is_empty());
+    assert_eq!(w, v6_prefixes);
+}

@@ -225,6 +225,14 @@ fn pack(
         for (attrs, entries) in &f.sets {
             p.announce(attrs, entries);
         }
+        if p.oversized() > 0 {
+            tracing::warn!(
+                ?family,
+                routes = p.oversized(),
+                max_octets = ctx.max_message_len(),
+                "routes whose UPDATE is too large for the neighbours' message size: withdrawn, not sent (RFC 8654 §4)"
+            );
+        }
         out.extend(p.finish());
     }
     out
