@@ -98,8 +98,9 @@ impl std::fmt::Debug for Tls {
 /// key exchange; aws-lc-rs has one but builds a C library for minutes on
 /// every clean build, and the link between members is a LAN the operator
 /// runs: kept until rustls's ring provider gains one.
+/// Every TLS end here uses it (`reflex ctl`'s client too).
 #[allow(deprecated)]
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+pub fn crypto_provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
@@ -130,6 +131,11 @@ fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     Ok(certs)
 }
 
+fn private_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
+    PrivateKeyDer::from_pem_slice(&read(path)?)
+        .map_err(|e| TlsError::Pem(path.to_path_buf(), "private key", e.to_string()))
+}
+
 fn load(files: &TlsFiles) -> Result<Loaded, TlsError> {
     let stamp = stamp(files);
     let mut roots = RootCertStore::empty();
@@ -140,23 +146,21 @@ fn load(files: &TlsFiles) -> Result<Loaded, TlsError> {
     }
     let roots = Arc::new(roots);
     let chain = certificates(&files.certificate)?;
-    let key_octets = read(&files.key)?;
-    let key = PrivateKeyDer::from_pem_slice(&key_octets)
-        .map_err(|e| TlsError::Pem(files.key.clone(), "private key", e.to_string()))?;
-    let verifier = WebPkiClientVerifier::builder_with_provider(roots.clone(), provider())
+    let key = private_key(&files.key)?;
+    let verifier = WebPkiClientVerifier::builder_with_provider(roots.clone(), crypto_provider())
         .build()
         .map_err(|e| TlsError::Verifier(files.ca.clone(), e.to_string()))?;
     let rustls_error = |p: &Path| {
         let p = p.to_path_buf();
         move |e| TlsError::Rustls(p, e)
     };
-    let server = ServerConfig::builder_with_provider(provider())
+    let server = ServerConfig::builder_with_provider(crypto_provider())
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(rustls_error(&files.certificate))?
         .with_client_cert_verifier(verifier)
         .with_single_cert(chain.clone(), key.clone_key())
         .map_err(rustls_error(&files.key))?;
-    let client = ClientConfig::builder_with_provider(provider())
+    let client = ClientConfig::builder_with_provider(crypto_provider())
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(rustls_error(&files.certificate))?
         .with_root_certificates(roots)
@@ -173,22 +177,14 @@ fn load(files: &TlsFiles) -> Result<Loaded, TlsError> {
 /// (the HTTP API's, whose clients carry a bearer token instead).
 pub fn server_only(certificate: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsError> {
     let chain = certificates(certificate)?;
-    let key_octets = read(key)?;
-    let key_der = PrivateKeyDer::from_pem_slice(&key_octets)
-        .map_err(|e| TlsError::Pem(key.to_path_buf(), "private key", e.to_string()))?;
-    let config = ServerConfig::builder_with_provider(provider())
+    let key_der = private_key(key)?;
+    let config = ServerConfig::builder_with_provider(crypto_provider())
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(|e| TlsError::Rustls(certificate.to_path_buf(), e))?
         .with_no_client_auth()
         .with_single_cert(chain, key_der)
         .map_err(|e| TlsError::Rustls(key.to_path_buf(), e))?;
     Ok(Arc::new(config))
-}
-
-/// The crypto provider of every TLS end here (for a client built
-/// elsewhere, such as `reflex ctl`'s).
-pub fn crypto_provider() -> Arc<rustls::crypto::CryptoProvider> {
-    provider()
 }
 
 impl Tls {

@@ -38,27 +38,6 @@ fn client(id: u32) -> PeerInfo {
     }
 }
 
-/// `count` host routes from `first` (in 198.18.0.0/15) announced by `peer`.
-fn routes(peer: u32, first: u32, count: u32, med: u32) -> RibCommand {
-    let attrs = Arc::new(PathAttributes::new(vec![
-        PathAttribute::new(AttrValue::Origin(Origin::Igp)),
-        PathAttribute::new(AttrValue::AsPath(AsPath::sequence(vec![64512, 64513]))),
-        PathAttribute::new(AttrValue::NextHop(Ipv4Addr::new(198, 18, 1, peer as u8))),
-        PathAttribute::new(AttrValue::MultiExitDisc(med)),
-    ]));
-    let base = u32::from(Ipv4Addr::new(198, 18, 0, 0));
-    RibCommand::Routes {
-        peer: PeerId(peer),
-        withdrawn: vec![],
-        announced: (first..first + count)
-            .map(|i| {
-                let p = Prefix::new(IpAddr::V4(Ipv4Addr::from(base + i)), 32).unwrap();
-                (Family::IPV4_UNICAST, NlriEntry::plain(p), attrs.clone())
-            })
-            .collect(),
-    }
-}
-
 async fn start(id: NodeId, addr: SocketAddr, dir: &Path) -> Member {
     common::start(id, addr, dir, rib_config()).await
 }
@@ -129,13 +108,13 @@ async fn three_members_agree_through_leader_loss_and_restart() {
         .unwrap();
     for (i, m) in members.iter().enumerate() {
         let batch: Vec<RibCommand> = (0..4)
-            .map(|b| routes(1, (i as u32 * 4 + b) * 1000, 1000, 10))
+            .map(|b| common::routes(1, (i as u32 * 4 + b) * 1000, 1000, 10))
             .collect();
         m.write(Request::new(batch)).await.unwrap();
     }
     // A better path for some from client 2 (lower MED).
     members[2]
-        .write(Request::new(vec![routes(2, 0, 500, 5)]))
+        .write(Request::new(vec![common::routes(2, 0, 500, 5)]))
         .await
         .unwrap();
     let (digest, loc) = agree(&members.iter().collect::<Vec<_>>()).await;
@@ -152,7 +131,7 @@ async fn three_members_agree_through_leader_loss_and_restart() {
     .await;
     assert_ne!(new_leader, old_id);
     members[0]
-        .write(Request::new(vec![routes(2, 20_000, 2000, 5)]))
+        .write(Request::new(vec![common::routes(2, 20_000, 2000, 5)]))
         .await
         .unwrap();
     let (digest2, loc2) = agree(&members.iter().collect::<Vec<_>>()).await;
@@ -181,7 +160,7 @@ async fn a_member_joins_and_leaves_through_joint_consensus() {
     wait_for("a leader", || m1.leader()).await;
     m1.write(Request::new(vec![
         RibCommand::PeerUp(client(1)),
-        routes(1, 0, 3000, 10),
+        common::routes(1, 0, 3000, 10),
     ]))
     .await
     .unwrap();
@@ -209,7 +188,7 @@ async fn a_member_joins_and_leaves_through_joint_consensus() {
     let (digest, loc) = agree(&[&m1, &m2]).await;
     assert_eq!(loc, 3000);
     // Writes through the new member reach both.
-    m2.write(Request::new(vec![routes(1, 3000, 1000, 10)]))
+    m2.write(Request::new(vec![common::routes(1, 3000, 1000, 10)]))
         .await
         .unwrap();
     let (digest2, loc2) = agree(&[&m1, &m2]).await;
@@ -223,7 +202,7 @@ async fn a_member_joins_and_leaves_through_joint_consensus() {
         .unwrap();
     assert_eq!(status.voters.keys().copied().collect::<Vec<_>>(), vec![1]);
     assert_eq!(voters(), vec![1]);
-    m1.write(Request::new(vec![routes(1, 4000, 500, 10)]))
+    m1.write(Request::new(vec![common::routes(1, 4000, 500, 10)]))
         .await
         .unwrap();
     assert_eq!(applied(&m1).2, 4500);

@@ -21,7 +21,7 @@ use openraft::raft::{AppendEntriesRequest, InstallSnapshotRequest, VoteRequest};
 use openraft::{BasicNode, LogId, SnapshotMeta, StoredMembership, Vote};
 use speaker::rib::{PeerId, RibCommand};
 use std::collections::BTreeMap;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -288,6 +288,23 @@ async fn callers_without_the_right_certificate_change_nothing() {
     }
 }
 
+/// How many of `streams` the other end closes (an end of stream or an
+/// error) before `deadline`.
+async fn closed_before<S: tokio::io::AsyncRead + Unpin>(
+    streams: Vec<S>,
+    deadline: Instant,
+) -> usize {
+    let mut closed = 0;
+    for mut s in streams {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let mut b = [0u8; 64];
+        if let Ok(Ok(0) | Err(_)) = tokio::time::timeout(left, s.read(&mut b)).await {
+            closed += 1;
+        }
+    }
+    closed
+}
+
 /// The number of file descriptors this process holds.
 fn descriptors() -> usize {
     std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
@@ -364,22 +381,8 @@ async fn idle_connections_and_a_huge_length_cost_no_heartbeat_and_no_descriptor(
     // and both silent ones (a length over the limit; a body that never
     // came).
     let closed_by = Instant::now() + Duration::from_secs(30);
-    let mut closed = 0;
-    for mut s in idle {
-        let left = closed_by.saturating_duration_since(Instant::now());
-        let mut b = [0u8; 64];
-        if let Ok(Ok(0) | Err(_)) = tokio::time::timeout(left, s.read(&mut b)).await {
-            closed += 1;
-        }
-    }
-    let mut silent_closed = 0;
-    for mut s in silent {
-        let left = closed_by.saturating_duration_since(Instant::now());
-        let mut b = [0u8; 64];
-        if let Ok(Ok(0) | Err(_)) = tokio::time::timeout(left, s.read(&mut b)).await {
-            silent_closed += 1;
-        }
-    }
+    let closed = closed_before(idle, closed_by).await;
+    let silent_closed = closed_before(silent, closed_by).await;
     // Our ends closed too: the descriptors are back to where they were.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let after = descriptors();
@@ -475,30 +478,6 @@ async fn certificates_rotate_to_a_new_ca_while_the_cluster_runs() {
     }
 }
 
-/// `count` host routes from 198.18.0.0 announced by peer 1, one attribute
-/// set.
-fn routes(count: u32) -> RibCommand {
-    use speaker::wire::attr::{AsPath, AttrValue, Origin, PathAttribute};
-    use speaker::wire::{Family, NlriEntry, PathAttributes, Prefix};
-    let attrs = Arc::new(PathAttributes::new(vec![
-        PathAttribute::new(AttrValue::Origin(Origin::Igp)),
-        PathAttribute::new(AttrValue::AsPath(AsPath::sequence(vec![64512]))),
-        PathAttribute::new(AttrValue::NextHop(Ipv4Addr::new(198, 18, 1, 1))),
-    ]));
-    let base = u32::from(Ipv4Addr::new(198, 18, 0, 0));
-    RibCommand::Routes {
-        peer: PeerId(1),
-        withdrawn: vec![],
-        announced: (0..count)
-            .map(|i| {
-                let ip = std::net::IpAddr::V4(Ipv4Addr::from(base + i));
-                let p = Prefix::new(ip, 32).unwrap();
-                (Family::IPV4_UNICAST, NlriEntry::plain(p), attrs.clone())
-            })
-            .collect(),
-    }
-}
-
 /// An AppendEntries over the frame limit is openraft's PayloadTooLarge,
 /// asking for fewer entries, before anything is sent (openraft then
 /// sends fewer: no endless retry of a frame the receiver refuses).
@@ -511,7 +490,7 @@ async fn an_append_over_the_frame_limit_asks_for_fewer_entries() {
     let mut count = 50_000;
     let entry = |count: u32, index: u64| Entry::<storage::TypeConfig> {
         log_id: LogId::new(openraft::CommittedLeaderId::new(1, 1), index),
-        payload: EntryPayload::Normal(Request::new(vec![routes(count)])),
+        payload: EntryPayload::Normal(Request::new(vec![common::routes(1, 0, count, 0)])),
     };
     while storage::format::encode(&entry(count, 1)).unwrap().len() < MAX_FRAME / 5 {
         count *= 2;

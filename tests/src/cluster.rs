@@ -28,8 +28,8 @@ pub fn member_config(me: u64, member: &Node, data: &Path, certs: &Path, neighbor
 }
 
 /// Makes the cluster CA, members `1..=members`' certificates and the
-/// operator's in `certs` (`reflex cluster certs`).
-pub fn make_certificates(certs: &Path, members: u64) -> Result<(), String> {
+/// operator's in `certs` (`reflex cluster certs` of `binary`).
+pub fn make_certificates(binary: &Path, certs: &Path, members: u64) -> Result<(), String> {
     let mut args = vec![
         "cluster".to_string(),
         "certs".into(),
@@ -39,7 +39,7 @@ pub fn make_certificates(certs: &Path, members: u64) -> Result<(), String> {
     for id in 1..=members {
         args.extend(["--member".to_string(), id.to_string()]);
     }
-    let out = std::process::Command::new(crate::reflex::binary())
+    let out = std::process::Command::new(binary)
         .args(&args)
         .output()
         .map_err(|e| e.to_string())?;
@@ -118,7 +118,7 @@ impl Cluster {
             certs: dir.join("certs"),
             members,
         };
-        make_certificates(&c.certs, c.members.len() as u64)?;
+        make_certificates(&crate::reflex::binary(), &c.certs, c.members.len() as u64)?;
         for (i, m) in c.members.iter().enumerate() {
             let d = dir.join(format!("m{}", i + 1));
             std::fs::create_dir_all(&d).map_err(|e| e.to_string())?;

@@ -6,8 +6,10 @@ use consensus::manage::ManageError;
 use consensus::protocol::{ClusterStatus, Manage};
 use consensus::tls::{Tls, TlsFiles, make_certificates};
 use consensus::{Member, Transport};
-use speaker::rib::RibConfig;
-use std::net::{Ipv4Addr, SocketAddr};
+use speaker::rib::{PeerId, RibCommand, RibConfig};
+use speaker::wire::attr::{AsPath, AttrValue, Origin, PathAttribute};
+use speaker::wire::{Family, NlriEntry, PathAttributes, Prefix};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use storage::{NoHook, NodeId};
@@ -68,4 +70,25 @@ pub fn addr(m: &Member) -> String {
 /// `dir/certs`).
 pub async fn ask(dir: &Path, m: &Member, what: Manage) -> Result<ClusterStatus, ManageError> {
     consensus::manage::ask(&addr(m), tls(dir, "operator"), what).await
+}
+
+/// `count` host routes from `first` (in 198.18.0.0/15) announced by `peer`.
+pub fn routes(peer: u32, first: u32, count: u32, med: u32) -> RibCommand {
+    let attrs = Arc::new(PathAttributes::new(vec![
+        PathAttribute::new(AttrValue::Origin(Origin::Igp)),
+        PathAttribute::new(AttrValue::AsPath(AsPath::sequence(vec![64512, 64513]))),
+        PathAttribute::new(AttrValue::NextHop(Ipv4Addr::new(198, 18, 1, peer as u8))),
+        PathAttribute::new(AttrValue::MultiExitDisc(med)),
+    ]));
+    let base = u32::from(Ipv4Addr::new(198, 18, 0, 0));
+    RibCommand::Routes {
+        peer: PeerId(peer),
+        withdrawn: vec![],
+        announced: (first..first + count)
+            .map(|i| {
+                let p = Prefix::new(IpAddr::V4(Ipv4Addr::from(base + i)), 32).unwrap();
+                (Family::IPV4_UNICAST, NlriEntry::plain(p), attrs.clone())
+            })
+            .collect(),
+    }
 }

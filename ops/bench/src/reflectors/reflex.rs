@@ -28,18 +28,8 @@ pub fn certs(dir: &Path, binary: &Path) -> Result<PathBuf> {
     if certs.join("ca.pem").exists() {
         return Ok(certs);
     }
-    let mut cmd = std::process::Command::new(binary);
-    cmd.args(["cluster", "certs", "--dir"]).arg(&certs);
-    for id in 1..=MEMBERS {
-        cmd.args(["--member", &id.to_string()]);
-    }
-    let out = cmd.output()?;
-    if !out.status.success() {
-        bail!(
-            "reflex cluster certs: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    reflex_tests::cluster::make_certificates(binary, &certs, MEMBERS)
+        .map_err(anyhow::Error::msg)?;
     Ok(certs)
 }
 
