@@ -145,17 +145,19 @@ impl Connection {
     }
 
     async fn call_once(&mut self, frame: &[u8], ttl: Duration) -> Result<RpcReply, CallError> {
-        if self.stream.is_none() {
-            self.stream = Some(self.connect().await?);
-        }
-        let Some(stream) = self.stream.as_mut() else {
-            return Err(CallError::WrongReply);
+        // Out of `self` for the exchange, put back only once the reply is
+        // read: a caller that gives up (openraft's own timeout drops this
+        // future) drops the connection with it, so the next call never
+        // reads a reply meant for this one.
+        let mut stream = match self.stream.take() {
+            Some(s) => s,
+            None => self.connect().await?,
         };
         let exchange = async {
             let started = std::time::Instant::now();
-            write_frame(stream, frame).await?;
+            write_frame(&mut stream, frame).await?;
             let written = started.elapsed();
-            let reply = read_frame::<_, RpcReply>(stream, MAX_FRAME).await;
+            let reply = read_frame::<_, RpcReply>(&mut stream, MAX_FRAME).await;
             tracing::debug!(
                 write_us = written.as_micros() as u64,
                 total_us = started.elapsed().as_micros() as u64,
@@ -165,20 +167,16 @@ impl Connection {
         };
         match tokio::time::timeout(ttl, exchange).await {
             Ok(Ok(reply)) => {
+                self.stream = Some(stream);
                 if let (Some(c), Some(target)) = (&self.contact, self.target) {
                     c.answered(target);
                 }
                 Ok(reply)
             }
-            Ok(Err(e)) => {
-                self.stream = None;
-                Err(e.into())
-            }
-            Err(_) => {
-                // The reply may still come: the connection is out of step.
-                self.stream = None;
-                Err(CallError::Timeout(ttl))
-            }
+            Ok(Err(e)) => Err(e.into()),
+            // The reply may still come: the connection is out of step, and
+            // goes.
+            Err(_) => Err(CallError::Timeout(ttl)),
         }
     }
 

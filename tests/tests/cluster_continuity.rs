@@ -959,8 +959,24 @@ fn raft_partition(lab: &mut Lab) {
         "the healing changed the leader: {changed:?}\n{}",
         lab.tail()
     );
-    // No stale write: the probe stays withdrawn on every member.
+    // No stale write: the probe stays withdrawn on every member, read
+    // once it has applied what the majority's leader had committed (a
+    // member cut off catches up over seconds on a loaded host).
+    let committed = cluster_view(&lab.members()[others[0] - 1])
+        .and_then(|v| v["commit_index"].as_u64())
+        .expect("the majority's leader answers");
     for m in lab.members() {
+        let applied = wait_for(60, || {
+            cluster_view(m)
+                .and_then(|v| v["applied_index"].as_u64())
+                .filter(|a| *a >= committed)
+        });
+        assert!(
+            applied.is_some(),
+            "{}: not caught up with index {committed} within 60 s\n{}",
+            m.v4,
+            lab.tail()
+        );
         let r = get(
             &m.ns,
             "127.0.0.1:8179".parse().unwrap(),
