@@ -10,6 +10,7 @@ mod daemon;
 mod fib;
 mod listener;
 mod rib;
+mod service;
 mod session;
 
 // BGP decoding allocates many small, short-lived objects: mimalloc more than

@@ -14,9 +14,22 @@ pub const RAFT_PORT: u16 = 11179;
 /// init`; `neighbors` is its `[[neighbor]]` sections (the same on every
 /// member).
 pub fn member_config(me: u64, member: &Node, data: &Path, certs: &Path, neighbors: &str) -> String {
+    member_config_listening(me, member, data, certs, neighbors, &[])
+}
+
+/// [`member_config`] listening on the addresses `also` too.
+pub fn member_config_listening(
+    me: u64,
+    member: &Node,
+    data: &Path,
+    certs: &Path,
+    neighbors: &str,
+    also: &[std::net::IpAddr],
+) -> String {
     let file = |name: &str| certs.join(name).display().to_string();
+    let also: String = also.iter().map(|a| format!(", \"{a}\"")).collect();
     format!(
-        "router-id = \"{CLUSTER_ID}\"\nlocal-as = 65000\ncluster-id = \"{CLUSTER_ID}\"\ndata-dir = \"{}\"\n[listen]\naddresses = [\"{}\", \"{}\"]\n\n[cluster]\nmember-id = {me}\nraft-address = \"{}:{RAFT_PORT}\"\nbootstrap = false\nca = \"{}\"\ncertificate = \"{}\"\nkey = \"{}\"\n{neighbors}",
+        "router-id = \"{CLUSTER_ID}\"\nlocal-as = 65000\ncluster-id = \"{CLUSTER_ID}\"\ndata-dir = \"{}\"\n[listen]\naddresses = [\"{}\", \"{}\"{also}]\n\n[cluster]\nmember-id = {me}\nraft-address = \"{}:{RAFT_PORT}\"\nbootstrap = false\nca = \"{}\"\ncertificate = \"{}\"\nkey = \"{}\"\n{neighbors}",
         data.display(),
         member.v4,
         member.v6,
@@ -111,6 +124,17 @@ impl Cluster {
     /// Starts the members with these `[[neighbor]]` sections and makes them
     /// one cluster (`reflex cluster init`, asked of the first).
     pub fn start_with(members: Vec<Node>, dir: &Path, neighbors: &str) -> Result<Cluster, String> {
+        Cluster::start_listening(members, dir, neighbors, &[])
+    }
+
+    /// [`Cluster::start_with`], each member listening on the addresses
+    /// `also` too.
+    pub fn start_listening(
+        members: Vec<Node>,
+        dir: &Path,
+        neighbors: &str,
+        also: &[std::net::IpAddr],
+    ) -> Result<Cluster, String> {
         let mut c = Cluster {
             dirs: Vec::new(),
             configs: Vec::new(),
@@ -122,7 +146,14 @@ impl Cluster {
         for (i, m) in c.members.iter().enumerate() {
             let d = dir.join(format!("m{}", i + 1));
             std::fs::create_dir_all(&d).map_err(|e| e.to_string())?;
-            let conf = member_config(i as u64 + 1, m, &d.join("data"), &c.certs, neighbors);
+            let conf = member_config_listening(
+                i as u64 + 1,
+                m,
+                &d.join("data"),
+                &c.certs,
+                neighbors,
+                also,
+            );
             c.daemons.push(Some(crate::reflex::start(m, &d, &conf)?));
             c.configs.push(conf);
             c.dirs.push(d);

@@ -146,7 +146,22 @@ async fn move_session(
             serde_json::json!({ "neighbor": ip, "member": to, "done": "already there" }),
         ));
     }
-    write_lease(api, storage::LeaseCommand::Move { peer: id.0, to }, "move").await?;
+    // A session with a service address runs on one member at a time: it
+    // is handed over (a restart of ours), not doubled.
+    let handed_over = api
+        .sessions
+        .neighbors()
+        .iter()
+        .any(|n| n.addr.ip() == ip && n.service.is_some());
+    let command = if handed_over {
+        storage::LeaseCommand::Assign {
+            peer: id.0,
+            member: to,
+        }
+    } else {
+        storage::LeaseCommand::Move { peer: id.0, to }
+    };
+    write_lease(api, command, "move").await?;
     Ok(Json(
         serde_json::json!({ "neighbor": ip, "member": to, "done": "moving" }),
     ))

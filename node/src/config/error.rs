@@ -144,6 +144,26 @@ pub enum Problem {
         first_line: usize,
         first_key: String,
     },
+    #[error("`{0}` is not ADDRESS/LENGTH (a service address, e.g. 198.18.0.100/24)")]
+    ServiceAddressSyntax(String),
+    #[error("a service address needs `service-interface`, the interface it is added to")]
+    ServiceAddressWithoutInterface,
+    #[error("`service-interface` without `service-address`")]
+    ServiceInterfaceWithoutAddress,
+    #[error("service address {local} is not of the same family as neighbour address {address}")]
+    ServiceAddressFamily { local: String, address: String },
+    #[error(
+        "local-address {local} differs from the service address {service}, which is the session's local address"
+    )]
+    ServiceAddressLocal { local: String, service: String },
+    #[error(
+        "service address {address} is also the service address of `{first_key}`: it follows one session, so each neighbour needs its own"
+    )]
+    ServiceAddressShared { address: String, first_key: String },
+    #[error(
+        "service address {address} is not in [listen] addresses: the neighbour's connections to it would be refused; listen on {wildcard} or on {address} too"
+    )]
+    ServiceAddressNotListened { address: String, wildcard: String },
     #[error("local address {local} is not of the same family as neighbour address {address}")]
     LocalAddressFamily { local: String, address: String },
     #[error("{whom} is passive, but nothing listens (`listen.addresses` is empty)")]

@@ -21,7 +21,7 @@ mod tests;
 mod tests_policy;
 
 pub use error::ConfigError;
-pub use model::{Config, MaxPrefix, MaxPrefixAction, Neighbor};
+pub use model::{Config, MaxPrefix, MaxPrefixAction, Neighbor, ServiceAddress};
 pub use validate::{compile_policy_text, parse};
 
 use std::path::Path;

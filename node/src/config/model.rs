@@ -185,7 +185,12 @@ pub struct Neighbor {
     /// Only families in `families`.
     #[serde(serialize_with = "ser_add_path")]
     pub add_path: BTreeMap<Family, AddPathMode>,
+    /// The service address's, when there is one.
     pub local_address: Option<IpAddr>,
+    /// An address that follows the session: the member running it holds
+    /// it (a client that configures one reflector address still gets
+    /// takeover).
+    pub service_address: Option<ServiceAddress>,
     /// The node's, unless the neighbour or its group sets one.
     pub cluster_id: Ipv4Addr,
     pub timers: Timers,
@@ -203,6 +208,15 @@ pub struct Neighbor {
     pub soft_reconfiguration: bool,
     /// The most paths the neighbour may hold announced; none: no limit.
     pub max_prefix: Option<MaxPrefix>,
+}
+
+/// An address added to `interface` on the member that runs a session,
+/// and removed from the others.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct ServiceAddress {
+    pub address: IpAddr,
+    pub prefix_len: u8,
+    pub interface: String,
 }
 
 /// A neighbour's maximum prefix limit (RFC 4486 §4).

@@ -267,6 +267,11 @@ pub struct RawPeer {
     pub families: Option<Vec<String>>,
     pub add_path: Option<BTreeMap<String, String>>,
     pub local_address: Option<String>,
+    /// `ADDRESS/LENGTH`: an address moved to the member running the
+    /// session, which uses it as its local address.
+    pub service_address: Option<String>,
+    /// The interface the service address is added to.
+    pub service_interface: Option<String>,
     pub cluster_id: Option<String>,
     pub graceful_restart: Option<bool>,
     pub restart_time: Option<i64>,

@@ -884,6 +884,94 @@ fn local_address() {
 }
 
 #[test]
+fn service_address() {
+    let n = "[[neighbor]]\naddress = \"198.18.0.2\"\nremote-as = 1\n";
+    let c = ok(&with_base(&format!(
+        "{n}service-address = \"198.18.0.100/24\"\nservice-interface = \"eth0\"\n"
+    )));
+    let s = c.neighbors[0].service_address.clone().unwrap();
+    assert_eq!(
+        (s.address.to_string(), s.prefix_len, s.interface.as_str()),
+        ("198.18.0.100".to_string(), 24, "eth0")
+    );
+    assert_eq!(
+        c.neighbors[0].local_address,
+        Some(s.address),
+        "its local address"
+    );
+    // A group may name the interface for its neighbours.
+    ok(&with_base(
+        "[group.c]\nservice-interface = \"eth0\"\nremote-as = 1\n\
+         [[neighbor]]\naddress = \"198.18.0.2\"\ngroup = \"c\"\nservice-address = \"198.18.0.100/32\"\n",
+    ));
+    one_error(
+        &with_base(&format!(
+            "{n}service-address = \"198.18.0.100\"\nservice-interface = \"eth0\"\n"
+        )),
+        6,
+        "neighbor[0].service-address",
+        "is not ADDRESS/LENGTH",
+    );
+    one_error(
+        &with_base(&format!(
+            "{n}service-address = \"198.18.0.100/33\"\nservice-interface = \"eth0\"\n"
+        )),
+        6,
+        "neighbor[0].service-address",
+        "is not ADDRESS/LENGTH",
+    );
+    one_error(
+        &with_base(&format!("{n}service-address = \"198.18.0.100/24\"\n")),
+        6,
+        "neighbor[0].service-address",
+        "needs `service-interface`",
+    );
+    one_error(
+        &with_base(&format!("{n}service-interface = \"eth0\"\n")),
+        6,
+        "neighbor[0].service-interface",
+        "without `service-address`",
+    );
+    one_error(
+        &with_base(&format!(
+            "{n}service-address = \"2001:db8::100/64\"\nservice-interface = \"eth0\"\n"
+        )),
+        6,
+        "neighbor[0].service-address",
+        "not of the same family",
+    );
+    one_error(
+        &with_base(&format!(
+            "{n}local-address = \"198.18.0.1\"\nservice-address = \"198.18.0.100/24\"\nservice-interface = \"eth0\"\n"
+        )),
+        6,
+        "neighbor[0].local-address",
+        "differs from the service address",
+    );
+    let two = format!(
+        "{n}service-address = \"198.18.0.100/24\"\nservice-interface = \"eth0\"\n\
+         [[neighbor]]\naddress = \"198.18.0.3\"\nremote-as = 1\nservice-address = \"198.18.0.100/24\"\nservice-interface = \"eth0\"\n"
+    );
+    one_error(
+        &with_base(&two),
+        11,
+        "neighbor[1].service-address",
+        "is also the service address of `neighbor[0]`",
+    );
+    one_error(
+        &with_base(&format!(
+            "[listen]\naddresses = [\"198.18.0.1\"]\n{n}service-address = \"198.18.0.100/24\"\nservice-interface = \"eth0\"\n"
+        )),
+        8,
+        "neighbor[0].service-address",
+        "not in [listen] addresses",
+    );
+    ok(&with_base(&format!(
+        "[listen]\naddresses = [\"198.18.0.1\", \"198.18.0.100\"]\n{n}service-address = \"198.18.0.100/24\"\nservice-interface = \"eth0\"\n"
+    )));
+}
+
+#[test]
 fn every_error_is_reported_in_line_order() {
     let e = errors(
         "local-as = 0\n\

@@ -15,7 +15,8 @@ use super::error::{Diagnostic, Problem};
 use super::locate::{Locator, join};
 use super::model::{
     Api, Cluster, Config, Fib, GracefulRestart, Listen, MaxPrefix, MaxPrefixAction, Neighbor,
-    RaftTransport, Role, Timers, add_path_mode_from_name, defaults, family_from_name, family_name,
+    RaftTransport, Role, ServiceAddress, Timers, add_path_mode_from_name, defaults,
+    family_from_name, family_name,
 };
 use super::raw::{RawApi, RawCluster, RawConfig, RawFib, RawPeer, RawPolicySections, RawTimers};
 use speaker::wire::Family;
@@ -130,6 +131,10 @@ struct Layer {
     /// Each entry with its own key path.
     add_path: Option<Vec<At<(Family, AddPathMode)>>>,
     local_address: Option<At<IpAddr>>,
+    service_address: Option<At<(IpAddr, u8)>>,
+    /// `service-address` is written, valid or not.
+    service_address_written: bool,
+    service_interface: Option<At<String>>,
     cluster_id: Option<At<Ipv4Addr>>,
     graceful_restart: Option<At<bool>>,
     restart_time: Option<At<u16>>,
@@ -170,6 +175,13 @@ impl Layer {
             families: self.families.or_else(|| under.families.clone()),
             add_path: self.add_path.or_else(|| under.add_path.clone()),
             local_address: self.local_address.or_else(|| under.local_address.clone()),
+            service_address: self
+                .service_address
+                .or_else(|| under.service_address.clone()),
+            service_address_written: self.service_address_written || under.service_address_written,
+            service_interface: self
+                .service_interface
+                .or_else(|| under.service_interface.clone()),
             cluster_id: self.cluster_id.or_else(|| under.cluster_id.clone()),
             graceful_restart: self
                 .graceful_restart
@@ -225,8 +237,12 @@ struct Checker<'a> {
     local_as: Option<u32>,
     cluster_id: Option<Ipv4Addr>,
     listening: bool,
+    /// `[listen] addresses`.
+    listen_addresses: Vec<IpAddr>,
     /// Neighbour addresses seen so far, with their key.
     addresses: HashMap<IpAddr, String>,
+    /// Service addresses seen so far, with their neighbour's key.
+    service_addresses: HashMap<IpAddr, String>,
     /// The route-maps defined, for `import` and `export`.
     route_maps: BTreeSet<String>,
     /// Those that match `neighbor`, which an export route-map cannot: the
@@ -247,7 +263,9 @@ impl<'a> Checker<'a> {
             local_as: None,
             cluster_id: None,
             listening: true,
+            listen_addresses: Vec::new(),
             addresses: HashMap::new(),
+            service_addresses: HashMap::new(),
             route_maps: BTreeSet::new(),
             neighbor_matching: BTreeSet::new(),
             weight_setting: BTreeSet::new(),
@@ -333,6 +351,7 @@ impl Checker<'_> {
         self.local_as = local_as;
         self.cluster_id = cluster_id;
         self.listening = !listen.addresses.is_empty();
+        self.listen_addresses = listen.addresses.clone();
         let global = Layer {
             timers: self.timers("timers", raw.timers.unwrap_or_default(), Level::Global),
             ..Layer::default()
@@ -713,6 +732,7 @@ impl Checker<'_> {
             };
             self.report(&local.path, problem);
         }
+        let service_address = self.service_rules(prefix, address, &s);
         let passive = value(&s.passive, false);
         if let (false, Some(p)) = (self.listening, &s.passive)
             && p.value
@@ -779,7 +799,11 @@ impl Checker<'_> {
             passive,
             families,
             add_path,
-            local_address: s.local_address.map(|a| a.value),
+            local_address: service_address
+                .as_ref()
+                .map(|a| a.address)
+                .or(s.local_address.map(|a| a.value)),
+            service_address,
             cluster_id: cluster_id?,
             timers,
             graceful_restart: GracefulRestart {
@@ -840,6 +864,99 @@ impl Checker<'_> {
                 format!(" (action at `{}`)", a.path)
             };
             self.report(&r.path, Problem::MaxPrefixRestartWithWarn(others));
+        }
+    }
+
+    /// `ADDRESS/LENGTH` of a service address (a host address: a length
+    /// up to the family's).
+    fn service_address(&mut self, key: &str, s: &str) -> Option<(IpAddr, u8)> {
+        let parsed = s.split_once('/').and_then(|(a, l)| {
+            let a: IpAddr = a.parse().ok()?;
+            let l: u8 = l.parse().ok()?;
+            let most = if a.is_ipv4() { 32 } else { 128 };
+            (l <= most && usable_neighbor_address(a)).then_some((a, l))
+        });
+        if parsed.is_none() {
+            self.report(key, Problem::ServiceAddressSyntax(s.to_string()));
+        }
+        parsed
+    }
+
+    /// A neighbour's service address as resolved `s`: with its interface,
+    /// of the neighbour's family, the local address if one is set too, and
+    /// no other neighbour's.
+    fn service_rules(
+        &mut self,
+        prefix: &str,
+        address: IpAddr,
+        s: &Layer,
+    ) -> Option<ServiceAddress> {
+        let Some(a) = &s.service_address else {
+            if let Some(i) = &s.service_interface
+                && i.level == Level::Neighbor
+                && !s.service_address_written
+            {
+                self.report(&i.path, Problem::ServiceInterfaceWithoutAddress);
+            }
+            return None;
+        };
+        let (service, prefix_len) = a.value;
+        let Some(interface) = &s.service_interface else {
+            self.report(&a.path, Problem::ServiceAddressWithoutInterface);
+            return None;
+        };
+        if service.is_ipv4() != address.is_ipv4() {
+            let problem = Problem::ServiceAddressFamily {
+                local: service.to_string(),
+                address: address.to_string(),
+            };
+            self.report(&a.path, problem);
+            return None;
+        }
+        if let Some(local) = s.local_address.as_ref().filter(|l| l.value != service) {
+            let problem = Problem::ServiceAddressLocal {
+                local: local.value.to_string(),
+                service: service.to_string(),
+            };
+            self.report(&local.path, problem);
+        }
+        // The neighbour connects to the service address too: a listener
+        // must take it (a wildcard, or the address itself, which binds
+        // once this member holds it).
+        let wildcard = if service.is_ipv4() {
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+        } else {
+            IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED)
+        };
+        if self.listening
+            && !self
+                .listen_addresses
+                .iter()
+                .any(|l| *l == service || *l == wildcard)
+        {
+            let problem = Problem::ServiceAddressNotListened {
+                address: service.to_string(),
+                wildcard: wildcard.to_string(),
+            };
+            self.report(&a.path, problem);
+        }
+        match self.service_addresses.get(&service) {
+            Some(first) => {
+                let problem = Problem::ServiceAddressShared {
+                    address: service.to_string(),
+                    first_key: first.clone(),
+                };
+                self.report(&a.path, problem);
+                None
+            }
+            None => {
+                self.service_addresses.insert(service, prefix.to_string());
+                Some(ServiceAddress {
+                    address: service,
+                    prefix_len,
+                    interface: interface.value.clone(),
+                })
+            }
         }
     }
 
@@ -910,6 +1027,17 @@ impl Checker<'_> {
             let key = join(prefix, "local-address");
             layer.local_address = self.ip(&key, s).map(|v| At::new(v, at("local-address")));
         }
+        layer.service_address_written = peer.service_address.is_some();
+        if let Some(s) = &peer.service_address {
+            let key = join(prefix, "service-address");
+            layer.service_address = self
+                .service_address(&key, s)
+                .map(|v| At::new(v, at("service-address")));
+        }
+        layer.service_interface = peer
+            .service_interface
+            .clone()
+            .map(|i| At::new(i, at("service-interface")));
         if let Some(s) = &peer.cluster_id {
             let key = join(prefix, "cluster-id");
             if self.role == Role::Border {

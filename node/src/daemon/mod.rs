@@ -37,6 +37,11 @@ pub struct NeighborSpec {
     /// The members that may run the session (`members = [..]`); none:
     /// any.
     pub members: Option<std::collections::BTreeSet<storage::NodeId>>,
+    /// The source address of its connections (the service address's,
+    /// when there is one).
+    pub local: Option<std::net::IpAddr>,
+    /// The address that follows its session ([`crate::service`]).
+    pub service: Option<crate::config::ServiceAddress>,
 }
 
 /// What a node runs.
@@ -180,6 +185,10 @@ pub fn run(spec: DaemonSpec, shutdown: impl Future<Output = ()> + 'static) -> an
             };
             actix_rt::spawn(crate::api::serve(address, spec.api_tls.clone(), state));
         }
+        // What a kill of this member left on its interfaces goes before
+        // any session of ours starts.
+        crate::service::release_at_start(spec.neighbors.iter().filter_map(|n| n.service.as_ref()));
+        actix_rt::spawn(sessions::sweep_service_addresses(sessions.clone()));
         // The replicated owner map says which sessions run here.
         actix_rt::spawn(sessions::follow_owners(member.clone(), sessions.clone()));
         actix_rt::spawn(sessions::keep_fenced(member.clone(), sessions.clone()));
@@ -216,11 +225,12 @@ pub fn run(spec: DaemonSpec, shutdown: impl Future<Output = ()> + 'static) -> an
         // or the one given its sessions, runs them next).
         info!("shutting down: sessions closed as a graceful restart");
         sessions::drain(&member, &sessions, DRAIN_TIMEOUT).await;
-        let sessions = sessions.leave_all("reflex restarting");
-        for s in &sessions {
+        let closing = sessions.leave_all("reflex restarting");
+        for s in &closing {
             let _ = s.send(Status).await;
         }
         tokio::time::sleep(SHUTDOWN_GRACE).await;
+        sessions.services.sweep(true);
         drop(rib);
         if let Some(m) = Arc::into_inner(member) {
             m.shutdown().await;

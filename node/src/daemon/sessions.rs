@@ -71,15 +71,25 @@ pub struct Sessions {
     /// ([`keep_fenced`]): its sessions are closed and none starts until
     /// it is back and caught up.
     fenced: Arc<std::sync::atomic::AtomicBool>,
+    /// How many times this member was fenced: a pass of
+    /// [`follow_owners`] that saw it change acts on nothing it read
+    /// before (leases read before a partition are stale after it).
+    fences: Arc<std::sync::atomic::AtomicU64>,
     /// Sessions joining in a move whose table is sent, and since when
     /// ([`Sessions::joined`]).
     synced: Arc<Mutex<HashMap<PeerId, Instant>>>,
+    /// The service addresses of the sessions that run here.
+    pub services: Arc<crate::service::Book>,
     pub by_address: ByAddress,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
+
+/// How long a session whose service address could not be added waits
+/// before it is tried again.
+const SERVICE_RETRY: Duration = Duration::from_secs(5);
 
 /// How long a session stopped by a reload stays down before its new
 /// configuration starts it: the peer reads the Cease before the next
@@ -106,6 +116,8 @@ impl Sessions {
             draining: Arc::default(),
             // Until [`keep_fenced`] finds the majority.
             fenced: Arc::new(std::sync::atomic::AtomicBool::new(true)),
+            fences: Arc::default(),
+            services: Arc::default(),
             by_address: Arc::default(),
         }
     }
@@ -119,6 +131,11 @@ impl Sessions {
     /// ([`keep_fenced`]).
     pub fn is_fenced(&self) -> bool {
         self.fenced.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// How many times this member was fenced so far.
+    fn fences(&self) -> u64 {
+        self.fences.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The next sessions of `peers` are the first since a restart or a
@@ -207,8 +224,22 @@ impl Sessions {
                 None => {}
             }
         }
-        let (addr, mut cfg, mut role, rib) =
-            (n.addr, n.session.clone(), n.role.clone(), self.rib.clone());
+        // The session's local address must be on an interface before it
+        // connects (and for the neighbour's connections to reach it).
+        if let Some(s) = &n.service
+            && let Err(e) = self.services.hold(s)
+        {
+            warn!(neighbor = %n.addr.ip(), error = %e, "session not started: its service address is not held; trying again in {} s", SERVICE_RETRY.as_secs());
+            lock(&self.held).insert(n.addr.ip(), Instant::now() + SERVICE_RETRY);
+            return;
+        }
+        let (addr, local, mut cfg, mut role, rib) = (
+            n.addr,
+            n.local,
+            n.session.clone(),
+            n.role.clone(),
+            self.rib.clone(),
+        );
         role.id = id;
         role.joining = joining;
         cfg.restarting = lock(&self.restarting).remove(&id);
@@ -222,8 +253,9 @@ impl Sessions {
             role.ebgp_requires_policy = p.ebgp_requires_policy;
         }
         let arbiter = &self.arbiters[id.0 as usize % self.arbiters.len().max(1)];
-        let session =
-            PeerSession::start_in_arbiter(arbiter, move |_| PeerSession::new(addr, cfg, role, rib));
+        let session = PeerSession::start_in_arbiter(arbiter, move |_| {
+            PeerSession::new(addr, local, cfg, role, rib)
+        });
         lock(&self.by_address).insert(n.addr.ip(), session.clone());
         running.insert(
             id,
@@ -239,6 +271,9 @@ impl Sessions {
     fn take(&self, id: PeerId) -> Option<Running> {
         let r = lock(&self.running).remove(&id)?;
         lock(&self.synced).remove(&id);
+        if let Some(s) = &r.spec.service {
+            self.services.release_later(s);
+        }
         let ip = r.spec.addr.ip();
         let mut by_address = lock(&self.by_address);
         if by_address.get(&ip).is_some_and(|s| *s == r.session) {
@@ -314,6 +349,16 @@ impl Sessions {
             .filter(|id| {
                 owners.get(id) == Some(&me) && !running.contains_key(id) && up.contains(id)
             })
+            .collect()
+    }
+
+    /// The neighbours with a service address, by their id in `ids`: one
+    /// member runs each at a time ([`lease_changes`]).
+    fn handed_over(&self, ids: &PeerIds) -> BTreeSet<PeerId> {
+        self.neighbors()
+            .iter()
+            .filter(|n| n.service.is_some())
+            .filter_map(|n| ids.get(&n.addr.ip()).copied())
             .collect()
     }
 
@@ -446,7 +491,11 @@ fn same_session(a: &NeighborSpec, b: &NeighborSpec) -> bool {
         r.export = None;
         r
     };
-    a.addr == b.addr && a.session == b.session && without_maps(a) == without_maps(b)
+    a.addr == b.addr
+        && a.local == b.local
+        && a.service == b.service
+        && a.session == b.session
+        && without_maps(a) == without_maps(b)
 }
 
 /// The members each pinned neighbour's session may run on
@@ -521,6 +570,11 @@ fn graceful_down(peers: &[PeerId]) -> Vec<RibCommand> {
 /// (not drained, and not silent for long: a member catching up answers
 /// late, and moving the move elsewhere would run a third session beside
 /// the owner's and the late one's until the late one notices).
+///
+/// The neighbours in `handed_over` (those with a service address, which
+/// one member holds at a time) never run on two members: they move at
+/// once, as a restart of ours the neighbour rides out as a graceful
+/// restart helper.
 pub fn lease_changes(
     leases: &Leases,
     configured: &BTreeSet<PeerId>,
@@ -528,6 +582,7 @@ pub fn lease_changes(
     eligible: &BTreeSet<NodeId>,
     joining: &BTreeSet<NodeId>,
     pins: &Pins,
+    handed_over: &BTreeSet<PeerId>,
 ) -> Vec<LeaseCommand> {
     let mut out = Vec::new();
     if eligible.is_empty() {
@@ -563,7 +618,7 @@ pub fn lease_changes(
                 .is_some()
                 .then_some(LeaseCommand::Move { peer: peer.0, to }),
             Some(l) if l.joining.is_some_and(|j| j.member == to) => None,
-            Some(l) if alive.contains(&l.owner.member) => {
+            Some(l) if alive.contains(&l.owner.member) && !handed_over.contains(&peer) => {
                 Some(LeaseCommand::Move { peer: peer.0, to })
             }
             Some(_) => Some(LeaseCommand::Assign {
@@ -757,6 +812,7 @@ pub async fn keep_fenced(member: Arc<Member>, sessions: Sessions) {
             continue;
         }
         if !in_contact && !sessions.is_fenced() {
+            sessions.fences.fetch_add(1, Relaxed);
             sessions.fenced.store(true, Relaxed);
             lost = Some(Instant::now());
             let closed = sessions.leave_running(
@@ -786,6 +842,16 @@ pub async fn keep_fenced(member: Arc<Member>, sessions: Sessions) {
                 Err(e) => debug!(error = %e, "in contact again, not caught up yet"),
             }
         }
+    }
+}
+
+/// Lets go of the service addresses whose sessions stopped here
+/// ([`crate::service::RELEASE_AFTER`] ago), until the member stops (its
+/// shutdown lets go of the rest).
+pub async fn sweep_service_addresses(sessions: Sessions) {
+    while !sessions.is_stopping() {
+        sessions.services.sweep(false);
+        tokio::time::sleep(TICK).await;
     }
 }
 
@@ -834,6 +900,10 @@ pub async fn follow_owners(member: Arc<Member>, sessions: Sessions) {
             tokio::time::sleep(TICK).await;
             continue;
         }
+        // A write below may wait out a whole partition: what this pass
+        // read before it is stale if the member was fenced meanwhile.
+        let fences = sessions.fences();
+        let fenced_since = || sessions.is_fenced() || sessions.fences() != fences;
         let status = consensus::server::status(&member.raft);
         // Every member gives its configured neighbours ids (a reload may
         // have added some); the write is the same whoever makes it.
@@ -901,8 +971,16 @@ pub async fn follow_owners(member: Arc<Member>, sessions: Sessions) {
                 .into_iter()
                 .filter(|m| !leases.drained().contains_key(m))
                 .collect();
-            let mut changes =
-                lease_changes(&leases, &configured, &alive, &eligible, &joining, &pins);
+            let handed_over = sessions.handed_over(&ids);
+            let mut changes = lease_changes(
+                &leases,
+                &configured,
+                &alive,
+                &eligible,
+                &joining,
+                &pins,
+                &handed_over,
+            );
             // Pinned sessions whose every member is gone stay leased to
             // their owner, for its return; meanwhile their paths go stale
             // (RFC 4724 helper), and away after the restart time if the
@@ -964,6 +1042,9 @@ pub async fn follow_owners(member: Arc<Member>, sessions: Sessions) {
                 }
             }
         }
+        if fenced_since() {
+            continue;
+        }
         let (leases, owners, ids) =
             member.read(|a| (a.leases.clone(), a.owners.clone(), a.peer_ids.clone()));
         // Sessions another member ran: their paths go stale, not away
@@ -983,6 +1064,13 @@ pub async fn follow_owners(member: Arc<Member>, sessions: Sessions) {
                 Err(e) => warn!(error = %e, "cannot keep the paths of the sessions taken over"),
             }
         }
+        // The leases as applied now, not before the write above: a member
+        // fenced meanwhile (and back, caught up) would otherwise start
+        // sessions from leases read before its partition.
+        if fenced_since() {
+            continue;
+        }
+        let (leases, ids) = member.read(|a| (a.leases.clone(), a.peer_ids.clone()));
         sessions.follow(me, &leases, &ids);
         // Moves this member joined whose table is out: it owns them now,
         // and the old owner closes its session.
@@ -1062,7 +1150,30 @@ mod tests {
             &set(eligible),
             &set(joining),
             pins,
+            &BTreeSet::new(),
         )
+    }
+
+    #[test]
+    fn a_session_with_a_service_address_is_handed_over_not_doubled() {
+        let mut leases = Leases::default();
+        leases.apply(&LeaseCommand::Assign { peer: 0, member: 1 });
+        let peers: BTreeSet<PeerId> = [PeerId(0)].into_iter().collect();
+        let handed_over = peers.clone();
+        // Member 1 drained: alive, not eligible.
+        let c = lease_changes(
+            &leases,
+            &peers,
+            &set(&[1, 2]),
+            &set(&[2]),
+            &set(&[2]),
+            &Pins::new(),
+            &handed_over,
+        );
+        assert_eq!(c, vec![LeaseCommand::Assign { peer: 0, member: 2 }]);
+        // Without a service address, the same drain is make-before-break.
+        let c = changes(&leases, &peers, &[1, 2], &[2], &[2], &Pins::new());
+        assert_eq!(c, vec![LeaseCommand::Move { peer: 0, to: 2 }]);
     }
 
     #[test]

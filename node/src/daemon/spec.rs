@@ -90,6 +90,8 @@ pub fn spec_from_config(c: &Config) -> DaemonSpec {
                     joining: false,
                 },
                 members: n.members.clone(),
+                local: n.local_address,
+                service: n.service_address.clone(),
             })
             .collect(),
         policy: super::reload::PolicySpec::of(c),

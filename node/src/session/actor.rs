@@ -101,6 +101,9 @@ impl RibRole {
 /// One peer session.
 pub struct PeerSession {
     peer: SocketAddr,
+    /// The source address of our connections (`local-address`); `None`:
+    /// the kernel's choice.
+    bind: Option<IpAddr>,
     fsm: Session,
     role: RibRole,
     /// Import policy, run on every UPDATE before its routes go to the log.
@@ -241,6 +244,7 @@ struct WriteFailed(u64);
 impl PeerSession {
     pub fn new(
         peer: SocketAddr,
+        bind: Option<IpAddr>,
         config: SessionConfig,
         role: RibRole,
         rib: Addr<RibActor>,
@@ -248,6 +252,7 @@ impl PeerSession {
         let import = role.import_filter(peer.ip());
         PeerSession {
             peer,
+            bind,
             fsm: Session::new(config),
             rib,
             local_addr: None,
@@ -768,10 +773,9 @@ impl PeerSession {
     }
 
     fn connect(&mut self, ctx: &mut Context<Self>) {
-        let addr = self.peer;
+        let (addr, bind) = (self.peer, self.bind);
         let generation = self.generation;
-        let fut =
-            async move { tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await };
+        let fut = async move { tokio::time::timeout(CONNECT_TIMEOUT, dial(addr, bind)).await };
         ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| {
             let _session = act.span.clone().entered();
             // A newer connection (an accepted one) may have won meanwhile.
@@ -1164,4 +1168,17 @@ impl Handler<TableSent> for PeerSession {
             self.table_mark = Some(self.queued + self.mrai_held.len() as u64);
         }
     }
+}
+
+/// A connection to `peer`, from `bind` when given.
+async fn dial(peer: SocketAddr, bind: Option<IpAddr>) -> std::io::Result<TcpStream> {
+    let Some(local) = bind else {
+        return TcpStream::connect(peer).await;
+    };
+    let socket = match peer {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    socket.bind(SocketAddr::new(local, 0))?;
+    socket.connect(peer).await
 }
