@@ -188,6 +188,29 @@ impl Member {
         self.contact.leading_since()
     }
 
+    /// Why this member's Raft stopped for good, if it did: a store that
+    /// cannot be read or written (a corrupt log entry, a full disk), a
+    /// snapshot that failed to install, a panic in its core. Not a stop
+    /// asked for ([`Member::shutdown`]).
+    pub fn fatal(&self) -> Option<String> {
+        fatal_of(&self.raft.metrics().borrow().running_state)
+    }
+
+    /// Resolves once this member's Raft stopped for good ([`Member::fatal`]),
+    /// with why.
+    pub async fn fatal_error(&self) -> String {
+        let mut metrics = self.raft.metrics();
+        loop {
+            let fatal = fatal_of(&metrics.borrow().running_state);
+            if let Some(why) = fatal {
+                return why;
+            }
+            if metrics.changed().await.is_err() {
+                return "the Raft core is gone".to_string();
+            }
+        }
+    }
+
     pub fn leader(&self) -> Option<NodeId> {
         self.raft.metrics().borrow().current_leader
     }
@@ -387,5 +410,14 @@ impl Member {
         }
         self.campaign.abort();
         let _ = self.raft.shutdown().await;
+    }
+}
+
+/// A Raft core's running state as a reason it stopped for good (`None`:
+/// it runs, or it was stopped on purpose).
+fn fatal_of(state: &Result<(), openraft::error::Fatal<NodeId>>) -> Option<String> {
+    match state {
+        Ok(()) | Err(openraft::error::Fatal::Stopped) => None,
+        Err(e) => Some(e.to_string()),
     }
 }

@@ -34,7 +34,12 @@ pub fn fuzz_message(data: &[u8]) {
     {
         return;
     }
-    let again = Message::decode(m.to_bytes(&ctx), &ctx, None);
+    // What decoded within the size limit encodes within it again.
+    let encoded = m.to_bytes(&ctx);
+    let Ok(encoded) = encoded else {
+        panic!("a decoded message does not encode: {encoded:?}");
+    };
+    let again = Message::decode(encoded, &ctx, None);
     assert_eq!(
         again.as_ref().ok(),
         Some(&m),
@@ -65,7 +70,17 @@ pub fn fuzz_attributes(data: &[u8]) {
         return;
     }
     let mut out = bytes::BytesMut::new();
-    crate::wire::attr::encode_attributes(&attrs, reach.as_ref(), unreach.as_ref(), &ctx, &mut out);
+    let encoded = crate::wire::attr::encode_attributes(
+        &attrs,
+        reach.as_ref(),
+        unreach.as_ref(),
+        &ctx,
+        &mut out,
+    );
+    assert!(
+        encoded.is_ok(),
+        "decoded attributes do not encode: {encoded:?}"
+    );
     let again = crate::wire::update::decode_interned(&out.freeze(), &ctx, None);
     let Ok((a2, _, _, i2)) = again else {
         panic!("re-encoded attributes do not decode");

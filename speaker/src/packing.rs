@@ -21,6 +21,9 @@ pub struct Packer<'a> {
     out: Vec<Bytes>,
     /// Routes withdrawn instead of announced: too large to send.
     oversized: usize,
+    /// UPDATEs that could not be encoded, not sent (never, unless a
+    /// computation of room here is wrong).
+    unencoded: usize,
 }
 
 fn no_attributes() -> Arc<PathAttributes> {
@@ -37,6 +40,7 @@ impl<'a> Packer<'a> {
             family,
             out: Vec::new(),
             oversized: 0,
+            unencoded: 0,
         }
     }
 
@@ -51,8 +55,10 @@ impl<'a> Packer<'a> {
 
     fn emit(&mut self, u: Update) {
         let mut b = BytesMut::new();
-        Message::Update(u).encode(self.ctx, &mut b);
-        self.out.push(b.freeze());
+        match Message::Update(u).encode(self.ctx, &mut b) {
+            Ok(()) => self.out.push(b.freeze()),
+            Err(_) => self.unencoded += 1,
+        }
     }
 
     /// Withdraws `entries`, as many per UPDATE as fit.
@@ -86,11 +92,13 @@ impl<'a> Packer<'a> {
     pub fn announce(&mut self, attrs: &Arc<PathAttributes>, entries: &[NlriEntry]) {
         let v4 = self.family == Family::IPV4_UNICAST;
         let mut scratch = BytesMut::new();
-        crate::wire::attr::encode_attributes(attrs, None, None, self.ctx, &mut scratch);
+        let encoded =
+            crate::wire::attr::encode_attributes(attrs, None, None, self.ctx, &mut scratch);
         // An MP_REACH_NLRI header may need 2 more octets of length when its
         // NLRI make it longer than 255.
         let fixed = HEADER_LEN + 4 + scratch.len() + if v4 { 0 } else { 1 };
-        let room = self.room(fixed);
+        // Attributes whose length overflows a field leave no room at all.
+        let room = if encoded.is_ok() { self.room(fixed) } else { 0 };
         let (chunks, too_large) = self.chunks(entries, room);
         for nlri in chunks {
             let mut u = Update::end_of_rib(Family::IPV4_UNICAST);
@@ -114,6 +122,11 @@ impl<'a> Packer<'a> {
     /// large for the neighbour.
     pub fn oversized(&self) -> usize {
         self.oversized
+    }
+
+    /// UPDATEs that could not be encoded and were not sent.
+    pub fn unencoded(&self) -> usize {
+        self.unencoded
     }
 
     /// The End-of-RIB marker of the family.

@@ -105,7 +105,8 @@ fn connected_sends_open_with_a_large_hold_timer() {
         matches!(msgs.as_slice(), [Message::Open(o)] if o.asn() == 65000 && o.bgp_identifier == US)
     );
     assert_eq!(x.state(), State::OpenSent);
-    assert_eq!(x.timer(Timer::Hold), Some(t0 + s(30)));
+    // RFC 4271 §8.2.2's suggested 4 minutes (`open_hold_time`).
+    assert_eq!(x.timer(Timer::Hold), Some(t0 + s(240)));
     assert_eq!(x.timer(Timer::ConnectRetry), None);
 }
 
@@ -300,9 +301,9 @@ fn open_sent_connection_loss_goes_back_to_active() {
 fn hold_timer_expiry_sends_4_0_in_every_state_that_has_one() {
     let t0 = Instant::now();
     let mut x = open_sent(t0);
-    x.handle_timeout(t0 + s(29));
-    assert!(drain(&mut x).0.is_empty(), "expired before 30 s");
-    x.handle_timeout(t0 + s(30));
+    x.handle_timeout(t0 + s(239));
+    assert!(drain(&mut x).0.is_empty(), "expired before 240 s");
+    x.handle_timeout(t0 + s(240));
     assert_eq!(
         sent_notification(&drain(&mut x).0).map(|n| (n.0, n.1)),
         Some((4, 0))

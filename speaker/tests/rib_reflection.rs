@@ -436,7 +436,8 @@ fn treat_as_withdraw_update_withdraws() {
         mp_unreach: None,
         issues: vec![],
     };
-    u.encode_body(&CodecContext::four_octet(), &mut body);
+    u.encode_body(&CodecContext::four_octet(), &mut body)
+        .unwrap();
     let decoded = Update::decode(body.freeze(), &CodecContext::four_octet(), None).unwrap();
     assert!(decoded.treat_as_withdraw());
     let cmd = RibCommand::from_update(PeerId(C1), &decoded);

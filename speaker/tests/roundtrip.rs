@@ -486,7 +486,7 @@ fn strip_extended_length(u: &Update) -> Update {
 }
 
 fn roundtrip(m: &Message, ctx: &CodecContext) -> (Message, Bytes) {
-    let wire = m.to_bytes(ctx);
+    let wire = m.to_bytes(ctx).unwrap();
     let back = Message::decode(wire.clone(), ctx, None)
         .unwrap_or_else(|e| panic!("{e}: {}", speaker::wire::hex(&wire)));
     (back, wire)
@@ -501,13 +501,13 @@ proptest! {
         let (back, wire) = roundtrip(&m, &ctx);
         let Message::Update(b) = &back else { panic!("not an UPDATE") };
         prop_assert_eq!(strip_extended_length(b), strip_extended_length(&u));
-        prop_assert_eq!(back.to_bytes(&ctx), wire);
+        prop_assert_eq!(back.to_bytes(&ctx).unwrap(), wire);
     }
 
     #[test]
     fn update_roundtrips_through_the_interner((u, ctx) in update()) {
         let m = Message::Update(u);
-        let wire = m.to_bytes(&ctx);
+        let wire = m.to_bytes(&ctx).unwrap();
         let mut interner = speaker::wire::AttrInterner::new();
         let a = Message::decode(wire.clone(), &ctx, Some(&mut interner)).unwrap();
         let b = Message::decode(wire.clone(), &ctx, Some(&mut interner)).unwrap();
@@ -529,7 +529,7 @@ proptest! {
         prop_assert_eq!(&b.capability_params, &o.capability_params);
         prop_assert_eq!((b.my_as, b.hold_time, b.bgp_identifier), (o.my_as, o.hold_time, o.bgp_identifier));
         prop_assert!(b.extended_params || !o.extended_params);
-        prop_assert_eq!(back.to_bytes(&ctx), wire);
+        prop_assert_eq!(back.to_bytes(&ctx).unwrap(), wire);
     }
 
     #[test]
@@ -537,7 +537,7 @@ proptest! {
         let m = Message::Notification(Notification::new(code, subcode, Bytes::from(data)));
         let (back, wire) = roundtrip(&m, &CodecContext::default());
         prop_assert_eq!(&back, &m);
-        prop_assert_eq!(back.to_bytes(&CodecContext::default()), wire);
+        prop_assert_eq!(back.to_bytes(&CodecContext::default()).unwrap(), wire);
     }
 
     #[test]
@@ -557,7 +557,7 @@ proptest! {
         let m = Message::RouteRefresh(RouteRefresh { family: f, subtype: RefreshSubtype(sub), orf });
         let (back, wire) = roundtrip(&m, &CodecContext::default());
         prop_assert_eq!(&back, &m);
-        prop_assert_eq!(back.to_bytes(&CodecContext::default()), wire);
+        prop_assert_eq!(back.to_bytes(&CodecContext::default()).unwrap(), wire);
     }
 
     #[test]
@@ -588,7 +588,7 @@ proptest! {
         m.extend_from_slice(&body);
         let ctx = CodecContext { four_octet_as: four, ..CodecContext::default() };
         if let Ok(msg) = Message::decode(Bytes::from(m), &ctx, None) {
-            let again = Message::decode(msg.to_bytes(&ctx), &ctx, None);
+            let again = Message::decode(msg.to_bytes(&ctx).unwrap(), &ctx, None);
             if let Message::Update(u) = &msg && u.issues.is_empty() {
                 prop_assert_eq!(again.unwrap(), msg);
             }

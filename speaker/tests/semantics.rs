@@ -127,7 +127,7 @@ fn a_four_octet_as_is_sent_as_as_trans() {
     );
     assert_eq!(o.my_as, AS_TRANS);
     let back = Message::decode(
-        Message::Open(o).to_bytes(&CodecContext::default()),
+        Message::Open(o).to_bytes(&CodecContext::default()).unwrap(),
         &CodecContext::default(),
         None,
     )
@@ -186,7 +186,9 @@ fn large_capability_sets_use_extended_optional_parameters() {
         })
         .collect();
     let o = Open::new(65001, 90, Ipv4Addr::new(192, 0, 2, 1), caps);
-    let wire = Message::Open(o.clone()).to_bytes(&CodecContext::default());
+    let wire = Message::Open(o.clone())
+        .to_bytes(&CodecContext::default())
+        .unwrap();
     assert_eq!(&wire[28..30], &[255, 255]);
     let Message::Open(b) = Message::decode(wire, &CodecContext::default(), None).unwrap() else {
         panic!()

@@ -24,7 +24,7 @@ use speaker::wire::intern::AttrInterner;
 use speaker::wire::nlri::LabelStack;
 use speaker::wire::prefix::{Label, RouteDistinguisher};
 use speaker::wire::{
-    Afi, AttrValue, CodecContext, Family, NlriEntry, PathAttributes, Prefix, Safi,
+    Afi, AttrValue, CodecContext, Family, NlriEntry, PathAttribute, PathAttributes, Prefix, Safi,
 };
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -348,21 +348,26 @@ fn attr_ctx() -> CodecContext {
 /// A set as path attribute octets (4-octet AS numbers; MP_REACH_NLRI with
 /// its header only). Attributes the session found malformed are left out:
 /// the RIB never uses them, and their octets could read as valid in the
-/// stored (4-octet) form.
+/// stored (4-octet) form. So is one too long for an attribute's length
+/// (a 2-octet AS_PATH near 64 KiB grows in the 4-octet form): stored cut,
+/// it would not decode on any member, and it can be sent to no one.
 pub fn attr_octets(a: &PathAttributes) -> Vec<u8> {
     let mut out = BytesMut::new();
-    if a.attrs
-        .iter()
-        .any(|x| matches!(x.value, AttrValue::Invalid { .. }))
+    let invalid = |x: &PathAttribute| matches!(x.value, AttrValue::Invalid { .. });
+    if !a.attrs.iter().any(invalid)
+        && encode_attributes(a, None, None, &attr_ctx(), &mut out).is_ok()
     {
-        let mut valid = a.clone();
-        valid
-            .attrs
-            .retain(|x| !matches!(x.value, AttrValue::Invalid { .. }));
-        encode_attributes(&valid, None, None, &attr_ctx(), &mut out);
-    } else {
-        encode_attributes(a, None, None, &attr_ctx(), &mut out);
+        return out.to_vec();
     }
+    out.clear();
+    let mut valid = a.clone();
+    valid.attrs.retain(|x| {
+        let one = PathAttributes::new(vec![x.clone()]);
+        !invalid(x)
+            && encode_attributes(&one, None, None, &attr_ctx(), &mut BytesMut::new()).is_ok()
+    });
+    // Every attribute left encodes.
+    let _ = encode_attributes(&valid, None, None, &attr_ctx(), &mut out);
     out.to_vec()
 }
 

@@ -245,6 +245,11 @@ impl Daemon {
         }
     }
 
+    /// How the process exited (`None`: it runs, or was killed here).
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.as_mut()?.try_wait().ok().flatten()
+    }
+
     pub fn is_running(&mut self) -> bool {
         self.child
             .as_mut()

@@ -28,6 +28,7 @@ fn open(id: Ipv4Addr) -> Vec<u8> {
     );
     Message::Open(open)
         .to_bytes(&CodecContext::four_octet())
+        .unwrap()
         .to_vec()
 }
 
@@ -94,8 +95,12 @@ fn a_collision_with_a_peer_that_holds_our_connection_is_resolved_by_identifier()
                 ));
             }
         }
-        ours.write_all(&Message::Keepalive.to_bytes(&CodecContext::four_octet()))
-            .map_err(|e| e.to_string())?;
+        ours.write_all(
+            &Message::Keepalive
+                .to_bytes(&CodecContext::four_octet())
+                .unwrap(),
+        )
+        .map_err(|e| e.to_string())?;
         match next(&mut ours, &mut buf) {
             Some(Message::Keepalive) => {}
             m => return Err(format!("expected KEEPALIVE, got {m:?}")),

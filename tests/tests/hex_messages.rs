@@ -74,7 +74,7 @@ fn exabgp_qa_messages_decode_cleanly_and_reencode_identically() {
         };
         let r = Message::decode(msg.clone(), &ctx, None);
         assert!(clean(&r), "{name}: {r:?}");
-        let out = r.unwrap().to_bytes(&ctx);
+        let out = r.unwrap().to_bytes(&ctx).unwrap();
         assert_eq!(out, msg, "{name}: re-encoding differs");
         checked += 1;
     }

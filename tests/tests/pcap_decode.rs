@@ -87,7 +87,7 @@ fn run(path: &Path) -> FileResult {
                     res.clean += 1;
                 }
                 let mut out = BytesMut::new();
-                m.encode(&ctx, &mut out);
+                m.encode(&ctx, &mut out).unwrap();
                 if out[..] == f.bytes[..] {
                     res.reencoded += 1;
                 } else {

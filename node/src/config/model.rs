@@ -22,6 +22,8 @@ pub mod defaults {
     pub const DATA_DIR: &str = "/var/lib/reflex";
     /// RFC 4271 §10 suggests 90 s.
     pub const HOLD_TIME: u16 = 90;
+    /// RFC 4271 §8.2.2 suggests 4 minutes.
+    pub const OPEN_HOLD_TIME: u16 = 240;
     /// RFC 4271 §10 suggests 120 s.
     pub const CONNECT_RETRY: u16 = 120;
     /// DelayOpen off (RFC 4271 §8.1.1, optional attribute).
@@ -247,6 +249,8 @@ pub enum MaxPrefixAction {
 pub struct Timers {
     /// Proposed in OPEN; 0 or at least 3.
     pub hold_time: u16,
+    /// The hold timer until the neighbour's OPEN (RFC 4271 §8.2.2).
+    pub open_hold_time: u16,
     /// Less than `hold_time`, or 0 when `hold_time` is 0.
     pub keepalive: u16,
     pub connect_retry: u16,

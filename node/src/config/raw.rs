@@ -239,6 +239,7 @@ pub struct RawListen {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RawTimers {
     pub hold_time: Option<i64>,
+    pub open_hold_time: Option<i64>,
     pub keepalive: Option<i64>,
     pub connect_retry: Option<i64>,
     pub delay_open: Option<i64>,
@@ -253,6 +254,7 @@ pub struct RawTimers {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RawPeer {
+    pub open_hold_time: Option<i64>,
     /// Session protections not built (TCP-MD5, TCP-AO, GTSM): read only
     /// to be refused with a reason, not as an unknown key.
     pub password: Option<toml::Value>,
@@ -301,6 +303,7 @@ impl RawPeer {
     pub fn timers(&self) -> RawTimers {
         RawTimers {
             hold_time: self.hold_time,
+            open_hold_time: self.open_hold_time,
             keepalive: self.keepalive,
             connect_retry: self.connect_retry,
             delay_open: self.delay_open,

@@ -153,6 +153,7 @@ struct Layer {
 #[derive(Debug, Clone, Default)]
 struct TimerLayer {
     hold_time: Option<At<u16>>,
+    open_hold_time: Option<At<u16>>,
     keepalive: Option<At<u16>>,
     connect_retry: Option<At<u16>>,
     delay_open: Option<At<u16>>,
@@ -215,6 +216,7 @@ impl TimerLayer {
     fn over(self, under: &TimerLayer) -> TimerLayer {
         TimerLayer {
             hold_time: self.hold_time.or_else(|| under.hold_time.clone()),
+            open_hold_time: self.open_hold_time.or_else(|| under.open_hold_time.clone()),
             keepalive: self.keepalive.or_else(|| under.keepalive.clone()),
             connect_retry: self.connect_retry.or_else(|| under.connect_retry.clone()),
             delay_open: self.delay_open.or_else(|| under.delay_open.clone()),
@@ -776,6 +778,7 @@ impl Checker<'_> {
         let hold_time = value(&t.hold_time, defaults::HOLD_TIME);
         let timers = Timers {
             hold_time,
+            open_hold_time: value(&t.open_hold_time, defaults::OPEN_HOLD_TIME),
             keepalive: value(&t.keepalive, hold_time / 3),
             connect_retry: value(&t.connect_retry, defaults::CONNECT_RETRY),
             delay_open: value(&t.delay_open, defaults::DELAY_OPEN),
@@ -1177,6 +1180,13 @@ impl Checker<'_> {
                 t.hold_time = Some(At { value, path, level });
             }
         }
+        t.open_hold_time = secs(
+            self,
+            "open-hold-time",
+            raw.open_hold_time,
+            "open hold time",
+            1,
+        );
         t.keepalive = secs(self, "keepalive", raw.keepalive, "keepalive", 0);
         t.connect_retry = secs(self, "connect-retry", raw.connect_retry, "connect-retry", 1);
         t.delay_open = secs(self, "delay-open", raw.delay_open, "delay-open", 0);

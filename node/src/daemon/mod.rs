@@ -12,7 +12,7 @@ use crate::fib::{self, Fib, FibSpec};
 use crate::listener;
 use crate::rib::RibActor;
 use crate::rib::hook::{DispatchHook, Routing, SharedRouting};
-use crate::session::{RibRole, Status};
+use crate::session::RibRole;
 use actix::{Actor, Arbiter, System};
 use anyhow::Context as _;
 use consensus::{Member, Transport};
@@ -25,7 +25,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use storage::Request;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 /// One neighbour to run a session with.
 #[derive(Clone, Debug)]
@@ -213,7 +213,20 @@ pub fn run(spec: DaemonSpec, shutdown: impl Future<Output = ()> + 'static) -> an
             arbiters = cores,
             "reflex running"
         );
-        shutdown.await;
+        // A signal, or Raft stopped for good (a corrupt log entry, a store
+        // that cannot be written): then this member can commit nothing,
+        // and runs no session on a RIB that no longer moves.
+        let fatal = {
+            let member = member.clone();
+            async move { member.fatal_error().await }
+        };
+        let fatal = tokio::select! {
+            () = shutdown => None,
+            why = fatal => Some(why),
+        };
+        if let Some(why) = &fatal {
+            error!(reason = %why, "the replicated RIB stopped for good: sessions close as a restart of ours (the neighbours keep our routes), then this member exits");
+        }
         if let Some(f) = &fib {
             // Our routes stay in the kernel (or all go, at the FIB's stop),
             // not withdrawn one by one as the sessions end.
@@ -224,10 +237,13 @@ pub fn run(spec: DaemonSpec, shutdown: impl Future<Output = ()> + 'static) -> an
         // helper), and the RIB keeps theirs (marked stale when this member,
         // or the one given its sessions, runs them next).
         info!("shutting down: sessions closed as a graceful restart");
-        sessions::drain(&member, &sessions, DRAIN_TIMEOUT).await;
+        // A drain writes through Raft: not with a Raft that stopped.
+        if fatal.is_none() {
+            sessions::drain(&member, &sessions, DRAIN_TIMEOUT).await;
+        }
         let closing = sessions.leave_all("reflex restarting");
         for s in &closing {
-            let _ = s.send(Status).await;
+            let _ = sessions::ask_status(s).await;
         }
         tokio::time::sleep(SHUTDOWN_GRACE).await;
         sessions.services.sweep(true);
@@ -243,7 +259,12 @@ pub fn run(spec: DaemonSpec, shutdown: impl Future<Output = ()> + 'static) -> an
             a.stop();
         }
         System::current().stop();
-        Ok::<(), anyhow::Error>(())
+        match fatal {
+            None => Ok::<(), anyhow::Error>(()),
+            Some(why) => Err(anyhow::anyhow!(
+                "the replicated RIB stopped for good: {why}"
+            )),
+        }
     })
 }
 
@@ -291,12 +312,21 @@ async fn start_member(
             .context("cannot make a one-member cluster")?;
     }
     let leader = member.leader_within(Duration::from_secs(5)).await;
+    let stopped = |member: &Member| match member.fatal() {
+        Some(why) => Err(anyhow::anyhow!(
+            "the replicated RIB in {} stopped for good: {why}",
+            dir.display()
+        )),
+        None => Ok(()),
+    };
+    stopped(&member)?;
     // The committed entries of before the restart are applied again after
     // the election: wait for them (when this member leads; a follower's
     // replay is not waited for) before reading who was up.
     if leader == Some(me.id)
         && let Err(e) = member.raft.ensure_linearizable().await
     {
+        stopped(&member)?;
         warn!(error = %e, "cannot wait for the log's replay");
     }
     // The peers whose sessions ran here before the restart (all of them

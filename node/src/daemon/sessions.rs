@@ -87,6 +87,19 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// How long a session has to say its status: a session that cannot
+/// answer in this long is shown without one, and holds up no reader of
+/// the API, `/metrics` or a shutdown.
+pub const STATUS_WAIT: Duration = Duration::from_secs(1);
+
+/// The status of `session`, if it answers within [`STATUS_WAIT`].
+pub async fn ask_status(session: &Addr<PeerSession>) -> Option<SessionStatus> {
+    tokio::time::timeout(STATUS_WAIT, session.send(Status))
+        .await
+        .ok()?
+        .ok()
+}
+
 /// How long a session whose service address could not be added waits
 /// before it is tried again.
 const SERVICE_RETRY: Duration = Duration::from_secs(5);
@@ -381,7 +394,7 @@ impl Sessions {
     pub async fn status_of(&self, ip: IpAddr) -> Option<(NeighborSpec, Option<SessionStatus>)> {
         let spec = self.neighbors().iter().find(|n| n.addr.ip() == ip)?.clone();
         let status = match self.session_of(ip) {
-            Some(s) => s.send(Status).await.ok(),
+            Some(s) => ask_status(&s).await,
             None => None,
         };
         Some((spec, status))
@@ -406,7 +419,7 @@ impl Sessions {
             self.neighbors().iter().map(|n| (n.clone(), None)).collect();
         for (ip, session) in running {
             let slot = out.iter_mut().find(|(n, _)| n.addr.ip() == ip);
-            if let (Some(slot), Ok(status)) = (slot, session.send(Status).await) {
+            if let (Some(slot), Some(status)) = (slot, ask_status(&session).await) {
                 slot.1 = Some(status);
             }
         }
@@ -463,7 +476,7 @@ impl Sessions {
             .collect();
         let mut out = Vec::new();
         for (id, epoch, session) in joining {
-            let sent = session.send(Status).await.is_ok_and(|s| s.table_sent);
+            let sent = ask_status(&session).await.is_some_and(|s| s.table_sent);
             let mut synced = lock(&self.synced);
             if !sent {
                 synced.remove(&id);

@@ -149,6 +149,7 @@ fn session_config(c: &Config, n: &Neighbor) -> SessionConfig {
         families: n.families.clone(),
         add_path: n.add_path.iter().map(|(f, m)| (*f, *m)).collect(),
         hold_time: secs(t.hold_time),
+        open_hold_time: secs(t.open_hold_time),
         keepalive: Some(secs(t.keepalive)),
         connect_retry: secs(t.connect_retry),
         delay_open: (t.delay_open > 0).then(|| secs(t.delay_open)),

@@ -148,7 +148,8 @@ pub fn refresh<R: speaker::rib::NextHopResolver>(
     use speaker::wire::route_refresh::{RefreshSubtype, RouteRefresh};
     let marker = |subtype| {
         let mut out = bytes::BytesMut::new();
-        speaker::wire::Message::RouteRefresh(RouteRefresh::new(family, subtype))
+        // Six octets and a header: always fits.
+        let _ = speaker::wire::Message::RouteRefresh(RouteRefresh::new(family, subtype))
             .encode(ctx, &mut out);
         out.freeze()
     };

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use storage::{Request, WriteId};
 use tokio::sync::oneshot;
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
 /// What a session tells the RIB.
 #[derive(Debug)]
@@ -39,11 +39,13 @@ pub enum SessionCommand {
     Rib(RibCommand),
 }
 
-/// A batch of commands from one session, in order. Answered once they are
-/// queued, or, while too much waits for the log, once there is room again.
+/// A batch of commands from one session, in order; the sender hears
+/// (`room`) once they are queued, or, while too much waits for the log,
+/// once there is room again. Sent with `do_send`: never held back by a
+/// full mailbox, so never lost with a session that stops meanwhile.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Commands(pub Vec<SessionCommand>);
+pub struct Commands(pub Vec<SessionCommand>, pub oneshot::Sender<()>);
 
 /// A session announces itself, so the RIB can send it UPDATEs.
 #[derive(Message)]
@@ -260,8 +262,8 @@ impl Handler<Register> for RibActor {
 }
 
 impl Handler<Commands> for RibActor {
-    type Result = ResponseFuture<()>;
-    fn handle(&mut self, Commands(cmds): Commands, ctx: &mut Context<Self>) -> Self::Result {
+    type Result = ();
+    fn handle(&mut self, Commands(cmds, room): Commands, ctx: &mut Context<Self>) {
         let mut not_awaited = Vec::new();
         let mut out: Vec<RibCommand> = Vec::with_capacity(cmds.len());
         for c in cmds {
@@ -304,13 +306,16 @@ impl Handler<Commands> for RibActor {
         }
         self.write(ctx);
         if self.pending_paths < PENDING_PATHS {
-            return Box::pin(async {});
+            let _ = room.send(());
+        } else {
+            if self.waiting.is_empty() {
+                info!(
+                    paths = self.pending_paths,
+                    "the RIB is full (paths waiting for the log): sessions wait for room, reading nothing meanwhile"
+                );
+            }
+            self.waiting.push_back(room);
         }
-        let (tx, rx) = oneshot::channel();
-        self.waiting.push_back(tx);
-        Box::pin(async move {
-            let _ = rx.await;
-        })
     }
 }
 

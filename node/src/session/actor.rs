@@ -120,6 +120,14 @@ pub struct PeerSession {
     up: bool,
     /// Commands for the RIB gathered while handling one input.
     pending: Vec<SessionCommand>,
+    /// A batch of `pending` is on its way to the RIB: the next waits for
+    /// it (the RIB takes them in order), and reading the socket pauses
+    /// meanwhile (a busy RIB slows this session's reading down rather than
+    /// queueing without bound), while timers and messages go on (its
+    /// KEEPALIVEs are sent, its hold timer runs).
+    rib_in_flight: bool,
+    /// Opens (`true`) and closes the reader of the current connection.
+    read_gate: Option<tokio::sync::watch::Sender<bool>>,
     /// Encoded UPDATEs waiting for room in the write queue.
     backlog: VecDeque<Bytes>,
     waiting_for_room: bool,
@@ -258,6 +266,8 @@ impl PeerSession {
             local_addr: None,
             up: false,
             pending: Vec::new(),
+            rib_in_flight: false,
+            read_gate: None,
             backlog: VecDeque::new(),
             waiting_for_room: false,
             restart: Vec::new(),
@@ -316,17 +326,7 @@ impl PeerSession {
             self.on_event(ev, ctx);
         }
         self.status.state = self.fsm.state();
-        if !self.pending.is_empty() {
-            // Awaited: a busy RIB slows this session's reading down rather
-            // than queueing without bound (reads resume after the send).
-            let cmds = std::mem::take(&mut self.pending);
-            ctx.wait(
-                self.rib
-                    .send(Commands(cmds))
-                    .into_actor(self)
-                    .map(|_, _, _| ()),
-            );
-        }
+        self.flush_pending(ctx);
         if let Some(h) = self.timer.take() {
             ctx.cancel_future(h);
         }
@@ -343,6 +343,41 @@ impl PeerSession {
             && let Some(stream) = self.pending_incoming.take()
         {
             self.take_incoming(stream, ctx);
+        }
+    }
+
+    /// Sends what is pending to the RIB, unless a batch is on its way: then
+    /// once it arrived. Reading pauses until the RIB took everything.
+    fn flush_pending(&mut self, ctx: &mut Context<Self>) {
+        if self.rib_in_flight {
+            return;
+        }
+        if self.pending.is_empty() {
+            self.open_reader(true);
+            return;
+        }
+        self.rib_in_flight = true;
+        self.open_reader(false);
+        let cmds = std::mem::take(&mut self.pending);
+        let (room, has_room) = tokio::sync::oneshot::channel();
+        self.rib.do_send(Commands(cmds, room));
+        ctx.spawn(
+            async move {
+                // The RIB gone answers too (an error): nothing to wait for.
+                let _ = has_room.await;
+            }
+            .into_actor(self)
+            .map(|(), act, ctx| {
+                act.rib_in_flight = false;
+                act.flush_pending(ctx);
+            }),
+        );
+    }
+
+    /// Lets the reader of the connection go on (`true`) or pause.
+    fn open_reader(&self, open: bool) {
+        if let Some(g) = &self.read_gate {
+            g.send_if_modified(|o| std::mem::replace(o, open) != open);
         }
     }
 
@@ -582,6 +617,9 @@ impl PeerSession {
                     self.peer_down(reason, ctx);
                 }
             }
+            Event::NotSent(e) => {
+                warn!(peer = %self.peer, error = %e, "a message to the peer could not be encoded: not sent");
+            }
             Event::Update(u) => {
                 if !u.issues.is_empty() {
                     // RFC 7606 §3: errors handled without a reset are logged.
@@ -748,24 +786,31 @@ impl PeerSession {
         long_lived: Vec<(Family, Duration)>,
         ctx: &mut Context<Self>,
     ) {
+        // Through `pending`: after whatever this session sent before.
         if long_lived.is_empty() {
-            self.rib.do_send(Commands(vec![SessionCommand::Rib(
-                RibCommand::RestartExpired { peer: id },
-            )]));
+            self.pending
+                .push(SessionCommand::Rib(RibCommand::RestartExpired { peer: id }));
+            self.flush_pending(ctx);
             return;
         }
         info!(peer = %self.peer, families = ?long_lived, "restart time over: keeping the routes as long-lived stale (RFC 9494)");
         let families = long_lived.iter().map(|(f, _)| *f).collect();
-        self.rib.do_send(Commands(vec![SessionCommand::Rib(
-            RibCommand::LongLivedStale { peer: id, families },
-        )]));
+        self.pending
+            .push(SessionCommand::Rib(RibCommand::LongLivedStale {
+                peer: id,
+                families,
+            }));
+        self.flush_pending(ctx);
         for (family, stale_time) in long_lived {
-            let h = ctx.run_later(stale_time, move |act, _| {
+            let h = ctx.run_later(stale_time, move |act, ctx| {
                 if !act.up {
                     info!(peer = %act.peer, %family, "long-lived stale time over: the routes go");
-                    act.rib.do_send(Commands(vec![SessionCommand::Rib(
-                        RibCommand::LongLivedExpired { peer: id, family },
-                    )]));
+                    act.pending
+                        .push(SessionCommand::Rib(RibCommand::LongLivedExpired {
+                            peer: id,
+                            family,
+                        }));
+                    act.flush_pending(ctx);
                 }
             });
             self.restart.push(h);
@@ -810,8 +855,10 @@ impl PeerSession {
         self.writer = Some(Writer::spawn(write, move |_| {
             me.do_send(WriteFailed(generation))
         }));
-        let reader =
-            ReaderStream::with_capacity(read, 64 * 1024).map(move |r| Chunk(generation, r));
+        let (gate, open) = tokio::sync::watch::channel(!self.rib_in_flight);
+        self.read_gate = Some(gate);
+        let reader = gated(ReaderStream::with_capacity(read, 64 * 1024), open)
+            .map(move |r| Chunk(generation, r));
         self.reader = Some(ctx.add_stream(reader));
         self.inbuf.clear();
         self.queued = 0;
@@ -1181,4 +1228,26 @@ async fn dial(peer: SocketAddr, bind: Option<IpAddr>) -> std::io::Result<TcpStre
     };
     socket.bind(SocketAddr::new(local, 0))?;
     socket.connect(peer).await
+}
+
+/// `inner`, read only while `open` says so: the session closes the gate
+/// while the RIB has not taken what was read (back-pressure without
+/// stopping the actor).
+fn gated<S>(
+    inner: S,
+    open: tokio::sync::watch::Receiver<bool>,
+) -> impl futures_util::Stream<Item = S::Item>
+where
+    S: futures_util::Stream + Unpin,
+{
+    futures_util::stream::unfold((inner, open), |(mut inner, mut open)| async move {
+        // A gate whose sender is gone (the connection replaced) opens.
+        while !*open.borrow_and_update() {
+            if open.changed().await.is_err() {
+                break;
+            }
+        }
+        let item = inner.next().await?;
+        Some((item, (inner, open)))
+    })
 }

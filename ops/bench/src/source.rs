@@ -67,7 +67,7 @@ pub fn run(args: &SourceArgs) -> Result<()> {
         std::process::exit(2);
     });
 
-    let keepalive = Message::Keepalive.to_bytes(&ctx);
+    let keepalive = Message::Keepalive.to_bytes(&ctx)?;
     let mut last_keepalive = Instant::now();
     let mut stamp = None;
     for chunk in &table.chunks {
@@ -82,7 +82,7 @@ pub fn run(args: &SourceArgs) -> Result<()> {
             last_keepalive = Instant::now();
         }
     }
-    let eor = Message::Update(Update::end_of_rib(Family::IPV4_UNICAST)).to_bytes(&ctx);
+    let eor = Message::Update(Update::end_of_rib(Family::IPV4_UNICAST)).to_bytes(&ctx)?;
     stream.write_all(&eor)?;
     let end = now_ns();
     let first = stamp.unwrap_or(end);
@@ -133,7 +133,7 @@ fn handshake(
             Capability::FourOctetAs { asn: args.asn },
         ],
     );
-    tx.write_all(&Message::Open(open).to_bytes(ctx))?;
+    tx.write_all(&Message::Open(open).to_bytes(ctx)?)?;
     match next(rx, buf, ctx)? {
         Message::Open(o)
             if o.capabilities()
@@ -141,7 +141,7 @@ fn handshake(
         Message::Open(_) => bail!("the reflector did not offer 4-octet AS numbers"),
         m => bail!("expected OPEN, got {m:?}"),
     }
-    tx.write_all(&Message::Keepalive.to_bytes(ctx))?;
+    tx.write_all(&Message::Keepalive.to_bytes(ctx)?)?;
     match next(rx, buf, ctx)? {
         Message::Keepalive => Ok(()),
         m => bail!("expected KEEPALIVE, got {m:?}"),

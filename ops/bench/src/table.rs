@@ -140,7 +140,9 @@ pub fn load(path: &Path, next_hop: Ipv4Addr) -> Result<Table> {
             }
             u.attributes = Arc::new(attrs);
         }
-        Message::Update(u).encode(&ctx, &mut buf);
+        Message::Update(u)
+            .encode(&ctx, &mut buf)
+            .context("re-encoding an UPDATE of the table")?;
         if buf.len() >= CHUNK {
             chunks.push(buf.split().freeze());
         }

@@ -20,6 +20,10 @@ pub struct SessionConfig {
     pub add_path: Vec<(Family, AddPathMode)>,
     /// Proposed hold time: 0, or at least 3 s (§4.2).
     pub hold_time: Duration,
+    /// The hold timer until the peer's OPEN (§8.2.2 "a large value",
+    /// suggested 4 minutes: a peer loaded with a full table may take tens
+    /// of seconds to answer).
+    pub open_hold_time: Duration,
     /// Keepalive interval; one third of the negotiated hold time when `None` (§10).
     pub keepalive: Option<Duration>,
     pub connect_retry: Duration,
@@ -65,6 +69,7 @@ impl SessionConfig {
             families: vec![Family::IPV4_UNICAST],
             add_path: Vec::new(),
             hold_time: Duration::from_secs(90),
+            open_hold_time: Duration::from_secs(240),
             keepalive: None,
             connect_retry: Duration::from_secs(120),
             delay_open: None,

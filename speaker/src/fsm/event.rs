@@ -101,4 +101,7 @@ pub enum Event {
     /// `Update::action` for RFC 7606 treat-as-withdraw).
     Update(Box<Update>),
     RouteRefresh(RouteRefresh),
+    /// A message of ours could not be encoded (a field too long for its
+    /// length, a message longer than the peer accepts): not sent.
+    NotSent(crate::wire::EncodeError),
 }

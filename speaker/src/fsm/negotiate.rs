@@ -207,7 +207,8 @@ pub fn negotiate(c: &SessionConfig, ours: &Open, peer: &Open) -> Result<Negotiat
         // RFC 5492 §5: name what we needed, as our multiprotocol capabilities.
         let mut data = BytesMut::new();
         for family in &c.families {
-            Capability::Multiprotocol { family: *family }.encode(&mut data);
+            // Four octets of value: always fits.
+            let _ = Capability::Multiprotocol { family: *family }.encode(&mut data);
         }
         return Err(OpenError::UnsupportedCapability {
             capabilities: data.freeze(),

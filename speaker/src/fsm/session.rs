@@ -23,13 +23,6 @@ use std::time::{Duration, Instant};
 /// session's are needed only while its commands are on their way.
 const SESSION_INTERNER: usize = 4096;
 
-/// The hold timer until the peer's OPEN. RFC 4271 §8.2.2 asks for "a
-/// large value" and suggests 4 minutes; a peer answers our OPEN at once,
-/// and a connection that never sends one (a stalled peer, or someone who
-/// reached the port from a neighbour's address) would hold the
-/// neighbour's session for as long: 30 s is still generous.
-pub const OPEN_HOLD_TIME: Duration = Duration::from_secs(30);
-
 pub struct Session {
     config: SessionConfig,
     local_open: Open,
@@ -436,7 +429,8 @@ impl Session {
     fn send_open(&mut self, now: Instant) {
         let local = self.local_open.clone();
         self.send(&Message::Open(local));
-        self.timers.set(Timer::Hold, now + OPEN_HOLD_TIME);
+        self.timers
+            .set(Timer::Hold, now + self.config.open_hold_time);
         self.set_state(State::OpenSent);
     }
 
@@ -537,7 +531,10 @@ impl Session {
             .as_ref()
             .map(Negotiated::send_context)
             .unwrap_or_default();
-        self.transmit.push_back(m.to_bytes(&ctx));
+        match m.to_bytes(&ctx) {
+            Ok(b) => self.transmit.push_back(b),
+            Err(e) => self.events.push_back(Event::NotSent(e)),
+        }
     }
 
     fn receive_context(&self) -> CodecContext {

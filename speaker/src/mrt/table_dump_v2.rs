@@ -305,7 +305,8 @@ impl RibRecord {
         })
     }
 
-    /// Appends the body. Entries past 65535 are not written.
+    /// Appends the body. Entries past 65535 are not written, nor those
+    /// whose attributes do not fit the entry's two-octet length.
     pub fn encode(&self, out: &mut BytesMut) -> Result<(), crate::wire::error::NlriError> {
         out.put_u32(self.sequence);
         if self.generic {
@@ -319,10 +320,15 @@ impl RibRecord {
         };
         let nlri = Nlri::from_entries(self.family, false, [&entry])?;
         nlri.encode(out);
-        let entries = &self.entries[..self.entries.len().min(0xffff)];
-        out.put_u16(entries.len() as u16);
+        let count_at = out.len();
+        out.put_u16(0);
         let ctx = rib_context(self.family);
-        for e in entries {
+        let mut written: u16 = 0;
+        for e in &self.entries {
+            if written == u16::MAX {
+                break;
+            }
+            let start = out.len();
             out.put_u16(e.peer_index);
             out.put_u32(e.originated_time);
             if self.add_path {
@@ -330,10 +336,18 @@ impl RibRecord {
             }
             let len_at = out.len();
             out.put_u16(0);
-            encode_attributes(&e.attributes, None, None, &ctx, out);
-            let len = (out.len() - len_at - 2) as u16;
-            out[len_at..len_at + 2].copy_from_slice(&len.to_be_bytes());
+            let encoded = encode_attributes(&e.attributes, None, None, &ctx, out)
+                .ok()
+                .and_then(|()| u16::try_from(out.len() - len_at - 2).ok());
+            match encoded {
+                Some(len) => {
+                    out[len_at..len_at + 2].copy_from_slice(&len.to_be_bytes());
+                    written += 1;
+                }
+                None => out.truncate(start),
+            }
         }
+        out[count_at..count_at + 2].copy_from_slice(&written.to_be_bytes());
         Ok(())
     }
 }

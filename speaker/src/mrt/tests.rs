@@ -272,7 +272,11 @@ fn bgp4mp_state_change_and_messages() {
         (Some(7), "198.18.9.0/24")
     );
     assert_eq!(
-        msg.message.as_ref().unwrap().to_bytes(&msg.codec_context())[..],
+        msg.message
+            .as_ref()
+            .unwrap()
+            .to_bytes(&msg.codec_context())
+            .unwrap()[..],
         upd[..]
     );
     // JSON output of a record.

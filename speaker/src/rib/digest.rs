@@ -78,7 +78,9 @@ impl<R: NextHopResolver> Rib<R> {
                 .entry(std::sync::Arc::as_ptr(&best.attrs))
                 .or_insert_with(|| {
                     let mut out = BytesMut::new();
-                    encode_attributes(&best.attrs, None, None, &ctx, &mut out);
+                    // An attribute set too long to encode is hashed as
+                    // far as it went: the same on every member.
+                    let _ = encode_attributes(&best.attrs, None, None, &ctx, &mut out);
                     let mut a = Fnv::default();
                     a.write(&out);
                     a.finish()

@@ -261,7 +261,7 @@ impl Capability {
     }
 
     /// Encodes code, length and value.
-    pub fn encode(&self, out: &mut BytesMut) {
+    pub fn encode(&self, out: &mut BytesMut) -> Result<(), crate::wire::EncodeError> {
         out.put_u8(self.code());
         let len_at = out.len();
         out.put_u8(0);
@@ -320,6 +320,7 @@ impl Capability {
             Capability::Unknown { value, .. } => out.put_slice(value),
         }
         let len = out.len() - len_at - 1;
-        out[len_at] = len.min(255) as u8;
+        out[len_at] = crate::wire::error::len_u8("a capability", len)?;
+        Ok(())
     }
 }

@@ -255,3 +255,36 @@ impl DecodeError {
         }
     }
 }
+
+/// Why a message could not be encoded: a length that does not fit its
+/// field, or a message longer than the peer accepts (RFC 4271 §4.1,
+/// RFC 8654 §4). Never sent cut or wrapped.
+#[derive(Clone, Copy, Debug, Error, PartialEq, Eq)]
+pub enum EncodeError {
+    #[error("{what} of {len} octets is longer than its length field allows ({max})")]
+    FieldTooLong {
+        what: &'static str,
+        len: usize,
+        max: usize,
+    },
+    #[error("a message of {len} octets is longer than the {max} the peer accepts")]
+    MessageTooLong { len: usize, max: usize },
+}
+
+/// `len` as a one-octet length field of `what`.
+pub fn len_u8(what: &'static str, len: usize) -> Result<u8, EncodeError> {
+    u8::try_from(len).map_err(|_| EncodeError::FieldTooLong {
+        what,
+        len,
+        max: usize::from(u8::MAX),
+    })
+}
+
+/// `len` as a two-octet length field of `what`.
+pub fn len_u16(what: &'static str, len: usize) -> Result<u16, EncodeError> {
+    u16::try_from(len).map_err(|_| EncodeError::FieldTooLong {
+        what,
+        len,
+        max: usize::from(u16::MAX),
+    })
+}

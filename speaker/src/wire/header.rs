@@ -112,10 +112,20 @@ impl Header {
     }
 }
 
-/// Fills in the length of the message that starts at `start`.
-pub fn set_length(out: &mut BytesMut, start: usize) {
-    let len = (out.len() - start) as u16;
+/// Fills in the length of the message that starts at `start`: at most
+/// `max` octets (4096, or 65535 with RFC 8654 extended messages).
+pub fn set_length(
+    out: &mut BytesMut,
+    start: usize,
+    max: usize,
+) -> Result<(), super::error::EncodeError> {
+    let len = out.len() - start;
+    if len > max {
+        return Err(super::error::EncodeError::MessageTooLong { len, max });
+    }
+    let len = super::error::len_u16("a message", len)?;
     out[start + 16..start + 18].copy_from_slice(&len.to_be_bytes());
+    Ok(())
 }
 
 /// How many octets the next message in `buf` takes, if the header is there.

@@ -1,7 +1,7 @@
 //! A whole BGP message: framing, decoding by type, encoding.
 
 use super::context::CodecContext;
-use super::error::DecodeError;
+use super::error::{DecodeError, EncodeError};
 use super::header::{HEADER_LEN, Header, MessageType, set_length};
 use super::intern::AttrInterner;
 use super::notification::Notification;
@@ -68,22 +68,40 @@ impl Message {
         Message::decode(msg, ctx, interner).map(Some)
     }
 
-    /// Appends the encoded message to `out`.
-    pub fn encode(&self, ctx: &CodecContext, out: &mut BytesMut) {
+    /// Appends the encoded message to `out`; on an error, `out` is as
+    /// it was.
+    pub fn encode(&self, ctx: &CodecContext, out: &mut BytesMut) -> Result<(), EncodeError> {
+        // OPEN and KEEPALIVE stay within 4096 octets (RFC 8654 §3).
+        let max = match self {
+            Message::Open(_) | Message::Keepalive => super::header::MAX_MESSAGE_LEN,
+            _ => ctx.max_message_len(),
+        };
         let start = Header::encode_start(self.message_type(), out);
-        match self {
+        let body = match self {
             Message::Open(o) => o.encode_body(out),
             Message::Update(u) => u.encode_body(ctx, out),
-            Message::Notification(n) => n.encode_body(out),
-            Message::Keepalive => {}
-            Message::RouteRefresh(r) => r.encode_body(out),
+            Message::Notification(n) => {
+                // Its data (a copy of what was wrong) is diagnostic: cut
+                // to fit rather than not sent.
+                n.encode_body_within(out, max - HEADER_LEN);
+                Ok(())
+            }
+            Message::Keepalive => Ok(()),
+            Message::RouteRefresh(r) => {
+                r.encode_body(out);
+                Ok(())
+            }
+        };
+        let done = body.and_then(|()| set_length(out, start, max));
+        if done.is_err() {
+            out.truncate(start);
         }
-        set_length(out, start);
+        done
     }
 
-    pub fn to_bytes(&self, ctx: &CodecContext) -> Bytes {
+    pub fn to_bytes(&self, ctx: &CodecContext) -> Result<Bytes, EncodeError> {
         let mut out = BytesMut::new();
-        self.encode(ctx, &mut out);
-        out.freeze()
+        self.encode(ctx, &mut out)?;
+        Ok(out.freeze())
     }
 }

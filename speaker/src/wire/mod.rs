@@ -22,7 +22,7 @@ pub mod update;
 pub use attr::{AttrFlags, AttrValue, PathAttribute, PathAttributes};
 pub use capability::Capability;
 pub use context::CodecContext;
-pub use error::{DecodeError, ErrorAction, UpdateError};
+pub use error::{DecodeError, EncodeError, ErrorAction, UpdateError};
 pub use family::{Afi, Family, Safi};
 pub use intern::AttrInterner;
 pub use message::Message;

@@ -186,9 +186,16 @@ impl Notification {
     }
 
     pub fn encode_body(&self, out: &mut BytesMut) {
+        self.encode_body_within(out, usize::MAX);
+    }
+
+    /// The body in at most `room` octets: the data cut where it would
+    /// not fit.
+    pub fn encode_body_within(&self, out: &mut BytesMut, room: usize) {
         out.put_u8(self.code);
         out.put_u8(self.subcode);
-        out.put_slice(&self.data);
+        let data = room.saturating_sub(2).min(self.data.len());
+        out.put_slice(&self.data[..data]);
     }
 
     pub fn shutdown_communication(&self) -> Option<ShutdownCommunication> {

@@ -142,7 +142,8 @@ impl Open {
         Ok(open)
     }
 
-    pub fn encode_body(&self, out: &mut BytesMut) {
+    pub fn encode_body(&self, out: &mut BytesMut) -> Result<(), crate::wire::EncodeError> {
+        use crate::wire::error::{len_u8, len_u16};
         out.put_u8(self.version);
         out.put_u16(self.my_as);
         out.put_u16(self.hold_time);
@@ -153,7 +154,7 @@ impl Open {
         for group in &self.capability_params {
             let mut v = BytesMut::new();
             for c in group {
-                c.encode(&mut v);
+                c.encode(&mut v)?;
             }
             needs_extended |= v.len() > 255;
             encoded.push(v.freeze());
@@ -161,9 +162,9 @@ impl Open {
         for v in &encoded {
             params.put_u8(PARAM_CAPABILITIES);
             if needs_extended {
-                params.put_u16(v.len() as u16);
+                params.put_u16(len_u16("a capabilities parameter", v.len())?);
             } else {
-                params.put_u8(v.len() as u8);
+                params.put_u8(len_u8("a capabilities parameter", v.len())?);
             }
             params.put_slice(v);
         }
@@ -173,16 +174,17 @@ impl Open {
                 params.clear();
                 for v in &encoded {
                     params.put_u8(PARAM_CAPABILITIES);
-                    params.put_u16(v.len() as u16);
+                    params.put_u16(len_u16("a capabilities parameter", v.len())?);
                     params.put_slice(v);
                 }
             }
             out.put_u8(255);
             out.put_u8(PARAM_EXTENDED_LENGTH);
-            out.put_u16(params.len() as u16);
+            out.put_u16(len_u16("the optional parameters", params.len())?);
         } else {
-            out.put_u8(params.len() as u8);
+            out.put_u8(len_u8("the optional parameters", params.len())?);
         }
         out.put_slice(&params);
+        Ok(())
     }
 }

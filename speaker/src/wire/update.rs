@@ -5,6 +5,7 @@ use super::attr::{
     AttrSection, MpUnreach, PathAttributes, decode_attributes, encode_attributes, type_code as t,
 };
 use super::context::CodecContext;
+use super::error::{EncodeError, len_u16};
 use super::error::{ErrorAction, UpdateError, UpdateErrorKind};
 use super::family::Family;
 use super::intern::AttrInterner;
@@ -225,8 +226,8 @@ impl Update {
     }
 
     /// Encodes the body (after the header).
-    pub fn encode_body(&self, ctx: &CodecContext, out: &mut BytesMut) {
-        out.put_u16(self.withdrawn.raw().len() as u16);
+    pub fn encode_body(&self, ctx: &CodecContext, out: &mut BytesMut) -> Result<(), EncodeError> {
+        out.put_u16(len_u16("the withdrawn routes", self.withdrawn.raw().len())?);
         self.withdrawn.encode(out);
         let len_at = out.len();
         out.put_u16(0);
@@ -236,10 +237,11 @@ impl Update {
             self.mp_unreach.as_ref(),
             ctx,
             out,
-        );
-        let al = (out.len() - len_at - 2) as u16;
+        )?;
+        let al = len_u16("the path attributes", out.len() - len_at - 2)?;
         out[len_at..len_at + 2].copy_from_slice(&al.to_be_bytes());
         self.nlri.encode(out);
+        Ok(())
     }
 }
 

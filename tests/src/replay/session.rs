@@ -225,7 +225,8 @@ fn send(
     keepalive_every: Duration,
     lost: &Mutex<Option<String>>,
 ) -> Result<(), String> {
-    let keepalive = Message::Keepalive.to_bytes(ctx);
+    let encode = |m: Message| m.to_bytes(ctx).map_err(|e| format!("encoding: {e}"));
+    let keepalive = encode(Message::Keepalive)?;
     let mut last = Instant::now();
     let started = Instant::now();
     let over = || sh.stopping() || lock(lost).is_some();
@@ -242,7 +243,7 @@ fn send(
     }
     w(
         tx,
-        &Message::Update(Update::end_of_rib(table.family)).to_bytes(ctx),
+        &encode(Message::Update(Update::end_of_rib(table.family)))?,
     )?;
     if !matches!(*lock(&sh.state), Some(State::Sent { .. })) {
         sh.set(State::Sent {
@@ -309,8 +310,8 @@ fn handshake(
         ],
     );
     let io = |e: std::io::Error| format!("handshake: {e}");
-    tx.write_all(&Message::Open(open).to_bytes(ctx))
-        .map_err(io)?;
+    let encode = |m: Message| m.to_bytes(ctx).map_err(|e| format!("encoding: {e}"));
+    tx.write_all(&encode(Message::Open(open))?).map_err(io)?;
     let hold = match next(rx, buf, ctx)? {
         Message::Open(o)
             if o.capabilities()
@@ -321,8 +322,7 @@ fn handshake(
         Message::Open(_) => return Err("the router did not offer 4-octet AS numbers".into()),
         m => return Err(format!("expected OPEN, got {m:?}")),
     };
-    tx.write_all(&Message::Keepalive.to_bytes(ctx))
-        .map_err(io)?;
+    tx.write_all(&encode(Message::Keepalive)?).map_err(io)?;
     match next(rx, buf, ctx)? {
         Message::Keepalive => {}
         m => return Err(format!("expected KEEPALIVE, got {m:?}")),

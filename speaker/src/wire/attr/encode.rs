@@ -2,6 +2,7 @@
 
 use super::{AttrFlags, AttrValue, MpUnreach, PathAttribute, PathAttributes};
 use crate::wire::context::CodecContext;
+use crate::wire::error::{EncodeError, len_u8, len_u16};
 use crate::wire::nlri::Nlri;
 use bytes::{BufMut, BytesMut};
 
@@ -14,47 +15,56 @@ pub fn encode_attributes(
     mp_unreach: Option<&MpUnreach>,
     ctx: &CodecContext,
     out: &mut BytesMut,
-) {
+) -> Result<(), EncodeError> {
     for (i, a) in attrs.attrs.iter().enumerate() {
         if let Some(u) = mp_unreach.filter(|u| u.position == i) {
-            encode_mp_unreach(u, out);
+            encode_mp_unreach(u, out)?;
         }
-        encode_one(a, mp_reach_nlri, ctx, out);
+        encode_one(a, mp_reach_nlri, ctx, out)?;
     }
     if let Some(u) = mp_unreach.filter(|u| u.position >= attrs.attrs.len()) {
-        encode_mp_unreach(u, out);
+        encode_mp_unreach(u, out)?;
     }
+    Ok(())
 }
 
 /// Writes flags, type and length; the Extended Length bit is kept as
 /// received and set whenever the value needs it.
-fn put_header(flags: AttrFlags, code: u8, len: usize, out: &mut BytesMut) {
+fn put_header(
+    flags: AttrFlags,
+    code: u8,
+    len: usize,
+    out: &mut BytesMut,
+) -> Result<(), EncodeError> {
     let extended = flags.extended_length() || len > 255;
     let flags = if extended {
         flags.0 | AttrFlags::EXTENDED_LENGTH
     } else {
         flags.0
     };
+    let what = "a path attribute";
     out.put_u8(flags);
     out.put_u8(code);
     if extended {
-        out.put_u16(len as u16);
+        out.put_u16(len_u16(what, len)?);
     } else {
-        out.put_u8(len as u8);
+        out.put_u8(len_u8(what, len)?);
     }
+    Ok(())
 }
 
-fn encode_mp_unreach(u: &MpUnreach, out: &mut BytesMut) {
+fn encode_mp_unreach(u: &MpUnreach, out: &mut BytesMut) -> Result<(), EncodeError> {
     let f = u.nlri.family();
     put_header(
         u.flags,
         super::type_code::MP_UNREACH_NLRI,
         3 + u.nlri.raw().len(),
         out,
-    );
+    )?;
     out.put_u16(f.afi.0);
     out.put_u8(f.safi.0);
     u.nlri.encode(out);
+    Ok(())
 }
 
 /// The RFC 6396 §4.3.4 form: inside an MRT RIB entry, unless the entry was
@@ -90,9 +100,14 @@ fn value_len(v: &AttrValue, nlri: Option<&Nlri>, ctx: &CodecContext) -> usize {
     }
 }
 
-fn encode_one(a: &PathAttribute, nlri: Option<&Nlri>, ctx: &CodecContext, out: &mut BytesMut) {
+fn encode_one(
+    a: &PathAttribute,
+    nlri: Option<&Nlri>,
+    ctx: &CodecContext,
+    out: &mut BytesMut,
+) -> Result<(), EncodeError> {
     let len = value_len(&a.value, nlri, ctx);
-    put_header(a.flags, a.value.type_code(), len, out);
+    put_header(a.flags, a.value.type_code(), len, out)?;
     match &a.value {
         AttrValue::Origin(o) => out.put_u8(*o as u8),
         AttrValue::AsPath(p) => p.encode(ctx.four_octet_as, out),
@@ -127,7 +142,7 @@ fn encode_one(a: &PathAttribute, nlri: Option<&Nlri>, ctx: &CodecContext, out: &
                 out.put_u16(h.family.afi.0);
                 out.put_u8(h.family.safi.0);
             }
-            out.put_u8(h.next_hop.wire_len() as u8);
+            out.put_u8(len_u8("a next hop", h.next_hop.wire_len())?);
             h.next_hop.encode(out);
             if full {
                 out.put_u8(h.reserved);
@@ -138,4 +153,5 @@ fn encode_one(a: &PathAttribute, nlri: Option<&Nlri>, ctx: &CodecContext, out: &
         }
         AttrValue::Invalid { value, .. } | AttrValue::Unknown { value, .. } => out.put_slice(value),
     }
+    Ok(())
 }
