@@ -347,6 +347,14 @@ pub fn bird_client_text(me: &Node, members: &[Node]) -> String {
     c
 }
 
+/// The member (1-based id) owning the session of `neighbor`, as member
+/// `asked` says (`None`: it does not answer, or knows no owner).
+pub fn owner_of(asked: &Node, neighbor: &Node) -> Option<u64> {
+    let r = crate::http::get(&asked.ns, "127.0.0.1:8179".parse().ok()?, "/api/v1/cluster").ok()?;
+    let v: serde_json::Value = serde_json::from_str(&r.body).ok()?;
+    v["owners"][neighbor.v4.to_string()].as_u64()
+}
+
 /// Sessions member `m` runs Established, as its API lists them.
 pub fn established_on(m: &Node) -> Option<usize> {
     established_neighbors(m).map(|l| l.len())

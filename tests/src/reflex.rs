@@ -119,3 +119,19 @@ pub fn downs_after_up(dir: &std::path::Path, peer: &Node) -> Vec<String> {
         .filter(|l| l.contains("session down"))
         .collect()
 }
+
+/// A one-member reflector on `rr` with one route-reflector client to be
+/// (`client`), its store in `data`, `sections` added to its configuration.
+pub fn reflector_config(
+    rr: &crate::netns::Node,
+    client: &crate::netns::Node,
+    data: &std::path::Path,
+    sections: &str,
+) -> String {
+    format!(
+        "router-id = \"{rr}\"\nlocal-as = 65000\ndata-dir = \"{data}\"\n[listen]\naddresses = [\"{rr}\"]\n{sections}[timers]\nconnect-retry = 1\nidle-hold = 1\n\n[[neighbor]]\naddress = \"{c}\"\nremote-as = 65000\nroute-reflector-client = true\n",
+        rr = rr.v4,
+        c = client.v4,
+        data = data.display()
+    )
+}

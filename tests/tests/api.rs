@@ -5,9 +5,9 @@
 
 use reflex_tests::bird::{Bird, BirdConfig};
 use reflex_tests::http::{get, request};
-use reflex_tests::netns::{Lan, Node, wait_for};
+use reflex_tests::netns::{Lan, wait_for};
 use reflex_tests::openapi::Document;
-use reflex_tests::reflex::ctl;
+use reflex_tests::reflex::{ctl, reflector_config};
 use std::net::{IpAddr, SocketAddr};
 
 const API: &str = "127.0.0.1:8179";
@@ -58,17 +58,6 @@ fn value(s: &prometheus_parse::Scrape, name: &str) -> f64 {
         | prometheus_parse::Value::Untyped(v) => v,
         ref other => panic!("{name}: {other:?}"),
     }
-}
-
-/// A reflector (node 1) with one route-reflector client to be (node 2),
-/// `sections` added to its configuration.
-fn reflector_config(rr: &Node, client: &Node, data: &std::path::Path, sections: &str) -> String {
-    format!(
-        "router-id = \"{rr}\"\nlocal-as = 65000\ndata-dir = \"{data}\"\n[listen]\naddresses = [\"{rr}\"]\n{sections}[timers]\nconnect-retry = 1\nidle-hold = 1\n\n[[neighbor]]\naddress = \"{c}\"\nremote-as = 65000\nroute-reflector-client = true\n",
-        rr = rr.v4,
-        c = client.v4,
-        data = data.display()
-    )
 }
 
 #[test]

@@ -10,7 +10,9 @@
 //!   member 1 is back the source's session comes up on it again.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use reflex_tests::cluster::{Cluster, client_neighbor, source_and_clients, three_and_three};
+use reflex_tests::cluster::{
+    Cluster, client_neighbor, owner_of, source_and_clients, three_and_three,
+};
 use reflex_tests::continuity::{Sampler, check_counts};
 use reflex_tests::netns::{Node, wait_for};
 use std::time::{Duration, Instant};
@@ -41,20 +43,6 @@ fn stop(cluster: &mut Cluster, i: usize) -> Duration {
         i + 1
     );
     started.elapsed()
-}
-
-/// The member owning the session of `neighbor`, as member `asked` says.
-fn owner_of(asked: &Node, neighbor: &Node) -> Option<usize> {
-    let r = reflex_tests::http::get(
-        &asked.ns,
-        "127.0.0.1:8179".parse().unwrap(),
-        "/api/v1/cluster",
-    )
-    .ok()?;
-    let v: serde_json::Value = serde_json::from_str(&r.body).ok()?;
-    v["owners"][neighbor.v4.to_string()]
-        .as_u64()
-        .map(|m| m as usize)
 }
 
 /// The source's session never left member 1 (as member 3 said, at
@@ -122,7 +110,9 @@ fn a_pinned_single_homed_neighbour_survives_stops_of_any_member() {
         });
         // Member 3 is never stopped: it tells the source's owner.
         let (m3, src) = (members[2].clone(), src.clone());
-        s.watch("source owner", move || owner_of(&m3, &src));
+        s.watch("source owner", move || {
+            owner_of(&m3, &src).map(|m| m as usize)
+        });
         s
     };
     let settled = |cluster: &Cluster| {

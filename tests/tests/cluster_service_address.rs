@@ -19,7 +19,7 @@
 
 use reflex_tests::bird::Bird;
 use reflex_tests::cluster::{
-    Cluster, client_neighbor, established_neighbors, source_and_clients, three_and_three,
+    Cluster, client_neighbor, established_neighbors, owner_of, source_and_clients, three_and_three,
 };
 use reflex_tests::continuity::{Sampler, check_counts};
 use reflex_tests::netns::{Node, wait_for};
@@ -63,16 +63,11 @@ fn client_text(me: &Node, service: Ipv4Addr) -> String {
 
 /// The member owning `client`'s session, as the first member of
 /// `members` that answers says.
-fn owner_of(members: &[Node], client: &Node) -> Option<usize> {
-    members.iter().find_map(|m| {
-        let r =
-            reflex_tests::http::get(&m.ns, "127.0.0.1:8179".parse().unwrap(), "/api/v1/cluster")
-                .ok()?;
-        let v: serde_json::Value = serde_json::from_str(&r.body).ok()?;
-        v["owners"][client.v4.to_string()]
-            .as_u64()
-            .map(|m| m as usize)
-    })
+fn owner(members: &[Node], client: &Node) -> Option<usize> {
+    members
+        .iter()
+        .find_map(|m| owner_of(m, client))
+        .map(|m| m as usize)
 }
 
 /// Whether `service` is on member `m`'s eth0.
@@ -127,7 +122,7 @@ impl Lab {
     fn settled(&self, name: &str) -> usize {
         let client = self.client.v4.to_string();
         let ok = wait_for(120, || {
-            let owner = owner_of(&self.members, &self.client)?;
+            let owner = owner(&self.members, &self.client)?;
             let on_owner = established_neighbors(&self.members[owner - 1])?;
             (self.bird.bgp_state("svc").as_deref() == Some("Established")
                 && on_owner.contains(&client)
@@ -139,7 +134,7 @@ impl Lab {
         ok.unwrap_or_else(|| {
             panic!(
                 "{name}: not settled: owner {:?}, session {:?}, {:?} prefixes, the address on members {:?}, the client's cache {:?} (members {:?})\n{}",
-                owner_of(&self.members, &self.client),
+                owner(&self.members, &self.client),
                 self.bird.bgp_state("svc"),
                 self.bird.prefixes(),
                 holders(&self.members, self.service),
@@ -236,7 +231,7 @@ fn a_client_of_one_service_address_keeps_its_routes_through_takeovers() {
     let second = lab.event("SIGKILL of the owner", first, |lab| {
         lab.cluster.kill(first - 1);
         let taken = wait_for(60, || {
-            owner_of(&lab.members, &lab.client).filter(|o| *o != first)
+            owner(&lab.members, &lab.client).filter(|o| *o != first)
         });
         assert!(taken.is_some(), "not taken over");
         lab.cluster.restart(first - 1).unwrap();

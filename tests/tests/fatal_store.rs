@@ -14,15 +14,6 @@ use std::time::{Duration, Instant};
 
 const API: &str = "127.0.0.1:8179";
 
-fn config(rr: &Node, client: &Node, data: &std::path::Path) -> String {
-    format!(
-        "router-id = \"{rr}\"\nlocal-as = 65000\ndata-dir = \"{data}\"\n[listen]\naddresses = [\"{rr}\"]\n[timers]\nconnect-retry = 1\nidle-hold = 1\n\n[[neighbor]]\naddress = \"{c}\"\nremote-as = 65000\nroute-reflector-client = true\n",
-        rr = rr.v4,
-        c = client.v4,
-        data = data.display()
-    )
-}
-
 /// The member's applied index, as its API says.
 fn applied(rr: &Node) -> Option<u64> {
     let api: SocketAddr = API.parse().ok()?;
@@ -42,7 +33,7 @@ fn a_corrupt_log_entry_makes_the_member_exit_non_zero() {
     let rr = lan.node(1).unwrap();
     let client = lan.node(2).unwrap();
     let data = dir.path().join("data");
-    let conf = config(&rr, &client, &data);
+    let conf = reflex_tests::reflex::reflector_config(&rr, &client, &data, "");
     let mut reflex = reflex_tests::reflex::start(&rr, dir.path(), &conf).unwrap();
     // Routes in small batches: a log of many entries.
     let routes: Vec<String> = (0..2000u32)

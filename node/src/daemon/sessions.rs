@@ -1058,8 +1058,7 @@ pub async fn follow_owners(member: Arc<Member>, sessions: Sessions) {
         if fenced_since() {
             continue;
         }
-        let (leases, owners, ids) =
-            member.read(|a| (a.leases.clone(), a.owners.clone(), a.peer_ids.clone()));
+        let (owners, ids) = member.read(|a| (a.owners.clone(), a.peer_ids.clone()));
         // Sessions another member ran: their paths go stale, not away
         // (RFC 4724 helper), before this member's session comes up; the
         // neighbour's End-of-RIB sweeps what it no longer sends, and what
@@ -1068,7 +1067,7 @@ pub async fn follow_owners(member: Arc<Member>, sessions: Sessions) {
         if !taken.is_empty() && !sessions.is_stopping() {
             info!(neighbors = ?taken, "taking over sessions another member ran");
             let commands = graceful_down(&taken);
-            let fence = leases.fence(me, taken.iter().copied());
+            let fence = member.read(|a| a.leases.fence(me, taken.iter().copied()));
             match member.write(Request::fenced(commands, fence)).await {
                 Ok(_) => {
                     sessions.restarted(&taken);
