@@ -10,7 +10,7 @@ use speaker::mrt::MrtReader;
 use speaker::mrt::bgp4mp::Bgp4mp;
 use speaker::mrt::record::RecordData;
 use speaker::rib::{PeerId, Rib, RibCommand, RibConfig};
-use speaker::wire::{Message, Prefix};
+use speaker::wire::{Family, Message, Prefix};
 use std::collections::{BTreeSet, HashSet};
 use std::net::Ipv4Addr;
 use std::time::Instant;
@@ -93,6 +93,28 @@ fn full_table_reflected_to_a_second_client() {
     assert_eq!(sent, n);
     // The source is split-horizoned: it is sent nothing.
     assert_eq!(rib.adj_rib_out_for(PeerId(1)).count(), 0);
+    // Sent in pages (a table streamed to a session, a ROUTE-REFRESH), the
+    // same routes in the same order, each page resuming after the last.
+    let whole: Vec<_> = rib.adj_rib_out_for(PeerId(2)).collect();
+    for family in [None, Some(Family::IPV4_UNICAST)] {
+        let (mut paged, mut after, mut pages) = (Vec::new(), None, 0);
+        loop {
+            let (routes, next) = rib.adj_rib_out_page(PeerId(2), family, after, 4096);
+            assert!(routes.len() <= 4096);
+            paged.extend(routes);
+            pages += 1;
+            match next {
+                Some(k) => after = Some(k),
+                None => break,
+            }
+        }
+        assert_eq!(paged, whole, "{family:?}");
+        assert!(pages >= n / 4096, "{pages} pages");
+    }
+    let (routes, next) = rib.adj_rib_out_page(PeerId(2), Some(Family::IPV6_UNICAST), None, 4096);
+    assert!(routes.is_empty() && next.is_none());
+    let (routes, next) = rib.adj_rib_out_page(PeerId(1), None, None, 4096);
+    assert!(routes.is_empty(), "split horizon: {next:?}");
     eprintln!(
         "replay: {} UPDATEs' commands applied in {:.2?} ({:.0} prefixes/s); Loc-RIB {n}; \
          {changes} group changes; {} distinct exported attribute sets; export cache {}",

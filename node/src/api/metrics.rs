@@ -96,6 +96,27 @@ pub async fn render(State(api): State<ApiState>) -> impl IntoResponse {
         "Seconds since the session reached Established (0 while it is not).",
         &per(&|v| v.uptime_seconds.unwrap_or(0) as f64),
     );
+    family(
+        &mut out,
+        "reflex_neighbor_output_queued_octets",
+        "gauge",
+        "Octets queued for the neighbour that its socket has not taken (write queue, backlog, MRAI).",
+        &per(&|v| v.output_queued_octets as f64),
+    );
+    family(
+        &mut out,
+        "reflex_neighbor_output_buffer_octets",
+        "gauge",
+        "The bound on the octets queued for the neighbour (output-buffer); 0 when no session runs here.",
+        &per(&|v| v.output_buffer_octets as f64),
+    );
+    family(
+        &mut out,
+        "reflex_neighbor_output_resets_total",
+        "counter",
+        "Sessions closed because the neighbour did not take what was sent: output buffer over its bound (Cease 6/8) or a write timeout.",
+        &per(&|v| v.output_resets as f64),
+    );
     let mut notifications = Vec::new();
     for (_, v) in &views {
         for (direction, counts) in [

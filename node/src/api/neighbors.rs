@@ -38,6 +38,13 @@ pub struct NeighborView {
     /// NOTIFICATIONs that ended sessions, "code/subcode" to count.
     pub notifications_sent: BTreeMap<String, u64>,
     pub notifications_received: BTreeMap<String, u64>,
+    /// Octets queued for the neighbour that its socket has not taken.
+    pub output_queued_octets: u64,
+    /// The bound on them (`output-buffer`); 0 when no session runs here.
+    pub output_buffer_octets: u64,
+    /// Sessions closed because the neighbour did not take what was sent
+    /// (output buffer over its bound: Cease 6/8; or a write timeout).
+    pub output_resets: u64,
 }
 
 /// The capabilities a session negotiated (RFC 5492).
@@ -103,6 +110,9 @@ pub fn view(spec: &NeighborSpec, status: Option<&SessionStatus>, accepted: u64) 
         established_transitions: status.map_or(0, |s| s.established_transitions),
         notifications_sent: codes(status.map(|s| &s.notifications_sent)),
         notifications_received: codes(status.map(|s| &s.notifications_received)),
+        output_queued_octets: status.map_or(0, |s| s.output_octets),
+        output_buffer_octets: status.map_or(0, |s| s.output_limit),
+        output_resets: status.map_or(0, |s| s.output_resets),
     }
 }
 

@@ -211,6 +211,10 @@ pub enum Problem {
     UnknownRouteMap(String, String),
     #[error("maximum prefix count {0} is out of range (1 to 4294967295)")]
     MaxPrefix(i64),
+    #[error(
+        "output buffer {0} is out of range (octets queued for the neighbour: at least 1048576, 1 MiB)"
+    )]
+    OutputBuffer(i64),
     #[error("unknown max-prefix action `{0}` (expected `warn` or `restart`)")]
     UnknownMaxPrefixAction(String),
     #[error("max-prefix warning {0} is out of range (1 to 100, percent of max-prefix)")]

@@ -24,6 +24,15 @@ pub mod defaults {
     pub const HOLD_TIME: u16 = 90;
     /// RFC 4271 §8.2.2 suggests 4 minutes.
     pub const OPEN_HOLD_TIME: u16 = 240;
+    /// A socket that takes nothing for this long: the peer stopped
+    /// reading (its hold timer would have closed a dead one long before).
+    pub const WRITE_TIMEOUT: u16 = 180;
+    /// Octets queued for one neighbour: a burst of changes to a full
+    /// table (a source's session reset) with room to spare; a table sent
+    /// on coming up is paged and takes a few MiB of it.
+    pub const OUTPUT_BUFFER: u64 = 128 << 20;
+    /// The smallest `output-buffer`: an extended message (RFC 8654) and room.
+    pub const OUTPUT_BUFFER_MIN: u64 = 1 << 20;
     /// RFC 4271 §10 suggests 120 s.
     pub const CONNECT_RETRY: u16 = 120;
     /// DelayOpen off (RFC 4271 §8.1.1, optional attribute).
@@ -210,6 +219,9 @@ pub struct Neighbor {
     pub soft_reconfiguration: bool,
     /// The most paths the neighbour may hold announced; none: no limit.
     pub max_prefix: Option<MaxPrefix>,
+    /// Octets queued for the neighbour at most: past it the session is
+    /// closed with Cease / Out of Resources.
+    pub output_buffer: u64,
 }
 
 /// An address added to `interface` on the member that runs a session,
@@ -260,6 +272,9 @@ pub struct Timers {
     pub idle_hold_max: u16,
     /// MinRouteAdvertisementInterval.
     pub mrai: u16,
+    /// How long the neighbour's socket may take nothing before the
+    /// connection is closed.
+    pub write_timeout: u16,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -246,6 +246,7 @@ pub struct RawTimers {
     pub idle_hold: Option<i64>,
     pub idle_hold_max: Option<i64>,
     pub mrai: Option<i64>,
+    pub write_timeout: Option<i64>,
 }
 
 /// A `[[neighbor]]` or a `[group.NAME]`: one struct for both, because a
@@ -255,6 +256,9 @@ pub struct RawTimers {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RawPeer {
     pub open_hold_time: Option<i64>,
+    pub write_timeout: Option<i64>,
+    /// Octets queued for the neighbour at most.
+    pub output_buffer: Option<i64>,
     /// Session protections not built (TCP-MD5, TCP-AO, GTSM): read only
     /// to be refused with a reason, not as an unknown key.
     pub password: Option<toml::Value>,
@@ -310,6 +314,7 @@ impl RawPeer {
             idle_hold: self.idle_hold,
             idle_hold_max: self.idle_hold_max,
             mrai: self.mrai,
+            write_timeout: self.write_timeout,
         }
     }
 }

@@ -147,6 +147,7 @@ struct Layer {
     max_prefix_action: Option<At<MaxPrefixAction>>,
     max_prefix_restart: Option<At<u16>>,
     max_prefix_warning: Option<At<u8>>,
+    output_buffer: Option<At<u64>>,
     timers: TimerLayer,
 }
 
@@ -160,6 +161,7 @@ struct TimerLayer {
     idle_hold: Option<At<u16>>,
     idle_hold_max: Option<At<u16>>,
     mrai: Option<At<u16>>,
+    write_timeout: Option<At<u16>>,
 }
 
 impl Layer {
@@ -207,6 +209,7 @@ impl Layer {
             max_prefix_warning: self
                 .max_prefix_warning
                 .or_else(|| under.max_prefix_warning.clone()),
+            output_buffer: self.output_buffer.or_else(|| under.output_buffer.clone()),
             timers: self.timers.over(&under.timers),
         }
     }
@@ -223,6 +226,7 @@ impl TimerLayer {
             idle_hold: self.idle_hold.or_else(|| under.idle_hold.clone()),
             idle_hold_max: self.idle_hold_max.or_else(|| under.idle_hold_max.clone()),
             mrai: self.mrai.or_else(|| under.mrai.clone()),
+            write_timeout: self.write_timeout.or_else(|| under.write_timeout.clone()),
         }
     }
 }
@@ -792,6 +796,7 @@ impl Checker<'_> {
                     defaults::MRAI_EBGP
                 },
             ),
+            write_timeout: value(&t.write_timeout, defaults::WRITE_TIMEOUT),
         };
         Some(Neighbor {
             address,
@@ -824,6 +829,7 @@ impl Checker<'_> {
                 restart: value(&s.max_prefix_restart, defaults::MAX_PREFIX_RESTART),
                 warning: value(&s.max_prefix_warning, defaults::MAX_PREFIX_WARNING),
             }),
+            output_buffer: value(&s.output_buffer, defaults::OUTPUT_BUFFER),
         })
     }
 
@@ -1125,6 +1131,14 @@ impl Checker<'_> {
     /// `max-prefix` and its companions, each checked on its own.
     fn max_prefix_layer(&mut self, prefix: &str, peer: &RawPeer, level: Level, layer: &mut Layer) {
         let at = |key: &str| (join(prefix, key), level);
+        if let Some(n) = peer.output_buffer {
+            match u64::try_from(n) {
+                Ok(v) if v >= defaults::OUTPUT_BUFFER_MIN => {
+                    layer.output_buffer = Some(At::new(v, at("output-buffer")))
+                }
+                _ => self.report(&join(prefix, "output-buffer"), Problem::OutputBuffer(n)),
+            }
+        }
         if let Some(n) = peer.max_prefix {
             match u32::try_from(n) {
                 Ok(v) if v >= 1 => layer.max_prefix = Some(At::new(v, at("max-prefix"))),
@@ -1193,6 +1207,7 @@ impl Checker<'_> {
         t.idle_hold = secs(self, "idle-hold", raw.idle_hold, "idle-hold", 0);
         t.idle_hold_max = secs(self, "idle-hold-max", raw.idle_hold_max, "idle-hold-max", 0);
         t.mrai = secs(self, "mrai", raw.mrai, "mrai", 0);
+        t.write_timeout = secs(self, "write-timeout", raw.write_timeout, "write timeout", 1);
         t
     }
 

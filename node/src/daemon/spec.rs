@@ -88,6 +88,8 @@ pub fn spec_from_config(c: &Config) -> DaemonSpec {
                     soft_reconfiguration: n.soft_reconfiguration,
                     max_prefix: n.max_prefix.map(prefix_limit),
                     joining: false,
+                    output_buffer: n.output_buffer,
+                    write_timeout: secs(n.timers.write_timeout),
                 },
                 members: n.members.clone(),
                 local: n.local_address,

@@ -100,82 +100,14 @@ pub fn dispatch<R: speaker::rib::NextHopResolver>(
     }
     for out in outputs {
         // A peer that moved group: what it no longer gets, before its new
-        // group's table.
+        // group's table (paged: [`super::table`]).
         for (peer, gone) in &out.withdrawn_to {
             let Some(c) = ctx.get(peer) else { continue };
             let msgs = pack(c, gone.iter().map(|(f, e)| (*f, *e, None)));
             sends.entry(*peer).or_default().extend(msgs);
         }
-        for (peer, _) in &out.joined {
-            let Some(c) = ctx.get(peer) else { continue };
-            sends
-                .entry(*peer)
-                .or_default()
-                .extend(full_table(rib, *peer, c));
-        }
     }
     sends
-}
-
-/// Everything `peer` is sent (its Adj-RIB-Out), then End-of-RIB for each
-/// of its families (RFC 4724 §2): what a session gets when it comes up.
-pub fn full_table<R: speaker::rib::NextHopResolver>(
-    rib: &Rib<R>,
-    peer: PeerId,
-    ctx: &CodecContext,
-) -> Vec<Bytes> {
-    let mut msgs = table(rib, peer, ctx, None);
-    if let Some(info) = rib.peer(peer) {
-        for f in &info.families {
-            let mut p = Packer::new(ctx, *f);
-            p.end_of_rib();
-            msgs.extend(p.finish());
-        }
-    }
-    msgs
-}
-
-/// What `peer` is sent of `family` (its Adj-RIB-Out), again: the answer
-/// to a ROUTE-REFRESH (RFC 2918 §4), between Beginning and End of Route
-/// Refresh when the session negotiated the enhanced kind (RFC 7313 §4).
-pub fn refresh<R: speaker::rib::NextHopResolver>(
-    rib: &Rib<R>,
-    peer: PeerId,
-    family: Family,
-    ctx: &CodecContext,
-    enhanced: bool,
-) -> Vec<Bytes> {
-    use speaker::wire::route_refresh::{RefreshSubtype, RouteRefresh};
-    let marker = |subtype| {
-        let mut out = bytes::BytesMut::new();
-        // Six octets and a header: always fits.
-        let _ = speaker::wire::Message::RouteRefresh(RouteRefresh::new(family, subtype))
-            .encode(ctx, &mut out);
-        out.freeze()
-    };
-    let mut msgs = Vec::new();
-    if enhanced {
-        msgs.push(marker(RefreshSubtype::BORR));
-    }
-    msgs.extend(table(rib, peer, ctx, Some(family)));
-    if enhanced {
-        msgs.push(marker(RefreshSubtype::EORR));
-    }
-    msgs
-}
-
-/// `peer`'s Adj-RIB-Out (of `family`, or all), packed.
-fn table<R: speaker::rib::NextHopResolver>(
-    rib: &Rib<R>,
-    peer: PeerId,
-    ctx: &CodecContext,
-    family: Option<Family>,
-) -> Vec<Bytes> {
-    let routes = rib
-        .adj_rib_out_for(peer)
-        .filter(|(f, _, _)| family.is_none_or(|x| x == *f))
-        .map(|(f, e, a)| (f, e, Some(a)));
-    pack(ctx, routes)
 }
 
 /// The layout every member can read: extended messages only if all have them.
@@ -190,7 +122,7 @@ fn group_context(members: &[PeerId], ctx: &BTreeMap<PeerId, CodecContext>) -> Op
 
 /// Packs changes family by family: withdrawals, then announcements grouped
 /// by attribute set (first-seen order, so the output is deterministic).
-fn pack(
+pub(super) fn pack(
     ctx: &CodecContext,
     changes: impl Iterator<Item = (Family, NlriEntry, Option<Arc<PathAttributes>>)>,
 ) -> Vec<Bytes> {
@@ -241,14 +173,14 @@ fn pack(
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use speaker::rib::{DecisionConfig, NextHopSelf, PeerInfo, RibCommand, RibConfig};
     use speaker::wire::attr::{AsPath, AttrValue, Origin, PathAttribute};
     use speaker::wire::{Message, Prefix};
     use std::net::{IpAddr, Ipv4Addr};
 
-    fn client(id: u8) -> PeerInfo {
+    pub(in crate::rib) fn client(id: u8) -> PeerInfo {
         PeerInfo {
             id: PeerId(u32::from(id)),
             address: IpAddr::V4(Ipv4Addr::new(198, 18, 0, id)),
@@ -266,7 +198,7 @@ mod tests {
         }
     }
 
-    fn rib() -> Rib {
+    pub(in crate::rib) fn rib() -> Rib {
         Rib::new(RibConfig {
             local_as: 65000,
             router_id: Ipv4Addr::new(198, 18, 0, 254),
@@ -277,7 +209,7 @@ mod tests {
         })
     }
 
-    fn updates(msgs: &[Bytes]) -> Vec<speaker::wire::Update> {
+    pub(in crate::rib) fn updates(msgs: &[Bytes]) -> Vec<speaker::wire::Update> {
         msgs.iter()
             .map(
                 |m| match Message::decode(m.clone(), &CodecContext::four_octet(), None).unwrap() {
@@ -297,10 +229,15 @@ mod tests {
         let joined: Vec<RibOutput> = (1..=3)
             .map(|i| rib.apply(RibCommand::PeerUp(client(i))))
             .collect();
-        // A new member of an empty table gets End-of-RIB only.
+        // A new member's table is paged (table.rs), not dispatched: of an
+        // empty table, End-of-RIB only.
         let sends = dispatch(&rib, &joined, &ctx);
+        assert!(sends.is_empty());
+        let mut tables = super::super::table::Tables::default();
         for i in 1..=3 {
-            let u = updates(&sends[&PeerId(i)]);
+            let page = tables.start_table(&rib, PeerId(i), &ctx[&PeerId(i)]);
+            assert!(!page.more && page.table_done);
+            let u = updates(&page.msgs);
             assert_eq!(u.len(), 1, "peer {i}");
             assert_eq!(u[0].end_of_rib_family(), Some(Family::IPV4_UNICAST));
         }

@@ -2,9 +2,10 @@
 //! for the sessions it runs. Runs in the state machine's apply, with the
 //! RIB at hand; the sessions are reached through their actix addresses.
 
-use super::dispatch::{dispatch, full_table};
+use super::dispatch::dispatch;
+use super::table::Tables;
 use crate::fib::feed::SharedFeed;
-use crate::session::{ImportPolicy, PeerSession, SendUpdates, TableSent};
+use crate::session::{ImportPolicy, PeerSession, SendUpdates};
 use actix::Addr;
 use speaker::policy::Policy;
 use speaker::rib::{PeerId, PeerStats, Resolver, Rib, RibOutput};
@@ -30,6 +31,8 @@ pub struct Routing {
     /// After this member restarted: nothing is sent until the neighbours
     /// of before have sent End-of-RIB (RFC 4724 §4.1).
     pub deferral: Option<Deferral>,
+    /// The tables being sent to sessions, a page at a time.
+    pub tables: Tables,
 }
 
 /// The restarting speaker's deferral (RFC 4724 §4.1): route selection and
@@ -88,8 +91,7 @@ impl Routing {
         );
         for (peer, ctx) in &self.contexts {
             if let Some(s) = self.sessions.get(peer) {
-                s.do_send(SendUpdates(full_table(rib, *peer, ctx)));
-                s.do_send(TableSent);
+                s.do_send(self.tables.start_table(rib, *peer, ctx));
             }
         }
     }
@@ -162,6 +164,7 @@ impl ApplyHook for DispatchHook {
         for (peer, is_up) in &up {
             if !*is_up {
                 r.contexts.remove(peer);
+                r.tables.forget(*peer);
                 // Its counters start again with its next session.
                 r.logged.remove(peer);
             }
@@ -189,12 +192,12 @@ impl ApplyHook for DispatchHook {
                 s.do_send(SendUpdates(msgs));
             }
         }
-        // Sessions sent their table in this batch: it is in their queue.
-        for out in &outputs {
-            for (peer, _) in &out.joined {
-                if let Some(s) = r.sessions.get(peer) {
-                    s.do_send(TableSent);
-                }
+        // Sessions that came up in this batch: their table, a page now
+        // and the rest as they take it.
+        let r = &mut *r;
+        for (peer, is_up) in &up {
+            if let (true, Some(s), Some(ctx)) = (*is_up, r.sessions.get(peer), r.contexts.get(peer)) {
+                s.do_send(r.tables.start_table(rib, *peer, ctx));
             }
         }
     }

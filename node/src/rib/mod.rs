@@ -9,6 +9,7 @@
 
 mod dispatch;
 pub mod hook;
+pub mod table;
 
 use crate::session::PeerSession;
 use actix::prelude::*;
@@ -62,6 +63,12 @@ pub struct Refresh {
     /// RFC 7313 negotiated: the table goes between BoRR and EoRR.
     pub enhanced: bool,
 }
+
+/// The session of this peer has room for the next page of the table it
+/// is being sent ([`table`]).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct NextPage(pub PeerId);
 
 /// Sizes of the RIB, for status and tests.
 #[derive(Message)]
@@ -374,23 +381,48 @@ impl Handler<Defer> for RibActor {
 impl Handler<Refresh> for RibActor {
     type Result = ();
     fn handle(&mut self, r: Refresh, _: &mut Context<Self>) {
-        // Under the state machine's lock: no apply (nor its UPDATEs to the
-        // session) comes between the table read and its sending.
+        // Under the state machine's lock (a page at a time): no apply,
+        // nor its UPDATEs to the session, comes between a page's read
+        // and its sending.
         self.member.read(|applied| {
-            let routing = lock(&self.routing);
+            let mut routing = lock(&self.routing);
+            let routing = &mut *routing;
             let (Some(ctx), Some(session)) =
                 (routing.contexts.get(&r.peer), routing.sessions.get(&r.peer))
             else {
                 return;
             };
-            let msgs = dispatch::refresh(&applied.rib, r.peer, r.family, ctx, r.enhanced);
+            let first = routing
+                .tables
+                .refresh(&applied.rib, r.peer, r.family, r.enhanced, ctx);
             tracing::info!(
                 peer = r.peer.0,
                 family = %r.family,
-                messages = msgs.len(),
-                "route refresh answered"
+                started = first.is_some(),
+                "route refresh asked: the table goes again, in pages as the session takes them"
             );
-            session.do_send(crate::session::SendUpdates(msgs));
+            if let Some(page) = first {
+                session.do_send(page);
+            }
+        });
+    }
+}
+
+impl Handler<NextPage> for RibActor {
+    type Result = ();
+    fn handle(&mut self, NextPage(peer): NextPage, _: &mut Context<Self>) {
+        self.member.read(|applied| {
+            let mut routing = lock(&self.routing);
+            let routing = &mut *routing;
+            let (Some(ctx), Some(session)) =
+                (routing.contexts.get(&peer), routing.sessions.get(&peer))
+            else {
+                routing.tables.forget(peer);
+                return;
+            };
+            if let Some(page) = routing.tables.next_page(&applied.rib, peer, ctx) {
+                session.do_send(page);
+            }
         });
     }
 }

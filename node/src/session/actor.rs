@@ -2,7 +2,7 @@
 //! the FSM and carries out what it asks (connect, write, disconnect).
 
 use super::transport::{WriteError, Writer};
-use crate::rib::{Commands, Refresh, Register, RibActor, SessionCommand};
+use crate::rib::{Commands, NextPage, Refresh, Register, RibActor, SessionCommand};
 use actix::prelude::*;
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
@@ -26,6 +26,11 @@ use tracing::{debug, info, warn};
 
 /// How long an outgoing connection attempt may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Octets queued for the peer below which the next page of a table being
+/// sent is asked for: enough that the socket never runs dry while the
+/// RIB packs it, small beside the output buffer's bound.
+const PAGE_ROOM: u64 = 4 << 20;
 
 /// What an observer (API, tests, the RIB later) learns about a session.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,6 +56,14 @@ pub struct SessionStatus {
     /// NOTIFICATIONs that ended sessions, by (code, subcode).
     pub notifications_sent: BTreeMap<(u8, u8), u64>,
     pub notifications_received: BTreeMap<(u8, u8), u64>,
+    /// Octets queued for the peer and not yet taken by its socket (the
+    /// write queue, the backlog and what MRAI holds).
+    pub output_octets: u64,
+    /// The bound on `output_octets` (`output-buffer`).
+    pub output_limit: u64,
+    /// Sessions closed because the peer did not take what was sent to it:
+    /// the output buffer over its bound (Cease 6/8), or a write timeout.
+    pub output_resets: u64,
 }
 
 /// Where a session sits in the RIB.
@@ -83,6 +96,12 @@ pub struct RibRole {
     /// make-before-break move): the other's paths stay, as stale, until
     /// the neighbour's End-of-RIB on this one.
     pub joining: bool,
+    /// The most octets queued for the peer (`output-buffer`): past it
+    /// the session is closed with Cease / Out of Resources (RFC 4486).
+    pub output_buffer: u64,
+    /// How long the socket may take nothing before the connection is
+    /// closed (`write-timeout`).
+    pub write_timeout: Duration,
 }
 
 impl RibRole {
@@ -130,6 +149,16 @@ pub struct PeerSession {
     read_gate: Option<tokio::sync::watch::Sender<bool>>,
     /// Encoded UPDATEs waiting for room in the write queue.
     backlog: VecDeque<Bytes>,
+    /// Octets handed to this connection (its writer or the backlog).
+    queued_octets: u64,
+    /// Octets MRAI holds in `mrai_held`.
+    mrai_octets: u64,
+    /// The RIB has more pages of a table for this session
+    /// ([`crate::rib::table`]): asked for once there is room.
+    table_more: bool,
+    /// Waiting for room before asking for the next page, on this
+    /// connection (its generation).
+    page_wait: Option<u64>,
     waiting_for_room: bool,
     /// RFC 4724 restart timer while the RIB keeps a gracefully-down peer's
     /// paths, then RFC 9494's long-lived stale timers, one per family.
@@ -247,7 +276,7 @@ struct Chunk(u64, std::io::Result<Bytes>);
 
 #[derive(Message)]
 #[rtype(result = "()")]
-struct WriteFailed(u64);
+struct WriteFailed(u64, String);
 
 impl PeerSession {
     pub fn new(
@@ -269,6 +298,10 @@ impl PeerSession {
             rib_in_flight: false,
             read_gate: None,
             backlog: VecDeque::new(),
+            queued_octets: 0,
+            mrai_octets: 0,
+            table_more: false,
+            page_wait: None,
             waiting_for_room: false,
             restart: Vec::new(),
             outgoing: false,
@@ -306,6 +339,9 @@ impl PeerSession {
                 table_sent: false,
                 notifications_sent: BTreeMap::new(),
                 notifications_received: BTreeMap::new(),
+                output_octets: 0,
+                output_limit: 0,
+                output_resets: 0,
             },
         }
     }
@@ -485,6 +521,7 @@ impl PeerSession {
             return;
         }
         self.queued += 1;
+        self.queued_octets += b.len() as u64;
         if !self.backlog.is_empty() {
             self.backlog.push_back(b);
             return;
@@ -605,6 +642,8 @@ impl PeerSession {
                 }
                 self.backlog.clear();
                 self.mrai_held.clear();
+                self.mrai_octets = 0;
+                self.table_more = false;
                 self.last_sent = None;
                 if let Some(r) = &mut self.received {
                     r.clear();
@@ -852,8 +891,8 @@ impl PeerSession {
         self.local_addr = stream.local_addr().ok();
         let (read, write) = stream.into_split();
         let me = ctx.address();
-        self.writer = Some(Writer::spawn(write, move |_| {
-            me.do_send(WriteFailed(generation))
+        self.writer = Some(Writer::spawn(write, self.role.write_timeout, move |e| {
+            me.do_send(WriteFailed(generation, e.to_string()))
         }));
         let (gate, open) = tokio::sync::watch::channel(!self.rib_in_flight);
         self.read_gate = Some(gate);
@@ -862,6 +901,7 @@ impl PeerSession {
         self.reader = Some(ctx.add_stream(reader));
         self.inbuf.clear();
         self.queued = 0;
+        self.queued_octets = 0;
         self.table_mark = None;
     }
 
@@ -922,9 +962,14 @@ impl StreamHandler<Chunk> for PeerSession {
 
 impl Handler<WriteFailed> for PeerSession {
     type Result = ();
-    fn handle(&mut self, WriteFailed(generation): WriteFailed, ctx: &mut Context<Self>) {
+    fn handle(&mut self, WriteFailed(generation, error): WriteFailed, ctx: &mut Context<Self>) {
         let _session = self.span.clone().entered();
         if generation == self.generation && self.writer.is_some() {
+            if error.contains("write timeout") {
+                self.status.output_resets += 1;
+            }
+            warn!(peer = %self.peer, %error, "writing to the peer failed: connection closed");
+            self.status.last_error = Some(format!("write failed: {error}"));
             self.close_connection(ctx);
             self.fsm.handle_tcp(Instant::now(), TcpEvent::Closed);
             self.drive(ctx);
@@ -967,6 +1012,45 @@ impl Handler<SendUpdates> for PeerSession {
     type Result = ();
     fn handle(&mut self, SendUpdates(msgs): SendUpdates, ctx: &mut Context<Self>) {
         let _session = self.span.clone().entered();
+        self.queue_updates(msgs, ctx);
+    }
+}
+
+/// A page of a table the RIB sends this session in pages: its
+/// Adj-RIB-Out when it came up, or the answer to a ROUTE-REFRESH
+/// ([`crate::rib::table`]).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct TablePage {
+    pub msgs: Vec<Bytes>,
+    /// More pages follow: asked for ([`NextPage`]) once there is room.
+    pub more: bool,
+    /// The page ends the table the session was sent on coming up (its
+    /// End-of-RIB is in it).
+    pub table_done: bool,
+}
+
+impl Handler<TablePage> for PeerSession {
+    type Result = ();
+    fn handle(&mut self, page: TablePage, ctx: &mut Context<Self>) {
+        let _session = self.span.clone().entered();
+        if self.fsm.state() != State::Established {
+            return;
+        }
+        self.queue_updates(page.msgs, ctx);
+        if page.table_done && self.fsm.state() == State::Established {
+            // Those MRAI holds go out after the ones queued.
+            self.table_mark = Some(self.queued + self.mrai_held.len() as u64);
+        }
+        self.table_more = page.more;
+        self.ask_page(ctx);
+    }
+}
+
+impl PeerSession {
+    /// UPDATEs for the peer: sent, or held by MRAI; past the output
+    /// buffer's bound the session is closed.
+    fn queue_updates(&mut self, msgs: Vec<Bytes>, ctx: &mut Context<Self>) {
         if self.fsm.state() != State::Established {
             return;
         }
@@ -977,17 +1061,102 @@ impl Handler<SendUpdates> for PeerSession {
         match next.filter(|at| *at > now) {
             // Within the interval: hold, and send the lot when it ends.
             Some(at) => {
+                self.mrai_octets += msgs.iter().map(|m| m.len() as u64).sum::<u64>();
                 self.mrai_held.extend(msgs);
                 if self.mrai_flush.is_none() {
                     self.mrai_flush = Some(ctx.run_later(at - now, |act, ctx| {
                         act.mrai_flush = None;
+                        act.mrai_octets = 0;
                         let held = std::mem::take(&mut act.mrai_held);
                         act.send_updates(held, ctx);
                     }));
                 }
+                self.over_output_bound(ctx);
             }
             None => self.send_updates(msgs, ctx),
         }
+    }
+
+    /// Octets queued for the peer that its socket has not taken.
+    fn output_octets(&self) -> u64 {
+        let written = self.writer.as_ref().map_or(0, Writer::octets_written);
+        self.queued_octets.saturating_sub(written) + self.mrai_octets
+    }
+
+    /// RFC 4486 §4 Out of Resources: a peer that does not take what is
+    /// sent to it fast enough (or at all) would grow our memory with every
+    /// change; past `output-buffer` its session is closed and stays down
+    /// for `idle-hold-max`. True when it was.
+    fn over_output_bound(&mut self, ctx: &mut Context<Self>) -> bool {
+        let queued = self.output_octets();
+        if queued <= self.role.output_buffer || self.fsm.state() != State::Established {
+            return false;
+        }
+        let idle_for = self.fsm.config().idle_hold_max;
+        warn!(
+            peer = %self.peer,
+            queued_octets = queued,
+            output_buffer = self.role.output_buffer,
+            down_for_secs = idle_for.as_secs(),
+            "the neighbour does not take what is sent to it: output buffer over its bound, closing the session with Cease 6/8 (Out of Resources)"
+        );
+        self.status.output_resets += 1;
+        self.status.last_error = Some(format!(
+            "output buffer over its bound ({queued} octets queued, output-buffer {})",
+            self.role.output_buffer
+        ));
+        // What waits is dropped: the peer gets the table again when it
+        // is back.
+        self.backlog.clear();
+        self.mrai_held.clear();
+        self.mrai_octets = 0;
+        let cease = Notification::new(
+            speaker::wire::notification::code::CEASE,
+            subcode::cease::OUT_OF_RESOURCES,
+            Bytes::new(),
+        );
+        self.fsm.handle_admin(
+            Instant::now(),
+            AdminEvent::AutomaticStop {
+                cease,
+                idle_for: Some(idle_for),
+            },
+        );
+        self.drive(ctx);
+        true
+    }
+
+    /// Asks the RIB for the next page of the table being sent once what
+    /// is queued for the peer is below [`PAGE_ROOM`]: a table costs a
+    /// page or two of memory per session, however long it is and however
+    /// slowly the peer reads.
+    fn ask_page(&mut self, ctx: &mut Context<Self>) {
+        if !self.table_more || self.page_wait == Some(self.generation) {
+            return;
+        }
+        let Some(w) = &self.writer else { return };
+        let written = w.octets_written();
+        let in_writer = self.queued_octets.saturating_sub(written);
+        if in_writer + self.mrai_octets <= PAGE_ROOM {
+            self.table_more = false;
+            self.rib.do_send(NextPage(self.role.id));
+            return;
+        }
+        if in_writer <= PAGE_ROOM {
+            // MRAI holds the rest: its flush asks again.
+            return;
+        }
+        let generation = self.generation;
+        self.page_wait = Some(generation);
+        let wait = w.written_up_to(self.queued_octets - PAGE_ROOM);
+        ctx.spawn(wait.into_actor(self).map(move |ok, act, ctx| {
+            if act.page_wait == Some(generation) {
+                act.page_wait = None;
+            }
+            if ok && act.generation == generation {
+                act.ask_page(ctx);
+            }
+        }));
     }
 }
 
@@ -999,12 +1168,16 @@ impl PeerSession {
         for m in msgs {
             self.write(m, ctx);
         }
+        if self.over_output_bound(ctx) {
+            return;
+        }
         let now = Instant::now();
         if !self.role.mrai.is_zero() {
             self.last_sent = Some(now);
         }
         self.fsm.updates_sent(now);
         self.drive(ctx);
+        self.ask_page(ctx);
     }
 }
 
@@ -1192,28 +1365,14 @@ impl Handler<Status> for PeerSession {
     type Result = MessageResult<Status>;
     fn handle(&mut self, _: Status, _: &mut Context<Self>) -> MessageResult<Status> {
         let mut status = self.status.clone();
+        status.output_octets = self.output_octets();
+        status.output_limit = self.role.output_buffer;
         status.table_sent = self.fsm.state() == State::Established
             && match (self.table_mark, &self.writer) {
                 (Some(mark), Some(w)) => w.written() >= mark,
                 _ => false,
             };
         MessageResult(status)
-    }
-}
-
-/// The table the session was sent on coming up, and its End-of-RIB, were
-/// the messages sent to it before this one.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct TableSent;
-
-impl Handler<TableSent> for PeerSession {
-    type Result = ();
-    fn handle(&mut self, _: TableSent, _: &mut Context<Self>) {
-        if self.fsm.state() == State::Established {
-            // Those MRAI holds go out after the ones queued.
-            self.table_mark = Some(self.queued + self.mrai_held.len() as u64);
-        }
     }
 }
 

@@ -6,5 +6,5 @@ mod transport;
 
 pub use actor::{
     Act, ImportPolicy, Incoming, Leave, NeighborAction, PeerSession, RibRole, SendUpdates,
-    SessionStatus, Shutdown, Status, TableSent,
+    SessionStatus, Shutdown, Status, TablePage,
 };

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::OwnedWriteHalf;
-use tokio::sync::mpsc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
 
 /// Messages a connection may have queued before the session is reset as
 /// too slow: enough for a burst of UPDATEs, bounded so memory is.
@@ -18,11 +19,14 @@ pub const WRITE_QUEUE: usize = 4096;
 const WRITE_BATCH: usize = 64 * 1024;
 
 /// The sending half: queue encoded messages; dropping it closes the
-/// connection after what was queued is written.
+/// connection after what was queued is written (or the write timeout
+/// passes with nothing written).
 pub struct Writer {
     tx: mpsc::Sender<Bytes>,
     /// Messages handed to the socket so far.
     written: Arc<AtomicU64>,
+    /// Octets handed to the socket so far.
+    octets: watch::Receiver<u64>,
 }
 
 /// Why a queued write did not happen.
@@ -35,19 +39,25 @@ pub enum WriteError {
 }
 
 impl Writer {
-    /// Starts the writer task; `on_error` runs once if writing fails.
+    /// Starts the writer task; `on_error` runs once if writing fails, or
+    /// if the socket takes nothing for `timeout` (a peer that stopped
+    /// reading: its window stays shut, and what we queue for it would
+    /// wait there for ever).
     pub fn spawn(
         mut half: OwnedWriteHalf,
+        timeout: Duration,
         on_error: impl FnOnce(std::io::Error) + Send + 'static,
     ) -> Writer {
         let (tx, mut rx) = mpsc::channel::<Bytes>(WRITE_QUEUE);
         let written = Arc::new(AtomicU64::new(0));
         let count = written.clone();
+        let (octets_tx, octets) = watch::channel(0u64);
         tokio::spawn(async move {
             // Messages queued together leave in one write: a full table is
             // hundreds of thousands of UPDATEs, and a system call each would
             // cost more than the copy.
             let mut buf = Vec::with_capacity(WRITE_BATCH);
+            let mut total = 0u64;
             while let Some(b) = rx.recv().await {
                 buf.extend_from_slice(&b);
                 let mut messages = 1;
@@ -60,17 +70,59 @@ impl Writer {
                         Err(_) => break,
                     }
                 }
-                if let Err(e) = half.write_all(&buf).await {
-                    on_error(e);
-                    return;
+                let mut at = 0;
+                while at < buf.len() {
+                    // The timeout is on progress: a slow reader that takes
+                    // a little at a time is not cut off.
+                    match tokio::time::timeout(timeout, half.write(&buf[at..])).await {
+                        Ok(Ok(0)) => {
+                            on_error(std::io::ErrorKind::WriteZero.into());
+                            return;
+                        }
+                        Ok(Ok(n)) => {
+                            at += n;
+                            total += n as u64;
+                            octets_tx.send_replace(total);
+                        }
+                        Ok(Err(e)) => {
+                            on_error(e);
+                            return;
+                        }
+                        Err(_) => {
+                            on_error(std::io::Error::new(
+                                std::io::ErrorKind::TimedOut,
+                                format!(
+                                    "the peer took nothing for {} s (write timeout)",
+                                    timeout.as_secs()
+                                ),
+                            ));
+                            return;
+                        }
+                    }
                 }
                 count.fetch_add(messages, Ordering::Relaxed);
                 buf.clear();
             }
             // Sender dropped: everything queued is written; close our side.
-            let _ = half.shutdown().await;
+            let _ = tokio::time::timeout(timeout, half.shutdown()).await;
         });
-        Writer { tx, written }
+        Writer {
+            tx,
+            written,
+            octets,
+        }
+    }
+
+    /// Octets written to the socket so far.
+    pub fn octets_written(&self) -> u64 {
+        *self.octets.borrow()
+    }
+
+    /// Resolves once `octets` octets in all are written (false: the
+    /// connection is gone first).
+    pub fn written_up_to(&self, octets: u64) -> impl std::future::Future<Output = bool> + 'static {
+        let mut rx = self.octets.clone();
+        async move { rx.wait_for(|w| *w >= octets).await.is_ok() }
     }
 
     /// Messages written to the socket so far, in the order queued.

@@ -208,6 +208,29 @@ impl<K: Ord + Copy, V> ChunkMap<K, V> {
         self.chunks.iter().flatten().map(|(k, v)| (k, v))
     }
 
+    /// The entries after `key` (all of them for `None`), in order,
+    /// found by a search rather than a walk from the start: a paged
+    /// reader resumes where its last page ended.
+    pub fn iter_after(&self, key: Option<&K>) -> impl Iterator<Item = (&K, &V)> + '_ {
+        let key = key.copied();
+        self.iter_from_by(move |e| key.is_some_and(|k| *e <= k))
+    }
+
+    /// The entries from the first for which `before` is false, in order;
+    /// `before` must hold for a prefix of the keys (a lower bound).
+    pub fn iter_from_by(&self, before: impl Fn(&K) -> bool) -> impl Iterator<Item = (&K, &V)> + '_ {
+        let (chunk, at) = match self.firsts.partition_point(|f| before(f)).checked_sub(1) {
+            // Not before the first chunk's first key: everything.
+            None => (0, 0),
+            Some(c) => (c, self.chunks[c].partition_point(|(e, _)| before(e))),
+        };
+        let first = self.chunks.get(chunk).map_or(&[][..], |c| &c[at..]);
+        first
+            .iter()
+            .chain(self.chunks.iter().skip(chunk + 1).flatten())
+            .map(|(k, v)| (k, v))
+    }
+
     pub fn keys(&self) -> impl Iterator<Item = &K> + '_ {
         self.iter().map(|(k, _)| k)
     }
@@ -301,7 +324,17 @@ mod tests {
                 }
             }
             check_invariants(&m);
-            prop_assert!(m.iter().map(|(k, v)| (*k, *v)).eq(model.into_iter()));
+            prop_assert!(m.iter().map(|(k, v)| (*k, *v)).eq(model.clone().into_iter()));
+            // A page resumes right after its last key, present or not.
+            for after in [None, Some(0u16), Some(1), Some(299), Some(300), Some(599), Some(600)] {
+                let got: Vec<u16> = m.iter_after(after.as_ref()).map(|(k, _)| *k).collect();
+                let want: Vec<u16> = model
+                    .keys()
+                    .copied()
+                    .filter(|k| after.is_none_or(|a| *k > a))
+                    .collect();
+                prop_assert_eq!(got, want, "after {:?}", after);
+            }
         }
     }
 

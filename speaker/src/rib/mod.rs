@@ -80,6 +80,9 @@ struct PeerState {
     stats: PeerStats,
 }
 
+/// Routes of an Adj-RIB-Out page ([`Rib::adj_rib_out_page`]).
+pub type AdjRibOutPage = Vec<(Family, NlriEntry, Arc<PathAttributes>)>;
+
 /// The replicated part of the RIB: equal on every member after the same
 /// commands.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -347,6 +350,66 @@ impl<R: NextHopResolver> Rib<R> {
                     .into_iter()
                     .map(move |(id, p)| (k.family, k.entry(add_path.then_some(id), p.labels), p))
             })
+    }
+
+    /// One page of what `peer` is sent ([`Rib::adj_rib_out_for`]), of
+    /// `family` or of all: the destinations after `after` (from the
+    /// start for `None`), `max` destinations looked at at most, so a table
+    /// is sent in pieces, each found by a search, not a walk from the
+    /// start. The routes, and the last destination looked at (where the
+    /// next page starts); `None` there: the table is done.
+    pub fn adj_rib_out_page(
+        &self,
+        peer: PeerId,
+        family: Option<Family>,
+        after: Option<RouteKey>,
+        max: usize,
+    ) -> (AdjRibOutPage, Option<RouteKey>) {
+        let order = |f: Family| (f.afi.0, f.safi.0);
+        let Some((group, g)) = self
+            .group_of(peer)
+            .and_then(|id| self.state.groups.get(&id).map(|g| (id, g)))
+        else {
+            return (Vec::new(), None);
+        };
+        let view = View {
+            config: &self.config,
+            resolver: &self.resolver,
+            peers: &self.state.peers,
+        };
+        let start = self.state.loc.iter_from_by(|k| match after {
+            Some(a) => *k <= a,
+            None => family.is_some_and(|f| order(k.family) < order(f)),
+        });
+        let mut routes = Vec::new();
+        let mut last = None;
+        let mut looked = 0;
+        for (k, e) in start {
+            if family.is_some_and(|f| k.family != f) {
+                // Past the family: done.
+                return (routes, None);
+            }
+            if looked == max {
+                return (routes, last);
+            }
+            looked += 1;
+            last = Some(*k);
+            if !g.key.has_family(k.family) {
+                continue;
+            }
+            let paths = match self.cache.lock() {
+                Ok(mut cache) => view.paths(&mut cache, group, g, *k, e),
+                Err(_) => view.paths(&mut ExportCache::default(), group, g, *k, e),
+            };
+            let add_path = g.key.add_path(k.family);
+            routes.extend(
+                paths
+                    .into_iter()
+                    .filter(|(_, p)| p.except != peer)
+                    .map(|(id, p)| (k.family, k.entry(add_path.then_some(id), p.labels), p.attrs)),
+            );
+        }
+        (routes, None)
     }
 
     /// What `peer` is sent: its group's Adj-RIB-Out without the paths it
