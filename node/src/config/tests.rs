@@ -1263,3 +1263,31 @@ fn session_protections_not_built_are_refused_with_a_reason() {
         );
     }
 }
+
+#[test]
+fn output_buffer_and_write_timeout_default_inherit_and_are_checked() {
+    let c = ok(&with_base(NEIGHBOR));
+    assert_eq!(c.neighbors[0].output_buffer, 128 << 20);
+    assert_eq!(c.neighbors[0].timers.write_timeout, 180);
+    let c = ok(&with_base(&format!(
+        "[timers]\nwrite-timeout = 30\n[group.g]\noutput-buffer = 1048576\n{NEIGHBOR}group = \"g\"\n"
+    )));
+    assert_eq!(c.neighbors[0].output_buffer, 1 << 20);
+    assert_eq!(c.neighbors[0].timers.write_timeout, 30);
+    for bad in ["0", "1048575", "-5"] {
+        one_error(
+            &with_base(&format!("[group.g]\noutput-buffer = {bad}\n")),
+            4,
+            "group.g.output-buffer",
+            &format!(
+                "output buffer {bad} is out of range (octets queued for the neighbour: at least 1048576, 1 MiB)"
+            ),
+        );
+    }
+    one_error(
+        &with_base("[timers]\nwrite-timeout = 0\n"),
+        4,
+        "timers.write-timeout",
+        "write timeout 0 is out of range (1 to 65535 seconds)",
+    );
+}

@@ -196,7 +196,8 @@ impl ApplyHook for DispatchHook {
         // and the rest as they take it.
         let r = &mut *r;
         for (peer, is_up) in &up {
-            if let (true, Some(s), Some(ctx)) = (*is_up, r.sessions.get(peer), r.contexts.get(peer)) {
+            if let (true, Some(s), Some(ctx)) = (*is_up, r.sessions.get(peer), r.contexts.get(peer))
+            {
                 s.do_send(r.tables.start_table(rib, *peer, ctx));
             }
         }

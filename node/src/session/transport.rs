@@ -5,9 +5,9 @@
 use bytes::Bytes;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::OwnedWriteHalf;
-use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 /// Messages a connection may have queued before the session is reset as

@@ -383,8 +383,7 @@ impl<R: NextHopResolver> Rib<R> {
         });
         let mut routes = Vec::new();
         let mut last = None;
-        let mut looked = 0;
-        for (k, e) in start {
+        for (looked, (k, e)) in start.enumerate() {
             if family.is_some_and(|f| k.family != f) {
                 // Past the family: done.
                 return (routes, None);
@@ -392,7 +391,6 @@ impl<R: NextHopResolver> Rib<R> {
             if looked == max {
                 return (routes, last);
             }
-            looked += 1;
             last = Some(*k);
             if !g.key.has_family(k.family) {
                 continue;
