@@ -13,4 +13,5 @@ pub mod pcap;
 pub mod reflex;
 pub mod replay;
 pub mod session_context;
+pub mod stalled;
 pub mod table;

@@ -222,6 +222,11 @@ impl Daemon {
         }
     }
 
+    /// The process id, while it runs here.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();

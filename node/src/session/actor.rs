@@ -909,6 +909,7 @@ impl PeerSession {
         // Dropping the writer flushes what is queued (a NOTIFICATION) and closes.
         self.writer = None;
         self.backlog.clear();
+        self.queued_octets = 0;
         if let Some(h) = self.reader.take() {
             ctx.cancel_future(h);
         }
@@ -1127,7 +1128,8 @@ impl PeerSession {
     }
 
     /// Asks the RIB for the next page of the table being sent once what
-    /// is queued for the peer is below [`PAGE_ROOM`]: a table costs a
+    /// is queued for the peer is below [`PAGE_ROOM`] (or a quarter of
+    /// `output-buffer`, if less): a table costs a
     /// page or two of memory per session, however long it is and however
     /// slowly the peer reads.
     fn ask_page(&mut self, ctx: &mut Context<Self>) {
@@ -1135,20 +1137,22 @@ impl PeerSession {
             return;
         }
         let Some(w) = &self.writer else { return };
+        // A quarter of the bound at most, so pages alone never pass it.
+        let room = PAGE_ROOM.min(self.role.output_buffer / 4);
         let written = w.octets_written();
         let in_writer = self.queued_octets.saturating_sub(written);
-        if in_writer + self.mrai_octets <= PAGE_ROOM {
+        if in_writer + self.mrai_octets <= room {
             self.table_more = false;
             self.rib.do_send(NextPage(self.role.id));
             return;
         }
-        if in_writer <= PAGE_ROOM {
+        if in_writer <= room {
             // MRAI holds the rest: its flush asks again.
             return;
         }
         let generation = self.generation;
         self.page_wait = Some(generation);
-        let wait = w.written_up_to(self.queued_octets - PAGE_ROOM);
+        let wait = w.written_up_to(self.queued_octets - room);
         ctx.spawn(wait.into_actor(self).map(move |ok, act, ctx| {
             if act.page_wait == Some(generation) {
                 act.page_wait = None;
