@@ -163,7 +163,7 @@ fn peers_that_stop_reading_are_closed_at_their_bounds_and_cost_bounded_memory() 
             let mut n = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 let r = rss(pid).unwrap_or(0);
-                if n % 20 == 0 {
+                if n.is_multiple_of(20) {
                     eprintln!("rss at {:?}: {} MiB", t0.elapsed(), r >> 20);
                 }
                 n += 1;
