@@ -37,6 +37,8 @@ struct Job {
     /// The last destination paged; `None` with `started`: none yet.
     after: Option<RouteKey>,
     started: bool,
+    /// Pages made so far (for the log).
+    pages: u32,
 }
 
 /// The tables being sent, per peer, in the order asked.
@@ -61,6 +63,7 @@ impl Tables {
             family: None,
             after: None,
             started: false,
+            pages: 0,
         };
         self.jobs.insert(peer, VecDeque::from([job]));
         self.next_page(rib, peer, ctx).unwrap_or_else(|| TablePage {
@@ -99,6 +102,7 @@ impl Tables {
             family: Some(family),
             after: None,
             started: false,
+            pages: 0,
         });
         if jobs.len() > 1 {
             return None;
@@ -131,6 +135,7 @@ impl Tables {
             msgs.push(marker(RefreshSubtype::BORR, f));
         }
         job.started = true;
+        job.pages += 1;
         let (routes, next) = rib.adj_rib_out_page(peer, job.family, job.after, PAGE_DESTINATIONS);
         msgs.extend(pack(
             ctx,
@@ -153,8 +158,16 @@ impl Tables {
                             msgs.extend(p.finish());
                         }
                     }
-                    (Kind::Refresh { enhanced: true }, Some(f)) => {
-                        msgs.push(marker(RefreshSubtype::EORR, f));
+                    (Kind::Refresh { enhanced }, Some(f)) => {
+                        if enhanced {
+                            msgs.push(marker(RefreshSubtype::EORR, f));
+                        }
+                        tracing::info!(
+                            peer = peer.0,
+                            family = %f,
+                            pages = job.pages,
+                            "route refresh answered"
+                        );
                     }
                     _ => {}
                 }
