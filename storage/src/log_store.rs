@@ -77,15 +77,29 @@ impl CommittedPaths {
 /// the order they were appended (a flush covers every write before it).
 struct Flusher {
     appended: Option<mpsc::Sender<LogFlushed<TypeConfig>>>,
+    /// Says when the thread is done (its last flush, its handle on the
+    /// store dropped).
+    done: Mutex<Option<mpsc::Receiver<()>>>,
     thread: Option<JoinHandle<()>>,
 }
+
+/// How long dropping the log store waits for its flusher thread. After an
+/// I/O error (a full disk) sled can wait for ever in a flush, and the
+/// store is dropped inside the Raft core on the runtime's thread: past
+/// this the thread is left behind rather than the runtime stopped.
+const FLUSHER_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl Flusher {
     fn start(db: sled::Db) -> std::io::Result<Flusher> {
         let (tx, rx) = mpsc::channel::<LogFlushed<TypeConfig>>();
+        let (done_tx, done) = mpsc::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("raft-log-flush".into())
             .spawn(move || {
+                // Dropped last, after `db` (locals drop in reverse): the
+                // drop of the store's last handle flushes too.
+                let _done = Done(done_tx);
+                let db = db;
                 while let Ok(first) = rx.recv() {
                     // Group commit: one flush for every append waiting.
                     let waiting: Vec<_> = std::iter::once(first).chain(rx.try_iter()).collect();
@@ -97,6 +111,7 @@ impl Flusher {
             })?;
         Ok(Flusher {
             appended: Some(tx),
+            done: Mutex::new(Some(done)),
             thread: Some(thread),
         })
     }
@@ -115,9 +130,38 @@ impl Drop for Flusher {
     /// Waits for the last flush, so the store can be opened again at once.
     fn drop(&mut self) {
         self.appended.take();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+        let done = self
+            .done
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        let finished = match done {
+            // The sender dropped (the thread ended) or a message: done.
+            Some(done) => !matches!(
+                done.recv_timeout(FLUSHER_WAIT),
+                Err(mpsc::RecvTimeoutError::Timeout)
+            ),
+            None => true,
+        };
+        match self.thread.take() {
+            Some(t) if finished => {
+                let _ = t.join();
+            }
+            Some(_) => tracing::error!(
+                waited_secs = FLUSHER_WAIT.as_secs(),
+                "the Raft log's last flush does not end (the store failed?): left behind"
+            ),
+            None => {}
         }
+    }
+}
+
+/// Tells the flusher's owner, when dropped, that its thread is done.
+struct Done(mpsc::Sender<()>);
+
+impl Drop for Done {
+    fn drop(&mut self) {
+        let _ = self.0.send(());
     }
 }
 

@@ -104,4 +104,11 @@ fn a_corrupt_log_entry_makes_the_member_exit_non_zero() {
         !log.contains("panicked"),
         "a panic, not an orderly exit:\n{log}"
     );
+    // Recorded in the data directory, for the next start's log and
+    // /metrics (reflex_fatal_exits_total).
+    let record = std::fs::read_to_string(data.join("fatal-exits")).unwrap_or_default();
+    assert!(
+        record.lines().count() == 1 && record.contains("Read Logs"),
+        "the fatal exit is not recorded: {record:?}"
+    );
 }

@@ -142,6 +142,13 @@ pub async fn render(State(api): State<ApiState>) -> impl IntoResponse {
         "NOTIFICATIONs that ended sessions with the neighbour, by direction, code and subcode.",
         &notifications,
     );
+    family(
+        &mut out,
+        "reflex_fatal_exits_total",
+        "counter",
+        "Times this member exited on a fatal store or consensus error, as recorded in its data directory (fatal-exits) before this start.",
+        &[(String::new(), api.fatal_exits as f64)],
+    );
     // One walk of the Loc-RIB for every family's counts and the total.
     let (paths, families) = api
         .member

@@ -38,6 +38,9 @@ pub struct ApiState {
     pub read_token: Option<String>,
     /// Reads the configuration file again (`None`: started without one).
     pub reloader: Option<Arc<crate::daemon::reload::Reloader>>,
+    /// Fatal exits of this member recorded in its data directory before
+    /// this start.
+    pub fatal_exits: u64,
 }
 
 /// A request the API cannot answer, as JSON.

@@ -1,6 +1,7 @@
 //! `reflex run`: the actix system, one arbiter per core, a session actor per
 //! neighbour, the listener, and a clean shutdown (Cease to every peer).
 
+mod fatal_record;
 pub mod reload;
 mod sessions;
 mod spec;
@@ -117,7 +118,18 @@ pub fn run(spec: DaemonSpec, shutdown: impl Future<Output = ()> + 'static) -> an
             }
             None => (None, None),
         };
-        let (member, stale) = start_member(&spec, routing.clone(), fib.as_ref()).await?;
+        let (fatal_exits, last_fatal) = fatal_record::read(&spec.data_dir);
+        if let Some(last) = &last_fatal {
+            warn!(
+                count = fatal_exits,
+                last = %last,
+                "this member stopped on a fatal error before ({} in its data directory)",
+                "fatal-exits"
+            );
+        }
+        let (member, stale) = start_member(&spec, routing.clone(), fib.as_ref())
+            .await
+            .inspect_err(|e| fatal_record::record(&spec.data_dir, &format!("{e:#}")))?;
         let member = Arc::new(member);
         // The configured neighbours' ids, given now when this member leads
         // (else by the leader, or by the loop that follows the owners).
@@ -182,6 +194,7 @@ pub fn run(spec: DaemonSpec, shutdown: impl Future<Output = ()> + 'static) -> an
                 token: spec.api_token.clone(),
                 read_token: spec.api_read_token.clone(),
                 reloader: reloader.clone(),
+                fatal_exits,
             };
             actix_rt::spawn(crate::api::serve(address, spec.api_tls.clone(), state));
         }
@@ -226,6 +239,7 @@ pub fn run(spec: DaemonSpec, shutdown: impl Future<Output = ()> + 'static) -> an
         };
         if let Some(why) = &fatal {
             error!(reason = %why, "the replicated RIB stopped for good: sessions close as a restart of ours (the neighbours keep our routes), then this member exits");
+            fatal_record::record(&spec.data_dir, &format!("the replicated RIB stopped for good: {why}"));
         }
         if let Some(f) = &fib {
             // Our routes stay in the kernel (or all go, at the FIB's stop),
@@ -248,7 +262,12 @@ pub fn run(spec: DaemonSpec, shutdown: impl Future<Output = ()> + 'static) -> an
         tokio::time::sleep(SHUTDOWN_GRACE).await;
         sessions.services.sweep(true);
         drop(rib);
-        if let Some(m) = Arc::into_inner(member) {
+        if fatal.is_some() {
+            // The store failed: after an I/O error sled can wait for ever
+            // in the flush its drop makes. What was committed is on disk
+            // already; the process exits without closing it.
+            std::mem::forget(member);
+        } else if let Some(m) = Arc::into_inner(member) {
             m.shutdown().await;
         }
         if let Some(fib) = fib {
