@@ -20,6 +20,9 @@ use std::net::IpAddr;
 const DEFAULT_LIMIT: usize = 100;
 const MAX_LIMIT: usize = 1000;
 
+/// Destinations one request looks at, at most.
+const SCAN: usize = 65_536;
+
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct RibQuery {
@@ -172,8 +175,19 @@ pub async fn query(
                     .map(|(k, e)| view(rib, &k, e)),
             ),
             None => {
-                for (key, entry) in rib.loc_rib() {
-                    if after.is_some_and(|a| *key <= a) || !wanted(key, entry) {
+                // From the cursor by a search, and at most SCAN
+                // destinations looked at: a filter that matches little
+                // pages through the table (a page may come back short,
+                // even empty, with a `next`) instead of walking all of it
+                // under the lock.
+                let mut last: Option<&RouteKey> = None;
+                for (looked, (key, entry)) in rib.unicast_after(after).enumerate() {
+                    if looked == SCAN {
+                        next = last.map(|k| k.prefix.to_string());
+                        break;
+                    }
+                    last = Some(key);
+                    if !wanted(key, entry) {
                         continue;
                     }
                     if routes.len() == limit {

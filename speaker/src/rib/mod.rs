@@ -203,6 +203,30 @@ impl<R: NextHopResolver> Rib<R> {
         self.state.peers.get(&peer).map(|p| &p.info)
     }
 
+    /// The IPv4 and IPv6 unicast destinations after `after` (from the
+    /// first for `None`), in order, found by a search: a paged reader (the
+    /// API's RIB query, the MRT dump) resumes where its last page ended
+    /// without walking from the start or through other families.
+    pub fn unicast_after(
+        &self,
+        after: Option<RouteKey>,
+    ) -> impl Iterator<Item = (&RouteKey, &Entry)> + '_ {
+        let order = |f: Family| (f.afi.0, f.safi.0);
+        [Family::IPV4_UNICAST, Family::IPV6_UNICAST]
+            .into_iter()
+            .filter(move |f| after.is_none_or(|a| order(*f) >= order(a.family)))
+            .flat_map(move |f| {
+                self.state
+                    .loc
+                    .iter_from_by(move |k| {
+                        order(k.family) < order(f)
+                            || after.is_some_and(|a| a.family == f && *k <= a)
+                    })
+                    .take_while(move |(k, _)| k.family == f)
+                    .filter(|(k, _)| k.rd.is_none())
+            })
+    }
+
     /// Every peer the RIB knows (up, or holding stale paths).
     pub fn known_peers(&self) -> impl Iterator<Item = PeerId> + '_ {
         self.state.peers.keys().copied()
