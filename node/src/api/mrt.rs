@@ -104,12 +104,10 @@ fn next_page(d: &mut Dump, rib: &speaker::rib::Rib) -> std::io::Result<Bytes> {
             d.index.insert(index)
         }
     };
-    let mut looked = 0;
-    for (key, entry) in rib.unicast_after(d.after) {
+    for (looked, (key, entry)) in rib.unicast_after(d.after).enumerate() {
         if looked == PAGE {
             return Ok(Bytes::from(w.into_inner()));
         }
-        looked += 1;
         d.after = Some(*key);
         // A peer that came after the index table was written is left out
         // of this dump.
