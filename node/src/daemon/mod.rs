@@ -196,7 +196,18 @@ pub fn run(spec: DaemonSpec, shutdown: impl Future<Output = ()> + 'static) -> an
                 reloader: reloader.clone(),
                 fatal_exits,
             };
-            actix_rt::spawn(crate::api::serve(address, spec.api_tls.clone(), state));
+            // On a thread of its own, off the one Raft, the RIB actor and
+            // the state machine's apply run on: a slow request (a dump, a
+            // large query) never delays a heartbeat into an election.
+            let tls = spec.api_tls.clone();
+            let api = std::thread::Builder::new()
+                .name("reflex-api".into())
+                .spawn(move || {
+                    actix_rt::System::new().block_on(crate::api::serve(address, tls, state));
+                });
+            if let Err(e) = api {
+                warn!(error = %e, "cannot start the API's thread; running without the API");
+            }
         }
         // What a kill of this member left on its interfaces goes before
         // any session of ours starts.

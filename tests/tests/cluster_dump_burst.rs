@@ -1,0 +1,114 @@
+//! Issue 19 §4: reads do not cost the cluster its leader. A three-member
+//! cluster takes a full IPv4 table (a replayed real feed) from a source
+//! pinned to the leader; while it writes, the leader is asked for MRT dumps
+//! of its whole Loc-RIB, one after another (streamed a page at a time from
+//! the API's own thread). The leader and the Raft term stay the same
+//! throughout, and the last dump holds the table.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use reflex_tests::cluster::{Cluster, client_neighbor, three_and_three};
+use reflex_tests::http::get;
+use reflex_tests::netns::{Node, wait_for};
+use reflex_tests::replay::{Routes, Sender, Source, State, Table};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn rib() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(
+        "../../shared/bgp-data/mrt/derived/DERIVED_rib-from-updates.et-header.2015_pch-as3856_fullv4.gz",
+    )
+}
+
+/// Member `m`'s view of the leader and the term.
+fn leader_and_term(m: &Node) -> Option<(u64, u64)> {
+    let api: SocketAddr = "127.0.0.1:8179".parse().ok()?;
+    let r = get(&m.ns, api, "/api/v1/cluster").ok()?;
+    let v: serde_json::Value = serde_json::from_str(&r.body).ok()?;
+    Some((v["leader"].as_u64()?, v["term"].as_u64()?))
+}
+
+/// IPv4 prefixes in an MRT dump, as `reflex mrt summary` counts them.
+fn prefixes_in(dump: &Path) -> usize {
+    let out = std::process::Command::new(reflex_tests::reflex::binary())
+        .args(["mrt", "summary"])
+        .arg(dump)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("tdv2 prefixes v4"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn dumps_of_the_full_table_during_a_write_burst_change_no_leader() {
+    assert!(
+        reflex_tests::netns::available(),
+        "tests need root and iproute2 (ip netns)"
+    );
+    let routes = Routes::from_rib(&rib()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (_lan, members, others) = three_and_three().unwrap();
+    let src = others[0].clone();
+    let neighbors = client_neighbor(&src, 90, "passive = true\nmembers = [1]\n");
+    let c = Cluster::start_with(members.clone(), dir.path(), &neighbors).unwrap();
+    let leader = wait_for(30, || c.leader(0)).expect("no leader");
+    assert_eq!(leader, 1, "the member that made the cluster leads it");
+    let m1 = members[0].clone();
+    let before = wait_for(60, || {
+        members
+            .iter()
+            .map(leader_and_term)
+            .collect::<Option<Vec<_>>>()
+            .filter(|v| v.iter().all(|x| *x == v[0]))
+            .map(|v| v[0])
+    })
+    .expect("the members do not agree on a leader");
+    let sender = Sender {
+        address: src.v4,
+        address_v6: src.v6,
+        local_as: 65000,
+        peer_as: 65000,
+    };
+    let table = Arc::new(Table::encode(&routes, &sender));
+    let prefixes = table.prefixes;
+    drop(routes);
+    let source = Source::start(&src.ns, m1.v4, sender, table);
+
+    // Dumps one after another while the table is written, then one more.
+    let started = Instant::now();
+    let mut during = 0;
+    let mut changes = Vec::new();
+    let dump = dir.path().join("rib.mrt");
+    let mut last = 0;
+    loop {
+        let writing = !matches!(source.state(), State::Sent { .. });
+        let (code, out, err) =
+            reflex_tests::reflex::ctl(&m1, None, &["dump", &dump.to_string_lossy()]);
+        assert_eq!(code, Some(0), "{out}{err}");
+        last = prefixes_in(&dump);
+        if writing {
+            during += 1;
+        }
+        for m in &members {
+            let now = leader_and_term(m);
+            if now != Some(before) {
+                changes.push((started.elapsed(), m.v4, now));
+            }
+        }
+        if (!writing && last >= prefixes) || started.elapsed() > Duration::from_secs(180) {
+            break;
+        }
+    }
+    eprintln!(
+        "{during} dumps while the table was written ({:.1} s); the last holds {last} of {prefixes}; leader changes seen: {changes:?}",
+        started.elapsed().as_secs_f64()
+    );
+    assert!(changes.is_empty(), "the leader or the term changed: {changes:?}");
+    assert!(during >= 2, "only {during} dumps during the writes");
+    assert!(last >= prefixes, "the last dump holds {last} of {prefixes}");
+    drop(source);
+}
