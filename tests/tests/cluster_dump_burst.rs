@@ -107,7 +107,10 @@ fn dumps_of_the_full_table_during_a_write_burst_change_no_leader() {
         "{during} dumps while the table was written ({:.1} s); the last holds {last} of {prefixes}; leader changes seen: {changes:?}",
         started.elapsed().as_secs_f64()
     );
-    assert!(changes.is_empty(), "the leader or the term changed: {changes:?}");
+    assert!(
+        changes.is_empty(),
+        "the leader or the term changed: {changes:?}"
+    );
     assert!(during >= 2, "only {during} dumps during the writes");
     assert!(last >= prefixes, "the last dump holds {last} of {prefixes}");
     drop(source);

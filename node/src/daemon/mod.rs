@@ -435,16 +435,34 @@ async fn reresolve(
     member: Arc<Member>,
     mut changes: tokio::sync::mpsc::UnboundedReceiver<Vec<speaker::wire::Prefix>>,
 ) {
-    while let Some(mut prefixes) = changes.recv().await {
+    // What failed to be written is kept and written again with what came
+    // since (resolving again is harmless, so a write that did commit and
+    // was reported failed costs nothing): a kernel change is never lost
+    // to an election.
+    let mut prefixes: Vec<speaker::wire::Prefix> = Vec::new();
+    loop {
+        if prefixes.is_empty() {
+            match changes.recv().await {
+                Some(p) => prefixes = p,
+                None => return,
+            }
+        }
         while let Ok(more) = changes.try_recv() {
             prefixes.extend(more);
         }
         prefixes.sort_by_key(|p| (p.addr(), p.len()));
         prefixes.dedup();
         let n = prefixes.len();
-        let command = RibCommand::Reresolve { prefixes };
-        if let Err(e) = member.write(Request::new(vec![command])).await {
-            warn!(error = %e, prefixes = n, "cannot have next hops resolved again");
+        let command = RibCommand::Reresolve {
+            prefixes: prefixes.clone(),
+        };
+        match member.write(Request::new(vec![command])).await {
+            Ok(_) => prefixes.clear(),
+            Err(_) if member.fatal().is_some() => return,
+            Err(e) => {
+                warn!(error = %e, prefixes = n, "cannot have next hops resolved again yet; trying again in 1 s");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
         }
     }
 }
