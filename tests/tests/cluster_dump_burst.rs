@@ -103,7 +103,7 @@ fn dumps_of_the_full_table_during_a_write_burst_change_no_leader() {
     let mut during = 0;
     let mut changes = Vec::new();
     let dump = dir.path().join("rib.mrt");
-    let mut last = 0;
+    let mut last;
     loop {
         let writing = !matches!(source.state(), State::Sent { .. });
         let (code, out, err) =
