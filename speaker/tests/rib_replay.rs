@@ -95,8 +95,11 @@ fn full_table_reflected_to_a_second_client() {
     assert_eq!(rib.adj_rib_out_for(PeerId(1)).count(), 0);
     // Sent in pages (a table streamed to a session, a ROUTE-REFRESH), the
     // same routes in the same order, each page resuming after the last.
+    let t = Instant::now();
     let whole: Vec<_> = rib.adj_rib_out_for(PeerId(2)).collect();
+    eprintln!("adj-rib-out whole: {:?}", t.elapsed());
     for family in [None, Some(Family::IPV4_UNICAST)] {
+        let t = Instant::now();
         let (mut paged, mut after, mut pages) = (Vec::new(), None, 0);
         loop {
             let (routes, next) = rib.adj_rib_out_page(PeerId(2), family, after, 4096);
@@ -108,6 +111,7 @@ fn full_table_reflected_to_a_second_client() {
                 None => break,
             }
         }
+        eprintln!("adj-rib-out in {pages} pages: {:?}", t.elapsed());
         assert_eq!(paged, whole, "{family:?}");
         assert!(pages >= n / 4096, "{pages} pages");
     }

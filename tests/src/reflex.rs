@@ -135,3 +135,20 @@ pub fn reflector_config(
         data = data.display()
     )
 }
+
+/// The IPv4 prefixes of an MRT dump, as `reflex mrt summary` counts them
+/// (0 when it cannot read it).
+pub fn mrt_prefixes_v4(dump: &std::path::Path) -> usize {
+    let Ok(out) = std::process::Command::new(binary())
+        .args(["mrt", "summary"])
+        .arg(dump)
+        .output()
+    else {
+        return 0;
+    };
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("tdv2 prefixes v4"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
+}

@@ -42,7 +42,7 @@ use reflex_tests::frr::Frr;
 use reflex_tests::gobgp::Gobgp;
 use reflex_tests::http::get;
 use reflex_tests::netns::{Lan, Node, wait_for};
-use reflex_tests::replay::{Routes, Sender, Source, Table};
+use reflex_tests::replay::{Routes, Sender, Source, Table, full_ipv4_table};
 use reflex_tests::table::until_equal;
 use speaker::wire::Prefix;
 use std::collections::BTreeSet;
@@ -76,12 +76,6 @@ const OVERLAP_AFTER_MOVE: Duration = Duration::from_secs(3);
 /// of the move (the readings of sessions and of `moving` are not taken at
 /// the same instant).
 const OVERLAP_BEFORE_MOVE: Duration = Duration::from_secs(1);
-
-fn rib() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(
-        "../../shared/bgp-data/mrt/derived/DERIVED_rib-from-updates.et-header.2015_pch-as3856_fullv4.gz",
-    )
-}
 
 /// The hold time of client `i` (BIRD, FRR, GoBGP). GoBGP's is 90 s, the
 /// usual default: taking in a full table from two members at once on
@@ -1006,7 +1000,7 @@ fn moving_stopping_killing_and_restarting_members_costs_no_route() {
         reflex_tests::netns::available(),
         "tests need root and iproute2 (ip netns)"
     );
-    let routes = Routes::from_rib(&rib()).unwrap();
+    let routes = Routes::from_rib(&full_ipv4_table()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut lan = Lan::new().unwrap();
     let members: Vec<Node> = (1..=3).map(|i| lan.node(i).unwrap()).collect();
@@ -1040,12 +1034,7 @@ fn moving_stopping_killing_and_restarting_members_costs_no_route() {
         members: Arc::new(members.clone()),
         nodes: vec![nb.clone(), nf.clone(), ng.clone()],
     };
-    let sender = Sender {
-        address: src.v4,
-        address_v6: src.v6,
-        local_as: AS,
-        peer_as: AS,
-    };
+    let sender = Sender::internal(&src, AS);
     let churn: Vec<speaker::wire::Prefix> = (0..CHURN as u8)
         .map(|i| format!("198.19.{i}.0/24").parse().unwrap())
         .collect();

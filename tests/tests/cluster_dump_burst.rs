@@ -1,8 +1,7 @@
 //! Issue 19 §4: reads do not cost the cluster its leader. A three-member
 //! cluster takes a full IPv4 table (a replayed real feed) from a source
 //! pinned to the leader; while it writes, the leader is asked for MRT dumps
-//! of its whole Loc-RIB, one after another (streamed a page at a time from
-//! the API's own thread). The leader and the Raft term stay the same
+//! of its whole Loc-RIB, one after another (streamed a page at a time). The leader and the Raft term stay the same
 //! throughout, the leader's other API requests are answered meanwhile, and
 //! the last dump holds the table. This is the issue's acceptance, but it
 //! does not tell the builds apart: the build of before (a dump built whole
@@ -13,17 +12,10 @@
 use reflex_tests::cluster::{Cluster, client_neighbor, three_and_three};
 use reflex_tests::http::get;
 use reflex_tests::netns::{Node, wait_for};
-use reflex_tests::replay::{Routes, Sender, Source, State, Table};
+use reflex_tests::replay::{Routes, Sender, Source, State, Table, full_ipv4_table};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-fn rib() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(
-        "../../shared/bgp-data/mrt/derived/DERIVED_rib-from-updates.et-header.2015_pch-as3856_fullv4.gz",
-    )
-}
 
 /// Member `m`'s view of the leader and the term.
 fn leader_and_term(m: &Node) -> Option<(u64, u64)> {
@@ -33,27 +25,13 @@ fn leader_and_term(m: &Node) -> Option<(u64, u64)> {
     Some((v["leader"].as_u64()?, v["term"].as_u64()?))
 }
 
-/// IPv4 prefixes in an MRT dump, as `reflex mrt summary` counts them.
-fn prefixes_in(dump: &Path) -> usize {
-    let out = std::process::Command::new(reflex_tests::reflex::binary())
-        .args(["mrt", "summary"])
-        .arg(dump)
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find_map(|l| l.strip_prefix("tdv2 prefixes v4"))
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or(0)
-}
-
 #[test]
 fn dumps_of_the_full_table_during_a_write_burst_change_no_leader() {
     assert!(
         reflex_tests::netns::available(),
         "tests need root and iproute2 (ip netns)"
     );
-    let routes = Routes::from_rib(&rib()).unwrap();
+    let routes = Routes::from_rib(&full_ipv4_table()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let (_lan, members, others) = three_and_three().unwrap();
     let src = others[0].clone();
@@ -71,12 +49,7 @@ fn dumps_of_the_full_table_during_a_write_burst_change_no_leader() {
             .map(|v| v[0])
     })
     .expect("the members do not agree on a leader");
-    let sender = Sender {
-        address: src.v4,
-        address_v6: src.v6,
-        local_as: 65000,
-        peer_as: 65000,
-    };
+    let sender = Sender::internal(&src, 65000);
     let table = Arc::new(Table::encode(&routes, &sender));
     let prefixes = table.prefixes;
     drop(routes);
@@ -109,7 +82,7 @@ fn dumps_of_the_full_table_during_a_write_burst_change_no_leader() {
         let (code, out, err) =
             reflex_tests::reflex::ctl(&m1, None, &["dump", &dump.to_string_lossy()]);
         assert_eq!(code, Some(0), "{out}{err}");
-        last = prefixes_in(&dump);
+        last = reflex_tests::reflex::mrt_prefixes_v4(&dump);
         if writing {
             during += 1;
         }

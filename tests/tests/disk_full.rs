@@ -10,19 +10,13 @@
 
 use reflex_tests::bird::Bird;
 use reflex_tests::netns::{Lan, Node, wait_for};
-use reflex_tests::replay::{Routes, Sender, Source, Table};
+use reflex_tests::replay::{Routes, Sender, Source, Table, full_ipv4_table};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
 
 const AS: u32 = 65000;
-
-fn rib() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(
-        "../../shared/bgp-data/mrt/derived/DERIVED_rib-from-updates.et-header.2015_pch-as3856_fullv4.gz",
-    )
-}
 
 /// A tmpfs mounted at a directory, unmounted on drop (even on a panic).
 struct Tmpfs(PathBuf);
@@ -78,7 +72,7 @@ fn a_member_whose_disk_fills_closes_its_sessions_and_exits_non_zero() {
         reflex_tests::netns::available(),
         "tests need root and iproute2 (ip netns)"
     );
-    let routes = Routes::from_rib(&rib()).unwrap();
+    let routes = Routes::from_rib(&full_ipv4_table()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut lan = Lan::new().unwrap();
     let rr = lan.node(1).unwrap();
@@ -97,12 +91,7 @@ fn a_member_whose_disk_fills_closes_its_sessions_and_exits_non_zero() {
             .filter(|s| s.contains("Established"))
     })
     .expect("BIRD never reached Established");
-    let sender = Sender {
-        address: src.v4,
-        address_v6: src.v6,
-        local_as: AS,
-        peer_as: AS,
-    };
+    let sender = Sender::internal(&src, AS);
     let table = Arc::new(Table::encode(&routes, &sender));
     drop(routes);
     let started = Instant::now();

@@ -21,8 +21,8 @@ use reflex_tests::continuity::{Sampler, Series, check_counts};
 use reflex_tests::frr::Frr;
 use reflex_tests::gobgp::Gobgp;
 use reflex_tests::netns::{Lan, Node, wait_for};
-use reflex_tests::replay::{Routes, Sender, Source, Table};
-use std::path::{Path, PathBuf};
+use reflex_tests::replay::{Routes, Sender, Source, Table, full_ipv4_table};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -40,12 +40,6 @@ const MAX_GAP: Duration = Duration::from_secs(2);
 /// table (the reflector's, sent again after the restart): the gaps are
 /// printed; what it showed before and after each one is checked.
 const MAX_GAP_GOBGP: Duration = Duration::from_secs(40);
-
-fn rib() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(
-        "../../shared/bgp-data/mrt/derived/DERIVED_rib-from-updates.et-header.2015_pch-as3856_fullv4.gz",
-    )
-}
 
 fn reflex_config(rr: &Node, data: &Path, source: &Node, clients: &[&Node]) -> String {
     let mut c = format!(
@@ -150,7 +144,7 @@ fn a_one_member_node_restarts_without_a_client_losing_a_route() {
         reflex_tests::netns::available(),
         "tests need root and iproute2 (ip netns)"
     );
-    let routes = Routes::from_rib(&rib()).unwrap();
+    let routes = Routes::from_rib(&full_ipv4_table()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut lan = Lan::new().unwrap();
     let rr = lan.node(1).unwrap();
@@ -179,12 +173,7 @@ fn a_one_member_node_restarts_without_a_client_losing_a_route() {
             gobgp_routes.routes(),
         ]
     };
-    let sender = Sender {
-        address: src.v4,
-        address_v6: src.v6,
-        local_as: AS,
-        peer_as: AS,
-    };
+    let sender = Sender::internal(&src, AS);
     // A live update stream: 50 prefixes outside the table (198.19.0.0/24
     // to 198.19.49.0/24) announced and withdrawn in turn every 300 ms.
     let churn: Vec<speaker::wire::Prefix> = (0..CHURN as u8)

@@ -196,18 +196,15 @@ pub fn run(spec: DaemonSpec, shutdown: impl Future<Output = ()> + 'static) -> an
                 reloader: reloader.clone(),
                 fatal_exits,
             };
-            // On a thread of its own, off the one Raft, the RIB actor and
-            // the state machine's apply run on: a slow request (a dump, a
-            // large query) never delays a heartbeat into an election.
-            let tls = spec.api_tls.clone();
-            let api = std::thread::Builder::new()
-                .name("reflex-api".into())
-                .spawn(move || {
-                    actix_rt::System::new().block_on(crate::api::serve(address, tls, state));
-                });
-            if let Err(e) = api {
-                warn!(error = %e, "cannot start the API's thread; running without the API");
-            }
+            // On the thread of Raft and apply, on purpose: on a thread of
+            // its own, requests that read the whole table under the state
+            // machine's lock (`/api/v1/cluster`'s digest, polled every
+            // 100 ms) took the lock again and again while this thread
+            // waited for it, and held Raft up for seconds (a member lost
+            // contact with the majority for 17 s in cluster_continuity).
+            // Long reads go a page at a time instead (the MRT dump, RIB
+            // queries).
+            actix_rt::spawn(crate::api::serve(address, spec.api_tls.clone(), state));
         }
         // What a kill of this member left on its interfaces goes before
         // any session of ours starts.
