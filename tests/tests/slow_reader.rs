@@ -2,17 +2,20 @@
 //! and do not slow the others. A one-member reflector holds a full table
 //! (a replayed real feed, with a live update stream after it) and a BIRD
 //! client; then two peers open sessions, send ROUTE-REFRESH a thousand
-//! times (one of them) and never read again:
+//! times each and never read again:
 //!
-//! - `bounded` has `output-buffer = 1048576`: once its socket is full, the
-//!   update stream passes the bound and the session is closed with Cease
-//!   6/8 (Out of Resources);
+//! - `bounded` has `output-buffer = 1048576`: the table it is sent on
+//!   coming up (whole, some 60 MB) passes the bound at once, and the
+//!   session is closed with Cease 6/8 (Out of Resources);
 //! - `timed` has the default buffer and `write-timeout = 5`: its socket
-//!   takes nothing for 5 s and the connection is closed.
+//!   takes nothing for 5 s and the connection is closed. Its thousand
+//!   ROUTE-REFRESHes are folded into one answer, paged as its socket takes
+//!   them (which it never does).
 //!
 //! Throughout, the reflector's RSS (sampled every 100 ms) stays within
-//! 96 MiB of what it was before they came (one table sent whole would be
-//! some 60 MB; a thousand of them, tens of gigabytes), and the BIRD client
+//! 96 MiB of what it was before they came (a table is some 60 MB: each
+//! refresh answered whole, as before, would be tens of gigabytes), and the
+//! BIRD client
 //! never holds less than the full table.
 //!
 //! Then (issue 19 §4) a RIB query that matches nothing pages through the
@@ -169,7 +172,7 @@ fn peers_that_stop_reading_are_closed_at_their_bounds_and_cost_bounded_memory() 
     };
     let started = Instant::now();
     let stalled_bounded = Stalled::open(&bounded.ns, rr.v4, bounded.v4, AS, 1000).unwrap();
-    let stalled_timed = Stalled::open(&timed.ns, rr.v4, timed.v4, AS, 0).unwrap();
+    let stalled_timed = Stalled::open(&timed.ns, rr.v4, timed.v4, AS, 1000).unwrap();
 
     // The bounded peer: Cease 6/8, counted, within a minute.
     let reset = wait_for(90, || {

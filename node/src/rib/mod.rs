@@ -410,7 +410,22 @@ impl Handler<Refresh> for RibActor {
 
 impl Handler<NextPage> for RibActor {
     type Result = ();
-    fn handle(&mut self, NextPage(peer): NextPage, _: &mut Context<Self>) {
+    fn handle(&mut self, NextPage(peer): NextPage, ctx: &mut Context<Self>) {
+        // After a turn of the runtime: a session on another thread asks
+        // for the next page within microseconds, and actix handles what
+        // its mailbox holds without yielding, so a table answered page
+        // after page in one go held up Raft, which shares this thread, for
+        // seconds (a member lost contact with the majority in a move).
+        ctx.spawn(
+            tokio::task::yield_now()
+                .into_actor(self)
+                .map(move |(), act, _| act.next_page(peer)),
+        );
+    }
+}
+
+impl RibActor {
+    fn next_page(&self, peer: PeerId) {
         self.member.read(|applied| {
             let mut routing = lock(&self.routing);
             let routing = &mut *routing;

@@ -73,6 +73,32 @@ impl Tables {
         })
     }
 
+    /// `peer`'s session came up: its whole table in one go, as it was
+    /// sent before tables were paged. Used for sessions coming up: a
+    /// paged first table made make-before-break moves of a full table
+    /// slower and less predictable (cluster_continuity (a): a client with
+    /// no session for 4.5 s, a move of 133 s), so only ROUTE-REFRESH
+    /// answers are paged for now.
+    pub fn whole_table<R: speaker::rib::NextHopResolver>(
+        &mut self,
+        rib: &Rib<R>,
+        peer: PeerId,
+        ctx: &CodecContext,
+    ) -> TablePage {
+        let mut page = self.start_table(rib, peer, ctx);
+        while page.more {
+            match self.next_page(rib, peer, ctx) {
+                Some(p) => {
+                    page.msgs.extend(p.msgs);
+                    page.more = p.more;
+                    page.table_done |= p.table_done;
+                }
+                None => break,
+            }
+        }
+        page
+    }
+
     /// A ROUTE-REFRESH of `family`. A request for a family already being
     /// answered starts that answer over (the peer wants the table as it
     /// is now; it still gets one BoRR and one EoRR), and one already
