@@ -85,7 +85,7 @@ mod tests {
         let Ok(doc) = Document::parse(&text) else {
             panic!("ops/api/openapi.json does not parse");
         };
-        let one = r#"{"address":"198.18.0.2","remote_as":65000,"state":"Established","updates_received":3,"prefixes_received":4,"prefixes_denied":0,"last_error":null,"updates_sent":2,"uptime_seconds":5,"table_sent":true,"established_transitions":1,"notifications_sent":{},"notifications_received":{"6/2":1},"prefixes_accepted":4,"prefixes_advertised":null,"capabilities":null}"#;
+        let one = r#"{"address":"198.18.0.2","remote_as":65000,"state":"Established","updates_received":3,"prefixes_received":4,"prefixes_denied":0,"last_error":null,"updates_sent":2,"uptime_seconds":5,"table_sent":true,"established_transitions":1,"notifications_sent":{},"notifications_received":{"6/2":1},"output_queued_octets":0,"output_buffer_octets":134217728,"output_resets":0,"prefixes_accepted":4,"prefixes_advertised":null,"capabilities":null}"#;
         let t = "/api/v1/neighbors/{address}";
         assert_eq!(doc.check("GET", t, 200, one), Ok(()));
         // A field missing, a state that is none, an extra field, a status
