@@ -12,7 +12,7 @@ const FILE: &str = "fatal-exits";
 
 /// Appends `why` to the record in `data_dir`.
 pub fn record(data_dir: &Path, why: &str) {
-    let line = format!("{} {}\n", humantime_now(), why.replace('\n', " "));
+    let line = format!("{} {}\n", now_stamp(), why.replace('\n', " "));
     let written = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -33,7 +33,7 @@ pub fn read(data_dir: &Path) -> (u64, Option<String>) {
 }
 
 /// Seconds since the Unix epoch (UTC), as the record's time stamp.
-fn humantime_now() -> String {
+fn now_stamp() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());

@@ -361,12 +361,7 @@ impl<R: NextHopResolver> Rib<R> {
             .filter(move |(k, _)| g.is_some_and(|g| g.key.has_family(k.family)))
             .flat_map(move |(k, e)| {
                 let paths = match g {
-                    Some(g) => match self.cache.lock() {
-                        Ok(mut cache) => view.paths(&mut cache, group, g, *k, e),
-                        // A panic while filling the cache left it half
-                        // written: compute without it.
-                        Err(_) => view.paths(&mut ExportCache::default(), group, g, *k, e),
-                    },
+                    Some(g) => self.exported(&view, group, g, *k, e),
                     None => OutPaths::new(),
                 };
                 let add_path = g.is_some_and(|g| g.key.add_path(k.family));
@@ -419,10 +414,7 @@ impl<R: NextHopResolver> Rib<R> {
             if !g.key.has_family(k.family) {
                 continue;
             }
-            let paths = match self.cache.lock() {
-                Ok(mut cache) => view.paths(&mut cache, group, g, *k, e),
-                Err(_) => view.paths(&mut ExportCache::default(), group, g, *k, e),
-            };
+            let paths = self.exported(&view, group, g, *k, e);
             let add_path = g.key.add_path(k.family);
             routes.extend(
                 paths
@@ -432,6 +424,24 @@ impl<R: NextHopResolver> Rib<R> {
             );
         }
         (routes, None)
+    }
+
+    /// The paths `group` is sent for destination `k`, through the export
+    /// cache.
+    fn exported(
+        &self,
+        view: &View<'_, R>,
+        group: GroupId,
+        g: &UpdateGroup,
+        k: RouteKey,
+        e: &Entry,
+    ) -> OutPaths {
+        match self.cache.lock() {
+            Ok(mut cache) => view.paths(&mut cache, group, g, k, e),
+            // A panic while filling the cache left it half written:
+            // compute without it.
+            Err(_) => view.paths(&mut ExportCache::default(), group, g, k, e),
+        }
     }
 
     /// What `peer` is sent: its group's Adj-RIB-Out without the paths it
