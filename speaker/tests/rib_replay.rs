@@ -115,6 +115,10 @@ fn full_table_reflected_to_a_second_client() {
         assert_eq!(paged, whole, "{family:?}");
         assert!(pages >= n / 4096, "{pages} pages");
     }
+    // What `/api/v1/cluster` costs (polled by tests and monitoring).
+    let t = Instant::now();
+    let digest = rib.digest();
+    eprintln!("digest of the Loc-RIB: {:?} ({digest:016x})", t.elapsed());
     let (routes, next) = rib.adj_rib_out_page(PeerId(2), Some(Family::IPV6_UNICAST), None, 4096);
     assert!(routes.is_empty() && next.is_none());
     let (routes, next) = rib.adj_rib_out_page(PeerId(1), None, None, 4096);

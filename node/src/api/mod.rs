@@ -41,6 +41,9 @@ pub struct ApiState {
     /// Fatal exits of this member recorded in its data directory before
     /// this start.
     pub fatal_exits: u64,
+    /// The Loc-RIB digest of the last `/api/v1/cluster`, with the log
+    /// position it was read at ([`cluster::DigestCache`]).
+    pub digest: cluster::DigestCache,
 }
 
 /// A request the API cannot answer, as JSON.

@@ -195,6 +195,7 @@ pub fn run(spec: DaemonSpec, shutdown: impl Future<Output = ()> + 'static) -> an
                 read_token: spec.api_read_token.clone(),
                 reloader: reloader.clone(),
                 fatal_exits,
+                digest: Default::default(),
             };
             // On the thread of Raft and apply, on purpose: on a thread of
             // its own, requests that read the whole table under the state

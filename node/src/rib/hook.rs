@@ -91,7 +91,7 @@ impl Routing {
         );
         for (peer, ctx) in &self.contexts {
             if let Some(s) = self.sessions.get(peer) {
-                s.do_send(self.tables.whole_table(rib, *peer, ctx));
+                s.do_send(self.tables.start_table(rib, *peer, ctx));
             }
         }
     }
@@ -198,7 +198,7 @@ impl ApplyHook for DispatchHook {
         for (peer, is_up) in &up {
             if let (true, Some(s), Some(ctx)) = (*is_up, r.sessions.get(peer), r.contexts.get(peer))
             {
-                s.do_send(r.tables.whole_table(rib, *peer, ctx));
+                s.do_send(r.tables.start_table(rib, *peer, ctx));
             }
         }
     }

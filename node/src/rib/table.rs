@@ -52,6 +52,12 @@ pub struct Tables {
 impl Tables {
     /// `peer`'s session came up: its table from the start, in place of
     /// whatever an earlier session of it was being sent. The first page.
+    /// The session holds these pages (and the UPDATEs sent to it
+    /// meanwhile, in order) and writes the table whole at its last page:
+    /// the peer gets it at once, as if packed in one go, while the RIB
+    /// packs it a page per turn of the runtime, so Raft, on the same
+    /// thread, is never held up for a whole table (850 ms for a full one
+    /// here, past an election timeout on a slower machine).
     pub fn start_table<R: speaker::rib::NextHopResolver>(
         &mut self,
         rib: &Rib<R>,
@@ -69,34 +75,9 @@ impl Tables {
         self.next_page(rib, peer, ctx).unwrap_or_else(|| TablePage {
             msgs: Vec::new(),
             more: false,
+            first_table: true,
             table_done: true,
         })
-    }
-
-    /// `peer`'s session came up: its whole table in one go, as it was
-    /// sent before tables were paged. Used for sessions coming up: a
-    /// paged first table made make-before-break moves of a full table
-    /// slower and less predictable (cluster_continuity (a): a client with
-    /// no session for 4.5 s, a move of 133 s), so only ROUTE-REFRESH
-    /// answers are paged for now.
-    pub fn whole_table<R: speaker::rib::NextHopResolver>(
-        &mut self,
-        rib: &Rib<R>,
-        peer: PeerId,
-        ctx: &CodecContext,
-    ) -> TablePage {
-        let mut page = self.start_table(rib, peer, ctx);
-        while page.more {
-            match self.next_page(rib, peer, ctx) {
-                Some(p) => {
-                    page.msgs.extend(p.msgs);
-                    page.more = p.more;
-                    page.table_done |= p.table_done;
-                }
-                None => break,
-            }
-        }
-        page
     }
 
     /// A ROUTE-REFRESH of `family`. A request for a family already being
@@ -167,6 +148,7 @@ impl Tables {
             ctx,
             routes.into_iter().map(|(f, e, a)| (f, e, Some(a))),
         ));
+        let first_table = job.kind == Kind::Table;
         let mut table_done = false;
         match next {
             Some(k) => job.after = Some(k),
@@ -207,6 +189,7 @@ impl Tables {
         Some(TablePage {
             msgs,
             more,
+            first_table,
             table_done,
         })
     }

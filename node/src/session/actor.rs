@@ -159,6 +159,10 @@ pub struct PeerSession {
     /// Waiting for room before asking for the next page, on this
     /// connection (its generation).
     page_wait: Option<u64>,
+    /// The table of a session coming up, while the RIB pages it: its
+    /// pages and the UPDATEs sent meanwhile, in order, written whole at
+    /// its last page.
+    table_hold: Option<Vec<Bytes>>,
     waiting_for_room: bool,
     /// RFC 4724 restart timer while the RIB keeps a gracefully-down peer's
     /// paths, then RFC 9494's long-lived stale timers, one per family.
@@ -302,6 +306,7 @@ impl PeerSession {
             mrai_octets: 0,
             table_more: false,
             page_wait: None,
+            table_hold: None,
             waiting_for_room: false,
             restart: Vec::new(),
             outgoing: false,
@@ -644,6 +649,7 @@ impl PeerSession {
                 self.mrai_held.clear();
                 self.mrai_octets = 0;
                 self.table_more = false;
+                self.table_hold = None;
                 self.last_sent = None;
                 if let Some(r) = &mut self.received {
                     r.clear();
@@ -1013,7 +1019,11 @@ impl Handler<SendUpdates> for PeerSession {
     type Result = ();
     fn handle(&mut self, SendUpdates(msgs): SendUpdates, ctx: &mut Context<Self>) {
         let _session = self.span.clone().entered();
-        self.queue_updates(msgs, ctx);
+        match &mut self.table_hold {
+            // After the table's pages read so far: they go out together.
+            Some(held) if self.fsm.state() == State::Established => held.extend(msgs),
+            _ => self.queue_updates(msgs, ctx),
+        }
     }
 }
 
@@ -1026,6 +1036,10 @@ pub struct TablePage {
     pub msgs: Vec<Bytes>,
     /// More pages follow: asked for ([`NextPage`]) once there is room.
     pub more: bool,
+    /// A page of the table the session is sent on coming up: held until
+    /// its last page, then written whole (the next page is asked for at
+    /// once).
+    pub first_table: bool,
     /// The page ends the table the session was sent on coming up (its
     /// End-of-RIB is in it).
     pub table_done: bool,
@@ -1038,7 +1052,21 @@ impl Handler<TablePage> for PeerSession {
         if self.fsm.state() != State::Established {
             return;
         }
-        self.queue_updates(page.msgs, ctx);
+        // A ROUTE-REFRESH answer's pages follow the table's (the RIB
+        // queues them after it), so none comes while a table is held.
+        let msgs = if page.first_table {
+            let mut held = self.table_hold.take().unwrap_or_default();
+            held.extend(page.msgs);
+            if !page.table_done {
+                self.table_hold = Some(held);
+                self.rib.do_send(NextPage(self.role.id));
+                return;
+            }
+            held
+        } else {
+            page.msgs
+        };
+        self.queue_updates(msgs, ctx);
         if page.table_done && self.fsm.state() == State::Established {
             // Those MRAI holds go out after the ones queued.
             self.table_mark = Some(self.queued + self.mrai_held.len() as u64);
