@@ -1,9 +1,11 @@
 //! Tables sent in pages. What a session is sent on coming up (its
 //! Adj-RIB-Out, then End-of-RIB: RFC 4724 §2) and the answer to a
 //! ROUTE-REFRESH (RFC 2918 §4, between BoRR and EoRR with RFC 7313) are
-//! read from the RIB a page at a time, as the session's socket takes them
-//! ([`crate::session::TablePage`], [`super::NextPage`]): a full table is
-//! never packed whole, and the state machine's lock is held for one page.
+//! read from the RIB a page at a time ([`crate::session::TablePage`],
+//! [`super::NextPage`]), the state machine's lock held for one page. A
+//! ROUTE-REFRESH answer goes as the session's socket takes it; the table
+//! of a session coming up is held by the session and written whole at
+//! its last page (see [`Tables::start_table`]).
 //!
 //! Each page reads the RIB as it is then. The UPDATEs of changes applied
 //! meanwhile go to the session as usual, in the order of the lock, so the
