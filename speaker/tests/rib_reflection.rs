@@ -105,6 +105,23 @@ fn reflection_sets_originator_and_cluster_list_and_keeps_next_hop() {
 }
 
 #[test]
+fn a_reflected_path_without_local_pref_gets_the_default() {
+    // RFC 4271 §5.1.5: every iBGP UPDATE carries LOCAL_PREF; a client's
+    // path that came without one was selected with 100 (§9.1.1).
+    let mut rib = topology();
+    let src = attrs(&[65100], [198, 18, 50, 1], vec![]);
+    assert!(src.local_pref().is_none());
+    rib.apply(announce(C1, &["203.0.113.0/24"], &src));
+    for to in [C2, N1] {
+        let a = sent(&rib, to, "203.0.113.0/24").unwrap();
+        assert_eq!(a.local_pref(), Some(&100), "to {to}");
+    }
+    // Towards eBGP, none (§5.1.5).
+    let a = sent(&rib, E1, "203.0.113.0/24").unwrap();
+    assert_eq!(a.local_pref(), None);
+}
+
+#[test]
 fn reflection_keeps_an_existing_originator_and_prepends_the_cluster_id() {
     let mut rib = topology();
     let other = Ipv4Addr::new(203, 0, 113, 77);

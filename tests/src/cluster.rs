@@ -68,7 +68,11 @@ pub fn make_certificates(binary: &Path, certs: &Path, members: u64) -> Result<()
 /// A LAN with three member nodes (hosts 1 to 3) and three client nodes
 /// (hosts 4 to 6): `(lan, members, clients)`.
 pub fn three_and_three() -> Result<(Lan, Vec<Node>, Vec<Node>), String> {
-    let mut lan = Lan::new()?;
+    three_and_three_on(Lan::new()?)
+}
+
+/// [`three_and_three`] on `lan` (a new one, [`Lan::on_subnet`]).
+pub fn three_and_three_on(mut lan: Lan) -> Result<(Lan, Vec<Node>, Vec<Node>), String> {
     let members = (1..=3).map(|i| lan.node(i)).collect::<Result<_, _>>()?;
     let clients = (4..=6).map(|i| lan.node(i)).collect::<Result<_, _>>()?;
     Ok((lan, members, clients))

@@ -55,6 +55,17 @@ pub struct Node {
 impl Lan {
     pub fn new() -> Result<Lan, String> {
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        Lan::numbered(n, (n % 250) as u8)
+    }
+
+    /// A LAN on 198.18.`subnet`.0/24 (and 2001:db8:`subnet`::/64),
+    /// whatever LANs this process made before: runs that compare routes
+    /// (next hops, originator ids) between two LANs use one subnet.
+    pub fn on_subnet(subnet: u8) -> Result<Lan, String> {
+        Lan::numbered(NEXT.fetch_add(1, Ordering::Relaxed), subnet)
+    }
+
+    fn numbered(n: u32, subnet: u8) -> Result<Lan, String> {
         let id = format!("{}x{n}", std::process::id() % 100_000);
         let hub = format!("rfx{id}h");
         sh(&["ip", "netns", "add", &hub])?;
@@ -62,7 +73,7 @@ impl Lan {
             id,
             hub,
             nodes: Vec::new(),
-            subnet: (n % 250) as u8,
+            subnet,
         };
         lan.exec_ok(&lan.hub, &["ip", "link", "add", "br0", "type", "bridge"])?;
         lan.exec_ok(&lan.hub, &["ip", "link", "set", "br0", "up"])?;

@@ -359,7 +359,7 @@ async fn start_member(
     }
     // The peers whose sessions ran here before the restart (all of them
     // in a one-member cluster that never assigned owners).
-    let (restored, stale) = member.read(|a| {
+    let (restored, mut stale) = member.read(|a| {
         let mine =
             |p: &speaker::rib::PeerId| a.owners.is_empty() || a.owners.get(p) == Some(&me.id);
         let stale: Vec<_> = a.rib.peers_up().into_iter().filter(mine).collect();
@@ -383,6 +383,24 @@ async fn start_member(
                 refused = r.fenced,
                 "sessions of before the restart run on other members now"
             );
+            // Those are not waited for (route selection deferral, their
+            // stale paths): they will not come back here. The replica, once
+            // it applied our write, says which they are (a wiped member
+            // restored from a snapshot found owners the leader changed).
+            let _ = member
+                .raft
+                .wait(Some(Duration::from_secs(5)))
+                .applied_index_at_least(Some(r.index), "the stale marks applied")
+                .await;
+            let elsewhere: Vec<_> = member.read(|a| {
+                stale
+                    .iter()
+                    .copied()
+                    .filter(|p| !a.owners.is_empty() && a.owners.get(p) != Some(&me.id))
+                    .collect()
+            });
+            stale.retain(|p| !elsewhere.contains(p));
+            info!(peers = ?elsewhere, "not waited for: their sessions run on other members");
         }
     }
     info!(

@@ -135,6 +135,13 @@ fn before_policy(
             out.remove(t::CLUSTER_LIST);
         }
         ExportMode::Reflect { originator } => {
+            // RFC 4271 §5.1.5: LOCAL_PREF in every iBGP UPDATE. A path
+            // received without one was selected with 100 (§9.1.1, as BIRD
+            // assigns on import); sent without it, FRR treats it as
+            // withdrawn ("Missing well-known attribute LOCAL_PREF").
+            if out.local_pref().is_none() {
+                out.set(PathAttribute::new(AttrValue::LocalPref(100)));
+            }
             // RFC 4456 §8: ORIGINATOR_ID once, CLUSTER_ID prepended;
             // NEXT_HOP and everything else untouched.
             if let Some(id) = originator {

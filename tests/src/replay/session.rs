@@ -43,6 +43,8 @@ struct Shared {
     sessions: std::sync::atomic::AtomicU32,
     /// Churn UPDATEs sent so far (announcements and withdrawals).
     churned: std::sync::atomic::AtomicU64,
+    /// Sessions that sent the whole table and its End-of-RIB.
+    completed: std::sync::atomic::AtomicU32,
     /// Why the sessions that ended ended (a reconnecting source).
     ended: Mutex<Vec<String>>,
 }
@@ -129,6 +131,12 @@ impl Source {
     /// Sessions established so far.
     pub fn sessions(&self) -> u32 {
         self.shared.sessions.load(Ordering::Relaxed)
+    }
+
+    /// Sessions that sent the whole table and End-of-RIB so far (a
+    /// reconnecting source sends it again on each).
+    pub fn completed(&self) -> u32 {
+        self.shared.completed.load(Ordering::Relaxed)
     }
 
     /// Churn UPDATEs sent so far ([`super::table::Table::with_churn`]).
@@ -236,6 +244,9 @@ fn send(
             return Ok(());
         }
         w(tx, chunk)?;
+        if let Some(pace) = table.pace {
+            std::thread::sleep(pace);
+        }
         if last.elapsed() >= keepalive_every {
             w(tx, &keepalive)?;
             last = Instant::now();
@@ -245,6 +256,7 @@ fn send(
         tx,
         &encode(Message::Update(Update::end_of_rib(table.family)))?,
     )?;
+    sh.completed.fetch_add(1, Ordering::Relaxed);
     if !matches!(*lock(&sh.state), Some(State::Sent { .. })) {
         sh.set(State::Sent {
             updates: table.updates,

@@ -206,6 +206,9 @@ pub struct Table {
     pub prefixes: usize,
     /// A live update stream after the table ([`Table::with_churn`]).
     pub churn: Option<Churn>,
+    /// Time between chunks: a stream sent at its pace, not as fast as the
+    /// router takes it ([`Table::paced`]).
+    pub pace: Option<std::time::Duration>,
 }
 
 /// Prefixes outside the table that the source announces and withdraws in
@@ -245,7 +248,84 @@ impl Table {
             updates: updates.len(),
             prefixes: routes.prefixes(),
             churn: None,
+            pace: None,
         }
+    }
+
+    /// The IPv4 unicast UPDATEs of a BGP4MP file (every peer's, in the
+    /// file's order) as `sender` sends them, one chunk per UPDATE of the
+    /// file: a real update stream, with withdrawals, replayed over one
+    /// session. Routes RFC 7606 withdraws are sent as withdrawals.
+    pub fn from_updates(path: &Path, sender: &Sender) -> Result<Table, String> {
+        use speaker::mrt::bgp4mp::Bgp4mp;
+        use speaker::wire::Message;
+        let what = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
+        let family = Family::IPV4_UNICAST;
+        let ctx = CodecContext::four_octet();
+        let (mut chunks, mut updates) = (Vec::new(), 0usize);
+        let mut announced = std::collections::HashSet::new();
+        for r in MrtReader::open(path).map_err(|e| what(&e))? {
+            let r = r.map_err(|e| what(&e))?;
+            let RecordData::Bgp4mp(Bgp4mp::Message(m)) = r.data else {
+                continue;
+            };
+            let Ok(Message::Update(u)) = m.message else {
+                continue;
+            };
+            let mut gone: Vec<NlriEntry> = u
+                .withdrawals()
+                .filter(|(f, _)| *f == family)
+                .map(|(_, e)| NlriEntry::plain(e.prefix))
+                .collect();
+            let mut new: Vec<NlriEntry> = u
+                .announced()
+                .filter(|(f, _)| *f == family)
+                .map(|(_, e)| NlriEntry::plain(e.prefix))
+                .collect();
+            if u.treat_as_withdraw() {
+                gone.append(&mut new);
+            }
+            if gone.is_empty() && new.is_empty() {
+                continue;
+            }
+            let mut attrs = (*u.attributes).clone();
+            attrs.attrs.retain(|a| !invalid(&a.value));
+            // A 2-octet session's AS4_PATH and AS4_AGGREGATOR are left
+            // out: one NEW speaker does not send them to another (RFC
+            // 6793 §4.1); AS_PATH goes as the file has it.
+            attrs.remove(type_code::AS4_PATH);
+            attrs.remove(type_code::AS4_AGGREGATOR);
+            let mut p = Packer::new(&ctx, family);
+            p.withdraw(&gone);
+            if !new.is_empty() {
+                p.announce(&Arc::new(sender.rewrite(&attrs, family)), &new);
+            }
+            let mut chunk = BytesMut::new();
+            for m in p.finish() {
+                chunk.extend_from_slice(&m);
+                updates += 1;
+            }
+            announced.extend(new.iter().map(|e| e.prefix));
+            chunks.push(chunk.freeze());
+        }
+        if chunks.is_empty() {
+            return Err(what(&"no IPv4 unicast UPDATEs"));
+        }
+        Ok(Table {
+            family,
+            chunks,
+            updates,
+            prefixes: announced.len(),
+            churn: None,
+            pace: None,
+        })
+    }
+
+    /// The same stream, a chunk every `every` (the table's End-of-RIB
+    /// after the last).
+    pub fn paced(mut self, every: std::time::Duration) -> Table {
+        self.pace = Some(every);
+        self
     }
 
     /// The same table, followed by a live update stream: `prefixes` (not
