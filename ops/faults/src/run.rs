@@ -147,6 +147,8 @@ pub fn seeded(
     // A member whose store failed (a full disk) may still exit just after
     // the space is back: until then its exit is the fault's.
     let mut excused_until: [Option<Instant>; 3] = [None; 3];
+    // Unexpected exits per member.
+    let mut restarts = [0u64; 3];
     let mut next = 0;
     while began.elapsed() < run || current.is_some() {
         let now = Instant::now();
@@ -197,8 +199,19 @@ pub fn seeded(
                         i + 1
                     ));
                 } else {
-                    out.violations
-                        .push(format!("member {} exited outside a fault ({how})", i + 1));
+                    let v = format!("member {} exited outside a fault ({how})", i + 1);
+                    // Once per member and cause: a member that cannot
+                    // start exits again at once.
+                    if !out.violations.contains(&v) {
+                        out.violations.push(v);
+                    }
+                    let n = restarts.get_mut(i).map_or(1, |r| {
+                        *r += 1;
+                        *r
+                    });
+                    // Started again, less often each time (at most every
+                    // 5 s), so that its logs stay readable.
+                    std::thread::sleep(Duration::from_millis(100 * n.min(50)));
                 }
                 lab.cluster.restart(i)?;
             }

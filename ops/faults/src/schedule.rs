@@ -43,7 +43,8 @@ pub enum Kind {
     Partition,
     /// Its Raft port dropped both ways; its BGP sessions stay.
     RaftPartition,
-    /// Packet loss and delay on its link (`tc netem`).
+    /// Packet loss and delay on its link (`tc netem`, or iptables loss
+    /// and a `tbf` queue where the kernel has no netem).
     Netem,
     /// Its data directory (a small tmpfs) filled up; what is written
     /// after fails with ENOSPC. Started again (if it exited) once the
@@ -71,7 +72,7 @@ impl Kind {
             Kind::Stop => "sigstop",
             Kind::Partition => "partition",
             Kind::RaftPartition => "raft-partition",
-            Kind::Netem => "netem",
+            Kind::Netem => "loss-delay",
             Kind::DiskFull => "disk-full",
             Kind::Wipe => "wipe",
         }
