@@ -351,6 +351,30 @@ pub fn bird_client_text(me: &Node, members: &[Node]) -> String {
     c
 }
 
+/// FRR as an iBGP client (AS 65000) of every member, a session each
+/// (FRR 8.4: a graceful-restart helper with the N bit, RFC 8538, by
+/// default).
+pub fn frr_client_text(me: &Node, members: &[Node]) -> String {
+    let mut c = format!(
+        "frr defaults traditional\nhostname client\nlog stdout informational\n!\nrouter bgp 65000\n \
+         bgp router-id {me}\n no bgp default ipv4-unicast\n",
+        me = me.v4
+    );
+    for m in members {
+        c.push_str(&format!(
+            " neighbor {m} remote-as 65000\n neighbor {m} timers connect 2\n neighbor {m} update-source {me}\n",
+            m = m.v4,
+            me = me.v4
+        ));
+    }
+    c.push_str(" address-family ipv4 unicast\n");
+    for m in members {
+        c.push_str(&format!("  neighbor {} activate\n", m.v4));
+    }
+    c.push_str(" exit-address-family\n!\n");
+    c
+}
+
 /// The member (1-based id) owning the session of `neighbor`, as member
 /// `asked` says (`None`: it does not answer, or knows no owner).
 pub fn owner_of(asked: &Node, neighbor: &Node) -> Option<u64> {

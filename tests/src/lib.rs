@@ -15,3 +15,4 @@ pub mod replay;
 pub mod session_context;
 pub mod stalled;
 pub mod table;
+pub mod tmpfs;

@@ -96,28 +96,6 @@ fn neighbors(source: &Node, clients: &[&Node]) -> String {
     c
 }
 
-/// FRR 8.4: a helper with the N bit (RFC 8538) by default.
-fn frr_config(me: &Node, members: &[Node]) -> String {
-    let mut c = format!(
-        "frr defaults traditional\nhostname client\nlog stdout informational\n!\nrouter bgp {AS}\n \
-         bgp router-id {me}\n no bgp default ipv4-unicast\n",
-        me = me.v4
-    );
-    for m in members {
-        c.push_str(&format!(
-            " neighbor {m} remote-as {AS}\n neighbor {m} timers connect 2\n neighbor {m} update-source {me}\n",
-            m = m.v4,
-            me = me.v4
-        ));
-    }
-    c.push_str(" address-family ipv4 unicast\n");
-    for m in members {
-        c.push_str(&format!("  neighbor {} activate\n", m.v4));
-    }
-    c.push_str(" exit-address-family\n!\n");
-    c
-}
-
 /// GoBGP 3: a helper with the N bit, one neighbour per member.
 fn gobgp_config(me: &Node, members: &[Node]) -> String {
     let mut c = format!(
@@ -1028,7 +1006,15 @@ fn moving_stopping_killing_and_restarting_members_costs_no_route() {
             )
             .unwrap(),
         ),
-        frr: Arc::new(Frr::start_text(&nf, dir.path(), &frr_config(&nf, &members), AS).unwrap()),
+        frr: Arc::new(
+            Frr::start_text(
+                &nf,
+                dir.path(),
+                &reflex_tests::cluster::frr_client_text(&nf, &members),
+                AS,
+            )
+            .unwrap(),
+        ),
         gobgp: Arc::new(gobgp),
         gobgp_monitor,
         members: Arc::new(members.clone()),

@@ -11,35 +11,13 @@
 use reflex_tests::bird::Bird;
 use reflex_tests::netns::{Lan, Node, wait_for};
 use reflex_tests::replay::{Routes, Sender, Source, Table, full_ipv4_table};
-use std::path::{Path, PathBuf};
+use reflex_tests::tmpfs::Tmpfs;
+use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
 
 const AS: u32 = 65000;
-
-/// A tmpfs mounted at a directory, unmounted on drop (even on a panic).
-struct Tmpfs(PathBuf);
-
-impl Tmpfs {
-    fn mount(at: &Path, size: &str) -> Tmpfs {
-        std::fs::create_dir_all(at).unwrap();
-        let ok = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(at)
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "cannot mount a tmpfs at {}", at.display());
-        Tmpfs(at.to_path_buf())
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-    }
-}
 
 fn config(rr: &Node, data: &Path, src: &Node, bird: &Node) -> String {
     format!(
@@ -79,7 +57,7 @@ fn a_member_whose_disk_fills_closes_its_sessions_and_exits_non_zero() {
     let src = lan.node(2).unwrap();
     let nb = lan.node(3).unwrap();
     let data = dir.path().join("data");
-    let _disk = Tmpfs::mount(&data, "12m");
+    let _disk = Tmpfs::mount(&data, "12m").unwrap();
     let logs = dir.path().join("reflex");
     std::fs::create_dir_all(&logs).unwrap();
     let mut reflex =

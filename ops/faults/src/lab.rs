@@ -7,13 +7,13 @@
 use crate::schedule::Kind;
 use reflex_tests::bird::Bird;
 use reflex_tests::cluster::{
-    Cluster, RAFT_PORT, bird_client_text, client_neighbor, three_and_three_on,
+    Cluster, RAFT_PORT, bird_client_text, client_neighbor, frr_client_text, three_and_three_on,
 };
 use reflex_tests::frr::Frr;
 use reflex_tests::netns::{Lan, Node, wait_for};
 use reflex_tests::replay::{Sender, Source, Table};
+use reflex_tests::tmpfs::Tmpfs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,31 +37,6 @@ pub fn source_sender() -> Sender {
 /// table many times over, small enough to fill at once.
 const DATA_SIZE: &str = "256m";
 
-/// A tmpfs mounted at a directory, unmounted on drop (even on a panic).
-struct Tmpfs(PathBuf);
-
-impl Tmpfs {
-    fn mount(at: &Path, size: &str) -> Result<Tmpfs, String> {
-        std::fs::create_dir_all(at).map_err(|e| format!("{}: {e}", at.display()))?;
-        let ok = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(at)
-            .status()
-            .map_err(|e| format!("mount: {e}"))?
-            .success();
-        if !ok {
-            return Err(format!("cannot mount a tmpfs at {}", at.display()));
-        }
-        Ok(Tmpfs(at.to_path_buf()))
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-    }
-}
-
 /// The members' `[[neighbor]]` sections: the source dials in; the two
 /// clients are dialled (hold time 30 s). The restart time the members
 /// advertise is 20 s: a client whose session moved away from a killed
@@ -76,28 +51,6 @@ fn neighbors(source: &Node, clients: &[&Node]) -> String {
             "connect-retry = 2\nrestart-time = 20\n",
         ));
     }
-    c
-}
-
-/// FRR as a client of every member (iBGP, AS 65000).
-fn frr_config(me: &Node, members: &[Node]) -> String {
-    let mut c = format!(
-        "frr defaults traditional\nhostname client\nlog stdout informational\n!\nrouter bgp {AS}\n \
-         bgp router-id {me}\n no bgp default ipv4-unicast\n",
-        me = me.v4
-    );
-    for m in members {
-        c.push_str(&format!(
-            " neighbor {m} remote-as {AS}\n neighbor {m} timers connect 2\n neighbor {m} update-source {me}\n",
-            m = m.v4,
-            me = me.v4
-        ));
-    }
-    c.push_str(" address-family ipv4 unicast\n");
-    for m in members {
-        c.push_str(&format!("  neighbor {} activate\n", m.v4));
-    }
-    c.push_str(" exit-address-family\n!\n");
     c
 }
 
@@ -128,7 +81,7 @@ impl Lab {
         let cluster =
             Cluster::start_with(members.clone(), dir.path(), &neighbors(&src, &[&nb, &nf]))?;
         let bird = Bird::start_text(&nb, dir.path(), &bird_client_text(&nb, &members))?;
-        let frr = Frr::start_text(&nf, dir.path(), &frr_config(&nf, &members), AS)?;
+        let frr = Frr::start_text(&nf, dir.path(), &frr_client_text(&nf, &members), AS)?;
         let sender = source_sender();
         if sender.address != src.v4 {
             return Err(format!("the source is {}, not {}", src.v4, sender.address));
@@ -376,23 +329,7 @@ fn degrade(m: &Node, on: bool) -> Result<(), String> {
     };
     if !on {
         let _ = tc(&["del", "dev", "eth0", "root"]);
-        for (chain, dir) in [("INPUT", "-i"), ("OUTPUT", "-o")] {
-            let _ = m.run(&[
-                "iptables",
-                "-D",
-                chain,
-                dir,
-                "eth0",
-                "-m",
-                "statistic",
-                "--mode",
-                "random",
-                "--probability",
-                "0.05",
-                "-j",
-                "DROP",
-            ]);
-        }
+        let _ = lose(m, "-D");
         return Ok(());
     }
     let netem = tc(&[
@@ -401,11 +338,22 @@ fn degrade(m: &Node, on: bool) -> Result<(), String> {
     if netem.is_ok() {
         return Ok(());
     }
-    // On the LAN only: the API on loopback answers as usual.
+    lose(m, "-I")?;
+    tc(&[
+        "add", "dev", "eth0", "root", "tbf", "rate", "4mbit", "burst", "32kbit", "latency", "300ms",
+    ])?;
+    Ok(())
+}
+
+/// Inserts (`-I`) or deletes (`-D`) the rules that drop 5% of the
+/// packets each way on `m`'s LAN link (not loopback: the API answers as
+/// usual). Both chains are tried; the first error is returned.
+fn lose(m: &Node, op: &str) -> Result<(), String> {
+    let mut result = Ok(());
     for (chain, dir) in [("INPUT", "-i"), ("OUTPUT", "-o")] {
-        m.run(&[
+        let r = m.run(&[
             "iptables",
-            "-I",
+            op,
             chain,
             dir,
             "eth0",
@@ -417,12 +365,12 @@ fn degrade(m: &Node, on: bool) -> Result<(), String> {
             "0.05",
             "-j",
             "DROP",
-        ])?;
+        ]);
+        if let (Ok(()), Err(e)) = (&result, r) {
+            result = Err(e);
+        }
     }
-    tc(&[
-        "add", "dev", "eth0", "root", "tbf", "rate", "4mbit", "burst", "32kbit", "latency", "300ms",
-    ])?;
-    Ok(())
+    result
 }
 
 /// How long to wait for something the run needs.
