@@ -373,15 +373,18 @@ impl Member {
         // A leader cut off from us answers nothing (its packets are lost,
         // not refused): once another is known, ask that one instead (the
         // write is numbered, so one that did commit is not applied twice).
+        // Looked at before waiting for a change: another may have been
+        // elected while this write waited for the connection (it then
+        // waited out the forward timeout, 30 s, for a leader long gone).
         let mut metrics = self.raft.metrics();
         let deposed = async move {
             loop {
-                if metrics.changed().await.is_err() {
-                    std::future::pending::<()>().await;
-                }
-                let now = metrics.borrow().current_leader;
+                let now = metrics.borrow_and_update().current_leader;
                 if now.is_some_and(|l| l != leader) {
                     return now;
+                }
+                if metrics.changed().await.is_err() {
+                    std::future::pending::<()>().await;
                 }
             }
         };
