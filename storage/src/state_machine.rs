@@ -47,8 +47,9 @@ const CURRENT: &str = "current";
 pub trait ApplyHook: Send + 'static {
     /// `outputs` of the commands of one apply call, in order.
     fn applied(&mut self, rib: &Rib, outputs: Vec<RibOutput>);
-    /// The RIB was replaced by a snapshot's.
-    fn replaced(&mut self, rib: &Rib);
+    /// The RIB was replaced by a snapshot's: `old` is the RIB of before,
+    /// whose routes the sessions of this member were sent.
+    fn replaced(&mut self, old: &Rib, rib: &Rib);
     /// The peers this member sends UPDATEs to, asked before each apply
     /// call: the RIB computes the Adj-RIB-Out changes of their groups
     /// only ([`Rib::export_to`]). A peer must be in it before its PeerUp
@@ -78,7 +79,7 @@ pub struct NoHook;
 
 impl ApplyHook for NoHook {
     fn applied(&mut self, _: &Rib, _: Vec<RibOutput>) {}
-    fn replaced(&mut self, _: &Rib) {}
+    fn replaced(&mut self, _: &Rib, _: &Rib) {}
 }
 
 /// The applied state.
@@ -309,12 +310,12 @@ impl StateMachine {
         };
         let resolver = lock(&self.hook).resolver();
         let rib = Rib::from_image(self.config.clone(), resolver, image);
-        a.rib = rib;
+        let old = std::mem::replace(&mut a.rib, rib);
         a.last_applied = meta.last_log_id;
         a.membership = meta.last_membership.clone();
         self.paths
             .store(a.rib.adj_rib_in_total() as u64, Ordering::Relaxed);
-        lock(&self.hook).replaced(&a.rib);
+        lock(&self.hook).replaced(&old, &a.rib);
         Ok(())
     }
 

@@ -102,6 +102,33 @@ impl FibFeed {
         self.check_sweep(rib);
     }
 
+    /// The RIB was replaced by a snapshot's (`old`: the one the kernel
+    /// was fed from): every destination whose next hops differ.
+    pub fn replaced(&mut self, old: &Rib, rib: &Rib) {
+        if self.awaited.is_none() || self.frozen {
+            return;
+        }
+        let keys: BTreeSet<RouteKey> = old
+            .loc_rib()
+            .chain(rib.loc_rib())
+            .map(|(key, _)| *key)
+            .filter(RouteKey::is_ip_unicast)
+            .collect();
+        let changed: Vec<(Prefix, Wanted)> = keys
+            .iter()
+            .filter_map(|k| {
+                let now = wanted(rib, k);
+                (wanted(old, k) != now).then_some((k.prefix, now))
+            })
+            .collect();
+        info!(
+            routes = changed.len(),
+            "forwarding table: what the snapshot changed"
+        );
+        self.inbox.push(changed);
+        self.check_sweep(rib);
+    }
+
     /// Feeds nothing more: called when the daemon starts to stop.
     pub fn freeze(&mut self) {
         self.frozen = true;

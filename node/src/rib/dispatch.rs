@@ -110,6 +110,40 @@ pub fn dispatch<R: speaker::rib::NextHopResolver>(
     sends
 }
 
+/// What `peer` must be sent to go from what `old` sent it to what `new`
+/// sends it: the RIB was replaced by a snapshot while its session ran
+/// (this member was stopped or cut off, and the log it missed was
+/// compacted). Announcements of what is new or changed, withdrawals of
+/// what is gone; nothing when `new` has no group for it (its session is
+/// not up as the cluster sees it: closing it is the fence's, and a
+/// withdrawal of everything would cost the neighbour its routes).
+pub fn resync<R: speaker::rib::NextHopResolver>(
+    old: &Rib<R>,
+    new: &Rib<R>,
+    peer: PeerId,
+    ctx: &CodecContext,
+) -> Vec<Bytes> {
+    if new.group_of(peer).is_none() {
+        return Vec::new();
+    }
+    let mut sent: HashMap<Key, (NlriEntry, Arc<PathAttributes>)> = old
+        .adj_rib_out_for(peer)
+        .map(|(f, e, a)| ((f, e.prefix, e.path_id, e.rd.map(|r| r.0)), (e, a)))
+        .collect();
+    let mut changes: Vec<(Family, NlriEntry, Option<Arc<PathAttributes>>)> = Vec::new();
+    for (f, e, a) in new.adj_rib_out_for(peer) {
+        match sent.remove(&(f, e.prefix, e.path_id, e.rd.map(|r| r.0))) {
+            Some((_, before)) if Arc::ptr_eq(&before, &a) || before == a => {}
+            _ => changes.push((f, e, Some(a))),
+        }
+    }
+    let mut gone: Vec<(Key, NlriEntry)> = sent.into_iter().map(|(k, (e, _))| (k, e)).collect();
+    // In destination order, as every other send; withdrawals first.
+    gone.sort_by_key(|(k, _)| *k);
+    changes.splice(0..0, gone.into_iter().map(|(k, e)| (k.0, e, None)));
+    pack(ctx, changes.into_iter())
+}
+
 /// The layout every member can read: extended messages only if all have them.
 fn group_context(members: &[PeerId], ctx: &BTreeMap<PeerId, CodecContext>) -> Option<CodecContext> {
     let mut all = members.iter().filter_map(|p| ctx.get(p));
@@ -301,5 +335,105 @@ pub(super) mod tests {
                 "peer {p}"
             );
         }
+    }
+
+    fn path(next_hop: u8, local_pref: u32) -> Arc<PathAttributes> {
+        Arc::new(PathAttributes::new(vec![
+            PathAttribute::new(AttrValue::Origin(Origin::Igp)),
+            PathAttribute::new(AttrValue::AsPath(AsPath::default())),
+            PathAttribute::new(AttrValue::NextHop(Ipv4Addr::new(198, 18, 0, next_hop))),
+            PathAttribute::new(AttrValue::LocalPref(local_pref)),
+        ]))
+    }
+
+    fn routes(
+        peer: u8,
+        announced: &[(&str, Arc<PathAttributes>)],
+        withdrawn: &[&str],
+    ) -> RibCommand {
+        RibCommand::Routes {
+            peer: PeerId(u32::from(peer)),
+            withdrawn: withdrawn
+                .iter()
+                .map(|p| (Family::IPV4_UNICAST, NlriEntry::plain(p.parse().unwrap())))
+                .collect(),
+            announced: announced
+                .iter()
+                .map(|(p, a)| {
+                    (
+                        Family::IPV4_UNICAST,
+                        NlriEntry::plain(p.parse().unwrap()),
+                        a.clone(),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// A member stopped while the others went on is sent a snapshot: its
+    /// sessions, which ran on, are sent what the snapshot changed (a
+    /// route gone, one changed, one new) and nothing of what it kept.
+    #[test]
+    fn a_replaced_rib_sends_its_sessions_what_changed() {
+        let mut old = rib();
+        for i in 1..=2 {
+            old.apply(RibCommand::PeerUp(client(i)));
+        }
+        let mut new = rib();
+        for i in 1..=2 {
+            new.apply(RibCommand::PeerUp(client(i)));
+        }
+        let (kept, changed, gone, added) = (
+            "198.19.1.0/24",
+            "198.19.2.0/24",
+            "198.19.3.0/24",
+            "198.19.4.0/24",
+        );
+        old.apply(routes(
+            1,
+            &[
+                (kept, path(1, 100)),
+                (changed, path(1, 100)),
+                (gone, path(1, 100)),
+            ],
+            &[],
+        ));
+        new.apply(routes(
+            1,
+            &[
+                (kept, path(1, 100)),
+                (changed, path(1, 200)),
+                (added, path(1, 100)),
+            ],
+            &[],
+        ));
+        let ctx = CodecContext::four_octet();
+        let u = updates(&resync(&old, &new, PeerId(2), &ctx));
+        let withdrawn: Vec<String> = u
+            .iter()
+            .flat_map(|u| u.withdrawn.iter().map(|e| e.prefix.to_string()))
+            .collect();
+        let announced: Vec<(String, Option<u32>)> = u
+            .iter()
+            .flat_map(|u| {
+                u.nlri
+                    .iter()
+                    .map(|e| (e.prefix.to_string(), u.attributes.local_pref().copied()))
+            })
+            .collect();
+        assert_eq!(withdrawn, vec![gone.to_string()]);
+        assert_eq!(
+            announced,
+            vec![
+                (changed.to_string(), Some(200)),
+                (added.to_string(), Some(100))
+            ]
+        );
+        // The sender of the paths is sent nothing (split horizon), and a
+        // peer the snapshot has down nothing either.
+        assert!(resync(&old, &new, PeerId(1), &ctx).is_empty());
+        assert!(resync(&old, &new, PeerId(3), &ctx).is_empty());
+        // Nothing changed, nothing sent.
+        assert!(resync(&new, &new, PeerId(2), &ctx).is_empty());
     }
 }

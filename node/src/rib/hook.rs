@@ -2,7 +2,7 @@
 //! for the sessions it runs. Runs in the state machine's apply, with the
 //! RIB at hand; the sessions are reached through their actix addresses.
 
-use super::dispatch::dispatch;
+use super::dispatch::{self, dispatch};
 use super::table::Tables;
 use crate::fib::feed::SharedFeed;
 use crate::session::{ImportPolicy, PeerSession, SendUpdates};
@@ -227,16 +227,68 @@ impl ApplyHook for DispatchHook {
         crate::config::compile_policy_text(text)
     }
 
-    fn replaced(&mut self, rib: &Rib) {
+    fn replaced(&mut self, old: &Rib, rib: &Rib) {
         // A snapshot from the leader replaced the RIB (this member was far
-        // behind). Sessions it runs are re-synchronised when they next come
-        // up; say so.
+        // behind: stopped, cut off, or its disk lost). The sessions it runs
+        // were sent `old`'s routes: each is sent what changed, at once (it
+        // may run on for hours, no later table would mend it).
         warn!(
             loc_rib = rib.loc_rib_len(),
             "RIB replaced by a snapshot from the cluster"
         );
-        let r = lock(&self.routing);
+        if let Some((feed, _)) = &self.fib {
+            crate::fib::feed::lock(feed).replaced(old, rib);
+        }
+        let mut r = lock(&self.routing);
         tell_sessions(rib, &r.sessions);
+        let r = &mut *r;
+        // PeerUps and PeerDowns the snapshot holds were never applied
+        // here one by one: a session up in it gets its table, one down in
+        // it is no longer sent to.
+        let joined: Vec<PeerId> = r
+            .coming_up
+            .keys()
+            .copied()
+            .filter(|p| rib.group_of(*p).is_some())
+            .collect();
+        for peer in &joined {
+            if let Some(c) = r.coming_up.remove(peer) {
+                r.contexts.insert(*peer, c);
+            }
+        }
+        let left: Vec<PeerId> = r
+            .contexts
+            .keys()
+            .copied()
+            .filter(|p| rib.group_of(*p).is_none())
+            .collect();
+        for peer in left {
+            r.contexts.remove(&peer);
+            r.tables.forget(peer);
+        }
+        if r.deferral.is_some() {
+            // Nothing goes out while deferring: the table goes whole at
+            // its end.
+            return;
+        }
+        for (peer, ctx) in &r.contexts {
+            let Some(s) = r.sessions.get(peer) else {
+                continue;
+            };
+            if joined.contains(peer) {
+                s.do_send(r.tables.start_table(rib, *peer, ctx));
+                continue;
+            }
+            let msgs = dispatch::resync(old, rib, *peer, ctx);
+            if !msgs.is_empty() {
+                info!(
+                    peer = peer.0,
+                    messages = msgs.len(),
+                    "what the snapshot changed sent to the session"
+                );
+                s.do_send(SendUpdates(msgs));
+            }
+        }
     }
 }
 
