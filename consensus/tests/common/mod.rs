@@ -42,19 +42,31 @@ pub fn tls(dir: &Path, name: &str) -> Arc<Tls> {
 
 /// Member `id` on `addr` (port 0: any), its store in `dir/ID`.
 pub async fn start(id: NodeId, addr: SocketAddr, dir: &Path, rib: RibConfig) -> Member {
-    let transport = Transport::Tls {
-        listen: addr,
-        tls: tls(dir, &format!("member-{id}")),
-    };
-    Member::start(
-        id,
-        transport,
-        &dir.join(id.to_string()),
-        rib,
-        Box::new(NoHook),
-    )
-    .await
-    .unwrap()
+    // A member just shut down may hold its store's lock a moment longer
+    // (its tasks end after `shutdown` returns): try again for a while.
+    let mut tries = 0;
+    loop {
+        let transport = Transport::Tls {
+            listen: addr,
+            tls: tls(dir, &format!("member-{id}")),
+        };
+        match Member::start(
+            id,
+            transport,
+            &dir.join(id.to_string()),
+            rib.clone(),
+            Box::new(NoHook),
+        )
+        .await
+        {
+            Ok(m) => return m,
+            Err(e) if tries < 50 && e.to_string().contains("could not acquire lock") => {
+                tries += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("member {id} did not start: {e}"),
+        }
+    }
 }
 
 /// Where `m` listens.
