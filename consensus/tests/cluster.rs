@@ -278,6 +278,17 @@ async fn a_snapshot_is_streamed_in_chunks_to_a_member_without_the_log() {
     m2.shutdown().await;
 }
 
+/// Writes `batches` batches of 100 routes of client 1 through `m`, each
+/// its own set, from `sent` on.
+async fn write_batches(m: &Member, batches: u32, sent: &mut u32) {
+    for _ in 0..batches {
+        m.write(Request::new(vec![routes_each_own_set(1, *sent, 100)]))
+            .await
+            .unwrap();
+        *sent += 100;
+    }
+}
+
 /// A member that lost its disk (its store emptied, the same id and
 /// address) is brought back by the leader: a snapshot, then the log after
 /// it. Twice, and with the leader's log compacted each time, as the
@@ -308,13 +319,7 @@ async fn a_member_that_lost_its_disk_twice_is_brought_back_by_the_leader() {
     for round in 0..2 {
         // Entries, then a snapshot and the log it covers dropped on the
         // leader: the member that lost its disk can only get the snapshot.
-        for _ in 0..20 {
-            members[0]
-                .write(Request::new(vec![routes_each_own_set(1, sent, 100)]))
-                .await
-                .unwrap();
-            sent += 100;
-        }
+        write_batches(&members[0], 20, &mut sent).await;
         agree(&members.iter().collect::<Vec<_>>()).await;
         let leader = wait_for("a leader", || members[0].leader()).await;
         let l = members.iter().position(|m| m.id == leader).unwrap();
@@ -323,13 +328,7 @@ async fn a_member_that_lost_its_disk_twice_is_brought_back_by_the_leader() {
             .unwrap();
         // The follower has more than the snapshot when it loses its disk:
         // the leader knew it matched past the snapshot.
-        for _ in 0..20 {
-            members[0]
-                .write(Request::new(vec![routes_each_own_set(1, sent, 100)]))
-                .await
-                .unwrap();
-            sent += 100;
-        }
+        write_batches(&members[0], 20, &mut sent).await;
         agree(&members.iter().collect::<Vec<_>>()).await;
         // A follower loses its disk.
         let f = (l + 1 + round) % 3;
@@ -338,24 +337,12 @@ async fn a_member_that_lost_its_disk_twice_is_brought_back_by_the_leader() {
         let (id, addr) = (lost.id, common::socket(&lost));
         lost.shutdown().await;
         std::fs::remove_dir_all(dir.path().join(id.to_string())).unwrap();
-        for _ in 0..5 {
-            members[0]
-                .write(Request::new(vec![routes_each_own_set(1, sent, 100)]))
-                .await
-                .unwrap();
-            sent += 100;
-        }
+        write_batches(&members[0], 5, &mut sent).await;
         members.insert(f, start(id, addr, dir.path()).await);
         last_lost = f;
         // Through a member that knows the leader (the one back may not yet).
         let w = if f == 0 { 1 } else { 0 };
-        for _ in 0..5 {
-            members[w]
-                .write(Request::new(vec![routes_each_own_set(1, sent, 100)]))
-                .await
-                .unwrap();
-            sent += 100;
-        }
+        write_batches(&members[w], 5, &mut sent).await;
         let (_, loc) = agree(&members.iter().collect::<Vec<_>>()).await;
         assert_eq!(loc, sent as usize, "round {round}");
         for m in &members {
