@@ -14,12 +14,11 @@ use std::sync::Arc;
 type Key = (Family, Prefix, Option<u32>, Option<[u8; 8]>);
 
 fn key(c: &OutChange) -> Key {
-    (
-        c.family,
-        c.entry.prefix,
-        c.entry.path_id,
-        c.entry.rd.map(|r| r.0),
-    )
+    entry_key(c.family, &c.entry)
+}
+
+fn entry_key(family: Family, e: &NlriEntry) -> Key {
+    (family, e.prefix, e.path_id, e.rd.map(|r| r.0))
 }
 
 /// The changes in destination order, each destination once: its last
@@ -128,11 +127,11 @@ pub fn resync<R: speaker::rib::NextHopResolver>(
     }
     let mut sent: HashMap<Key, (NlriEntry, Arc<PathAttributes>)> = old
         .adj_rib_out_for(peer)
-        .map(|(f, e, a)| ((f, e.prefix, e.path_id, e.rd.map(|r| r.0)), (e, a)))
+        .map(|(f, e, a)| (entry_key(f, &e), (e, a)))
         .collect();
     let mut changes: Vec<(Family, NlriEntry, Option<Arc<PathAttributes>>)> = Vec::new();
     for (f, e, a) in new.adj_rib_out_for(peer) {
-        match sent.remove(&(f, e.prefix, e.path_id, e.rd.map(|r| r.0))) {
+        match sent.remove(&entry_key(f, &e)) {
             Some((_, before)) if Arc::ptr_eq(&before, &a) || before == a => {}
             _ => changes.push((f, e, Some(a))),
         }
