@@ -80,8 +80,8 @@ routes_everywhere() {
 }
 same_digest() {
     local d
-    d=$(for m in "$@"; do ctl "$m" cluster | python3 -c 'import json,sys; print(json.load(sys.stdin)["rib_digest"])'; done | sort -u)
-    [[ $(wc -l <<<"$d") == 1 ]]
+    d=$(for m in "$@"; do ctl "$m" cluster | python3 -c 'import json,sys; print(json.load(sys.stdin)["rib_digest"] or "none")'; done | sort -u)
+    [[ $(wc -l <<<"$d") == 1 && $d != none ]]
 }
 leader_of() { ctl "$1" cluster | python3 -c 'import json,sys; l=json.load(sys.stdin)["leader"]; sys.exit(1) if l is None else print(l)'; }
 

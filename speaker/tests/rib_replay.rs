@@ -119,6 +119,18 @@ fn full_table_reflected_to_a_second_client() {
     let t = Instant::now();
     let digest = rib.digest();
     eprintln!("digest of the Loc-RIB: {:?} ({digest:016x})", t.elapsed());
+    // Walked a page at a time (the API, off the thread that applies the
+    // log): the same digest, whatever the page.
+    for page in [1, 4096, 100_000] {
+        let mut walk = speaker::rib::digest::DigestWalk::default();
+        let mut pages = 1;
+        while !walk.step(&rib, page) {
+            pages += 1;
+        }
+        assert_eq!(walk.prefixes(), n, "pages of {page}");
+        assert_eq!(walk.finish(), Some(digest), "pages of {page}");
+        assert!(pages >= n / page, "{pages} pages of {page}");
+    }
     let (routes, next) = rib.adj_rib_out_page(PeerId(2), Some(Family::IPV6_UNICAST), None, 4096);
     assert!(routes.is_empty() && next.is_none());
     let (routes, next) = rib.adj_rib_out_page(PeerId(1), None, None, 4096);

@@ -657,8 +657,8 @@ impl Lab {
         self.reference = Some(reference);
     }
 
-    /// The members' Loc-RIB digests, read when all have applied the same
-    /// log index (the update stream moves it every 300 ms), agree.
+    /// The members' Loc-RIB digests, read when all are of the same log
+    /// index (the update stream moves it every 300 ms), agree.
     fn digests_agree(&self, event: &str) {
         let mut last = Vec::new();
         let same = wait_for(60, || {
@@ -668,7 +668,7 @@ impl Lab {
                 .map(|m| {
                     let v = cluster_view(m)?;
                     Some((
-                        v["applied_index"].as_u64()?,
+                        v["rib_digest_index"].as_u64()?,
                         v["rib_digest"].as_str()?.to_string(),
                     ))
                 })

@@ -1,12 +1,15 @@
 //! Issue 19 §4: reads do not cost the cluster its leader. A three-member
 //! cluster takes a full IPv4 table (a replayed real feed) from a source
 //! pinned to the leader; while it writes, the leader is asked for MRT dumps
-//! of its whole Loc-RIB, one after another (streamed a page at a time). The leader and the Raft term stay the same
-//! throughout, the leader's other API requests are answered meanwhile, and
-//! the last dump holds the table. This is the issue's acceptance, but it
-//! does not tell the builds apart: the build of before (a dump built whole
-//! under the lock, on the thread Raft runs on) passes it too on this table
-//! and machine (its dump is shorter than an election timeout).
+//! of its whole Loc-RIB, one after another (streamed a page at a time), and
+//! for its neighbours and cluster view (a digest of the whole table, walked
+//! a page at a time). The leader and the Raft term stay the same
+//! throughout, the other requests are answered meanwhile, the last dump
+//! holds the table, and then the members' digests agree, each of its
+//! applied index. This is the issue's acceptance, but it does not tell the
+//! builds apart: the build of before (a dump built whole under the lock,
+//! on the thread Raft runs on) passes it too on this table and machine
+//! (its dump is shorter than an election timeout).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use reflex_tests::cluster::{Cluster, client_neighbor, three_and_three};
@@ -64,7 +67,11 @@ fn dumps_of_the_full_table_during_a_write_burst_change_no_leader() {
             let mut slowest = Duration::ZERO;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 let t = Instant::now();
-                let ok = get(&m1.ns, api, "/api/v1/neighbors").is_ok_and(|r| r.status == 200);
+                // The neighbours, and the cluster view (its digest is
+                // walked a page at a time, off the thread Raft runs on).
+                let ok = ["/api/v1/neighbors", "/api/v1/cluster"]
+                    .iter()
+                    .all(|path| get(&m1.ns, api, path).is_ok_and(|r| r.status == 200));
                 slowest = slowest.max(if ok { t.elapsed() } else { Duration::MAX });
                 std::thread::sleep(Duration::from_millis(50));
             }
@@ -115,5 +122,36 @@ fn dumps_of_the_full_table_during_a_write_burst_change_no_leader() {
     );
     assert!(during >= 2, "only {during} dumps during the writes");
     assert!(last >= prefixes, "the last dump holds {last} of {prefixes}");
+    // Once the writes are over, every member's digest is of its applied
+    // index, and they agree.
+    let digests = wait_for(60, || {
+        let views = members
+            .iter()
+            .map(|m| {
+                let api: SocketAddr = "127.0.0.1:8179".parse().ok()?;
+                let r = get(&m.ns, api, "/api/v1/cluster").ok()?;
+                let v: serde_json::Value = serde_json::from_str(&r.body).ok()?;
+                let index = v["rib_digest_index"].as_u64()?;
+                (Some(index) == v["applied_index"].as_u64()).then(|| {
+                    (
+                        index,
+                        v["loc_rib_prefixes"].as_u64(),
+                        v["rib_digest"].as_str().map(str::to_string),
+                    )
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        views.iter().all(|v| v.0 == views[0].0).then_some(views)
+    })
+    .expect("the members' digests are never of one applied index");
+    eprintln!("digests: {digests:?}");
+    assert!(
+        digests.iter().all(|d| d == &digests[0]),
+        "the digests differ: {digests:?}"
+    );
+    assert!(
+        digests[0].1.is_some_and(|n| n >= prefixes as u64),
+        "{digests:?}"
+    );
     drop(source);
 }

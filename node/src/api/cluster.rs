@@ -9,13 +9,29 @@ use axum::response::Json;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-/// The Loc-RIB digest read at a log position. A full table's digest costs
-/// about 90 ms of the thread Raft runs on, and monitoring (and the tests)
-/// poll this view several times a second: it is read again only when the
-/// state machine has applied something since.
-pub type DigestCache = Arc<Mutex<Option<(Option<u64>, u64)>>>;
+/// The last Loc-RIB digest read whole at one log position: (position,
+/// digest, destinations with a best path). The digest is walked a page at
+/// a time off the thread that applies the log ([`super::pages`]), and
+/// only when something was applied since; one walk at a time (a request
+/// that waits for another's walk takes its result).
+pub type DigestCache = Arc<tokio::sync::Mutex<Option<(Option<u64>, u64, usize)>>>;
+
+/// The digest as of the last log position at which a walk saw the table
+/// hold still: when the table moved during the walk (a write burst), the
+/// one of before, with its position.
+async fn digest(api: &ApiState) -> Option<(Option<u64>, u64, usize)> {
+    let mut cache = api.digest.lock().await;
+    let now = api.member.read(|a| a.last_applied.map(|l| l.index));
+    if cache.is_none_or(|(at, _, _)| at != now) {
+        let (span, digest, prefixes) = super::pages::digest(&api.member).await;
+        if span.consistent() {
+            *cache = Some((span.last, digest, prefixes));
+        }
+    }
+    *cache
+}
 
 #[derive(Serialize)]
 pub struct ClusterView {
@@ -38,19 +54,27 @@ pub struct ClusterView {
     /// Members that take no sessions: member id to why (`operator`:
     /// `reflex ctl drain`; `stopping`: it is stopping).
     drained: BTreeMap<u64, &'static str>,
-    loc_rib_prefixes: usize,
-    /// The Loc-RIB digest, hexadecimal.
-    rib_digest: String,
+    /// Destinations with a best path, at `rib_digest_index`.
+    loc_rib_prefixes: Option<usize>,
+    /// The Loc-RIB digest, hexadecimal, at `rib_digest_index` (`null`:
+    /// the table has not held still for a whole read yet).
+    rib_digest: Option<String>,
+    /// The applied log index the digest is of: the applied index when the
+    /// table holds still; during a write burst, the last index at which a
+    /// read of the whole table saw it hold still. Compare digests of
+    /// equal indexes.
+    rib_digest_index: Option<u64>,
 }
 
 pub async fn view(State(api): State<ApiState>) -> Json<ClusterView> {
+    let digest = digest(&api).await;
     let status = consensus::server::status(&api.member.raft);
     let (term, last_log) = {
         let m = api.member.raft.metrics();
         let m = m.borrow();
         (m.current_term, m.last_log_index)
     };
-    let (digest, loc_rib, owners, moving, drained) = api.member.read(|a| {
+    let (owners, moving, drained) = api.member.read(|a| {
         let owners = a
             .peer_ids
             .iter()
@@ -73,16 +97,7 @@ pub async fn view(State(api): State<ApiState>) -> Json<ClusterView> {
                 (*m, why)
             })
             .collect();
-        let mut cache = api.digest.lock().unwrap_or_else(|p| p.into_inner());
-        let digest = match *cache {
-            Some((at, digest)) if at == a.last_applied.map(|l| l.index) => digest,
-            _ => {
-                let digest = a.rib.digest();
-                *cache = Some((a.last_applied.map(|l| l.index), digest));
-                digest
-            }
-        };
-        (digest, a.rib.loc_rib_len(), owners, moving, drained)
+        (owners, moving, drained)
     });
     Json(ClusterView {
         member: status.id,
@@ -96,7 +111,8 @@ pub async fn view(State(api): State<ApiState>) -> Json<ClusterView> {
         owners,
         moving,
         drained,
-        loc_rib_prefixes: loc_rib,
-        rib_digest: format!("{digest:016x}"),
+        loc_rib_prefixes: digest.map(|d| d.2),
+        rib_digest: digest.map(|d| format!("{:016x}", d.1)),
+        rib_digest_index: digest.and_then(|d| d.0),
     })
 }

@@ -149,10 +149,17 @@ pub async fn render(State(api): State<ApiState>) -> impl IntoResponse {
         "Times this member exited on a fatal store or consensus error, as recorded in its data directory (fatal-exits) before this start.",
         &[(String::new(), api.fatal_exits as f64)],
     );
-    // One walk of the Loc-RIB for every family's counts and the total.
-    let (paths, families) = api
-        .member
-        .read(|a| (a.rib.adj_rib_in_total(), a.rib.family_counts()));
+    // One walk of the Loc-RIB, a page at a time, for every family's counts
+    // and the total (each page as it was when read).
+    let paths = api.member.read(|a| a.rib.adj_rib_in_total());
+    let mut families: std::collections::BTreeMap<speaker::wire::Family, (usize, usize)> =
+        std::collections::BTreeMap::new();
+    super::pages::each(&api.member, |key, entry| {
+        let c = families.entry(key.family).or_default();
+        c.0 += usize::from(entry.decision().is_some());
+        c.1 += entry.candidates().len();
+    })
+    .await;
     let loc_rib: usize = families.values().map(|c| c.0).sum();
     let by_family = |pick: &dyn Fn(&(usize, usize)) -> usize| -> Vec<(String, f64)> {
         families

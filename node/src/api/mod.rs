@@ -9,6 +9,7 @@ mod cluster;
 mod metrics;
 mod mrt;
 mod neighbors;
+mod pages;
 mod rib;
 mod tls;
 
@@ -41,8 +42,8 @@ pub struct ApiState {
     /// Fatal exits of this member recorded in its data directory before
     /// this start.
     pub fatal_exits: u64,
-    /// The Loc-RIB digest of the last `/api/v1/cluster`, with the log
-    /// position it was read at ([`cluster::DigestCache`]).
+    /// The last Loc-RIB digest `/api/v1/cluster` read whole at one log
+    /// position, with that position ([`cluster::DigestCache`]).
     pub digest: cluster::DigestCache,
 }
 

@@ -4,6 +4,7 @@
 //! candidate (the dump `reflex mrt`, bgpdump and route collectors read),
 //! streamed a page at a time.
 
+use super::pages::PAGE;
 use super::{ApiError, ApiState};
 use axum::extract::State;
 use axum::http::header;
@@ -14,10 +15,6 @@ use speaker::mrt::table_dump_v2::{Peer, PeerIndexTable, RibEntry, RibRecord};
 use speaker::rib::{PeerId, RouteKey};
 use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
-
-/// Destinations written per page: the state machine's lock is held for
-/// one page at a time, never for the whole table.
-const PAGE: usize = 4096;
 
 /// Where a streamed dump is.
 struct Dump {

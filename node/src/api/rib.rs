@@ -141,65 +141,78 @@ pub async fn query(
             format!("no neighbour {ip}"),
         ));
     }
-    // Under the state machine's lock: one consistent page.
-    let (routes, next) = api.member.read(|applied| {
-        let rib = &applied.rib;
-        let wanted = |key: &RouteKey, e: &Entry| -> bool {
-            let paths = e.candidates();
-            (neighbor.is_none() || paths.iter().any(|c| Some(c.peer) == peer))
-                && q.community.as_deref().is_none_or(|want| {
-                    paths.iter().any(|c| {
-                        c.attrs
-                            .communities()
-                            .is_some_and(|cs| cs.iter().any(|x| x.to_string() == want))
-                    })
+    let wanted = |key: &RouteKey, e: &Entry| -> bool {
+        let paths = e.candidates();
+        (neighbor.is_none() || paths.iter().any(|c| Some(c.peer) == peer))
+            && q.community.as_deref().is_none_or(|want| {
+                paths.iter().any(|c| {
+                    c.attrs
+                        .communities()
+                        .is_some_and(|cs| cs.iter().any(|x| x.to_string() == want))
                 })
-                && as_path.as_ref().is_none_or(|re| {
-                    paths.iter().any(|c| {
-                        re.is_match(&c.attrs.as_path().map(|p| p.to_string()).unwrap_or_default())
-                    })
+            })
+            && as_path.as_ref().is_none_or(|re| {
+                paths.iter().any(|c| {
+                    re.is_match(&c.attrs.as_path().map(|p| p.to_string()).unwrap_or_default())
                 })
-                && key.is_ip_unicast()
-        };
-        let mut routes = Vec::new();
-        let mut next = None;
-        let single = match (exact, longest) {
-            (Some(p), _) => Some(rib.loc_rib_entry(&key_of(p)).map(|e| (key_of(p), e))),
-            (None, Some(a)) => Some(longest_match(rib, a)),
-            (None, None) => None,
-        };
-        match single {
-            Some(found) => routes.extend(
-                found
-                    .filter(|(k, e)| wanted(k, e))
-                    .map(|(k, e)| view(rib, &k, e)),
-            ),
-            None => {
-                // From the cursor by a search, and at most SCAN
-                // destinations looked at: a filter that matches little
-                // pages through the table (a page may come back short,
-                // even empty, with a `next`) instead of walking all of it
-                // under the lock.
-                let mut last: Option<&RouteKey> = None;
-                for (looked, (key, entry)) in rib.unicast_after(after).enumerate() {
-                    if looked == SCAN {
-                        next = last.map(|k| k.prefix.to_string());
-                        break;
-                    }
-                    last = Some(key);
-                    if !wanted(key, entry) {
-                        continue;
-                    }
+            })
+            && key.is_ip_unicast()
+    };
+    if exact.is_some() || longest.is_some() {
+        // One destination, found by a search under the lock.
+        let routes = api.member.read(|applied| {
+            let rib = &applied.rib;
+            let found = match (exact, longest) {
+                (Some(p), _) => rib.loc_rib_entry(&key_of(p)).map(|e| (key_of(p), e)),
+                (None, Some(a)) => longest_match(rib, a),
+                (None, None) => None,
+            };
+            found
+                .filter(|(k, e)| wanted(k, e))
+                .map(|(k, e)| view(rib, &k, e))
+                .into_iter()
+                .collect()
+        });
+        return Ok(Json(RibPage { routes, next: None }));
+    }
+    // From the cursor by a search, and at most SCAN destinations looked
+    // at: a filter that matches little pages through the table (a page may
+    // come back short, even empty, with a `next`) instead of walking all
+    // of it. The lock is held for a page of the walk at a time (the thread
+    // that applies the log waits at most that): each destination is as it
+    // was when its part of the walk was read.
+    let mut routes: Vec<RouteView> = Vec::new();
+    let mut next = None;
+    let mut cursor = after;
+    let mut looked = 0;
+    loop {
+        let done = api.member.read(|applied| {
+            let rib = &applied.rib;
+            for (i, (key, entry)) in rib.unicast_after(cursor).enumerate() {
+                if i == super::pages::PAGE {
+                    return false;
+                }
+                if looked == SCAN {
+                    next = cursor.map(|k| k.prefix.to_string());
+                    return true;
+                }
+                looked += 1;
+                if wanted(key, entry) {
                     if routes.len() == limit {
-                        next = routes.last().map(|r: &RouteView| r.prefix.clone());
-                        break;
+                        next = routes.last().map(|r| r.prefix.clone());
+                        return true;
                     }
                     routes.push(view(rib, key, entry));
                 }
+                cursor = Some(*key);
             }
+            true
+        });
+        if done {
+            break;
         }
-        (routes, next)
-    });
+        tokio::task::yield_now().await;
+    }
     Ok(Json(RibPage { routes, next }))
 }
 

@@ -197,15 +197,16 @@ pub fn run(spec: DaemonSpec, shutdown: impl Future<Output = ()> + 'static) -> an
                 fatal_exits,
                 digest: Default::default(),
             };
-            // On the thread of Raft and apply, on purpose: on a thread of
-            // its own, requests that read the whole table under the state
-            // machine's lock (`/api/v1/cluster`'s digest, polled every
-            // 100 ms) took the lock again and again while this thread
-            // waited for it, and held Raft up for seconds (a member lost
-            // contact with the majority for 17 s in cluster_continuity).
-            // Long reads go a page at a time instead (the MRT dump, RIB
-            // queries).
-            actix_rt::spawn(crate::api::serve(address, spec.api_tls.clone(), state));
+            // On a thread of its own, off the one Raft and the log's
+            // apply run on (issue 19 §4): a slow request never holds up a
+            // heartbeat. Every read of the whole table (the digest, the
+            // metrics' counts, the MRT dump, RIB queries) takes the state
+            // machine's lock a page at a time (`api::pages`): reads of the
+            // whole table under the lock, polled every 100 ms, kept the
+            // apply thread waiting for seconds (a member lost contact with
+            // the majority for 17 s in cluster_continuity).
+            let api_thread = Arbiter::new();
+            api_thread.spawn(crate::api::serve(address, spec.api_tls.clone(), state));
         }
         // What a kill of this member left on its interfaces goes before
         // any session of ours starts.

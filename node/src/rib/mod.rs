@@ -70,18 +70,6 @@ pub struct Refresh {
 #[rtype(result = "()")]
 pub struct NextPage(pub PeerId);
 
-/// Sizes of the RIB, for status and tests.
-#[derive(Message)]
-#[rtype(result = "RibSummary")]
-pub struct Summary;
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RibSummary {
-    pub loc_rib: usize,
-    pub established: usize,
-    pub dropped: u64,
-}
-
 /// Paths waiting for the log beyond which sessions wait before sending
 /// more: a burst is written in large entries without growing memory
 /// without bound.
@@ -439,18 +427,5 @@ impl RibActor {
                 session.do_send(page);
             }
         });
-    }
-}
-
-impl Handler<Summary> for RibActor {
-    type Result = MessageResult<Summary>;
-    fn handle(&mut self, _: Summary, _: &mut Context<Self>) -> MessageResult<Summary> {
-        let loc_rib = self.member.read(|a| a.rib.loc_rib_len());
-        let r = lock(&self.routing);
-        MessageResult(RibSummary {
-            loc_rib,
-            established: r.contexts.len(),
-            dropped: r.dropped,
-        })
     }
 }

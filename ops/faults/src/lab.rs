@@ -186,14 +186,14 @@ impl Lab {
         serde_json::from_str(&r.body).ok()
     }
 
-    /// The members' (applied index, Loc-RIB size, digest), once all three
-    /// answer with the same applied index.
+    /// The members' (log index, Loc-RIB size, digest), once all three
+    /// answer with digests of the same index.
     pub fn digests(&self) -> Option<Vec<(u64, u64, String)>> {
         let views: Vec<(u64, u64, String)> = (0..self.members.len())
             .map(|i| {
                 let v = self.view(i)?;
                 Some((
-                    v["applied_index"].as_u64()?,
+                    v["rib_digest_index"].as_u64()?,
                     v["loc_rib_prefixes"].as_u64()?,
                     v["rib_digest"].as_str()?.to_string(),
                 ))

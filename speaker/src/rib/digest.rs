@@ -10,6 +10,7 @@ use crate::wire::PathAttributes;
 use crate::wire::attr::encode_attributes;
 use bytes::BytesMut;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const PRIME: u64 = 0x0000_0100_0000_01b3;
@@ -52,17 +53,37 @@ fn write_key(h: &mut Fnv, k: &RouteKey) {
     h.write(octets.get(..n).unwrap_or(&octets));
 }
 
-impl<R: NextHopResolver> Rib<R> {
-    /// The Loc-RIB digest: destinations with a best path, each with the
-    /// peer, path id, labels and attribute octets of that path.
-    pub fn digest(&self) -> u64 {
+/// A digest walked a page at a time: a reader off the thread that applies
+/// the log takes the state machine's lock for one page, lets it go, and
+/// goes on after the last destination it hashed. The result equals
+/// [`Rib::digest`] when nothing was applied between the first and the last
+/// page (the caller checks the applied index before and after).
+#[derive(Default)]
+pub struct DigestWalk {
+    h: Fnv,
+    after: Option<RouteKey>,
+    /// Each attribute set's hash, by its address; the set is held so that
+    /// the address cannot be reused by another set between pages.
+    sets: HashMap<usize, (Arc<PathAttributes>, u64)>,
+    /// Destinations with a best path hashed so far.
+    prefixes: usize,
+    done: bool,
+}
+
+impl DigestWalk {
+    /// Hashes up to `page` more destinations of `rib`; whether the walk is
+    /// done ([`DigestWalk::finish`]).
+    pub fn step<R: NextHopResolver>(&mut self, rib: &Rib<R>, page: usize) -> bool {
         let ctx = CodecContext::four_octet();
-        // Each attribute set is encoded once.
-        let mut sets: HashMap<*const PathAttributes, u64> = HashMap::new();
-        let mut h = Fnv::default();
-        for (key, entry) in self.state.loc.iter() {
+        for (looked, (key, entry)) in rib.loc_rib_after(self.after.as_ref()).enumerate() {
+            if looked == page {
+                return false;
+            }
+            self.after = Some(*key);
             let Some(best) = entry.best() else { continue };
-            write_key(&mut h, key);
+            self.prefixes += 1;
+            let h = &mut self.h;
+            write_key(h, key);
             h.write(&best.peer.0.to_be_bytes());
             match best.path_id() {
                 Some(id) => {
@@ -74,8 +95,9 @@ impl<R: NextHopResolver> Rib<R> {
             for l in best.labels().as_slice() {
                 h.write(&l.0.to_be_bytes());
             }
-            let attrs = *sets
-                .entry(std::sync::Arc::as_ptr(&best.attrs))
+            let (_, attrs) = self
+                .sets
+                .entry(Arc::as_ptr(&best.attrs) as usize)
                 .or_insert_with(|| {
                     let mut out = BytesMut::new();
                     // An attribute set too long to encode is hashed as
@@ -83,11 +105,32 @@ impl<R: NextHopResolver> Rib<R> {
                     let _ = encode_attributes(&best.attrs, None, None, &ctx, &mut out);
                     let mut a = Fnv::default();
                     a.write(&out);
-                    a.finish()
+                    (best.attrs.clone(), a.finish())
                 });
             h.write(&attrs.to_be_bytes());
         }
-        h.finish()
+        self.done = true;
+        true
+    }
+
+    /// Destinations with a best path: the Loc-RIB's size, once done.
+    pub fn prefixes(&self) -> usize {
+        self.prefixes
+    }
+
+    /// The digest, once [`DigestWalk::step`] said the walk is done.
+    pub fn finish(self) -> Option<u64> {
+        self.done.then_some(self.h.finish())
+    }
+}
+
+impl<R: NextHopResolver> Rib<R> {
+    /// The Loc-RIB digest: destinations with a best path, each with the
+    /// peer, path id, labels and attribute octets of that path.
+    pub fn digest(&self) -> u64 {
+        let mut walk = DigestWalk::default();
+        while !walk.step(self, usize::MAX) {}
+        walk.h.finish()
     }
 }
 

@@ -203,6 +203,16 @@ impl<R: NextHopResolver> Rib<R> {
         self.state.peers.get(&peer).map(|p| &p.info)
     }
 
+    /// Every destination after `after` (from the first for `None`), in
+    /// order, found by a search: a reader that takes the state machine's
+    /// lock a page at a time resumes where its last page ended.
+    pub fn loc_rib_after(
+        &self,
+        after: Option<&RouteKey>,
+    ) -> impl Iterator<Item = (&RouteKey, &Entry)> + '_ {
+        self.state.loc.iter_after(after)
+    }
+
     /// The IPv4 and IPv6 unicast destinations after `after` (from the
     /// first for `None`), in order, found by a search: a paged reader (the
     /// API's RIB query, the MRT dump) resumes where its last page ended
@@ -283,18 +293,6 @@ impl<R: NextHopResolver> Rib<R> {
             .values()
             .filter(|e| e.decision().is_some())
             .count()
-    }
-
-    /// Per family: destinations with a best path, and paths (one walk of
-    /// the table).
-    pub fn family_counts(&self) -> std::collections::BTreeMap<Family, (usize, usize)> {
-        let mut out = std::collections::BTreeMap::new();
-        for (k, e) in self.state.loc.iter() {
-            let c: &mut (usize, usize) = out.entry(k.family).or_default();
-            c.0 += usize::from(e.decision().is_some());
-            c.1 += e.candidates().len();
-        }
-        out
     }
 
     pub fn entry(&self, key: &RouteKey) -> Option<&Entry> {
