@@ -20,14 +20,16 @@ use std::time::Duration;
 /// The cluster's AS (iBGP everywhere).
 pub const AS: u32 = 65000;
 
-/// The third octet of every lab's 198.18.X.0/24.
-const SUBNET: u8 = 240;
+/// The third octet of the labs' 198.18.X.0/24 unless `--subnet` says
+/// otherwise (two campaigns side by side, each on its own subnet).
+pub const SUBNET: u8 = 240;
 
-/// The source as it sends (host 4 of the lab's LAN, iBGP).
-pub fn source_sender() -> Sender {
+/// The source as it sends (host 4 of the lab's LAN on 198.18.`subnet`.0/24,
+/// iBGP).
+pub fn source_sender(subnet: u8) -> Sender {
     Sender {
-        address: std::net::Ipv4Addr::new(198, 18, SUBNET, 4),
-        address_v6: std::net::Ipv6Addr::new(0x2001, 0xdb8, SUBNET as u16, 0, 0, 0, 0, 4),
+        address: std::net::Ipv4Addr::new(198, 18, subnet, 4),
+        address_v6: std::net::Ipv6Addr::new(0x2001, 0xdb8, subnet.into(), 0, 0, 0, 0, 4),
         local_as: AS,
         peer_as: AS,
     }
@@ -69,11 +71,12 @@ pub struct Lab {
 
 impl Lab {
     /// Starts the cluster, the clients and the source (sending `stream`,
-    /// encoded for [`source_sender`]). Every lab is on the same subnet,
-    /// so that runs compare route by route (next hops, originator ids).
-    pub fn start(stream: Arc<Table>) -> Result<Lab, String> {
+    /// encoded for [`source_sender`] of `subnet`). The runs of a campaign
+    /// and its reference are on one subnet, so that they compare route by
+    /// route (next hops, originator ids).
+    pub fn start(stream: Arc<Table>, subnet: u8) -> Result<Lab, String> {
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-        let (lan, members, others) = three_and_three_on(Lan::on_subnet(SUBNET)?)?;
+        let (lan, members, others) = three_and_three_on(Lan::on_subnet(subnet)?)?;
         let (src, nb, nf) = (others[0].clone(), others[1].clone(), others[2].clone());
         let data = (1..=members.len())
             .map(|i| Tmpfs::mount(&dir.path().join(format!("m{i}")).join("data"), DATA_SIZE))
@@ -82,7 +85,7 @@ impl Lab {
             Cluster::start_with(members.clone(), dir.path(), &neighbors(&src, &[&nb, &nf]))?;
         let bird = Bird::start_text(&nb, dir.path(), &bird_client_text(&nb, &members))?;
         let frr = Frr::start_text(&nf, dir.path(), &frr_client_text(&nf, &members), AS)?;
-        let sender = source_sender();
+        let sender = source_sender(subnet);
         if sender.address != src.v4 {
             return Err(format!("the source is {}, not {}", src.v4, sender.address));
         }

@@ -25,10 +25,10 @@ pub fn stream_file() -> PathBuf {
         .join("../../../shared/bgp-data/mrt/historic/bgpkit_rrc15_2010.02_updates.20100227.1600.gz")
 }
 
-/// The stream as the lab's source sends it, paced over `over` (`None`:
-/// as fast as the cluster takes it).
-pub fn stream(over: Option<Duration>) -> Result<Table, String> {
-    let t = Table::from_updates(&stream_file(), &lab::source_sender())?;
+/// The stream as the source of a lab on 198.18.`subnet`.0/24 sends it,
+/// paced over `over` (`None`: as fast as the cluster takes it).
+pub fn stream(over: Option<Duration>, subnet: u8) -> Result<Table, String> {
+    let t = Table::from_updates(&stream_file(), &lab::source_sender(subnet))?;
     Ok(match over {
         Some(d) => {
             let every = d / u32::try_from(t.chunks.len().max(1)).unwrap_or(u32::MAX);

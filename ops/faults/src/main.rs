@@ -6,6 +6,7 @@
 //! ```text
 //! fault-campaign --runs 100 --secs 60          # seeds 1..=100
 //! fault-campaign --seed 17 --secs 60           # one seed again
+//! fault-campaign --first 51 --runs 50 --subnet 241   # beside another
 //! ```
 
 use clap::Parser;
@@ -37,6 +38,10 @@ struct Args {
     /// A member's resident set may not pass this (MiB).
     #[arg(long, default_value_t = 1024)]
     rss_bound_mib: u64,
+    /// The labs' 198.18.X.0/24 (and 2001:db8:X::/64): a campaign run
+    /// beside another needs a subnet of its own.
+    #[arg(long, default_value_t = reflex_faults::lab::SUBNET)]
+    subnet: u8,
 }
 
 fn main() {
@@ -65,7 +70,11 @@ fn campaign(args: &Args) -> Result<bool, String> {
     };
     let started = Instant::now();
     eprintln!("reference run (the stream unpaced, no faults)...");
-    let reference = reference(Arc::new(reflex_faults::stream(None)?), settle)?;
+    let reference = reference(
+        Arc::new(reflex_faults::stream(None, args.subnet)?),
+        settle,
+        args.subnet,
+    )?;
     eprintln!(
         "reference: digest {}, {} destinations; BIRD {} routes, FRR {} routes",
         reference.digest,
@@ -73,7 +82,7 @@ fn campaign(args: &Args) -> Result<bool, String> {
         reference.clients[0].len(),
         reference.clients[1].len()
     );
-    let stream = Arc::new(reflex_faults::stream(Some(run * 7 / 10))?);
+    let stream = Arc::new(reflex_faults::stream(Some(run * 7 / 10), args.subnet)?);
     let limits = Limits {
         rss_kib: args.rss_bound_mib * 1024,
         settle,

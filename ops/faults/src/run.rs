@@ -22,6 +22,9 @@ pub struct Reference {
     pub loc_rib: u64,
     /// BIRD's and FRR's tables.
     pub clients: Vec<Routes>,
+    /// The third octet of the lab's subnet: the runs compared with this
+    /// reference run on it.
+    pub subnet: u8,
 }
 
 /// The limits a run is held to.
@@ -53,9 +56,10 @@ pub struct Outcome {
     pub first_difference: Option<String>,
 }
 
-/// Runs `lab` until the stream was sent and all agree: the reference.
-pub fn reference(stream: Arc<Table>, settle: Duration) -> Result<Reference, String> {
-    let lab = Lab::start(stream)?;
+/// Runs a lab on 198.18.`subnet`.0/24 until the stream (encoded for that
+/// subnet) was sent and all agree: the reference.
+pub fn reference(stream: Arc<Table>, settle: Duration, subnet: u8) -> Result<Reference, String> {
+    let lab = Lab::start(stream, subnet)?;
     lab.wait_ready(READY.as_secs())?;
     let (digest, loc_rib) = settled_digest(&lab, settle, None)
         .ok_or_else(|| format!("the reference run did not settle\n{}", lab.log_tails()))?;
@@ -71,6 +75,7 @@ pub fn reference(stream: Arc<Table>, settle: Duration) -> Result<Reference, Stri
         digest,
         loc_rib,
         clients,
+        subnet,
     })
 }
 
@@ -139,7 +144,7 @@ pub fn seeded(
         faults: schedule(seed, Shape::new(3, run)),
         ..Outcome::default()
     };
-    let mut lab = Lab::start(stream)?;
+    let mut lab = Lab::start(stream, reference.subnet)?;
     lab.wait_ready(READY.as_secs())?;
     let began = Instant::now();
     // The fault under way: (its index, when it ends).

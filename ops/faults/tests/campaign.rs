@@ -14,10 +14,16 @@ fn two_short_seeded_runs_break_no_invariant() {
         "tests need root and iproute2 (ip netns)"
     );
     let settle = Duration::from_secs(180);
-    let reference = reference(Arc::new(reflex_faults::stream(None).unwrap()), settle).unwrap();
+    let subnet = reflex_faults::lab::SUBNET;
+    let reference = reference(
+        Arc::new(reflex_faults::stream(None, subnet).unwrap()),
+        settle,
+        subnet,
+    )
+    .unwrap();
     assert!(reference.loc_rib > 40_000, "{}", reference.loc_rib);
     let run = Duration::from_secs(20);
-    let stream = Arc::new(reflex_faults::stream(Some(run * 7 / 10)).unwrap());
+    let stream = Arc::new(reflex_faults::stream(Some(run * 7 / 10), subnet).unwrap());
     let limits = Limits {
         rss_kib: 1024 * 1024,
         settle,
