@@ -47,6 +47,9 @@ pub async fn dump(State(api): State<ApiState>) -> Result<impl IntoResponse, ApiE
         if d.done {
             return None;
         }
+        if d.index.is_some() {
+            super::pages::between_pages().await;
+        }
         let page = d
             .api
             .member

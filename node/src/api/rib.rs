@@ -211,7 +211,7 @@ pub async fn query(
         if done {
             break;
         }
-        tokio::task::yield_now().await;
+        super::pages::between_pages().await;
     }
     Ok(Json(RibPage { routes, next }))
 }
