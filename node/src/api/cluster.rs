@@ -11,26 +11,34 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-/// The last Loc-RIB digest read whole at one log position: (position,
-/// digest, destinations with a best path). The digest is walked a page at
-/// a time off the thread that applies the log ([`super::pages`]), and
-/// only when something was applied since; one walk at a time (a request
-/// that waits for another's walk takes its result).
+/// The last Loc-RIB digest read: (the applied index it is of, digest,
+/// destinations with a best path). It is read again only when something
+/// was applied since, one read at a time (a request that waits for
+/// another's read takes its result).
 pub type DigestCache = Arc<tokio::sync::Mutex<Option<(Option<u64>, u64, usize)>>>;
 
-/// The digest as of the last log position at which a walk saw the table
-/// hold still: when the table moved during the walk (a write burst), the
-/// one of before, with its position.
-async fn digest(api: &ApiState) -> Option<(Option<u64>, u64, usize)> {
+/// The digest at the applied index of the moment. Walked a page at a time
+/// off the thread that applies the log ([`super::pages`]); when the table
+/// moved during that walk (a write burst), read again under one hold of
+/// the lock: monitoring and the tests compare the digests of members at
+/// one index, whatever the pace of the writes. The apply thread then
+/// waits for one walk (about 90 ms for a full table), once per request.
+async fn digest(api: &ApiState) -> (Option<u64>, u64, usize) {
     let mut cache = api.digest.lock().await;
     let now = api.member.read(|a| a.last_applied.map(|l| l.index));
-    if cache.is_none_or(|(at, _, _)| at != now) {
-        let (span, digest, prefixes) = super::pages::digest(&api.member).await;
-        if span.consistent() {
-            *cache = Some((span.last, digest, prefixes));
-        }
+    if let Some(d) = *cache
+        && d.0 == now
+    {
+        return d;
     }
-    *cache
+    let (span, digest, prefixes) = super::pages::digest(&api.member).await;
+    let d = if span.consistent() {
+        (span.last, digest, prefixes)
+    } else {
+        super::pages::digest_at_once(&api.member)
+    };
+    *cache = Some(d);
+    d
 }
 
 #[derive(Serialize)]
@@ -55,14 +63,11 @@ pub struct ClusterView {
     /// `reflex ctl drain`; `stopping`: it is stopping).
     drained: BTreeMap<u64, &'static str>,
     /// Destinations with a best path, at `rib_digest_index`.
-    loc_rib_prefixes: Option<usize>,
-    /// The Loc-RIB digest, hexadecimal, at `rib_digest_index` (`null`:
-    /// the table has not held still for a whole read yet).
-    rib_digest: Option<String>,
-    /// The applied log index the digest is of: the applied index when the
-    /// table holds still; during a write burst, the last index at which a
-    /// read of the whole table saw it hold still. Compare digests of
-    /// equal indexes.
+    loc_rib_prefixes: usize,
+    /// The Loc-RIB digest, hexadecimal, at `rib_digest_index`.
+    rib_digest: String,
+    /// The applied log index the digest is of (the applied index may have
+    /// moved on since it was read): compare the digests of equal indexes.
     rib_digest_index: Option<u64>,
 }
 
@@ -111,8 +116,8 @@ pub async fn view(State(api): State<ApiState>) -> Json<ClusterView> {
         owners,
         moving,
         drained,
-        loc_rib_prefixes: digest.map(|d| d.2),
-        rib_digest: digest.map(|d| format!("{:016x}", d.1)),
-        rib_digest_index: digest.and_then(|d| d.0),
+        loc_rib_prefixes: digest.2,
+        rib_digest: format!("{:016x}", digest.1),
+        rib_digest_index: digest.0,
     })
 }
