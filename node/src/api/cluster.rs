@@ -17,12 +17,11 @@ use std::sync::Arc;
 /// another's read takes its result).
 pub type DigestCache = Arc<tokio::sync::Mutex<Option<(Option<u64>, u64, usize)>>>;
 
-/// The digest at the applied index of the moment. Walked a page at a time
-/// off the thread that applies the log ([`super::pages`]); when the table
-/// moved during that walk (a write burst), read again under one hold of
-/// the lock: monitoring and the tests compare the digests of members at
-/// one index, whatever the pace of the writes. The apply thread then
-/// waits for one walk (about 90 ms for a full table), once per request.
+/// The digest at the applied index of the moment, read on this thread
+/// (off the one Raft runs on) under one hold of the state machine's lock
+/// ([`super::pages::digest`]): monitoring and the tests compare the
+/// digests of members at one index, whatever the pace of the writes. The
+/// apply waits for it at most once per index applied.
 async fn digest(api: &ApiState) -> (Option<u64>, u64, usize) {
     let mut cache = api.digest.lock().await;
     let now = api.member.read(|a| a.last_applied.map(|l| l.index));
@@ -31,12 +30,7 @@ async fn digest(api: &ApiState) -> (Option<u64>, u64, usize) {
     {
         return d;
     }
-    let (span, digest, prefixes) = super::pages::digest(&api.member).await;
-    let d = if span.consistent() {
-        (span.last, digest, prefixes)
-    } else {
-        super::pages::digest_at_once(&api.member)
-    };
+    let d = super::pages::digest(&api.member);
     *cache = Some(d);
     d
 }
