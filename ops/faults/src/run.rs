@@ -155,7 +155,13 @@ pub fn seeded(
     // Unexpected exits per member.
     let mut restarts = [0u64; 3];
     let mut next = 0;
-    while began.elapsed() < run || current.is_some() {
+    // Until the schedule is over, and the grace of a disk that filled near
+    // its end too: a member that exits then is restarted (as its
+    // supervisor would), not left down while the cluster settles.
+    while began.elapsed() < run
+        || current.is_some()
+        || excused_until.iter().flatten().any(|t| Instant::now() < *t)
+    {
         let now = Instant::now();
         if let Some((k, ends)) = current
             && now >= ends
