@@ -5,7 +5,7 @@ use crate::config::raft_config;
 use crate::contact::Contact;
 use crate::network::{Connection, Network};
 use crate::protocol::{ForwardError, Rpc, RpcReply};
-use crate::server::{forward_error, serve};
+use crate::server::{propose, serve};
 use crate::tls::Tls;
 use openraft::{BasicNode, Raft};
 use speaker::rib::RibConfig;
@@ -280,12 +280,10 @@ impl Member {
                 None => self.leader(),
             };
             match leader {
-                Some(l) if l == self.id => match self.raft.client_write(req.clone()).await {
-                    Ok(r) => return Ok(r.data),
-                    Err(e) => match forward_error(e) {
-                        ForwardError::NotLeader(h) => hint = h,
-                        other => return Err(other.into()),
-                    },
+                Some(l) if l == self.id => match propose(&self.raft, req.clone()).await {
+                    Ok(r) => return Ok(r),
+                    Err(ForwardError::NotLeader(h)) => hint = h,
+                    Err(other) => return Err(other.into()),
                 },
                 Some(l) => {
                     let node = match &hint {
@@ -321,11 +319,7 @@ impl Member {
         if self.leader() != Some(self.id) {
             return Err(ForwardError::NotLeader(None).into());
         }
-        self.raft
-            .client_write(req)
-            .await
-            .map(|r| r.data)
-            .map_err(|e| forward_error(e).into())
+        propose(&self.raft, req).await.map_err(Into::into)
     }
 
     /// Waits until this member's replica holds everything the cluster

@@ -278,10 +278,7 @@ async fn serve_one(rpc: Rpc, shared: &Shared) -> RpcReply {
             );
             RpcReply::Snapshot(raft.install_snapshot(r).await)
         }
-        Rpc::Forward(req) => RpcReply::Forward(match raft.client_write(req).await {
-            Ok(r) => Ok(r.data),
-            Err(e) => Err(forward_error(e)),
-        }),
+        Rpc::Forward(req) => RpcReply::Forward(propose(raft, req).await),
         Rpc::Ping => RpcReply::Ping(pong(raft, &shared.contact)),
         Rpc::Manage(m) => RpcReply::Manage(manage(raft, m).await.map(|mut s| {
             s.owners = owners(&shared.state);
@@ -389,6 +386,35 @@ pub fn owners(state: &StateMachine) -> BTreeMap<u32, NodeId> {
         .iter()
         .map(|(p, m)| (p.0, *m))
         .collect()
+}
+
+/// How long a write proposed on this member waits for its answer. openraft
+/// 0.9 answers a write when this member applies its entry, or truncates
+/// it: a leader deposed before it applied its entry, which the next leader
+/// then committed and this member received inside a snapshot, is never
+/// answered (openraft#1761, fixed after 0.9; fault campaign seed 66 of
+/// 60 s: the loop that runs this member's sessions waited on such a write
+/// for good, and a session leased to it ran nowhere). Past the deadline
+/// the outcome is unknown and the write is reported failed: its writer
+/// writes it again or decides anew (writes are numbered, one that did
+/// commit is not applied twice). Shorter than the forward timeout, so a
+/// forwarded write's writer hears of it.
+pub(crate) const WRITE_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Proposes `req` to this member's Raft (it must lead) and waits for its
+/// answer, at most [`WRITE_TIMEOUT`].
+pub(crate) async fn propose(
+    raft: &Raft<TypeConfig>,
+    req: storage::Request,
+) -> Result<storage::Response, ForwardError> {
+    match tokio::time::timeout(WRITE_TIMEOUT, raft.client_write(req)).await {
+        Ok(Ok(r)) => Ok(r.data),
+        Ok(Err(e)) => Err(forward_error(e)),
+        Err(_) => Err(ForwardError::Failed(format!(
+            "no answer within {} s: the entry may or may not have committed (this member stopped leading before it applied it)",
+            WRITE_TIMEOUT.as_secs()
+        ))),
+    }
 }
 
 pub(crate) fn forward_error(
