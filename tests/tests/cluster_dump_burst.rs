@@ -20,11 +20,16 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Member `m`'s view of the leader and the term.
-fn leader_and_term(m: &Node) -> Option<(u64, u64)> {
+/// Member `m`'s `/api/v1/cluster`.
+fn cluster_view(m: &Node) -> Option<serde_json::Value> {
     let api: SocketAddr = "127.0.0.1:8179".parse().ok()?;
     let r = get(&m.ns, api, "/api/v1/cluster").ok()?;
-    let v: serde_json::Value = serde_json::from_str(&r.body).ok()?;
+    serde_json::from_str(&r.body).ok()
+}
+
+/// Member `m`'s view of the leader and the term.
+fn leader_and_term(m: &Node) -> Option<(u64, u64)> {
+    let v = cluster_view(m)?;
     Some((v["leader"].as_u64()?, v["term"].as_u64()?))
 }
 
@@ -128,9 +133,7 @@ fn dumps_of_the_full_table_during_a_write_burst_change_no_leader() {
         let views = members
             .iter()
             .map(|m| {
-                let api: SocketAddr = "127.0.0.1:8179".parse().ok()?;
-                let r = get(&m.ns, api, "/api/v1/cluster").ok()?;
-                let v: serde_json::Value = serde_json::from_str(&r.body).ok()?;
+                let v = cluster_view(m)?;
                 let index = v["rib_digest_index"].as_u64()?;
                 (Some(index) == v["applied_index"].as_u64()).then(|| {
                     (

@@ -7,6 +7,7 @@ use super::ApiState;
 use axum::extract::State;
 use axum::response::Json;
 use serde::Serialize;
+use speaker::rib::digest::DigestWalk;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -17,11 +18,14 @@ use std::sync::Arc;
 /// another's read takes its result).
 pub type DigestCache = Arc<tokio::sync::Mutex<Option<(Option<u64>, u64, usize)>>>;
 
-/// The digest at the applied index of the moment, read on this thread
-/// (off the one Raft runs on) under one hold of the state machine's lock
-/// ([`super::pages::digest`]): monitoring and the tests compare the
-/// digests of members at one index, whatever the pace of the writes. The
-/// apply waits for it at most once per index applied.
+/// The digest at the applied index of the moment, with the Loc-RIB's
+/// size, read on this thread (off the one Raft runs on) under one hold of
+/// the state machine's lock (about 90 ms for a full table): a digest must
+/// be of one index, and a table that moves every few hundred milliseconds
+/// is never seen whole a page at a time ([`super::pages`]). Monitoring and
+/// the tests compare the digests of members at one index, whatever the
+/// pace of the writes. The apply waits for it at most once per index
+/// applied.
 async fn digest(api: &ApiState) -> (Option<u64>, u64, usize) {
     let mut cache = api.digest.lock().await;
     let now = api.member.read(|a| a.last_applied.map(|l| l.index));
@@ -30,7 +34,16 @@ async fn digest(api: &ApiState) -> (Option<u64>, u64, usize) {
     {
         return d;
     }
-    let d = super::pages::digest(&api.member);
+    let d = api.member.read(|a| {
+        let mut walk = DigestWalk::default();
+        walk.step(&a.rib, usize::MAX);
+        let prefixes = walk.prefixes();
+        (
+            a.last_applied.map(|l| l.index),
+            walk.finish().unwrap_or_default(),
+            prefixes,
+        )
+    });
     *cache = Some(d);
     d
 }

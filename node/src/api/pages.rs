@@ -5,7 +5,6 @@
 //! destination is as it was when its page was read.
 
 use consensus::Member;
-use speaker::rib::digest::DigestWalk;
 use speaker::rib::{Entry, RouteKey};
 use std::time::Duration;
 
@@ -44,22 +43,4 @@ pub async fn each(member: &Member, mut f: impl FnMut(&RouteKey, &Entry)) {
         }
         between_pages().await;
     }
-}
-
-/// The Loc-RIB digest ([`speaker::rib::Rib::digest`]) and size, with the
-/// applied index they are of: read under one hold of the lock (a full
-/// table's takes about 90 ms), as a digest must be of one index, and a
-/// table that moves every few hundred milliseconds is never seen whole by
-/// a walk a page at a time.
-pub fn digest(member: &Member) -> (Option<u64>, u64, usize) {
-    member.read(|a| {
-        let mut walk = DigestWalk::default();
-        walk.step(&a.rib, usize::MAX);
-        let prefixes = walk.prefixes();
-        (
-            a.last_applied.map(|l| l.index),
-            walk.finish().unwrap_or_default(),
-            prefixes,
-        )
-    })
 }

@@ -53,11 +53,11 @@ fn write_key(h: &mut Fnv, k: &RouteKey) {
     h.write(octets.get(..n).unwrap_or(&octets));
 }
 
-/// A digest walked a page at a time: a reader off the thread that applies
-/// the log takes the state machine's lock for one page, lets it go, and
-/// goes on after the last destination it hashed. The result equals
-/// [`Rib::digest`] when nothing was applied between the first and the last
-/// page (the caller checks the applied index before and after).
+/// A digest walked in steps of up to a page of destinations, each going
+/// on after the last destination hashed; it also counts the destinations
+/// with a best path. The result equals [`Rib::digest`] when nothing changed
+/// between the first and the last step (the API reads it in one step,
+/// under one hold of the state machine's lock).
 #[derive(Default)]
 pub struct DigestWalk {
     h: Fnv,
