@@ -7,6 +7,8 @@
 //!   deterministic `speaker::rib::Rib`; snapshots are its image.
 //! - [`stored`] and [`format`]: the stored encodings (postcard behind a
 //!   format version), separate from `speaker`'s types.
+//! - [`flush`]: a deadline on every flush (a flush that hangs after a
+//!   disk error is a store error, not a member that waits for ever).
 //! - [`types`]: the Raft type configuration (entries carry [`Request`]s).
 
 // openraft's storage traits return its `StorageError` (over 200 octets);
@@ -14,6 +16,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod error;
+pub mod flush;
 pub mod format;
 pub mod leases;
 pub mod log_store;

@@ -6,6 +6,7 @@
 //! taking the next writes) while the disk syncs; appends that arrive
 //! meanwhile share the next flush.
 
+use crate::flush::{self, Answer, FLUSH_DEADLINE, Watched};
 use crate::format::{self, index_key, index_of};
 use crate::lock;
 use crate::types::{NodeId, TypeConfig};
@@ -81,6 +82,8 @@ struct Flusher {
     /// store dropped).
     done: Mutex<Option<mpsc::Receiver<()>>>,
     thread: Option<JoinHandle<()>>,
+    /// Fails the appends of a flush that does not end.
+    watched: Arc<Watched<LogFlushed<TypeConfig>>>,
 }
 
 /// How long dropping the log store waits for its flusher thread. After an
@@ -93,6 +96,8 @@ impl Flusher {
     fn start(db: sled::Db) -> std::io::Result<Flusher> {
         let (tx, rx) = mpsc::channel::<LogFlushed<TypeConfig>>();
         let (done_tx, done) = mpsc::channel::<()>();
+        let watched = Watched::start(FLUSH_DEADLINE)?;
+        let in_flight = watched.clone();
         let thread = std::thread::Builder::new()
             .name("raft-log-flush".into())
             .spawn(move || {
@@ -102,10 +107,10 @@ impl Flusher {
                 let db = db;
                 while let Ok(first) = rx.recv() {
                     // Group commit: one flush for every append waiting.
-                    let waiting: Vec<_> = std::iter::once(first).chain(rx.try_iter()).collect();
+                    in_flight.begin(std::iter::once(first).chain(rx.try_iter()).collect());
                     let flushed = db.flush().map(|_| ()).map_err(|e| e.to_string());
-                    for callback in waiting {
-                        callback.log_io_completed(flushed.clone().map_err(std::io::Error::other));
+                    for callback in in_flight.end() {
+                        callback.answer(flushed.clone().map_err(std::io::Error::other));
                     }
                 }
             })?;
@@ -113,6 +118,7 @@ impl Flusher {
             appended: Some(tx),
             done: Mutex::new(Some(done)),
             thread: Some(thread),
+            watched,
         })
     }
 
@@ -130,6 +136,7 @@ impl Drop for Flusher {
     /// Waits for the last flush, so the store can be opened again at once.
     fn drop(&mut self) {
         self.appended.take();
+        self.watched.stop();
         let done = self
             .done
             .get_mut()
@@ -247,11 +254,7 @@ impl LogStore {
     }
 
     async fn flush(&self, subject: ErrorSubject<NodeId>) -> Result<()> {
-        self.db
-            .flush_async()
-            .await
-            .map_err(|e| io_err(subject, ErrorVerb::Write, e))?;
-        Ok(())
+        flush::flush(self.db.flush_async(), subject).await
     }
 
     fn decode_entry(v: &[u8]) -> Result<Entry<TypeConfig>> {

@@ -330,10 +330,7 @@ impl StateMachine {
         self.snapshots
             .insert(CURRENT, v)
             .map_err(|e| io_err(subject(), ErrorVerb::Write, e))?;
-        self.snapshots
-            .flush_async()
-            .await
-            .map_err(|e| io_err(subject(), ErrorVerb::Write, e))?;
+        crate::flush::flush(self.snapshots.flush_async(), subject()).await?;
         *lock(&self.snapshot_at) = Some(std::time::Instant::now());
         Ok(())
     }

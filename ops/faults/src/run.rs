@@ -11,8 +11,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How long after a full disk's space came back its member may still
-/// exit because of it.
-const EXIT_GRACE: Duration = Duration::from_secs(10);
+/// exit because of it: a flush that hung after sled's own flusher failed
+/// on the full disk is a store error (and the member exits) after
+/// `reflex_storage::flush::FLUSH_DEADLINE` (30 s), once something flushes.
+const EXIT_GRACE: Duration = Duration::from_secs(45);
 
 /// What an undisturbed run ends with.
 #[derive(Clone, Debug)]
