@@ -132,9 +132,9 @@ impl<C: Answer> Watched<C> {
                         );
                     }
                     for callback in late {
-                        callback.answer(Err(std::io::Error::other(
-                            FlushError::Deadline(self.deadline),
-                        )));
+                        callback.answer(Err(std::io::Error::other(FlushError::Deadline(
+                            self.deadline,
+                        ))));
                     }
                     self.deadline
                 }
@@ -151,6 +151,7 @@ impl<C: Answer> Watched<C> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -168,9 +169,8 @@ mod tests {
     async fn a_flush_that_ends_is_its_result() {
         let ok = async { Ok::<usize, sled::Error>(7) };
         assert!(within(ok, Duration::from_secs(1)).await.is_ok());
-        let failed = async {
-            Err::<usize, sled::Error>(sled::Error::Io(std::io::Error::other("ENOSPC")))
-        };
+        let failed =
+            async { Err::<usize, sled::Error>(sled::Error::Io(std::io::Error::other("ENOSPC"))) };
         let r = within(failed, Duration::from_secs(1)).await;
         assert!(matches!(r, Err(FlushError::Sled(_))), "{r:?}");
     }
@@ -189,7 +189,10 @@ mod tests {
         // The flush "hangs": nobody calls end.
         for _ in 0..2 {
             let r = rx.recv_timeout(Duration::from_secs(5)).unwrap();
-            assert!(r.as_ref().is_err_and(|e| e.contains("did not end")), "{r:?}");
+            assert!(
+                r.as_ref().is_err_and(|e| e.contains("did not end")),
+                "{r:?}"
+            );
         }
         // When the flush ends at last, nothing is left to answer twice.
         assert!(w.end().is_empty());
@@ -204,7 +207,10 @@ mod tests {
         let back = w.end();
         assert_eq!(back.len(), 1);
         std::thread::sleep(Duration::from_millis(400));
-        assert!(rx.try_recv().is_err(), "the watchdog answered a flush that ended");
+        assert!(
+            rx.try_recv().is_err(),
+            "the watchdog answered a flush that ended"
+        );
         for c in back {
             c.answer(Ok(()));
         }

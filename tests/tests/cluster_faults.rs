@@ -190,3 +190,78 @@ fn follower_killed_and_restarted() {
     let agreed = cluster.agree(60, 10_000);
     assert!(agreed.is_some(), "digests differ: {:?}", cluster.digests());
 }
+
+/// A member that restarts while no leader is within its reach (here: the
+/// other two are down) cannot mark the sessions it ran before as stale;
+/// it waits for a leader instead of exiting (it used to exit 1 within
+/// seconds, and its supervisor restarted it into the same failure: the
+/// fault campaign's seed 69, a member restarted while the leader was cut
+/// off). Once the others are back it finishes starting and catches up.
+#[test]
+fn member_restarted_without_a_leader_in_reach_waits_for_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_lan, members, clients) = three_and_three().unwrap();
+    let mut cluster = Cluster::start(members.clone(), dir.path(), &clients).unwrap();
+    let leader = wait_for(20, || cluster.leader(0)).expect("a leader") as usize;
+    // A follower with its client's session up (client i is owned by
+    // member i + 1): it has a peer to mark stale when it restarts.
+    let victim = (0..3).find(|i| i + 1 != leader).unwrap();
+    let routes = host_routes(500);
+    let bird = client(
+        &clients[victim],
+        &members,
+        dir.path(),
+        routes.iter().map(String::as_str).collect(),
+    );
+    let owner = format!("m{}", victim + 1);
+    assert!(
+        wait_for(60, || bird.bgp_state(&owner).filter(|s| s == "Established")).is_some(),
+        "the client's session never came up on member {}",
+        victim + 1
+    );
+    assert!(cluster.agree(60, 500).is_some(), "{:?}", cluster.digests());
+    for i in 0..3 {
+        cluster.kill(i);
+    }
+    cluster.restart(victim).unwrap();
+    // Alone for 20 s: long past the 5 s it waits for a leader and the
+    // write's own tries.
+    let t0 = std::time::Instant::now();
+    while t0.elapsed() < std::time::Duration::from_secs(20) {
+        let d = cluster.daemons[victim].as_mut().unwrap();
+        assert!(
+            d.is_running(),
+            "member {} exited with no leader in reach: {:?}\n{}",
+            victim + 1,
+            d.exited(),
+            reflex_tests::reflex::log_tail(&cluster.dirs[victim])
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let log = reflex_tests::reflex::log(&cluster.dirs[victim]);
+    assert!(
+        log.contains("waiting for one"),
+        "the wait is logged\n{}",
+        reflex_tests::reflex::log_tail(&cluster.dirs[victim])
+    );
+    for i in (0..3).filter(|i| *i != victim) {
+        cluster.restart(i).unwrap();
+    }
+    let ready = wait_for(60, || {
+        reflex_tests::reflex::log(&cluster.dirs[victim])
+            .contains("replicated RIB ready")
+            .then_some(())
+    });
+    assert!(
+        ready.is_some(),
+        "member {} never finished starting\n{}",
+        victim + 1,
+        reflex_tests::reflex::log_tail(&cluster.dirs[victim])
+    );
+    let agreed = cluster.agree(60, 500);
+    assert!(agreed.is_some(), "digests differ: {:?}", cluster.digests());
+    eprintln!(
+        "member {} waited alone 20 s, then started and agrees: {agreed:?}",
+        victim + 1
+    );
+}

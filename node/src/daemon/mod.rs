@@ -367,18 +367,35 @@ async fn start_member(
         (a.rib.loc_rib_len(), stale)
     });
     if !stale.is_empty() {
-        let commands = stale
-            .iter()
-            .map(|peer| RibCommand::PeerDownGraceful { peer: *peer })
-            .collect();
-        // A follower reads a replica that may be behind: under its lease
-        // epochs, the write is refused for a session another member took
-        // over meanwhile (its session is up there).
-        let fence = member.read(|a| a.leases.fence(me.id, stale.iter().copied()));
-        let r = member
-            .write(Request::fenced(commands, fence))
-            .await
-            .context("cannot mark the peers of before the restart stale")?;
+        // Until a leader takes the write: a member started while the
+        // leader is out of its reach (or the majority is down) waits for
+        // it rather than exiting (a supervisor would only start it again
+        // into the same wait; the fault campaign's seed 69).
+        let mut again = Duration::from_millis(500);
+        let r = loop {
+            let commands = stale
+                .iter()
+                .map(|peer| RibCommand::PeerDownGraceful { peer: *peer })
+                .collect();
+            // A follower reads a replica that may be behind: under its
+            // lease epochs, the write is refused for a session another
+            // member took over meanwhile (its session is up there).
+            let fence = member.read(|a| a.leases.fence(me.id, stale.iter().copied()));
+            match member.write(Request::fenced(commands, fence)).await {
+                Ok(r) => break r,
+                Err(e) => {
+                    stopped(&member)?;
+                    warn!(
+                        error = %e,
+                        peers = stale.len(),
+                        retry_in = ?again,
+                        "cannot mark the peers of before the restart stale yet (no leader within reach?): waiting for one"
+                    );
+                    tokio::time::sleep(again).await;
+                    again = (again * 2).min(Duration::from_secs(5));
+                }
+            }
+        };
         if r.fenced > 0 {
             info!(
                 refused = r.fenced,

@@ -157,10 +157,19 @@ impl Lab {
             .is_some_and(reflex_tests::netns::Daemon::is_running)
     }
 
-    /// How member `i` exited, if it did (not killed here).
+    /// How member `i` exited, if it did (not killed here), with the last
+    /// error it logged: why.
     pub fn exit_status(&mut self, i: usize) -> Option<String> {
         let d = self.cluster.daemons[i].as_mut()?;
-        d.exited().map(|s| s.to_string())
+        let status = d.exited()?;
+        let log = reflex_tests::reflex::log(&self.cluster.dirs[i]);
+        let last = |p: &dyn Fn(&str) -> bool| log.lines().rev().find(|l| p(l)).map(str::trim);
+        Some(
+            match last(&|l| l.contains("ERROR")).or_else(|| last(&|l| !l.trim().is_empty())) {
+                Some(why) => format!("{status}; its last error: {why}"),
+                None => format!("{status}; nothing logged"),
+            },
+        )
     }
 
     /// Member `i`'s resident set, in KiB.

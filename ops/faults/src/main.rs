@@ -6,6 +6,7 @@
 //! ```text
 //! fault-campaign --runs 100 --secs 60          # seeds 1..=100
 //! fault-campaign --seed 17 --secs 60           # one seed again
+//! fault-campaign --regressions                 # the seeds that failed once
 //! fault-campaign --first 51 --runs 50 --subnet 241   # beside another
 //! ```
 
@@ -20,8 +21,12 @@ use std::time::{Duration, Instant};
 )]
 struct Args {
     /// Run this seed only (a failing seed of an earlier campaign).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "regressions")]
     seed: Option<u64>,
+    /// Run the seeds that broke an invariant once and were fixed
+    /// (of `REGRESSION_SECS` each; `--secs` is ignored).
+    #[arg(long)]
+    regressions: bool,
     /// The first seed of the campaign.
     #[arg(long, default_value_t = 1)]
     first: u64,
@@ -62,10 +67,16 @@ fn main() {
 
 /// Runs the campaign; whether no invariant was broken.
 fn campaign(args: &Args) -> Result<bool, String> {
-    let run = Duration::from_secs(args.secs);
+    let secs = if args.regressions {
+        reflex_faults::REGRESSION_SECS
+    } else {
+        args.secs
+    };
+    let run = Duration::from_secs(secs);
     let settle = Duration::from_secs(args.settle);
     let seeds: Vec<u64> = match args.seed {
         Some(s) => vec![s],
+        None if args.regressions => reflex_faults::REGRESSIONS.to_vec(),
         None => (args.first..args.first + args.runs).collect(),
     };
     let started = Instant::now();
@@ -135,7 +146,7 @@ fn campaign(args: &Args) -> Result<bool, String> {
     println!(
         "== campaign: {} runs of {} s in {:.0} s",
         outcomes.len(),
-        args.secs,
+        secs,
         started.elapsed().as_secs_f64()
     );
     println!(
@@ -151,10 +162,7 @@ fn campaign(args: &Args) -> Result<bool, String> {
         if failing.is_empty() {
             String::new()
         } else {
-            format!(
-                " (seeds {failing:?}; replay one with --seed N --secs {})",
-                args.secs
-            )
+            format!(" (seeds {failing:?}; replay one with --seed N --secs {secs})")
         }
     );
     Ok(failing.is_empty())

@@ -29,8 +29,11 @@ fn short_seeded_runs_and_the_regression_seeds_break_no_invariant() {
     };
     // Seed 66 of 60 s: a deposed leader's write, committed by the next
     // leader and received in a snapshot, was never answered (openraft
-    // 0.9), and a session leased to that member ran nowhere.
-    for (seed, secs) in [(1, 20), (2, 20), (66, 60)] {
+    // 0.9), and a session leased to that member ran nowhere. (The other
+    // regression seeds, `reflex_faults::REGRESSIONS`, failed on a timing
+    // that does not come back at will; `fault-campaign --regressions`
+    // runs them all: some 6 minutes, too long for every CI run.)
+    for (seed, secs) in [(1, 20), (2, 20), (66, reflex_faults::REGRESSION_SECS)] {
         let run = Duration::from_secs(secs);
         let stream = Arc::new(reflex_faults::stream(Some(run * 7 / 10), subnet).unwrap());
         let o = seeded(seed, run, stream, &reference, limits).unwrap();
