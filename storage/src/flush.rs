@@ -6,10 +6,10 @@
 //! it, and the daemon exits on openraft's fatal state (a supervisor starts
 //! it again on a store that opens or fails to open, both visible).
 
-use crate::lock;
 use crate::types::{NodeId, TypeConfig};
+use crate::{io_err, lock};
 use openraft::storage::LogFlushed;
-use openraft::{ErrorSubject, ErrorVerb, StorageError, StorageIOError};
+use openraft::{ErrorSubject, ErrorVerb, StorageError};
 use std::future::Future;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -45,7 +45,7 @@ pub async fn flush(
 ) -> Result<(), StorageError<NodeId>> {
     within(flush, FLUSH_DEADLINE).await.map_err(|e| {
         tracing::error!(error = %e, "a flush of the store failed");
-        StorageIOError::new(subject, ErrorVerb::Write, openraft::AnyError::new(&e)).into()
+        io_err(subject, ErrorVerb::Write, e)
     })
 }
 

@@ -58,6 +58,15 @@ pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// A store I/O error as openraft takes it.
+pub(crate) fn io_err(
+    subject: openraft::ErrorSubject<NodeId>,
+    verb: openraft::ErrorVerb,
+    e: impl std::error::Error + 'static,
+) -> openraft::StorageError<NodeId> {
+    openraft::StorageIOError::new(subject, verb, openraft::AnyError::new(&e)).into()
+}
+
 /// Octets of sled page cache.
 const SLED_CACHE: u64 = 8 << 20;
 

@@ -8,12 +8,12 @@
 
 use crate::flush::{self, Answer, FLUSH_DEADLINE, Watched};
 use crate::format::{self, index_key, index_of};
-use crate::lock;
 use crate::types::{NodeId, TypeConfig};
+use crate::{io_err, lock};
 use openraft::storage::{LogFlushed, LogState, RaftLogStorage};
 use openraft::{
     Entry, EntryPayload, ErrorSubject, ErrorVerb, LogId, OptionalSend, RaftLogReader, StorageError,
-    StorageIOError, Vote,
+    Vote,
 };
 use std::collections::BTreeMap;
 use std::fmt::Debug;
@@ -98,7 +98,7 @@ impl Flusher {
         let (done_tx, done) = mpsc::channel::<()>();
         let watched = Watched::start(FLUSH_DEADLINE)?;
         let in_flight = watched.clone();
-        let thread = std::thread::Builder::new()
+        let spawned = std::thread::Builder::new()
             .name("raft-log-flush".into())
             .spawn(move || {
                 // Dropped last, after `db` (locals drop in reverse): the
@@ -113,7 +113,8 @@ impl Flusher {
                         callback.answer(flushed.clone().map_err(std::io::Error::other));
                     }
                 }
-            })?;
+            });
+        let thread = spawned.inspect_err(|_| watched.stop())?;
         Ok(Flusher {
             appended: Some(tx),
             done: Mutex::new(Some(done)),
@@ -187,14 +188,6 @@ fn stored_form(e: &Entry<TypeConfig>) -> Entry<TypeConfig> {
             EntryPayload::Membership(m) => EntryPayload::Membership(m.clone()),
         },
     }
-}
-
-fn io_err(
-    subject: ErrorSubject<NodeId>,
-    verb: ErrorVerb,
-    e: impl std::error::Error + 'static,
-) -> StorageError<NodeId> {
-    StorageIOError::new(subject, verb, openraft::AnyError::new(&e)).into()
 }
 
 impl LogStore {

@@ -15,14 +15,14 @@
 
 use crate::format;
 use crate::leases::{Fence, Leases};
-use crate::lock;
 use crate::stored::StoredState;
 use crate::types::{Command, NodeId, Owners, PeerIds, Response, TypeConfig};
 use crate::writes::{Admission, Writes};
+use crate::{io_err, lock};
 use openraft::storage::{RaftStateMachine, Snapshot};
 use openraft::{
     BasicNode, Entry, EntryPayload, ErrorSubject, ErrorVerb, LogId, OptionalSend,
-    RaftSnapshotBuilder, SnapshotMeta, StorageError, StorageIOError, StoredMembership,
+    RaftSnapshotBuilder, SnapshotMeta, StorageError, StoredMembership,
 };
 use speaker::policy::Policy;
 use speaker::rib::{PeerId, Rib, RibCommand, RibConfig, RibOutput};
@@ -114,14 +114,6 @@ pub struct StateMachine {
     built: Arc<Mutex<u64>>,
     /// When the last snapshot was built or installed by this process.
     snapshot_at: Arc<Mutex<Option<std::time::Instant>>>,
-}
-
-fn io_err(
-    subject: ErrorSubject<NodeId>,
-    verb: ErrorVerb,
-    e: impl std::error::Error + 'static,
-) -> StorageError<NodeId> {
-    StorageIOError::new(subject, verb, openraft::AnyError::new(&e)).into()
 }
 
 /// A stored snapshot: its meta and the versioned image octets.

@@ -163,13 +163,14 @@ impl Lab {
         let d = self.cluster.daemons[i].as_mut()?;
         let status = d.exited()?;
         let log = reflex_tests::reflex::log(&self.cluster.dirs[i]);
-        let last = |p: &dyn Fn(&str) -> bool| log.lines().rev().find(|l| p(l)).map(str::trim);
-        Some(
-            match last(&|l| l.contains("ERROR")).or_else(|| last(&|l| !l.trim().is_empty())) {
-                Some(why) => format!("{status}; its last error: {why}"),
-                None => format!("{status}; nothing logged"),
-            },
-        )
+        // Its last error, else its last line (an error at start-up is
+        // printed without a level).
+        let mut lines = log.lines().rev().map(str::trim).filter(|l| !l.is_empty());
+        let last = lines.clone().next();
+        Some(match lines.find(|l| l.contains("ERROR")).or(last) {
+            Some(why) => format!("{status}; its last error: {why}"),
+            None => format!("{status}; nothing logged"),
+        })
     }
 
     /// Member `i`'s resident set, in KiB.
