@@ -39,6 +39,18 @@ fn election_wait(lease: Duration) -> Duration {
     lease + Duration::from_millis(jitter)
 }
 
+/// The same when the leader's Raft port refuses connections: its process
+/// is gone, not busy, so the voters' lease is all there is to wait (and
+/// a little, at random, so that they do not all try at once).
+fn election_wait_leader_gone(lease: Duration) -> Duration {
+    let jitter = RandomState::new().hash_one(Instant::now()) % 500;
+    lease + Duration::from_millis(jitter)
+}
+
+/// A leader whose Raft port has refused this long is gone
+/// ([`Contact::refusing`]).
+const LEADER_REFUSING_AFTER: Duration = Duration::from_millis(400);
+
 /// Pings one other voter every [`PING_EVERY`] and records each answer
 /// as it comes: a voter that does not answer (cut off, its pings time
 /// out) slows no other's, whose answers say whether this member is in
@@ -80,6 +92,7 @@ pub async fn campaign(
     let started = Instant::now();
     let mut tried: Option<Instant> = None;
     let mut wait = election_wait(lease);
+    let gone_wait = election_wait_leader_gone(lease);
     loop {
         tokio::time::sleep(PING_EVERY).await;
         let m = raft.metrics().borrow().clone();
@@ -113,7 +126,18 @@ pub async fn campaign(
         .flatten()
         .min()
         .unwrap_or_default();
-        if (single && tried.is_some_and(|t| t.elapsed() < lease)) || (!single && quiet < wait) {
+        let leader_gone = m.current_leader.is_some_and(|l| {
+            l != me
+                && !contact
+                    .refusing(&BTreeSet::from([l]), LEADER_REFUSING_AFTER)
+                    .is_empty()
+        });
+        let due = if leader_gone && tried.is_none() {
+            wait.min(gone_wait)
+        } else {
+            wait
+        };
+        if (single && tried.is_some_and(|t| t.elapsed() < lease)) || (!single && quiet < due) {
             continue;
         }
         if !contact.leaderless_majority(PING_EVERY * 2, Some(m.last_log_index)) {

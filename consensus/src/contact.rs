@@ -28,6 +28,11 @@ use storage::NodeId;
 /// leader: it grants no pre-vote, and does not count as leaderless.
 pub const LEADER_STICKY: Duration = Duration::from_millis(600);
 
+/// A refusal older than this no longer says a member is gone (its
+/// connections may be timing out now: another failure, judged by
+/// silence). Pings come every 200 ms.
+pub const REFUSED_LATELY: Duration = Duration::from_millis(1000);
+
 /// What a member says of itself when another asks ([`crate::protocol::Rpc::Ping`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pong {
@@ -65,6 +70,9 @@ struct State {
     pongs: HashMap<NodeId, (Instant, Pong)>,
     /// Since when this member leads (`None`: it does not).
     leading_since: Option<Instant>,
+    /// Members whose Raft port refused this one's connections: since
+    /// when (without an answer since), and last: no process listens there.
+    refused: HashMap<NodeId, (Instant, Instant)>,
 }
 
 /// This member's contact with the others (shared by the transport, the
@@ -111,7 +119,9 @@ impl Contact {
 
     /// `member` answered a call of this one (any call: Raft's or a ping).
     pub fn answered(&self, member: NodeId) {
-        self.state().answered.insert(member, Instant::now());
+        let mut s = self.state();
+        s.answered.insert(member, Instant::now());
+        s.refused.remove(&member);
     }
 
     /// `member` answered a ping with `pong`.
@@ -119,7 +129,39 @@ impl Contact {
         let now = Instant::now();
         let mut s = self.state();
         s.answered.insert(member, now);
+        s.refused.remove(&member);
         s.pongs.insert(member, (now, pong));
+    }
+
+    /// `member`'s Raft port refused a connection (a TCP reset to the
+    /// connect): its process is gone, or not yet listening; either way it
+    /// runs no session.
+    pub fn refused(&self, member: NodeId) {
+        let now = Instant::now();
+        self.state()
+            .refused
+            .entry(member)
+            .and_modify(|(_, last)| *last = now)
+            .or_insert((now, now));
+    }
+
+    /// The members of `members` whose Raft port has refused every
+    /// connection of this one for at least `for_at_least`, the last
+    /// within [`REFUSED_LATELY`], with no answer since: their process is
+    /// gone. Faster than a silence ([`Contact::reachable`]), which may be
+    /// a member only slow or cut off.
+    pub fn refusing(&self, members: &BTreeSet<NodeId>, for_at_least: Duration) -> BTreeSet<NodeId> {
+        let s = self.state();
+        members
+            .iter()
+            .filter(|m| {
+                **m != self.me
+                    && s.refused.get(m).is_some_and(|(first, last)| {
+                        first.elapsed() >= for_at_least && last.elapsed() < REFUSED_LATELY
+                    })
+            })
+            .copied()
+            .collect()
     }
 
     /// An AppendEntries received at `received` was accepted; its leader
@@ -345,5 +387,34 @@ mod tests {
         let c = Contact::new(4);
         c.set_voters([1, 2, 3].into_iter().collect());
         assert!(c.in_contact(false, WITHIN));
+    }
+
+    #[test]
+    fn a_member_refusing_connections_for_a_while_is_gone_until_it_answers() {
+        let c = three(1);
+        let all: BTreeSet<NodeId> = [1, 2, 3].into_iter().collect();
+        let none = BTreeSet::new();
+        c.refused(2);
+        assert_eq!(
+            c.refusing(&all, Duration::from_millis(50)),
+            none,
+            "not for long yet"
+        );
+        assert_eq!(c.refusing(&all, Duration::ZERO), [2].into_iter().collect());
+        std::thread::sleep(Duration::from_millis(60));
+        c.refused(2);
+        assert_eq!(
+            c.refusing(&all, Duration::from_millis(50)),
+            [2].into_iter().collect()
+        );
+        // One answer and it is back: the refusals start over.
+        c.answered(2);
+        assert_eq!(c.refusing(&all, Duration::ZERO), none);
+        c.refused(3);
+        c.ponged(3, Pong::default());
+        assert_eq!(c.refusing(&all, Duration::ZERO), none);
+        // This member never counts itself.
+        c.refused(1);
+        assert_eq!(c.refusing(&all, Duration::ZERO), none);
     }
 }

@@ -172,6 +172,17 @@ impl Member {
         self.contact.reachable(members, within)
     }
 
+    /// The members of `members` whose Raft port has refused this one's
+    /// connections for at least `for_at_least` ([`Contact::refusing`]):
+    /// their process is gone.
+    pub fn refusing(
+        &self,
+        members: &std::collections::BTreeSet<NodeId>,
+        for_at_least: Duration,
+    ) -> std::collections::BTreeSet<NodeId> {
+        self.contact.refusing(members, for_at_least)
+    }
+
     /// Whether this member has been in contact with a majority within
     /// `within`, or `leading_within` while it leads ([`crate::contact`]):
     /// if not, a leader may give its sessions to another member once that

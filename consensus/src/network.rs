@@ -135,7 +135,15 @@ impl Connection {
         let s = tokio::time::timeout(self.connect_timeout, TcpStream::connect(&self.addr))
             .await
             .map_err(|_| CallError::Connect(self.addr.clone(), timed_out()))?
-            .map_err(|e| CallError::Connect(self.addr.clone(), e))?;
+            .map_err(|e| {
+                // Nothing listens there: the member's process is gone.
+                if e.kind() == std::io::ErrorKind::ConnectionRefused
+                    && let (Some(c), Some(target)) = (&self.contact, self.target)
+                {
+                    c.refused(target);
+                }
+                CallError::Connect(self.addr.clone(), e)
+            })?;
         // Small frames (votes, heartbeats) must not wait for Nagle.
         let _ = s.set_nodelay(true);
         tokio::time::timeout(self.connect_timeout, tls.connect(s, self.target))

@@ -335,8 +335,11 @@ pub struct SnapshotBuilder {
 
 impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>> {
-        // The image is taken under the lock (cheap: attribute sets are
-        // shared), encoded outside it.
+        // The image is taken under the lock (attribute sets are shared,
+        // not copied), encoded outside it, and off the runtime's thread:
+        // that thread also runs Raft, whose heartbeats a full table's
+        // encoding (a second or more) would hold up past the fence time.
+        let started = std::time::Instant::now();
         let (image, leases, peer_ids, writes, last_applied, membership) = {
             let a = self.sm.applied();
             (
@@ -348,8 +351,19 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
                 a.membership.clone(),
             )
         };
-        let data = format::encode(&StoredState::of(&image, &leases, &peer_ids, &writes))
-            .map_err(|e| io_err(ErrorSubject::Snapshot(None), ErrorVerb::Write, e))?;
+        let imaged = started.elapsed();
+        let data = tokio::task::spawn_blocking(move || {
+            format::encode(&StoredState::of(&image, &leases, &peer_ids, &writes))
+        })
+        .await
+        .map_err(|e| io_err(ErrorSubject::Snapshot(None), ErrorVerb::Write, e))?
+        .map_err(|e| io_err(ErrorSubject::Snapshot(None), ErrorVerb::Write, e))?;
+        tracing::debug!(
+            image_ms = imaged.as_millis() as u64,
+            encoded_ms = started.elapsed().as_millis() as u64,
+            octets = data.len(),
+            "snapshot built"
+        );
         let n = {
             let mut b = lock(&self.sm.built);
             *b += 1;

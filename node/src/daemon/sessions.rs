@@ -758,6 +758,13 @@ const QUIET: Duration = Duration::from_millis(500);
 /// election timeout (1 to 2 s), so a member that is only slow keeps them.
 const MEMBER_DEAD_AFTER: Duration = Duration::from_millis(2500);
 
+/// A member whose Raft port has refused every connection (pings come
+/// every 200 ms) for this long is gone: its process is not running, so
+/// neither are its sessions, and the leader gives them to the others
+/// without waiting [`MEMBER_DEAD_AFTER`]. A member cut off or slow
+/// times out rather than refuses.
+const MEMBER_REFUSING_AFTER: Duration = Duration::from_millis(400);
+
 /// How long a follower out of contact with a majority of the cluster
 /// keeps its sessions ([`consensus::contact`]). Under
 /// [`MEMBER_DEAD_AFTER`], after which the leader gives them to another
@@ -957,22 +964,25 @@ pub async fn follow_owners(member: Arc<Member>, sessions: Sessions) {
                 .filter_map(|n| ids.get(&n.addr.ip()).copied())
                 .collect();
             let voters: BTreeSet<NodeId> = status.voters.keys().copied().collect();
-            let voters_all = voters.clone();
             // A new leader has not heard from the others long enough to
             // tell who is dead: every voter counts as alive meanwhile.
+            // A member whose Raft port refuses connections is gone (its
+            // process runs no session): no need to wait out a silence.
+            let refusing = member.refusing(&voters, MEMBER_REFUSING_AFTER);
             let alive = if since.elapsed() < MEMBER_DEAD_AFTER {
-                voters
+                voters.clone()
             } else {
-                let alive = member.reachable(&voters, MEMBER_DEAD_AFTER);
-                if alive != voters {
-                    let dead: Vec<_> = voters.difference(&alive).collect();
-                    debug!(
-                        ?dead,
-                        "members not answering: their sessions go to the others"
-                    );
-                }
-                alive
+                member.reachable(&voters, MEMBER_DEAD_AFTER)
             };
+            let alive: BTreeSet<NodeId> = alive.difference(&refusing).copied().collect();
+            if alive != voters {
+                let dead: Vec<_> = voters.difference(&alive).collect();
+                debug!(
+                    ?dead,
+                    ?refusing,
+                    "members not answering: their sessions go to the others"
+                );
+            }
             let eligible: BTreeSet<NodeId> = alive
                 .iter()
                 .filter(|m| !leases.drained().contains_key(m))
@@ -980,9 +990,9 @@ pub async fn follow_owners(member: Arc<Member>, sessions: Sessions) {
                 .collect();
             let pins = sessions.pins(&ids);
             let joining: BTreeSet<NodeId> = member
-                .reachable(&voters_all, JOINING_DEAD_AFTER)
+                .reachable(&voters, JOINING_DEAD_AFTER)
                 .into_iter()
-                .filter(|m| !leases.drained().contains_key(m))
+                .filter(|m| !leases.drained().contains_key(m) && !refusing.contains(m))
                 .collect();
             let handed_over = sessions.handed_over(&ids);
             let mut changes = lease_changes(

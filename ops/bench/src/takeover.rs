@@ -20,6 +20,9 @@ use std::time::{Duration, Instant};
 
 const AS: u32 = 65000;
 
+/// The API's token (`reflex ctl move` needs one).
+const TOKEN: &str = "takeover-bench-token";
+
 /// The most a takeover may take (issue 16's goal).
 const GOAL: Duration = Duration::from_secs(5);
 
@@ -37,11 +40,15 @@ pub struct TakeoverArgs {
     /// Takeovers to measure (each kills the owner, then starts it again).
     #[arg(long, default_value_t = 3)]
     runs: usize,
+    /// Kill the leader: the client's session is moved to the leader
+    /// first (a new leader is elected before the session moves).
+    #[arg(long)]
+    leader: bool,
 }
 
 fn members_neighbors(source: &Node, client: &Node) -> String {
     format!(
-        "\n[[neighbor]]\naddress = \"{}\"\nremote-as = {AS}\nroute-reflector-client = true\npassive = true\nhold-time = 30\n\
+        "\n[api]\ntoken = \"{TOKEN}\"\n\n[[neighbor]]\naddress = \"{}\"\nremote-as = {AS}\nroute-reflector-client = true\npassive = true\nhold-time = 30\n\
          \n[[neighbor]]\naddress = \"{}\"\nremote-as = {AS}\nroute-reflector-client = true\nhold-time = 30\nconnect-retry = 2\nidle-hold = 1\n",
         source.v4, client.v4
     )
@@ -59,6 +66,36 @@ fn session_on(m: &Node, client: &Node) -> Option<(bool, bool)> {
         v["state"].as_str() == Some("Established"),
         v["table_sent"].as_bool() == Some(true),
     ))
+}
+
+/// Moves the client's session to the leader (`reflex ctl move`) and
+/// waits until the leader owns it, with no move under way.
+fn move_to_leader(members: &[Node], client: &Node) -> Result<()> {
+    let leader = wait_for(60, || {
+        json(&members[0], "/api/v1/cluster")?["leader"].as_u64()
+    })
+    .context("no leader")?;
+    let owner = |m: &Node| json(m, "/api/v1/cluster")?["owners"][client.v4.to_string()].as_u64();
+    if owner(&members[0]) != Some(leader) {
+        let out = reflex_tests::reflex::ctl(
+            &members[0],
+            Some(TOKEN),
+            &["move", &client.v4.to_string(), "--to", &leader.to_string()],
+        );
+        if out.0 != Some(0) {
+            bail!("cannot move the client's session to the leader: {}", out.2);
+        }
+    }
+    let leader_node = &members[leader as usize - 1];
+    wait_for(120, || {
+        (owner(&members[0]) == Some(leader)
+            && session_on(leader_node, client) == Some((true, true)))
+        .then_some(())
+    })
+    .context("the client's session did not move to the leader")?;
+    // The old owner's session closes once the move is done.
+    std::thread::sleep(Duration::from_secs(5));
+    Ok(())
 }
 
 pub fn run(args: &TakeoverArgs) -> Result<()> {
@@ -120,6 +157,9 @@ pub fn run(args: &TakeoverArgs) -> Result<()> {
         .any(|s| matches!(s.state(), State::Sent { .. }));
     let mut results = Vec::new();
     for run in 1..=args.runs.max(1) {
+        if args.leader {
+            move_to_leader(&members, &client)?;
+        }
         let owner = wait_for(60, || {
             json(&members[0], "/api/v1/cluster")?["owners"][client.v4.to_string()].as_u64()
         })
