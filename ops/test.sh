@@ -24,7 +24,7 @@ fi
 # still shows it.
 if grep -q "panicked at" "$log"; then
   echo "== failures"
-  grep -A8 "panicked at" "$log" | cut -c1-600 | head -n 120
+  grep -A40 "panicked at" "$log" | cut -c1-400 | head -n 240
 fi
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
