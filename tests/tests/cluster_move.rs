@@ -112,13 +112,33 @@ fn a_session_moves_on_request_and_off_a_dead_member() {
     assert_eq!(code, Some(4), "{err}");
     assert!(err.contains("404"), "{err}");
 
-    // Kill the member that runs B's session: once it misses its
-    // heartbeats, B's session comes up on a member alive, and the routes
-    // are where they were.
+    // Kill the member that runs B's session: its Raft port refuses
+    // connections at once, so the leader gives B's session to a member
+    // alive without waiting out 2.5 s of silence (`MEMBER_DEAD_AFTER`;
+    // a leader killed is replaced first, after the voters' 2 s lease);
+    // B's session comes up there, and the routes are where they were.
     let dead = owner_b;
+    let led = cluster.leader(0);
+    let killed = std::time::Instant::now();
     cluster.kill(dead as usize - 1);
     let alive: Vec<usize> = (1..=3).filter(|m| *m as u64 != dead).collect();
     let asked = &members[alive[0] - 1];
+    let reassigned = wait_for(30, || {
+        owner_of(asked, &clients[1])
+            .is_some_and(|o| o != dead)
+            .then(|| killed.elapsed())
+    });
+    eprintln!(
+        "member {dead} killed (the leader: {led:?}): B's session reassigned after {reassigned:?}"
+    );
+    if led != Some(dead) {
+        let bound = std::time::Duration::from_millis(2000);
+        assert!(
+            reassigned.is_some_and(|r| r < bound),
+            "a killed follower's sessions reassigned after {reassigned:?}, not within {bound:?} (its refused connections say it is gone)\n{}",
+            tail(alive[0] - 1)
+        );
+    }
     let failed_over = wait_for(60, || {
         let o = owner_of(asked, &clients[1])?;
         (o != dead && established_with(&b, o) && b.route(ROUTE_A).is_some()).then_some(o)
