@@ -34,22 +34,15 @@ const PING_TIMEOUT: Duration = Duration::from_secs(1);
 /// `election_timeout_max`), then 1 to 2 s more at random, as openraft's
 /// own timer would (a leader busy applying a full table can go quiet for
 /// a few seconds; and members do not all try at once).
-fn election_wait(lease: Duration) -> Duration {
-    let jitter = 1000 + RandomState::new().hash_one(Instant::now()) % 1000;
+///
+/// When the leader's Raft port keeps refusing connections
+/// ([`Contact::gone`]) its process is gone, not busy: the voters' lease
+/// is all there is to wait, and 0 to 0.5 s at random.
+fn election_wait(lease: Duration, leader_gone: bool) -> Duration {
+    let (from, span) = if leader_gone { (0, 500) } else { (1000, 1000) };
+    let jitter = from + RandomState::new().hash_one(Instant::now()) % span;
     lease + Duration::from_millis(jitter)
 }
-
-/// The same when the leader's Raft port refuses connections: its process
-/// is gone, not busy, so the voters' lease is all there is to wait (and
-/// a little, at random, so that they do not all try at once).
-fn election_wait_leader_gone(lease: Duration) -> Duration {
-    let jitter = RandomState::new().hash_one(Instant::now()) % 500;
-    lease + Duration::from_millis(jitter)
-}
-
-/// A leader whose Raft port has refused this long is gone
-/// ([`Contact::refusing`]).
-const LEADER_REFUSING_AFTER: Duration = Duration::from_millis(400);
 
 /// Pings one other voter every [`PING_EVERY`] and records each answer
 /// as it comes: a voter that does not answer (cut off, its pings time
@@ -91,8 +84,8 @@ pub async fn campaign(
     let mut pingers: HashMap<NodeId, Pinger> = HashMap::new();
     let started = Instant::now();
     let mut tried: Option<Instant> = None;
-    let mut wait = election_wait(lease);
-    let gone_wait = election_wait_leader_gone(lease);
+    let mut wait = election_wait(lease, false);
+    let gone_wait = election_wait(lease, true);
     loop {
         tokio::time::sleep(PING_EVERY).await;
         let m = raft.metrics().borrow().clone();
@@ -126,12 +119,9 @@ pub async fn campaign(
         .flatten()
         .min()
         .unwrap_or_default();
-        let leader_gone = m.current_leader.is_some_and(|l| {
-            l != me
-                && !contact
-                    .refusing(&BTreeSet::from([l]), LEADER_REFUSING_AFTER)
-                    .is_empty()
-        });
+        let leader_gone = m
+            .current_leader
+            .is_some_and(|l| l != me && !contact.gone(&BTreeSet::from([l])).is_empty());
         let due = if leader_gone && tried.is_none() {
             wait.min(gone_wait)
         } else {
@@ -150,6 +140,6 @@ pub async fn campaign(
         );
         let _ = raft.trigger().elect().await;
         tried = Some(Instant::now());
-        wait = election_wait(lease);
+        wait = election_wait(lease, false);
     }
 }

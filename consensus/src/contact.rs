@@ -28,9 +28,15 @@ use storage::NodeId;
 /// leader: it grants no pre-vote, and does not count as leaderless.
 pub const LEADER_STICKY: Duration = Duration::from_millis(600);
 
+/// A member whose Raft port has refused every connection of this one
+/// for this long (pings come every 200 ms) is gone: no process listens
+/// there, so none runs its sessions. A member cut off or slow times out
+/// rather than refuses, and is judged by its silence instead.
+pub const REFUSING_FOR: Duration = Duration::from_millis(400);
+
 /// A refusal older than this no longer says a member is gone (its
 /// connections may be timing out now: another failure, judged by
-/// silence). Pings come every 200 ms.
+/// silence).
 pub const REFUSED_LATELY: Duration = Duration::from_millis(1000);
 
 /// What a member says of itself when another asks ([`crate::protocol::Rpc::Ping`]).
@@ -146,18 +152,22 @@ impl Contact {
     }
 
     /// The members of `members` whose Raft port has refused every
-    /// connection of this one for at least `for_at_least`, the last
-    /// within [`REFUSED_LATELY`], with no answer since: their process is
-    /// gone. Faster than a silence ([`Contact::reachable`]), which may be
-    /// a member only slow or cut off.
-    pub fn refusing(&self, members: &BTreeSet<NodeId>, for_at_least: Duration) -> BTreeSet<NodeId> {
+    /// connection of this one for [`REFUSING_FOR`], the last within
+    /// [`REFUSED_LATELY`], with no answer since: their process is gone.
+    /// Faster than a silence ([`Contact::reachable`]), which may be a
+    /// member only slow or cut off.
+    pub fn gone(&self, members: &BTreeSet<NodeId>) -> BTreeSet<NodeId> {
+        self.gone_after(members, REFUSING_FOR)
+    }
+
+    fn gone_after(&self, members: &BTreeSet<NodeId>, refusing_for: Duration) -> BTreeSet<NodeId> {
         let s = self.state();
         members
             .iter()
             .filter(|m| {
                 **m != self.me
                     && s.refused.get(m).is_some_and(|(first, last)| {
-                        first.elapsed() >= for_at_least && last.elapsed() < REFUSED_LATELY
+                        first.elapsed() >= refusing_for && last.elapsed() < REFUSED_LATELY
                     })
             })
             .copied()
@@ -396,25 +406,28 @@ mod tests {
         let none = BTreeSet::new();
         c.refused(2);
         assert_eq!(
-            c.refusing(&all, Duration::from_millis(50)),
+            c.gone_after(&all, Duration::from_millis(50)),
             none,
             "not for long yet"
         );
-        assert_eq!(c.refusing(&all, Duration::ZERO), [2].into_iter().collect());
+        assert_eq!(
+            c.gone_after(&all, Duration::ZERO),
+            [2].into_iter().collect()
+        );
         std::thread::sleep(Duration::from_millis(60));
         c.refused(2);
         assert_eq!(
-            c.refusing(&all, Duration::from_millis(50)),
+            c.gone_after(&all, Duration::from_millis(50)),
             [2].into_iter().collect()
         );
         // One answer and it is back: the refusals start over.
         c.answered(2);
-        assert_eq!(c.refusing(&all, Duration::ZERO), none);
+        assert_eq!(c.gone_after(&all, Duration::ZERO), none);
         c.refused(3);
         c.ponged(3, Pong::default());
-        assert_eq!(c.refusing(&all, Duration::ZERO), none);
+        assert_eq!(c.gone_after(&all, Duration::ZERO), none);
         // This member never counts itself.
         c.refused(1);
-        assert_eq!(c.refusing(&all, Duration::ZERO), none);
+        assert_eq!(c.gone_after(&all, Duration::ZERO), none);
     }
 }

@@ -172,15 +172,13 @@ impl Member {
         self.contact.reachable(members, within)
     }
 
-    /// The members of `members` whose Raft port has refused this one's
-    /// connections for at least `for_at_least` ([`Contact::refusing`]):
-    /// their process is gone.
-    pub fn refusing(
+    /// The members of `members` whose Raft port keeps refusing this
+    /// one's connections ([`Contact::gone`]): their process is gone.
+    pub fn gone(
         &self,
         members: &std::collections::BTreeSet<NodeId>,
-        for_at_least: Duration,
     ) -> std::collections::BTreeSet<NodeId> {
-        self.contact.refusing(members, for_at_least)
+        self.contact.gone(members)
     }
 
     /// Whether this member has been in contact with a majority within

@@ -360,7 +360,7 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
         .map_err(|e| io_err(ErrorSubject::Snapshot(None), ErrorVerb::Write, e))?;
         tracing::debug!(
             image_ms = imaged.as_millis() as u64,
-            encoded_ms = started.elapsed().as_millis() as u64,
+            total_ms = started.elapsed().as_millis() as u64,
             octets = data.len(),
             "snapshot built"
         );

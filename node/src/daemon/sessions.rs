@@ -758,13 +758,6 @@ const QUIET: Duration = Duration::from_millis(500);
 /// election timeout (1 to 2 s), so a member that is only slow keeps them.
 const MEMBER_DEAD_AFTER: Duration = Duration::from_millis(2500);
 
-/// A member whose Raft port has refused every connection (pings come
-/// every 200 ms) for this long is gone: its process is not running, so
-/// neither are its sessions, and the leader gives them to the others
-/// without waiting [`MEMBER_DEAD_AFTER`]. A member cut off or slow
-/// times out rather than refuses.
-const MEMBER_REFUSING_AFTER: Duration = Duration::from_millis(400);
-
 /// How long a follower out of contact with a majority of the cluster
 /// keeps its sessions ([`consensus::contact`]). Under
 /// [`MEMBER_DEAD_AFTER`], after which the leader gives them to another
@@ -968,7 +961,7 @@ pub async fn follow_owners(member: Arc<Member>, sessions: Sessions) {
             // tell who is dead: every voter counts as alive meanwhile.
             // A member whose Raft port refuses connections is gone (its
             // process runs no session): no need to wait out a silence.
-            let refusing = member.refusing(&voters, MEMBER_REFUSING_AFTER);
+            let refusing = member.gone(&voters);
             let alive = if since.elapsed() < MEMBER_DEAD_AFTER {
                 voters.clone()
             } else {

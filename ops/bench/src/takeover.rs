@@ -10,7 +10,7 @@
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use reflex_tests::bird::Bird;
-use reflex_tests::cluster::Cluster;
+use reflex_tests::cluster::{Cluster, owner_of};
 use reflex_tests::continuity::Sampler;
 use reflex_tests::http::get;
 use reflex_tests::netns::{Lan, Node, wait_for};
@@ -75,8 +75,7 @@ fn move_to_leader(members: &[Node], client: &Node) -> Result<()> {
         json(&members[0], "/api/v1/cluster")?["leader"].as_u64()
     })
     .context("no leader")?;
-    let owner = |m: &Node| json(m, "/api/v1/cluster")?["owners"][client.v4.to_string()].as_u64();
-    if owner(&members[0]) != Some(leader) {
+    if owner_of(&members[0], client) != Some(leader) {
         let out = reflex_tests::reflex::ctl(
             &members[0],
             Some(TOKEN),
@@ -88,7 +87,7 @@ fn move_to_leader(members: &[Node], client: &Node) -> Result<()> {
     }
     let leader_node = &members[leader as usize - 1];
     wait_for(120, || {
-        (owner(&members[0]) == Some(leader)
+        (owner_of(&members[0], client) == Some(leader)
             && session_on(leader_node, client) == Some((true, true)))
         .then_some(())
     })
@@ -160,10 +159,8 @@ pub fn run(args: &TakeoverArgs) -> Result<()> {
         if args.leader {
             move_to_leader(&members, &client)?;
         }
-        let owner = wait_for(60, || {
-            json(&members[0], "/api/v1/cluster")?["owners"][client.v4.to_string()].as_u64()
-        })
-        .context("no owner for the client's session")? as usize;
+        let owner = wait_for(60, || owner_of(&members[0], &client))
+            .context("no owner for the client's session")? as usize;
         let others: Vec<Node> = (1..=3)
             .filter(|m| *m != owner)
             .map(|m| members[m - 1].clone())
