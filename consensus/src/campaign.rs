@@ -31,15 +31,16 @@ const PING_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long a member waits, after it last heard a leader (or tried an
 /// election), before it tries one: a voter refuses its vote for a
 /// leader's lease after it last heard the leader (openraft's
-/// `election_timeout_max`), then 1 to 2 s more at random, as openraft's
-/// own timer would (a leader busy applying a full table can go quiet for
-/// a few seconds; and members do not all try at once).
+/// `election_timeout_max`, 1 s), then 2 to 3 s more at random (a leader
+/// busy applying a full table can go quiet for a few seconds, and is not
+/// deposed for it; members do not all try at once).
 ///
 /// When the leader's Raft port keeps refusing connections
 /// ([`Contact::gone`]) its process is gone, not busy: the voters' lease
-/// is all there is to wait, and 0 to 0.5 s at random.
+/// is all there is to wait, 0.1 s more (the other voter may have heard
+/// the leader's last heartbeat a little later) and 0 to 0.4 s at random.
 fn election_wait(lease: Duration, leader_gone: bool) -> Duration {
-    let (from, span) = if leader_gone { (0, 500) } else { (1000, 1000) };
+    let (from, span) = if leader_gone { (100, 400) } else { (2000, 1000) };
     let jitter = from + RandomState::new().hash_one(Instant::now()) % span;
     lease + Duration::from_millis(jitter)
 }

@@ -20,8 +20,14 @@ pub fn raft_config(cluster: &str) -> Config {
         // catching up on hundreds of entries under a full table's load
         // needs more than 200 ms, and a timed-out stream can stall.
         heartbeat_interval: 500,
-        election_timeout_min: 1000,
-        election_timeout_max: 2000,
+        // openraft elects nothing itself here (`enable_elect` is off):
+        // the max is the lease for which a voter refuses its vote after it
+        // last heard the leader (two heartbeats), the min the time a vote
+        // request may take. How long a busy leader keeps its place is
+        // `crate::campaign`'s to say; a leader whose process is gone is
+        // replaced after this lease and little more.
+        election_timeout_min: 900,
+        election_timeout_max: 1000,
         install_snapshot_timeout: SNAPSHOT_CHUNK_TIMEOUT_MS,
         snapshot_max_chunk_size: SNAPSHOT_CHUNK,
         // Entries carry thousands of paths each.

@@ -754,8 +754,9 @@ const QUIET: Duration = Duration::from_millis(500);
 
 /// A member whose Raft has not answered the leader's heartbeats (every
 /// 500 ms) and pings (every 200 ms) for this long is taken for dead: the leader gives its sessions
-/// to the members alive, which already hold their routes. Longer than an
-/// election timeout (1 to 2 s), so a member that is only slow keeps them.
+/// to the members alive, which already hold their routes. Longer than
+/// the fence ([`FENCE_AFTER`]), so a member that is only slow keeps them,
+/// and one cut off has closed them first.
 const MEMBER_DEAD_AFTER: Duration = Duration::from_millis(2500);
 
 /// How long a follower out of contact with a majority of the cluster

@@ -1066,10 +1066,12 @@ impl Handler<TablePage> for PeerSession {
         } else {
             page.msgs
         };
+        let octets: u64 = msgs.iter().map(|m| m.len() as u64).sum();
         self.queue_updates(msgs, ctx);
         if page.table_done && self.fsm.state() == State::Established {
             // Those MRAI holds go out after the ones queued.
             self.table_mark = Some(self.queued + self.mrai_held.len() as u64);
+            self.log_table_written(octets, ctx);
         }
         self.table_more = page.more;
         self.ask_page(ctx);
@@ -1077,6 +1079,29 @@ impl Handler<TablePage> for PeerSession {
 }
 
 impl PeerSession {
+    /// Logs when the table the session was sent on coming up, End-of-RIB
+    /// last, has been handed to the socket (what takeover time is
+    /// measured to); `octets`, the table's size (held and queued whole).
+    fn log_table_written(&mut self, octets: u64, ctx: &mut Context<Self>) {
+        let Some(w) = &self.writer else { return };
+        let generation = self.generation;
+        let wait = w.written_up_to(self.queued_octets + self.mrai_octets);
+        ctx.spawn(wait.into_actor(self).map(move |ok, act, _| {
+            if !ok || act.generation != generation {
+                return;
+            }
+            let _session = act.span.clone().entered();
+            info!(
+                ms = act
+                    .status
+                    .established_at
+                    .map_or(0, |t| t.elapsed().as_millis() as u64),
+                octets,
+                "table and End-of-RIB written"
+            );
+        }));
+    }
+
     /// UPDATEs for the peer: sent, or held by MRAI; past the output
     /// buffer's bound the session is closed.
     fn queue_updates(&mut self, msgs: Vec<Bytes>, ctx: &mut Context<Self>) {

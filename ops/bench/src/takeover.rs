@@ -4,8 +4,10 @@
 //! ../shared/bgp-data) and a BIRD client peer with every member; once the
 //! client holds the table, the member owning its session is killed, and
 //! the others' APIs are read every 20 ms until one runs the session
-//! Established and has written it the table and End-of-RIB. The client is
-//! read every 100 ms meanwhile: its lowest prefix count is printed too.
+//! Established and has written it the table and End-of-RIB; the times
+//! printed are that member's log's (to the millisecond, whatever the
+//! polling's delay). The client is read every 100 ms meanwhile: its
+//! lowest prefix count is printed too.
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
@@ -44,6 +46,10 @@ pub struct TakeoverArgs {
     /// first (a new leader is elected before the session moves).
     #[arg(long)]
     leader: bool,
+    /// Keep the members' data directories and logs (their path is
+    /// printed).
+    #[arg(long)]
+    keep: bool,
 }
 
 fn members_neighbors(source: &Node, client: &Node) -> String {
@@ -60,12 +66,53 @@ fn json(m: &Node, path: &str) -> Option<serde_json::Value> {
 }
 
 /// The client's session as member `m` runs it: (Established, table sent).
+/// From the list of neighbours, which counts no Adj-RIB-Out: the view of
+/// one neighbour walks the whole table for its advertised count, and
+/// asked every 20 ms it would load the members it measures.
 fn session_on(m: &Node, client: &Node) -> Option<(bool, bool)> {
-    let v = json(m, &format!("/api/v1/neighbors/{}", client.v4))?;
+    let all = json(m, "/api/v1/neighbors")?;
+    let v = all
+        .as_array()?
+        .iter()
+        .find(|n| n["address"].as_str() == Some(&client.v4.to_string()))?;
     Some((
         v["state"].as_str() == Some("Established"),
         v["table_sent"].as_bool() == Some(true),
     ))
+}
+
+/// Seconds since midnight (UTC) of a log line's timestamp
+/// (`2026-12-07T02:26:50.582346Z ...`).
+fn log_time(line: &str) -> Option<f64> {
+    let t = line.get(11..26)?;
+    let (h, rest) = t.split_once(':')?;
+    let (m, s) = rest.split_once(':')?;
+    Some(h.parse::<f64>().ok()? * 3600.0 + m.parse::<f64>().ok()? * 60.0 + s.parse::<f64>().ok()?)
+}
+
+/// Seconds since midnight (UTC) now.
+fn time_of_day() -> f64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    now.as_secs_f64() % 86_400.0
+}
+
+/// When, after `killed` (seconds since midnight), the member whose log is
+/// in `dir` brought the client's session up and wrote it the table and
+/// End-of-RIB, as its own log says: (Established, table written), in
+/// seconds after the kill.
+fn logged_takeover(dir: &std::path::Path, client: &Node, killed: f64) -> Option<(f64, f64)> {
+    let log = reflex_tests::reflex::log(dir);
+    let session = format!("session{{neighbor={}}}", client.v4);
+    let after = |what: &str| {
+        log.lines()
+            .filter(|l| l.contains(&session) && l.contains(what))
+            .filter_map(log_time)
+            .map(|t| (t - killed).rem_euclid(86_400.0))
+            .find(|d| *d < 600.0)
+    };
+    Some((after("session established")?, after("table and End-of-RIB written")?))
 }
 
 /// Moves the client's session to the leader (`reflex ctl move`) and
@@ -105,6 +152,9 @@ pub fn run(args: &TakeoverArgs) -> Result<()> {
         .map_err(anyhow::Error::msg)
         .with_context(|| format!("cannot read {}", args.rib.display()))?;
     let dir = tempfile::tempdir()?;
+    if args.keep {
+        eprintln!("members' directories and logs kept in {}", dir.path().display());
+    }
     let mut lan = Lan::new().map_err(anyhow::Error::msg)?;
     let members: Vec<Node> = (1..=3)
         .map(|i| lan.node(i))
@@ -161,45 +211,42 @@ pub fn run(args: &TakeoverArgs) -> Result<()> {
         }
         let owner = wait_for(60, || owner_of(&members[0], &client))
             .context("no owner for the client's session")? as usize;
-        let others: Vec<Node> = (1..=3)
-            .filter(|m| *m != owner)
-            .map(|m| members[m - 1].clone())
-            .collect();
         let mut sampler = Sampler::new();
         let b = bird.clone();
         sampler.watch("BIRD", move || b.prefixes());
         std::thread::sleep(Duration::from_millis(500));
+        let source_owner = owner_of(&members[0], &src).map_or("?".into(), |o| o.to_string());
+        let role = match json(&members[0], "/api/v1/cluster").and_then(|v| v["leader"].as_u64()) {
+            Some(l) if l == owner as u64 => "the leader",
+            Some(_) => "a follower",
+            None => "no leader known",
+        };
+        let killed_at = time_of_day();
         let killed = Instant::now();
         cluster.kill(owner - 1);
-        let mut established = None;
-        let mut sent = None;
-        while killed.elapsed() < Duration::from_secs(120) && sent.is_none() {
-            for m in &others {
-                if let Some((up, table)) = session_on(m, &client) {
-                    if up && established.is_none() {
-                        established = Some(killed.elapsed());
-                    }
-                    if up && table {
-                        sent = Some(killed.elapsed());
-                    }
-                }
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        // Polled for when to look; the times are the new owner's log's.
+        let taken = wait_for(120, || {
+            (1..=3)
+                .filter(|m| *m != owner)
+                .find(|m| session_on(&members[m - 1], &client) == Some((true, true)))
+        });
         std::thread::sleep(Duration::from_secs(3));
         let series = sampler.finish();
         let lowest = series
             .first()
             .and_then(|s| s.lowest(killed, Instant::now()))
             .unwrap_or(0);
-        let (Some(up), Some(sent)) = (established, sent) else {
+        let Some(new_owner) = taken else {
             bail!("run {run}: the session was not taken over in 120 s");
         };
+        let Some((up, sent)) = logged_takeover(&cluster.dirs[new_owner - 1], &client, killed_at)
+        else {
+            bail!("run {run}: member {new_owner}'s log does not say when it took the session over");
+        };
         println!(
-            "takeover {run}: member {owner} killed; session Established on another member after {:.2} s, table and End-of-RIB written after {:.2} s; the client's lowest count {lowest} of {full}",
-            up.as_secs_f64(),
-            sent.as_secs_f64()
+            "takeover {run}: member {owner} ({role}) killed (the source's session was on member {source_owner}); on member {new_owner} the session was Established after {up:.2} s, the table and End-of-RIB written after {sent:.2} s (its log); the client's lowest count {lowest} of {full}"
         );
+        let sent = Duration::from_secs_f64(sent);
         results.push(sent);
         cluster.restart(owner - 1).map_err(anyhow::Error::msg)?;
         // Back in the cluster, caught up, before the next kill.
@@ -209,6 +256,9 @@ pub fn run(args: &TakeoverArgs) -> Result<()> {
         })
         .context("the restarted member did not rejoin")?;
         std::thread::sleep(Duration::from_secs(5));
+    }
+    if args.keep {
+        let _ = dir.keep();
     }
     results.sort();
     let median = results[results.len() / 2];
