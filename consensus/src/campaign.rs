@@ -40,7 +40,11 @@ const PING_TIMEOUT: Duration = Duration::from_secs(1);
 /// is all there is to wait, 0.1 s more (the other voter may have heard
 /// the leader's last heartbeat a little later) and 0 to 0.4 s at random.
 fn election_wait(lease: Duration, leader_gone: bool) -> Duration {
-    let (from, span) = if leader_gone { (100, 400) } else { (2000, 1000) };
+    let (from, span) = if leader_gone {
+        (100, 400)
+    } else {
+        (2000, 1000)
+    };
     let jitter = from + RandomState::new().hash_one(Instant::now()) % span;
     lease + Duration::from_millis(jitter)
 }

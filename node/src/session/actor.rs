@@ -1096,8 +1096,7 @@ impl PeerSession {
                     .status
                     .established_at
                     .map_or(0, |t| t.elapsed().as_millis() as u64),
-                octets,
-                "table and End-of-RIB written"
+                octets, "table and End-of-RIB written"
             );
         }));
     }

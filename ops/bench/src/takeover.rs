@@ -112,7 +112,10 @@ fn logged_takeover(dir: &std::path::Path, client: &Node, killed: f64) -> Option<
             .map(|t| (t - killed).rem_euclid(86_400.0))
             .find(|d| *d < 600.0)
     };
-    Some((after("session established")?, after("table and End-of-RIB written")?))
+    Some((
+        after("session established")?,
+        after("table and End-of-RIB written")?,
+    ))
 }
 
 /// Moves the client's session to the leader (`reflex ctl move`) and
@@ -153,7 +156,10 @@ pub fn run(args: &TakeoverArgs) -> Result<()> {
         .with_context(|| format!("cannot read {}", args.rib.display()))?;
     let dir = tempfile::tempdir()?;
     if args.keep {
-        eprintln!("members' directories and logs kept in {}", dir.path().display());
+        eprintln!(
+            "members' directories and logs kept in {}",
+            dir.path().display()
+        );
     }
     let mut lan = Lan::new().map_err(anyhow::Error::msg)?;
     let members: Vec<Node> = (1..=3)
