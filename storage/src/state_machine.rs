@@ -94,6 +94,11 @@ pub struct Applied {
     /// Attribute sets of applied entries, by their stored octets.
     interner: AttrInterner,
     pub last_applied: Option<LogId<NodeId>>,
+    /// The index of an entry being applied in chunks (the runtime's other
+    /// tasks run between them): the RIB holds part or all of it while
+    /// `last_applied` is still the entry before. What reads the RIB as of
+    /// an index (a snapshot's image, a digest) waits until it is `None`.
+    pub applying: Option<u64>,
     pub membership: StoredMembership<NodeId, BasicNode>,
     /// The writes applied, so copies are not.
     writes: Writes,
@@ -162,6 +167,7 @@ impl StateMachine {
             peer_ids: PeerIds::new(),
             interner: AttrInterner::with_limit(INTERNER_LIMIT),
             last_applied: None,
+            applying: None,
             membership: StoredMembership::default(),
             writes: Writes::default(),
         }));
@@ -289,6 +295,7 @@ impl StateMachine {
         let stored =
             StoredState::decode(data).map_err(|e| io_err(subject(), ErrorVerb::Read, e))?;
         let mut a = lock(&self.applied);
+        a.applying = None;
         a.leases = stored.leases();
         a.owners = a.leases.owners();
         a.peer_ids = stored.peer_ids();
@@ -339,17 +346,25 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
         // not copied), encoded outside it, and off the runtime's thread:
         // that thread also runs Raft, whose heartbeats a full table's
         // encoding (a second or more) would hold up past the fence time.
+        // openraft runs this beside `apply`: an entry half applied is not
+        // in the image, or its meta would name the entry before and a
+        // member installing it would apply the entry twice.
         let started = std::time::Instant::now();
-        let (image, leases, peer_ids, writes, last_applied, membership) = {
-            let a = self.sm.applied();
-            (
-                a.rib.image(),
-                a.leases.clone(),
-                a.peer_ids.clone(),
-                a.writes.clone(),
-                a.last_applied,
-                a.membership.clone(),
-            )
+        let (image, leases, peer_ids, writes, last_applied, membership) = loop {
+            {
+                let a = self.sm.applied();
+                if a.applying.is_none() {
+                    break (
+                        a.rib.image(),
+                        a.leases.clone(),
+                        a.peer_ids.clone(),
+                        a.writes.clone(),
+                        a.last_applied,
+                        a.membership.clone(),
+                    );
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
         };
         let imaged = started.elapsed();
         let data = tokio::task::spawn_blocking(move || {
@@ -438,6 +453,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                         Some(Command::Fence(f)) => f,
                         _ => Fence::default(),
                     };
+                    if commands.peek().is_some() {
+                        self.applied().applying = Some(entry.log_id.index);
+                    }
                     while commands.peek().is_some() {
                         self.apply_commands(
                             commands.by_ref().take(APPLY_CHUNK),
@@ -453,7 +471,11 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                     self.applied().membership = StoredMembership::new(Some(entry.log_id), m);
                 }
             }
-            self.applied().last_applied = Some(entry.log_id);
+            {
+                let mut a = self.applied();
+                a.last_applied = Some(entry.log_id);
+                a.applying = None;
+            }
             responses.push(response);
         }
         Ok(responses)

@@ -34,16 +34,23 @@ async fn digest(api: &ApiState) -> (Option<u64>, u64, usize) {
     {
         return d;
     }
+    // An entry half applied: the RIB is of no one index yet.
     let d = api.member.read(|a| {
+        if a.applying.is_some() {
+            return None;
+        }
         let mut walk = DigestWalk::default();
         walk.step(&a.rib, usize::MAX);
         let prefixes = walk.prefixes();
-        (
+        Some((
             a.last_applied.map(|l| l.index),
             walk.finish().unwrap_or_default(),
             prefixes,
-        )
+        ))
     });
+    let Some(d) = d else {
+        return cache.unwrap_or_default();
+    };
     *cache = Some(d);
     d
 }

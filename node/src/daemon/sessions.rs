@@ -1104,8 +1104,16 @@ pub async fn follow_owners(member: Arc<Member>, sessions: Sessions) {
         };
         previous = Some((applied, since));
         let quiet = since.elapsed() >= QUIET;
-        if quiet && logged != Some(applied) {
-            let (digest, loc_rib) = member.read(|a| (a.rib.digest(), a.rib.loc_rib_len()));
+        // The index the RIB is of, read with it (an entry half applied:
+        // none).
+        let read = (quiet && logged != Some(applied)).then(|| {
+            member.read(|a| {
+                let index = a.last_applied.map(|l| l.index).unwrap_or(0);
+                (a.applying.is_none() && index == applied)
+                    .then(|| (a.rib.digest(), a.rib.loc_rib_len()))
+            })
+        });
+        if let Some(Some((digest, loc_rib))) = read {
             info!(
                 member = me,
                 applied,
