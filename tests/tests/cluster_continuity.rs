@@ -840,8 +840,17 @@ fn raft_partition(lab: &mut Lab) {
     .expect("the member cut off kept its sessions");
     // The withdrawal, a second after the cut.
     std::thread::sleep(Duration::from_secs(1).saturating_sub(cut_at.elapsed()));
-    let withdrawn_at = Instant::now();
+    // Timed from when GoBGP has taken the withdrawal in (its CLI returns
+    // once its own RIB dropped the path): a GoBGP still busy with a full
+    // table from an earlier event has answered its CLI tens of seconds
+    // late, which is no time the cluster took.
+    let asked_at = Instant::now();
     announce(lab, false).unwrap();
+    let withdrawn_at = Instant::now();
+    eprintln!(
+        "partition: GoBGP took the withdrawal in {:.1} s after it was asked",
+        (withdrawn_at - asked_at).as_secs_f64()
+    );
     // BIRD, whose session was on the member cut off, keeps that
     // session's copy of the probe (stale) until the restart time we
     // advertised runs out (120 s): the new owner's End-of-RIB is another
@@ -885,7 +894,9 @@ fn raft_partition(lab: &mut Lab) {
     // quiet, then a vote).
     let frr_got = gone[1].unwrap_or_default();
     let bound = if was_leader {
-        Duration::from_secs(5).saturating_sub(withdrawn_at - cut_at)
+        Duration::from_secs(5)
+            .saturating_sub(withdrawn_at - cut_at)
+            .max(Duration::from_secs(1))
     } else {
         Duration::from_secs(1)
     };
