@@ -463,20 +463,26 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                             &mut response,
                         );
                         // Raft's other tasks (replication, the transport)
-                        // share this thread: let them run between chunks.
-                        tokio::task::yield_now().await;
+                        // share this thread: let them run between chunks
+                        // (and after the entry, once its index is set).
+                        if commands.peek().is_some() {
+                            tokio::task::yield_now().await;
+                        }
                     }
                 }
                 EntryPayload::Membership(m) => {
                     self.applied().membership = StoredMembership::new(Some(entry.log_id), m);
                 }
             }
-            {
+            let chunked = {
                 let mut a = self.applied();
                 a.last_applied = Some(entry.log_id);
-                a.applying = None;
-            }
+                a.applying.take().is_some()
+            };
             responses.push(response);
+            if chunked {
+                tokio::task::yield_now().await;
+            }
         }
         Ok(responses)
     }
