@@ -1066,9 +1066,15 @@ impl Handler<TablePage> for PeerSession {
         } else {
             page.msgs
         };
-        let octets: u64 = msgs.iter().map(|m| m.len() as u64).sum();
+        // The table's size, for the log once it is written (its last
+        // page only: a ROUTE-REFRESH answer's pages are not summed).
+        let table_octets = page
+            .table_done
+            .then(|| msgs.iter().map(|m| m.len() as u64).sum::<u64>());
         self.queue_updates(msgs, ctx);
-        if page.table_done && self.fsm.state() == State::Established {
+        if let Some(octets) = table_octets
+            && self.fsm.state() == State::Established
+        {
             // Those MRAI holds go out after the ones queued.
             self.table_mark = Some(self.queued + self.mrai_held.len() as u64);
             self.log_table_written(octets, ctx);
