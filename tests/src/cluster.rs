@@ -92,6 +92,17 @@ pub fn client_neighbor(n: &Node, hold: u16, extra: &str) -> String {
     )
 }
 
+/// Drops (or, `cut` false, lets through again) every packet to or from
+/// the Raft port in `m`'s namespace: its BGP links stay up.
+pub fn cut_raft(m: &Node, cut: bool) -> Result<(), String> {
+    let port = RAFT_PORT.to_string();
+    let op = if cut { "-I" } else { "-D" };
+    for chain in ["INPUT", "OUTPUT"] {
+        m.run(&["iptables", op, chain, "-p", "tcp", "--dport", &port, "-j", "DROP"])?;
+    }
+    Ok(())
+}
+
 pub fn raft(m: &Node) -> String {
     format!("{}:{RAFT_PORT}", m.v4)
 }

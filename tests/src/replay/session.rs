@@ -43,6 +43,8 @@ struct Shared {
     sessions: std::sync::atomic::AtomicU32,
     /// Churn UPDATEs sent so far (announcements and withdrawals).
     churned: std::sync::atomic::AtomicU64,
+    /// The live update stream is held: keepalives only.
+    churn_held: AtomicBool,
     /// Sessions that sent the whole table and its End-of-RIB.
     completed: std::sync::atomic::AtomicU32,
     /// Why the sessions that ended ended (a reconnecting source).
@@ -142,6 +144,13 @@ impl Source {
     /// Churn UPDATEs sent so far ([`super::table::Table::with_churn`]).
     pub fn churned(&self) -> u64 {
         self.shared.churned.load(Ordering::Relaxed)
+    }
+
+    /// Holds the live update stream (`true`: no churn UPDATE is sent,
+    /// keepalives go on) or lets it go on (`false`), for a reading of the
+    /// router at rest.
+    pub fn hold_churn(&self, held: bool) {
+        self.shared.churn_held.store(held, Ordering::Relaxed);
     }
 
     /// Why each session that ended ended (a reconnecting source).
@@ -269,6 +278,7 @@ fn send(
         std::thread::sleep(Duration::from_millis(20));
         if let Some(c) = &table.churn
             && Instant::now() >= next_churn
+            && !sh.churn_held.load(Ordering::Relaxed)
         {
             w(tx, if announced { &c.withdraw } else { &c.announce })?;
             announced = !announced;
