@@ -98,7 +98,9 @@ pub fn cut_raft(m: &Node, cut: bool) -> Result<(), String> {
     let port = RAFT_PORT.to_string();
     let op = if cut { "-I" } else { "-D" };
     for chain in ["INPUT", "OUTPUT"] {
-        m.run(&["iptables", op, chain, "-p", "tcp", "--dport", &port, "-j", "DROP"])?;
+        m.run(&[
+            "iptables", op, chain, "-p", "tcp", "--dport", &port, "-j", "DROP",
+        ])?;
     }
     Ok(())
 }

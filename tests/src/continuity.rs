@@ -50,6 +50,16 @@ impl Series {
             .sum()
     }
 
+    /// How long the count stayed at `floor` or above between `from` and
+    /// `to`: each sample at or above it counts until the next sample.
+    pub fn at_least(&self, floor: usize, from: Instant, to: Instant) -> Duration {
+        let s: Vec<_> = self.within(from, to).collect();
+        s.windows(2)
+            .filter(|w| w[0].1.unwrap_or(0) >= floor)
+            .map(|w| w[1].0 - w[0].0)
+            .sum()
+    }
+
     /// The longest time between two samples between `from` and `to`: what
     /// the sampling could have missed.
     pub fn longest_gap(&self, from: Instant, to: Instant) -> Duration {

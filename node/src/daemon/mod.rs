@@ -270,7 +270,7 @@ pub fn run(spec: DaemonSpec, shutdown: impl Future<Output = ()> + 'static) -> an
             let _ = sessions::ask_status(s).await;
         }
         tokio::time::sleep(SHUTDOWN_GRACE).await;
-        sessions.services.sweep(true);
+        sessions.services.sweep(crate::service::Sweep::All);
         drop(rib);
         if fatal.is_some() {
             // The store failed: after an I/O error sled can wait for ever

@@ -793,6 +793,11 @@ const CATCH_UP: Duration = Duration::from_secs(60);
 /// How often contact with the majority is looked at.
 const FENCE_CHECK: Duration = Duration::from_millis(100);
 
+/// How long after closing its sessions on a fence a member lets go of
+/// their service addresses: their closes (a NOTIFICATION where the
+/// neighbour negotiated the N bit, then FIN) are out by then.
+const FENCE_RELEASE: Duration = Duration::from_millis(150);
+
 /// Closes this member's sessions as a restart of ours (the neighbours
 /// keep its routes as stale, RFC 4724) when it has been out of contact
 /// with a majority of the cluster for [`FENCE_AFTER`]: a Raft partition
@@ -839,6 +844,12 @@ pub async fn keep_fenced(member: Arc<Member>, sessions: Sessions) {
                     sessions = closed.len(),
                     "out of contact with the cluster's majority: this member's sessions close as a restart (the neighbours keep its routes) before another member takes them over"
                 );
+                // Their service addresses go before the takeover, which
+                // comes MEMBER_DEAD_AFTER - FENCE_AFTER (0.4 s less the
+                // confirmation) after, not RELEASE_AFTER (1 s) later: two
+                // members would hold one address meanwhile.
+                tokio::time::sleep(FENCE_RELEASE).await;
+                sessions.services.sweep(crate::service::Sweep::Released);
             }
         } else if in_contact && sessions.is_fenced() {
             match member.barrier(CATCH_UP).await {
@@ -864,7 +875,7 @@ pub async fn keep_fenced(member: Arc<Member>, sessions: Sessions) {
 /// shutdown lets go of the rest).
 pub async fn sweep_service_addresses(sessions: Sessions) {
     while !sessions.is_stopping() {
-        sessions.services.sweep(false);
+        sessions.services.sweep(crate::service::Sweep::Due);
         tokio::time::sleep(TICK).await;
     }
 }

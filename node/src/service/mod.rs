@@ -21,6 +21,19 @@ use tracing::{info, warn};
 /// session's NOTIFICATION and close leave from it.
 pub const RELEASE_AFTER: Duration = Duration::from_secs(1);
 
+/// What [`Book::sweep`] lets go of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sweep {
+    /// What was released [`RELEASE_AFTER`] ago or more.
+    Due,
+    /// Everything released, at once: a member cut off from the majority,
+    /// whose sessions another member takes over (and the address with
+    /// them) a few hundred milliseconds after it closed them.
+    Released,
+    /// Everything, held or released: the member stops.
+    All,
+}
+
 /// Announcements sent per takeover, a second apart: a host ignores an
 /// update of an entry it changed within its `locktime` (1 s on Linux).
 const ANNOUNCEMENTS: u32 = 3;
@@ -154,14 +167,17 @@ impl Book {
         }
     }
 
-    /// Lets go of what was released [`RELEASE_AFTER`] ago or more (`all`:
-    /// of everything, at once).
-    pub fn sweep(&self, all: bool) {
+    /// Lets go of what `what` says.
+    pub fn sweep(&self, what: Sweep) {
         let due: Vec<ServiceAddress> = {
             let mut held = self.held();
             let due: Vec<IpAddr> = held
                 .iter()
-                .filter(|(_, (_, r))| all || r.is_some_and(|t| t.elapsed() >= RELEASE_AFTER))
+                .filter(|(_, (_, r))| match what {
+                    Sweep::Due => r.is_some_and(|t| t.elapsed() >= RELEASE_AFTER),
+                    Sweep::Released => r.is_some(),
+                    Sweep::All => true,
+                })
                 .map(|(a, _)| *a)
                 .collect();
             due.iter()
