@@ -43,19 +43,21 @@ impl Series {
     /// How long the count stayed below `floor` between `from` and `to`:
     /// each sample below it counts until the next sample.
     pub fn below(&self, floor: usize, from: Instant, to: Instant) -> Duration {
-        let s: Vec<_> = self.within(from, to).collect();
-        s.windows(2)
-            .filter(|w| w[0].1.unwrap_or(0) < floor)
-            .map(|w| w[1].0 - w[0].0)
-            .sum()
+        self.time_where(from, to, |n| n < floor)
     }
 
     /// How long the count stayed at `floor` or above between `from` and
     /// `to`: each sample at or above it counts until the next sample.
     pub fn at_least(&self, floor: usize, from: Instant, to: Instant) -> Duration {
+        self.time_where(from, to, |n| n >= floor)
+    }
+
+    /// How long the count (an unreadable sample as 0) met `holds` between
+    /// `from` and `to`: each sample counts until the next.
+    fn time_where(&self, from: Instant, to: Instant, holds: impl Fn(usize) -> bool) -> Duration {
         let s: Vec<_> = self.within(from, to).collect();
         s.windows(2)
-            .filter(|w| w[0].1.unwrap_or(0) >= floor)
+            .filter(|w| holds(w[0].1.unwrap_or(0)))
             .map(|w| w[1].0 - w[0].0)
             .sum()
     }

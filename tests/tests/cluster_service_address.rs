@@ -277,12 +277,7 @@ fn a_client_of_one_service_address_keeps_its_routes_through_takeovers() {
     // `reflex ctl move` to the member that runs it least recently.
     let to = (1..=3).find(|m| *m != third && *m != second).unwrap();
     let moved = lab.event("ctl move", third, |lab| {
-        let out = reflex_tests::reflex::ctl(
-            &lab.members[0],
-            Some(TOKEN),
-            &["move", &lab.client.v4.to_string(), "--to", &to.to_string()],
-        );
-        assert_eq!(out.0, Some(0), "{}", out.2);
+        ctl_move(&lab.members[0], &lab.client, to);
     });
     assert_eq!(moved, to);
 
@@ -292,17 +287,7 @@ fn a_client_of_one_service_address_keeps_its_routes_through_takeovers() {
     // a leader first.
     let leader = lab.cluster.leader(0).expect("a leader") as usize;
     if leader != after {
-        let out = reflex_tests::reflex::ctl(
-            &lab.members[0],
-            Some(TOKEN),
-            &[
-                "move",
-                &lab.client.v4.to_string(),
-                "--to",
-                &leader.to_string(),
-            ],
-        );
-        assert_eq!(out.0, Some(0), "{}", out.2);
+        ctl_move(&lab.members[0], &lab.client, leader);
         assert_eq!(lab.settled("ctl move to the leader"), leader);
     }
     raft_partition(
@@ -314,6 +299,16 @@ fn a_client_of_one_service_address_keeps_its_routes_through_takeovers() {
     );
 }
 
+/// `reflex ctl move NEIGHBOR --to TO`, asked of `asked`; it must succeed.
+fn ctl_move(asked: &Node, neighbor: &Node, to: usize) {
+    let out = reflex_tests::reflex::ctl(
+        asked,
+        Some(TOKEN),
+        &["move", &neighbor.v4.to_string(), "--to", &to.to_string()],
+    );
+    assert_eq!(out.0, Some(0), "{}", out.2);
+}
+
 /// The owner's Raft links (only) cut for 8 s: the withdrawal of the
 /// prober's route reaches the client through the new owner's session.
 /// The member that runs the client's session afterwards.
@@ -321,12 +316,7 @@ fn raft_partition(lab: &mut Lab, prober: &Node, probe: &Bird, owner: usize, of: 
     // The prober's session on a member that stays in contact.
     if owner_of(&lab.members[0], prober) == Some(owner as u64) {
         let to = owner % 3 + 1;
-        let out = reflex_tests::reflex::ctl(
-            &lab.members[0],
-            Some(TOKEN),
-            &["move", &prober.v4.to_string(), "--to", &to.to_string()],
-        );
-        assert_eq!(out.0, Some(0), "{}", out.2);
+        ctl_move(&lab.members[0], prober, to);
         let moved = wait_for(60, || {
             (owner_of(&lab.members[0], prober) == Some(to as u64)).then_some(())
         });
