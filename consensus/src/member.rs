@@ -249,6 +249,18 @@ impl Member {
         f(&self.state.applied())
     }
 
+    /// Reads the replicated state as of one log index: once no entry is
+    /// half applied (the apply tells when), at most `within`; `None` if an
+    /// entry was still under way then. For what must be of one index (a
+    /// digest); [`Member::read`] for what may see part of an entry.
+    pub async fn read_settled<T>(
+        &self,
+        within: Duration,
+        f: impl FnMut(&Applied) -> T,
+    ) -> Option<T> {
+        self.state.read_settled(within, f).await
+    }
+
     /// Waits until `f` finds what it looks for in the applied state (it
     /// answers `Some`), reading it again each time this member's Raft
     /// metrics change (an entry applied, a leader known), at most

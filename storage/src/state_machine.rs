@@ -40,6 +40,10 @@ const APPLY_CHUNK: usize = 1024;
 /// Attribute sets the interner holds before it drops those no path uses.
 const INTERNER_LIMIT: usize = 64 * 1024;
 
+/// How long the snapshot builder waits for a half-applied entry before
+/// it says so (and waits on).
+const SETTLE_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// The key of the current snapshot in the snapshot tree.
 const CURRENT: &str = "current";
 
@@ -119,6 +123,9 @@ pub struct StateMachine {
     built: Arc<Mutex<u64>>,
     /// When the last snapshot was built or installed by this process.
     snapshot_at: Arc<Mutex<Option<std::time::Instant>>>,
+    /// `Applied::applying`, sent after each change of it: what reads the
+    /// RIB as of an index waits on it ([`StateMachine::read_settled`]).
+    settled: Arc<tokio::sync::watch::Sender<Option<u64>>>,
 }
 
 /// A stored snapshot: its meta and the versioned image octets.
@@ -179,6 +186,7 @@ impl StateMachine {
             snapshots,
             built: Arc::new(Mutex::new(0)),
             snapshot_at: Arc::default(),
+            settled: Arc::new(tokio::sync::watch::Sender::new(None)),
         };
         if let Some((meta, data)) = sm.stored_snapshot()? {
             sm.restore(&meta, &data)?;
@@ -195,6 +203,39 @@ impl StateMachine {
     /// The applied state, locked: read the RIB through it.
     pub fn applied(&self) -> MutexGuard<'_, Applied> {
         lock(&self.applied)
+    }
+
+    /// Reads the applied state once no entry is half applied, so the RIB
+    /// is of `last_applied`'s index (a snapshot's image, a digest). Waits
+    /// for the apply under way to end (told by it, not polled), at most
+    /// `within`: `None` if it had not ended by then.
+    pub async fn read_settled<T>(
+        &self,
+        within: std::time::Duration,
+        mut f: impl FnMut(&Applied) -> T,
+    ) -> Option<T> {
+        // Subscribed before the first look: a change after it wakes us.
+        let mut changes = self.settled.subscribe();
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            {
+                let a = self.applied();
+                if a.applying.is_none() {
+                    return Some(f(&a));
+                }
+            }
+            match tokio::time::timeout_at(deadline, changes.changed()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) | Err(_) => return None,
+            }
+        }
+    }
+
+    /// Sets `Applied::applying` and tells the readers waiting for it.
+    fn set_applying(&self, index: Option<u64>) -> bool {
+        let was = std::mem::replace(&mut self.applied().applying, index);
+        self.settled.send_replace(index);
+        was.is_some()
     }
 
     /// Paths in the Adj-RIBs-In of all peers as of the last apply (does
@@ -294,8 +335,8 @@ impl StateMachine {
         let subject = || ErrorSubject::Snapshot(Some(meta.signature()));
         let stored =
             StoredState::decode(data).map_err(|e| io_err(subject(), ErrorVerb::Read, e))?;
+        self.set_applying(None);
         let mut a = lock(&self.applied);
-        a.applying = None;
         a.leases = stored.leases();
         a.owners = a.leases.owners();
         a.peer_ids = stored.peer_ids();
@@ -350,21 +391,24 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
         // in the image, or its meta would name the entry before and a
         // member installing it would apply the entry twice.
         let started = std::time::Instant::now();
+        let image_of = |a: &Applied| {
+            (
+                a.rib.image(),
+                a.leases.clone(),
+                a.peer_ids.clone(),
+                a.writes.clone(),
+                a.last_applied,
+                a.membership.clone(),
+            )
+        };
         let (image, leases, peer_ids, writes, last_applied, membership) = loop {
-            {
-                let a = self.sm.applied();
-                if a.applying.is_none() {
-                    break (
-                        a.rib.image(),
-                        a.leases.clone(),
-                        a.peer_ids.clone(),
-                        a.writes.clone(),
-                        a.last_applied,
-                        a.membership.clone(),
-                    );
-                }
+            if let Some(i) = self.sm.read_settled(SETTLE_WAIT, image_of).await {
+                break i;
             }
-            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            tracing::warn!(
+                waited_s = SETTLE_WAIT.as_secs(),
+                "snapshot: an entry is still being applied; waiting on"
+            );
         };
         let imaged = started.elapsed();
         let data = tokio::task::spawn_blocking(move || {
@@ -454,7 +498,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                         _ => Fence::default(),
                     };
                     if commands.peek().is_some() {
-                        self.applied().applying = Some(entry.log_id.index);
+                        self.set_applying(Some(entry.log_id.index));
                     }
                     while commands.peek().is_some() {
                         self.apply_commands(
@@ -474,11 +518,10 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                     self.applied().membership = StoredMembership::new(Some(entry.log_id), m);
                 }
             }
-            let chunked = {
-                let mut a = self.applied();
-                a.last_applied = Some(entry.log_id);
-                a.applying.take().is_some()
-            };
+            // The index first, then `applying` cleared: a reader that sees
+            // it clear sees the index of what the RIB holds.
+            self.applied().last_applied = Some(entry.log_id);
+            let chunked = self.set_applying(None);
             responses.push(response);
             if chunked {
                 tokio::task::yield_now().await;

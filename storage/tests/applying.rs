@@ -97,3 +97,33 @@ async fn no_reader_sees_an_entry_its_index_does_not_name() {
     assert!(consistent >= 2, "{consistent}");
     assert_eq!(sm.applied().rib.loc_rib_len(), COMMANDS as usize);
 }
+
+/// `read_settled`, asked while an entry is half applied, answers once the
+/// apply is over, of the whole entry and its index: the apply wakes it.
+#[tokio::test(flavor = "current_thread")]
+async fn a_settled_read_waits_for_the_entry_under_way() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, mut sm) = storage::open(dir.path(), config(), Box::new(NoHook)).unwrap();
+    sm.apply(vec![entry(1, vec![RibCommand::PeerUp(common::client(1))])])
+        .await
+        .unwrap();
+    let reader = {
+        let sm = sm.clone();
+        tokio::spawn(async move {
+            // Runs at the apply's first yield, between two chunks.
+            let under_way = sm.applied().applying;
+            let read = sm
+                .read_settled(std::time::Duration::from_secs(10), |a| {
+                    (a.last_applied.map(|l| l.index), a.rib.loc_rib_len())
+                })
+                .await;
+            (under_way, read)
+        })
+    };
+    sm.apply(vec![entry(2, (0..COMMANDS).map(route).collect())])
+        .await
+        .unwrap();
+    let (under_way, read) = reader.await.unwrap();
+    assert_eq!(under_way, Some(2), "the reader did not run mid-apply");
+    assert_eq!(read, Some((Some(2), COMMANDS as usize)));
+}

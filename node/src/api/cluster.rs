@@ -18,9 +18,9 @@ use std::sync::Arc;
 /// another's read takes its result).
 pub type DigestCache = Arc<tokio::sync::Mutex<Option<(Option<u64>, u64, usize)>>>;
 
-/// Times the digest waits 1 ms for an entry applied in chunks to end
-/// (a full table's page takes milliseconds).
-const DIGEST_TRIES: usize = 200;
+/// How long the digest waits for an entry applied in chunks to end (a
+/// full table's page takes milliseconds); then it answers the last one.
+const DIGEST_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// The digest at the applied index of the moment, with the Loc-RIB's
 /// size, read on this thread (off the one Raft runs on) under one hold of
@@ -40,25 +40,22 @@ async fn digest(api: &ApiState) -> (Option<u64>, u64, usize) {
     }
     // An entry half applied: the RIB is of no one index yet; the rest of
     // it comes within a turn or two of the runtime.
-    for _ in 0..DIGEST_TRIES {
-        let d = api.member.read(|a| {
-            if a.applying.is_some() {
-                return None;
-            }
+    let d = api
+        .member
+        .read_settled(DIGEST_WAIT, |a| {
             let mut walk = DigestWalk::default();
             walk.step(&a.rib, usize::MAX);
             let prefixes = walk.prefixes();
-            Some((
+            (
                 a.last_applied.map(|l| l.index),
                 walk.finish().unwrap_or_default(),
                 prefixes,
-            ))
-        });
-        if let Some(d) = d {
-            *cache = Some(d);
-            return d;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            )
+        })
+        .await;
+    if let Some(d) = d {
+        *cache = Some(d);
+        return d;
     }
     cache.unwrap_or_default()
 }

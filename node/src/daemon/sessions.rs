@@ -1117,14 +1117,18 @@ pub async fn follow_owners(member: Arc<Member>, sessions: Sessions) {
         let quiet = since.elapsed() >= QUIET;
         // The index the RIB is of, read with it (an entry half applied:
         // none).
-        let read = (quiet && logged != Some(applied)).then(|| {
-            member.read(|a| {
-                let index = a.last_applied.map(|l| l.index).unwrap_or(0);
-                (a.applying.is_none() && index == applied)
-                    .then(|| (a.rib.digest(), a.rib.loc_rib_len()))
-            })
-        });
-        if let Some(Some((digest, loc_rib))) = read {
+        let read = if quiet && logged != Some(applied) {
+            member
+                .read_settled(TICK, |a| {
+                    let index = a.last_applied.map(|l| l.index).unwrap_or(0);
+                    (index == applied).then(|| (a.rib.digest(), a.rib.loc_rib_len()))
+                })
+                .await
+                .flatten()
+        } else {
+            None
+        };
+        if let Some((digest, loc_rib)) = read {
             info!(
                 member = me,
                 applied,
