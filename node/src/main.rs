@@ -13,6 +13,9 @@ mod rib;
 mod service;
 mod session;
 
+/// This build's version (the package's, shared by the workspace).
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
 // BGP decoding allocates many small, short-lived objects: mimalloc more than
 // doubles decode throughput over glibc malloc (speaker/benches/decode.rs).
 #[global_allocator]

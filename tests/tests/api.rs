@@ -90,6 +90,14 @@ fn neighbours_and_metrics_of_a_running_node() {
     assert_eq!(value(&before, "reflex_raft_is_leader"), 1.0);
     assert!(value(&before, "reflex_raft_apply_lag") >= 0.0);
     assert!(value(&before, "process_resident_memory_bytes") > 0.0);
+    // The build, as a label: the version of the binary the test runs.
+    let version = env!("CARGO_PKG_VERSION");
+    assert_eq!(
+        sample(&before, "reflex_build_info", &[("version", version)]),
+        Some(&prometheus_parse::Value::Gauge(1.0)),
+        "{:?}",
+        sample(&before, "reflex_build_info", &[])
+    );
 
     // Traffic: a BIRD client's three routes, and its LAN's (protocol
     // direct): four.

@@ -88,6 +88,11 @@ pub struct ClusterView {
     /// The applied log index the digest is of (the applied index may have
     /// moved on since it was read): compare the digests of equal indexes.
     rib_digest_index: Option<u64>,
+    /// This member's build (its package version).
+    version: &'static str,
+    /// The store and log format this member writes (it reads the earlier
+    /// ones too).
+    store_format: u8,
 }
 
 pub async fn view(State(api): State<ApiState>) -> Json<ClusterView> {
@@ -138,5 +143,7 @@ pub async fn view(State(api): State<ApiState>) -> Json<ClusterView> {
         loc_rib_prefixes: digest.2,
         rib_digest: format!("{:016x}", digest.1),
         rib_digest_index: digest.0,
+        version: crate::VERSION,
+        store_format: storage::format::FORMAT,
     })
 }

@@ -144,6 +144,19 @@ pub async fn render(State(api): State<ApiState>) -> impl IntoResponse {
     );
     family(
         &mut out,
+        "reflex_build_info",
+        "gauge",
+        "1, labelled with this member's build: its version and the store format it writes.",
+        &[(
+            labels(&[
+                ("version", crate::VERSION.to_string()),
+                ("store_format", storage::format::FORMAT.to_string()),
+            ]),
+            1.0,
+        )],
+    );
+    family(
+        &mut out,
         "reflex_fatal_exits_total",
         "counter",
         "Times this member exited on a fatal store or consensus error, as recorded in its data directory (fatal-exits) before this start.",

@@ -2,6 +2,7 @@
 //! neighbour, the listener, and a clean shutdown (Cease to every peer).
 
 mod fatal_record;
+mod proposed_record;
 pub mod reload;
 mod sessions;
 mod spec;

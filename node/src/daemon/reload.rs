@@ -19,6 +19,7 @@
 //! cluster, API, FIB) need a restart: they are reported as not applied.
 
 use super::Sessions;
+use super::proposed_record::{self, Recorded};
 use crate::config::{self, Config};
 use consensus::Member;
 use serde::Serialize;
@@ -152,14 +153,6 @@ pub async fn propose(member: &Member, policy: Arc<ReplicatedPolicy>) -> anyhow::
 /// leader yet, or this member not yet added to the cluster).
 const RETRY: Duration = Duration::from_secs(1);
 
-/// The file in the data directory that keeps the policy this member last
-/// proposed (in its stored form, as text).
-const PROPOSED: &str = "policy-proposed";
-
-fn stored_text(p: &ReplicatedPolicy) -> String {
-    format!("{:?}", storage::StoredPolicy::of(p))
-}
-
 /// At start: proposes the configuration's policy if this member has not
 /// proposed it before (the first start, or a file edited while it was
 /// down), and retries until it is written. A member whose file is as it
@@ -179,23 +172,29 @@ pub async fn propose_at_start(member: Arc<Member>, spec: PolicySpec, data_dir: P
     // restarted follower has replayed so far.
     caught_up(&member).await;
     let policy = Arc::new(spec.resolve(&ids));
-    let record = data_dir.join(PROPOSED);
-    let text = stored_text(&policy);
-    if std::fs::read_to_string(&record).is_ok_and(|t| t == text) {
-        if let Some((version, false)) = in_force(&member, &policy) {
-            info!(
-                version,
-                "the cluster runs a newer routing policy than this configuration's (read by another member): kept; reload to propose this one"
-            );
+    match proposed_record::recorded(&data_dir, &policy) {
+        Recorded::Same => {
+            if let Some((version, false)) = in_force(&member, &policy) {
+                info!(
+                    version,
+                    "the cluster runs a newer routing policy than this configuration's (read by another member): kept; reload to propose this one"
+                );
+            }
+            return;
         }
-        return;
+        Recorded::Other => {}
+        Recorded::Unreadable(why) => warn!(
+            file = %proposed_record::path(&data_dir).display(),
+            %why,
+            "the record of the policy last proposed cannot be read: proposing this configuration's"
+        ),
     }
     // Recorded first: a member stopped while its proposal is on its way
     // must not propose this file again at its next start, over a newer
     // policy a reload elsewhere gave the cluster meanwhile (the other
     // members propose the same file at their own start).
-    if let Err(e) = std::fs::write(&record, text) {
-        warn!(file = %record.display(), error = %e, "cannot record the proposed policy");
+    if let Err(e) = proposed_record::write(&data_dir, &policy) {
+        warn!(error = %e, "cannot record the proposed policy");
     }
     propose_until_written(member, policy).await;
 }
@@ -352,9 +351,8 @@ impl Reloader {
         report.policy_changed = propose(&self.member, policy.clone())
             .await
             .map_err(|e| ReloadError::Cluster(format!("neighbours applied, but {e}")))?;
-        let record = running.data_dir.join(PROPOSED);
-        if let Err(e) = std::fs::write(&record, stored_text(&policy)) {
-            warn!(file = %record.display(), error = %e, "cannot record the proposed policy");
+        if let Err(e) = proposed_record::write(&running.data_dir, &policy) {
+            warn!(error = %e, "cannot record the proposed policy");
         }
         info!(
             added = ?report.added,
