@@ -2,7 +2,11 @@
 # The docker-compose topology, end to end: builds the images (no registry:
 # ops/docker/build.sh), brings docker-compose.yml up, waits until every
 # BGP session is Established and the clients and borders hold the routes
-# they should, stops the reflector member that leads, checks that the
+# they should, upgrades the reflector members one after another as
+# containers are upgraded (each drained by SIGTERM, its container
+# recreated) while every client's route is sampled inside its container
+# (not one sample may miss it), stops the reflector member that leads,
+# checks that the
 # others carry on (a new leader; every session back on a surviving member;
 # the routes still there), then tears everything down, volumes included.
 #
@@ -89,6 +93,65 @@ wait_for 120 "the reflector cluster has a leader" leader_of rr1
 wait_for 120 "every session Established (4 clients, each on one member)" all_established rr1 rr2 rr3
 wait_for 60 "BIRD, FRR and both borders' kernels hold the routes" routes_everywhere
 wait_for 30 "every member has the same RIB digest" same_digest rr1 rr2 rr3
+
+# A rolling upgrade as containers do one (issue 17 §5: sockets cannot pass
+# between images): each member in turn is drained (SIGTERM: its sessions
+# move make-before-break to the others, then it exits) and its container
+# recreated from the image, with its volume. Each client's hold of the
+# route it learns through the reflectors is sampled inside its container,
+# every 20 ms plus the query's time, through all of it: the lowest sample
+# must be 1 (held), not once 0.
+# sample SERVICE COMMAND: starts the sampler (one line per sample: the
+# time and what COMMAND printed).
+sample() {
+    dc exec -T -d "$1" sh -c "rm -f /tmp/samples /tmp/stop-sampling
+        while [ ! -e /tmp/stop-sampling ]; do
+            n=\$($2)
+            echo \"\$(date +%s.%N) \$n\" >>/tmp/samples
+            sleep 0.02
+        done"
+}
+samplers=(
+    "bird|birdc -s /run/bird/bird.ctl show route 198.19.32.0/24 | grep -c '^198.19.32.0/24'"
+    "frr|vtysh --vty_socket /run/frr -d bgpd -c 'show bgp ipv4 unicast 198.19.31.0/24' | grep -c 'BGP routing table entry'"
+    "border1|ip route show 198.19.31.0/24 proto 186 | grep -c ."
+    "border2|ip route show 198.19.32.0/24 proto 186 | grep -c ."
+)
+for s in "${samplers[@]}"; do sample "${s%%|*}" "${s#*|}"; done
+sleep 1
+rolling_started=$(date +%s)
+for m in rr1 rr2 rr3; do
+    t0=$(date +%s.%N)
+    dc stop -t 75 "$m" >/dev/null
+    t1=$(date +%s.%N)
+    echo "compose-test: rolling upgrade: $m drained and stopped in $(python3 -c "print(f'{$t1 - $t0:.1f}')") s"
+    dc up -d --no-deps --force-recreate "$m" >/dev/null
+    wait_for 120 "rolling upgrade: $m recreated, back in the cluster" leader_of "$m"
+    wait_for 120 "rolling upgrade: every session Established (4)" all_established rr1 rr2 rr3
+    wait_for 60 "rolling upgrade: the three members have the same RIB digest" same_digest rr1 rr2 rr3
+done
+sleep 1
+failed=""
+for s in "${samplers[@]}"; do
+    svc=${s%%|*}
+    dc exec -T "$svc" touch /tmp/stop-sampling
+    sleep 0.3
+    line=$(dc exec -T "$svc" cat /tmp/samples | python3 -c '
+import sys
+rows = [l.split() for l in sys.stdin if len(l.split()) == 2]
+t = [float(r[0]) for r in rows]
+v = [int(r[1]) for r in rows]
+gaps = sorted(b - a for a, b in zip(t, t[1:])) or [0.0]
+below = sum(b - a for a, b, x in zip(t, t[1:], v) if x < 1)
+print(f"{min(v) if v else -1} {len(v)} {t[-1] - t[0] if t else 0:.0f} {gaps[len(gaps) // 2] * 1000:.0f} {gaps[-1] * 1000:.0f} {below:.1f}")
+')
+    read -r lowest n secs median_ms max_ms below <<<"$line"
+    echo "compose-test: rolling upgrade: $svc: lowest $lowest of 1 route, $n samples over ${secs} s (every ${median_ms} ms median, ${max_ms} ms at most), ${below} s without it"
+    if [[ $lowest != 1 ]]; then failed+=" $svc lost its route"; fi
+    if (( max_ms > 1000 )); then failed+=" $svc's sampler stalled ${max_ms} ms"; fi
+done
+[[ -z $failed ]] || report "rolling upgrade:$failed"
+echo "compose-test: rolling upgrade of the three members in $(($(date +%s) - rolling_started)) s: no client lost its route"
 
 leader=$(leader_of rr1)
 survivors=()
