@@ -1,4 +1,5 @@
 //! BGP without I/O.
+pub mod dispatch;
 pub mod fsm;
 pub mod mrt;
 pub mod packing;
@@ -6,5 +7,7 @@ pub mod policy;
 pub mod rib;
 pub mod wire;
 
+#[doc(hidden)]
+pub mod fixtures;
 #[doc(hidden)]
 pub mod fuzzing;

@@ -2,11 +2,11 @@
 //! for the sessions it runs. Runs in the state machine's apply, with the
 //! RIB at hand; the sessions are reached through their actix addresses.
 
-use super::dispatch::{self, dispatch};
 use super::table::Tables;
 use crate::fib::feed::SharedFeed;
 use crate::session::{ImportPolicy, PeerSession, SendUpdates};
 use actix::Addr;
+use speaker::dispatch::{self, dispatch};
 use speaker::policy::Policy;
 use speaker::rib::{PeerId, PeerStats, Resolver, Rib, RibOutput};
 use speaker::wire::CodecContext;
@@ -159,7 +159,9 @@ impl ApplyHook for DispatchHook {
         let sends = if r.deferral.is_some() {
             Default::default()
         } else {
-            dispatch(rib, &outputs, &r.contexts)
+            let d = dispatch(rib, &outputs, &r.contexts);
+            super::oversized(d.oversized, None);
+            d.sends
         };
         for (peer, is_up) in &up {
             if !*is_up {
@@ -279,7 +281,9 @@ impl ApplyHook for DispatchHook {
                 s.do_send(r.tables.start_table(rib, *peer, ctx));
                 continue;
             }
-            let msgs = dispatch::resync(old, rib, *peer, ctx);
+            let packed = dispatch::resync(old, rib, *peer, ctx);
+            super::oversized(packed.oversized, Some(*peer));
+            let msgs = packed.msgs;
             if !msgs.is_empty() {
                 info!(
                     peer = peer.0,

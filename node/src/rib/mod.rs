@@ -7,7 +7,6 @@
 //! ([`consensus::Member::write`]); every member applies committed entries
 //! to its RIB, and the hook runs in that apply.
 
-mod dispatch;
 pub mod hook;
 pub mod table;
 
@@ -23,6 +22,19 @@ use std::time::Duration;
 use storage::{Request, WriteId};
 use tokio::sync::oneshot;
 use tracing::{debug, info, warn};
+
+/// Says that routes were left out of what is sent (`peer`'s, or a
+/// group's) because no UPDATE of the neighbours' message size holds them:
+/// they are withdrawn instead (RFC 8654 §4).
+fn oversized(routes: usize, peer: Option<PeerId>) {
+    if routes > 0 {
+        warn!(
+            routes,
+            peer = peer.map(|p| p.0),
+            "routes whose UPDATE is too large for the neighbours' message size: withdrawn, not sent (RFC 8654 §4)"
+        );
+    }
+}
 
 /// What a session tells the RIB.
 #[derive(Debug)]

@@ -12,8 +12,8 @@
 //! peer ends with the current table: a destination paged after a change
 //! is sent as it is now, one paged before it got the change's UPDATE.
 
-use super::dispatch::pack;
 use crate::session::TablePage;
+use speaker::dispatch::pack;
 use speaker::packing::Packer;
 use speaker::rib::{PeerId, Rib, RouteKey};
 use speaker::wire::route_refresh::{RefreshSubtype, RouteRefresh};
@@ -146,10 +146,9 @@ impl Tables {
         job.started = true;
         job.pages += 1;
         let (routes, next) = rib.adj_rib_out_page(peer, job.family, job.after, PAGE_DESTINATIONS);
-        msgs.extend(pack(
-            ctx,
-            routes.into_iter().map(|(f, e, a)| (f, e, Some(a))),
-        ));
+        let packed = pack(ctx, routes.into_iter().map(|(f, e, a)| (f, e, Some(a))));
+        super::oversized(packed.oversized, Some(peer));
+        msgs.extend(packed.msgs);
         let first_table = job.kind == Kind::Table;
         let mut table_done = false;
         match next {
@@ -211,13 +210,27 @@ impl Tables {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
-    use super::super::dispatch::tests::{client, rib};
     use super::*;
+    use speaker::fixtures::{client, rib};
     use speaker::rib::RibCommand;
     use speaker::wire::attr::{AsPath, AttrValue, Origin, PathAttribute};
     use speaker::wire::{NlriEntry, PathAttributes, Prefix};
     use std::net::Ipv4Addr;
     use std::sync::Arc;
+
+    #[test]
+    fn an_empty_table_is_end_of_rib_alone() {
+        let mut rib = rib();
+        let mut tables = Tables::default();
+        for i in 1..=3u8 {
+            rib.apply(RibCommand::PeerUp(client(i)));
+        }
+        for i in 1..=3u8 {
+            let page = tables.start_table(&rib, PeerId(i.into()), &CodecContext::four_octet());
+            assert!(!page.more && page.table_done);
+            assert_eq!(read(&page.msgs), (0, 1, vec![]), "peer {i}");
+        }
+    }
 
     /// Client 1 announces `n` /24s (in several attribute sets); client 2
     /// is the one sent tables.

@@ -2,11 +2,15 @@
 //! update group (the last change of a destination wins), packed once per
 //! group, and the same octets go to every member; only a member that must
 //! get a withdrawal instead (split horizon) gets its own packing.
+//!
+//! Pure: the node's apply hook calls it with the RIB at hand and sends
+//! what it returns; nothing here logs or does I/O (routes too large for
+//! any message are counted in what is returned, for the caller to say).
 
+use crate::packing::Packer;
+use crate::rib::{GroupId, OutChange, PeerId, Rib, RibOutput};
+use crate::wire::{CodecContext, Family, NlriEntry, PathAttributes, Prefix};
 use bytes::Bytes;
-use speaker::packing::Packer;
-use speaker::rib::{GroupId, OutChange, PeerId, Rib, RibOutput};
-use speaker::wire::{CodecContext, Family, NlriEntry, PathAttributes, Prefix};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -39,13 +43,29 @@ fn last_of_each(mut changes: Vec<(Key, &OutChange)>) -> Vec<&OutChange> {
 /// Encoded UPDATEs for each peer, in the order to send.
 pub type Outbound = BTreeMap<PeerId, Vec<Bytes>>;
 
+/// Encoded UPDATEs, and how many routes were left out because no message
+/// of the neighbours' size holds them (withdrawn instead, RFC 8654 §4).
+#[derive(Debug, Default)]
+pub struct Packed {
+    pub msgs: Vec<Bytes>,
+    pub oversized: usize,
+}
+
+/// What [`dispatch`] sends each peer, and the routes it left out as too
+/// large (all peers together).
+#[derive(Debug, Default)]
+pub struct Dispatched {
+    pub sends: Outbound,
+    pub oversized: usize,
+}
+
 /// Turns the outputs of a batch of commands into UPDATEs. `ctx` gives the
 /// send context of each established peer.
-pub fn dispatch<R: speaker::rib::NextHopResolver>(
+pub fn dispatch<R: crate::rib::NextHopResolver>(
     rib: &Rib<R>,
     outputs: &[RibOutput],
     ctx: &BTreeMap<PeerId, CodecContext>,
-) -> Outbound {
+) -> Dispatched {
     let mut merged: BTreeMap<GroupId, Vec<(Key, &OutChange)>> = BTreeMap::new();
     for out in outputs {
         for g in &out.groups {
@@ -54,6 +74,7 @@ pub fn dispatch<R: speaker::rib::NextHopResolver>(
         }
     }
     let mut sends: Outbound = BTreeMap::new();
+    let mut oversized = 0;
     for (group, changes) in merged {
         let changes = last_of_each(changes);
         let Some(g) = rib.group(group) else { continue };
@@ -70,12 +91,14 @@ pub fn dispatch<R: speaker::rib::NextHopResolver>(
             .filter(|p| !excepted.contains(p))
             .collect();
         if let Some(c) = group_context(&common, ctx) {
-            let msgs = pack(
+            let packed = pack(
                 &c,
                 changes
                     .iter()
                     .map(|ch| (ch.family, ch.entry, ch.attrs.clone())),
             );
+            oversized += packed.oversized;
+            let msgs = packed.msgs;
             for p in &common {
                 sends.entry(*p).or_default().extend(msgs.iter().cloned());
             }
@@ -91,7 +114,9 @@ pub fn dispatch<R: speaker::rib::NextHopResolver>(
                 }
                 (ch.attrs.is_some() && ch.except_had).then_some((ch.family, ch.entry, None))
             });
-            let msgs = pack(c, own);
+            let packed = pack(c, own);
+            oversized += packed.oversized;
+            let msgs = packed.msgs;
             if !msgs.is_empty() {
                 sends.entry(*p).or_default().extend(msgs);
             }
@@ -102,11 +127,13 @@ pub fn dispatch<R: speaker::rib::NextHopResolver>(
         // group's table (paged: [`super::table`]).
         for (peer, gone) in &out.withdrawn_to {
             let Some(c) = ctx.get(peer) else { continue };
-            let msgs = pack(c, gone.iter().map(|(f, e)| (*f, *e, None)));
+            let packed = pack(c, gone.iter().map(|(f, e)| (*f, *e, None)));
+            oversized += packed.oversized;
+            let msgs = packed.msgs;
             sends.entry(*peer).or_default().extend(msgs);
         }
     }
-    sends
+    Dispatched { sends, oversized }
 }
 
 /// What `peer` must be sent to go from what `old` sent it to what `new`
@@ -116,14 +143,14 @@ pub fn dispatch<R: speaker::rib::NextHopResolver>(
 /// what is gone; nothing when `new` has no group for it (its session is
 /// not up as the cluster sees it: closing it is the fence's, and a
 /// withdrawal of everything would cost the neighbour its routes).
-pub fn resync<R: speaker::rib::NextHopResolver>(
+pub fn resync<R: crate::rib::NextHopResolver>(
     old: &Rib<R>,
     new: &Rib<R>,
     peer: PeerId,
     ctx: &CodecContext,
-) -> Vec<Bytes> {
+) -> Packed {
     if new.group_of(peer).is_none() {
-        return Vec::new();
+        return Packed::default();
     }
     let mut sent: HashMap<Key, (NlriEntry, Arc<PathAttributes>)> = old
         .adj_rib_out_for(peer)
@@ -155,10 +182,10 @@ fn group_context(members: &[PeerId], ctx: &BTreeMap<PeerId, CodecContext>) -> Op
 
 /// Packs changes family by family: withdrawals, then announcements grouped
 /// by attribute set (first-seen order, so the output is deterministic).
-pub(super) fn pack(
+pub fn pack(
     ctx: &CodecContext,
     changes: impl Iterator<Item = (Family, NlriEntry, Option<Arc<PathAttributes>>)>,
-) -> Vec<Bytes> {
+) -> Packed {
     struct PerFamily {
         withdrawn: Vec<NlriEntry>,
         sets: Vec<(Arc<PathAttributes>, Vec<NlriEntry>)>,
@@ -182,7 +209,7 @@ pub(super) fn pack(
             }
         }
     }
-    let mut out = Vec::new();
+    let mut out = Packed::default();
     for (family, f) in families {
         let mut p = Packer::new(ctx, family);
         if !f.withdrawn.is_empty() {
@@ -191,58 +218,23 @@ pub(super) fn pack(
         for (attrs, entries) in &f.sets {
             p.announce(attrs, entries);
         }
-        if p.oversized() > 0 {
-            tracing::warn!(
-                ?family,
-                routes = p.oversized(),
-                max_octets = ctx.max_message_len(),
-                "routes whose UPDATE is too large for the neighbours' message size: withdrawn, not sent (RFC 8654 §4)"
-            );
-        }
-        out.extend(p.finish());
+        out.oversized += p.oversized();
+        out.msgs.extend(p.finish());
     }
     out
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
-pub(super) mod tests {
+mod tests {
     use super::*;
-    use speaker::rib::{DecisionConfig, NextHopSelf, PeerInfo, RibCommand, RibConfig};
-    use speaker::wire::attr::{AsPath, AttrValue, Origin, PathAttribute};
-    use speaker::wire::{Message, Prefix};
-    use std::net::{IpAddr, Ipv4Addr};
+    use crate::fixtures::{client, rib};
+    use crate::rib::RibCommand;
+    use crate::wire::attr::{AsPath, AttrValue, Origin, PathAttribute};
+    use crate::wire::{Message, Prefix};
+    use std::net::Ipv4Addr;
 
-    pub(in crate::rib) fn client(id: u8) -> PeerInfo {
-        PeerInfo {
-            id: PeerId(u32::from(id)),
-            address: IpAddr::V4(Ipv4Addr::new(198, 18, 0, id)),
-            asn: 65000,
-            router_id: Ipv4Addr::new(198, 18, 0, id),
-            rr_client: true,
-            cluster_id: None,
-            families: vec![Family::IPV4_UNICAST],
-            add_path_send: vec![],
-            four_octet_as: true,
-            next_hop_self: NextHopSelf::default(),
-            import: None,
-            export: None,
-            long_lived: false,
-        }
-    }
-
-    pub(in crate::rib) fn rib() -> Rib {
-        Rib::new(RibConfig {
-            local_as: 65000,
-            router_id: Ipv4Addr::new(198, 18, 0, 254),
-            cluster_id: Ipv4Addr::new(198, 18, 0, 254),
-            decision: DecisionConfig::default(),
-            policy: Default::default(),
-            ebgp_requires_policy: false,
-        })
-    }
-
-    pub(in crate::rib) fn updates(msgs: &[Bytes]) -> Vec<speaker::wire::Update> {
+    fn updates(msgs: &[Bytes]) -> Vec<crate::wire::Update> {
         msgs.iter()
             .map(
                 |m| match Message::decode(m.clone(), &CodecContext::four_octet(), None).unwrap() {
@@ -262,18 +254,10 @@ pub(super) mod tests {
         let joined: Vec<RibOutput> = (1..=3)
             .map(|i| rib.apply(RibCommand::PeerUp(client(i))))
             .collect();
-        // A new member's table is paged (table.rs), not dispatched: of an
-        // empty table, End-of-RIB only.
-        let sends = dispatch(&rib, &joined, &ctx);
+        // A new member's table is paged (the node's table pages), not
+        // dispatched.
+        let sends = dispatch(&rib, &joined, &ctx).sends;
         assert!(sends.is_empty());
-        let mut tables = super::super::table::Tables::default();
-        for i in 1..=3 {
-            let page = tables.start_table(&rib, PeerId(i), &ctx[&PeerId(i)]);
-            assert!(!page.more && page.table_done);
-            let u = updates(&page.msgs);
-            assert_eq!(u.len(), 1, "peer {i}");
-            assert_eq!(u[0].end_of_rib_family(), Some(Family::IPV4_UNICAST));
-        }
 
         let attrs = Arc::new(PathAttributes::new(vec![
             PathAttribute::new(AttrValue::Origin(Origin::Igp)),
@@ -291,7 +275,7 @@ pub(super) mod tests {
                 .map(|e| (Family::IPV4_UNICAST, *e, attrs.clone()))
                 .collect(),
         });
-        let sends = dispatch(&rib, &[out], &ctx);
+        let sends = dispatch(&rib, &[out], &ctx).sends;
         // Both other clients get the same octets: one packing for the group.
         assert_eq!(sends[&PeerId(2)], sends[&PeerId(3)]);
         let u = updates(&sends[&PeerId(2)]);
@@ -319,7 +303,7 @@ pub(super) mod tests {
             withdrawn: vec![],
             announced: vec![(Family::IPV4_UNICAST, prefixes[0], better)],
         });
-        let sends = dispatch(&rib, &[out], &ctx);
+        let sends = dispatch(&rib, &[out], &ctx).sends;
         let to2 = updates(&sends[&PeerId(2)]);
         assert_eq!(to2.len(), 1);
         assert_eq!(
@@ -407,7 +391,7 @@ pub(super) mod tests {
             &[],
         ));
         let ctx = CodecContext::four_octet();
-        let u = updates(&resync(&old, &new, PeerId(2), &ctx));
+        let u = updates(&resync(&old, &new, PeerId(2), &ctx).msgs);
         let withdrawn: Vec<String> = u
             .iter()
             .flat_map(|u| u.withdrawn.iter().map(|e| e.prefix.to_string()))
@@ -430,9 +414,9 @@ pub(super) mod tests {
         );
         // The sender of the paths is sent nothing (split horizon), and a
         // peer the snapshot has down nothing either.
-        assert!(resync(&old, &new, PeerId(1), &ctx).is_empty());
-        assert!(resync(&old, &new, PeerId(3), &ctx).is_empty());
+        assert!(resync(&old, &new, PeerId(1), &ctx).msgs.is_empty());
+        assert!(resync(&old, &new, PeerId(3), &ctx).msgs.is_empty());
         // Nothing changed, nothing sent.
-        assert!(resync(&new, &new, PeerId(2), &ctx).is_empty());
+        assert!(resync(&new, &new, PeerId(2), &ctx).msgs.is_empty());
     }
 }
