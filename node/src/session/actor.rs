@@ -1261,39 +1261,36 @@ impl Handler<ImportPolicy> for PeerSession {
             info!(peer = %self.peer, ?route_map, "import policy changed; applies from the next session");
             return;
         };
-        if let Some(r) = &self.received {
-            let kept = r.len();
-            let mut denied = 0;
-            for cmd in r.replay(self.role.id) {
-                let (cmd, d) = self.import.filter(cmd);
-                denied += d;
-                self.pending.push(SessionCommand::Rib(cmd));
-            }
-            info!(
+        match self.soft_reset_in(&n, ctx) {
+            SoftResetIn::Reimported { kept, denied } => info!(
                 peer = %self.peer,
                 ?route_map,
                 kept,
                 denied,
                 "import policy changed: re-ran over the routes kept as received (soft reconfiguration)"
-            );
-            self.drive(ctx);
-            return;
-        }
-        if !n.route_refresh {
-            warn!(
+            ),
+            SoftResetIn::Refreshing => info!(
+                peer = %self.peer,
+                ?route_map,
+                "import policy changed: asked the peer to send its routes again (ROUTE-REFRESH)"
+            ),
+            SoftResetIn::Unsupported => warn!(
                 peer = %self.peer,
                 ?route_map,
                 "import policy changed, but the peer does not support route refresh: the new policy applies to the routes it sends from now on; reset the session to apply it to all"
-            );
-            return;
+            ),
         }
-        self.ask_refresh(&n.families, ctx);
-        info!(
-            peer = %self.peer,
-            ?route_map,
-            "import policy changed: asked the peer to send its routes again (ROUTE-REFRESH)"
-        );
     }
+}
+
+/// How an inbound soft reset went ([`PeerSession::soft_reset_in`]).
+enum SoftResetIn {
+    /// Import re-ran over the routes kept as received.
+    Reimported { kept: usize, denied: usize },
+    /// A ROUTE-REFRESH asked the peer for its routes again.
+    Refreshing,
+    /// Neither: no routes kept and no route refresh negotiated.
+    Unsupported,
 }
 
 impl PeerSession {
@@ -1321,6 +1318,31 @@ impl PeerSession {
     }
 
     /// RFC 2918: asks the peer to send its routes of `families` again.
+    /// Inbound soft reset: the neighbour's routes through import again,
+    /// from those kept as received (soft reconfiguration), else asked of
+    /// it by ROUTE-REFRESH (RFC 2918) where it negotiated that.
+    fn soft_reset_in(
+        &mut self,
+        n: &speaker::fsm::Negotiated,
+        ctx: &mut Context<Self>,
+    ) -> SoftResetIn {
+        if let Some(r) = &self.received {
+            let again = r.reimport(self.role.id, &mut self.import);
+            self.pending
+                .extend(again.commands.into_iter().map(SessionCommand::Rib));
+            self.drive(ctx);
+            return SoftResetIn::Reimported {
+                kept: again.kept,
+                denied: again.denied,
+            };
+        }
+        if !n.route_refresh {
+            return SoftResetIn::Unsupported;
+        }
+        self.ask_refresh(&n.families, ctx);
+        SoftResetIn::Refreshing
+    }
+
     fn ask_refresh(&mut self, families: &[speaker::wire::Family], ctx: &mut Context<Self>) {
         let now = Instant::now();
         for f in families {
@@ -1383,22 +1405,13 @@ impl Handler<Act> for PeerSession {
                 let Some(n) = self.fsm.negotiated().filter(|_| self.up).cloned() else {
                     return Err("the session is not established".into());
                 };
-                if let Some(r) = &self.received {
-                    let kept = r.len();
-                    for cmd in r.replay(self.role.id) {
-                        let (cmd, _) = self.import.filter(cmd);
-                        self.pending.push(SessionCommand::Rib(cmd));
-                    }
-                    self.drive(ctx);
-                    return Ok(format!(
+                match self.soft_reset_in(&n, ctx) {
+                    SoftResetIn::Reimported { kept, .. } => Ok(format!(
                         "import re-ran over the {kept} routes kept as received"
-                    ));
+                    )),
+                    SoftResetIn::Refreshing => Ok("ROUTE-REFRESH sent".into()),
+                    SoftResetIn::Unsupported => Err("the peer does not support route refresh (RFC 2918); reset the session instead".into()),
                 }
-                if !n.route_refresh {
-                    return Err("the peer does not support route refresh (RFC 2918); reset the session instead".into());
-                }
-                self.ask_refresh(&n.families, ctx);
-                Ok("ROUTE-REFRESH sent".into())
             }
             NeighborAction::Shutdown(message) => {
                 // RFC 8538 §5: an Administrative Shutdown SHOULD be a Hard

@@ -26,7 +26,7 @@ pub use error::{Located, Place, PolicyError};
 pub use import::ImportFilter;
 pub use prefix_limit::{Crossing, LimitAction, PrefixCounter, PrefixLimit};
 pub use prefix_list::{PrefixList, PrefixListEntry};
-pub use received::ReceivedRoutes;
+pub use received::{ReceivedRoutes, Reimported};
 pub use route_map::{
     Direction, Match, NextHopTreatment, OnMatch, Permitted, Route, RouteMap, Verdict,
 };
