@@ -32,9 +32,10 @@ fn config(rr: &Node, data: &Path, ebgp: &Node, client: &Node, policy: &str) -> S
     );
     c.push_str(policy);
     c.push_str(&format!(
-        // MRAI 0: the eBGP default (30 s) would hold the UPDATEs the test
-        // waits for.
-        "\n[[neighbor]]\naddress = \"{}\"\nremote-as = 65001\nhold-time = 30\nmrai = 0\n",
+        // MRAI 2 s: UPDATEs within it are held and leave together at its
+        // end (the pacer's flush, exercised here); the eBGP default (30 s)
+        // would hold the ones the test waits for too long.
+        "\n[[neighbor]]\naddress = \"{}\"\nremote-as = 65001\nhold-time = 30\nmrai = 2\n",
         ebgp.v4
     ));
     if with_policy {

@@ -7,6 +7,7 @@ use actix::prelude::*;
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use speaker::fsm::collision::{Survivor, resolve};
+use speaker::fsm::mrai::{Mrai, Offer};
 use speaker::fsm::{AdminEvent, DownReason, Event, Session, SessionConfig, State, TcpEvent};
 use speaker::policy::{
     Crossing, ImportFilter, LimitAction, PrefixCounter, PrefixLimit, ReceivedRoutes, RouteMap,
@@ -151,8 +152,6 @@ pub struct PeerSession {
     backlog: VecDeque<Bytes>,
     /// Octets handed to this connection (its writer or the backlog).
     queued_octets: u64,
-    /// Octets MRAI holds in `mrai_held`.
-    mrai_octets: u64,
     /// The RIB has more pages of a table for this session
     /// ([`crate::rib::table`]): asked for once there is room.
     table_more: bool,
@@ -174,10 +173,9 @@ pub struct PeerSession {
     pending_incoming: Option<TcpStream>,
     /// An incoming connection's OPEN is being read (its identifier).
     peeking: bool,
-    /// UPDATEs held back by MRAI, and when the last batch left.
-    mrai_held: Vec<Bytes>,
-    mrai_flush: Option<SpawnHandle>,
-    last_sent: Option<Instant>,
+    /// UPDATEs held back by MRAI (RFC 4271 §9.2.1.1), and when the
+    /// last batch left.
+    mrai: Mrai,
     /// Bumped per connection, so events of an old one are recognised.
     generation: u64,
     writer: Option<Writer>,
@@ -303,7 +301,6 @@ impl PeerSession {
             read_gate: None,
             backlog: VecDeque::new(),
             queued_octets: 0,
-            mrai_octets: 0,
             table_more: false,
             page_wait: None,
             table_hold: None,
@@ -312,9 +309,7 @@ impl PeerSession {
             outgoing: false,
             pending_incoming: None,
             peeking: false,
-            mrai_held: Vec::new(),
-            mrai_flush: None,
-            last_sent: None,
+            mrai: Mrai::new(role.mrai),
             generation: 0,
             writer: None,
             reader: None,
@@ -646,11 +641,9 @@ impl PeerSession {
                     _ => {}
                 }
                 self.backlog.clear();
-                self.mrai_held.clear();
-                self.mrai_octets = 0;
+                self.mrai.reset();
                 self.table_more = false;
                 self.table_hold = None;
-                self.last_sent = None;
                 if let Some(r) = &mut self.received {
                     r.clear();
                 }
@@ -1076,7 +1069,7 @@ impl Handler<TablePage> for PeerSession {
             && self.fsm.state() == State::Established
         {
             // Those MRAI holds go out after the ones queued.
-            self.table_mark = Some(self.queued + self.mrai_held.len() as u64);
+            self.table_mark = Some(self.queued + self.mrai.held_len() as u64);
             self.log_table_written(octets, ctx);
         }
         self.table_more = page.more;
@@ -1091,7 +1084,7 @@ impl PeerSession {
     fn log_table_written(&mut self, octets: u64, ctx: &mut Context<Self>) {
         let Some(w) = &self.writer else { return };
         let generation = self.generation;
-        let wait = w.written_up_to(self.queued_octets + self.mrai_octets);
+        let wait = w.written_up_to(self.queued_octets + self.mrai.held_octets());
         ctx.spawn(wait.into_actor(self).map(move |ok, act, _| {
             if !ok || act.generation != generation {
                 return;
@@ -1116,30 +1109,25 @@ impl PeerSession {
         // Queued for the peer (MRAI may hold them a while).
         self.status.updates_sent += msgs.len() as u64;
         let now = Instant::now();
-        let next = self.last_sent.map(|t| t + self.role.mrai);
-        match next.filter(|at| *at > now) {
-            // Within the interval: hold, and send the lot when it ends.
-            Some(at) => {
-                self.mrai_octets += msgs.iter().map(|m| m.len() as u64).sum::<u64>();
-                self.mrai_held.extend(msgs);
-                if self.mrai_flush.is_none() {
-                    self.mrai_flush = Some(ctx.run_later(at - now, |act, ctx| {
-                        act.mrai_flush = None;
-                        act.mrai_octets = 0;
-                        let held = std::mem::take(&mut act.mrai_held);
+        match self.mrai.offer(now, msgs) {
+            Offer::Send(msgs) => self.send_updates(msgs, ctx),
+            // Within the interval: held, and the lot sent when it ends.
+            Offer::Held { flush_at } => {
+                if let Some(at) = flush_at {
+                    ctx.run_later(at.saturating_duration_since(now), |act, ctx| {
+                        let held = act.mrai.flush();
                         act.send_updates(held, ctx);
-                    }));
+                    });
                 }
                 self.over_output_bound(ctx);
             }
-            None => self.send_updates(msgs, ctx),
         }
     }
 
     /// Octets queued for the peer that its socket has not taken.
     fn output_octets(&self) -> u64 {
         let written = self.writer.as_ref().map_or(0, Writer::octets_written);
-        self.queued_octets.saturating_sub(written) + self.mrai_octets
+        self.queued_octets.saturating_sub(written) + self.mrai.held_octets()
     }
 
     /// RFC 4486 §4 Out of Resources: a peer that does not take what is
@@ -1167,8 +1155,7 @@ impl PeerSession {
         // What waits is dropped: the peer gets the table again when it
         // is back.
         self.backlog.clear();
-        self.mrai_held.clear();
-        self.mrai_octets = 0;
+        self.mrai.drop_held();
         let cease = Notification::new(
             speaker::wire::notification::code::CEASE,
             subcode::cease::OUT_OF_RESOURCES,
@@ -1199,7 +1186,7 @@ impl PeerSession {
         let room = PAGE_ROOM.min(self.role.output_buffer / 4);
         let written = w.octets_written();
         let in_writer = self.queued_octets.saturating_sub(written);
-        if in_writer + self.mrai_octets <= room {
+        if in_writer + self.mrai.held_octets() <= room {
             self.table_more = false;
             self.rib.do_send(NextPage(self.role.id));
             return;
@@ -1234,9 +1221,7 @@ impl PeerSession {
             return;
         }
         let now = Instant::now();
-        if !self.role.mrai.is_zero() {
-            self.last_sent = Some(now);
-        }
+        self.mrai.sent(now);
         self.fsm.updates_sent(now);
         self.drive(ctx);
         self.ask_page(ctx);

@@ -5,6 +5,7 @@
 pub mod collision;
 pub mod config;
 pub mod event;
+pub mod mrai;
 pub mod negotiate;
 pub mod session;
 pub mod timer;
