@@ -51,6 +51,14 @@ pub struct Packed {
     pub oversized: usize,
 }
 
+impl Packed {
+    /// The UPDATEs, the routes left out added to `oversized`.
+    pub fn counted(self, oversized: &mut usize) -> Vec<Bytes> {
+        *oversized += self.oversized;
+        self.msgs
+    }
+}
+
 /// What [`dispatch`] sends each peer, and the routes it left out as too
 /// large (all peers together).
 #[derive(Debug, Default)]
@@ -91,14 +99,13 @@ pub fn dispatch<R: crate::rib::NextHopResolver>(
             .filter(|p| !excepted.contains(p))
             .collect();
         if let Some(c) = group_context(&common, ctx) {
-            let packed = pack(
+            let msgs = pack(
                 &c,
                 changes
                     .iter()
                     .map(|ch| (ch.family, ch.entry, ch.attrs.clone())),
-            );
-            oversized += packed.oversized;
-            let msgs = packed.msgs;
+            )
+            .counted(&mut oversized);
             for p in &common {
                 sends.entry(*p).or_default().extend(msgs.iter().cloned());
             }
@@ -114,9 +121,7 @@ pub fn dispatch<R: crate::rib::NextHopResolver>(
                 }
                 (ch.attrs.is_some() && ch.except_had).then_some((ch.family, ch.entry, None))
             });
-            let packed = pack(c, own);
-            oversized += packed.oversized;
-            let msgs = packed.msgs;
+            let msgs = pack(c, own).counted(&mut oversized);
             if !msgs.is_empty() {
                 sends.entry(*p).or_default().extend(msgs);
             }
@@ -127,9 +132,7 @@ pub fn dispatch<R: crate::rib::NextHopResolver>(
         // group's table (paged: [`super::table`]).
         for (peer, gone) in &out.withdrawn_to {
             let Some(c) = ctx.get(peer) else { continue };
-            let packed = pack(c, gone.iter().map(|(f, e)| (*f, *e, None)));
-            oversized += packed.oversized;
-            let msgs = packed.msgs;
+            let msgs = pack(c, gone.iter().map(|(f, e)| (*f, *e, None))).counted(&mut oversized);
             sends.entry(*peer).or_default().extend(msgs);
         }
     }

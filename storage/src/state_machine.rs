@@ -234,7 +234,10 @@ impl StateMachine {
     /// Sets `Applied::applying` and tells the readers waiting for it.
     fn set_applying(&self, index: Option<u64>) -> bool {
         let was = std::mem::replace(&mut self.applied().applying, index);
-        self.settled.send_replace(index);
+        // Most entries are applied whole: nothing changed, no one woken.
+        if was != index {
+            self.settled.send_replace(index);
+        }
         was.is_some()
     }
 

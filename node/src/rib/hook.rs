@@ -281,9 +281,7 @@ impl ApplyHook for DispatchHook {
                 s.do_send(r.tables.start_table(rib, *peer, ctx));
                 continue;
             }
-            let packed = dispatch::resync(old, rib, *peer, ctx);
-            super::oversized(packed.oversized, Some(*peer));
-            let msgs = packed.msgs;
+            let msgs = super::sendable(dispatch::resync(old, rib, *peer, ctx), *peer);
             if !msgs.is_empty() {
                 info!(
                     peer = peer.0,

@@ -36,6 +36,12 @@ fn oversized(routes: usize, peer: Option<PeerId>) {
     }
 }
 
+/// `peer`'s UPDATEs, the routes left out of them logged ([`oversized`]).
+fn sendable(packed: speaker::dispatch::Packed, peer: PeerId) -> Vec<bytes::Bytes> {
+    oversized(packed.oversized, Some(peer));
+    packed.msgs
+}
+
 /// What a session tells the RIB.
 #[derive(Debug)]
 pub enum SessionCommand {

@@ -147,8 +147,7 @@ impl Tables {
         job.pages += 1;
         let (routes, next) = rib.adj_rib_out_page(peer, job.family, job.after, PAGE_DESTINATIONS);
         let packed = pack(ctx, routes.into_iter().map(|(f, e, a)| (f, e, Some(a))));
-        super::oversized(packed.oversized, Some(peer));
-        msgs.extend(packed.msgs);
+        msgs.extend(super::sendable(packed, peer));
         let first_table = job.kind == Kind::Table;
         let mut table_done = false;
         match next {

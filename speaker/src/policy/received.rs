@@ -60,18 +60,26 @@ impl ReceivedRoutes {
     /// Every kept path announced again, [`REPLAY_CHUNK`] at a time, in
     /// order: to go through import again.
     pub fn replay(&self, peer: PeerId) -> Vec<RibCommand> {
-        let all: Vec<_> = self
-            .paths
-            .iter()
-            .map(|((f, ..), (e, a))| (*f, *e, a.clone()))
-            .collect();
-        all.chunks(REPLAY_CHUNK)
-            .map(|c| RibCommand::Routes {
-                peer,
-                withdrawn: Vec::new(),
-                announced: c.to_vec(),
-            })
-            .collect()
+        let routes = |announced| RibCommand::Routes {
+            peer,
+            withdrawn: Vec::new(),
+            announced,
+        };
+        let mut out = Vec::with_capacity(self.paths.len().div_ceil(REPLAY_CHUNK));
+        let mut chunk = Vec::with_capacity(REPLAY_CHUNK.min(self.paths.len()));
+        for ((f, ..), (e, a)) in &self.paths {
+            chunk.push((*f, *e, a.clone()));
+            if chunk.len() == REPLAY_CHUNK {
+                out.push(routes(std::mem::replace(
+                    &mut chunk,
+                    Vec::with_capacity(REPLAY_CHUNK),
+                )));
+            }
+        }
+        if !chunk.is_empty() {
+            out.push(routes(chunk));
+        }
+        out
     }
 
     /// Every kept path through `import` again (the import policy changed,
