@@ -364,6 +364,35 @@ pub fn bird_client_text(me: &Node, members: &[Node]) -> String {
     c
 }
 
+/// A service address on the members' LAN: host 100 of its /24.
+pub fn service_address(members: &[Node]) -> std::net::Ipv4Addr {
+    let o = members[0].v4.octets();
+    std::net::Ipv4Addr::new(o[0], o[1], o[2], 100)
+}
+
+/// The keys of a client's `[[neighbor]]` that give it `service` (on the
+/// members' eth0).
+pub fn service_keys(service: std::net::Ipv4Addr) -> String {
+    format!("service-address = \"{service}/24\"\nservice-interface = \"eth0\"\n")
+}
+
+/// BIRD as an iBGP client (AS 65000) of the cluster's service address
+/// `service`: one session, `svc`, with graceful restart (its restart
+/// time `restart_time`), importing all.
+pub fn bird_service_client_text(
+    me: &Node,
+    service: std::net::Ipv4Addr,
+    restart_time: u16,
+) -> String {
+    format!(
+        "router id {me};\nlog stderr all;\ndebug protocols {{ states, events }};\nprotocol device {{}}\n\
+         protocol bgp svc {{\n  local {me} as 65000;\n  neighbor {service} as 65000;\n  \
+         hold time 30;\n  connect retry time 2;\n  error wait time 1, 5;\n  direct;\n  \
+         graceful restart on;\n  graceful restart time {restart_time};\n  ipv4 {{ import all; export none; }};\n}}\n",
+        me = me.v4
+    )
+}
+
 /// FRR as an iBGP client (AS 65000) of every member, a session each
 /// (FRR 8.4: a graceful-restart helper with the N bit, RFC 8538, by
 /// default).

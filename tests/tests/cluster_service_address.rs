@@ -27,8 +27,8 @@
 
 use reflex_tests::bird::{Bird, BirdConfig};
 use reflex_tests::cluster::{
-    Cluster, client_neighbor, cut_raft, established_neighbors, owner_of, source_and_clients,
-    three_and_three,
+    Cluster, bird_service_client_text, client_neighbor, cut_raft, established_neighbors, owner_of,
+    service_address, service_keys, source_and_clients, three_and_three,
 };
 use reflex_tests::continuity::{Sampler, check_counts};
 use reflex_tests::netns::{Node, wait_for};
@@ -42,12 +42,6 @@ const TOKEN: &str = "a-service-address-token";
 /// The route the prober announces, then withdraws during the partition.
 const PROBE: &str = "198.18.222.0/24";
 
-/// The service address on the members' LAN (host 100 of its /24).
-fn service_address(members: &[Node]) -> Ipv4Addr {
-    let o = members[0].v4.octets();
-    Ipv4Addr::new(o[0], o[1], o[2], 100)
-}
-
 fn neighbors(source: &Node, prober: &Node, client: &Node, service: Ipv4Addr) -> String {
     let mut c = format!("[api]\ntoken = \"{TOKEN}\"\n");
     c.push_str(&client_neighbor(source, 30, "connect-retry = 2\n"));
@@ -56,21 +50,11 @@ fn neighbors(source: &Node, prober: &Node, client: &Node, service: Ipv4Addr) -> 
         client,
         30,
         &format!(
-            "connect-retry = 2\nrestart-time = 60\nservice-address = \"{service}/24\"\nservice-interface = \"eth0\"\n"
+            "connect-retry = 2\nrestart-time = 60\n{}",
+            service_keys(service)
         ),
     ));
     c
-}
-
-/// The client: one BGP session, to the service address.
-fn client_text(me: &Node, service: Ipv4Addr) -> String {
-    format!(
-        "router id {me};\nlog stderr all;\ndebug protocols {{ states, events }};\nprotocol device {{}}\n\
-         protocol bgp svc {{\n  local {me} as 65000;\n  neighbor {service} as 65000;\n  \
-         hold time 30;\n  connect retry time 2;\n  error wait time 1, 5;\n  direct;\n  \
-         graceful restart on;\n  graceful restart time 60;\n  ipv4 {{ import all; export none; }};\n}}\n",
-        me = me.v4
-    )
 }
 
 /// The member owning `client`'s session, as the first member of
@@ -227,8 +211,14 @@ fn a_client_of_one_service_address_keeps_its_routes_through_takeovers() {
     let reaches: Vec<(&str, &Node)> = reaches.iter().map(|(n, m)| (n.as_str(), *m)).collect();
     let (_source, _) =
         source_and_clients(dir.path(), &src, &reaches, ROUTES, &[], &members).unwrap();
-    let bird =
-        Arc::new(Bird::start_text(&client, dir.path(), &client_text(&client, service)).unwrap());
+    let bird = Arc::new(
+        Bird::start_text(
+            &client,
+            dir.path(),
+            &bird_service_client_text(&client, service, 60),
+        )
+        .unwrap(),
+    );
     let probe = Bird::start(
         &prober,
         dir.path(),

@@ -8,6 +8,7 @@ use crate::session::{ImportPolicy, PeerSession, SendUpdates};
 use actix::Addr;
 use speaker::dispatch::{self, dispatch};
 use speaker::policy::Policy;
+use speaker::rib::recent::RecentWithdrawals;
 use speaker::rib::{PeerId, PeerStats, Resolver, Rib, RibOutput};
 use speaker::wire::CodecContext;
 use std::collections::{BTreeMap, BTreeSet};
@@ -33,6 +34,10 @@ pub struct Routing {
     pub deferral: Option<Deferral>,
     /// The tables being sent to sessions, a page at a time.
     pub tables: Tables,
+    /// What was withdrawn lately: a session taking a neighbour over is
+    /// sent it before its table (the neighbour's stale copies of it go
+    /// at once, not at End-of-RIB).
+    pub recent: RecentWithdrawals,
 }
 
 /// The restarting speaker's deferral (RFC 4724 §4.1): route selection and
@@ -116,6 +121,8 @@ impl ApplyHook for DispatchHook {
             crate::fib::feed::lock(feed).applied(rib, &outputs);
         }
         let mut r = lock(&self.routing);
+        let now = std::time::Instant::now();
+        r.recent.record(now, &outputs);
         // Sessions that came up or went down in this batch, in log order:
         // the last event of a peer decides whether it is sent to.
         let mut up: BTreeMap<PeerId, bool> = BTreeMap::new();
@@ -200,6 +207,15 @@ impl ApplyHook for DispatchHook {
         for (peer, is_up) in &up {
             if let (true, Some(s), Some(ctx)) = (*is_up, r.sessions.get(peer), r.contexts.get(peer))
             {
+                let first = super::sendable(r.recent.for_session(now, rib, *peer, ctx), *peer);
+                if !first.is_empty() {
+                    info!(
+                        peer = peer.0,
+                        messages = first.len(),
+                        "recent withdrawals sent before the table (stale copies of an earlier session end)"
+                    );
+                    s.do_send(SendUpdates(first));
+                }
                 s.do_send(r.tables.start_table(rib, *peer, ctx));
             }
         }

@@ -27,6 +27,7 @@ pub mod output;
 pub mod peer;
 pub mod policy_change;
 mod process;
+pub mod recent;
 mod reresolve;
 mod settle;
 pub mod update_group;
@@ -453,6 +454,31 @@ impl<R: NextHopResolver> Rib<R> {
             .flat_map(|g| self.group_routes(g))
             .filter(move |(_, _, p)| p.except != peer)
             .map(|(f, e, p)| (f, e, p.attrs))
+    }
+
+    /// Whether `peer` is sent a path for destination `key` now (its
+    /// group's Adj-RIB-Out, split horizon applied).
+    pub fn sends(&self, peer: PeerId, key: &RouteKey) -> bool {
+        let Some((group, g)) = self
+            .group_of(peer)
+            .and_then(|id| self.state.groups.get(&id).map(|g| (id, g)))
+        else {
+            return false;
+        };
+        let Some(e) = self.state.loc.get(key) else {
+            return false;
+        };
+        if !g.key.has_family(key.family) {
+            return false;
+        }
+        let view = View {
+            config: &self.config,
+            resolver: &self.resolver,
+            peers: &self.state.peers,
+        };
+        self.exported(&view, group, g, *key, e)
+            .iter()
+            .any(|(_, p)| p.except != peer)
     }
 
     /// Exported attribute sets cached (derived state, for metrics).
