@@ -1036,10 +1036,11 @@ fn moving_stopping_killing_and_restarting_members_costs_no_route() {
         lan.node(7).unwrap(),
     );
     let service = service_address(&members);
-    let cluster = Cluster::start_with(
+    let cluster = Cluster::start_listening(
         members.clone(),
         dir.path(),
         &neighbors(&src, &[&nb, &nf, &ng], service),
+        &[service.into()],
     )
     .unwrap();
     let gobgp = Gobgp::start_text(&ng, dir.path(), &gobgp_config(&ng, &members)).unwrap();
