@@ -789,6 +789,42 @@ fn move_to(lab: &Lab, moves: &[(Node, u64)]) {
     assert!(done.is_some(), "the moves did not end\n{}", lab.tail());
 }
 
+/// Issue 16, a move's aftermath: FRR, which peers with every member's
+/// address, has its session moved make-before-break; right after the
+/// move, GoBGP withdraws a route. FRR must lose it at once: its old
+/// session ended with a Hard Reset (RFC 8538) once the new one had FRR
+/// answer a ROUTE-REFRESH after its table (RFC 7313), so it keeps no
+/// stale copy of the old session's routes (which would hide the
+/// withdrawal for the restart time, 120 s).
+fn withdrawal_after_move(lab: &mut Lab) {
+    let nodes = lab.clients.nodes.clone();
+    let (frr, gobgp) = (&nodes[1], &nodes[2]);
+    lab.clients.gobgp.announce(PROBE, gobgp.v4.into()).unwrap();
+    let held = wait_for(30, || probe_held(&lab.clients)[1].then_some(()));
+    assert!(held.is_some(), "the probe did not reach FRR\n{}", lab.tail());
+    let from = owner_of(&lab.members()[0], frr).unwrap();
+    let to = from % 3 + 1;
+    let moving = Instant::now();
+    move_to(lab, &[(frr.clone(), to)]);
+    let moved = moving.elapsed();
+    let asked = Instant::now();
+    lab.clients.gobgp.withdraw(PROBE).unwrap();
+    let gone = wait_for(150, || {
+        (!probe_held(&lab.clients)[1]).then(|| asked.elapsed())
+    });
+    eprintln!(
+        "(m): FRR's session moved from member {from} to {to} in {:.1} s; GoBGP's withdrawal right after left FRR after {:?} s",
+        moved.as_secs_f64(),
+        gone.map(|g| (g.as_secs_f64() * 10.0).round() / 10.0)
+    );
+    let bound = Duration::from_secs(2);
+    assert!(
+        gone.is_some_and(|g| g <= bound),
+        "(m): FRR kept the withdrawn route {gone:?} (bound {bound:?}): a stale copy of its old session's\n{}",
+        lab.tail()
+    );
+}
+
 /// Before a partition event: BIRD's session on the leader (`leader`) or
 /// on a follower, FRR's and GoBGP's on the others, the cluster at rest.
 fn arrange_partition(lab: &mut Lab, letter: char, leader: bool) {
@@ -1153,6 +1189,9 @@ fn moving_stopping_killing_and_restarting_members_costs_no_route() {
             .collect();
         move_to(lab, &moves);
     });
+
+    // (m) FRR's session moved again, then a withdrawal right after.
+    lab.event("(m) a withdrawal right after a move", 2, 0, withdrawal_after_move);
 
     // (b) SIGTERM of the member owning BIRD's session, then its start.
     lab.event("(b) SIGTERM of the owner", 2, 0, |lab| {

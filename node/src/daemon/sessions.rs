@@ -78,6 +78,11 @@ pub struct Sessions {
     /// Sessions joining in a move whose table is sent, and since when
     /// ([`Sessions::joined`]).
     synced: Arc<Mutex<HashMap<PeerId, Instant>>>,
+    /// Sessions running here that a make-before-break move takes to
+    /// another member: the member joining. When the lease names that
+    /// member the owner, the move completed ([`LeaseCommand::Joined`]),
+    /// and the session is handed over as moved ([`Leave`]).
+    moving_out: Arc<Mutex<HashMap<PeerId, NodeId>>>,
     /// The service addresses of the sessions that run here.
     pub services: Arc<crate::service::Book>,
     pub by_address: ByAddress,
@@ -126,6 +131,7 @@ impl Sessions {
             restarting: Arc::default(),
             stopping: Arc::default(),
             synced: Arc::default(),
+            moving_out: Arc::default(),
             draining: Arc::default(),
             // Until [`keep_fenced`] finds the majority.
             fenced: Arc::new(std::sync::atomic::AtomicBool::new(true)),
@@ -320,13 +326,22 @@ impl Sessions {
     /// restart of ours ([`Leave`]): the neighbour keeps our routes where it
     /// can, and nothing goes to the RIB (the new owner marks its paths
     /// stale before its own session comes up).
-    fn hand_over(&self, id: PeerId) {
+    ///
+    /// `to`: the member that owns it now; if this member saw it join a
+    /// make-before-break move, the move completed and the session leaves
+    /// as moved (a Hard Reset where the new session had the neighbour
+    /// acknowledge its table, [`Leave`]).
+    fn hand_over(&self, id: PeerId, to: NodeId) {
+        let joined = lock(&self.moving_out).remove(&id) == Some(to);
         let Some(r) = self.take(id) else {
             return;
         };
         const WHY: &str = "session moved to another member of the cluster";
-        info!(neighbor = %r.spec.addr.ip(), "{WHY}");
-        r.session.do_send(Leave(WHY.into()));
+        info!(neighbor = %r.spec.addr.ip(), make_before_break = joined, "{WHY}");
+        r.session.do_send(Leave {
+            message: WHY.into(),
+            moved: joined && r.spec.service.is_none(),
+        });
     }
 
     /// Stops every session this member runs as a restart of ours
@@ -344,7 +359,10 @@ impl Sessions {
         ids.into_iter()
             .filter_map(|id| self.take(id))
             .map(|r| {
-                r.session.do_send(Leave(why.into()));
+                r.session.do_send(Leave {
+                    message: why.into(),
+                    moved: false,
+                });
                 r.session
             })
             .collect()
@@ -441,12 +459,23 @@ impl Sessions {
             };
             if lease.owner.member == me {
                 wanted.insert(*id);
+                let mut out = lock(&self.moving_out);
+                match lease.joining {
+                    Some(j) if j.member != me && lock(&self.running).contains_key(id) => {
+                        out.insert(*id, j.member);
+                    }
+                    // No move, or one called off.
+                    _ => {
+                        out.remove(id);
+                    }
+                }
+                drop(out);
                 self.start(*id, n, false);
             } else if lease.joining.is_some_and(|j| j.member == me) {
                 wanted.insert(*id);
                 self.start(*id, n, true);
             } else {
-                self.hand_over(*id);
+                self.hand_over(*id, lease.owner.member);
             }
         }
         let gone: Vec<PeerId> = lock(&self.running)

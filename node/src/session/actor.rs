@@ -16,7 +16,7 @@ use speaker::rib::{NextHopSelf, PeerId, PeerInfo, RibCommand};
 use speaker::wire::notification::subcode;
 use speaker::wire::route_refresh::{RefreshSubtype, RouteRefresh};
 use speaker::wire::{Family, Message, Notification};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::SocketAddr;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
@@ -195,6 +195,32 @@ pub struct PeerSession {
     /// coming up ([`TableSent`]).
     queued: u64,
     table_mark: Option<u64>,
+    /// A joining session's proof that the neighbour has taken in its
+    /// table ([`TakenIn`]).
+    taken_in: TakenIn,
+}
+
+/// Whether the neighbour of a joining session (a make-before-break move)
+/// has taken in the table we sent it. The table written to the socket is
+/// not yet the table read and installed by the neighbour (a busy one
+/// has taken a full table in over a minute late), and the old owner's
+/// session ends with the move. Where the neighbour negotiated enhanced
+/// route refresh (RFC 7313), the session asks it for its routes once the
+/// table is written: it reads its socket in order, so its BoRR (or EoRR)
+/// comes after it has read all of the table. Only then does the move
+/// complete, and the old owner can close its session with a Hard Reset
+/// (RFC 8538), so the neighbour keeps no stale copy of it that would hide
+/// a later withdrawal for the restart time.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+enum TakenIn {
+    /// Nothing to wait for (not joining, or no enhanced route refresh):
+    /// the table written counts.
+    #[default]
+    NotAsked,
+    /// Asked once the table is written; the families not yet answered.
+    Awaiting(BTreeSet<Family>),
+    /// Every family answered.
+    Answered,
 }
 
 /// How long a reset session stays down before it starts again.
@@ -248,9 +274,21 @@ pub struct Shutdown {
 /// marked stale by whoever runs its session next (PeerDown, written after
 /// a new owner's PeerUp, would take its routes away while its session is
 /// up).
+///
+/// `moved`: the neighbour's session runs on another member now, which
+/// has had it answer a ROUTE-REFRESH after its table ([`TakenIn`]):
+/// where this session negotiated enhanced route refresh (so the new one
+/// waited for that answer), it ends with a Hard Reset instead (RFC 8538;
+/// a Cease without the N bit), so the neighbour keeps no stale copy of
+/// its routes: the new session's are all there, and a stale copy would
+/// hide a later withdrawal until the restart time runs out. The RIB hears
+/// nothing of the end either way.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Leave(pub String);
+pub struct Leave {
+    pub message: String,
+    pub moved: bool,
+}
 
 /// UPDATEs the RIB packed for this peer.
 #[derive(Message)]
@@ -325,6 +363,7 @@ impl PeerSession {
             leaving: false,
             queued: 0,
             table_mark: None,
+            taken_in: TakenIn::NotAsked,
             status: SessionStatus {
                 peer,
                 state: State::Idle,
@@ -613,6 +652,10 @@ impl PeerSession {
                     graceful_restart: n.peer_graceful_restart.is_some(),
                     joining: self.role.joining,
                 });
+                if self.role.joining && n.route_refresh && n.enhanced_route_refresh {
+                    // Asked once the table is written.
+                    self.taken_in = TakenIn::Awaiting(n.families.iter().copied().collect());
+                }
                 self.up = true;
                 self.status.established_transitions += 1;
                 self.status.established_at = Some(Instant::now());
@@ -722,7 +765,19 @@ impl PeerSession {
                 }
             }
             Event::RouteRefresh(r) => {
-                debug!(peer = %self.peer, family = %r.family, subtype = r.subtype.0, "route refresh marker")
+                debug!(peer = %self.peer, family = %r.family, subtype = r.subtype.0, "route refresh marker");
+                if let TakenIn::Awaiting(families) = &mut self.taken_in
+                    && self.table_mark.is_some()
+                {
+                    families.remove(&r.family);
+                    if families.is_empty() {
+                        self.taken_in = TakenIn::Answered;
+                        info!(
+                            peer = %self.peer,
+                            "the neighbour has taken in the table (it answered our ROUTE-REFRESH, RFC 7313)"
+                        );
+                    }
+                }
             }
         }
     }
@@ -902,6 +957,7 @@ impl PeerSession {
         self.queued = 0;
         self.queued_octets = 0;
         self.table_mark = None;
+        self.taken_in = TakenIn::NotAsked;
     }
 
     fn close_connection(&mut self, ctx: &mut Context<Self>) {
@@ -996,14 +1052,25 @@ impl Handler<Shutdown> for PeerSession {
 
 impl Handler<Leave> for PeerSession {
     type Result = ();
-    fn handle(&mut self, Leave(message): Leave, ctx: &mut Context<Self>) {
+    fn handle(&mut self, Leave { message, moved }: Leave, ctx: &mut Context<Self>) {
         let _session = self.span.clone().entered();
         self.leaving = true;
         if let Some(h) = self.reset_start.take() {
             ctx.cancel_future(h);
         }
-        self.fsm
-            .handle_admin(Instant::now(), AdminEvent::StopGracefully { message });
+        let answered_elsewhere = moved
+            && self
+                .fsm
+                .negotiated()
+                .is_some_and(|n| n.route_refresh && n.enhanced_route_refresh);
+        if answered_elsewhere {
+            info!(peer = %self.peer, "closing with a Hard Reset: the new member's session has the neighbour's acknowledgement of its table");
+            let cease = Notification::cease_with_message(subcode::cease::ADMINISTRATIVE_RESET, &message);
+            self.admin_stop(cease, true, ctx);
+        } else {
+            self.fsm
+                .handle_admin(Instant::now(), AdminEvent::StopGracefully { message });
+        }
         self.drive(ctx);
     }
 }
@@ -1085,7 +1152,7 @@ impl PeerSession {
         let Some(w) = &self.writer else { return };
         let generation = self.generation;
         let wait = w.written_up_to(self.queued_octets + self.mrai.held_octets());
-        ctx.spawn(wait.into_actor(self).map(move |ok, act, _| {
+        ctx.spawn(wait.into_actor(self).map(move |ok, act, ctx| {
             if !ok || act.generation != generation {
                 return;
             }
@@ -1097,6 +1164,10 @@ impl PeerSession {
                     .map_or(0, |t| t.elapsed().as_millis() as u64),
                 octets, "table and End-of-RIB written"
             );
+            if let TakenIn::Awaiting(families) = &act.taken_in {
+                let families: Vec<Family> = families.iter().copied().collect();
+                act.ask_refresh(&families, ctx);
+            }
         }));
     }
 
@@ -1431,7 +1502,8 @@ impl Handler<Status> for PeerSession {
             && match (self.table_mark, &self.writer) {
                 (Some(mark), Some(w)) => w.written() >= mark,
                 _ => false,
-            };
+            }
+            && !matches!(self.taken_in, TakenIn::Awaiting(_));
         MessageResult(status)
     }
 }
