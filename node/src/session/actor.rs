@@ -1065,7 +1065,8 @@ impl Handler<Leave> for PeerSession {
                 .is_some_and(|n| n.route_refresh && n.enhanced_route_refresh);
         if answered_elsewhere {
             info!(peer = %self.peer, "closing with a Hard Reset: the new member's session has the neighbour's acknowledgement of its table");
-            let cease = Notification::cease_with_message(subcode::cease::ADMINISTRATIVE_RESET, &message);
+            let cease =
+                Notification::cease_with_message(subcode::cease::ADMINISTRATIVE_RESET, &message);
             self.admin_stop(cease, true, ctx);
         } else {
             self.fsm
