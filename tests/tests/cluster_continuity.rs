@@ -412,7 +412,19 @@ fn report(event: &str, series: &[Series], full: usize, most: usize, from: Instan
                 run.all.as_secs_f64(),
                 run.outside.as_secs_f64(),
             );
-            if !seen.outside_ours.is_zero() || !run.outside.is_zero() {
+            // A service-address client has one BGP session (it cannot
+            // read two); its move closes one member's session and opens
+            // another's within a fraction of a second, and the members'
+            // lists are read one after another, each late when busy with
+            // a full table: a reading may span both (0.5 s once, in (a)).
+            // One member holds the address at a time
+            // (`cluster_service_address` checks it to 200 ms).
+            let members_slack = if client == SERVICE_CLIENT {
+                Duration::from_secs(1)
+            } else {
+                Duration::ZERO
+            };
+            if !seen.outside_ours.is_zero() || run.outside > members_slack {
                 failures.push(format!(
                     "{client}: two sessions outside a move: {:.1} s as it reads them while the members ran two, {:.1} s as the members read them",
                     seen.outside_ours.as_secs_f64(),
