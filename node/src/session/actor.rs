@@ -198,6 +198,8 @@ pub struct PeerSession {
     /// A joining session's proof that the neighbour has taken in its
     /// table ([`TakenIn`]).
     taken_in: TakenIn,
+    /// The NOTIFICATION that ends the connection, sent when it closes.
+    notification: Option<Bytes>,
 }
 
 /// Whether the neighbour of a joining session (a make-before-break move)
@@ -221,6 +223,12 @@ enum TakenIn {
     Awaiting(BTreeSet<Family>),
     /// Every family answered.
     Answered,
+}
+
+/// Whether an encoded message is a NOTIFICATION (RFC 4271 §4.1: the type
+/// octet follows the 16-octet marker and the 2-octet length).
+fn is_notification(b: &Bytes) -> bool {
+    b.get(18) == Some(&3)
 }
 
 /// How long a reset session stays down before it starts again.
@@ -364,6 +372,7 @@ impl PeerSession {
             queued: 0,
             table_mark: None,
             taken_in: TakenIn::NotAsked,
+            notification: None,
             status: SessionStatus {
                 peer,
                 state: State::Idle,
@@ -561,6 +570,12 @@ impl PeerSession {
         }
         self.queued += 1;
         self.queued_octets += b.len() as u64;
+        if is_notification(&b) {
+            // It ends the connection: sent at its close, ahead of the
+            // UPDATEs still queued ([`Self::close_connection`]).
+            self.notification = Some(b);
+            return;
+        }
         if !self.backlog.is_empty() {
             self.backlog.push_back(b);
             return;
@@ -683,7 +698,9 @@ impl PeerSession {
                     }
                     _ => {}
                 }
-                self.backlog.clear();
+                // A NOTIFICATION waiting for room goes still
+                // ([`Self::close_connection`]).
+                self.backlog.retain(is_notification);
                 self.mrai.reset();
                 self.table_more = false;
                 self.table_hold = None;
@@ -958,11 +975,25 @@ impl PeerSession {
         self.queued_octets = 0;
         self.table_mark = None;
         self.taken_in = TakenIn::NotAsked;
+        self.notification = None;
     }
 
     fn close_connection(&mut self, ctx: &mut Context<Self>) {
-        // Dropping the writer flushes what is queued (a NOTIFICATION) and closes.
-        self.writer = None;
+        // Dropping the writer flushes what is queued (a NOTIFICATION) and
+        // closes. A NOTIFICATION that waited behind UPDATEs for room (a
+        // session closed while its writer was full, as when a table is
+        // being sent) still goes, after what the writer holds: without
+        // it the peer takes the close for a restart of ours and keeps our
+        // routes for the restart time (RFC 4724 §4.2), a Hard Reset
+        // included (RFC 8538). The UPDATEs behind it are dropped.
+        let notification = self
+            .notification
+            .take()
+            .or_else(|| self.backlog.iter().find(|b| is_notification(b)).cloned());
+        match (self.writer.take(), notification) {
+            (Some(w), Some(n)) => w.close_with(n),
+            (w, _) => drop(w),
+        }
         self.backlog.clear();
         self.queued_octets = 0;
         if let Some(h) = self.reader.take() {

@@ -4,7 +4,7 @@
 
 use bytes::Bytes;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::OwnedWriteHalf;
@@ -23,6 +23,9 @@ const WRITE_BATCH: usize = 64 * 1024;
 /// passes with nothing written).
 pub struct Writer {
     tx: mpsc::Sender<Bytes>,
+    /// Set by [`Writer::close_with`]: what is queued and not yet taken
+    /// is dropped (but for the NOTIFICATION that closes).
+    discard: Arc<AtomicBool>,
     /// Messages handed to the socket so far.
     written: Arc<AtomicU64>,
     /// Octets handed to the socket so far.
@@ -49,6 +52,11 @@ impl Writer {
         on_error: impl FnOnce(std::io::Error) + Send + 'static,
     ) -> Writer {
         let (tx, mut rx) = mpsc::channel::<Bytes>(WRITE_QUEUE);
+        let discard = Arc::new(AtomicBool::new(false));
+        let dropping = discard.clone();
+        // Once closing with a NOTIFICATION, only it goes (RFC 4271 §4.1:
+        // the type octet after the marker and length).
+        let keep = move |b: &Bytes| !dropping.load(Ordering::Relaxed) || b.get(18) == Some(&3);
         let written = Arc::new(AtomicU64::new(0));
         let count = written.clone();
         let (octets_tx, octets) = watch::channel(0u64);
@@ -59,14 +67,18 @@ impl Writer {
             let mut buf = Vec::with_capacity(WRITE_BATCH);
             let mut total = 0u64;
             while let Some(b) = rx.recv().await {
+                if !keep(&b) {
+                    continue;
+                }
                 buf.extend_from_slice(&b);
                 let mut messages = 1;
                 while buf.len() < WRITE_BATCH {
                     match rx.try_recv() {
-                        Ok(b) => {
+                        Ok(b) if keep(&b) => {
                             buf.extend_from_slice(&b);
                             messages += 1;
                         }
+                        Ok(_) => {}
                         Err(_) => break,
                     }
                 }
@@ -108,6 +120,7 @@ impl Writer {
         });
         Writer {
             tx,
+            discard,
             written,
             octets,
         }
@@ -136,6 +149,20 @@ impl Writer {
             mpsc::error::TrySendError::Full(b) => (WriteError::Full, b),
             mpsc::error::TrySendError::Closed(b) => (WriteError::Closed, b),
         })
+    }
+
+    /// Closes the connection with `last` (a NOTIFICATION): what is queued
+    /// and not yet taken by the writer task is dropped (the session is
+    /// over; a table the peer is still taking in would hold the
+    /// NOTIFICATION back for as long), the write under way finishes, then
+    /// `last` goes. `last` waits for room in the queue, which the dropping
+    /// makes at once.
+    pub fn close_with(self, last: Bytes) {
+        self.discard.store(true, Ordering::Relaxed);
+        let tx = self.tx;
+        tokio::spawn(async move {
+            let _ = tx.send(last).await;
+        });
     }
 
     /// Resolves when the queue has room again (false: connection gone).
