@@ -1,7 +1,7 @@
 //! The session actor: feeds socket bytes, timer expiries and commands into
 //! the FSM and carries out what it asks (connect, write, disconnect).
 
-use super::transport::{WriteError, Writer};
+use super::transport::{WriteError, Writer, is_notification};
 use crate::rib::{Commands, NextPage, Refresh, Register, RibActor, SessionCommand};
 use actix::prelude::*;
 use bytes::{Bytes, BytesMut};
@@ -223,12 +223,6 @@ enum TakenIn {
     Awaiting(BTreeSet<Family>),
     /// Every family answered.
     Answered,
-}
-
-/// Whether an encoded message is a NOTIFICATION (RFC 4271 §4.1: the type
-/// octet follows the 16-octet marker and the 2-octet length).
-fn is_notification(b: &Bytes) -> bool {
-    b.get(18) == Some(&3)
 }
 
 /// How long a reset session stays down before it starts again.

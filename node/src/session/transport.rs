@@ -18,6 +18,12 @@ pub const WRITE_QUEUE: usize = 4096;
 /// never split, so a write can exceed it by one message).
 const WRITE_BATCH: usize = 64 * 1024;
 
+/// Whether an encoded message is a NOTIFICATION (RFC 4271 §4.1: the type
+/// octet follows the 16-octet marker and the 2-octet length).
+pub fn is_notification(b: &Bytes) -> bool {
+    b.get(18) == Some(&3)
+}
+
 /// The sending half: queue encoded messages; dropping it closes the
 /// connection after what was queued is written (or the write timeout
 /// passes with nothing written).
@@ -54,9 +60,8 @@ impl Writer {
         let (tx, mut rx) = mpsc::channel::<Bytes>(WRITE_QUEUE);
         let discard = Arc::new(AtomicBool::new(false));
         let dropping = discard.clone();
-        // Once closing with a NOTIFICATION, only it goes (RFC 4271 §4.1:
-        // the type octet after the marker and length).
-        let keep = move |b: &Bytes| !dropping.load(Ordering::Relaxed) || b.get(18) == Some(&3);
+        // Once closing with a NOTIFICATION, only it goes.
+        let keep = move |b: &Bytes| !dropping.load(Ordering::Relaxed) || is_notification(b);
         let written = Arc::new(AtomicU64::new(0));
         let count = written.clone();
         let (octets_tx, octets) = watch::channel(0u64);
