@@ -226,6 +226,11 @@ impl Gobgp {
         (!paths.is_empty()).then_some(paths)
     }
 
+    /// Where [`Gobgp::monitor`] writes each `[DELROUTE]` line it reads.
+    pub fn deleted_log(&self) -> PathBuf {
+        self.log.with_extension("deleted.log")
+    }
+
     pub fn log_tail(&self) -> String {
         crate::frr::tail(&self.log, 30)
     }
@@ -249,7 +254,7 @@ impl Gobgp {
     /// Starts following the best paths of the global IPv4 RIB (those there
     /// now, then every change) and the sessions with `neighbors`.
     pub fn monitor(&self, neighbors: &[IpAddr]) -> Result<Monitor, String> {
-        use std::io::BufRead;
+        use std::io::{BufRead, Write};
         use std::sync::atomic::Ordering;
         let port = API_PORT.to_string();
         let spawn = |args: &[&str]| -> Result<(Daemon, std::process::ChildStdout), String> {
@@ -267,6 +272,9 @@ impl Gobgp {
         let prefixes = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let (rib, out) = spawn(&["monitor", "global", "rib", "--current"])?;
         let count = prefixes.clone();
+        // Every best path GoBGP reports gone, for the reader of a failure
+        // (a loss is told by which prefixes went, and when).
+        let mut gone = std::fs::File::create(self.deleted_log()).map_err(|e| e.to_string())?;
         let best: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, u64>>> =
             std::sync::Arc::default();
         let paths = best.clone();
@@ -285,6 +293,10 @@ impl Gobgp {
                     }
                     "[DELROUTE]" => {
                         best.remove(prefix);
+                        let at = std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .unwrap_or_default();
+                        let _ = writeln!(gone, "{:.3} {line}", at.as_secs_f64());
                     }
                     _ => continue,
                 }

@@ -523,6 +523,10 @@ impl Lab {
             }
         }
         let _ = std::fs::copy(&self.clients.gobgp.log, keep.join("gobgp.log"));
+        let _ = std::fs::copy(
+            self.clients.gobgp.deleted_log(),
+            keep.join("gobgp-deleted.log"),
+        );
         let bird = format!("bird-{}.log", self.clients.nodes[0].ns);
         let _ = std::fs::copy(self.dumps.join(&bird), keep.join(bird));
         keep

@@ -13,10 +13,20 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 /// The last Loc-RIB digest read: (the applied index it is of, digest,
-/// destinations with a best path). It is read again only when something
-/// was applied since, one read at a time (a request that waits for
-/// another's read takes its result).
-pub type DigestCache = Arc<tokio::sync::Mutex<Option<(Option<u64>, u64, usize)>>>;
+/// destinations with a best path) and when it was read. It is read again
+/// only when something was applied since and it is [`DIGEST_FRESH`] old,
+/// one read at a time (a request that waits for another's read takes its
+/// result).
+pub type DigestCache =
+    Arc<tokio::sync::Mutex<Option<((Option<u64>, u64, usize), std::time::Instant)>>>;
+
+/// How long a digest answers for the indexes applied after it (the view
+/// says which index it is of). Each read walks the whole Loc-RIB under the
+/// state machine's lock: read for every index, while a full table is
+/// applied and a monitor polls every member a few times a second, the
+/// reads queued behind one another faster than they were served (the
+/// answers came 30 s late) and held the apply back.
+const DIGEST_FRESH: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// How long the digest waits for an entry applied in chunks to end (a
 /// full table's page takes milliseconds); then it answers the last one.
@@ -29,12 +39,12 @@ const DIGEST_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
 /// is never seen whole a page at a time ([`super::pages`]). Monitoring and
 /// the tests compare the digests of members at one index, whatever the
 /// pace of the writes. The apply waits for it at most once per index
-/// applied.
+/// applied and [`DIGEST_FRESH`].
 async fn digest(api: &ApiState) -> (Option<u64>, u64, usize) {
     let mut cache = api.digest.lock().await;
     let now = api.member.read(|a| a.last_applied.map(|l| l.index));
-    if let Some(d) = *cache
-        && d.0 == now
+    if let Some((d, read_at)) = *cache
+        && (d.0 == now || read_at.elapsed() < DIGEST_FRESH)
     {
         return d;
     }
@@ -54,10 +64,10 @@ async fn digest(api: &ApiState) -> (Option<u64>, u64, usize) {
         })
         .await;
     if let Some(d) = d {
-        *cache = Some(d);
+        *cache = Some((d, std::time::Instant::now()));
         return d;
     }
-    cache.unwrap_or_default()
+    cache.map(|(d, _)| d).unwrap_or_default()
 }
 
 #[derive(Serialize)]

@@ -134,9 +134,15 @@ impl ApplyHook for DispatchHook {
                 up.insert(*peer, true);
             }
         }
+        // The sessions of this member whose PeerUp this batch applied: they
+        // get their table. Another member's PeerUp for a neighbour whose
+        // session runs here (a make-before-break move, this member the old
+        // owner) sends this session nothing new: it had every change.
+        let mut fresh: BTreeSet<PeerId> = BTreeSet::new();
         for (peer, is_up) in &up {
             if *is_up && let Some(c) = r.coming_up.remove(peer) {
                 r.contexts.insert(*peer, c);
+                fresh.insert(*peer);
             }
         }
         let dropped: u64 = outputs.iter().map(|o| o.dropped).sum();
@@ -201,12 +207,11 @@ impl ApplyHook for DispatchHook {
                 s.do_send(SendUpdates(msgs));
             }
         }
-        // Sessions that came up in this batch: their table, a page now
-        // and the rest as they take it.
+        // Sessions that came up here in this batch: their table, a page
+        // now and the rest as they take it.
         let r = &mut *r;
-        for (peer, is_up) in &up {
-            if let (true, Some(s), Some(ctx)) = (*is_up, r.sessions.get(peer), r.contexts.get(peer))
-            {
+        for peer in &fresh {
+            if let (Some(s), Some(ctx)) = (r.sessions.get(peer), r.contexts.get(peer)) {
                 let first = super::sendable(r.recent.for_session(now, rib, *peer, ctx), *peer);
                 if !first.is_empty() {
                     info!(
