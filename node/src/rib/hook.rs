@@ -2,6 +2,7 @@
 //! for the sessions it runs. Runs in the state machine's apply, with the
 //! RIB at hand; the sessions are reached through their actix addresses.
 
+use super::coming_up::ComingUp;
 use super::table::Tables;
 use crate::fib::feed::SharedFeed;
 use crate::session::{ImportPolicy, PeerSession, SendUpdates};
@@ -9,7 +10,7 @@ use actix::Addr;
 use speaker::dispatch::{self, dispatch};
 use speaker::policy::Policy;
 use speaker::rib::recent::RecentWithdrawals;
-use speaker::rib::{PeerId, PeerStats, Resolver, Rib, RibOutput};
+use speaker::rib::{GroupId, PeerId, PeerStats, Resolver, Rib, RibOutput};
 use speaker::wire::CodecContext;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -24,7 +25,7 @@ pub struct Routing {
     /// Established peers the RIB has taken in (their PeerUp is applied).
     pub contexts: BTreeMap<PeerId, CodecContext>,
     /// Established peers whose PeerUp is on its way through the log.
-    pub coming_up: BTreeMap<PeerId, CodecContext>,
+    pub coming_up: ComingUp,
     /// Received paths the import checks dropped, in total.
     pub dropped: u64,
     /// Each peer's drop counters as last logged.
@@ -126,22 +127,39 @@ impl ApplyHook for DispatchHook {
         // Sessions that came up or went down in this batch, in log order:
         // the last event of a peer decides whether it is sent to.
         let mut up: BTreeMap<PeerId, bool> = BTreeMap::new();
+        let mut joins: BTreeMap<PeerId, u32> = BTreeMap::new();
+        // Each peer's update group before the batch (the first it left)
+        // and after it (the last it joined).
+        let mut left_group: BTreeMap<PeerId, GroupId> = BTreeMap::new();
+        let mut joined_group: BTreeMap<PeerId, GroupId> = BTreeMap::new();
         for out in &outputs {
-            for (peer, _) in &out.left {
+            for (peer, group) in &out.left {
                 up.insert(*peer, false);
+                left_group.entry(*peer).or_insert(*group);
             }
-            for (peer, _) in &out.joined {
+            for (peer, group) in &out.joined {
                 up.insert(*peer, true);
+                *joins.entry(*peer).or_default() += 1;
+                joined_group.insert(*peer, *group);
             }
         }
-        // The sessions of this member whose PeerUp this batch applied: they
-        // get their table. Another member's PeerUp for a neighbour whose
-        // session runs here (a make-before-break move, this member the old
-        // owner) sends this session nothing new: it had every change.
+        // The sessions of this member whose PeerUp this batch applied get
+        // their table, and so do those whose update group changed (a
+        // policy or its attachment did): the new group's Adj-RIB-Out. A
+        // session of this member that another member's PeerUp re-joined to
+        // the same group (a make-before-break move, this member the old
+        // owner) had every change already and is sent no second table.
         let mut fresh: BTreeSet<PeerId> = BTreeSet::new();
-        for (peer, is_up) in &up {
-            if *is_up && let Some(c) = r.coming_up.remove(peer) {
+        for (peer, n) in &joins {
+            if let Some(c) = r.coming_up.applied(*peer, *n)
+                && up.get(peer) == Some(&true)
+            {
                 r.contexts.insert(*peer, c);
+                fresh.insert(*peer);
+            }
+        }
+        for (peer, group) in &joined_group {
+            if up.get(peer) == Some(&true) && left_group.get(peer) != Some(group) {
                 fresh.insert(*peer);
             }
         }
@@ -233,9 +251,9 @@ impl ApplyHook for DispatchHook {
         Some(
             r.sessions
                 .keys()
-                .chain(r.coming_up.keys())
                 .chain(r.contexts.keys())
                 .copied()
+                .chain(r.coming_up.peers())
                 .collect(),
         )
     }
@@ -270,12 +288,11 @@ impl ApplyHook for DispatchHook {
         // it is no longer sent to.
         let joined: Vec<PeerId> = r
             .coming_up
-            .keys()
-            .copied()
+            .peers()
             .filter(|p| rib.group_of(*p).is_some())
             .collect();
         for peer in &joined {
-            if let Some(c) = r.coming_up.remove(peer) {
+            if let Some(c) = r.coming_up.take(*peer) {
                 r.contexts.insert(*peer, c);
             }
         }

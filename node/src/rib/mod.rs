@@ -7,6 +7,7 @@
 //! ([`consensus::Member::write`]); every member applies committed entries
 //! to its RIB, and the hook runs in that apply.
 
+pub mod coming_up;
 pub mod hook;
 pub mod table;
 
@@ -290,7 +291,7 @@ impl Handler<Commands> for RibActor {
                     if !graceful_restart {
                         not_awaited.push(info.id);
                     }
-                    lock(&self.routing).coming_up.insert(info.id, codec);
+                    lock(&self.routing).coming_up.proposed(info.id, codec);
                     // Another member's session with the neighbour is up:
                     // its paths stay, as stale, until the neighbour's
                     // End-of-RIB on this one (a PeerUp alone would take
