@@ -180,7 +180,26 @@ impl Lab {
             "{name}: the session moved from member {before} to member {after}; down {:.1} s (the client kept its routes as stale meanwhile)",
             down.as_secs_f64()
         );
-        assert!(failures.is_empty(), "{name}: {failures:?}");
+        // What each member logged last (DEBUG aside): a failure in CI
+        // has only this output.
+        let logs = || {
+            self.cluster
+                .dirs
+                .iter()
+                .enumerate()
+                .map(|(i, d)| {
+                    let log = reflex_tests::reflex::log(d);
+                    let kept: Vec<&str> = log.lines().filter(|l| !l.contains(" DEBUG ")).collect();
+                    format!(
+                        "--- member {}\n{}",
+                        i + 1,
+                        kept[kept.len().saturating_sub(60)..].join("\n")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        assert!(failures.is_empty(), "{name}: {failures:?}\n{}", logs());
         assert_ne!(after, before, "{name}: the session did not move");
         after
     }
