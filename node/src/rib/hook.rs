@@ -103,6 +103,18 @@ impl Routing {
     }
 }
 
+/// What one batch did to a peer's sessions.
+#[derive(Default)]
+struct PeerChange {
+    /// Up after the batch (its last event a join).
+    up: bool,
+    /// PeerUps applied (joins of a group).
+    joins: u32,
+    /// The group it left first, and the one it joined last.
+    left: Option<GroupId>,
+    joined: Option<GroupId>,
+}
+
 pub type SharedRouting = Arc<Mutex<Routing>>;
 
 pub fn lock(r: &SharedRouting) -> MutexGuard<'_, Routing> {
@@ -124,23 +136,20 @@ impl ApplyHook for DispatchHook {
         let mut r = lock(&self.routing);
         let now = std::time::Instant::now();
         r.recent.record(now, &outputs);
-        // Sessions that came up or went down in this batch, in log order:
-        // the last event of a peer decides whether it is sent to.
-        let mut up: BTreeMap<PeerId, bool> = BTreeMap::new();
-        let mut joins: BTreeMap<PeerId, u32> = BTreeMap::new();
-        // Each peer's update group before the batch (the first it left)
-        // and after it (the last it joined).
-        let mut left_group: BTreeMap<PeerId, GroupId> = BTreeMap::new();
-        let mut joined_group: BTreeMap<PeerId, GroupId> = BTreeMap::new();
+        // Each peer's sessions coming up or going down in this batch, in
+        // log order: the last event decides whether it is sent to.
+        let mut changes: BTreeMap<PeerId, PeerChange> = BTreeMap::new();
         for out in &outputs {
             for (peer, group) in &out.left {
-                up.insert(*peer, false);
-                left_group.entry(*peer).or_insert(*group);
+                let c = changes.entry(*peer).or_default();
+                c.up = false;
+                c.left.get_or_insert(*group);
             }
             for (peer, group) in &out.joined {
-                up.insert(*peer, true);
-                *joins.entry(*peer).or_default() += 1;
-                joined_group.insert(*peer, *group);
+                let c = changes.entry(*peer).or_default();
+                c.up = true;
+                c.joins += 1;
+                c.joined = Some(*group);
             }
         }
         // The sessions of this member whose PeerUp this batch applied get
@@ -150,16 +159,17 @@ impl ApplyHook for DispatchHook {
         // the same group (a make-before-break move, this member the old
         // owner) had every change already and is sent no second table.
         let mut fresh: BTreeSet<PeerId> = BTreeSet::new();
-        for (peer, n) in &joins {
-            if let Some(c) = r.coming_up.applied(*peer, *n)
-                && up.get(peer) == Some(&true)
-            {
-                r.contexts.insert(*peer, c);
-                fresh.insert(*peer);
+        for (peer, c) in &changes {
+            let here = (c.joins > 0)
+                .then(|| r.coming_up.applied(*peer, c.joins))
+                .flatten();
+            if !c.up {
+                continue;
             }
-        }
-        for (peer, group) in &joined_group {
-            if up.get(peer) == Some(&true) && left_group.get(peer) != Some(group) {
+            if let Some(codec) = here {
+                r.contexts.insert(*peer, codec);
+                fresh.insert(*peer);
+            } else if c.joined != c.left {
                 fresh.insert(*peer);
             }
         }
@@ -194,8 +204,8 @@ impl ApplyHook for DispatchHook {
             super::oversized(d.oversized, None);
             d.sends
         };
-        for (peer, is_up) in &up {
-            if !*is_up {
+        for (peer, c) in &changes {
+            if !c.up {
                 r.contexts.remove(peer);
                 r.tables.forget(*peer);
                 // Its counters start again with its next session.
@@ -225,8 +235,7 @@ impl ApplyHook for DispatchHook {
                 s.do_send(SendUpdates(msgs));
             }
         }
-        // Sessions that came up here in this batch: their table, a page
-        // now and the rest as they take it.
+        // Their tables (`fresh`), a page now and the rest as they take it.
         let r = &mut *r;
         for peer in &fresh {
             if let (Some(s), Some(ctx)) = (r.sessions.get(peer), r.contexts.get(peer)) {
