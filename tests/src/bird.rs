@@ -214,6 +214,34 @@ impl Bird {
     }
 }
 
+/// Whether two pieces of birdc output are the same, times of day
+/// (`HH:MM:SS.mmm`) allowed to differ by a few milliseconds: BIRD prints
+/// a stored time as the wall clock less the monotonic time elapsed since,
+/// both read anew for each command, so one instant can print 1 ms apart
+/// on a loaded machine (seen: a route's time and a protocol's `since`).
+pub fn same_output(a: &str, b: &str) -> bool {
+    let (a, b): (Vec<&str>, Vec<&str>) = (
+        a.split_whitespace().collect(),
+        b.split_whitespace().collect(),
+    );
+    a.len() == b.len()
+        && a.iter().zip(&b).all(|(x, y)| {
+            x == y
+                || matches!((time_of_day_ms(x), time_of_day_ms(y)), (Some(p), Some(q)) if p.abs_diff(q) <= 20)
+        })
+}
+
+/// `HH:MM:SS.mmm` in milliseconds since midnight.
+fn time_of_day_ms(t: &str) -> Option<u64> {
+    let (hms, ms) = t.split_once('.')?;
+    let mut parts = hms.split(':').map(|p| p.parse::<u64>().ok());
+    let (h, m, s) = (parts.next()??, parts.next()??, parts.next()??);
+    if parts.next().is_some() || ms.len() != 3 {
+        return None;
+    }
+    Some(((h * 60 + m) * 60 + s) * 1000 + ms.parse::<u64>().ok()?)
+}
+
 /// The sum of the `preferred` route counts of the `channel` channels in
 /// `show protocols all` output.
 fn preferred_in(out: &str, channel: &str) -> usize {
@@ -253,5 +281,18 @@ device1    Device     ---        up     00:01:00.000
 ";
         assert_eq!(super::preferred_in(out, "ipv4"), 577616);
         assert_eq!(super::preferred_in(out, "ipv6"), 10);
+    }
+
+    #[test]
+    fn outputs_differing_by_a_millisecond_of_clock_are_the_same() {
+        let a = "198.19.10.0/24 unicast [reflector 19:34:09.975 from 198.18.0.1] * (100)";
+        let b = "198.19.10.0/24 unicast [reflector 19:34:09.974 from 198.18.0.1] * (100)";
+        assert!(super::same_output(a, b));
+        assert!(!super::same_output(a, &b.replace("09.974", "10.974")));
+        assert!(!super::same_output(a, &b.replace("(100)", "(200)")));
+        assert!(!super::same_output(a, &format!("{b} extra")));
+        assert!(super::same_output("up 23:59:59.999", "up 23:59:59.990"));
+        assert_eq!(super::time_of_day_ms("00:01:02.003"), Some(62_003));
+        assert_eq!(super::time_of_day_ms("1.5"), None);
     }
 }
