@@ -229,6 +229,30 @@ impl Cluster {
         Ok(())
     }
 
+    /// Copies the members' whole logs (`reflex.log` and those kept aside
+    /// by restarts) and the `extra` files to `TMPDIR/name`, where they
+    /// outlive the test's temporary directory: for the reader of a
+    /// failure, or of the figures. The directory.
+    pub fn keep_logs(&self, name: &str, extra: &[PathBuf]) -> PathBuf {
+        let keep = std::env::temp_dir().join(name);
+        let _ = std::fs::remove_dir_all(&keep);
+        for (i, d) in self.dirs.iter().enumerate() {
+            let to = keep.join(format!("m{}", i + 1));
+            let _ = std::fs::create_dir_all(&to);
+            for f in std::fs::read_dir(d).into_iter().flatten().flatten() {
+                if f.file_name().to_string_lossy().starts_with("reflex.log") {
+                    let _ = std::fs::copy(f.path(), to.join(f.file_name()));
+                }
+            }
+        }
+        for f in extra {
+            if let Some(file) = f.file_name() {
+                let _ = std::fs::copy(f, keep.join(file));
+            }
+        }
+        keep
+    }
+
     /// Every member's last logged digest, once all agree on a Loc-RIB of at
     /// least `min_routes` destinations.
     pub fn agree(&self, secs: u64, min_routes: usize) -> Option<(u64, usize, String)> {

@@ -511,25 +511,15 @@ impl Lab {
     /// temporary directory does not): for the reader of a failure, or of
     /// the figures.
     fn keep_logs(&self) -> PathBuf {
-        let keep = std::env::temp_dir().join("cluster-continuity-logs");
-        let _ = std::fs::remove_dir_all(&keep);
-        for (i, d) in self.cluster.dirs.iter().enumerate() {
-            let to = keep.join(format!("m{}", i + 1));
-            let _ = std::fs::create_dir_all(&to);
-            for f in std::fs::read_dir(d).into_iter().flatten().flatten() {
-                if f.file_name().to_string_lossy().starts_with("reflex.log") {
-                    let _ = std::fs::copy(f.path(), to.join(f.file_name()));
-                }
-            }
-        }
-        let _ = std::fs::copy(&self.clients.gobgp.log, keep.join("gobgp.log"));
-        let _ = std::fs::copy(
-            self.clients.gobgp.deleted_log(),
-            keep.join("gobgp-deleted.log"),
-        );
         let bird = format!("bird-{}.log", self.clients.nodes[0].ns);
-        let _ = std::fs::copy(self.dumps.join(&bird), keep.join(bird));
-        keep
+        self.cluster.keep_logs(
+            "cluster-continuity-logs",
+            &[
+                self.clients.gobgp.log.clone(),
+                self.clients.gobgp.deleted_log(),
+                self.dumps.join(bird),
+            ],
+        )
     }
 
     /// What each member logged of sessions and leases, for failures.

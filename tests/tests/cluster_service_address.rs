@@ -98,6 +98,8 @@ fn holders(members: &[Node], service: Ipv4Addr) -> Vec<usize> {
 
 struct Lab {
     cluster: Cluster,
+    /// The test's directory (the BIRD logs).
+    dir: std::path::PathBuf,
     members: Vec<Node>,
     client: Node,
     bird: Arc<Bird>,
@@ -180,24 +182,29 @@ impl Lab {
             "{name}: the session moved from member {before} to member {after}; down {:.1} s (the client kept its routes as stale meanwhile)",
             down.as_secs_f64()
         );
-        // What each member logged last (DEBUG aside): a failure in CI
-        // has only this output.
+        // What each member (before its restart too) and the client logged
+        // last, DEBUG aside: a failure in CI has only this output.
         let logs = || {
-            self.cluster
-                .dirs
-                .iter()
-                .enumerate()
-                .map(|(i, d)| {
-                    let log = reflex_tests::reflex::log(d);
-                    let kept: Vec<&str> = log.lines().filter(|l| !l.contains(" DEBUG ")).collect();
-                    format!(
-                        "--- member {}\n{}",
-                        i + 1,
-                        kept[kept.len().saturating_sub(60)..].join("\n")
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join("\n")
+            let bird_log = self.dir.join(format!("bird-{}.log", self.client.ns));
+            let keep = self
+                .cluster
+                .keep_logs("cluster-service-address-logs", &[bird_log.clone()]);
+            let tail = |path: &std::path::Path, n: usize| {
+                let text = std::fs::read_to_string(path).unwrap_or_default();
+                let kept: Vec<&str> = text.lines().filter(|l| !l.contains(" DEBUG ")).collect();
+                kept[kept.len().saturating_sub(n)..].join("\n")
+            };
+            let mut out = format!("(whole logs in {})\n", keep.display());
+            for (i, d) in self.cluster.dirs.iter().enumerate() {
+                for file in ["reflex.log.1", "reflex.log.2", "reflex.log"] {
+                    if d.join(file).exists() {
+                        let text = tail(&d.join(file), 40);
+                        out.push_str(&format!("--- member {} {file}\n{text}\n", i + 1));
+                    }
+                }
+            }
+            out.push_str(&format!("--- client BIRD\n{}", tail(&bird_log, 40)));
+            out
         };
         assert!(failures.is_empty(), "{name}: {failures:?}\n{}", logs());
         assert_ne!(after, before, "{name}: the session did not move");
@@ -254,6 +261,7 @@ fn a_client_of_one_service_address_keeps_its_routes_through_takeovers() {
     .unwrap();
     let mut lab = Lab {
         cluster,
+        dir: dir.path().to_path_buf(),
         members: members.clone(),
         client,
         bird,
