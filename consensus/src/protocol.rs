@@ -115,7 +115,7 @@ pub enum FrameError {
 /// Encodes `msg` as one frame; a frame over `max` is refused before
 /// anything is written.
 pub fn encode_frame<T: Serialize>(msg: &T, max: usize) -> Result<Vec<u8>, FrameError> {
-    let octets = format::encode(msg)?;
+    let octets = format::encode_as(msg, format::WIRE_FORMAT)?;
     if octets.len() > max {
         return Err(FrameError::TooLarge(octets.len()));
     }

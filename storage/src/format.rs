@@ -15,19 +15,44 @@ use serde::de::DeserializeOwned;
 /// log entry may change them or carry the lease epochs of its writer. 7:
 /// snapshots record which peers and groups negotiated long-lived graceful
 /// restart, and a log entry may bring such a peer up or change its stale
-/// paths. Every other value is laid out as in 1; 1 to 6 are read.
-pub const FORMAT: u8 = 7;
+/// paths. Every other value is laid out as in 1; 1 to 6 are read. Values
+/// laid out as in every format are written as the lowest format that holds
+/// them ([`encode_as`]).
+pub const FORMAT: u8 = FORMAT_7;
+
+/// Format 7 (long-lived graceful restart): the lowest that holds its
+/// commands, whatever this release's [`FORMAT`].
+pub const FORMAT_7: u8 = 7;
 
 /// The formats before, still read.
-const FORMAT_6: u8 = 6;
-const FORMAT_5: u8 = 5;
-const FORMAT_4: u8 = 4;
-const FORMAT_3: u8 = 3;
-const FORMAT_2: u8 = 2;
-const FORMAT_1: u8 = 1;
+pub const FORMAT_6: u8 = 6;
+pub const FORMAT_5: u8 = 5;
+pub const FORMAT_4: u8 = 4;
+pub const FORMAT_3: u8 = 3;
+pub const FORMAT_2: u8 = 2;
+pub const FORMAT_1: u8 = 1;
 
+/// The format of the frames members send each other
+/// (`consensus::protocol`): their layout is format 6's (pings, and the
+/// leader's vouch in each AppendEntries, came with it).
+pub const WIRE_FORMAT: u8 = FORMAT_6;
+
+/// `value` in this release's format: for a value whose layout changed
+/// over the formats (a snapshot's state, read by [`decode_or_older`]).
 pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, FormatError> {
-    Ok(postcard::to_extend(value, vec![FORMAT])?)
+    encode_as(value, FORMAT)
+}
+
+/// `value` marked as format `format`: the lowest whose release reads it.
+/// A value laid out the same in every format is written with the lowest
+/// format that holds what it carries (a log entry holding no command of a
+/// newer format is written as the oldest that has all of its commands),
+/// so that during a rolling upgrade a member of the previous release
+/// reads what members of this one write, until they write something it
+/// cannot read, which it refuses ([`FormatError::Version`]) rather than
+/// misreads.
+pub fn encode_as<T: Serialize>(value: &T, format: u8) -> Result<Vec<u8>, FormatError> {
+    Ok(postcard::to_extend(value, vec![format])?)
 }
 
 /// A value of a type laid out the same in every format (a log entry of

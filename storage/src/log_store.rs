@@ -239,7 +239,9 @@ impl LogStore {
         value: &T,
         subject: ErrorSubject<NodeId>,
     ) -> Result<()> {
-        let v = format::encode(value).map_err(|e| io_err(subject.clone(), ErrorVerb::Write, e))?;
+        // openraft's own types (vote, log ids): laid out as in format 1.
+        let v = format::encode_as(value, format::FORMAT_1)
+            .map_err(|e| io_err(subject.clone(), ErrorVerb::Write, e))?;
         self.meta
             .insert(key, v)
             .map_err(|e| io_err(subject.clone(), ErrorVerb::Write, e))?;
@@ -329,7 +331,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         }
         // Not flushed on its own: losing the latest committed id only means
         // re-applying a little more after a restart.
-        let v = format::encode(&committed)
+        let v = format::encode_as(&committed, format::FORMAT_1)
             .map_err(|e| io_err(ErrorSubject::Store, ErrorVerb::Write, e))?;
         self.meta
             .insert(COMMITTED, v)
@@ -353,7 +355,9 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         let mut appended = Vec::new();
         for entry in entries {
             let entry = stored_form(&entry);
-            let v = format::encode(&entry)
+            // The entry's own layout is format 1's; its request carries
+            // its own format (`StoredBatch::format`).
+            let v = format::encode_as(&entry, format::FORMAT_1)
                 .map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Write, e))?;
             batch.insert(&index_key(entry.log_id.index), v);
             self.committed.appended(&entry);

@@ -289,6 +289,29 @@ impl StoredPolicy {
 }
 
 impl StoredCommand {
+    /// The lowest format whose release reads it ([`format::encode_as`]):
+    /// the format that brought its variant.
+    pub fn format(&self) -> u8 {
+        use format::*;
+        match self {
+            StoredCommand::PeerUp(_)
+            | StoredCommand::Routes { .. }
+            | StoredCommand::EndOfRib { .. }
+            | StoredCommand::PeerDown { .. }
+            | StoredCommand::PeerDownGraceful { .. }
+            | StoredCommand::RestartExpired { .. }
+            | StoredCommand::Owners(_) => FORMAT_1,
+            StoredCommand::Write { .. } => FORMAT_2,
+            StoredCommand::PeerUpWithPolicy { .. } => FORMAT_3,
+            StoredCommand::Policy(_) | StoredCommand::Reresolve(_) => FORMAT_4,
+            StoredCommand::Register(_) => FORMAT_5,
+            StoredCommand::Lease(_) | StoredCommand::Fence(_) => FORMAT_6,
+            StoredCommand::PeerUpLongLived { .. }
+            | StoredCommand::LongLivedStale { .. }
+            | StoredCommand::LongLivedExpired { .. } => FORMAT_7,
+        }
+    }
+
     /// Paths it announces or withdraws.
     pub fn paths(&self) -> usize {
         match self {
@@ -398,6 +421,22 @@ fn attr_at(sets: &[Arc<PathAttributes>], i: u32) -> Result<Arc<PathAttributes>, 
 }
 
 impl StoredBatch {
+    /// The lowest format whose release reads it: its newest command's
+    /// (format 1 for an empty batch).
+    pub fn format(&self) -> u8 {
+        self.commands
+            .iter()
+            .map(StoredCommand::format)
+            .max()
+            .unwrap_or(format::FORMAT_1)
+    }
+
+    /// Its octets, versioned as [`StoredBatch::format`] says: what the log
+    /// and the wire carry.
+    pub fn encode(&self) -> Result<Vec<u8>, FormatError> {
+        format::encode_as(self, self.format())
+    }
+
     pub fn owners(owners: &Owners) -> StoredBatch {
         StoredBatch {
             attrs: Vec::new(),

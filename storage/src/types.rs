@@ -69,7 +69,7 @@ impl Stored {
         if let Some(o) = self.octets.get() {
             return Ok(o);
         }
-        let encoded = format::encode(&self.batch)?;
+        let encoded = self.batch.encode()?;
         // Another thread may have set it meanwhile: same octets.
         let _ = self.octets.set(encoded);
         self.octets
@@ -240,8 +240,10 @@ impl Serialize for Request {
         match &self.0 {
             Batch::Stored(b) => s.serialize_bytes(b.octets().map_err(serde::ser::Error::custom)?),
             _ => {
-                let octets =
-                    format::encode(&self.stored_batch()).map_err(serde::ser::Error::custom)?;
+                let octets = self
+                    .stored_batch()
+                    .encode()
+                    .map_err(serde::ser::Error::custom)?;
                 s.serialize_bytes(&octets)
             }
         }
