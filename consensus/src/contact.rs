@@ -18,8 +18,10 @@
 //! A member out of contact for longer than the node's fence time closes
 //! its sessions before any leader can have given them away.
 
-use serde::{Deserialize, Serialize};
-use std::collections::{BTreeSet, HashMap};
+use crate::build::Build;
+use serde::de::{self, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use storage::NodeId;
@@ -40,7 +42,7 @@ pub const REFUSING_FOR: Duration = Duration::from_millis(400);
 pub const REFUSED_LATELY: Duration = Duration::from_millis(1000);
 
 /// What a member says of itself when another asks ([`crate::protocol::Rpc::Ping`]).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Pong {
     /// It leads the cluster.
     pub leader: bool,
@@ -49,6 +51,35 @@ pub struct Pong {
     pub heard_leader_ms: Option<u64>,
     /// The last index of its log.
     pub last_log_index: Option<u64>,
+    /// Its release (`None` from a member of a release before it said it).
+    /// Last, and last in its frame: a member of an earlier release reads
+    /// the fields before and leaves the rest of the frame unread.
+    pub build: Option<Build>,
+}
+
+/// Reads a pong of this release or of an earlier one, which ends before
+/// `build` (the frame's octets run out there).
+impl<'de> Deserialize<'de> for Pong {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Pong, D::Error> {
+        struct Fields;
+        impl<'de> Visitor<'de> for Fields {
+            type Value = Pong;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a member's answer to a ping")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Pong, A::Error> {
+                let missing = |i| de::Error::invalid_length(i, &"3 or 4 fields");
+                Ok(Pong {
+                    leader: seq.next_element()?.ok_or_else(|| missing(0))?,
+                    heard_leader_ms: seq.next_element()?.ok_or_else(|| missing(1))?,
+                    last_log_index: seq.next_element()?.ok_or_else(|| missing(2))?,
+                    build: seq.next_element::<Option<Build>>().ok().flatten().flatten(),
+                })
+            }
+        }
+        const FIELDS: &[&str] = &["leader", "heard_leader_ms", "last_log_index", "build"];
+        d.deserialize_struct("Pong", FIELDS, Fields)
+    }
 }
 
 impl Pong {
@@ -137,6 +168,17 @@ impl Contact {
         s.answered.insert(member, now);
         s.refused.remove(&member);
         s.pongs.insert(member, (now, pong));
+    }
+
+    /// What each member that answered a ping said of its release (this
+    /// member's own included).
+    pub fn builds(&self) -> BTreeMap<NodeId, Build> {
+        let s = self.state();
+        s.pongs
+            .iter()
+            .filter_map(|(m, (_, p))| Some((*m, p.build?)))
+            .chain([(self.me, Build::this())])
+            .collect()
     }
 
     /// `member`'s Raft port refused a connection (a TCP reset to the
@@ -365,6 +407,7 @@ mod tests {
             leader: false,
             heard_leader_ms: Some(2000),
             last_log_index: Some(10),
+            build: None,
         };
         c.ponged(3, quiet);
         assert!(c.in_contact(false, WITHIN));
@@ -429,5 +472,68 @@ mod tests {
         // This member never counts itself.
         c.refused(1);
         assert_eq!(c.gone_after(&all, Duration::ZERO), none);
+    }
+
+    #[test]
+    fn a_pong_reads_across_releases() {
+        use storage::format;
+        let ours = Pong {
+            leader: true,
+            heard_leader_ms: Some(5),
+            last_log_index: Some(9),
+            build: Some(Build::this()),
+        };
+        let frame = crate::protocol::encode_frame(
+            &crate::protocol::RpcReply::Ping(ours),
+            crate::protocol::MAX_FRAME,
+        )
+        .unwrap();
+        let read = |octets: &[u8]| match format::decode(octets) {
+            Ok(crate::protocol::RpcReply::Ping(p)) => p,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(read(&frame[4..]), ours);
+        // An earlier release's pong: the same fields, no build.
+        #[derive(Serialize, Deserialize, PartialEq, Debug)]
+        struct Earlier {
+            leader: bool,
+            heard_leader_ms: Option<u64>,
+            last_log_index: Option<u64>,
+        }
+        #[derive(Serialize, Deserialize, Debug)]
+        enum EarlierReply {
+            Append(()),
+            Vote(()),
+            Snapshot(()),
+            Forward(()),
+            Manage(()),
+            Ping(Earlier),
+        }
+        let earlier = Earlier {
+            leader: true,
+            heard_leader_ms: Some(5),
+            last_log_index: Some(9),
+        };
+        let octets = format::encode_as(&EarlierReply::Ping(earlier), format::WIRE_FORMAT).unwrap();
+        assert_eq!(
+            read(&octets),
+            Pong {
+                build: None,
+                ..ours
+            }
+        );
+        // What an earlier release reads of ours: its fields, the build
+        // left unread.
+        match format::decode::<EarlierReply>(&frame[4..]).unwrap() {
+            EarlierReply::Ping(p) => assert_eq!(
+                p,
+                Earlier {
+                    leader: true,
+                    heard_leader_ms: Some(5),
+                    last_log_index: Some(9),
+                }
+            ),
+            other => panic!("{other:?}"),
+        }
     }
 }

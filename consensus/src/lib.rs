@@ -8,6 +8,7 @@
 // as they are.
 #![allow(clippy::result_large_err)]
 
+pub mod build;
 pub mod campaign;
 pub mod config;
 pub mod contact;

@@ -191,6 +191,33 @@ impl Member {
         self.contact.in_contact(leading, within)
     }
 
+    /// Each voter's release, as it said in its last answer to this
+    /// member's pings (`None`: not said yet, or of a release before they
+    /// were said); this member's own included.
+    pub fn builds(&self) -> std::collections::BTreeMap<NodeId, Option<crate::build::Build>> {
+        let said = self.contact.builds();
+        let voters: Vec<NodeId> = self
+            .raft
+            .metrics()
+            .borrow()
+            .membership_config
+            .membership()
+            .voter_ids()
+            .collect();
+        voters
+            .into_iter()
+            .chain([self.id])
+            .map(|v| (v, said.get(&v).copied()))
+            .collect()
+    }
+
+    /// The newest store format every voter reads (`None` while one has
+    /// not said): a command of a newer format waits until it is
+    /// ([`storage::format::encode_as`]).
+    pub fn format_read_by_all(&self) -> Option<u8> {
+        crate::build::read_by_all(self.builds().values().map(Option::as_ref))
+    }
+
     /// Since when this member leads, as its vouches to the others count
     /// it (`None`: it does not lead, or not yet seen).
     pub fn leading_since(&self) -> Option<std::time::Instant> {

@@ -355,6 +355,7 @@ fn pong(raft: &Raft<TypeConfig>, contact: &Contact) -> Pong {
             .heard_leader()
             .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
         last_log_index: m.last_log_index,
+        build: Some(crate::build::Build::this()),
     }
 }
 

@@ -36,6 +36,7 @@ async fn numbering_member(listener: TcpListener, tls: Arc<consensus::tls::Tls>) 
                     leader: false,
                     heard_leader_ms: None,
                     last_log_index: Some(n),
+                    build: None,
                 };
                 let frame = encode_frame(&RpcReply::Ping(pong), MAX_FRAME).unwrap();
                 if write_frame(&mut stream, &frame).await.is_err() {

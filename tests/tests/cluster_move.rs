@@ -79,6 +79,36 @@ fn a_session_moves_on_request_and_off_a_dead_member() {
     });
     let (from, owner_b) = both.unwrap_or_else(|| panic!("not up:\n{}", tail(0)));
 
+    // Each member knows what release every member runs (issue 17 §6), as
+    // they say in their answers to pings, and so the newest store format
+    // all of them read (what a command of a newer format waits for).
+    for m in &members {
+        let said = wait_for(10, || {
+            let (code, out, _) = ctl(m, &["--json", "cluster"]);
+            let v: serde_json::Value = serde_json::from_str(&out).ok()?;
+            let builds = v["member_builds"].as_object()?.clone();
+            (code == Some(0) && builds.len() == 3 && builds.values().all(|b| b.is_string()))
+                .then_some(v)
+        });
+        let v =
+            said.unwrap_or_else(|| panic!("{}: builds not said: {:?}", m.ns, ctl(m, &["cluster"])));
+        let this = format!(
+            "{} (format {})",
+            env!("CARGO_PKG_VERSION"),
+            v["store_format"]
+        );
+        for id in ["1", "2", "3"] {
+            assert_eq!(v["member_builds"][id], this.as_str(), "{v}");
+        }
+        assert_eq!(v["format_read_by_all"], v["store_format"], "{v}");
+        let (_, text, _) = ctl(m, &["cluster"]);
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("member_builds") && l.contains(&this)),
+            "{text}"
+        );
+    }
+
     // Move A's session to another member, asking member 3 (the write goes
     // to the leader).
     let to = if from == 1 { 2 } else { 1 };

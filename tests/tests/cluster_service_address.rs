@@ -186,9 +186,10 @@ impl Lab {
         // last, DEBUG aside: a failure in CI has only this output.
         let logs = || {
             let bird_log = self.dir.join(format!("bird-{}.log", self.client.ns));
-            let keep = self
-                .cluster
-                .keep_logs("cluster-service-address-logs", &[bird_log.clone()]);
+            let keep = self.cluster.keep_logs(
+                "cluster-service-address-logs",
+                std::slice::from_ref(&bird_log),
+            );
             let tail = |path: &std::path::Path, n: usize| {
                 let text = std::fs::read_to_string(path).unwrap_or_default();
                 let kept: Vec<&str> = text.lines().filter(|l| !l.contains(" DEBUG ")).collect();

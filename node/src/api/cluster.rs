@@ -103,6 +103,13 @@ pub struct ClusterView {
     /// The store and log format this member writes (it reads the earlier
     /// ones too).
     store_format: u8,
+    /// Each voter's release as it said in its last answer to this
+    /// member's pings ("0.1.0 (format 7)"; null: not said, a release
+    /// before members said it): during a rolling upgrade, who runs what.
+    member_builds: BTreeMap<u64, Option<String>>,
+    /// The newest store format every voter reads (null while one has not
+    /// said): commands of a newer format wait for it.
+    format_read_by_all: Option<u8>,
 }
 
 pub async fn view(State(api): State<ApiState>) -> Json<ClusterView> {
@@ -155,5 +162,12 @@ pub async fn view(State(api): State<ApiState>) -> Json<ClusterView> {
         rib_digest_index: digest.0,
         version: crate::VERSION,
         store_format: storage::format::FORMAT,
+        member_builds: api
+            .member
+            .builds()
+            .into_iter()
+            .map(|(m, b)| (m, b.map(|b| b.to_string())))
+            .collect(),
+        format_read_by_all: api.member.format_read_by_all(),
     })
 }
