@@ -13,10 +13,9 @@
 //! - (a) `reflex ctl move` of every client's session;
 //! - (b) SIGTERM of the member owning the BIRD client's session (it
 //!   drains: its sessions move make-before-break), then its restart;
-//! - (c) SIGKILL of the member owning the FRR and GoBGP clients'
-//!   sessions (the clients keep its routes as a graceful restart; the
-//!   leader gives its sessions to the others), then its restart, which
-//!   GoBGP dials while it still reads its new owner's table;
+//! - (c) SIGKILL of the member owning the FRR client's session (the
+//!   clients keep its routes as a graceful restart; the leader gives its
+//!   sessions to the others), then its restart;
 //! - (p) the Raft links (only) of the member owning BIRD's session cut for
 //!   a while: it closes its sessions as a restart within the fence time,
 //!   before the leader gives them to another member; a withdrawal sent by
@@ -883,27 +882,6 @@ fn arrange_partition(lab: &mut Lab, letter: char, leader: bool) {
     lab.settle(&format!("({letter}) setting up"), 0);
 }
 
-/// Before (c): GoBGP's session on the member owning FRR's, so that the
-/// SIGKILL moves both, and GoBGP, still reading its new owner's table,
-/// dials the killed member when it is back: the arrangement in which
-/// GoBGP once dropped 500,000 prefixes (it drops a restarting
-/// neighbour's stale routes when a connection it opens to it is accepted
-/// and closed; members now hold such a connection open, `Parked` in the
-/// node's listener).
-fn arrange_kill(lab: &mut Lab) {
-    if let Ok(only) = std::env::var("CONTINUITY_EVENTS")
-        && !only.contains('c')
-    {
-        return;
-    }
-    let nodes = lab.clients.nodes.clone();
-    let frr = owner_of(&lab.members()[0], &nodes[1]).unwrap();
-    if owner_of(&lab.members()[0], &nodes[2]) != Some(frr) {
-        move_to(lab, &[(nodes[2].clone(), frr)]);
-        lab.settle("(c) setting up", 0);
-    }
-}
-
 /// Issue 16, the partition: the member owning BIRD's session loses its
 /// Raft links and keeps its BGP ones. Within the fence time it closes its
 /// sessions as a restart; the leader gives them to the others; a
@@ -1274,7 +1252,6 @@ fn moving_stopping_killing_and_restarting_members_costs_no_route() {
     });
 
     // (c) SIGKILL of the member owning FRR's session, then its start.
-    arrange_kill(&mut lab);
     lab.event("(c) SIGKILL of the owner", 1, 0, |lab| {
         let owner = owner_of(&lab.members()[0], &lab.clients.nodes[1]).unwrap() as usize;
         let asked = (owner % 3) + 1;
