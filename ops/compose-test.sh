@@ -130,7 +130,7 @@ for m in rr1 rr2 rr3; do
     if python3 -c "import sys; sys.exit(0 if $t1 - $t0 > 30 else 1)"; then
         for s in "$m" rr1 rr2 rr3; do
             echo "--- $s (slow drain of $m)" >&2
-            dc logs --no-color "$s" 2>/dev/null | grep -v " DEBUG " | grep -iE "drain|lease|mov|join|session (down|established)|stopping|taking over|service|WARN|ERROR" | tail -n 60 >&2 || true
+            dc logs --no-color "$s" 2>/dev/null | grep -v " DEBUG " | grep -v "openraft" | tail -n 80 >&2 || true
         done
     fi
     dc up -d --no-deps --force-recreate "$m" >/dev/null
