@@ -394,6 +394,22 @@ impl Handler<Refresh> for RibActor {
         self.member.read(|applied| {
             let mut routing = lock(&self.routing);
             let routing = &mut *routing;
+            // The session's PeerUp is still on its way through the log:
+            // the request overtook it; answered after the table the PeerUp
+            // starts (else it would be lost, and a member joining a move
+            // of this neighbour would wait for its EoRR until the move
+            // times out).
+            if routing.coming_up.peers().any(|p| p == r.peer) {
+                routing
+                    .tables
+                    .refresh_after_up(r.peer, r.family, r.enhanced);
+                tracing::info!(
+                    peer = r.peer.0,
+                    family = %r.family,
+                    "route refresh asked before the session's PeerUp applied: answered after its table"
+                );
+                return;
+            }
             let (Some(ctx), Some(session)) =
                 (routing.contexts.get(&r.peer), routing.sessions.get(&r.peer))
             else {

@@ -47,6 +47,10 @@ struct Job {
 #[derive(Debug, Default)]
 pub struct Tables {
     jobs: BTreeMap<PeerId, VecDeque<Job>>,
+    /// ROUTE-REFRESH requests that came before the session's PeerUp
+    /// applied (family, enhanced): answered after the table it will be
+    /// sent ([`Tables::refresh_after_up`]).
+    early: BTreeMap<PeerId, Vec<(Family, bool)>>,
     /// ROUTE-REFRESH requests folded into one already being answered.
     pub refreshes_coalesced: u64,
 }
@@ -73,7 +77,23 @@ impl Tables {
             started: false,
             pages: 0,
         };
-        self.jobs.insert(peer, VecDeque::from([job]));
+        // Refreshes asked and not yet answered stay asked: answered
+        // after the table (an extra answer costs less than a lost one).
+        for old in self
+            .jobs
+            .insert(peer, VecDeque::from([job]))
+            .unwrap_or_default()
+        {
+            if let (Kind::Refresh { enhanced }, Some(family)) = (old.kind, old.family) {
+                self.refresh_after_up(peer, family, enhanced);
+            }
+        }
+        // Asked before the table started: answered after it, BoRR and
+        // EoRR included (a neighbour taking us over in a move waits for
+        // that answer before the move completes).
+        for (family, enhanced) in self.early.remove(&peer).unwrap_or_default() {
+            let _queued = self.refresh(rib, peer, family, enhanced, ctx);
+        }
         self.next_page(rib, peer, ctx).unwrap_or_else(|| TablePage {
             msgs: Vec::new(),
             more: false,
@@ -117,6 +137,17 @@ impl Tables {
             return None;
         }
         self.next_page(rib, peer, ctx)
+    }
+
+    /// A ROUTE-REFRESH of `family` from `peer`'s session before its
+    /// PeerUp applied (the request goes straight to the RIB, the PeerUp
+    /// through the log, so it can overtake it): answered after the table
+    /// that the PeerUp starts ([`Tables::start_table`]), not dropped.
+    pub fn refresh_after_up(&mut self, peer: PeerId, family: Family, enhanced: bool) {
+        let early = self.early.entry(peer).or_default();
+        if !early.iter().any(|(f, _)| *f == family) {
+            early.push((family, enhanced));
+        }
     }
 
     /// The next page for `peer`, `None` when nothing is being sent to it.
@@ -373,5 +404,55 @@ mod tests {
             .unwrap();
         assert_eq!(read(&page.msgs), (0, 0, vec![1, 2]));
         assert!(!page.more);
+    }
+
+    #[test]
+    fn a_refresh_asked_before_the_table_started_is_answered_after_it() {
+        let n = PAGE_DESTINATIONS as u32 + 5;
+        let rib = rib_with(n);
+        let ctx = CodecContext::four_octet();
+        let mut tables = Tables::default();
+        tables.refresh_after_up(PeerId(2), Family::IPV4_UNICAST, true);
+        tables.refresh_after_up(PeerId(2), Family::IPV4_UNICAST, true);
+        let mut page = tables.start_table(&rib, PeerId(2), &ctx);
+        let (mut prefixes, mut eor, mut markers) = (0, 0, Vec::new());
+        loop {
+            let (p, e, m) = read(&page.msgs);
+            prefixes += p;
+            eor += e;
+            markers.extend(m);
+            if !page.more {
+                break;
+            }
+            page = tables.next_page(&rib, PeerId(2), &ctx).unwrap();
+        }
+        // The table and its End-of-RIB, then the refresh once (asked twice),
+        // framed by BoRR and EoRR.
+        assert_eq!(prefixes, 2 * n as usize);
+        assert_eq!(eor, 1);
+        assert_eq!(markers, vec![1, 2]);
+        assert_eq!(tables.sending(), 0);
+        // Once answered it is not answered again with the next table.
+        let page = tables.start_table(&rib, PeerId(2), &ctx);
+        assert!(read(&page.msgs).2.is_empty());
+        // One asked while a table was under way, which a new table then
+        // replaces: still answered, after the new one.
+        tables.forget(PeerId(2));
+        let _ = tables.start_table(&rib, PeerId(2), &ctx);
+        assert!(
+            tables
+                .refresh(&rib, PeerId(2), Family::IPV4_UNICAST, true, &ctx)
+                .is_none()
+        );
+        let mut page = tables.start_table(&rib, PeerId(2), &ctx);
+        let mut markers = Vec::new();
+        loop {
+            markers.extend(read(&page.msgs).2);
+            if !page.more {
+                break;
+            }
+            page = tables.next_page(&rib, PeerId(2), &ctx).unwrap();
+        }
+        assert_eq!(markers, vec![1, 2]);
     }
 }
