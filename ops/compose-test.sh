@@ -160,6 +160,11 @@ print(f"{min(v) if v else -1} {len(v)} {t[-1] - t[0] if t else 0:.0f} {gaps[len(
 done
 [[ -z $failed ]] || report "rolling upgrade:$failed"
 echo "compose-test: rolling upgrade of the three members in $(($(date +%s) - rolling_started)) s: no client lost its route"
+# How often a moved session's ROUTE-REFRESH overtook its PeerUp on the
+# other side (answered after the table; once lost, which held a drain to
+# its 60 s bound).
+early=$(for s in rr1 rr2 rr3 border1 border2; do dc logs --no-color "$s" 2>/dev/null; done | grep -c "before the session's PeerUp applied" || true)
+echo "compose-test: rolling upgrade: ROUTE-REFRESH requests that came before their session's PeerUp: $early"
 
 leader=$(leader_of rr1)
 survivors=()
