@@ -39,6 +39,11 @@ impl ComingUp {
         self.0.remove(&peer).map(|(codec, _)| codec)
     }
 
+    /// Whether a PeerUp of `peer` proposed here is still on its way.
+    pub fn contains(&self, peer: PeerId) -> bool {
+        self.0.contains_key(&peer)
+    }
+
     pub fn peers(&self) -> impl Iterator<Item = PeerId> + '_ {
         self.0.keys().copied()
     }

@@ -399,7 +399,7 @@ impl Handler<Refresh> for RibActor {
             // starts (else it would be lost, and a member joining a move
             // of this neighbour would wait for its EoRR until the move
             // times out).
-            if routing.coming_up.peers().any(|p| p == r.peer) {
+            if routing.coming_up.contains(r.peer) {
                 routing
                     .tables
                     .refresh_after_up(r.peer, r.family, r.enhanced);
